@@ -1,0 +1,31 @@
+# Two commands on a fresh machine: `make run` and `make test`. Each sets up what it needs.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench demo clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# Starts the local WeChat-like simulator and captures every article it lists into ./samizdat-data.
+run: $(STAMP)
+	$(BIN)/samizdat demo
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+
+bench: $(STAMP)
+	$(BIN)/python bench/extraction_eval.py
+	$(BIN)/python bench/capture_throughput.py
+
+clean:
+	rm -rf $(VENV) samizdat-data

@@ -1,0 +1,154 @@
+"""WARC files on disk: append records durably, read one back by reference, verify it.
+
+One :class:`WarcWriter` per process writes its own files, named uniquely (time, host,
+process id, random tag), so several writers can share one directory. A batch of records
+is appended, flushed and fsynced before :meth:`WarcWriter.append` returns the references:
+a database row is written only after that, so it never points at bytes not on disk.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import secrets
+import socket
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.recordloader import ArcWarcRecord
+from warcio.warcwriter import WARCWriter
+
+from samizdat import __version__
+from samizdat.archive.records import RecordFactory, record_id, sha256_label
+
+
+@dataclass(frozen=True)
+class ArchiveRef:
+    """Where one WARC record lives, and the digest its payload must have."""
+
+    file: str  # name inside the archive directory
+    offset: int
+    length: int
+    digest: str  # WARC-Payload-Digest (or Block-Digest for records without payload digest)
+    record_id: str
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    ref: ArchiveRef
+    warc_headers: dict[str, str]
+    http_status: int | None
+    http_headers: list[tuple[str, str]]
+    payload: bytes  # as on the wire (Content-Encoding not undone)
+
+
+class CorruptRecord(ValueError):
+    """A referenced record is missing, torn, or does not match its digest."""
+
+
+class WarcWriter:
+    """Appends gzip-per-record WARC 1.1 files, rotated by size."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        prefix: str = "samizdat",
+        max_bytes: int = 1_000_000_000,
+        fsync: bool = True,
+        factory: RecordFactory | None = None,
+    ) -> None:
+        self.directory = directory
+        self.prefix = prefix
+        self.max_bytes = max_bytes
+        self.fsync = fsync
+        self.factory = factory or RecordFactory()
+        self._tag = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        self._serial = 0
+        self._lock = threading.Lock()
+        self._file: io.BufferedWriter | None = None
+        self._name = ""
+        directory.mkdir(parents=True, exist_ok=True)
+
+    def append(self, records: Sequence[ArcWarcRecord]) -> list[ArchiveRef]:
+        """Write ``records`` back to back, make them durable, and return where each landed."""
+        with self._lock:
+            out = self._current_file()
+            refs = []
+            for record in records:
+                refs.append(self._write(out, record))
+            out.flush()
+            if self.fsync:
+                os.fsync(out.fileno())
+            return refs
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+    def _write(self, out: io.BufferedWriter, record: ArcWarcRecord) -> ArchiveRef:
+        offset = out.tell()
+        WARCWriter(out, gzip=True, warc_version="1.1").write_record(record)
+        headers = record.rec_headers
+        digest = headers.get_header("WARC-Payload-Digest") or headers.get_header("WARC-Block-Digest")
+        return ArchiveRef(self._name, offset, out.tell() - offset, digest, record_id(record))
+
+    def _current_file(self) -> io.BufferedWriter:
+        if self._file is not None and self._file.tell() < self.max_bytes:
+            return self._file
+        if self._file is not None:
+            self._file.close()
+        self._serial += 1
+        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+        self._name = f"{self.prefix}-{stamp}-{self._serial:05d}-{self._tag}.warc.gz"
+        # "xb": never append to (or clobber) a file another writer may own.
+        self._file = open(self.directory / self._name, "xb")  # noqa: SIM115
+        info = self.factory.warcinfo_record(
+            self._name,
+            {"software": f"samizdat/{__version__}", "format": "WARC File Format 1.1",
+             "hostname": socket.gethostname()},
+        )
+        WARCWriter(self._file, gzip=True, warc_version="1.1").write_record(info)
+        return self._file
+
+
+def read_record(directory: Path, ref: ArchiveRef) -> StoredRecord:
+    """Read the record at ``ref`` and check its digest; raise :class:`CorruptRecord` if it fails."""
+    path = directory / ref.file
+    if "/" in ref.file or "\\" in ref.file or ref.file.startswith("."):
+        raise CorruptRecord(f"refusing archive file name {ref.file!r}")
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(ref.offset)
+            raw = handle.read(ref.length)
+    except OSError as exc:
+        raise CorruptRecord(f"{ref.file}: {exc.strerror}") from None
+    if len(raw) != ref.length:
+        raise CorruptRecord(f"{ref.file}@{ref.offset}: record is torn ({len(raw)} of {ref.length} bytes)")
+    try:
+        record = next(iter(ArchiveIterator(io.BytesIO(raw), no_record_parse=False)))
+        payload = record.raw_stream.read()
+    except (StopIteration, OSError, EOFError, ValueError, gzip.BadGzipFile) as exc:
+        raise CorruptRecord(f"{ref.file}@{ref.offset}: not a WARC record ({exc})") from None
+    headers = dict(record.rec_headers.headers)
+    if headers.get("WARC-Record-ID") != ref.record_id:
+        raise CorruptRecord(f"{ref.file}@{ref.offset}: holds another record than {ref.record_id}")
+    if headers.get("WARC-Payload-Digest") == ref.digest and record.rec_type != "revisit":
+        actual = sha256_label(payload)
+        if actual != ref.digest:
+            raise CorruptRecord(f"{ref.file}@{ref.offset}: payload digest {actual} != {ref.digest}")
+    http = record.http_headers
+    return StoredRecord(
+        ref=ref,
+        warc_headers=headers,
+        http_status=int(http.get_statuscode()) if http and record.rec_type in ("response", "revisit") else None,
+        http_headers=list(http.headers) if http else [],
+        payload=payload,
+    )

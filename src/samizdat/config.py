@@ -1,0 +1,223 @@
+"""Settings: defaults here, then ``samizdat.toml``, then ``SAMIZDAT_*`` environment variables.
+
+Every key is typed; a wrong key or value raises one :class:`ConfigError` that names the key
+and says how to fix it. Environment variables use the dotted key with ``__`` between parts,
+upper-cased: ``fetch.timeout`` is ``SAMIZDAT_FETCH__TIMEOUT``, ``platforms.wechat.hosts`` is
+``SAMIZDAT_PLATFORMS__WECHAT__HOSTS`` (a comma-separated list). ``SAMIZDAT_DATA_DIR`` sets
+``data_dir``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
+)
+CONFIG_FILE_NAME = "samizdat.toml"
+ENV_PREFIX = "SAMIZDAT_"
+
+
+class ConfigError(ValueError):
+    """A setting is unknown or has a value of the wrong kind."""
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    user_agent: str = DEFAULT_USER_AGENT
+    timeout: float = 20.0
+    connect_timeout: float = 10.0
+    max_redirects: int = 10
+    max_body_bytes: int = 20_000_000
+    per_host_concurrency: int = 4
+    total_concurrency: int = 32
+    allow_private_networks: bool = False
+    http2: bool = True
+
+
+@dataclass(frozen=True)
+class ArchiveSettings:
+    warc_max_bytes: int = 1_000_000_000
+    warc_prefix: str = "samizdat"
+    fsync: bool = True
+
+
+@dataclass(frozen=True)
+class CaptureSettings:
+    images: bool = True
+    max_images_per_article: int = 200
+    max_image_bytes: int = 15_000_000
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    hosts: tuple[str, ...] = ()
+
+
+def _default_platforms() -> dict[str, PlatformSettings]:
+    return {"wechat": PlatformSettings(hosts=("mp.weixin.qq.com", "weixin.qq.com"))}
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("samizdat-data")
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    archive: ArchiveSettings = field(default_factory=ArchiveSettings)
+    capture: CaptureSettings = field(default_factory=CaptureSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    platforms: dict[str, PlatformSettings] = field(default_factory=_default_platforms)
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{(self.data_dir / 'samizdat.db').resolve()}"
+
+    @property
+    def warc_dir(self) -> Path:
+        return self.data_dir / "warcs"
+
+
+def load_settings(
+    config_path: Path | None = None,
+    *,
+    data_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Read settings from ``config_path`` (or ``./samizdat.toml`` when present) and the environment."""
+    environ = os.environ if environ is None else environ
+    raw: dict[str, typing.Any] = {}
+    if config_path is None:
+        candidate = (cwd or Path.cwd()) / CONFIG_FILE_NAME
+        config_path = candidate if candidate.is_file() else None
+    elif not config_path.is_file():
+        raise ConfigError(f"config file {config_path} does not exist: check the --config path")
+    if config_path is not None:
+        try:
+            raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{config_path} is not valid TOML: {exc}") from exc
+    _merge(raw, _from_environ(environ))
+    if data_dir is not None:
+        raw["data_dir"] = str(data_dir)
+    return _build(Settings, raw, "")
+
+
+def _from_environ(environ: Mapping[str, str]) -> dict[str, typing.Any]:
+    tree: dict[str, typing.Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        parts = name[len(ENV_PREFIX) :].lower().split("__")
+        node = tree
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = _EnvValue(value)
+    return tree
+
+
+class _EnvValue(str):
+    """A value from the environment: always text, converted by the key's declared type."""
+
+
+def _merge(base: dict[str, typing.Any], extra: dict[str, typing.Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def _build(cls: type, raw: typing.Any, prefix: str) -> typing.Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a table of settings")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        key = prefix + unknown[0]
+        known = ", ".join(sorted(fields))
+        raise ConfigError(f"{key}: unknown setting (known here: {known})")
+    values = {name: _convert(hints[name], raw[name], prefix + name) for name in raw}
+    return cls(**values)
+
+
+def _convert(kind: typing.Any, value: typing.Any, key: str) -> typing.Any:
+    origin = typing.get_origin(kind)
+    if dataclasses.is_dataclass(kind):
+        return _build(kind, value, key + ".")
+    if origin is dict:
+        _, item_kind = typing.get_args(kind)
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a table, got {value!r}")
+        merged = dict(_default_platforms()) if key == "platforms" else {}
+        for name, item in value.items():
+            merged[name] = _convert(item_kind, item, f"{key}.{name}")
+        return merged
+    if origin is tuple:
+        if isinstance(value, _EnvValue):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f'{key}: expected a list of strings, e.g. ["a", "b"]; got {value!r}')
+        return tuple(value)
+    if origin in (typing.Union, types.UnionType):
+        kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
+    return _scalar(kind, value, key)
+
+
+def _scalar(kind: type, value: typing.Any, key: str) -> typing.Any:
+    if isinstance(value, _EnvValue):
+        value = _parse_env_scalar(kind, str(value), key)
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    if kind is int:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+        raise ConfigError(f"{key}: expected a whole number ≥ 0, got {value!r}")
+    if kind is float:
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            return float(value)
+        raise ConfigError(f"{key}: expected a number > 0 (seconds), got {value!r}")
+    if kind is Path:
+        if isinstance(value, str) and value:
+            return Path(value).expanduser()
+        raise ConfigError(f"{key}: expected a directory path, got {value!r}")
+    if isinstance(value, str):
+        return value
+    raise ConfigError(f"{key}: expected text, got {value!r}")
+
+
+def _parse_env_scalar(kind: type, text: str, key: str) -> typing.Any:
+    env_name = ENV_PREFIX + key.upper().replace(".", "__")
+    try:
+        if kind is bool:
+            lowered = text.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
+        if kind is int:
+            return int(text)
+        if kind is float:
+            return float(text)
+    except ValueError:
+        raise ConfigError(
+            f"{key}: environment variable {env_name}={text!r} is not a valid "
+            f"{kind.__name__}"
+        ) from None
+    return text

@@ -1,0 +1,15 @@
+"""Fetch stage: HTTP with politeness limits, size caps, charset decoding and SSRF safety."""
+
+from samizdat.fetch.client import Exchange, FetchFailure, Fetcher, FetchResult
+from samizdat.fetch.decode import DecodedText, decode_html
+from samizdat.fetch.safety import UnsafeURL
+
+__all__ = [
+    "DecodedText",
+    "Exchange",
+    "FetchFailure",
+    "FetchResult",
+    "Fetcher",
+    "UnsafeURL",
+    "decode_html",
+]

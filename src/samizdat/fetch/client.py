@@ -1,0 +1,317 @@
+"""The one way samizdat talks HTTP: bounded, polite, and safe to point at hostile URLs.
+
+Redirects are followed by hand so that every hop is checked (scheme, resolved address)
+and recorded: each hop is an :class:`Exchange` that the archive stage writes to WARC as it
+went over the wire (compressed bodies stay compressed). The body is streamed under a size
+cap and a total deadline, so an endless or drip-fed response ends as a clear failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import time
+import zlib
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import httpx
+
+from samizdat.config import FetchSettings
+from samizdat.fetch.decode import DecodedText, decode_html
+from samizdat.fetch.safety import UnsafeURL, check_scheme, safe_address
+
+Headers = tuple[tuple[str, str], ...]
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_ACCEPT_HTML = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+
+
+class FetchFailure(enum.StrEnum):
+    """Why a fetch produced no usable response. Every kind is transient for the watcher."""
+
+    TIMEOUT = "timeout"
+    CONNECT = "connect"
+    DNS = "dns"
+    TOO_LARGE = "too_large"
+    TRUNCATED = "truncated"
+    TOO_MANY_REDIRECTS = "too_many_redirects"
+    UNSAFE_URL = "unsafe_url"
+    PROTOCOL = "protocol"
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP request and its response, as sent and received."""
+
+    url: str
+    ip: str | None
+    method: str
+    request_headers: Headers
+    http_version: str
+    status: int
+    reason: str
+    response_headers: Headers
+    body: bytes  # as on the wire: still gzip-compressed if the server compressed it
+    started_at: datetime
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        return next((v for k, v in self.response_headers if k.lower() == name), None)
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    requested_url: str
+    final_url: str
+    status: int | None
+    content: bytes  # the final body with Content-Encoding undone
+    content_type: str | None
+    exchanges: tuple[Exchange, ...]
+    fetched_at: datetime
+    elapsed: float
+    failure: FetchFailure | None = None
+    error: str | None = None
+    redirect_chain: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    def text(self) -> DecodedText:
+        return decode_html(self.content, self.content_type)
+
+
+class _Failed(Exception):
+    def __init__(self, kind: FetchFailure, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class Fetcher:
+    """Async HTTP fetcher. Use as ``async with Fetcher(settings) as fetcher``."""
+
+    def __init__(
+        self, settings: FetchSettings, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.settings = settings
+        self._client = httpx.AsyncClient(
+            http2=settings.http2,
+            follow_redirects=False,
+            trust_env=False,
+            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+            limits=httpx.Limits(max_connections=settings.total_concurrency),
+            transport=transport,
+        )
+        self._total = asyncio.Semaphore(settings.total_concurrency)
+        self._per_host: defaultdict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(settings.per_host_concurrency)
+        )
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        max_bytes: int | None = None,
+        accept: str = _ACCEPT_HTML,
+    ) -> FetchResult:
+        """GET ``url``, following redirects; never raises for network or server trouble."""
+        started = time.monotonic()
+        fetched_at = datetime.now(UTC)
+        exchanges: list[Exchange] = []
+        cap = max_bytes or self.settings.max_body_bytes
+        try:
+            async with asyncio.timeout(self.settings.timeout):
+                final, content = await self._follow(url, headers or {}, accept, cap, exchanges)
+        except _Failed as failed:
+            return self._failed(url, exchanges, fetched_at, started, failed.kind, str(failed))
+        except TimeoutError:
+            message = f"no complete response within {self.settings.timeout:g} s (fetch.timeout)"
+            return self._failed(url, exchanges, fetched_at, started, FetchFailure.TIMEOUT, message)
+        return FetchResult(
+            requested_url=url,
+            final_url=final.url,
+            status=final.status,
+            content=content,
+            content_type=final.header("content-type"),
+            exchanges=tuple(exchanges),
+            fetched_at=fetched_at,
+            elapsed=time.monotonic() - started,
+            redirect_chain=tuple(e.url for e in exchanges[:-1]),
+        )
+
+    def _failed(
+        self,
+        url: str,
+        exchanges: list[Exchange],
+        fetched_at: datetime,
+        started: float,
+        kind: FetchFailure,
+        message: str,
+    ) -> FetchResult:
+        return FetchResult(
+            requested_url=url,
+            final_url=exchanges[-1].url if exchanges else url,
+            status=None,
+            content=b"",
+            content_type=None,
+            exchanges=tuple(exchanges),
+            fetched_at=fetched_at,
+            elapsed=time.monotonic() - started,
+            failure=kind,
+            error=message,
+        )
+
+    async def _follow(
+        self,
+        url: str,
+        extra_headers: Mapping[str, str],
+        accept: str,
+        cap: int,
+        exchanges: list[Exchange],
+    ) -> tuple[Exchange, bytes]:
+        for _hop in range(self.settings.max_redirects + 1):
+            exchange = await self._one(url, extra_headers, accept, cap)
+            exchanges.append(exchange)
+            location = exchange.header("location")
+            if exchange.status in _REDIRECTS and location:
+                url = _absolute(exchange.url, location)
+                continue
+            content = _decompress(exchange.body, exchange.header("content-encoding"), cap)
+            return exchange, content
+        raise _Failed(
+            FetchFailure.TOO_MANY_REDIRECTS,
+            f"more than {self.settings.max_redirects} redirects (fetch.max_redirects)",
+        )
+
+    async def _one(
+        self, url: str, extra_headers: Mapping[str, str], accept: str, cap: int
+    ) -> Exchange:
+        url = _strip_fragment(url)
+        try:
+            host, address = await safe_address(
+                url, allow_private=self.settings.allow_private_networks
+            )
+        except UnsafeURL as exc:
+            raise _Failed(FetchFailure.UNSAFE_URL, str(exc)) from None
+        except LookupError as exc:
+            raise _Failed(FetchFailure.DNS, str(exc)) from None
+        scheme, _, port = check_scheme(url)
+        parts = urlsplit(url)
+        netloc = f"[{address}]" if address.version == 6 else str(address)
+        pinned = urlunsplit((scheme, f"{netloc}:{port}", parts.path or "/", parts.query, ""))
+        headers = {
+            "Host": parts.netloc.rsplit("@", 1)[-1],
+            "User-Agent": self.settings.user_agent,
+            "Accept": accept,
+            "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8",
+            "Accept-Encoding": "gzip, deflate",
+            **extra_headers,
+        }
+        request = self._client.build_request(
+            "GET", pinned, headers=headers, extensions={"sni_hostname": host}
+        )
+        started_at = datetime.now(UTC)
+        async with self._total, self._per_host[host]:
+            try:
+                response = await self._client.send(request, stream=True)
+            except httpx.TimeoutException as exc:
+                raise _Failed(FetchFailure.TIMEOUT, f"{host}: {type(exc).__name__}") from None
+            except httpx.ConnectError as exc:
+                raise _Failed(FetchFailure.CONNECT, f"cannot connect to {host}: {exc}") from None
+            except httpx.HTTPError as exc:
+                raise _Failed(FetchFailure.PROTOCOL, f"{host}: {exc}") from None
+            try:
+                body = await _read_capped(response, cap)
+            finally:
+                await response.aclose()
+        request_headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw)
+        return Exchange(
+            url=url,
+            ip=str(address),
+            method="GET",
+            request_headers=request_headers,
+            http_version=response.http_version,
+            status=response.status_code,
+            reason=response.reason_phrase,
+            response_headers=tuple(
+                (k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw
+            ),
+            body=body,
+            started_at=started_at,
+        )
+
+
+async def _read_capped(response: httpx.Response, cap: int) -> bytes:
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > cap:
+        raise _Failed(
+            FetchFailure.TOO_LARGE,
+            f"response declares {int(declared):,} bytes, over the {cap:,}-byte cap "
+            "(fetch.max_body_bytes)",
+        )
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in response.aiter_raw():
+            size += len(chunk)
+            if size > cap:
+                raise _Failed(
+                    FetchFailure.TOO_LARGE,
+                    f"response body passed the {cap:,}-byte cap (fetch.max_body_bytes)",
+                )
+            chunks.append(chunk)
+    except httpx.TimeoutException:
+        raise _Failed(FetchFailure.TIMEOUT, "the body stopped arriving (read timeout)") from None
+    except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        raise _Failed(FetchFailure.TRUNCATED, f"the body was cut off: {exc}") from None
+    body = b"".join(chunks)
+    if declared and declared.isdigit() and len(body) < int(declared):
+        raise _Failed(
+            FetchFailure.TRUNCATED, f"got {len(body):,} of {int(declared):,} declared bytes"
+        )
+    return body
+
+
+def _decompress(body: bytes, encoding: str | None, cap: int) -> bytes:
+    encoding = (encoding or "").strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise _Failed(FetchFailure.PROTOCOL, f"unsupported Content-Encoding {encoding!r}")
+    wbits_choices = (16 + zlib.MAX_WBITS,) if "gzip" in encoding else (zlib.MAX_WBITS, -zlib.MAX_WBITS)
+    for wbits in wbits_choices:
+        decompressor = zlib.decompressobj(wbits)
+        try:
+            content = decompressor.decompress(body, cap + 1)
+        except zlib.error:
+            continue
+        if len(content) > cap:
+            raise _Failed(
+                FetchFailure.TOO_LARGE,
+                f"decompressed body passed the {cap:,}-byte cap (fetch.max_body_bytes)",
+            )
+        if not decompressor.eof:
+            raise _Failed(FetchFailure.TRUNCATED, f"the {encoding} body ends before its end marker")
+        return content
+    raise _Failed(FetchFailure.PROTOCOL, f"the body is not valid {encoding} data")
+
+
+def _absolute(base: str, location: str) -> str:
+    return urljoin(base, location.strip())
+
+
+def _strip_fragment(url: str) -> str:
+    return url.split("#", 1)[0]
