@@ -1,0 +1,78 @@
+"""What a platform module returns for a page: an :class:`Article` or an :class:`Unavailable`."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+
+class UnavailableReason(enum.StrEnum):
+    """Why a platform shows a notice instead of the article (names shared with the watch stage)."""
+
+    DELETED_BY_AUTHOR = "deleted_by_author"
+    REMOVED_VIOLATION = "removed_violation"
+    REMOVED_COMPLAINT = "removed_complaint"
+    ACCOUNT_GONE = "account_gone"
+    RESTRICTED = "restricted"  # privacy settings, sending failed
+    LINK_EXPIRED = "link_expired"  # a temporary link ran out: not a deletion
+    BAD_REQUEST = "bad_request"
+    TRANSIENT = "transient"  # verification or rate-limit page: never a deletion
+
+
+@dataclass(frozen=True)
+class Media:
+    kind: str  # "video", "audio", "music"
+    url: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Article:
+    platform: str
+    canonical_id: str
+    url: str
+    title: str
+    text: str
+    html: str
+    account: str | None = None
+    account_id: str | None = None
+    author: str | None = None
+    published_at: datetime | None = None
+    images: tuple[str, ...] = ()
+    cover: str | None = None
+    description: str | None = None
+    repost_of: str | None = None
+    media: tuple[Media, ...] = ()
+    site_name: str | None = None
+    language: str | None = None
+    labels: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    platform: str
+    reason: UnavailableReason
+    message: str
+    detail: str | None = None
+    follow_url: str | None = None  # e.g. where a migrated account's article now lives
+
+
+class Platform(Protocol):
+    """A platform plug-in. ``platforms/<name>.py`` exposes one as ``PLATFORM``."""
+
+    name: str
+    default_hosts: tuple[str, ...]
+
+    def sniff(self, html: str) -> bool:
+        """True when the page's own markup says it belongs to this platform."""
+
+    def canonical_id(self, url: str) -> str | None:
+        """The article's stable identity from its URL alone, when the URL carries it."""
+
+    def canonical_url(self, url: str) -> str:
+        """``url`` without tracking parameters, for comparing and storing."""
+
+    def parse(self, url: str, html: str) -> Article | Unavailable:
+        """Read a fetched page."""

@@ -1,0 +1,150 @@
+"""Main-text extraction by scoring the page's text blocks and choosing the best subtree.
+
+The page is cut into blocks (runs of text between block-level tags). A block that reads
+like prose (sentence punctuation, CJK or Latin; little link text) weighs its length; a
+link list, a short label or a block inside a comment/footer/sidebar container weighs
+negative. The element whose blocks add up highest is the article's container (junk counts
+at half weight there, since old table layouts keep link lists inside the article cell);
+inside it, any child subtree whose blocks add up negative is pruned. This works the same
+for Chinese and English pages: only the punctuation set is script-aware.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lxml import html
+
+from samizdat.platforms.text import BLOCK_TAGS, clean_line
+
+# Dropped with their content; "form" is kept because ASP.NET pages wrap everything in one.
+DROP_TAGS = frozenset({
+    "script", "style", "noscript", "template", "iframe", "select", "option", "textarea",
+    "button", "input", "svg", "head", "title", "meta", "link", "object", "embed", "nav",
+    "footer", "aside", "marquee", "map",
+})
+
+SENTENCE_PUNCTUATION = re.compile(r"[。！？；，、：“”「」《》（）,.!?;:]")
+JUNK_ATTRIBUTE = re.compile(
+    r"comment|footer|foot\b|sidebar|side\b|\bnav|menu|share|related|recommend|advert|\bads?\b"
+    r"|banner|copyright|breadcrumb|toolbar|login|header|topbar|\bhot|rank|\btags?\b|popup|modal",
+    re.IGNORECASE,
+)
+CONTENT_ATTRIBUTE = re.compile(r"content|article|post|main|text|body|entry|story|detail", re.IGNORECASE)
+JUNK_WEIGHT_IN_CHOICE = 0.5
+
+
+@dataclass(eq=False)
+class Block:
+    text: str
+    link_chars: int
+    ancestors: tuple[html.HtmlElement, ...]
+    in_junk_container: bool
+    weight: float = 0.0
+
+    @property
+    def link_density(self) -> float:
+        return self.link_chars / max(len(self.text), 1)
+
+
+@dataclass
+class Extraction:
+    text: str
+    container: html.HtmlElement | None
+    blocks: list[Block] = field(default_factory=list)  # every block of the page, in order
+    selected: list[Block] = field(default_factory=list)
+
+
+def extract(tree: html.HtmlElement) -> Extraction:
+    """The main text of a parsed page (``tree`` from :func:`samizdat.platforms.text.parse_html`)."""
+    body = tree.find("body")
+    blocks = page_blocks(body if body is not None else tree)
+    if not blocks:
+        return Extraction("", None)
+    choice: dict[html.HtmlElement, float] = {}
+    total: dict[html.HtmlElement, float] = {}
+    for block in blocks:
+        block.weight = _weight(block)
+        chosen_weight = block.weight if block.weight > 0 else block.weight * JUNK_WEIGHT_IN_CHOICE
+        for element in block.ancestors:
+            choice[element] = choice.get(element, 0.0) + chosen_weight
+            total[element] = total.get(element, 0.0) + block.weight
+    if not choice:
+        return Extraction("", None, blocks)
+    container = max(choice, key=choice.__getitem__)
+
+    def kept(block: Block) -> bool:
+        if container not in block.ancestors:
+            return False
+        below = block.ancestors[block.ancestors.index(container) + 1 :]
+        return all(total[element] > 0 for element in below) and block.link_density <= 0.5
+
+    selected = [block for block in blocks if kept(block)]
+    while selected and selected[0].weight < 0:
+        selected.pop(0)
+    while selected and selected[-1].weight < 0:
+        selected.pop()
+    return Extraction("\n".join(b.text for b in selected), container, blocks, selected)
+
+
+def page_blocks(root: html.HtmlElement) -> list[Block]:
+    """Cut ``root`` into text blocks, in document order."""
+    raw: list[tuple[list[str], list[int], tuple[html.HtmlElement, ...]]] = []
+
+    def start(ancestors: tuple[html.HtmlElement, ...]) -> None:
+        raw.append(([], [0], ancestors))
+
+    def add(text: str, ancestors: tuple[html.HtmlElement, ...], in_link: bool) -> None:
+        if not raw or raw[-1][2] is not ancestors:
+            start(ancestors)
+        raw[-1][0].append(text)
+        if in_link:
+            raw[-1][1][0] += len(text.strip())
+
+    def walk(element: html.HtmlElement, ancestors: tuple[html.HtmlElement, ...], in_link: bool) -> None:
+        tag = element.tag if isinstance(element.tag, str) else None
+        if tag is None or tag in DROP_TAGS:
+            if element.tail:
+                add(element.tail, ancestors, in_link)
+            return
+        is_block = tag in BLOCK_TAGS
+        inner = (*ancestors, element) if is_block else ancestors
+        if is_block:
+            start(inner)
+        link = in_link or tag == "a"
+        if element.text:
+            add(element.text, inner, link)
+        for child in element:
+            walk(child, inner, link)
+        if is_block:
+            start(ancestors)
+        if element.tail:
+            add(element.tail, ancestors, in_link)
+
+    walk(root, (root,), False)
+    junk_cache: dict[html.HtmlElement, bool] = {}
+    blocks = []
+    for parts, link_chars, ancestors in raw:
+        text = clean_line(" ".join("".join(parts).split()))
+        if text:
+            junk = any(_is_junk_container(e, junk_cache) for e in ancestors)
+            blocks.append(Block(text, link_chars[0], ancestors, junk))
+    return blocks
+
+
+def _is_junk_container(element: html.HtmlElement, cache: dict[html.HtmlElement, bool]) -> bool:
+    if element not in cache:
+        names = f"{element.get('class') or ''} {element.get('id') or ''}"
+        cache[element] = bool(JUNK_ATTRIBUTE.search(names)) and not CONTENT_ATTRIBUTE.search(names)
+    return cache[element]
+
+
+def _weight(block: Block) -> float:
+    size = len(block.text)
+    if block.link_density > 0.5 or block.in_junk_container:
+        return -float(size)
+    punctuation = len(SENTENCE_PUNCTUATION.findall(block.text))
+    if punctuation == 0 and size < 30:
+        return -0.5 * size - 5
+    return size * (1 - block.link_density) * (1.0 if punctuation else 0.5)

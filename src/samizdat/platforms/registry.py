@@ -1,0 +1,70 @@
+"""Pick the platform for a page: by host alias first, then by the page's own markup, then generic.
+
+Platforms are listed in order; each says "mine" for a host or a page. Adding one is a new
+module exposing ``PLATFORM`` and a line in :data:`BUILTIN`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping, Sequence
+from urllib.parse import urlsplit
+
+from samizdat.config import PlatformSettings
+from samizdat.platforms.base import Article, Platform, Unavailable
+
+BUILTIN = ("samizdat.platforms.wechat",)
+GENERIC = "samizdat.platforms.generic"
+
+
+class Registry:
+    def __init__(
+        self,
+        settings: Mapping[str, PlatformSettings] | None = None,
+        modules: Sequence[str] = BUILTIN,
+    ) -> None:
+        self.platforms: list[Platform] = [importlib.import_module(m).PLATFORM for m in modules]
+        self.generic: Platform = importlib.import_module(GENERIC).PLATFORM
+        settings = settings or {}
+        self._hosts: dict[str, Platform] = {}
+        for platform in self.platforms:
+            configured = settings.get(platform.name)
+            hosts = configured.hosts if configured and configured.hosts else platform.default_hosts
+            for host in hosts:
+                self._hosts[host.lower()] = platform
+
+    def by_name(self, name: str) -> Platform:
+        for platform in [*self.platforms, self.generic]:
+            if platform.name == name:
+                return platform
+        raise KeyError(name)
+
+    def for_url(self, url: str) -> Platform | None:
+        """The platform whose host aliases include ``url``'s host (with or without port)."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        netloc = parts.netloc.lower().rsplit("@", 1)[-1]
+        return self._hosts.get(netloc) or self._hosts.get(host)
+
+    def for_page(self, url: str | None, html: str) -> Platform:
+        if url:
+            platform = self.for_url(url)
+            if platform is not None:
+                return platform
+        for platform in self.platforms:
+            if platform.sniff(html):
+                return platform
+        return self.generic
+
+    def parse(self, url: str | None, html: str) -> Article | Unavailable:
+        platform = self.for_page(url, html)
+        return platform.parse(url or "", html)
+
+    def canonical_url(self, url: str) -> str:
+        return (self.for_url(url) or self.generic).canonical_url(url)
+
+    def canonical_id(self, url: str) -> tuple[str, str] | None:
+        """(platform name, canonical id) when the URL alone identifies the article."""
+        platform = self.for_url(url) or self.generic
+        canonical = platform.canonical_id(url)
+        return (platform.name, canonical) if canonical else None

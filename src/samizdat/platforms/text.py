@@ -1,0 +1,76 @@
+"""Text out of HTML trees: block-aware, whitespace-normalised, shared by every platform."""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree, html
+
+BLOCK_TAGS = frozenset({
+    "address", "article", "aside", "blockquote", "br", "center", "dd", "details", "div", "dl",
+    "dt", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
+    "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table",
+    "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+})
+SKIP_TAGS = frozenset({
+    "script", "style", "noscript", "template", "head", "title", "meta", "link", "svg",
+    "iframe", "object", "embed", "select", "option", "textarea", "button",
+})
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u3000\u200b\ufeff]+")
+_MANY_NEWLINES = re.compile(r"\n\s*\n+")
+
+
+def parse_html(text: str) -> html.HtmlElement:
+    """Parse any HTML text into a document tree; never raises for malformed markup."""
+    if not text.strip():
+        return html.document_fromstring("<html><body></body></html>")
+    # lxml refuses str input that carries an XML encoding declaration.
+    text = re.sub(r"^\s*<\?xml[^>]*>", "", text, count=1)
+    try:
+        return html.document_fromstring(text)
+    except (etree.ParserError, ValueError):
+        return html.document_fromstring(f"<html><body><pre>{html_escape(text)}</pre></body></html>")
+
+
+def html_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clean_line(text: str) -> str:
+    """Collapse runs of spaces (including full-width and zero-width ones) and trim.
+
+    >>> clean_line("  中文\\u3000 text\\u200b  ")
+    '中文 text'
+    """
+    return _SPACES.sub(" ", text).strip()
+
+
+def element_text(element: html.HtmlElement) -> str:
+    """The text a reader sees in ``element``: one line per block, no blank-line runs."""
+    parts: list[str] = []
+    _walk(element, parts)
+    lines = (clean_line(line) for line in "".join(parts).split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def _walk(element: html.HtmlElement, parts: list[str]) -> None:
+    tag = element.tag if isinstance(element.tag, str) else None
+    if tag is None or tag in SKIP_TAGS:
+        if element.tail:
+            parts.append(element.tail)
+        return
+    block = tag in BLOCK_TAGS
+    if block:
+        parts.append("\n")
+    if element.text:
+        parts.append(element.text)
+    for child in element:
+        _walk(child, parts)
+    if block:
+        parts.append("\n")
+    if element.tail:
+        parts.append(element.tail)
+
+
+def squeeze_blank_lines(text: str) -> str:
+    return _MANY_NEWLINES.sub("\n", text).strip()

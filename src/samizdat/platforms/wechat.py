@@ -1,0 +1,403 @@
+"""WeChat official-account articles (mp.weixin.qq.com), both the 2016–2018 and 2020+ markup.
+
+Facts and texts come from ``shared/docs/wechat.md`` and were checked against the saved pages
+in ``shared/samples/wechat/``. Selectors and notice texts are data at the top of the module.
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit
+
+from lxml import html
+
+from samizdat.platforms.base import Article, Media, Unavailable, UnavailableReason
+from samizdat.platforms.text import clean_line, element_text, parse_html
+
+NAME = "wechat"
+DEFAULT_HOSTS = ("mp.weixin.qq.com", "weixin.qq.com")
+# WeChat shows every time in China Standard Time (UTC+8, no daylight saving).
+CHINA_TIME = timezone(timedelta(hours=8), "CST")
+IMAGE_HOSTS = ("mmbiz.qpic.cn", "mmbiz.qlogo.cn", "mmsns.qpic.cn")
+
+TRACKING_PARAMS = frozenset({
+    "chksm", "scene", "srcid", "sharer_sharetime", "sharer_shareid", "sharer_shareinfo",
+    "sharer_shareinfo_first", "clicktime", "enterid", "from", "isappinstalled", "ascene",
+    "devicetype", "version", "nettype", "lang", "exportkey", "pass_ticket", "wx_header",
+    "key", "uin", "abtest_cookie", "subscene", "sessionid", "mpshare", "session_us",
+    "fasttmpl_type", "fasttmpl_fullversion", "realreporttime", "countrycode", "poc_token",
+})
+IDENTITY_PARAMS = ("__biz", "mid", "idx", "sn")
+
+BODY = "//*[@id='js_content']"
+TITLE = ("//*[@id='activity-name']", "//*[contains(@class,'rich_media_title')]")
+ACCOUNT = ("//*[@id='js_name']", "//*[contains(@class,'profile_nickname')]",
+           "//*[contains(@class,'rich_media_meta_nickname')]")
+AUTHOR = ("//*[@id='js_author_name']",)
+NOTICE_TEXT = (
+    "//*[contains(@class,'weui-msg__title')]", "//*[contains(@class,'weui-msg__desc')]",
+    "//*[contains(@class,'global_error_msg')]", "//*[contains(@class,'page_msg')]",
+    "//*[contains(@class,'weui-msg__text-area')]",
+)
+VERIFICATION_MARKS = ("//*[@id='js_verify']", "//*[@id='tcaptcha_iframe_dy']",
+                      "//iframe[contains(@src,'captcha')]")
+VERIFICATION_PATHS = ("/mp/wappoc_appmsgcaptcha", "secitptpage/verify")
+
+# (reason, texts as served). Checked in order; the first text found in the notice wins.
+NOTICE_TEXTS: tuple[tuple[UnavailableReason, tuple[str, ...]], ...] = (
+    (UnavailableReason.TRANSIENT, (
+        "环境异常", "完成验证后即可继续访问", "去验证", "访问过于频繁", "操作过于频繁",
+        "请稍后再试",
+    )),
+    (UnavailableReason.DELETED_BY_AUTHOR, ("该内容已被发布者删除", "deleted by the author")),
+    (UnavailableReason.REMOVED_COMPLAINT, (
+        "此内容被投诉且经审核涉嫌侵权", "此内容被多人投诉", "此内容被多人举报",
+        "由用户投诉并经平台审核", "经用户举报，发现此内容涉嫌违反", "涉嫌侵权",
+    )),
+    (UnavailableReason.REMOVED_VIOLATION, (
+        "此内容因违规无法查看", "此内容因违规已删除", "接相关投诉，此内容违反", "因违规无法查看",
+        "violates regulations", "violation",
+    )),
+    (UnavailableReason.ACCOUNT_GONE, (
+        "此帐号已被屏蔽", "此帐号已被封", "此帐号已自主注销", "此帐号已注销", "此账号已被屏蔽",
+        "此账号已被封", "此账号已自主注销", "此账号已注销", "该公众号已迁移", "此帐号处于帐号迁移流程中",
+        "原帐号迁移时未将文章素材同步至新帐号", "帐号迁移", "账号迁移",
+    )),
+    (UnavailableReason.RESTRICTED, ("根据作者隐私设置，无法查看该内容", "此内容发送失败无法查看")),
+    (UnavailableReason.LINK_EXPIRED, ("链接已过期",)),
+    (UnavailableReason.BAD_REQUEST, ("参数错误", "系统出错")),
+)
+RUMOUR_TEXTS = ("此文章被第三方评估为不实信息",)
+
+_SCRIPT = re.compile(r"<script\b[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
+_ASSIGNMENT = re.compile(r"""(?:\bvar\s+|\bwindow\.|[\s,;{(])([A-Za-z_$][\w$]*)\s*[=:](?!=)\s*([^;\n]*)""")
+_STRING_LITERAL = re.compile(r"""(["'])((?:\\.|(?!\1).)*)\1""")
+_JS_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|.)")
+_CSS_URL = re.compile(r"""url\(\s*(?:&quot;|["'])?([^"')&]+?)(?:&quot;|["'])?\s*\)""")
+_DATE_TEXT = re.compile(r"(\d{4})[-年/.](\d{1,2})[-月/.](\d{1,2})日?(?:\s+(\d{1,2}):(\d{2}))?")
+
+
+def is_wechat_host(host: str) -> bool:
+    return host == "mp.weixin.qq.com" or host.endswith(".weixin.qq.com")
+
+
+def canonical_id_from_params(biz: str | None, mid: str | None, idx: str | None) -> str | None:
+    """``biz:mid:idx``, the stable identity of an article, or None when a part is missing.
+
+    >>> canonical_id_from_params("MzI1MzM5OTczNw==", "2247490970", "1")
+    'MzI1MzM5OTczNw==:2247490970:1'
+    """
+    if not biz or not mid or not mid.isdigit():
+        return None
+    idx = idx if idx and idx.isdigit() else "1"
+    return f"{biz}:{mid}:{idx}"
+
+
+class WeChat:
+    name = NAME
+    default_hosts = DEFAULT_HOSTS
+
+    def sniff(self, html_text: str) -> bool:
+        head = html_text[:400_000]
+        return (
+            "mp.weixin.qq.com" in head or "res.wx.qq.com" in head or "rich_media" in head
+        ) and ('id="js_content"' in head or "activity-detail" in head or "weui-msg" in head)
+
+    def canonical_url(self, url: str) -> str:
+        """Drop tracking parameters and the fragment; keep the identity parameters in order.
+
+        >>> WeChat().canonical_url("http://mp.weixin.qq.com/s?__biz=MzA=&mid=1&idx=2&sn=ab&chksm=x&scene=21#wechat_redirect")
+        'https://mp.weixin.qq.com/s?__biz=MzA%3D&mid=1&idx=2&sn=ab'
+        """
+        parts = urlsplit(url.strip())
+        params = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                  if k not in TRACKING_PARAMS and not k.startswith("sharer_")]
+        identity = [(k, v) for k in IDENTITY_PARAMS for key, v in params if key == k and v]
+        rest = [(k, v) for k, v in params if k not in IDENTITY_PARAMS]
+        query = urlencode(identity + rest, quote_via=quote)
+        scheme = "https" if is_wechat_host(parts.hostname or "") else parts.scheme
+        return f"{scheme}://{parts.netloc}{parts.path}" + (f"?{query}" if query else "")
+
+    def canonical_id(self, url: str) -> str | None:
+        params = dict(parse_qsl(urlsplit(url).query))
+        return canonical_id_from_params(
+            params.get("__biz"), params.get("mid") or params.get("appmsgid"), params.get("idx")
+        )
+
+    def parse(self, url: str, html_text: str) -> Article | Unavailable:
+        tree = parse_html(html_text)
+        body = _first(tree, BODY)
+        body_text = element_text(body) if body is not None else ""
+        if body is None or (not body_text and not body.xpath(".//img|.//iframe|.//mpvoice")):
+            notice = self._notice(tree, url, html_text)
+            if notice is not None:
+                return notice
+        return self._article(tree, body, body_text, url, html_text)
+
+    def _notice(self, tree: html.HtmlElement, url: str, html_text: str) -> Unavailable | None:
+        message_parts = [clean_line(element_text(el)) for xp in NOTICE_TEXT for el in tree.xpath(xp)]
+        message_parts = _innermost([m for m in dict.fromkeys(message_parts) if m])
+        title = clean_line(tree.findtext(".//title") or "")
+        haystack = " ".join([*message_parts, title])
+        if any(tree.xpath(xp) for xp in VERIFICATION_MARKS) or any(
+            p in url for p in VERIFICATION_PATHS
+        ):
+            message = message_parts[0] if message_parts else "verification page"
+            return Unavailable(NAME, UnavailableReason.TRANSIENT, message, _detail(message_parts))
+        for reason, texts in NOTICE_TEXTS:
+            for text in texts:
+                if text in haystack:
+                    matched = next((m for m in message_parts if text in m), text)
+                    follow = None
+                    if reason is UnavailableReason.ACCOUNT_GONE:
+                        follow = script_vars(html_text).get("transfer_target_link")
+                    return Unavailable(NAME, reason, matched, _detail(message_parts, matched), follow)
+        if message_parts:
+            # An unknown notice: report it as transient so nothing is declared on a guess.
+            return Unavailable(NAME, UnavailableReason.TRANSIENT, message_parts[0], _detail(message_parts))
+        return None
+
+    def _article(
+        self, tree: html.HtmlElement, body: html.HtmlElement | None, body_text: str,
+        url: str, html_text: str,
+    ) -> Article:
+        variables = script_vars(html_text)
+        var = lambda name: variables.get(name, "")  # noqa: E731
+        biz = var("biz") or var("__biz")
+        mid = var("mid") or var("appmsgid")
+        idx = var("idx")
+        canonical = canonical_id_from_params(biz, mid, idx) or self.canonical_id(url)
+        sn = var("sn")
+        if canonical is not None:
+            biz, mid, idx = canonical.split(":")
+            query = urlencode([("__biz", biz), ("mid", mid), ("idx", idx)] + ([("sn", sn)] if sn else []), quote_via=quote)
+            article_url = f"https://mp.weixin.qq.com/s?{query}"
+        else:
+            canonical = self.canonical_url(url)
+            article_url = canonical
+        title = (
+            _first_text(tree, TITLE) or _meta(tree, "og:title") or var("msg_title")
+            or clean_line(tree.findtext(".//title") or "")
+        )
+        account = _first_text(tree, ACCOUNT) or var("nickname") or var("nick_name") or None
+        images: list[str] = []
+        media: list[Media] = []
+        html_body = ""
+        if body is not None:
+            images = _images(body, url)
+            media = _media(body, url)
+            html_body = _body_html(body, url)
+        cover = var("msg_cdn_url") or var("cdn_url") or _meta(tree, "og:image") or None
+        description = var("msg_desc") or _meta(tree, "og:description") or _meta(tree, "description") or None
+        if not images:
+            images = _picture_post_images(html_text)
+        repost_of = None
+        share = tree.xpath("//*[@id='js_share_source']/@data-url")
+        if share and share[0].strip():
+            repost_of = self.canonical_url(urljoin(url, share[0].strip()))
+        share_text = ""
+        shared = _first(tree, "//*[@id='js_share_content']")
+        if shared is not None and not body_text:
+            share_text = element_text(shared)
+        labels = ("rumour",) if any(t in html_text for t in RUMOUR_TEXTS) or tree.xpath(
+            "//*[contains(@class,'page_rumor')]") else ()
+        return Article(
+            platform=NAME,
+            canonical_id=canonical,
+            url=article_url,
+            title=htmllib.unescape(title),
+            text=body_text or share_text,
+            html=html_body,
+            account=htmllib.unescape(account) if account else None,
+            account_id=var("user_name") or None,
+            author=_author(tree, account),
+            published_at=_published_at(tree, var),
+            images=tuple(images),
+            cover=htmllib.unescape(cover) if cover else None,
+            description=htmllib.unescape(description) if description else None,
+            repost_of=repost_of,
+            media=tuple(media),
+            site_name=account,
+            language="zh",
+            labels=labels,
+        )
+
+
+def _first(tree: html.HtmlElement, xpath: str) -> html.HtmlElement | None:
+    found = tree.xpath(xpath)
+    return found[0] if found else None
+
+
+def _first_text(tree: html.HtmlElement, xpaths: tuple[str, ...]) -> str:
+    for xp in xpaths:
+        for element in tree.xpath(xp):
+            text = clean_line(element_text(element))
+            if text:
+                return text
+    return ""
+
+
+def _meta(tree: html.HtmlElement, name: str) -> str:
+    for value in tree.xpath(f"//meta[@property='{name}' or @name='{name}']/@content"):
+        if value.strip():
+            return clean_line(value)
+    return ""
+
+
+def script_vars(html_text: str) -> dict[str, str]:
+    """Every script variable's first non-empty string value.
+
+    Pages write ``var biz = "" || "Mz…";`` and may assign a name twice, the first time empty.
+
+    >>> script_vars('<script>var biz = "" || "MzA=";\\n var ct = "1522968980";</script>')
+    {'biz': 'MzA=', 'ct': '1522968980'}
+    """
+    found: dict[str, str] = {}
+    for script in _SCRIPT.finditer(html_text):
+        for name, expression in _ASSIGNMENT.findall(script.group(1)):
+            if name in found:
+                continue
+            for literal in _STRING_LITERAL.finditer(expression):
+                value = _unescape_js(literal.group(2)).strip()
+                if value:
+                    found[name] = htmllib.unescape(value)
+                    break
+    return found
+
+
+def _unescape_js(value: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        code = match.group(1)
+        if code[0] in "xu" and len(code) > 1:
+            return chr(int(code[1:], 16))
+        return {"n": "\n", "t": "\t", "r": ""}.get(code, code)
+
+    return _JS_ESCAPE.sub(replace, value)
+
+
+def _author(tree: html.HtmlElement, account: str | None) -> str | None:
+    for candidate in (_first_text(tree, AUTHOR), _meta(tree, "author"), _meta(tree, "og:article:author")):
+        if candidate and candidate != account:
+            return candidate
+    # 2018 layout: the author is a bare meta_text between the date and the account name.
+    for element in tree.xpath("//*[@id='meta_content']//em[contains(@class,'rich_media_meta_text')]"):
+        text = clean_line(element_text(element))
+        if text and element.get("id") not in ("post-date", "publish_time") and not _DATE_TEXT.search(text) \
+                and text != account and text not in ("Today", "今天", "昨天", "Yesterday"):
+            return text
+    return None
+
+
+def _published_at(tree: html.HtmlElement, var) -> datetime | None:
+    for name in ("ct", "create_time", "publish_timestamp"):
+        stamp = var(name)
+        if stamp.isdigit() and len(stamp) >= 9:
+            return datetime.fromtimestamp(int(stamp), CHINA_TIME)
+    candidates = [var("publish_time"), var("createTime")]
+    candidates += [clean_line(element_text(el)) for el in tree.xpath("//*[@id='publish_time' or @id='post-date']")]
+    for text in candidates:
+        match = _DATE_TEXT.search(text or "")
+        if match:
+            year, month, day, hour, minute = match.groups()
+            try:
+                return datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
+                                tzinfo=CHINA_TIME)
+            except ValueError:
+                continue
+    return None
+
+
+def _image_url(element: html.HtmlElement, base: str) -> str | None:
+    for attribute in ("data-src", "data-original", "src"):
+        value = (element.get(attribute) or "").strip()
+        if value and not value.startswith("data:"):
+            return urljoin(base, htmllib.unescape(value))
+    return None
+
+
+def _images(body: html.HtmlElement, base: str) -> list[str]:
+    found: dict[str, None] = {}
+    for img in body.iter("img"):
+        url = _image_url(img, base)
+        if url:
+            found[url] = None
+    for element in body.xpath(".//*[@style]"):
+        for match in _CSS_URL.finditer(element.get("style", "")):
+            url = match.group(1).strip()
+            if url and not url.startswith("data:"):
+                found[urljoin(base, htmllib.unescape(url))] = None
+    return list(found)
+
+
+PLAYERS = ".//iframe[contains(@class,'video_iframe')]|.//mpvoice|.//qqmusic"
+MEDIA_LABELS = {"video": "视频 video", "audio": "音频 audio", "music": "音乐 music"}
+
+
+def _media_of(element: html.HtmlElement, base: str) -> Media | None:
+    """The playable thing behind a video iframe, ``<mpvoice>`` or ``<qqmusic>`` placeholder."""
+    if element.tag == "iframe":
+        src = (element.get("data-src") or element.get("src") or "").strip()
+        if src:
+            return Media("video", urljoin(base, htmllib.unescape(src)))
+        vid = element.get("data-mpvid")
+        if vid:
+            return Media("video", f"https://mp.weixin.qq.com/mp/readtemplate?t=pages/video_player_tmpl&vid={vid}")
+    elif element.tag == "mpvoice":
+        file_id = element.get("voice_encode_fileid")
+        if file_id:
+            return Media("audio", f"https://res.wx.qq.com/voice/getvoice?mediaid={file_id}",
+                         element.get("name") or "")
+    else:
+        url = element.get("audiourl") or element.get("src") or ""
+        if url:
+            return Media("music", urljoin(base, htmllib.unescape(url)),
+                         element.get("music_name") or element.get("musicname") or "")
+    return None
+
+
+def _media(body: html.HtmlElement, base: str) -> list[Media]:
+    return [m for m in (_media_of(el, base) for el in body.xpath(PLAYERS)) if m is not None]
+
+
+def _body_html(body: html.HtmlElement, base: str) -> str:
+    """The article body with lazy images resolved and players replaced by plain links."""
+    body = html.fromstring(html.tostring(body, encoding="unicode"))
+    body.attrib.pop("style", None)
+    for img in body.iter("img"):
+        url = _image_url(img, base)
+        if url:
+            img.set("src", url)
+    for element in body.xpath(PLAYERS):
+        item = _media_of(element, base)
+        if item is None:
+            element.drop_tree()
+            continue
+        link = html.Element("a", href=item.url, **{"class": f"samizdat-media samizdat-{item.kind}"})
+        link.text = f"[{MEDIA_LABELS[item.kind]}] {item.title}".strip()
+        link.tail = element.tail
+        element.getparent().replace(element, link)
+    return html.tostring(body, encoding="unicode")
+
+
+def _picture_post_images(html_text: str) -> list[str]:
+    start = html_text.find("picture_page_info_list")
+    if start < 0:
+        return []
+    chunk = html_text[start : start + 200_000]
+    urls = re.findall(r"""cdn_url\s*:\s*['"]([^'"]+)['"]""", chunk)
+    return list(dict.fromkeys(htmllib.unescape(u) for u in urls if u.startswith("http")))
+
+
+def _innermost(parts: list[str]) -> list[str]:
+    """Drop texts of containers whose pieces are also listed (title + desc inside a text area)."""
+    return [p for p in parts if not any(q != p and q in p for q in parts)]
+
+
+def _detail(parts: list[str], matched: str | None = None) -> str | None:
+    rest = [p for p in parts if p != matched and (matched is None or matched not in p)]
+    return " ".join(rest) or None
+
+
+PLATFORM = WeChat()
