@@ -33,16 +33,23 @@ _SOURCE_URL = re.compile(r'<text id="([^"]+)"')
 _TRUTH_DATE = re.compile(r"^\s*(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?")
 
 
-def truth_date(text: str) -> tuple[int, ...] | None:
-    """The truth's date parts at its own precision, or None when unknown.
+_UNKNOWN = re.compile(r"^\s*UNK", re.IGNORECASE)
+INVALID = "invalid"
 
-    >>> truth_date("2005-5-7 21:23:57"), truth_date("1998-3"), truth_date("UNKNOWN")
-    ((2005, 5, 7), (1998, 3), None)
+
+def truth_date(text: str) -> tuple[int, ...] | None | str:
+    """The truth's date parts at its own precision; None when UNKNOWN; INVALID otherwise.
+
+    A few labels are neither a date nor UNKNOWN (an empty file, an author's name copied
+    into the date file); they say nothing about dates and are left out of the date score.
+
+    >>> truth_date("2005-5-7 21:23:57"), truth_date("1998-3"), truth_date("UNKNWON"), truth_date("刘涛")
+    ((2005, 5, 7), (1998, 3), None, 'invalid')
     """
     match = _TRUTH_DATE.match(text)
-    if not match:
-        return None
-    return tuple(int(part) for part in match.groups() if part)
+    if match:
+        return tuple(int(part) for part in match.groups() if part)
+    return None if _UNKNOWN.match(text) else INVALID
 
 
 def date_exact(truth: tuple[int, ...] | None, found) -> bool:
@@ -70,6 +77,7 @@ def main() -> int:
     }
     dates = {"samizdat": 0, "htmldate": 0}
     seconds = []
+    invalid_labels: list[str] = []
     for page in pages:
         raw = page.read_bytes()
         html_text = decode_html(raw).text
@@ -77,7 +85,7 @@ def main() -> int:
         url = source.group(1) if source else ""
         truth = (args.data / "cleaned" / f"{page.stem}.txt").read_text("utf-8", "replace")
         date_file = args.data / "date" / f"{page.stem}.txt"
-        expected_date = truth_date(date_file.read_text("utf-8", "replace")) if date_file.exists() else None
+        expected_date = truth_date(date_file.read_text("utf-8", "replace")) if date_file.exists() else INVALID
         started = time.perf_counter()
         article = generic.PLATFORM.parse(url, html_text)
         seconds.append(time.perf_counter() - started)
@@ -90,7 +98,10 @@ def main() -> int:
         for name, output in outputs.items():
             scores[name].append(precision_recall_f1(truth, output))
         ours_ok = date_exact(expected_date, article.published_at)
-        dates["samizdat"] += ours_ok
+        if expected_date == INVALID:
+            invalid_labels.append(page.stem)
+        else:
+            dates["samizdat"] += ours_ok
         try:
             baseline = find_date(html_text, original_date=True)
         except Exception:  # htmldate raises on some malformed pages
@@ -99,19 +110,24 @@ def main() -> int:
         if baseline:
             year, month, day = (int(x) for x in baseline.split("-"))
             baseline_date = type("D", (), {"year": year, "month": month, "day": day})
-        dates["htmldate"] += date_exact(expected_date, baseline_date)
+        if expected_date != INVALID:
+            dates["htmldate"] += date_exact(expected_date, baseline_date)
         if args.verbose:
             p, r, f = scores["samizdat (vote)"][-1]
             print(f"{page.stem[:8]}  P {p:.2f} R {r:.2f} F1 {f:.2f}  date "
-                  f"{'ok ' if ours_ok else 'BAD'} {article.published_at} truth {expected_date}")
+                  f"{'ok ' if ours_ok else 'BAD'} {article.published_at} ({article.published_precision}) "
+                  f"truth {expected_date}")
     n = len(pages)
     print(f"cwced: {n} pages from {args.data}")
     print(f"{'extractor':<22} {'precision':>9} {'recall':>7} {'F1':>6}")
     for name, rows in scores.items():
         p, r, f = (statistics.fmean(row[i] for row in rows) for i in range(3))
         print(f"{name:<22} {p:9.3f} {r:7.3f} {f:6.3f}")
-    print(f"dates exact: samizdat {dates['samizdat']}/{n} = {dates['samizdat'] / n:.1%}, "
-          f"htmldate {dates['htmldate']}/{n} = {dates['htmldate'] / n:.1%}")
+    dated = n - len(invalid_labels)
+    print(f"dates exact: samizdat {dates['samizdat']}/{dated} = {dates['samizdat'] / dated:.1%}, "
+          f"htmldate {dates['htmldate']}/{dated} = {dates['htmldate'] / dated:.1%} "
+          f"({len(invalid_labels)} pages whose date label is neither a date nor UNKNOWN left out: "
+          f"{', '.join(invalid_labels) or 'none'})")
     print(f"generic parse time per page: median {statistics.median(seconds) * 1000:.0f} ms, "
           f"max {max(seconds) * 1000:.0f} ms")
     return 0

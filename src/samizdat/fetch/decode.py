@@ -113,6 +113,12 @@ def _detect(body: bytes) -> DecodedText:
             return DecodedText(body.decode(encoding), encoding, "detected")
         except UnicodeDecodeError:
             pass
+    # A few broken bytes (a truncated character, a stray byte) must not send a GBK or UTF-8
+    # page to a statistical guess that turns all of it into mojibake.
+    for encoding in ("utf-8", "gb18030"):
+        text = body.decode(encoding, "replace")
+        if text.count("\ufffd") <= max(2, len(text) // 500):
+            return DecodedText(text, encoding, "detected")
     best = charset_normalizer.from_bytes(body[:200_000]).best()
     if best is not None and best.encoding:
         encoding = normalize_encoding(best.encoding) or best.encoding

@@ -40,6 +40,7 @@ class Article:
     account_id: str | None = None
     author: str | None = None
     published_at: datetime | None = None
+    published_precision: str | None = None  # "second", "minute", "day" or "month"
     images: tuple[str, ...] = ()
     cover: str | None = None
     description: str | None = None

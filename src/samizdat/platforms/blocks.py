@@ -25,7 +25,17 @@ DROP_TAGS = frozenset({
     "footer", "aside", "marquee", "map",
 })
 
-SENTENCE_PUNCTUATION = re.compile(r"[。！？；，、：“”「」《》（）,.!?;:]")
+# Punctuation between digits (times, decimals, dates) says nothing about prose.
+SENTENCE_PUNCTUATION = re.compile(r"[。！？；，、：“”「」《》（）]|(?<!\d)[,.!?;:](?!\d)")
+# Notices every page of a site repeats; phrases as served on Chinese and English sites.
+BOILERPLATE = re.compile(
+    r"版权所有|版权声明|免责声明|转载请注明|未经(?:书面)?(?:许可|授权)|不得转载|禁止转载|侵权行为|侵权线索"
+    r"|all rights reserved|copyright\s*(?:©|\(c\)|\d{4})|terms of (?:use|service)|privacy policy"
+    r"|cookie (?:policy|settings)|subscribe to our newsletter",
+    re.IGNORECASE,
+)
+# "Some headline 2005-07-13 09:00:04": an item of a news list, not a sentence of the article.
+LIST_ITEM_WITH_DATE = re.compile(r"^.{2,60}?\s*[(（\[]?\d{2,4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?[)）\]]?$")
 JUNK_ATTRIBUTE = re.compile(
     r"comment|footer|foot\b|sidebar|side\b|\bnav|menu|share|related|recommend|advert|\bads?\b"
     r"|banner|copyright|breadcrumb|toolbar|login|header|topbar|\bhot|rank|\btags?\b|popup|modal",
@@ -63,24 +73,23 @@ def extract(tree: html.HtmlElement) -> Extraction:
     if not blocks:
         return Extraction("", None)
     choice: dict[html.HtmlElement, float] = {}
-    total: dict[html.HtmlElement, float] = {}
     for block in blocks:
         block.weight = _weight(block)
         chosen_weight = block.weight if block.weight > 0 else block.weight * JUNK_WEIGHT_IN_CHOICE
         for element in block.ancestors:
             choice[element] = choice.get(element, 0.0) + chosen_weight
-            total[element] = total.get(element, 0.0) + block.weight
     if not choice:
         return Extraction("", None, blocks)
     container = max(choice, key=choice.__getitem__)
+    pruned = _pruned_scores(blocks)
 
     def kept(block: Block) -> bool:
         if container not in block.ancestors:
             return False
         below = block.ancestors[block.ancestors.index(container) + 1 :]
-        return all(total[element] > 0 for element in below) and block.link_density <= 0.5
+        return all(pruned[element] > 0 for element in below) and block.link_density <= 0.5
 
-    selected = [block for block in blocks if kept(block)]
+    selected = _without_repeats([block for block in blocks if kept(block)])
     while selected and selected[0].weight < 0:
         selected.pop(0)
     while selected and selected[-1].weight < 0:
@@ -122,7 +131,7 @@ def page_blocks(root: html.HtmlElement) -> list[Block]:
         if element.tail:
             add(element.tail, ancestors, in_link)
 
-    walk(root, (root,), False)
+    walk(root, (), False)
     junk_cache: dict[html.HtmlElement, bool] = {}
     blocks = []
     for parts, link_chars, ancestors in raw:
@@ -131,6 +140,39 @@ def page_blocks(root: html.HtmlElement) -> list[Block]:
             junk = any(_is_junk_container(e, junk_cache) for e in ancestors)
             blocks.append(Block(text, link_chars[0], ancestors, junk))
     return blocks
+
+
+def _pruned_scores(blocks: list[Block]) -> dict[html.HtmlElement, float]:
+    """Each element's best score when any child subtree that scores negative is cut off."""
+    direct: dict[html.HtmlElement, float] = {}
+    children: dict[html.HtmlElement, set[html.HtmlElement]] = {}
+    depth: dict[html.HtmlElement, int] = {}
+    for block in blocks:
+        for level, element in enumerate(block.ancestors):
+            depth[element] = level
+            direct.setdefault(element, 0.0)
+            if level:
+                children.setdefault(block.ancestors[level - 1], set()).add(element)
+        if block.ancestors:
+            direct[block.ancestors[-1]] += block.weight
+    pruned: dict[html.HtmlElement, float] = {}
+    for element in sorted(depth, key=depth.__getitem__, reverse=True):
+        pruned[element] = direct[element] + sum(
+            max(0.0, pruned[child]) for child in children.get(element, ())
+        )
+    return pruned
+
+
+def _without_repeats(blocks: list[Block]) -> list[Block]:
+    """Drop a paragraph seen before: templates often print the article twice (screen, print)."""
+    seen: set[str] = set()
+    kept = []
+    for block in blocks:
+        if len(block.text) >= 20 and block.text in seen:
+            continue
+        seen.add(block.text)
+        kept.append(block)
+    return kept
 
 
 def _is_junk_container(element: html.HtmlElement, cache: dict[html.HtmlElement, bool]) -> bool:
@@ -142,8 +184,10 @@ def _is_junk_container(element: html.HtmlElement, cache: dict[html.HtmlElement, 
 
 def _weight(block: Block) -> float:
     size = len(block.text)
-    if block.link_density > 0.5 or block.in_junk_container:
+    if block.link_density > 0.5 or block.in_junk_container or BOILERPLATE.search(block.text):
         return -float(size)
+    if LIST_ITEM_WITH_DATE.match(block.text):
+        return -0.5 * size
     punctuation = len(SENTENCE_PUNCTUATION.findall(block.text))
     if punctuation == 0 and size < 30:
         return -0.5 * size - 5

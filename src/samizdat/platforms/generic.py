@@ -86,6 +86,7 @@ class Generic:
         language = _language(tree, text)
         default_tz = CHINA_TIME if language in ("zh", "zh-cn", "zh-hans", "zh-hant") else UTC
         canonical = self._declared_canonical(tree, url)
+        published = find_published(tree, extraction, url, default_tz=default_tz)
         images: list[str] = []
         container_html = ""
         if extraction.container is not None:
@@ -99,7 +100,8 @@ class Generic:
             text=text,
             html=container_html,
             author=_author(tree, extraction.selected[:3]),
-            published_at=find_published(tree, extraction, url, default_tz=default_tz),
+            published_at=published.moment if published else None,
+            published_precision=published.precision if published else None,
             images=tuple(images),
             cover=_meta(tree, "og:image") or None,
             description=_meta(tree, "og:description") or _meta(tree, "description") or None,

@@ -201,6 +201,7 @@ class WeChat:
         shared = _first(tree, "//*[@id='js_share_content']")
         if shared is not None and not body_text:
             share_text = element_text(shared)
+        published_at = _published_at(tree, var)
         labels = ("rumour",) if any(t in html_text for t in RUMOUR_TEXTS) or tree.xpath(
             "//*[contains(@class,'page_rumor')]") else ()
         return Article(
@@ -213,7 +214,8 @@ class WeChat:
             account=htmllib.unescape(account) if account else None,
             account_id=var("user_name") or None,
             author=_author(tree, account),
-            published_at=_published_at(tree, var),
+            published_at=published_at,
+            published_precision="second" if published_at and var("ct").isdigit() else "day" if published_at else None,
             images=tuple(images),
             cover=htmllib.unescape(cover) if cover else None,
             description=htmllib.unescape(description) if description else None,
