@@ -37,7 +37,7 @@ _UNKNOWN = re.compile(r"^\s*UNK", re.IGNORECASE)
 INVALID = "invalid"
 
 
-def truth_date(text: str) -> tuple[int, ...] | None | str:
+def truth_date(text: str) -> tuple[int, ...] | str | None:
     """The truth's date parts at its own precision; None when UNKNOWN; INVALID otherwise.
 
     A few labels are neither a date nor UNKNOWN (an empty file, an author's name copied
@@ -73,7 +73,10 @@ def main() -> int:
         print(f"no pages under {args.data / 'original'}", file=sys.stderr)
         return 2
     scores: dict[str, list[tuple[float, float, float]]] = {
-        "samizdat (vote)": [], "block scorer alone": [], "readability-lxml": [], "trafilatura": []
+        "samizdat (vote)": [],
+        "block scorer alone": [],
+        "readability-lxml": [],
+        "trafilatura": [],
     }
     dates = {"samizdat": 0, "htmldate": 0}
     seconds = []
@@ -114,9 +117,11 @@ def main() -> int:
             dates["htmldate"] += date_exact(expected_date, baseline_date)
         if args.verbose:
             p, r, f = scores["samizdat (vote)"][-1]
-            print(f"{page.stem[:8]}  P {p:.2f} R {r:.2f} F1 {f:.2f}  date "
-                  f"{'ok ' if ours_ok else 'BAD'} {article.published_at} ({article.published_precision}) "
-                  f"truth {expected_date}")
+            print(
+                f"{page.stem[:8]}  P {p:.2f} R {r:.2f} F1 {f:.2f}  date "
+                f"{'ok ' if ours_ok else 'BAD'} {article.published_at} ({article.published_precision}) "
+                f"truth {expected_date}"
+            )
     n = len(pages)
     print(f"cwced: {n} pages from {args.data}")
     print(f"{'extractor':<22} {'precision':>9} {'recall':>7} {'F1':>6}")
@@ -124,12 +129,16 @@ def main() -> int:
         p, r, f = (statistics.fmean(row[i] for row in rows) for i in range(3))
         print(f"{name:<22} {p:9.3f} {r:7.3f} {f:6.3f}")
     dated = n - len(invalid_labels)
-    print(f"dates exact: samizdat {dates['samizdat']}/{dated} = {dates['samizdat'] / dated:.1%}, "
-          f"htmldate {dates['htmldate']}/{dated} = {dates['htmldate'] / dated:.1%} "
-          f"({len(invalid_labels)} pages whose date label is neither a date nor UNKNOWN left out: "
-          f"{', '.join(invalid_labels) or 'none'})")
-    print(f"generic parse time per page: median {statistics.median(seconds) * 1000:.0f} ms, "
-          f"max {max(seconds) * 1000:.0f} ms")
+    print(
+        f"dates exact: samizdat {dates['samizdat']}/{dated} = {dates['samizdat'] / dated:.1%}, "
+        f"htmldate {dates['htmldate']}/{dated} = {dates['htmldate'] / dated:.1%} "
+        f"({len(invalid_labels)} pages whose date label is neither a date nor UNKNOWN left out: "
+        f"{', '.join(invalid_labels) or 'none'})"
+    )
+    print(
+        f"generic parse time per page: median {statistics.median(seconds) * 1000:.0f} ms, "
+        f"max {max(seconds) * 1000:.0f} ms"
+    )
     return 0
 
 

@@ -217,7 +217,6 @@ def _parse_env_scalar(kind: type, text: str, key: str) -> typing.Any:
             return float(text)
     except ValueError:
         raise ConfigError(
-            f"{key}: environment variable {env_name}={text!r} is not a valid "
-            f"{kind.__name__}"
+            f"{key}: environment variable {env_name}={text!r} is not a valid {kind.__name__}"
         ) from None
     return text

@@ -45,11 +45,11 @@ class RecordFactory(RecordBuilder):
         return self._make_id_fn()
 
     def curr_warc_date(self) -> str:
-        return _warc_date(self._clock())
+        return warc_date(self._clock())
 
     def exchange_records(self, exchange: Exchange) -> tuple[ArcWarcRecord, ArcWarcRecord]:
         """The (response, request) pair of one exchange, response first as crawlers write it."""
-        date = _warc_date(exchange.started_at)
+        date = warc_date(exchange.started_at)
         response_headers = [(k, v) for k, v in exchange.response_headers if k.lower() not in _HOP_BY_HOP]
         http_headers = StatusAndHeaders(
             f"{exchange.status} {exchange.reason}".strip(), response_headers, protocol="HTTP/1.1"
@@ -61,11 +61,16 @@ class RecordFactory(RecordBuilder):
         path = exchange.url.split("://", 1)[-1]
         path = path[path.find("/") :] if "/" in path else "/"
         request_headers = StatusAndHeaders(
-            f"{exchange.method} {path}", list(exchange.request_headers),
-            protocol="HTTP/1.1", is_http_request=True,
+            f"{exchange.method} {path}",
+            list(exchange.request_headers),
+            protocol="HTTP/1.1",
+            is_http_request=True,
         )
         request = self._record(
-            exchange.url, "request", b"", request_headers,
+            exchange.url,
+            "request",
+            b"",
+            request_headers,
             {"WARC-Date": date, "WARC-Concurrent-To": response.rec_headers["WARC-Record-ID"]},
         )
         return response, request
@@ -79,9 +84,12 @@ class RecordFactory(RecordBuilder):
             f"{exchange.status} {exchange.reason}".strip(), response_headers, protocol="HTTP/1.1"
         )
         record = self.create_revisit_record(
-            exchange.url, sha256_label(exchange.body), refers_to_uri, refers_to_date,
+            exchange.url,
+            sha256_label(exchange.body),
+            refers_to_uri,
+            refers_to_date,
             http_headers=http_headers,
-            warc_headers_dict={"WARC-Date": _warc_date(exchange.started_at)},
+            warc_headers_dict={"WARC-Date": warc_date(exchange.started_at)},
         )
         record.rec_headers.add_header("WARC-Refers-To", refers_to_id)
         if exchange.ip:
@@ -112,8 +120,12 @@ class RecordFactory(RecordBuilder):
         warc_headers: Mapping[str, str],
     ) -> ArcWarcRecord:
         record = self.create_warc_record(
-            uri, record_type, payload=BytesIO(payload), length=len(payload),
-            http_headers=http_headers, warc_headers_dict=dict(warc_headers),
+            uri,
+            record_type,
+            payload=BytesIO(payload),
+            length=len(payload),
+            http_headers=http_headers,
+            warc_headers_dict=dict(warc_headers),
         )
         if record_type in ("response", "request", "resource"):
             record.rec_headers.replace_header("WARC-Payload-Digest", sha256_label(payload))
@@ -134,7 +146,7 @@ def record_id(record: ArcWarcRecord) -> str:
     return record.rec_headers.get_header("WARC-Record-ID")
 
 
-def _warc_date(moment: datetime) -> str:
+def warc_date(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

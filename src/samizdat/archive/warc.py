@@ -112,8 +112,11 @@ class WarcWriter:
         self._file = open(self.directory / self._name, "xb")  # noqa: SIM115
         info = self.factory.warcinfo_record(
             self._name,
-            {"software": f"samizdat/{__version__}", "format": "WARC File Format 1.1",
-             "hostname": socket.gethostname()},
+            {
+                "software": f"samizdat/{__version__}",
+                "format": "WARC File Format 1.1",
+                "hostname": socket.gethostname(),
+            },
         )
         WARCWriter(self._file, gzip=True, warc_version="1.1").write_record(info)
         return self._file
@@ -148,7 +151,9 @@ def read_record(directory: Path, ref: ArchiveRef) -> StoredRecord:
     return StoredRecord(
         ref=ref,
         warc_headers=headers,
-        http_status=int(http.get_statuscode()) if http and record.rec_type in ("response", "revisit") else None,
+        http_status=int(http.get_statuscode())
+        if http and record.rec_type in ("response", "revisit")
+        else None,
         http_headers=list(http.headers) if http else [],
         payload=payload,
     )

@@ -1,6 +1,6 @@
 """Fetch stage: HTTP with politeness limits, size caps, charset decoding and SSRF safety."""
 
-from samizdat.fetch.client import Exchange, FetchFailure, Fetcher, FetchResult
+from samizdat.fetch.client import Exchange, Fetcher, FetchFailure, FetchResult
 from samizdat.fetch.decode import DecodedText, decode_html
 from samizdat.fetch.safety import UnsafeURL
 

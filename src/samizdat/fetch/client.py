@@ -93,9 +93,7 @@ class _Failed(Exception):
 class Fetcher:
     """Async HTTP fetcher. Use as ``async with Fetcher(settings) as fetcher``."""
 
-    def __init__(
-        self, settings: FetchSettings, *, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
+    def __init__(self, settings: FetchSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings
         self._client = httpx.AsyncClient(
             http2=settings.http2,
@@ -196,14 +194,10 @@ class Fetcher:
             f"more than {self.settings.max_redirects} redirects (fetch.max_redirects)",
         )
 
-    async def _one(
-        self, url: str, extra_headers: Mapping[str, str], accept: str, cap: int
-    ) -> Exchange:
+    async def _one(self, url: str, extra_headers: Mapping[str, str], accept: str, cap: int) -> Exchange:
         url = _strip_fragment(url)
         try:
-            host, address = await safe_address(
-                url, allow_private=self.settings.allow_private_networks
-            )
+            host, address = await safe_address(url, allow_private=self.settings.allow_private_networks)
         except UnsafeURL as exc:
             raise _Failed(FetchFailure.UNSAFE_URL, str(exc)) from None
         except LookupError as exc:
@@ -259,8 +253,7 @@ async def _read_capped(response: httpx.Response, cap: int) -> bytes:
     if declared and declared.isdigit() and int(declared) > cap:
         raise _Failed(
             FetchFailure.TOO_LARGE,
-            f"response declares {int(declared):,} bytes, over the {cap:,}-byte cap "
-            "(fetch.max_body_bytes)",
+            f"response declares {int(declared):,} bytes, over the {cap:,}-byte cap (fetch.max_body_bytes)",
         )
     chunks: list[bytes] = []
     size = 0
@@ -279,9 +272,7 @@ async def _read_capped(response: httpx.Response, cap: int) -> bytes:
         raise _Failed(FetchFailure.TRUNCATED, f"the body was cut off: {exc}") from None
     body = b"".join(chunks)
     if declared and declared.isdigit() and len(body) < int(declared):
-        raise _Failed(
-            FetchFailure.TRUNCATED, f"got {len(body):,} of {int(declared):,} declared bytes"
-        )
+        raise _Failed(FetchFailure.TRUNCATED, f"got {len(body):,} of {int(declared):,} declared bytes")
     return body
 
 

@@ -19,11 +19,32 @@ from lxml import html
 from samizdat.platforms.text import BLOCK_TAGS, clean_line
 
 # Dropped with their content; "form" is kept because ASP.NET pages wrap everything in one.
-DROP_TAGS = frozenset({
-    "script", "style", "noscript", "template", "iframe", "select", "option", "textarea",
-    "button", "input", "svg", "head", "title", "meta", "link", "object", "embed", "nav",
-    "footer", "aside", "marquee", "map",
-})
+DROP_TAGS = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "iframe",
+        "select",
+        "option",
+        "textarea",
+        "button",
+        "input",
+        "svg",
+        "head",
+        "title",
+        "meta",
+        "link",
+        "object",
+        "embed",
+        "nav",
+        "footer",
+        "aside",
+        "marquee",
+        "map",
+    }
+)
 
 # Punctuation between digits (times, decimals, dates) says nothing about prose.
 SENTENCE_PUNCTUATION = re.compile(r"[。！？；，、：“”「」《》（）]|(?<!\d)[,.!?;:](?!\d)")
@@ -35,7 +56,9 @@ BOILERPLATE = re.compile(
     re.IGNORECASE,
 )
 # "Some headline 2005-07-13 09:00:04": an item of a news list, not a sentence of the article.
-LIST_ITEM_WITH_DATE = re.compile(r"^.{2,60}?\s*[(（\[]?\d{2,4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?[)）\]]?$")
+LIST_ITEM_WITH_DATE = re.compile(
+    r"^.{2,60}?\s*[(（\[]?\d{2,4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?[)）\]]?$"
+)
 JUNK_ATTRIBUTE = re.compile(
     r"comment|footer|foot\b|sidebar|side\b|\bnav|menu|share|related|recommend|advert|\bads?\b"
     r"|banner|copyright|breadcrumb|toolbar|login|header|topbar|\bhot|rank|\btags?\b|popup|modal",

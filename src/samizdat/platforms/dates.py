@@ -33,7 +33,9 @@ _SLASHED_DATE = re.compile(
     r"(?:\s+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?\s*(?P<ampm>[AaPp][Mm])?)?"
 )
 # "1998年3月号", "2003年5月": a month with no day, as in issue numbers and signatures.
-_MONTH = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*年\s*(?P<m>\d{1,2})\s*月(?![\s\d]*[\d底初中末上下旬份])(?P<H>)(?P<S>)")
+_MONTH = re.compile(
+    r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*年\s*(?P<m>\d{1,2})\s*月(?![\s\d]*[\d底初中末上下旬份])(?P<H>)(?P<S>)"
+)
 _RANGE_AFTER = re.compile(r"\s*[-－—~～至到]\s*\d")
 _URL_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})[-/_]?(\d{2})[-/_]?(\d{2})(?!\d)")
 _CUE = re.compile(
@@ -41,9 +43,20 @@ _CUE = re.compile(
     re.IGNORECASE,
 )
 _META_NAMES = (
-    "article:published_time", "og:published_time", "published_time", "pubdate", "publishdate",
-    "publish_date", "publication_date", "date", "dc.date", "dc.date.issued", "dcterms.created",
-    "sailthru.date", "parsely-pub-date", "weibo:article:create_at",
+    "article:published_time",
+    "og:published_time",
+    "published_time",
+    "pubdate",
+    "publishdate",
+    "publish_date",
+    "publication_date",
+    "date",
+    "dc.date",
+    "dc.date.issued",
+    "dcterms.created",
+    "sailthru.date",
+    "parsely-pub-date",
+    "weibo:article:create_at",
 )
 _ISO = re.compile(
     r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?:[T ](?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?"
@@ -75,7 +88,8 @@ def find_published(
         day = from_url[0].moment.date()
         candidates = [
             FoundDate(c.moment, c.score + CORROBORATION, c.evidence, c.precision)
-            if c.moment.date() == day and c.evidence != "url" else c
+            if c.moment.date() == day and c.evidence != "url"
+            else c
             for c in candidates
         ]
     latest = datetime.now(UTC) + timedelta(days=2)
@@ -94,7 +108,9 @@ def _from_metadata(tree: html.HtmlElement) -> list[FoundDate]:
         if name in _META_NAMES or name == "datepublished":
             moment = _parse_iso(meta.get("content") or "")
             if moment:
-                found.append(FoundDate(moment, 100, f"meta {name}", _iso_precision(meta.get("content") or "")))
+                found.append(
+                    FoundDate(moment, 100, f"meta {name}", _iso_precision(meta.get("content") or ""))
+                )
     for script in tree.xpath("//script[@type='application/ld+json']"):
         for value in _json_ld_dates(script.text or ""):
             moment = _parse_iso(value)
@@ -154,8 +170,12 @@ def _parse_iso(value: str) -> datetime | None:
 def _build(match: re.Match[str], tz: timezone | None) -> datetime | None:
     try:
         moment = datetime(
-            int(match.group("y")), int(match.group("m")), int(match.group("d")),
-            int(match.group("H") or 0), int(match.group("M") or 0), int(match.group("S") or 0),
+            int(match.group("y")),
+            int(match.group("m")),
+            int(match.group("d")),
+            int(match.group("H") or 0),
+            int(match.group("M") or 0),
+            int(match.group("S") or 0),
         )
     except (ValueError, TypeError):
         return None
@@ -221,8 +241,15 @@ def _dates_in(text: str, tz: timezone) -> list[tuple[re.Match[str], datetime, st
         if (match.group("ampm") or "").lower() == "pm" and hour < 12:
             hour += 12
         try:
-            moment = datetime(int(match.group("y")), month, day, hour, int(match.group("M") or 0),
-                              int(match.group("S") or 0), tzinfo=tz)
+            moment = datetime(
+                int(match.group("y")),
+                month,
+                day,
+                hour,
+                int(match.group("M") or 0),
+                int(match.group("S") or 0),
+                tzinfo=tz,
+            )
         except ValueError:
             continue
         found.append((match, moment, _precision(match)))

@@ -42,7 +42,27 @@ _KANA = re.compile(r"[\u3040-\u30ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
-_ENGLISH_STOPWORDS = frozenset("the of and to in is that for it with as was on are by this be".split())
+_ENGLISH_STOPWORDS = frozenset(
+    [
+        "the",
+        "of",
+        "and",
+        "to",
+        "in",
+        "is",
+        "that",
+        "for",
+        "it",
+        "with",
+        "as",
+        "was",
+        "on",
+        "are",
+        "by",
+        "this",
+        "be",
+    ]
+)
 
 logging.getLogger("readability.readability").setLevel(logging.ERROR)
 logging.getLogger("trafilatura").setLevel(logging.ERROR)
@@ -71,8 +91,9 @@ class Generic:
         except ValueError:
             port = None
         netloc = host if port in (None, default_port) else f"{host}:{port}"
-        params = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                  if not TRACKING_PARAMS.match(k)]
+        params = [
+            (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING_PARAMS.match(k)
+        ]
         query = urlencode(params, quote_via=quote, safe="/:,")
         return f"{scheme}://{netloc}{parts.path or '/'}" + (f"?{query}" if query else "")
 
@@ -105,14 +126,17 @@ class Generic:
             images=tuple(images),
             cover=_meta(tree, "og:image") or None,
             description=_meta(tree, "og:description") or _meta(tree, "description") or None,
-            site_name=_meta(tree, "og:site_name") or _meta(tree, "application-name")
+            site_name=_meta(tree, "og:site_name")
+            or _meta(tree, "application-name")
             or (urlsplit(url).hostname or None),
             language=language,
         )
 
     def _declared_canonical(self, tree: html.HtmlElement, url: str) -> str | None:
         """The page's own canonical URL when it is on the same host (never trust another host)."""
-        declared = tree.xpath("//link[@rel='canonical']/@href") or tree.xpath("//meta[@property='og:url']/@content")
+        declared = tree.xpath("//link[@rel='canonical']/@href") or tree.xpath(
+            "//meta[@property='og:url']/@content"
+        )
         if not url:
             return None
         here = urlsplit(url).hostname

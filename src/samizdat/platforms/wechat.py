@@ -22,49 +22,119 @@ DEFAULT_HOSTS = ("mp.weixin.qq.com", "weixin.qq.com")
 CHINA_TIME = timezone(timedelta(hours=8), "CST")
 IMAGE_HOSTS = ("mmbiz.qpic.cn", "mmbiz.qlogo.cn", "mmsns.qpic.cn")
 
-TRACKING_PARAMS = frozenset({
-    "chksm", "scene", "srcid", "sharer_sharetime", "sharer_shareid", "sharer_shareinfo",
-    "sharer_shareinfo_first", "clicktime", "enterid", "from", "isappinstalled", "ascene",
-    "devicetype", "version", "nettype", "lang", "exportkey", "pass_ticket", "wx_header",
-    "key", "uin", "abtest_cookie", "subscene", "sessionid", "mpshare", "session_us",
-    "fasttmpl_type", "fasttmpl_fullversion", "realreporttime", "countrycode", "poc_token",
-})
+TRACKING_PARAMS = frozenset(
+    {
+        "chksm",
+        "scene",
+        "srcid",
+        "sharer_sharetime",
+        "sharer_shareid",
+        "sharer_shareinfo",
+        "sharer_shareinfo_first",
+        "clicktime",
+        "enterid",
+        "from",
+        "isappinstalled",
+        "ascene",
+        "devicetype",
+        "version",
+        "nettype",
+        "lang",
+        "exportkey",
+        "pass_ticket",
+        "wx_header",
+        "key",
+        "uin",
+        "abtest_cookie",
+        "subscene",
+        "sessionid",
+        "mpshare",
+        "session_us",
+        "fasttmpl_type",
+        "fasttmpl_fullversion",
+        "realreporttime",
+        "countrycode",
+        "poc_token",
+    }
+)
 IDENTITY_PARAMS = ("__biz", "mid", "idx", "sn")
 
 BODY = "//*[@id='js_content']"
 TITLE = ("//*[@id='activity-name']", "//*[contains(@class,'rich_media_title')]")
-ACCOUNT = ("//*[@id='js_name']", "//*[contains(@class,'profile_nickname')]",
-           "//*[contains(@class,'rich_media_meta_nickname')]")
+ACCOUNT = (
+    "//*[@id='js_name']",
+    "//*[contains(@class,'profile_nickname')]",
+    "//*[contains(@class,'rich_media_meta_nickname')]",
+)
 AUTHOR = ("//*[@id='js_author_name']",)
 NOTICE_TEXT = (
-    "//*[contains(@class,'weui-msg__title')]", "//*[contains(@class,'weui-msg__desc')]",
-    "//*[contains(@class,'global_error_msg')]", "//*[contains(@class,'page_msg')]",
+    "//*[contains(@class,'weui-msg__title')]",
+    "//*[contains(@class,'weui-msg__desc')]",
+    "//*[contains(@class,'global_error_msg')]",
+    "//*[contains(@class,'page_msg')]",
     "//*[contains(@class,'weui-msg__text-area')]",
 )
-VERIFICATION_MARKS = ("//*[@id='js_verify']", "//*[@id='tcaptcha_iframe_dy']",
-                      "//iframe[contains(@src,'captcha')]")
+VERIFICATION_MARKS = (
+    "//*[@id='js_verify']",
+    "//*[@id='tcaptcha_iframe_dy']",
+    "//iframe[contains(@src,'captcha')]",
+)
 VERIFICATION_PATHS = ("/mp/wappoc_appmsgcaptcha", "secitptpage/verify")
 
 # (reason, texts as served). Checked in order; the first text found in the notice wins.
 NOTICE_TEXTS: tuple[tuple[UnavailableReason, tuple[str, ...]], ...] = (
-    (UnavailableReason.TRANSIENT, (
-        "环境异常", "完成验证后即可继续访问", "去验证", "访问过于频繁", "操作过于频繁",
-        "请稍后再试",
-    )),
+    (
+        UnavailableReason.TRANSIENT,
+        (
+            "环境异常",
+            "完成验证后即可继续访问",
+            "去验证",
+            "访问过于频繁",
+            "操作过于频繁",
+            "请稍后再试",
+        ),
+    ),
     (UnavailableReason.DELETED_BY_AUTHOR, ("该内容已被发布者删除", "deleted by the author")),
-    (UnavailableReason.REMOVED_COMPLAINT, (
-        "此内容被投诉且经审核涉嫌侵权", "此内容被多人投诉", "此内容被多人举报",
-        "由用户投诉并经平台审核", "经用户举报，发现此内容涉嫌违反", "涉嫌侵权",
-    )),
-    (UnavailableReason.REMOVED_VIOLATION, (
-        "此内容因违规无法查看", "此内容因违规已删除", "接相关投诉，此内容违反", "因违规无法查看",
-        "violates regulations", "violation",
-    )),
-    (UnavailableReason.ACCOUNT_GONE, (
-        "此帐号已被屏蔽", "此帐号已被封", "此帐号已自主注销", "此帐号已注销", "此账号已被屏蔽",
-        "此账号已被封", "此账号已自主注销", "此账号已注销", "该公众号已迁移", "此帐号处于帐号迁移流程中",
-        "原帐号迁移时未将文章素材同步至新帐号", "帐号迁移", "账号迁移",
-    )),
+    (
+        UnavailableReason.REMOVED_COMPLAINT,
+        (
+            "此内容被投诉且经审核涉嫌侵权",
+            "此内容被多人投诉",
+            "此内容被多人举报",
+            "由用户投诉并经平台审核",
+            "经用户举报，发现此内容涉嫌违反",
+            "涉嫌侵权",
+        ),
+    ),
+    (
+        UnavailableReason.REMOVED_VIOLATION,
+        (
+            "此内容因违规无法查看",
+            "此内容因违规已删除",
+            "接相关投诉，此内容违反",
+            "因违规无法查看",
+            "violates regulations",
+            "violation",
+        ),
+    ),
+    (
+        UnavailableReason.ACCOUNT_GONE,
+        (
+            "此帐号已被屏蔽",
+            "此帐号已被封",
+            "此帐号已自主注销",
+            "此帐号已注销",
+            "此账号已被屏蔽",
+            "此账号已被封",
+            "此账号已自主注销",
+            "此账号已注销",
+            "该公众号已迁移",
+            "此帐号处于帐号迁移流程中",
+            "原帐号迁移时未将文章素材同步至新帐号",
+            "帐号迁移",
+            "账号迁移",
+        ),
+    ),
     (UnavailableReason.RESTRICTED, ("根据作者隐私设置，无法查看该内容", "此内容发送失败无法查看")),
     (UnavailableReason.LINK_EXPIRED, ("链接已过期",)),
     (UnavailableReason.BAD_REQUEST, ("参数错误", "系统出错")),
@@ -101,9 +171,9 @@ class WeChat:
 
     def sniff(self, html_text: str) -> bool:
         head = html_text[:400_000]
-        return (
-            "mp.weixin.qq.com" in head or "res.wx.qq.com" in head or "rich_media" in head
-        ) and ('id="js_content"' in head or "activity-detail" in head or "weui-msg" in head)
+        return ("mp.weixin.qq.com" in head or "res.wx.qq.com" in head or "rich_media" in head) and (
+            'id="js_content"' in head or "activity-detail" in head or "weui-msg" in head
+        )
 
     def canonical_url(self, url: str) -> str:
         """Drop tracking parameters and the fragment; keep the identity parameters in order.
@@ -112,8 +182,11 @@ class WeChat:
         'https://mp.weixin.qq.com/s?__biz=MzA%3D&mid=1&idx=2&sn=ab'
         """
         parts = urlsplit(url.strip())
-        params = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                  if k not in TRACKING_PARAMS and not k.startswith("sharer_")]
+        params = [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if k not in TRACKING_PARAMS and not k.startswith("sharer_")
+        ]
         identity = [(k, v) for k in IDENTITY_PARAMS for key, v in params if key == k and v]
         rest = [(k, v) for k, v in params if k not in IDENTITY_PARAMS]
         query = urlencode(identity + rest, quote_via=quote)
@@ -141,9 +214,7 @@ class WeChat:
         message_parts = _innermost([m for m in dict.fromkeys(message_parts) if m])
         title = clean_line(tree.findtext(".//title") or "")
         haystack = " ".join([*message_parts, title])
-        if any(tree.xpath(xp) for xp in VERIFICATION_MARKS) or any(
-            p in url for p in VERIFICATION_PATHS
-        ):
+        if any(tree.xpath(xp) for xp in VERIFICATION_MARKS) or any(p in url for p in VERIFICATION_PATHS):
             message = message_parts[0] if message_parts else "verification page"
             return Unavailable(NAME, UnavailableReason.TRANSIENT, message, _detail(message_parts))
         for reason, texts in NOTICE_TEXTS:
@@ -160,8 +231,12 @@ class WeChat:
         return None
 
     def _article(
-        self, tree: html.HtmlElement, body: html.HtmlElement | None, body_text: str,
-        url: str, html_text: str,
+        self,
+        tree: html.HtmlElement,
+        body: html.HtmlElement | None,
+        body_text: str,
+        url: str,
+        html_text: str,
     ) -> Article:
         variables = script_vars(html_text)
         var = lambda name: variables.get(name, "")  # noqa: E731
@@ -172,13 +247,17 @@ class WeChat:
         sn = var("sn")
         if canonical is not None:
             biz, mid, idx = canonical.split(":")
-            query = urlencode([("__biz", biz), ("mid", mid), ("idx", idx)] + ([("sn", sn)] if sn else []), quote_via=quote)
+            query = urlencode(
+                [("__biz", biz), ("mid", mid), ("idx", idx)] + ([("sn", sn)] if sn else []), quote_via=quote
+            )
             article_url = f"https://mp.weixin.qq.com/s?{query}"
         else:
             canonical = self.canonical_url(url)
             article_url = canonical
         title = (
-            _first_text(tree, TITLE) or _meta(tree, "og:title") or var("msg_title")
+            _first_text(tree, TITLE)
+            or _meta(tree, "og:title")
+            or var("msg_title")
             or clean_line(tree.findtext(".//title") or "")
         )
         account = _first_text(tree, ACCOUNT) or var("nickname") or var("nick_name") or None
@@ -202,8 +281,11 @@ class WeChat:
         if shared is not None and not body_text:
             share_text = element_text(shared)
         published_at = _published_at(tree, var)
-        labels = ("rumour",) if any(t in html_text for t in RUMOUR_TEXTS) or tree.xpath(
-            "//*[contains(@class,'page_rumor')]") else ()
+        labels = (
+            ("rumour",)
+            if any(t in html_text for t in RUMOUR_TEXTS) or tree.xpath("//*[contains(@class,'page_rumor')]")
+            else ()
+        )
         return Article(
             platform=NAME,
             canonical_id=canonical,
@@ -215,7 +297,11 @@ class WeChat:
             account_id=var("user_name") or None,
             author=_author(tree, account),
             published_at=published_at,
-            published_precision="second" if published_at and var("ct").isdigit() else "day" if published_at else None,
+            published_precision="second"
+            if published_at and var("ct").isdigit()
+            else "day"
+            if published_at
+            else None,
             images=tuple(images),
             cover=htmllib.unescape(cover) if cover else None,
             description=htmllib.unescape(description) if description else None,
@@ -286,8 +372,13 @@ def _author(tree: html.HtmlElement, account: str | None) -> str | None:
     # 2018 layout: the author is a bare meta_text between the date and the account name.
     for element in tree.xpath("//*[@id='meta_content']//em[contains(@class,'rich_media_meta_text')]"):
         text = clean_line(element_text(element))
-        if text and element.get("id") not in ("post-date", "publish_time") and not _DATE_TEXT.search(text) \
-                and text != account and text not in ("Today", "今天", "昨天", "Yesterday"):
+        if (
+            text
+            and element.get("id") not in ("post-date", "publish_time")
+            and not _DATE_TEXT.search(text)
+            and text != account
+            and text not in ("Today", "今天", "昨天", "Yesterday")
+        ):
             return text
     return None
 
@@ -298,14 +389,17 @@ def _published_at(tree: html.HtmlElement, var) -> datetime | None:
         if stamp.isdigit() and len(stamp) >= 9:
             return datetime.fromtimestamp(int(stamp), CHINA_TIME)
     candidates = [var("publish_time"), var("createTime")]
-    candidates += [clean_line(element_text(el)) for el in tree.xpath("//*[@id='publish_time' or @id='post-date']")]
+    candidates += [
+        clean_line(element_text(el)) for el in tree.xpath("//*[@id='publish_time' or @id='post-date']")
+    ]
     for text in candidates:
         match = _DATE_TEXT.search(text or "")
         if match:
             year, month, day, hour, minute = match.groups()
             try:
-                return datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
-                                tzinfo=CHINA_TIME)
+                return datetime(
+                    int(year), int(month), int(day), int(hour or 0), int(minute or 0), tzinfo=CHINA_TIME
+                )
             except ValueError:
                 continue
     return None
@@ -345,17 +439,23 @@ def _media_of(element: html.HtmlElement, base: str) -> Media | None:
             return Media("video", urljoin(base, htmllib.unescape(src)))
         vid = element.get("data-mpvid")
         if vid:
-            return Media("video", f"https://mp.weixin.qq.com/mp/readtemplate?t=pages/video_player_tmpl&vid={vid}")
+            return Media(
+                "video", f"https://mp.weixin.qq.com/mp/readtemplate?t=pages/video_player_tmpl&vid={vid}"
+            )
     elif element.tag == "mpvoice":
         file_id = element.get("voice_encode_fileid")
         if file_id:
-            return Media("audio", f"https://res.wx.qq.com/voice/getvoice?mediaid={file_id}",
-                         element.get("name") or "")
+            return Media(
+                "audio", f"https://res.wx.qq.com/voice/getvoice?mediaid={file_id}", element.get("name") or ""
+            )
     else:
         url = element.get("audiourl") or element.get("src") or ""
         if url:
-            return Media("music", urljoin(base, htmllib.unescape(url)),
-                         element.get("music_name") or element.get("musicname") or "")
+            return Media(
+                "music",
+                urljoin(base, htmllib.unescape(url)),
+                element.get("music_name") or element.get("musicname") or "",
+            )
     return None
 
 

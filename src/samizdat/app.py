@@ -1,0 +1,48 @@
+"""Wiring: build every stage from the settings. The CLI, benchmarks and tests start here."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from samizdat.archive import WarcWriter
+from samizdat.config import Settings
+from samizdat.fetch import Fetcher
+from samizdat.platforms import Registry
+from samizdat.store import Store, open_store
+from samizdat.watch import Capturer
+
+
+@dataclass
+class Pipeline:
+    settings: Settings
+    store: Store
+    writer: WarcWriter
+    fetcher: Fetcher
+    registry: Registry
+    capturer: Capturer
+
+
+def open_archive(settings: Settings) -> Store:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return open_store(settings.database_url)
+
+
+@asynccontextmanager
+async def pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
+    store = open_archive(settings)
+    writer = WarcWriter(
+        settings.warc_dir,
+        prefix=settings.archive.warc_prefix,
+        max_bytes=settings.archive.warc_max_bytes,
+        fsync=settings.archive.fsync,
+    )
+    registry = Registry(settings.platforms)
+    try:
+        async with Fetcher(settings.fetch) as fetcher:
+            capturer = Capturer(settings, fetcher, writer, store, registry)
+            yield Pipeline(settings, store, writer, fetcher, registry, capturer)
+    finally:
+        writer.close()
+        store.engine.dispose()

@@ -1,0 +1,375 @@
+"""The ``samizdat`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import sys
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from samizdat import __version__
+from samizdat.app import open_archive, pipeline
+from samizdat.archive import CorruptRecord, read_record
+from samizdat.config import ConfigError, PlatformSettings, Settings, load_settings
+from samizdat.fetch import decode_html
+from samizdat.platforms import Article, Registry
+from samizdat.store import DatabaseURLError
+from samizdat.watch import CaptureOutcome, CaptureStatus
+
+app = typer.Typer(
+    help="samizdat: capture articles at first sight, keep them as evidence, find them again.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"samizdat {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Settings file (default ./samizdat.toml).")
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", envvar="SAMIZDAT_DATA_DIR", help="Where the database and WARC files live."
+        ),
+    ] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True)] = False,
+) -> None:
+    try:
+        ctx.obj = load_settings(config, data_dir=data_dir)
+    except ConfigError as exc:
+        errors.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    return ctx.obj
+
+
+@app.command()
+def capture(
+    ctx: typer.Context,
+    urls: Annotated[list[str] | None, typer.Argument(help="Article URLs to capture now.")] = None,
+    from_file: Annotated[
+        Path | None, typer.Option("--from-file", "-f", help="A file of URLs, one per line ('-' for stdin).")
+    ] = None,
+) -> None:
+    """Capture pages now: raw exchange into WARC, parsed article into the database."""
+    targets = list(urls or [])
+    if from_file is not None:
+        lines = sys.stdin.read() if str(from_file) == "-" else from_file.read_text("utf-8")
+        targets += [line.strip() for line in lines.splitlines() if line.strip() and not line.startswith("#")]
+    if not targets:
+        errors.print("nothing to capture: give URLs or --from-file FILE")
+        raise typer.Exit(2)
+    outcomes = _run(_capture_all(_settings(ctx), targets))
+    table = Table("id", "platform", "status", "title / reason", "url", show_lines=False)
+    for outcome in outcomes:
+        detail = outcome.title if outcome.title is not None else f"{outcome.reason}: {outcome.message}"
+        table.add_row(
+            str(outcome.article_id or "—"), outcome.platform or "—", str(outcome.status), detail, outcome.url
+        )
+    console.print(table)
+    if any(o.status is CaptureStatus.FAILED for o in outcomes):
+        raise typer.Exit(1)
+
+
+async def _capture_all(settings: Settings, urls: list[str]) -> list[CaptureOutcome]:
+    async with pipeline(settings) as pipe:
+        limit = asyncio.Semaphore(settings.fetch.total_concurrency)
+
+        async def one(url: str) -> CaptureOutcome:
+            async with limit:
+                return await pipe.capturer.capture(url)
+
+        tasks = [asyncio.ensure_future(one(url)) for url in urls]
+        if len(urls) > 1:
+            with _progress() as progress:
+                bar = progress.add_task("capturing", total=len(urls))
+                for task in asyncio.as_completed(tasks):
+                    await task
+                    progress.advance(bar)
+        return [await task for task in tasks]
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=errors,
+        transient=True,
+    )
+
+
+@app.command()
+def extract(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="Saved pages (.html or .html.gz).", exists=True)],
+    url: Annotated[
+        str | None, typer.Option(help="The page's URL (default: recognise the platform by content).")
+    ] = None,
+) -> None:
+    """Parse saved pages offline; print one JSON object per file (JSON Lines)."""
+    registry = Registry(_settings(ctx).platforms)
+    failed = False
+    for path in files:
+        try:
+            raw = path.read_bytes()
+            if raw[:2] == b"\x1f\x8b":
+                raw = gzip.decompress(raw)
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            errors.print(f"[red]{path}:[/red] cannot read: {exc}")
+            failed = True
+            continue
+        text = decode_html(raw).text
+        parsed = registry.parse(url, text)
+        print(json.dumps(_extract_row(path, url, parsed), ensure_ascii=False, default=_json_default))
+    if failed:
+        raise typer.Exit(1)
+
+
+def _extract_row(path: Path, url: str | None, parsed: Any) -> dict[str, Any]:
+    if isinstance(parsed, Article):
+        return {
+            "file": str(path),
+            "platform": parsed.platform,
+            "url": parsed.url or url,
+            "canonical_id": parsed.canonical_id,
+            "title": parsed.title,
+            "account": parsed.account,
+            "account_id": parsed.account_id,
+            "author": parsed.author,
+            "published_at": parsed.published_at,
+            "published_precision": parsed.published_precision,
+            "text": parsed.text,
+            "images": list(parsed.images),
+            "cover": parsed.cover,
+            "description": parsed.description,
+            "repost_of": parsed.repost_of,
+            "media": [m.__dict__ for m in parsed.media],
+            "site_name": parsed.site_name,
+            "language": parsed.language,
+            "labels": list(parsed.labels),
+            "unavailable": None,
+        }
+    return {
+        "file": str(path),
+        "platform": parsed.platform,
+        "url": url,
+        "canonical_id": None,
+        "title": None,
+        "account": None,
+        "author": None,
+        "published_at": None,
+        "text": None,
+        "images": [],
+        "unavailable": str(parsed.reason),
+        "message": parsed.message,
+        "detail": parsed.detail,
+        "follow_url": parsed.follow_url,
+    }
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    format: Annotated[str, typer.Option("--format", help="Output format.")] = "jsonl",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")
+    ] = None,
+) -> None:
+    """Export every article with its latest version and WARC reference."""
+    if format != "jsonl":
+        errors.print(f"unknown format {format!r}: only jsonl is supported")
+        raise typer.Exit(2)
+    store = _open(ctx)
+    out = output.open("w", encoding="utf-8") if output else sys.stdout
+    try:
+        for row in store.iter_export():
+            out.write(json.dumps(_export_row(row), ensure_ascii=False, default=_json_default) + "\n")
+    finally:
+        if output:
+            out.close()
+
+
+def _export_row(row: dict[str, Any]) -> dict[str, Any]:
+    details = row["details"] or {}
+    ref = row["warc"]
+    return {
+        "id": row["id"],
+        "url": row["url"],
+        "canonical_id": row["canonical_id"],
+        "platform": row["platform"],
+        "title": row["title"],
+        "account": row["account"],
+        "account_id": row["account_id"],
+        "author": row["author"],
+        "published_at": row["published_at"],
+        "published_precision": row["published_precision"],
+        "text": row["text"],
+        "images": details.get("images", []),
+        "cover": details.get("cover"),
+        "description": details.get("description"),
+        "repost_of": details.get("repost_of"),
+        "media": details.get("media", []),
+        "state": row["state"],
+        "outcome": row["outcome"],
+        "first_captured_at": row["first_captured_at"],
+        "last_seen_alive_at": row["last_seen_alive_at"],
+        "versions": row["versions"],
+        "latest_captured_at": row["version_captured_at"],
+        "final_url": row["final_url"],
+        "http_status": row["http_status"],
+        "warc": ref.__dict__ if ref else None,
+    }
+
+
+@app.command()
+def show(ctx: typer.Context, article_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+    """A readable summary of one article: metadata, versions, checks, images, evidence."""
+    store = _open(ctx)
+    article = store.article(article_id)
+    if article is None:
+        errors.print(f"no article with id {article_id}")
+        raise typer.Exit(1)
+    latest = article["versions"][-1] if article["versions"] else None
+    console.rule(f"[bold]{article['title'] or '(no title)'}")
+    facts = Table.grid(padding=(0, 2))
+    for label, value in (
+        ("id", article["id"]),
+        ("platform", article["platform"]),
+        ("canonical id", article["canonical_id"]),
+        ("url", article["url"]),
+        ("account", _join(article["account"], article["account_id"])),
+        ("author", article["author"]),
+        ("published", article["published_at"]),
+        ("state", _join(article["state"], article["outcome"])),
+        ("first captured", article["first_captured_at"]),
+        ("last seen alive", article["last_seen_alive_at"]),
+        ("reached by", "\n".join(article["urls"])),
+    ):
+        facts.add_row(f"[dim]{label}[/dim]", str(value) if value is not None else "—")
+    console.print(facts)
+    if latest:
+        text = latest["text"]
+        console.print()
+        console.print(text[:1200] + ("…" if len(text) > 1200 else ""))
+    versions = Table("version", "captured", "status", "characters", "WARC record", title="versions")
+    for version in article["versions"]:
+        ref = version["warc"]
+        versions.add_row(
+            str(version["id"]),
+            str(version["captured_at"]),
+            str(version["http_status"]),
+            str(len(version["text"])),
+            f"{ref.file}@{ref.offset}" if ref else "—",
+        )
+    console.print(versions)
+    console.print(f"{len(article['images'])} images archived, {len(article['checks'])} checks recorded")
+
+
+@app.command()
+def migrate(ctx: typer.Context) -> None:
+    """Create or upgrade the database schema (also done automatically on first use)."""
+    store = _open(ctx)
+    console.print(f"database is up to date: {store.engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def verify(ctx: typer.Context) -> None:
+    """Read back every WARC record the database points at and check its digest."""
+    settings = _settings(ctx)
+    store = _open(ctx)
+    refs = list(store.all_refs())
+    bad = 0
+    with _progress() as progress:
+        bar = progress.add_task("verifying", total=len(refs))
+        for table, key, ref in refs:
+            try:
+                read_record(settings.warc_dir, ref)
+            except CorruptRecord as exc:
+                bad += 1
+                errors.print(f"[red]{table} {key}:[/red] {exc}")
+            progress.advance(bar)
+    console.print(f"{len(refs) - bad} of {len(refs)} references read back with matching digests")
+    if bad:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    copies: Annotated[int, typer.Option(help="Distinct copies of each sample article to serve.")] = 1,
+    pages: Annotated[
+        Path | None, typer.Option(help="Simulator fixtures (default tests/fixtures/wechat).")
+    ] = None,
+) -> None:
+    """Offline demo: start the local WeChat simulator and capture everything it serves."""
+    from samizdat.testing import Simulator
+
+    settings = _settings(ctx)
+    try:
+        simulator = Simulator(pages, copies=copies)
+    except FileNotFoundError as exc:
+        errors.print(str(exc))
+        raise typer.Exit(2) from None
+    with simulator:
+        wechat = settings.platforms.get("wechat") or PlatformSettings()
+        settings = replace(
+            settings,
+            fetch=replace(settings.fetch, allow_private_networks=True),
+            platforms={
+                **settings.platforms,
+                "wechat": replace(wechat, hosts=(*wechat.hosts, simulator.host)),
+            },
+        )
+        console.print(f"simulator serving {len(simulator.articles)} articles at {simulator.base}")
+        urls = simulator.article_urls() + [f"{simulator.base}/notice/{name}" for name in simulator.notices]
+        ctx.obj = settings
+        capture(ctx, urls=urls, from_file=None)
+    console.print(f"archive in {settings.data_dir}: try `samizdat show 1` or `samizdat export`")
+
+
+def _open(ctx: typer.Context):
+    try:
+        return open_archive(_settings(ctx))
+    except DatabaseURLError as exc:
+        errors.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _run(coroutine):
+    return asyncio.run(coroutine)
+
+
+def _join(*parts: Any) -> str | None:
+    present = [str(p) for p in parts if p]
+    return " · ".join(present) if present else None
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")

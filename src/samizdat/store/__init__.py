@@ -1,0 +1,25 @@
+"""Store stage: the database schema, its migrations, and every query the other stages need."""
+
+from samizdat.store.engine import DatabaseURLError, open_engine
+from samizdat.store.migrate import migrate
+from samizdat.store.queries import CaptureRecord, CaptureResult, Store, StoredImage, content_hash
+
+
+def open_store(url: str) -> Store:
+    """Connect to ``url``, apply any pending migrations, and return the store."""
+    engine = open_engine(url)
+    migrate(engine)
+    return Store(engine)
+
+
+__all__ = [
+    "CaptureRecord",
+    "CaptureResult",
+    "DatabaseURLError",
+    "Store",
+    "StoredImage",
+    "content_hash",
+    "migrate",
+    "open_engine",
+    "open_store",
+]

@@ -1,0 +1,172 @@
+"""The database schema (SQLAlchemy Core), the same on SQLite and PostgreSQL.
+
+Times are stored as UTC; an article's own UTC offset (a WeChat page is in UTC+8) is kept
+beside its publication time so it can be shown as the page showed it. Every version, check
+and blob points at the WARC record that is its evidence: (file, offset, length, digest).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, naive UTC in the database (portable)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; attach a timezone")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+def warc_columns(prefix: str = "warc") -> list[Column]:
+    """Where a WARC record lives; all null when the row has no record (e.g. a network failure)."""
+    return [
+        Column(f"{prefix}_file", String(255)),
+        Column(f"{prefix}_offset", BigInteger),
+        Column(f"{prefix}_length", BigInteger),
+        Column(f"{prefix}_digest", String(100)),
+        Column(f"{prefix}_record_id", String(100)),
+    ]
+
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False),  # feed, sitemap, urls, manual
+    Column("url", Text, nullable=False, unique=True),
+    Column("title", Text),
+    Column("poll_interval_seconds", Integer),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("last_polled_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("platform", String(40), nullable=False),
+    Column("canonical_id", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("title", Text),
+    Column("account", Text),
+    Column("account_id", Text),
+    Column("author", Text),
+    Column("published_at", UTCDateTime),
+    Column("published_offset_minutes", Integer),
+    Column("published_precision", String(10)),
+    Column("state", String(20), nullable=False, default="live"),
+    Column("outcome", String(40)),
+    Column("priority", Integer, nullable=False, default=0),
+    Column("source_id", Integer, ForeignKey("sources.id", ondelete="SET NULL")),
+    Column("first_captured_at", UTCDateTime, nullable=False),
+    Column("last_seen_alive_at", UTCDateTime),
+    Column("detected_at", UTCDateTime),
+    Column("next_check_at", UTCDateTime),
+    Column("claimed_by", String(100)),
+    Column("claimed_until", UTCDateTime),
+    UniqueConstraint("platform", "canonical_id", name="uq_articles_platform_canonical_id"),
+)
+Index("ix_articles_next_check_at", articles.c.next_check_at)
+Index("ix_articles_account", articles.c.account)
+
+# Every URL an article was reached by (short, long, redirect target): one article, many URLs.
+article_urls = Table(
+    "article_urls",
+    metadata,
+    Column("url", Text, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+)
+
+versions = Table(
+    "versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("captured_at", UTCDateTime, nullable=False),
+    Column("final_url", Text, nullable=False),
+    Column("http_status", Integer),
+    Column("title", Text),
+    Column("text", Text, nullable=False),
+    Column("html", Text, nullable=False),
+    Column("details", JSON, nullable=False),  # images, media, cover, description, repost_of, labels
+    *warc_columns(),
+    UniqueConstraint("article_id", "content_hash", name="uq_versions_article_id_content_hash"),
+)
+
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("media_type", String(100)),
+    Column("size", BigInteger, nullable=False),
+    Column("url", Text, nullable=False),  # where it was first fetched from
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    *warc_columns(),
+)
+
+version_blobs = Table(
+    "version_blobs",
+    metadata,
+    Column("version_id", Integer, ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True),
+    Column("url", Text, primary_key=True),  # the image's URL as the article gives it
+    Column("sha256", String(64), ForeignKey("blobs.sha256"), nullable=False),
+)
+
+checks = Table(
+    "checks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("checked_at", UTCDateTime, nullable=False),
+    Column("outcome", String(40), nullable=False),
+    Column("http_status", Integer),
+    Column("message", Text),
+    Column("version_id", Integer, ForeignKey("versions.id", ondelete="SET NULL")),
+    *warc_columns(),
+)
+Index("ix_checks_article_id_checked_at", checks.c.article_id, checks.c.checked_at)
+
+hosts = Table(
+    "hosts",
+    metadata,
+    Column("host", String(255), primary_key=True),
+    Column("backoff_until", UTCDateTime),
+    Column("last_verification_at", UTCDateTime),
+)

@@ -1,0 +1,371 @@
+"""A local WeChat-like platform on 127.0.0.1, for tests, benchmarks and the offline demo.
+
+It serves the real saved pages (``tests/fixtures/wechat``) under the URLs they declare, any
+number of distinct copies of them (for load), every notice page, images for the image host,
+and the ways a real network misbehaves: slow drip, endless body, reset mid-body, truncated
+gzip, wrong Content-Length, redirect loops, huge, empty and binary bodies, undeclared GBK.
+
+Routes::
+
+    /s?__biz=…&mid=…&idx=…[&sn=…]   article (long URL); unknown ids → "deleted" notice
+    /s/<token>                       the same article by its short URL (200, as WeChat does)
+    /mmbiz/<path>                    an image (a small deterministic PNG per path)
+    /notice/<name>                   a notice page (deleted-by-author, verification, …)
+    /urls.txt                        every article URL, one per line (a URL-list source)
+    /fault/<kind>                    misbehaving responses, see FAULTS
+    /redirect?to=URL                 302 to any URL (for SSRF tests)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import re
+import struct
+import threading
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, urlsplit
+
+from samizdat.platforms.wechat import script_vars
+
+REPO_FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "wechat"
+IMAGE_HOST = re.compile(r"https?:(?:\\?/){2}mmbiz\.(?:qpic|qlogo)\.cn/")
+
+
+@dataclass(frozen=True)
+class SimulatedArticle:
+    biz: str
+    mid: str
+    idx: str
+    sn: str
+    token: str  # short-URL token
+    html: str
+
+    @property
+    def path(self) -> str:
+        sn = f"&sn={self.sn}" if self.sn else ""
+        return f"/s?__biz={quote(self.biz, safe='')}&mid={self.mid}&idx={self.idx}{sn}"
+
+
+def load_pages(directory: Path) -> tuple[list[str], dict[str, str]]:
+    """(article pages, notice pages by name) from a fixtures directory."""
+    articles = [p.read_text("utf-8") for p in sorted((directory / "articles").glob("*.html"))]
+    articles += [
+        gzip.decompress(p.read_bytes()).decode("utf-8")
+        for p in sorted((directory / "pre-deletion").glob("*.html.gz"))
+    ]
+    notices = {
+        p.stem: p.read_text("utf-8") for p in sorted((directory / "notices" / "constructed").glob("*.html"))
+    }
+    return articles, notices
+
+
+def make_articles(pages: list[str], copies: int) -> list[SimulatedArticle]:
+    """``copies`` distinct articles per page: copy k gets its own ``mid`` and a marked title."""
+    made = []
+    for page in pages:
+        variables = script_vars(page)
+        biz, mid, idx = variables.get("biz", ""), variables.get("mid", ""), variables.get("idx", "1")
+        if not biz or not mid:
+            continue
+        for k in range(copies):
+            new_mid = str(int(mid) + k)
+            html = page if k == 0 else page.replace(mid, new_mid).replace("</h2>", f" ({k})</h2>", 1)
+            sn = hashlib.md5(f"{biz}{new_mid}{idx}".encode()).hexdigest()
+            token = hashlib.sha1(f"{biz}:{new_mid}:{idx}".encode()).hexdigest()[:22]
+            made.append(SimulatedArticle(biz, new_mid, idx, sn, token, html))
+    return made
+
+
+def tiny_png(seed: str) -> bytes:
+    """A valid 1×1 PNG whose colour depends on ``seed``: distinct bytes per image path."""
+    colour = hashlib.sha256(seed.encode()).digest()[:3]
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" + colour))
+        + chunk(b"IEND", b"")
+    )
+
+
+class Simulator:
+    """Run with ``with Simulator(...) as sim:``; ``sim.base`` is ``http://127.0.0.1:PORT``."""
+
+    def __init__(self, pages: Path | None = None, *, copies: int = 1, port: int = 0, gzip_pages: bool = True):
+        directory = pages or REPO_FIXTURES
+        if not (directory / "articles").is_dir():
+            raise FileNotFoundError(
+                f"no simulator pages under {directory}: pass the fixtures directory "
+                "(tests/fixtures/wechat in a source checkout)"
+            )
+        article_pages, self.notices = load_pages(directory)
+        self.articles = make_articles(article_pages, copies)
+        self._by_id = {(a.biz, a.mid, a.idx): a for a in self.articles}
+        self._by_token = {a.token: a for a in self.articles}
+        self.gzip_pages = gzip_pages
+        self._port = port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.AbstractServer | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self.requests = 0
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self._port}"
+
+    @property
+    def base(self) -> str:
+        return f"http://{self.host}"
+
+    def article_urls(self) -> list[str]:
+        return [self.base + a.path for a in self.articles]
+
+    def short_url(self, article: SimulatedArticle) -> str:
+        return f"{self.base}/s/{article.token}"
+
+    def __enter__(self) -> Simulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="simulator", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the simulator did not start within 10 s")
+
+    def stop(self) -> None:
+        if self._loop and self._server:
+            self._loop.call_soon_threadsafe(self._server.close)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread:
+            self._thread.join(10)
+
+    def _run(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._server = self._loop.run_until_complete(
+            asyncio.start_server(self._handle, "127.0.0.1", self._port, backlog=1024)
+        )
+        self._port = self._server.sockets[0].getsockname()[1]
+        self._ready.set()
+        self._loop.run_forever()
+        self._loop.run_until_complete(self._server.wait_closed())
+        self._loop.close()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                request_line, *header_lines = head.decode("latin-1").split("\r\n")
+                _method, target, _version = request_line.split(" ", 2)
+                headers = {k.lower(): v.strip() for k, _, v in (h.partition(":") for h in header_lines if h)}
+                self.requests += 1
+                keep_open = await self._respond(target, headers, writer)
+                if not keep_open or headers.get("connection", "").lower() == "close":
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+            pass
+        finally:
+            writer.close()
+
+    async def _respond(self, target: str, headers: dict[str, str], writer: asyncio.StreamWriter) -> bool:
+        parts = urlsplit(target)
+        path, query = parts.path, dict(parse_qsl(parts.query))
+        if path.startswith("/fault/"):
+            return await FAULTS.get(path[len("/fault/") :], _not_found)(self, writer, query)
+        if path == "/s" or path.startswith("/s/"):
+            if path == "/s":
+                identity = (query.get("__biz", ""), query.get("mid", ""), query.get("idx", "1"))
+                article = self._by_id.get(identity)
+            else:
+                article = self._by_token.get(path[3:])
+            html = self._article_html(article) if article else self.notices["deleted-by-author"]
+            return self._page(writer, headers, html)
+        if path.startswith("/mmbiz/"):
+            _send(writer, 200, tiny_png(path), [("Content-Type", "image/png")])
+            return True
+        if path.startswith("/notice/") and path[8:] in self.notices:
+            return self._page(writer, headers, self.notices[path[8:]])
+        if path == "/urls.txt":
+            body = "".join(url + "\n" for url in self.article_urls()).encode()
+            _send(writer, 200, body, [("Content-Type", "text/plain; charset=utf-8")])
+            return True
+        if path == "/redirect" and "to" in query:
+            _send(writer, 302, b"", [("Location", query["to"])])
+            return True
+        return await _not_found(self, writer, query)
+
+    def _article_html(self, article: SimulatedArticle) -> str:
+        return IMAGE_HOST.sub(f"{self.base}/mmbiz/", article.html)
+
+    def _page(self, writer: asyncio.StreamWriter, headers: dict[str, str], html: str) -> bool:
+        body = html.encode("utf-8")
+        extra = [("Content-Type", "text/html; charset=utf-8")]
+        if self.gzip_pages and "gzip" in headers.get("accept-encoding", ""):
+            body = gzip.compress(body, compresslevel=1)
+            extra.append(("Content-Encoding", "gzip"))
+        _send(writer, 200, body, extra)
+        return True
+
+
+def _send(
+    writer: asyncio.StreamWriter,
+    status: int,
+    body: bytes,
+    headers: list[tuple[str, str]],
+    *,
+    length: int | None = None,
+) -> None:
+    reason = {
+        200: "OK",
+        302: "Found",
+        404: "Not Found",
+        410: "Gone",
+        451: "Unavailable For Legal Reasons",
+        500: "Internal Server Error",
+        503: "Service Unavailable",
+    }.get(status, "Status")
+    lines = [
+        f"HTTP/1.1 {status} {reason}",
+        f"Content-Length: {len(body) if length is None else length}",
+        *(f"{k}: {v}" for k, v in headers),
+    ]
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+
+
+async def _not_found(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str, str]) -> bool:
+    _send(writer, 404, b"<html><body>not found</body></html>", [("Content-Type", "text/html")])
+    return True
+
+
+async def _slow(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str, str]) -> bool:
+    """A body that drips one byte every ``interval`` seconds."""
+    interval = float(query.get("interval", "0.5"))
+    body = b"<html><body>" + b"x" * 200 + b"</body></html>"
+    writer.write(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n" + f"Content-Length: {len(body)}\r\n\r\n".encode()
+    )
+    for byte in body:
+        writer.write(bytes([byte]))
+        await writer.drain()
+        await asyncio.sleep(interval)
+    return False
+
+
+async def _endless(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str, str]) -> bool:
+    """A chunked body that never ends (until the client hangs up)."""
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n")
+    chunk = b"<p>" + b"endless " * 8000 + b"</p>"
+    frame = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
+    while True:
+        writer.write(frame)
+        await writer.drain()
+
+
+async def _huge(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str, str]) -> bool:
+    """A ``size``-byte page (default 50 MB) with an honest Content-Length."""
+    size = int(query.get("size", str(50 * 1024 * 1024)))
+    declare = query.get("declare", "1") == "1"
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+    head += f"Content-Length: {size}\r\n\r\n".encode() if declare else b"Connection: close\r\n\r\n"
+    writer.write(head)
+    block = b"<p>" + b"a" * 65530 + b"</p>"
+    sent = 0
+    while sent < size:
+        piece = block[: size - sent]
+        writer.write(piece)
+        sent += len(piece)
+        await writer.drain()
+    return False
+
+
+async def _reset(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str, str]) -> bool:
+    """Promise 100 kB, send 1 kB, then drop the connection."""
+    writer.write(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n<html>" + b"x" * 1000
+    )
+    await writer.drain()
+    writer.transport.abort()
+    return False
+
+
+async def _truncated_gzip(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str, str]) -> bool:
+    body = gzip.compress(b"<html><body>" + "中文内容".encode() * 5000 + b"</body></html>")[:-200]
+    _send(writer, 200, body, [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip")])
+    return True
+
+
+async def _wrong_length(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str, str]) -> bool:
+    body = b"<html><body>short</body></html>"
+    _send(writer, 200, body, [("Content-Type", "text/html"), ("Connection", "close")], length=len(body) + 500)
+    await writer.drain()
+    return False
+
+
+async def _redirect_loop(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str, str]) -> bool:
+    hop = int(query.get("hop", "0")) + 1
+    _send(writer, 302, b"", [("Location", f"/fault/redirect-loop?hop={hop}")])
+    return True
+
+
+async def _empty(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str, str]) -> bool:
+    _send(writer, 200, b"", [("Content-Type", "text/html")])
+    return True
+
+
+async def _binary(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str, str]) -> bool:
+    body = bytes(hashlib.sha256(str(i).encode()).digest()[0] for i in range(20000))
+    _send(writer, 200, body, [("Content-Type", "text/html")])
+    return True
+
+
+ARTICLE_IN_GBK = (
+    "<html><head><title>中文标题：本地测试文章</title></head><body><div id='main'>"
+    "<h1>中文标题：本地测试文章</h1><p>发布时间：2021-03-04 10:20</p>"
+    + "".join(f"<p>这是第{i}段正文，用来检验没有声明编码的国标页面能否被正确解码。</p>" for i in range(12))
+    + "</div></body></html>"
+)
+
+
+async def _gbk_undeclared(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str, str]) -> bool:
+    _send(writer, 200, ARTICLE_IN_GBK.encode("gbk"), [("Content-Type", "text/html")])
+    return True
+
+
+async def _misdeclared(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str, str]) -> bool:
+    """Declared UTF-8 in the header, actually GBK."""
+    _send(writer, 200, ARTICLE_IN_GBK.encode("gbk"), [("Content-Type", "text/html; charset=utf-8")])
+    return True
+
+
+async def _status(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str, str]) -> bool:
+    code = int(query.get("code", "500"))
+    _send(writer, code, f"<html><body>status {code}</body></html>".encode(), [("Content-Type", "text/html")])
+    return True
+
+
+FAULTS = {
+    "slow": _slow,
+    "endless": _endless,
+    "huge": _huge,
+    "reset": _reset,
+    "truncated-gzip": _truncated_gzip,
+    "wrong-length": _wrong_length,
+    "redirect-loop": _redirect_loop,
+    "empty": _empty,
+    "binary": _binary,
+    "gbk-undeclared": _gbk_undeclared,
+    "misdeclared": _misdeclared,
+    "status": _status,
+}
