@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from io import BytesIO
 
+import httpx
 from warcio.recordbuilder import RecordBuilder
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
@@ -58,8 +59,7 @@ class RecordFactory(RecordBuilder):
         if exchange.ip:
             warc_headers["WARC-IP-Address"] = exchange.ip
         response = self._record(exchange.url, "response", exchange.body, http_headers, warc_headers)
-        path = exchange.url.split("://", 1)[-1]
-        path = path[path.find("/") :] if "/" in path else "/"
+        path = httpx.URL(exchange.url).raw_path.decode("ascii")
         request_headers = StatusAndHeaders(
             f"{exchange.method} {path}",
             list(exchange.request_headers),

@@ -22,7 +22,7 @@ import httpx
 
 from samizdat.config import FetchSettings
 from samizdat.fetch.decode import DecodedText, decode_html
-from samizdat.fetch.safety import UnsafeURL, check_scheme, safe_address
+from samizdat.fetch.safety import Resolver, UnsafeURL, check_scheme, resolve, safe_address
 
 Headers = tuple[tuple[str, str], ...]
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -93,8 +93,15 @@ class _Failed(Exception):
 class Fetcher:
     """Async HTTP fetcher. Use as ``async with Fetcher(settings) as fetcher``."""
 
-    def __init__(self, settings: FetchSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: FetchSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver = resolve,
+    ) -> None:
         self.settings = settings
+        self._resolver = resolver
         self._client = httpx.AsyncClient(
             http2=settings.http2,
             follow_redirects=False,
@@ -195,9 +202,14 @@ class Fetcher:
         )
 
     async def _one(self, url: str, extra_headers: Mapping[str, str], accept: str, cap: int) -> Exchange:
-        url = _strip_fragment(url)
         try:
-            host, address = await safe_address(url, allow_private=self.settings.allow_private_networks)
+            url = str(httpx.URL(_strip_fragment(url)))  # percent-encoded, as sent and as WARC wants it
+        except httpx.InvalidURL as exc:
+            raise _Failed(FetchFailure.UNSAFE_URL, f"malformed URL {url!r}: {exc}") from None
+        try:
+            host, address = await safe_address(
+                url, allow_private=self.settings.allow_private_networks, resolver=self._resolver
+            )
         except UnsafeURL as exc:
             raise _Failed(FetchFailure.UNSAFE_URL, str(exc)) from None
         except LookupError as exc:

@@ -103,6 +103,21 @@ def decode_html(body: bytes, content_type: str | None = None) -> DecodedText:
     return _detect(body)
 
 
+def looks_like_text(body: bytes) -> bool:
+    """False for bodies that are binary whatever their Content-Type says (NULs, control bytes).
+
+    >>> looks_like_text("中文".encode("gbk")), looks_like_text(bytes(range(256)))
+    (True, False)
+    """
+    sample = body[:4096]
+    if not sample:
+        return False
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return True
+    controls = sum(1 for byte in sample if byte < 9 or 13 < byte < 32)
+    return b"\x00" not in sample and controls <= len(sample) // 100
+
+
 def _is_utf8_with_non_ascii(body: bytes) -> bool:
     if body.isascii():
         return False

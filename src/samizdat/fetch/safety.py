@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
 
 
 class UnsafeURL(ValueError):
@@ -77,14 +79,16 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     return list(seen.values())
 
 
-async def safe_address(url: str, *, allow_private: bool) -> tuple[str, IPAddress]:
+async def safe_address(
+    url: str, *, allow_private: bool, resolver: Resolver = resolve
+) -> tuple[str, IPAddress]:
     """Resolve ``url``'s host and return (host, address to connect to), or raise :class:`UnsafeURL`.
 
     Every address the name resolves to must be public: a name with one private answer
     among public ones is refused, since a later lookup could hand out the private one.
     """
     _scheme, host, port = check_scheme(url)
-    addresses = await resolve(host, port)
+    addresses = await resolver(host, port)
     if not allow_private:
         for address in addresses:
             if not is_public_address(address):

@@ -179,7 +179,7 @@ class WeChat:
         """Drop tracking parameters and the fragment; keep the identity parameters in order.
 
         >>> WeChat().canonical_url("http://mp.weixin.qq.com/s?__biz=MzA=&mid=1&idx=2&sn=ab&chksm=x&scene=21#wechat_redirect")
-        'https://mp.weixin.qq.com/s?__biz=MzA%3D&mid=1&idx=2&sn=ab'
+        'https://mp.weixin.qq.com/s?__biz=MzA=&mid=1&idx=2&sn=ab'
         """
         parts = urlsplit(url.strip())
         params = [
@@ -189,7 +189,7 @@ class WeChat:
         ]
         identity = [(k, v) for k in IDENTITY_PARAMS for key, v in params if key == k and v]
         rest = [(k, v) for k, v in params if k not in IDENTITY_PARAMS]
-        query = urlencode(identity + rest, quote_via=quote)
+        query = urlencode(identity + rest, quote_via=quote, safe="=")
         scheme = "https" if is_wechat_host(parts.hostname or "") else parts.scheme
         return f"{scheme}://{parts.netloc}{parts.path}" + (f"?{query}" if query else "")
 
@@ -210,13 +210,17 @@ class WeChat:
         return self._article(tree, body, body_text, url, html_text)
 
     def _notice(self, tree: html.HtmlElement, url: str, html_text: str) -> Unavailable | None:
-        message_parts = [clean_line(element_text(el)) for xp in NOTICE_TEXT for el in tree.xpath(xp)]
-        message_parts = _innermost([m for m in dict.fromkeys(message_parts) if m])
+        found = [el for xp in NOTICE_TEXT for el in tree.xpath(xp)]
+        # A text area holds the title and the description: read the innermost boxes only.
+        innermost = [
+            el for el in found if not any(o is not el and o in set(el.iterdescendants()) for o in found)
+        ]
+        message_parts = [m for m in dict.fromkeys(clean_line(element_text(el)) for el in innermost) if m]
         title = clean_line(tree.findtext(".//title") or "")
         haystack = " ".join([*message_parts, title])
         if any(tree.xpath(xp) for xp in VERIFICATION_MARKS) or any(p in url for p in VERIFICATION_PATHS):
             message = message_parts[0] if message_parts else "verification page"
-            return Unavailable(NAME, UnavailableReason.TRANSIENT, message, _detail(message_parts))
+            return Unavailable(NAME, UnavailableReason.TRANSIENT, message, _detail(message_parts, message))
         for reason, texts in NOTICE_TEXTS:
             for text in texts:
                 if text in haystack:
@@ -227,7 +231,9 @@ class WeChat:
                     return Unavailable(NAME, reason, matched, _detail(message_parts, matched), follow)
         if message_parts:
             # An unknown notice: report it as transient so nothing is declared on a guess.
-            return Unavailable(NAME, UnavailableReason.TRANSIENT, message_parts[0], _detail(message_parts))
+            return Unavailable(
+                NAME, UnavailableReason.TRANSIENT, message_parts[0], _detail(message_parts, message_parts[0])
+            )
         return None
 
     def _article(
@@ -248,7 +254,9 @@ class WeChat:
         if canonical is not None:
             biz, mid, idx = canonical.split(":")
             query = urlencode(
-                [("__biz", biz), ("mid", mid), ("idx", idx)] + ([("sn", sn)] if sn else []), quote_via=quote
+                [("__biz", biz), ("mid", mid), ("idx", idx)] + ([("sn", sn)] if sn else []),
+                quote_via=quote,
+                safe="=",
             )
             article_url = f"https://mp.weixin.qq.com/s?{query}"
         else:
@@ -490,11 +498,6 @@ def _picture_post_images(html_text: str) -> list[str]:
     chunk = html_text[start : start + 200_000]
     urls = re.findall(r"""cdn_url\s*:\s*['"]([^'"]+)['"]""", chunk)
     return list(dict.fromkeys(htmllib.unescape(u) for u in urls if u.startswith("http")))
-
-
-def _innermost(parts: list[str]) -> list[str]:
-    """Drop texts of containers whose pieces are also listed (title + desc inside a text area)."""
-    return [p for p in parts if not any(q != p and q in p for q in parts)]
 
 
 def _detail(parts: list[str], matched: str | None = None) -> str | None:

@@ -21,6 +21,7 @@ from samizdat.archive import ArchiveRef, WarcWriter
 from samizdat.archive.records import record_id, warc_date
 from samizdat.config import Settings
 from samizdat.fetch import Exchange, Fetcher, FetchResult
+from samizdat.fetch.decode import looks_like_text
 from samizdat.platforms import Article, Registry, Unavailable
 from samizdat.store import CaptureRecord, Store, StoredImage
 
@@ -81,6 +82,13 @@ class Capturer:
                 reason=f"http_{page.status}",
                 message=f"the server answered {page.status}",
                 response=refs[-2],
+            )
+        if not page.content.strip() or not looks_like_text(page.content):
+            refs = await asyncio.to_thread(self.writer.append, records)
+            kind = "empty" if not page.content.strip() else "not_text"
+            message = "the page is empty" if kind == "empty" else "the body is binary data, not a page"
+            return CaptureOutcome(
+                url, CaptureStatus.FAILED, reason=kind, message=message, response=_response_ref(refs, page)
             )
         decoded = page.text()
         parsed = self.registry.parse(page.final_url, decoded.text)

@@ -1,0 +1,92 @@
+from pathlib import Path
+
+import pytest
+
+from samizdat.config import DEFAULT_USER_AGENT, ConfigError, load_settings
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "samizdat.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_without_any_file(tmp_path):
+    settings = load_settings(environ={}, cwd=tmp_path)
+    assert settings.data_dir == Path("samizdat-data")
+    assert settings.fetch.user_agent == DEFAULT_USER_AGENT
+    assert settings.fetch.allow_private_networks is False
+    assert settings.platforms["wechat"].hosts == ("mp.weixin.qq.com", "weixin.qq.com")
+    assert settings.database_url.endswith("samizdat-data/samizdat.db")
+
+
+def test_reads_samizdat_toml_in_the_working_directory(tmp_path):
+    write(tmp_path, 'data_dir = "/srv/archive"\n[fetch]\ntimeout = 5\nuser_agent = "Mine/1.0"\n')
+    settings = load_settings(environ={}, cwd=tmp_path)
+    assert settings.data_dir == Path("/srv/archive")
+    assert settings.fetch.timeout == 5.0
+    assert settings.fetch.user_agent == "Mine/1.0"
+
+
+def test_platform_host_aliases_add_to_the_builtin_platforms(tmp_path):
+    path = write(tmp_path, '[platforms.wechat]\nhosts = ["mp.weixin.qq.com", "127.0.0.1:8765"]\n')
+    settings = load_settings(path, environ={})
+    assert settings.platforms["wechat"].hosts == ("mp.weixin.qq.com", "127.0.0.1:8765")
+
+
+def test_environment_overrides_the_file(tmp_path):
+    path = write(tmp_path, "[fetch]\ntimeout = 5\n")
+    environ = {
+        "SAMIZDAT_FETCH__TIMEOUT": "7.5",
+        "SAMIZDAT_FETCH__ALLOW_PRIVATE_NETWORKS": "true",
+        "SAMIZDAT_PLATFORMS__WECHAT__HOSTS": "a.example, b.example",
+        "SAMIZDAT_DATA_DIR": "/tmp/elsewhere",
+    }
+    settings = load_settings(path, environ=environ)
+    assert settings.fetch.timeout == 7.5
+    assert settings.fetch.allow_private_networks is True
+    assert settings.platforms["wechat"].hosts == ("a.example", "b.example")
+    assert settings.data_dir == Path("/tmp/elsewhere")
+
+
+def test_data_dir_argument_wins_over_everything(tmp_path):
+    path = write(tmp_path, 'data_dir = "/a"\n')
+    settings = load_settings(path, data_dir=Path("/b"), environ={"SAMIZDAT_DATA_DIR": "/c"})
+    assert settings.data_dir == Path("/b")
+
+
+@pytest.mark.parametrize(
+    ("text", "environ", "key"),
+    [
+        ('[fetch]\ntimeout = "soon"\n', {}, "fetch.timeout"),
+        ("[fetch]\ntimeuot = 3\n", {}, "fetch.timeuot"),
+        ("[fetch]\nmax_redirects = -1\n", {}, "fetch.max_redirects"),
+        ('[fetch]\nallow_private_networks = "yes"\n', {}, "fetch.allow_private_networks"),
+        ('[platforms.wechat]\nhosts = "mp.weixin.qq.com"\n', {}, "platforms.wechat.hosts"),
+        ("fetch = 3\n", {}, "fetch"),
+        ("", {"SAMIZDAT_FETCH__TIMEOUT": "abc"}, "SAMIZDAT_FETCH__TIMEOUT"),
+        ("", {"SAMIZDAT_ARCHIVE__FSYNC": "perhaps"}, "archive.fsync"),
+    ],
+)
+def test_a_wrong_setting_is_one_clear_error_naming_the_key(tmp_path, text, environ, key):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as error:
+        load_settings(path, environ=environ)
+    assert key in str(error.value)
+
+
+def test_invalid_toml_says_so(tmp_path):
+    path = write(tmp_path, "[fetch\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(path, environ={})
+
+
+def test_missing_config_file_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml", environ={})
+
+
+def test_example_config_file_is_valid():
+    example = Path(__file__).parent.parent / "samizdat.example.toml"
+    settings = load_settings(example, environ={})
+    assert settings.fetch.per_host_concurrency >= 1

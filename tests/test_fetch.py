@@ -1,0 +1,122 @@
+"""The fetcher against the simulator's misbehaving responses and an SSRF redirect."""
+
+import ipaddress
+
+import httpx
+import pytest
+
+from samizdat.config import FetchSettings
+from samizdat.fetch import Fetcher, FetchFailure
+
+
+def local(**changes) -> FetchSettings:
+    return FetchSettings(**{"allow_private_networks": True, "timeout": 5, **changes})
+
+
+async def fetch(url: str, **changes):
+    async with Fetcher(local(**changes)) as fetcher:
+        return await fetcher.fetch(url)
+
+
+async def test_article_page_is_fetched_and_gzip_undone(simulator):
+    result = await fetch(simulator.article_urls()[0])
+    assert result.ok and result.status == 200
+    assert b"js_content" in result.content
+    exchange = result.exchanges[-1]
+    assert exchange.header("content-encoding") == "gzip"
+    assert exchange.body[:2] == b"\x1f\x8b"  # the archive keeps the bytes as sent
+    assert ("User-Agent", FetchSettings().user_agent) in exchange.request_headers
+
+
+async def test_user_agent_is_the_operators(simulator):
+    result = await fetch(simulator.article_urls()[0], user_agent="ResearchBot/2.0 (+mailto:ops@example.org)")
+    assert ("User-Agent", "ResearchBot/2.0 (+mailto:ops@example.org)") in result.exchanges[0].request_headers
+
+
+@pytest.mark.parametrize(
+    ("path", "failure", "changes"),
+    [
+        ("/fault/slow?interval=0.2", FetchFailure.TIMEOUT, {"timeout": 1.0}),
+        ("/fault/endless", FetchFailure.TOO_LARGE, {"max_body_bytes": 2_000_000}),
+        ("/fault/huge", FetchFailure.TOO_LARGE, {}),
+        ("/fault/huge?declare=0&size=8000000", FetchFailure.TOO_LARGE, {"max_body_bytes": 2_000_000}),
+        ("/fault/reset", FetchFailure.TRUNCATED, {}),
+        ("/fault/truncated-gzip", FetchFailure.TRUNCATED, {}),
+        ("/fault/wrong-length", FetchFailure.TRUNCATED, {}),
+        ("/fault/redirect-loop", FetchFailure.TOO_MANY_REDIRECTS, {"max_redirects": 5}),
+    ],
+)
+async def test_misbehaving_responses_end_in_one_clear_failure(simulator, path, failure, changes):
+    result = await fetch(simulator.base + path, **changes)
+    assert result.failure is failure
+    assert result.error
+    assert result.content == b""
+
+
+async def test_redirect_loop_records_every_hop(simulator):
+    result = await fetch(simulator.base + "/fault/redirect-loop", max_redirects=3)
+    assert len(result.exchanges) == 4
+    assert all(e.status == 302 for e in result.exchanges)
+
+
+async def test_private_address_is_refused_by_default(simulator):
+    async with Fetcher(FetchSettings(timeout=5)) as fetcher:
+        result = await fetcher.fetch(simulator.article_urls()[0])
+    assert result.failure is FetchFailure.UNSAFE_URL
+    assert "allow_private_networks" in result.error
+    assert result.exchanges == ()
+
+
+async def test_public_looking_url_redirecting_to_loopback_is_refused(simulator):
+    """A public name that answers with a redirect to 127.0.0.1 must not reach the simulator."""
+    public = ipaddress.ip_address("93.184.216.34")
+
+    async def resolver(host, port):
+        if host == "news.example":
+            return [public]
+        return [ipaddress.ip_address(host)]
+
+    def public_site(request: httpx.Request) -> httpx.Response:
+        assert request.url.host == str(public)  # connects to the address that was checked
+        assert request.headers["host"] == "news.example"
+        return httpx.Response(
+            302, headers={"Location": simulator.article_urls()[0]}, stream=httpx.ByteStream(b"")
+        )
+
+    async with Fetcher(
+        FetchSettings(timeout=5), transport=httpx.MockTransport(public_site), resolver=resolver
+    ) as f:
+        result = await f.fetch("http://news.example/story")
+    assert result.failure is FetchFailure.UNSAFE_URL
+    assert "127.0.0.1" in result.error
+    assert [e.url for e in result.exchanges] == ["http://news.example/story"]
+
+
+async def test_unresolvable_host_is_a_dns_failure():
+    async with Fetcher(FetchSettings(timeout=5)) as fetcher:
+        result = await fetcher.fetch("http://no-such-host.invalid/")
+    assert result.failure is FetchFailure.DNS
+
+
+async def test_per_host_concurrency_is_never_exceeded(simulator):
+    import asyncio
+
+    in_flight = 0
+    peak = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.02)
+        in_flight -= 1
+        return httpx.Response(200, stream=httpx.ByteStream(b"<html><body>ok</body></html>"))
+
+    async def resolver(host, port):
+        return [ipaddress.ip_address("93.184.216.34")]
+
+    settings = FetchSettings(per_host_concurrency=3, total_concurrency=50)
+    async with Fetcher(settings, transport=httpx.MockTransport(handler), resolver=resolver) as fetcher:
+        results = await asyncio.gather(*(fetcher.fetch(f"http://one.example/{i}") for i in range(30)))
+    assert all(r.ok for r in results)
+    assert peak == 3
