@@ -17,6 +17,8 @@ import re
 import statistics
 import sys
 import time
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from htmldate import find_date
@@ -52,7 +54,7 @@ def truth_date(text: str) -> tuple[int, ...] | str | None:
     return None if _UNKNOWN.match(text) else INVALID
 
 
-def date_exact(truth: tuple[int, ...] | None, found) -> bool:
+def date_exact(truth: tuple[int, ...] | str | None, found: date | None) -> bool:
     if truth is None:
         return found is None
     if found is None:
@@ -60,18 +62,27 @@ def date_exact(truth: tuple[int, ...] | None, found) -> bool:
     return (found.year, found.month, found.day)[: len(truth)] == truth
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--pages", type=int, default=0, help="only the first N pages")
-    parser.add_argument("--verbose", action="store_true", help="one line per page")
-    args = parser.parse_args()
-    pages = sorted((args.data / "original").glob("*.html"))
-    if args.pages:
-        pages = pages[: args.pages]
-    if not pages:
-        print(f"no pages under {args.data / 'original'}", file=sys.stderr)
-        return 2
+@dataclass
+class Evaluation:
+    pages: int
+    body: dict[str, tuple[float, float, float]]  # extractor -> mean (precision, recall, F1)
+    dates_correct: dict[str, int]  # samizdat / htmldate -> pages exact
+    dated_pages: int
+    invalid_labels: list[str]
+    seconds: list[float]
+    rows: list[str]
+
+    @property
+    def body_f1(self) -> float:
+        return self.body["samizdat (vote)"][2]
+
+    @property
+    def dates_exact(self) -> float:
+        return self.dates_correct["samizdat"] / self.dated_pages
+
+
+def evaluate(data: Path, limit: int = 0) -> Evaluation:
+    pages = sorted((data / "original").glob("*.html"))[: limit or None]
     scores: dict[str, list[tuple[float, float, float]]] = {
         "samizdat (vote)": [],
         "block scorer alone": [],
@@ -79,16 +90,16 @@ def main() -> int:
         "trafilatura": [],
     }
     dates = {"samizdat": 0, "htmldate": 0}
-    seconds = []
+    seconds: list[float] = []
     invalid_labels: list[str] = []
+    rows: list[str] = []
     for page in pages:
-        raw = page.read_bytes()
-        html_text = decode_html(raw).text
+        html_text = decode_html(page.read_bytes()).text
         source = _SOURCE_URL.search(html_text[:2000])
         url = source.group(1) if source else ""
-        truth = (args.data / "cleaned" / f"{page.stem}.txt").read_text("utf-8", "replace")
-        date_file = args.data / "date" / f"{page.stem}.txt"
-        expected_date = truth_date(date_file.read_text("utf-8", "replace")) if date_file.exists() else INVALID
+        truth = (data / "cleaned" / f"{page.stem}.txt").read_text("utf-8", "replace")
+        date_file = data / "date" / f"{page.stem}.txt"
+        expected = truth_date(date_file.read_text("utf-8", "replace")) if date_file.exists() else INVALID
         started = time.perf_counter()
         article = generic.PLATFORM.parse(url, html_text)
         seconds.append(time.perf_counter() - started)
@@ -100,44 +111,63 @@ def main() -> int:
         }
         for name, output in outputs.items():
             scores[name].append(precision_recall_f1(truth, output))
-        ours_ok = date_exact(expected_date, article.published_at)
-        if expected_date == INVALID:
+        ours_ok = date_exact(expected, article.published_at)
+        if expected == INVALID:
             invalid_labels.append(page.stem)
         else:
             dates["samizdat"] += ours_ok
-        try:
-            baseline = find_date(html_text, original_date=True)
-        except Exception:  # htmldate raises on some malformed pages
-            baseline = None
-        baseline_date = None
-        if baseline:
-            year, month, day = (int(x) for x in baseline.split("-"))
-            baseline_date = type("D", (), {"year": year, "month": month, "day": day})
-        if expected_date != INVALID:
-            dates["htmldate"] += date_exact(expected_date, baseline_date)
-        if args.verbose:
-            p, r, f = scores["samizdat (vote)"][-1]
-            print(
-                f"{page.stem[:8]}  P {p:.2f} R {r:.2f} F1 {f:.2f}  date "
-                f"{'ok ' if ours_ok else 'BAD'} {article.published_at} ({article.published_precision}) "
-                f"truth {expected_date}"
-            )
-    n = len(pages)
-    print(f"cwced: {n} pages from {args.data}")
+            dates["htmldate"] += date_exact(expected, _htmldate(html_text))
+        p, r, f = scores["samizdat (vote)"][-1]
+        rows.append(
+            f"{page.stem[:8]}  P {p:.2f} R {r:.2f} F1 {f:.2f}  date {'ok ' if ours_ok else 'BAD'} "
+            f"{article.published_at} ({article.published_precision}) truth {expected}"
+        )
+    body = {
+        name: tuple(statistics.fmean(row[i] for row in values) for i in range(3))
+        for name, values in scores.items()
+    }
+    return Evaluation(
+        len(pages), body, dates, len(pages) - len(invalid_labels), invalid_labels, seconds, rows
+    )
+
+
+def _htmldate(html_text: str) -> date | None:
+    try:
+        found = find_date(html_text, original_date=True)
+    except Exception:  # htmldate raises on some malformed pages
+        return None
+    return date.fromisoformat(found) if found else None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--pages", type=int, default=0, help="only the first N pages")
+    parser.add_argument("--verbose", action="store_true", help="one line per page")
+    args = parser.parse_args()
+    if not (args.data / "original").is_dir():
+        print(f"no pages under {args.data / 'original'}", file=sys.stderr)
+        return 2
+    result = evaluate(args.data, args.pages)
+    if args.verbose:
+        print("\n".join(result.rows))
+    print(f"cwced: {result.pages} pages from {args.data}")
     print(f"{'extractor':<22} {'precision':>9} {'recall':>7} {'F1':>6}")
-    for name, rows in scores.items():
-        p, r, f = (statistics.fmean(row[i] for row in rows) for i in range(3))
+    for name, (p, r, f) in result.body.items():
         print(f"{name:<22} {p:9.3f} {r:7.3f} {f:6.3f}")
-    dated = n - len(invalid_labels)
-    print(
-        f"dates exact: samizdat {dates['samizdat']}/{dated} = {dates['samizdat'] / dated:.1%}, "
-        f"htmldate {dates['htmldate']}/{dated} = {dates['htmldate'] / dated:.1%} "
-        f"({len(invalid_labels)} pages whose date label is neither a date nor UNKNOWN left out: "
-        f"{', '.join(invalid_labels) or 'none'})"
+    ours, baseline, dated = (
+        result.dates_correct["samizdat"],
+        result.dates_correct["htmldate"],
+        result.dated_pages,
     )
     print(
-        f"generic parse time per page: median {statistics.median(seconds) * 1000:.0f} ms, "
-        f"max {max(seconds) * 1000:.0f} ms"
+        f"dates exact: samizdat {ours}/{dated} = {ours / dated:.1%}, htmldate {baseline}/{dated} = "
+        f"{baseline / dated:.1%} ({len(result.invalid_labels)} pages whose date label is neither a date "
+        f"nor UNKNOWN left out: {', '.join(result.invalid_labels) or 'none'})"
+    )
+    print(
+        f"generic parse time per page: median {statistics.median(result.seconds) * 1000:.0f} ms, "
+        f"max {max(result.seconds) * 1000:.0f} ms"
     )
     return 0
 

@@ -23,7 +23,7 @@ from samizdat.platforms.base import Article
 from samizdat.platforms.blocks import extract
 from samizdat.platforms.dates import find_published
 from samizdat.platforms.similarity import medoid
-from samizdat.platforms.text import clean_line, element_text, parse_html
+from samizdat.platforms.text import clean_line, clean_markup, element_text, parse_html
 
 NAME = "generic"
 CHINA_TIME = timezone(timedelta(hours=8), "CST")
@@ -101,6 +101,7 @@ class Generic:
         return self.canonical_url(url) if url else None
 
     def parse(self, url: str, html_text: str) -> Article:
+        html_text = clean_markup(html_text)
         tree = parse_html(html_text)
         extraction = extract(tree)
         text = medoid([extraction.text, _readability_text(html_text), _trafilatura_text(html_text)])

@@ -73,8 +73,17 @@ _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u3000\u200b\ufeff]+")
 _MANY_NEWLINES = re.compile(r"\n\s*\n+")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def clean_markup(text: str) -> str:
+    """Remove the control characters that no HTML page may contain and lxml refuses."""
+    return _CONTROL.sub("", text)
+
+
 def parse_html(text: str) -> html.HtmlElement:
     """Parse any HTML text into a document tree; never raises for malformed markup."""
+    text = clean_markup(text)
     if not text.strip():
         return html.document_fromstring("<html><body></body></html>")
     # lxml refuses str input that carries an XML encoding declaration.

@@ -501,7 +501,7 @@ def _picture_post_images(html_text: str) -> list[str]:
 
 
 def _detail(parts: list[str], matched: str | None = None) -> str | None:
-    rest = [p for p in parts if p != matched and (matched is None or matched not in p)]
+    rest = [p for p in parts if p != matched]
     return " ".join(rest) or None
 
 
