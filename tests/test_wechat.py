@@ -221,3 +221,13 @@ def test_registry_picks_wechat_by_host_alias_then_by_content():
     assert (
         registry.for_page("https://news.example/a", "<html><body><p>hi</p></body></html>").name == "generic"
     )
+
+
+def test_a_page_with_neither_body_nor_notice_is_unrecognised_not_an_empty_article():
+    result = WECHAT.parse(
+        "https://mp.weixin.qq.com/s/x",
+        "<html><head><title>登录</title></head><body><p>请登录</p></body></html>",
+    )
+    assert isinstance(result, Unavailable)
+    assert result.reason is UnavailableReason.TRANSIENT
+    assert "unrecognised" in result.message

@@ -67,6 +67,7 @@ ACCOUNT = (
     "//*[contains(@class,'rich_media_meta_nickname')]",
 )
 AUTHOR = ("//*[@id='js_author_name']",)
+SHARED_CONTENT = "//*[@id='js_share_content']"
 NOTICE_TEXT = (
     "//*[contains(@class,'weui-msg__title')]",
     "//*[contains(@class,'weui-msg__desc')]",
@@ -170,9 +171,10 @@ class WeChat:
     default_hosts = DEFAULT_HOSTS
 
     def sniff(self, html_text: str) -> bool:
-        head = html_text[:400_000]
-        return ("mp.weixin.qq.com" in head or "res.wx.qq.com" in head or "rich_media" in head) and (
-            'id="js_content"' in head or "activity-detail" in head or "weui-msg" in head
+        # Whole-page substring tests: pages carry up to 600 kB of inline script before the body.
+        page = html_text
+        return ("mp.weixin.qq.com" in page or "res.wx.qq.com" in page or "rich_media" in page) and (
+            'id="js_content"' in page or "activity-detail" in page or "weui-msg" in page
         )
 
     def canonical_url(self, url: str) -> str:
@@ -207,6 +209,12 @@ class WeChat:
             notice = self._notice(tree, url, html_text)
             if notice is not None:
                 return notice
+            if body is None and not _picture_post_images(html_text) and not tree.xpath(SHARED_CONTENT):
+                # Neither an article nor a known notice (a login wall, a changed layout): say so,
+                # and never let it pass for an empty article or a deletion.
+                return Unavailable(
+                    NAME, UnavailableReason.TRANSIENT, "unrecognised page: no article body, no notice"
+                )
         return self._article(tree, body, body_text, url, html_text)
 
     def _notice(self, tree: html.HtmlElement, url: str, html_text: str) -> Unavailable | None:
@@ -285,7 +293,7 @@ class WeChat:
         if share and share[0].strip():
             repost_of = self.canonical_url(urljoin(url, share[0].strip()))
         share_text = ""
-        shared = _first(tree, "//*[@id='js_share_content']")
+        shared = _first(tree, SHARED_CONTENT)
         if shared is not None and not body_text:
             share_text = element_text(shared)
         published_at = _published_at(tree, var)

@@ -14,6 +14,7 @@ Routes::
     /urls.txt                        every article URL, one per line (a URL-list source)
     /fault/<kind>                    misbehaving responses, see FAULTS
     /redirect?to=URL                 302 to any URL (for SSRF tests)
+    /news/duplicate-images           a news page showing one image under two URLs
 """
 
 from __future__ import annotations
@@ -197,6 +198,9 @@ class Simulator:
             return True
         if path.startswith("/notice/") and path[8:] in self.notices:
             return self._page(writer, headers, self.notices[path[8:]])
+        if path == "/news/duplicate-images":
+            _send(writer, 200, DUPLICATE_IMAGES.encode(), [("Content-Type", "text/html; charset=utf-8")])
+            return True
         if path == "/urls.txt":
             body = "".join(url + "\n" for url in self.article_urls()).encode()
             _send(writer, 200, body, [("Content-Type", "text/plain; charset=utf-8")])
@@ -329,6 +333,14 @@ async def _binary(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str,
     _send(writer, 200, body, [("Content-Type", "text/html")])
     return True
 
+
+# Image bytes depend on the path only, so these two URLs give the same image.
+DUPLICATE_IMAGES = (
+    "<html><head><title>同一张图片的两个地址</title></head><body><article><h1>同一张图片的两个地址</h1>"
+    "<p>这篇报道用两个不同的地址引用了同一张图片，存档只应保存一份图片内容。</p>"
+    '<img src="/mmbiz/photo/1?wx_fmt=png"><p>第二段正文，再次出现同一张图片，只是地址的参数不同。</p>'
+    '<img src="/mmbiz/photo/1?wx_fmt=jpeg"></article></body></html>'
+)
 
 ARTICLE_IN_GBK = (
     "<html><head><title>中文标题：本地测试文章</title></head><body><div id='main'>"

@@ -1,0 +1,136 @@
+"""The samizdat command, run in-process against the simulator."""
+
+import gzip
+import json
+
+from typer.testing import CliRunner
+
+from samizdat.cli import app
+from tests.conftest import WECHAT
+
+LABELS = json.loads((WECHAT / "pre-deletion" / "labels.json").read_text("utf-8"))
+
+
+def run(*args, env=None):
+    result = CliRunner().invoke(app, list(args), env=env)
+    return result
+
+
+def config_for(tmp_path, simulator):
+    path = tmp_path / "samizdat.toml"
+    path.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n[fetch]\nallow_private_networks = true\n'
+        f'[platforms.wechat]\nhosts = ["mp.weixin.qq.com", "{simulator.host}"]\n',
+        encoding="utf-8",
+    )
+    return str(path)
+
+
+def test_capture_export_show_and_verify(tmp_path, simulator):
+    config = config_for(tmp_path, simulator)
+    urls = simulator.article_urls()[:3]
+    captured = run("--config", config, "capture", *urls)
+    assert captured.exit_code == 0, captured.output
+    assert "wechat" in captured.output and "captured" in captured.output
+
+    exported = run("--config", config, "export", "--format", "jsonl")
+    assert exported.exit_code == 0, exported.output
+    rows = [json.loads(line) for line in exported.output.splitlines()]
+    assert len(rows) == 3
+    for row in rows:
+        for key in (
+            "id",
+            "url",
+            "canonical_id",
+            "platform",
+            "title",
+            "account",
+            "author",
+            "published_at",
+            "text",
+            "first_captured_at",
+            "versions",
+            "warc",
+        ):
+            assert key in row
+        assert row["platform"] == "wechat"
+        assert row["published_at"].endswith("+08:00")
+        assert row["versions"] == 1
+        assert set(row["warc"]) == {"file", "offset", "length", "digest", "record_id"}
+
+    shown = run("--config", config, "show", str(rows[0]["id"]))
+    assert shown.exit_code == 0, shown.output
+    assert rows[0]["canonical_id"] in shown.output
+    assert run("--config", config, "show", "999").exit_code == 1
+
+    verified = run("--config", config, "verify")
+    assert verified.exit_code == 0
+    assert "read back with matching digests" in verified.output
+
+
+def test_capture_from_a_url_list_file_and_failures_set_the_exit_code(tmp_path, simulator):
+    config = config_for(tmp_path, simulator)
+    listing = tmp_path / "urls.txt"
+    listing.write_text(
+        "# a URL list\n" + simulator.article_urls()[0] + "\n" + simulator.base + "/fault/reset\n"
+    )
+    result = run("--config", config, "capture", "--from-file", str(listing))
+    assert result.exit_code == 1
+    assert "truncated" in result.output
+
+
+def test_extract_recognises_the_platform_from_content_and_prints_json_lines(tmp_path):
+    names = sorted(LABELS)[:3]
+    files = [str(WECHAT / "pre-deletion" / name) for name in names]
+    files.append(str(WECHAT / "notices" / "constructed" / "deleted-by-author.html"))
+    result = run("extract", *files)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert len(rows) == 4
+    for name, row in zip(names, rows, strict=False):
+        label = LABELS[name]
+        assert row["platform"] == "wechat"
+        assert row["title"] == label["title"]
+        assert row["account"] == label["nickname"]
+        assert row["published_at"].startswith(label["created_at"]) and row["published_at"].endswith("+08:00")
+        assert row["unavailable"] is None
+        for key in ("url", "canonical_id", "author", "text", "images"):
+            assert key in row
+    assert rows[-1]["unavailable"] == "deleted_by_author"
+    assert rows[-1]["message"] == "该内容已被发布者删除"
+
+
+def test_extract_generic_page_with_url(tmp_path):
+    page = tmp_path / "page.html.gz"
+    page.write_bytes(
+        gzip.compress(
+            "<html><head><title>标题</title></head><body><article><p>这是一段足够长的正文，用来测试离线提取命令是否工作正常。</p></article></body></html>".encode(
+                "gbk"
+            )
+        )
+    )
+    result = run("extract", str(page), "--url", "https://news.example.cn/a")
+    row = json.loads(result.output)
+    assert row["platform"] == "generic"
+    assert "离线提取命令" in row["text"]
+
+
+def test_extract_reports_unreadable_files(tmp_path):
+    broken = tmp_path / "broken.html.gz"
+    broken.write_bytes(b"\x1f\x8b\x08\x00garbage")
+    result = run("extract", str(broken))
+    assert result.exit_code == 1
+
+
+def test_configuration_errors_name_the_key(tmp_path):
+    path = tmp_path / "samizdat.toml"
+    path.write_text("[fetch]\ntimeout = 'soon'\n")
+    result = run("--config", str(path), "export")
+    assert result.exit_code == 2
+    assert "fetch.timeout" in result.output
+
+
+def test_bad_database_url_is_a_clear_error(tmp_path):
+    result = run("export", env={"SAMIZDAT_DATABASE__URL": "mysql://x", "SAMIZDAT_DATA_DIR": str(tmp_path)})
+    assert result.exit_code == 2
+    assert "database.url" in result.output
