@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,25 @@ from samizdat.testing import Simulator
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WECHAT = FIXTURES / "wechat"
+
+
+LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "ip6-localhost"})
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_lookups_off_this_machine():
+    """Tests never touch the internet: any name lookup other than loopback fails at once."""
+    real = socket.getaddrinfo
+
+    def local_only(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is None or name in LOCAL_NAMES:
+            return real(host, *args, **kwargs)
+        raise socket.gaierror(socket.EAI_NONAME, f"tests may not resolve {name!r}")
+
+    socket.getaddrinfo = local_only
+    yield
+    socket.getaddrinfo = real
 
 
 @pytest.fixture(scope="session")

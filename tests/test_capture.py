@@ -214,10 +214,10 @@ async def test_private_addresses_are_refused_by_default(settings, simulator):
 async def test_a_failure_after_archiving_leaves_no_row_pointing_anywhere(settings, simulator, monkeypatch):
     from samizdat.store import Store
 
-    def crash(self, record):
+    def crash(self, records):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(Store, "record_capture", crash)
+    monkeypatch.setattr(Store, "record_captures", crash)
     with pytest.raises(RuntimeError):
         await capture_all(settings, [simulator.article_urls()[1]])
     monkeypatch.undo()

@@ -12,6 +12,7 @@ from samizdat.fetch import Fetcher
 from samizdat.platforms import Registry
 from samizdat.store import Store, open_store
 from samizdat.watch import Capturer
+from samizdat.watch.committer import Committer
 
 
 @dataclass
@@ -39,10 +40,12 @@ async def pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
         fsync=settings.archive.fsync,
     )
     registry = Registry(settings.platforms)
+    committer = Committer(writer, store)
     try:
         async with Fetcher(settings.fetch) as fetcher:
-            capturer = Capturer(settings, fetcher, writer, store, registry)
+            capturer = Capturer(settings, fetcher, committer, store, registry)
             yield Pipeline(settings, store, writer, fetcher, registry, capturer)
     finally:
+        committer.close()
         writer.close()
         store.engine.dispose()

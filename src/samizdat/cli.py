@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import json
 import sys
@@ -352,6 +353,32 @@ def demo(
     console.print(f"archive in {settings.data_dir}: try `samizdat show 1` or `samizdat export`")
 
 
+@app.command()
+def simulate(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 8765,
+    copies: Annotated[int, typer.Option(help="Distinct copies of each sample article to serve.")] = 1,
+    pages: Annotated[
+        Path | None, typer.Option(help="Simulator fixtures (default tests/fixtures/wechat).")
+    ] = None,
+) -> None:
+    """Serve the local WeChat simulator until interrupted (for demos and benchmarks)."""
+    import threading
+
+    from samizdat.testing import Simulator
+
+    try:
+        simulator = Simulator(pages, copies=copies, port=port)
+    except FileNotFoundError as exc:
+        errors.print(str(exc))
+        raise typer.Exit(2) from None
+    with simulator:
+        # The first line is for programs that start the simulator: they read the address from it.
+        print(f"serving {len(simulator.articles)} articles at {simulator.base}", flush=True)
+        print(f"article URLs: {simulator.base}/urls.txt", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+
 def _open(ctx: typer.Context):
     try:
         return open_archive(_settings(ctx))
@@ -373,3 +400,7 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+if __name__ == "__main__":
+    app()

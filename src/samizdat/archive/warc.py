@@ -14,6 +14,7 @@ import os
 import secrets
 import socket
 import threading
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -77,25 +78,43 @@ class WarcWriter:
 
     def append(self, records: Sequence[ArcWarcRecord]) -> list[ArchiveRef]:
         """Write ``records`` back to back, make them durable, and return where each landed."""
+        return self.append_batches([records])[0]
+
+    def append_batches(self, batches: Sequence[Sequence[ArcWarcRecord]]) -> list[list[ArchiveRef]]:
+        """Write several groups of records, then make them all durable with one fsync.
+
+        A group never straddles two files, so each capture's records sit together.
+        """
         with self._lock:
-            out = self._current_file()
-            refs = []
-            for record in records:
-                refs.append(self._write(out, record))
-            out.flush()
-            if self.fsync:
-                os.fsync(out.fileno())
-            return refs
+            result = []
+            touched: list[io.BufferedWriter] = []
+            for records in batches:
+                out = self._current_file()
+                if not touched or touched[-1] is not out:
+                    touched.append(out)
+                result.append([self._write(out, record) for record in records])
+            for out in touched:
+                if not out.closed:  # a file rotated away mid-batch was sealed already
+                    out.flush()
+                    if self.fsync:
+                        os.fsync(out.fileno())
+            return result
+
+    def _seal(self, out: io.BufferedWriter) -> None:
+        out.flush()
+        if self.fsync:
+            os.fsync(out.fileno())
+        out.close()
 
     def close(self) -> None:
         with self._lock:
             if self._file is not None:
-                self._file.close()
+                self._seal(self._file)
                 self._file = None
 
     def _write(self, out: io.BufferedWriter, record: ArcWarcRecord) -> ArchiveRef:
         offset = out.tell()
-        WARCWriter(out, gzip=True, warc_version="1.1").write_record(record)
+        out.write(gzip_member(record))
         headers = record.rec_headers
         digest = headers.get_header("WARC-Payload-Digest") or headers.get_header("WARC-Block-Digest")
         return ArchiveRef(self._name, offset, out.tell() - offset, digest, record_id(record))
@@ -104,7 +123,7 @@ class WarcWriter:
         if self._file is not None and self._file.tell() < self.max_bytes:
             return self._file
         if self._file is not None:
-            self._file.close()
+            self._seal(self._file)
         self._serial += 1
         stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
         self._name = f"{self.prefix}-{stamp}-{self._serial:05d}-{self._tag}.warc.gz"
@@ -118,8 +137,31 @@ class WarcWriter:
                 "hostname": socket.gethostname(),
             },
         )
-        WARCWriter(self._file, gzip=True, warc_version="1.1").write_record(info)
+        self._file.write(gzip_member(info))
         return self._file
+
+
+# Payloads that are compressed already gain nothing from a second pass: store them (level 0).
+_COMPRESSED_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate", "br", "zstd", "compress"})
+_COMPRESSED_TYPES = ("image/", "video/", "audio/", "application/zip", "application/gzip", "font/woff")
+
+
+def gzip_member(record: ArcWarcRecord) -> bytes:
+    """One record as one gzip member (the per-record gzip of WARC files)."""
+    plain = io.BytesIO()
+    WARCWriter(plain, gzip=False, warc_version="1.1").write_record(record)
+    level = 0 if _already_compressed(record) else 6
+    compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+    return compressor.compress(plain.getvalue()) + compressor.flush()
+
+
+def _already_compressed(record: ArcWarcRecord) -> bool:
+    http = record.http_headers
+    if http is None or record.rec_type not in ("response", "resource"):
+        return False
+    encoding = (http.get_header("Content-Encoding") or "").strip().lower()
+    content_type = (http.get_header("Content-Type") or "").strip().lower()
+    return encoding in _COMPRESSED_ENCODINGS or content_type.startswith(_COMPRESSED_TYPES)
 
 
 def read_record(directory: Path, ref: ArchiveRef) -> StoredRecord:

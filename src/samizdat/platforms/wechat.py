@@ -6,12 +6,14 @@ in ``shared/samples/wechat/``. Selectors and notice texts are data at the top of
 
 from __future__ import annotations
 
+import functools
 import html as htmllib
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit
 
-from lxml import html
+from lxml import etree, html
 
 from samizdat.platforms.base import Article, Media, Unavailable, UnavailableReason
 from samizdat.platforms.text import clean_line, element_text, parse_html
@@ -142,8 +144,29 @@ NOTICE_TEXTS: tuple[tuple[UnavailableReason, tuple[str, ...]], ...] = (
 )
 RUMOUR_TEXTS = ("此文章被第三方评估为不实信息",)
 
-_SCRIPT = re.compile(r"<script\b[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
-_ASSIGNMENT = re.compile(r"""(?:\bvar\s+|\bwindow\.|[\s,;{(])([A-Za-z_$][\w$]*)\s*[=:](?!=)\s*([^;\n]*)""")
+# The script variables the parser reads (wechat.md, "Article page markers").
+SCRIPT_VARIABLES = (
+    "biz",
+    "__biz",
+    "mid",
+    "appmsgid",
+    "idx",
+    "sn",
+    "msg_title",
+    "nickname",
+    "nick_name",
+    "user_name",
+    "ct",
+    "create_time",
+    "publish_timestamp",
+    "publish_time",
+    "createTime",
+    "msg_cdn_url",
+    "cdn_url",
+    "msg_desc",
+    "transfer_target_link",
+)
+_EXPRESSION_END = re.compile(r"[;\n]")
 _STRING_LITERAL = re.compile(r"""(["'])((?:\\.|(?!\1).)*)\1""")
 _JS_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|.)")
 _CSS_URL = re.compile(r"""url\(\s*(?:&quot;|["'])?([^"')&]+?)(?:&quot;|["'])?\s*\)""")
@@ -235,7 +258,7 @@ class WeChat:
                     matched = next((m for m in message_parts if text in m), text)
                     follow = None
                     if reason is UnavailableReason.ACCOUNT_GONE:
-                        follow = script_vars(html_text).get("transfer_target_link")
+                        follow = script_vars(tree).get("transfer_target_link")
                     return Unavailable(NAME, reason, matched, _detail(message_parts, matched), follow)
         if message_parts:
             # An unknown notice: report it as transient so nothing is declared on a guess.
@@ -252,7 +275,7 @@ class WeChat:
         url: str,
         html_text: str,
     ) -> Article:
-        variables = script_vars(html_text)
+        variables = script_vars(tree)
         var = lambda name: variables.get(name, "")  # noqa: E731
         biz = var("biz") or var("__biz")
         mid = var("mid") or var("appmsgid")
@@ -329,14 +352,19 @@ class WeChat:
         )
 
 
+@functools.cache
+def _compiled(xpath: str) -> etree.XPath:
+    return etree.XPath(xpath)
+
+
 def _first(tree: html.HtmlElement, xpath: str) -> html.HtmlElement | None:
-    found = tree.xpath(xpath)
+    found = _compiled(xpath)(tree)
     return found[0] if found else None
 
 
 def _first_text(tree: html.HtmlElement, xpaths: tuple[str, ...]) -> str:
     for xp in xpaths:
-        for element in tree.xpath(xp):
+        for element in _compiled(xp)(tree):
             text = clean_line(element_text(element))
             if text:
                 return text
@@ -350,25 +378,42 @@ def _meta(tree: html.HtmlElement, name: str) -> str:
     return ""
 
 
-def script_vars(html_text: str) -> dict[str, str]:
-    """Every script variable's first non-empty string value.
+def script_vars(page: str | html.HtmlElement, names: Iterable[str] = SCRIPT_VARIABLES) -> dict[str, str]:
+    """The first non-empty string value of each named script variable of a page (text or tree).
 
     Pages write ``var biz = "" || "Mz…";`` and may assign a name twice, the first time empty.
 
     >>> script_vars('<script>var biz = "" || "MzA=";\\n var ct = "1522968980";</script>')
     {'biz': 'MzA=', 'ct': '1522968980'}
     """
+    tree = parse_html(page) if isinstance(page, str) else page
     found: dict[str, str] = {}
-    for script in _SCRIPT.finditer(html_text):
-        for name, expression in _ASSIGNMENT.findall(script.group(1)):
-            if name in found:
-                continue
-            for literal in _STRING_LITERAL.finditer(expression):
-                value = _unescape_js(literal.group(2)).strip()
-                if value:
-                    found[name] = htmllib.unescape(value)
-                    break
+    scripts = "\n".join(script.text or "" for script in tree.iter("script"))
+    for name in names:
+        value = _first_assignment(scripts, name)
+        if value:
+            found[name] = value
     return found
+
+
+def _first_assignment(scripts: str, name: str) -> str:
+    """The first non-empty string assigned to ``name`` (``name = …`` or ``name: …``) in ``scripts``."""
+    position = scripts.find(name)
+    while position >= 0:
+        before = scripts[position - 1] if position else " "
+        after = position + len(name)
+        # a declaration, an object key or a window property; not "&sn=" inside a string
+        if before in " \t\r\n,;{(" or scripts.endswith("window.", 0, position):
+            rest = scripts[after : after + 2000]
+            stripped = rest.lstrip(" \t")
+            if stripped[:1] in ("=", ":") and stripped[1:2] != "=":
+                expression = _EXPRESSION_END.split(stripped[1:], maxsplit=1)[0]
+                for literal in _STRING_LITERAL.finditer(expression):
+                    value = _unescape_js(literal.group(2)).strip()
+                    if value:
+                        return htmllib.unescape(value)
+        position = scripts.find(name, after)
+    return ""
 
 
 def _unescape_js(value: str) -> str:

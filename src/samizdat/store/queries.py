@@ -178,10 +178,11 @@ class Store:
                 .where(articles.c.id == article_id)
                 .values(last_seen_alive_at=record.captured_at, **fields)
             )
-        for url in dict.fromkeys([*record.urls, record.final_url, article.url]):
-            exists = connection.scalar(select(article_urls.c.article_id).where(article_urls.c.url == url))
-            if exists is None:
-                connection.execute(insert(article_urls).values(url=url, article_id=article_id))
+        urls = list(dict.fromkeys([*record.urls, record.final_url, article.url]))
+        known_urls = set(connection.scalars(select(article_urls.c.url).where(article_urls.c.url.in_(urls))))
+        new_urls = [{"url": url, "article_id": article_id} for url in urls if url not in known_urls]
+        if new_urls:
+            connection.execute(insert(article_urls), new_urls)
         digest = content_hash(article)
         version_id = connection.scalar(
             select(versions.c.id).where(
@@ -206,8 +207,7 @@ class Store:
                 )
                 .returning(versions.c.id)
             )
-            for image in record.images:
-                self._link_image(connection, version_id, image, record.captured_at)
+            self._link_images(connection, version_id, record.images, record.captured_at)
         connection.execute(
             insert(checks).values(
                 article_id=article_id,
@@ -220,30 +220,33 @@ class Store:
         )
         return CaptureResult(article_id, version_id, new_article, new_version)
 
-    def _link_image(
-        self, connection: Connection, version_id: int, image: StoredImage, seen_at: datetime
+    def _link_images(
+        self, connection: Connection, version_id: int, images: Sequence[StoredImage], seen_at: datetime
     ) -> None:
-        if connection.scalar(select(blobs.c.sha256).where(blobs.c.sha256 == image.sha256)) is None:
-            if image.ref is None:
-                return  # nothing archived for it: never point at bytes we do not hold
-            connection.execute(
-                insert(blobs).values(
-                    sha256=image.sha256,
-                    media_type=image.media_type,
-                    size=image.size,
-                    url=image.url,
-                    first_seen_at=seen_at,
+        if not images:
+            return
+        digests = list({image.sha256 for image in images})
+        present = set(connection.scalars(select(blobs.c.sha256).where(blobs.c.sha256.in_(digests))))
+        new_blobs: dict[str, dict[str, Any]] = {}
+        for image in images:
+            if image.sha256 not in present and image.ref is not None and image.sha256 not in new_blobs:
+                new_blobs[image.sha256] = {
+                    "sha256": image.sha256,
+                    "media_type": image.media_type,
+                    "size": image.size,
+                    "url": image.url,
+                    "first_seen_at": seen_at,
                     **ref_columns(image.ref),
-                )
-            )
-        linked = connection.scalar(
-            select(version_blobs.c.sha256).where(
-                and_(version_blobs.c.version_id == version_id, version_blobs.c.url == image.url)
-            )
-        )
-        if linked is None:
+                }
+        if new_blobs:
+            connection.execute(insert(blobs), list(new_blobs.values()))
+        held = present | set(new_blobs)
+        # An image whose bytes were never archived is not linked: never point at bytes we do not hold.
+        links = {image.url: image.sha256 for image in images if image.sha256 in held}
+        if links:
             connection.execute(
-                insert(version_blobs).values(version_id=version_id, url=image.url, sha256=image.sha256)
+                insert(version_blobs),
+                [{"version_id": version_id, "url": url, "sha256": sha256} for url, sha256 in links.items()],
             )
 
     def article(self, article_id: int) -> dict[str, Any] | None:

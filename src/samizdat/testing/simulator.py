@@ -9,7 +9,7 @@ Routes::
 
     /s?__biz=…&mid=…&idx=…[&sn=…]   article (long URL); unknown ids → "deleted" notice
     /s/<token>                       the same article by its short URL (200, as WeChat does)
-    /mmbiz/<path>                    an image (a small deterministic PNG per path)
+    /ext/<host>/<path>               an asset of the platform's image hosts (a small PNG per path)
     /notice/<name>                   a notice page (deleted-by-author, verification, …)
     /urls.txt                        every article URL, one per line (a URL-list source)
     /fault/<kind>                    misbehaving responses, see FAULTS
@@ -33,7 +33,9 @@ from urllib.parse import parse_qsl, quote, urlsplit
 from samizdat.platforms.wechat import script_vars
 
 REPO_FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "wechat"
-IMAGE_HOST = re.compile(r"https?:(?:\\?/){2}mmbiz\.(?:qpic|qlogo)\.cn/")
+# Asset hosts of the platform (images, covers, video posters): served by the simulator under
+# /ext/<host>/… so that nothing a page references leads off this machine.
+ASSET_URL = re.compile(r"https?:(?:\\?/){2}((?:[\w-]+\.)*(?:qpic\.cn|qlogo\.cn|res\.wx\.qq\.com))/")
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ class Simulator:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self.requests = 0
+        self._gzip_cache: dict[str, bytes] = {}
 
     @property
     def host(self) -> str:
@@ -193,7 +196,7 @@ class Simulator:
                 article = self._by_token.get(path[3:])
             html = self._article_html(article) if article else self.notices["deleted-by-author"]
             return self._page(writer, headers, html)
-        if path.startswith("/mmbiz/"):
+        if path.startswith("/ext/"):
             _send(writer, 200, tiny_png(path), [("Content-Type", "image/png")])
             return True
         if path.startswith("/notice/") and path[8:] in self.notices:
@@ -211,16 +214,24 @@ class Simulator:
         return await _not_found(self, writer, query)
 
     def _article_html(self, article: SimulatedArticle) -> str:
-        return IMAGE_HOST.sub(f"{self.base}/mmbiz/", article.html)
+        return ASSET_URL.sub(lambda m: f"{self.base}/ext/{m.group(1)}/", article.html)
 
     def _page(self, writer: asyncio.StreamWriter, headers: dict[str, str], html: str) -> bool:
-        body = html.encode("utf-8")
         extra = [("Content-Type", "text/html; charset=utf-8")]
         if self.gzip_pages and "gzip" in headers.get("accept-encoding", ""):
-            body = gzip.compress(body, compresslevel=1)
+            body = self._gzipped(html)
             extra.append(("Content-Encoding", "gzip"))
+        else:
+            body = html.encode("utf-8")
         _send(writer, 200, body, extra)
         return True
+
+    def _gzipped(self, html: str) -> bytes:
+        # Pages are static: compress each once, as a server with a cache would.
+        body = self._gzip_cache.get(html)
+        if body is None:
+            body = self._gzip_cache[html] = gzip.compress(html.encode("utf-8"), compresslevel=1)
+        return body
 
 
 def _send(
@@ -338,8 +349,9 @@ async def _binary(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str,
 DUPLICATE_IMAGES = (
     "<html><head><title>同一张图片的两个地址</title></head><body><article><h1>同一张图片的两个地址</h1>"
     "<p>这篇报道用两个不同的地址引用了同一张图片，存档只应保存一份图片内容。</p>"
-    '<img src="/mmbiz/photo/1?wx_fmt=png"><p>第二段正文，再次出现同一张图片，只是地址的参数不同。</p>'
-    '<img src="/mmbiz/photo/1?wx_fmt=jpeg"></article></body></html>'
+    '<img src="/ext/mmbiz.qpic.cn/photo/1?wx_fmt=png">'
+    "<p>第二段正文，再次出现同一张图片，只是地址的参数不同。</p>"
+    '<img src="/ext/mmbiz.qpic.cn/photo/1?wx_fmt=jpeg"></article></body></html>'
 )
 
 ARTICLE_IN_GBK = (

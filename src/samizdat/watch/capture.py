@@ -2,8 +2,9 @@
 
 Order is what makes a capture trustworthy: all WARC records of a capture (page, redirects,
 images, a metadata record) are appended and fsynced first; only then are the database rows
-that point at them committed. A failure anywhere before the commit leaves, at worst,
-unreferenced records in a WARC file, never a row pointing at nothing.
+that point at them committed (both by :class:`~samizdat.watch.committer.Committer`). A
+failure anywhere before the commit leaves, at worst, unreferenced records in a WARC file,
+never a row pointing at nothing.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from dataclasses import dataclass, replace
 from warcio.recordloader import ArcWarcRecord
 
 from samizdat import __version__
-from samizdat.archive import ArchiveRef, WarcWriter
+from samizdat.archive import ArchiveRef
 from samizdat.archive.records import record_id, warc_date
 from samizdat.config import Settings
 from samizdat.fetch import Exchange, Fetcher, FetchResult
 from samizdat.fetch.decode import looks_like_text
 from samizdat.platforms import Article, Registry, Unavailable
 from samizdat.store import CaptureRecord, Store, StoredImage
+from samizdat.watch.committer import Committer
 
 IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8"
 
@@ -56,16 +58,18 @@ class Capturer:
         self,
         settings: Settings,
         fetcher: Fetcher,
-        writer: WarcWriter,
+        committer: Committer,
         store: Store,
         registry: Registry,
     ) -> None:
         self.settings = settings
         self.fetcher = fetcher
-        self.writer = writer
+        self.committer = committer
         self.store = store
         self.registry = registry
-        self.records = writer.factory
+        self.records = committer.writer.factory
+        # Image URLs do not change: captures running at the same time share one fetch of each.
+        self._image_fetches: dict[str, asyncio.Future[FetchResult]] = {}
 
     async def capture(self, url: str) -> CaptureOutcome:
         page = await self.fetcher.fetch(url)
@@ -75,7 +79,7 @@ class Capturer:
         response_id = record_id(records[-2])
         assert page.status is not None
         if page.status >= 400:
-            refs = await asyncio.to_thread(self.writer.append, records)
+            refs = await self.committer.archive(records)
             return CaptureOutcome(
                 url,
                 CaptureStatus.HTTP_ERROR,
@@ -84,7 +88,7 @@ class Capturer:
                 response=refs[-2],
             )
         if not page.content.strip() or not looks_like_text(page.content):
-            refs = await asyncio.to_thread(self.writer.append, records)
+            refs = await self.committer.archive(records)
             kind = "empty" if not page.content.strip() else "not_text"
             message = "the page is empty" if kind == "empty" else "the body is binary data, not a page"
             return CaptureOutcome(
@@ -94,7 +98,7 @@ class Capturer:
         parsed = self.registry.parse(page.final_url, decoded.text)
         records.append(self._metadata(page, parsed, response_id, decoded.encoding))
         if isinstance(parsed, Unavailable):
-            refs = await asyncio.to_thread(self.writer.append, records)
+            refs = await self.committer.archive(records)
             return CaptureOutcome(
                 url,
                 CaptureStatus.UNAVAILABLE,
@@ -104,25 +108,24 @@ class Capturer:
                 response=_response_ref(refs, page),
             )
         images, image_records, pending = await self._images(parsed)
-        refs = await asyncio.to_thread(self.writer.append, records + image_records)
-        response_ref = _response_ref(refs, page)
-        ref_by_id = {ref.record_id: ref for ref in refs}
-        stored_images = [
-            replace(image, ref=ref_by_id[pending[image.url]]) if image.url in pending else image
-            for image in images
-        ]
-        result = await asyncio.to_thread(
-            self.store.record_capture,
-            CaptureRecord(
+
+        def row(refs: list[ArchiveRef]) -> CaptureRecord:
+            ref_by_id = {ref.record_id: ref for ref in refs}
+            return CaptureRecord(
                 article=parsed,
                 urls=[url, *page.redirect_chain],
                 final_url=page.final_url,
                 http_status=page.status,
                 captured_at=page.fetched_at,
-                response=response_ref,
-                images=stored_images,
-            ),
-        )
+                response=_response_ref(refs, page),
+                images=[
+                    replace(image, ref=ref_by_id[pending[image.url]]) if image.url in pending else image
+                    for image in images
+                ],
+            )
+
+        refs, result = await self.committer.commit(records + image_records, row)
+        response_ref = _response_ref(refs, page)
         return CaptureOutcome(
             url,
             CaptureStatus.CAPTURED if result.new_version else CaptureStatus.UNCHANGED,
@@ -131,7 +134,7 @@ class Capturer:
             version_id=result.version_id,
             title=parsed.title,
             canonical_id=parsed.canonical_id,
-            images=len(stored_images),
+            images=len(images),
             response=response_ref,
         )
 
@@ -172,13 +175,7 @@ class Capturer:
         wanted = wanted[: self.settings.capture.max_images_per_article]
         known = await asyncio.to_thread(self.store.known_images, wanted)
         missing = [u for u in wanted if u not in known]
-        # The image host checks Referer: send none, as a browser opening the image directly would.
-        results = await asyncio.gather(
-            *(
-                self.fetcher.fetch(u, accept=IMAGE_ACCEPT, max_bytes=self.settings.capture.max_image_bytes)
-                for u in missing
-            )
-        )
+        results = await asyncio.gather(*(self._fetch_image(u) for u in missing))
         images: list[StoredImage] = list(known.values())
         records: list[ArcWarcRecord] = []
         pending: dict[str, str] = {}
@@ -210,6 +207,17 @@ class Capturer:
             pending[image_url] = response_id
             first_in_batch[sha256] = (final.url, warc_date(final.started_at), response_id)
         return images, records, pending
+
+    async def _fetch_image(self, url: str) -> FetchResult:
+        pending = self._image_fetches.get(url)
+        if pending is None:
+            # The image host checks Referer: send none, as a browser opening the image directly would.
+            pending = asyncio.ensure_future(
+                self.fetcher.fetch(url, accept=IMAGE_ACCEPT, max_bytes=self.settings.capture.max_image_bytes)
+            )
+            self._image_fetches[url] = pending
+            pending.add_done_callback(lambda _: self._image_fetches.pop(url, None))
+        return await asyncio.shield(pending)
 
 
 def _response_ref(refs: list[ArchiveRef], page: FetchResult) -> ArchiveRef:

@@ -1,0 +1,124 @@
+"""One writer for the archive and the database, committing in groups.
+
+Captures hand over their WARC records and, for an article, a function that builds its rows
+from the records' references. A single thread takes whatever is waiting (up to a batch),
+appends all records, fsyncs once, then commits all rows in one transaction, and only then
+answers each capture. Under load this turns one fsync and one commit per article into one
+per batch; alone, a capture waits for nobody. The durability order is the same as for a
+single capture: records on disk before any row that points at them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from warcio.recordloader import ArcWarcRecord
+
+from samizdat.archive import ArchiveRef, WarcWriter
+from samizdat.store import CaptureRecord, CaptureResult, Store
+
+RowBuilder = Callable[[list[ArchiveRef]], CaptureRecord]
+
+
+@dataclass
+class _Job:
+    records: Sequence[ArcWarcRecord]
+    build_row: RowBuilder | None
+    future: asyncio.Future
+    loop: asyncio.AbstractEventLoop
+    refs: list[ArchiveRef] = field(default_factory=list)
+
+
+class Committer:
+    def __init__(self, writer: WarcWriter, store: Store, *, max_batch: int = 64) -> None:
+        self.writer = writer
+        self.store = store
+        self.max_batch = max_batch
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="samizdat-committer", daemon=True)
+        self._thread.start()
+
+    async def archive(self, records: Sequence[ArcWarcRecord]) -> list[ArchiveRef]:
+        """Make ``records`` durable; returns their references."""
+        refs, _ = await self._submit(records, None)
+        return refs
+
+    async def commit(
+        self, records: Sequence[ArcWarcRecord], build_row: RowBuilder
+    ) -> tuple[list[ArchiveRef], CaptureResult]:
+        """Make ``records`` durable, then store the row ``build_row`` makes from their references."""
+        refs, result = await self._submit(records, build_row)
+        assert result is not None
+        return refs, result
+
+    def close(self) -> None:
+        self._jobs.put(None)
+        self._thread.join()
+
+    async def _submit(
+        self, records: Sequence[ArcWarcRecord], build_row: RowBuilder | None
+    ) -> tuple[list[ArchiveRef], CaptureResult | None]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future = loop.create_future()
+        self._jobs.put(_Job(records, build_row, future, loop))
+        return await future
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            batch = [job]
+            while len(batch) < self.max_batch:
+                try:
+                    more = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._process(batch)
+                    return
+                batch.append(more)
+            self._process(batch)
+
+    def _process(self, batch: list[_Job]) -> None:
+        try:
+            all_refs = self.writer.append_batches([job.records for job in batch])
+        except Exception as exc:  # disk full, permissions: every capture of the batch fails loudly
+            for job in batch:
+                _answer(job, exception=exc)
+            return
+        for job, refs in zip(batch, all_refs, strict=True):
+            job.refs = refs
+        with_rows = [job for job in batch if job.build_row is not None]
+        results: dict[int, CaptureResult] = {}
+        try:
+            rows = [job.build_row(job.refs) for job in with_rows]  # type: ignore[misc]
+            results = dict(zip(map(id, with_rows), self.store.record_captures(rows), strict=True))
+        except Exception:
+            # One bad row must not sink the others: retry each alone to find it.
+            for job in with_rows:
+                try:
+                    results[id(job)] = self.store.record_captures([job.build_row(job.refs)])[0]  # type: ignore[misc]
+                except Exception as exc:
+                    _answer(job, exception=exc)
+        for job in batch:
+            if job.build_row is None:
+                _answer(job, result=(job.refs, None))
+            elif id(job) in results:
+                _answer(job, result=(job.refs, results[id(job)]))
+
+
+def _answer(job: _Job, *, result=None, exception: BaseException | None = None) -> None:
+    def settle() -> None:
+        if job.future.done():
+            return
+        if exception is not None:
+            job.future.set_exception(exception)
+        else:
+            job.future.set_result(result)
+
+    job.loop.call_soon_threadsafe(settle)
