@@ -2,11 +2,12 @@
 
 Usage: python bench/capture_throughput.py [--copies N] [--concurrency C] [--no-images]
 
-Starts ``samizdat simulate`` in its own process (so the server does not share this
-process's CPU time slice), then
-1. raw: GETs every article URL with a plain httpx client and reads the body, nothing else;
+Starts ``samizdat simulate`` in its own process, then
+1. raw: GETs every article URL with a plain httpx client and reads the body, nothing else
+   (after one warm-up pass, so the simulator has compressed every page once);
 2. capture: runs the full first-sight capture of the same URLs into an empty archive
-   (fetch + WARC records fsynced + parse + images + database rows).
+   (fetch + WARC records fsynced + parse + images + database rows) with ``--workers``
+   processes, as ``samizdat capture --workers N`` does. The concurrency is shared among them.
 Reports articles per second for both, their ratio, and this process's peak memory.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import resource
 import subprocess
 import sys
@@ -24,9 +26,10 @@ from pathlib import Path
 
 import httpx
 
-from samizdat.app import pipeline
+from samizdat.app import open_archive
 from samizdat.config import FetchSettings, PlatformSettings, Settings
 from samizdat.watch import CaptureStatus
+from samizdat.watch.workers import capture_in_processes, capture_urls
 
 
 def start_simulator(copies: int) -> tuple[subprocess.Popen, str]:
@@ -59,28 +62,28 @@ async def raw_fetch(urls: list[str], concurrency: int) -> float:
     return elapsed
 
 
-async def capture(urls: list[str], settings: Settings, concurrency: int) -> tuple[float, dict[str, int]]:
-    limit = asyncio.Semaphore(concurrency)
-    async with pipeline(settings) as pipe:
-
-        async def one(url: str):
-            async with limit:
-                return await pipe.capturer.capture(url)
-
-        started = time.perf_counter()
-        outcomes = await asyncio.gather(*(one(u) for u in urls))
-        elapsed = time.perf_counter() - started
-        counts = pipe.store.counts()
+def capture(urls: list[str], settings: Settings, workers: int) -> tuple[float, dict[str, int]]:
+    open_archive(settings).engine.dispose()  # create the schema before the clock starts
+    started = time.perf_counter()
+    if workers > 1:
+        outcomes = capture_in_processes(settings, urls, workers)
+    else:
+        outcomes = asyncio.run(capture_urls(settings, urls))
+    elapsed = time.perf_counter() - started
     bad = [o for o in outcomes if o.status is not CaptureStatus.CAPTURED]
     if bad:
         raise SystemExit(f"{len(bad)} captures did not succeed, e.g. {bad[0]}")
+    store = open_archive(settings)
+    counts = store.counts()
+    store.engine.dispose()
     return elapsed, counts
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=100, help="copies of each of the 14 sample articles")
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=8, help="requests in flight, all workers together")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="capture processes")
     parser.add_argument("--no-images", action="store_true")
     args = parser.parse_args()
     process, base = start_simulator(args.copies)
@@ -102,7 +105,7 @@ def main() -> int:
                 settings = replace(settings, capture=replace(settings.capture, images=False))
             asyncio.run(raw_fetch(urls, args.concurrency))  # warm-up: the simulator compresses each page once
             raw_seconds = asyncio.run(raw_fetch(urls, args.concurrency))
-            capture_seconds, counts = asyncio.run(capture(urls, settings, args.concurrency))
+            capture_seconds, counts = capture(urls, settings, args.workers)
             warc_bytes = sum(p.stat().st_size for p in (Path(directory) / "warcs").glob("*.warc.gz"))
     finally:
         process.terminate()
@@ -110,15 +113,20 @@ def main() -> int:
     n = len(urls)
     raw_rate, capture_rate = n / raw_seconds, n / capture_seconds
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    workers_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(
-        f"articles: {n} ({args.copies} copies of the sample pages), concurrency {args.concurrency}, "
-        f"images {'off' if args.no_images else 'on'}"
+        f"articles: {n} ({args.copies} copies of the sample pages), {args.workers} capture processes, "
+        f"{args.concurrency} requests in flight, images {'off' if args.no_images else 'on'}"
     )
+
     print(f"raw fetch (httpx GET, body read, nothing else): {raw_rate:8.1f} articles/s")
     print(f"capture (fetch + WARC fsync + parse + images + database): {capture_rate:8.1f} articles/s")
     print(f"capture / raw: {capture_rate / raw_rate:.2f}")
     print(f"stored: {counts}, WARC {warc_bytes / 1e6:.1f} MB")
-    print(f"peak memory (this process, max RSS): {peak:.0f} MB")
+    print(
+        f"peak memory (max RSS): this process {peak:.0f} MB, largest child process {workers_peak:.0f} MB "
+        "(a capture worker or the simulator)"
+    )
     return 0
 
 

@@ -18,13 +18,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from samizdat import __version__
-from samizdat.app import open_archive, pipeline
+from samizdat.app import open_archive
 from samizdat.archive import CorruptRecord, read_record
 from samizdat.config import ConfigError, PlatformSettings, Settings, load_settings
 from samizdat.fetch import decode_html
 from samizdat.platforms import Article, Registry
 from samizdat.store import DatabaseURLError
 from samizdat.watch import CaptureOutcome, CaptureStatus
+from samizdat.watch.workers import capture_in_processes, capture_urls, default_workers
 
 app = typer.Typer(
     help="samizdat: capture articles at first sight, keep them as evidence, find them again.",
@@ -74,6 +75,9 @@ def capture(
     from_file: Annotated[
         Path | None, typer.Option("--from-file", "-f", help="A file of URLs, one per line ('-' for stdin).")
     ] = None,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (0: one per core for long lists, else one).")
+    ] = 0,
 ) -> None:
     """Capture pages now: raw exchange into WARC, parsed article into the database."""
     targets = list(urls or [])
@@ -83,7 +87,8 @@ def capture(
     if not targets:
         errors.print("nothing to capture: give URLs or --from-file FILE")
         raise typer.Exit(2)
-    outcomes = _run(_capture_all(_settings(ctx), targets))
+    _open(ctx)  # create or migrate the database once, before any worker starts
+    outcomes = _capture_all(_settings(ctx), targets, workers or default_workers(len(targets)))
     table = Table("id", "platform", "status", "title / reason", "url", show_lines=False)
     for outcome in outcomes:
         detail = outcome.title if outcome.title is not None else f"{outcome.reason}: {outcome.message}"
@@ -95,25 +100,15 @@ def capture(
         raise typer.Exit(1)
 
 
-async def _capture_all(settings: Settings, urls: list[str]) -> list[CaptureOutcome]:
-    async with pipeline(settings) as pipe:
-        limit = asyncio.Semaphore(settings.fetch.total_concurrency)
-
-        async def one(url: str) -> CaptureOutcome:
-            async with limit:
-                return await pipe.capturer.capture(url)
-
-        tasks = [asyncio.ensure_future(one(url)) for url in urls]
-        if len(urls) > 1:
-            with _progress() as progress:
-                bar = progress.add_task("capturing", total=len(urls))
-                for task in asyncio.as_completed(tasks):
-                    await task
-                    progress.advance(bar)
-        return [await task for task in tasks]
+def _capture_all(settings: Settings, urls: list[str], workers: int) -> list[CaptureOutcome]:
+    with _progress(enabled=len(urls) > 1) as progress:
+        bar = progress.add_task("capturing", total=len(urls))
+        if workers > 1:
+            return capture_in_processes(settings, urls, workers, lambda _: progress.advance(bar))
+        return asyncio.run(capture_urls(settings, urls, lambda _i, _o: progress.advance(bar)))
 
 
-def _progress() -> Progress:
+def _progress(enabled: bool = True) -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -121,6 +116,7 @@ def _progress() -> Progress:
         TimeRemainingColumn(),
         console=errors,
         transient=True,
+        disable=not enabled,
     )
 
 
@@ -349,7 +345,7 @@ def demo(
         console.print(f"simulator serving {len(simulator.articles)} articles at {simulator.base}")
         urls = simulator.article_urls() + [f"{simulator.base}/notice/{name}" for name in simulator.notices]
         ctx.obj = settings
-        capture(ctx, urls=urls, from_file=None)
+        capture(ctx, urls=urls, from_file=None, workers=1)
     console.print(f"archive in {settings.data_dir}: try `samizdat show 1` or `samizdat export`")
 
 
@@ -385,10 +381,6 @@ def _open(ctx: typer.Context):
     except DatabaseURLError as exc:
         errors.print(f"[red]configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
-
-
-def _run(coroutine):
-    return asyncio.run(coroutine)
 
 
 def _join(*parts: Any) -> str | None:

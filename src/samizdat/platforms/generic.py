@@ -15,9 +15,7 @@ import re
 from datetime import UTC, timedelta, timezone
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit
 
-import trafilatura
 from lxml import html
-from readability import Document
 
 from samizdat.platforms.base import Article
 from samizdat.platforms.blocks import extract
@@ -64,6 +62,7 @@ _ENGLISH_STOPWORDS = frozenset(
     ]
 )
 
+# Both extractors log every odd page at WARNING; their failures are handled here.
 logging.getLogger("readability.readability").setLevel(logging.ERROR)
 logging.getLogger("trafilatura").setLevel(logging.ERROR)
 logging.getLogger("htmldate").setLevel(logging.ERROR)
@@ -149,6 +148,8 @@ class Generic:
 
 
 def _readability_text(html_text: str) -> str:
+    from readability import Document  # imported on first use: slow to import, unneeded for WeChat
+
     try:
         summary = Document(html_text).summary(html_partial=True)
     except Exception:  # readability raises bare Exceptions on odd markup
@@ -159,6 +160,8 @@ def _readability_text(html_text: str) -> str:
 
 
 def _trafilatura_text(html_text: str) -> str:
+    import trafilatura  # imported on first use: slow to import, unneeded for WeChat
+
     try:
         return trafilatura.extract(html_text, favor_precision=True, include_comments=False) or ""
     except Exception:  # trafilatura surfaces lxml and its own parser errors unwrapped

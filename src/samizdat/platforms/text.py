@@ -73,6 +73,7 @@ _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u3000\u200b\ufeff]+")
 _MANY_NEWLINES = re.compile(r"\n\s*\n+")
 
 
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -83,11 +84,16 @@ def clean_markup(text: str) -> str:
 
 def parse_html(text: str) -> html.HtmlElement:
     """Parse any HTML text into a document tree; never raises for malformed markup."""
+    # lxml refuses str input that carries an XML encoding declaration.
+    text = _XML_DECLARATION.sub("", text, count=1)
+    try:
+        return html.document_fromstring(text)
+    except (etree.ParserError, ValueError):
+        pass
+    # Rare: control characters (which lxml refuses) or nothing parseable. Scrub, then retry.
     text = clean_markup(text)
     if not text.strip():
         return html.document_fromstring("<html><body></body></html>")
-    # lxml refuses str input that carries an XML encoding declaration.
-    text = re.sub(r"^\s*<\?xml[^>]*>", "", text, count=1)
     try:
         return html.document_fromstring(text)
     except (etree.ParserError, ValueError):
@@ -111,7 +117,7 @@ def element_text(element: html.HtmlElement) -> str:
     """The text a reader sees in ``element``: one line per block, no blank-line runs."""
     parts: list[str] = []
     _walk(element, parts)
-    lines = (clean_line(line) for line in "".join(parts).split("\n"))
+    lines = (line.strip() for line in _SPACES.sub(" ", "".join(parts)).split("\n"))
     return "\n".join(line for line in lines if line)
 
 

@@ -6,6 +6,7 @@ in ``shared/samples/wechat/``. Selectors and notice texts are data at the top of
 
 from __future__ import annotations
 
+import copy
 import functools
 import html as htmllib
 import re
@@ -526,7 +527,7 @@ def _media(body: html.HtmlElement, base: str) -> list[Media]:
 
 def _body_html(body: html.HtmlElement, base: str) -> str:
     """The article body with lazy images resolved and players replaced by plain links."""
-    body = html.fromstring(html.tostring(body, encoding="unicode"))
+    body = copy.deepcopy(body)  # the tree stays as parsed; only the copy is rewritten
     body.attrib.pop("style", None)
     for img in body.iter("img"):
         url = _image_url(img, base)
@@ -541,7 +542,7 @@ def _body_html(body: html.HtmlElement, base: str) -> str:
         link.text = f"[{MEDIA_LABELS[item.kind]}] {item.title}".strip()
         link.tail = element.tail
         element.getparent().replace(element, link)
-    return html.tostring(body, encoding="unicode")
+    return html.tostring(body, encoding="unicode", with_tail=False)
 
 
 def _picture_post_images(html_text: str) -> list[str]:

@@ -45,7 +45,16 @@ class SimulatedArticle:
     idx: str
     sn: str
     token: str  # short-URL token
-    html: str
+    page: str  # the saved page this article is a copy of
+    copy: int  # 0 for the saved page itself
+
+    @property
+    def html(self) -> str:
+        """The page of this copy: its own ``mid`` everywhere, its number in the title."""
+        if self.copy == 0:
+            return self.page
+        original_mid = str(int(self.mid) - self.copy)
+        return self.page.replace(original_mid, self.mid).replace("</h2>", f" ({self.copy})</h2>", 1)
 
     @property
     def path(self) -> str:
@@ -76,10 +85,9 @@ def make_articles(pages: list[str], copies: int) -> list[SimulatedArticle]:
             continue
         for k in range(copies):
             new_mid = str(int(mid) + k)
-            html = page if k == 0 else page.replace(mid, new_mid).replace("</h2>", f" ({k})</h2>", 1)
             sn = hashlib.md5(f"{biz}{new_mid}{idx}".encode()).hexdigest()
             token = hashlib.sha1(f"{biz}:{new_mid}:{idx}".encode()).hexdigest()[:22]
-            made.append(SimulatedArticle(biz, new_mid, idx, sn, token, html))
+            made.append(SimulatedArticle(biz, new_mid, idx, sn, token, page, k))
     return made
 
 
@@ -120,7 +128,7 @@ class Simulator:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self.requests = 0
-        self._gzip_cache: dict[str, bytes] = {}
+        self._served: dict[tuple[str, bool], bytes] = {}  # (article token, gzipped) -> body
 
     @property
     def host(self) -> str:
@@ -194,8 +202,9 @@ class Simulator:
                 article = self._by_id.get(identity)
             else:
                 article = self._by_token.get(path[3:])
-            html = self._article_html(article) if article else self.notices["deleted-by-author"]
-            return self._page(writer, headers, html)
+            if article is None:
+                return self._page(writer, headers, self.notices["deleted-by-author"])
+            return self._article_page(writer, headers, article)
         if path.startswith("/ext/"):
             _send(writer, 200, tiny_png(path), [("Content-Type", "image/png")])
             return True
@@ -218,20 +227,29 @@ class Simulator:
 
     def _page(self, writer: asyncio.StreamWriter, headers: dict[str, str], html: str) -> bool:
         extra = [("Content-Type", "text/html; charset=utf-8")]
+        body = html.encode("utf-8")
         if self.gzip_pages and "gzip" in headers.get("accept-encoding", ""):
-            body = self._gzipped(html)
+            body = gzip.compress(body, compresslevel=1)
             extra.append(("Content-Encoding", "gzip"))
-        else:
-            body = html.encode("utf-8")
         _send(writer, 200, body, extra)
         return True
 
-    def _gzipped(self, html: str) -> bytes:
-        # Pages are static: compress each once, as a server with a cache would.
-        body = self._gzip_cache.get(html)
+    def _article_page(
+        self, writer: asyncio.StreamWriter, headers: dict[str, str], article: SimulatedArticle
+    ) -> bool:
+        zipped = self.gzip_pages and "gzip" in headers.get("accept-encoding", "")
+        # Pages are static: build and compress each once, as a server with a cache would.
+        body = self._served.get((article.token, zipped))
         if body is None:
-            body = self._gzip_cache[html] = gzip.compress(html.encode("utf-8"), compresslevel=1)
-        return body
+            body = self._article_html(article).encode("utf-8")
+            if zipped:
+                body = gzip.compress(body, compresslevel=1)
+            self._served[(article.token, zipped)] = body
+        extra = [("Content-Type", "text/html; charset=utf-8")]
+        if zipped:
+            extra.append(("Content-Encoding", "gzip"))
+        _send(writer, 200, body, extra)
+        return True
 
 
 def _send(

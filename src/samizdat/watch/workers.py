@@ -1,0 +1,110 @@
+"""Capture a list of URLs with several worker processes, one pipeline each.
+
+Parsing and record building are CPU work that one Python process does on one core. Each
+worker has its own fetcher, WARC file (names are unique per process) and group-commit
+writer; they share the database. Politeness is global: the per-host and total concurrency
+limits are divided between the workers, so N workers never send more to a host than one
+would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import queue
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from samizdat.config import Settings
+from samizdat.watch.capture import CaptureOutcome, CaptureStatus
+
+# Below this many URLs a second process costs more to start than it saves.
+URLS_PER_EXTRA_WORKER = 100
+
+
+def default_workers(url_count: int) -> int:
+    return max(1, min(os.cpu_count() or 1, url_count // URLS_PER_EXTRA_WORKER))
+
+
+async def capture_urls(
+    settings: Settings, urls: Sequence[str], on_done: Callable[[int, CaptureOutcome], None] | None = None
+) -> list[CaptureOutcome]:
+    """Capture ``urls`` in this process; ``on_done(index, outcome)`` is called as each ends."""
+    from samizdat.app import pipeline
+
+    async with pipeline(settings) as pipe:
+        limit = asyncio.Semaphore(settings.fetch.total_concurrency)
+
+        async def one(index: int, url: str) -> CaptureOutcome:
+            async with limit:
+                try:
+                    outcome = await pipe.capturer.capture(url)
+                except Exception as exc:  # a bug or a broken disk must not stop the other captures
+                    outcome = CaptureOutcome(url, CaptureStatus.FAILED, reason="error", message=repr(exc))
+            if on_done:
+                on_done(index, outcome)
+            return outcome
+
+        return await asyncio.gather(*(one(i, url) for i, url in enumerate(urls)))
+
+
+def capture_in_processes(
+    settings: Settings,
+    urls: Sequence[str],
+    workers: int,
+    on_done: Callable[[CaptureOutcome], None] | None = None,
+) -> list[CaptureOutcome]:
+    """Capture ``urls`` with ``workers`` processes; outcomes come back in the order of ``urls``."""
+    share = _shared_limits(settings, workers)
+    context = multiprocessing.get_context("spawn")  # no inherited threads or open connections
+    results: multiprocessing.Queue = context.Queue()
+    slices = [list(range(w, len(urls), workers)) for w in range(workers)]
+    processes = [
+        context.Process(target=_worker, args=(share, [(i, urls[i]) for i in indices], results), daemon=True)
+        for indices in slices
+        if indices
+    ]
+    for process in processes:
+        process.start()
+    outcomes: list[CaptureOutcome | None] = [None] * len(urls)
+    received = 0
+    while received < len(urls):
+        try:
+            index, outcome = results.get(timeout=1)
+        except queue.Empty:
+            if not any(p.is_alive() for p in processes):
+                break
+            continue
+        outcomes[index] = outcome
+        received += 1
+        if on_done:
+            on_done(outcome)
+    for process in processes:
+        process.join()
+    return [
+        outcome
+        or CaptureOutcome(url, CaptureStatus.FAILED, reason="error", message="the worker process died")
+        for url, outcome in zip(urls, outcomes, strict=True)
+    ]
+
+
+def _shared_limits(settings: Settings, workers: int) -> Settings:
+    fetch = settings.fetch
+    return replace(
+        settings,
+        fetch=replace(
+            fetch,
+            per_host_concurrency=max(1, fetch.per_host_concurrency // workers),
+            total_concurrency=max(1, fetch.total_concurrency // workers),
+        ),
+    )
+
+
+def _worker(settings: Settings, indexed_urls: list[tuple[int, str]], results: multiprocessing.Queue) -> None:
+    indices = [index for index, _ in indexed_urls]
+
+    def report(position: int, outcome: CaptureOutcome) -> None:
+        results.put((indices[position], outcome))
+
+    asyncio.run(capture_urls(settings, [url for _, url in indexed_urls], report))
