@@ -102,14 +102,18 @@ class Fetcher:
     ) -> None:
         self.settings = settings
         self._resolver = resolver
-        self._client = httpx.AsyncClient(
-            http2=settings.http2,
-            follow_redirects=False,
-            trust_env=False,
-            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
-            limits=httpx.Limits(max_connections=settings.total_concurrency),
-            transport=transport,
-        )
+        # HTTP/2 is only ever negotiated over TLS; for http:// it would add overhead and nothing else.
+        self._clients = {
+            scheme: httpx.AsyncClient(
+                http2=settings.http2 and scheme == "https",
+                follow_redirects=False,
+                trust_env=False,
+                timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+                limits=httpx.Limits(max_connections=settings.total_concurrency),
+                transport=transport,
+            )
+            for scheme in ("http", "https")
+        }
         self._total = asyncio.Semaphore(settings.total_concurrency)
         self._per_host: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(settings.per_host_concurrency)
@@ -122,7 +126,8 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        for client in self._clients.values():
+            await client.aclose()
 
     async def fetch(
         self,
@@ -226,13 +231,12 @@ class Fetcher:
             "Accept-Encoding": "gzip, deflate",
             **extra_headers,
         }
-        request = self._client.build_request(
-            "GET", pinned, headers=headers, extensions={"sni_hostname": host}
-        )
+        client = self._clients[scheme]
+        request = client.build_request("GET", pinned, headers=headers, extensions={"sni_hostname": host})
         started_at = datetime.now(UTC)
         async with self._total, self._per_host[host]:
             try:
-                response = await self._client.send(request, stream=True)
+                response = await client.send(request, stream=True)
             except httpx.TimeoutException as exc:
                 raise _Failed(FetchFailure.TIMEOUT, f"{host}: {type(exc).__name__}") from None
             except httpx.ConnectError as exc:
