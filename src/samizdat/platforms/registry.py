@@ -33,12 +33,6 @@ class Registry:
             for host in hosts:
                 self._hosts[host.lower()] = platform
 
-    def by_name(self, name: str) -> Platform:
-        for platform in [*self.platforms, self.generic]:
-            if platform.name == name:
-                return platform
-        raise KeyError(name)
-
     def for_url(self, url: str) -> Platform | None:
         """The platform whose host aliases include ``url``'s host (with or without port)."""
         parts = urlsplit(url)
@@ -59,12 +53,3 @@ class Registry:
     def parse(self, url: str | None, html: str) -> Article | Unavailable:
         platform = self.for_page(url, html)
         return platform.parse(url or "", html)
-
-    def canonical_url(self, url: str) -> str:
-        return (self.for_url(url) or self.generic).canonical_url(url)
-
-    def canonical_id(self, url: str) -> tuple[str, str] | None:
-        """(platform name, canonical id) when the URL alone identifies the article."""
-        platform = self.for_url(url) or self.generic
-        canonical = platform.canonical_id(url)
-        return (platform.name, canonical) if canonical else None

@@ -70,7 +70,6 @@ SKIP_TAGS = frozenset(
     }
 )
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u3000\u200b\ufeff]+")
-_MANY_NEWLINES = re.compile(r"\n\s*\n+")
 
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
@@ -138,7 +137,3 @@ def _walk(element: html.HtmlElement, parts: list[str]) -> None:
         parts.append("\n")
     if element.tail:
         parts.append(element.tail)
-
-
-def squeeze_blank_lines(text: str) -> str:
-    return _MANY_NEWLINES.sub("\n", text).strip()

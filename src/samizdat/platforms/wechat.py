@@ -23,7 +23,6 @@ NAME = "wechat"
 DEFAULT_HOSTS = ("mp.weixin.qq.com", "weixin.qq.com")
 # WeChat shows every time in China Standard Time (UTC+8, no daylight saving).
 CHINA_TIME = timezone(timedelta(hours=8), "CST")
-IMAGE_HOSTS = ("mmbiz.qpic.cn", "mmbiz.qlogo.cn", "mmsns.qpic.cn")
 
 TRACKING_PARAMS = frozenset(
     {

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, func, insert, select, update
+from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from samizdat.archive import ArchiveRef
@@ -94,14 +94,6 @@ class Store:
     def article_id_for_url(self, url: str) -> int | None:
         with self.engine.connect() as connection:
             return connection.scalar(select(article_urls.c.article_id).where(article_urls.c.url == url))
-
-    def article_id_for_identity(self, platform: str, canonical_id: str) -> int | None:
-        with self.engine.connect() as connection:
-            return connection.scalar(
-                select(articles.c.id).where(
-                    and_(articles.c.platform == platform, articles.c.canonical_id == canonical_id)
-                )
-            )
 
     def known_images(self, urls: Sequence[str]) -> dict[str, StoredImage]:
         """Images already archived, by the URL an article gave them (image URLs do not change)."""

@@ -127,7 +127,6 @@ class Simulator:
         self._server: asyncio.AbstractServer | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
-        self.requests = 0
         self._served: dict[tuple[str, bool], bytes] = {}  # (article token, gzipped) -> body
 
     @property
@@ -182,7 +181,6 @@ class Simulator:
                 request_line, *header_lines = head.decode("latin-1").split("\r\n")
                 _method, target, _version = request_line.split(" ", 2)
                 headers = {k.lower(): v.strip() for k, _, v in (h.partition(":") for h in header_lines if h)}
-                self.requests += 1
                 keep_open = await self._respond(target, headers, writer)
                 if not keep_open or headers.get("connection", "").lower() == "close":
                     break
