@@ -72,6 +72,8 @@ SKIP_TAGS = frozenset(
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u3000\u200b\ufeff]+")
 
 
+_RAW_TEXT_OPEN = re.compile(r"<(script|style)[\s>/]", re.IGNORECASE)
+_RAW_TEXT_CLOSE = {tag: re.compile(f"</{tag}", re.IGNORECASE) for tag in ("script", "style")}
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -97,6 +99,35 @@ def parse_html(text: str) -> html.HtmlElement:
         return html.document_fromstring(text)
     except (etree.ParserError, ValueError):
         return html.document_fromstring(f"<html><body><pre>{html_escape(text)}</pre></body></html>")
+
+
+def split_scripts(text: str) -> tuple[str, list[str]]:
+    """The markup with every ``<script>`` and ``<style>`` emptied, and the scripts' texts.
+
+    Pages can be two-thirds inline script; parsing only the markup is several times faster,
+    and the scripts are read as the browser reads them: raw text up to the closing tag.
+
+    >>> split_scripts('<p>a</p><script type="x">var a = "<b>";</script><style>p{}</style><p>b</p>')
+    ('<p>a</p><script type="x"></script><style></style><p>b</p>', ['var a = "<b>";'])
+    """
+    kept: list[str] = []
+    scripts: list[str] = []
+    position = 0
+    while True:
+        opening = _RAW_TEXT_OPEN.search(text, position)
+        if opening is None:
+            break
+        tag = opening.group(1).lower()
+        content_start = text.find(">", opening.end() - 1) + 1
+        closing = _RAW_TEXT_CLOSE[tag].search(text, content_start) if content_start else None
+        if closing is None:
+            break  # unclosed: leave the rest to the parser
+        kept.append(text[position:content_start])
+        if tag == "script":
+            scripts.append(text[content_start : closing.start()])
+        position = closing.start()
+    kept.append(text[position:])
+    return "".join(kept), scripts
 
 
 def html_escape(text: str) -> str:

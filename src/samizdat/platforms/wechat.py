@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit
 from lxml import etree, html
 
 from samizdat.platforms.base import Article, Media, Unavailable, UnavailableReason
-from samizdat.platforms.text import clean_line, element_text, parse_html
+from samizdat.platforms.text import clean_line, element_text, parse_html, split_scripts
 
 NAME = "wechat"
 DEFAULT_HOSTS = ("mp.weixin.qq.com", "weixin.qq.com")
@@ -225,11 +225,13 @@ class WeChat:
         )
 
     def parse(self, url: str, html_text: str) -> Article | Unavailable:
-        tree = parse_html(html_text)
+        markup, scripts = split_scripts(html_text)
+        tree = parse_html(markup)
+        variables = _variables(scripts)
         body = _first(tree, BODY)
         body_text = element_text(body) if body is not None else ""
         if body is None or (not body_text and not body.xpath(".//img|.//iframe|.//mpvoice")):
-            notice = self._notice(tree, url, html_text)
+            notice = self._notice(tree, url, variables)
             if notice is not None:
                 return notice
             if body is None and not _picture_post_images(html_text) and not tree.xpath(SHARED_CONTENT):
@@ -238,9 +240,9 @@ class WeChat:
                 return Unavailable(
                     NAME, UnavailableReason.TRANSIENT, "unrecognised page: no article body, no notice"
                 )
-        return self._article(tree, body, body_text, url, html_text)
+        return self._article(tree, body, body_text, url, html_text, variables)
 
-    def _notice(self, tree: html.HtmlElement, url: str, html_text: str) -> Unavailable | None:
+    def _notice(self, tree: html.HtmlElement, url: str, variables: dict[str, str]) -> Unavailable | None:
         found = [el for xp in NOTICE_TEXT for el in tree.xpath(xp)]
         # A text area holds the title and the description: read the innermost boxes only.
         innermost = [
@@ -258,7 +260,7 @@ class WeChat:
                     matched = next((m for m in message_parts if text in m), text)
                     follow = None
                     if reason is UnavailableReason.ACCOUNT_GONE:
-                        follow = script_vars(tree).get("transfer_target_link")
+                        follow = variables.get("transfer_target_link")
                     return Unavailable(NAME, reason, matched, _detail(message_parts, matched), follow)
         if message_parts:
             # An unknown notice: report it as transient so nothing is declared on a guess.
@@ -274,8 +276,8 @@ class WeChat:
         body_text: str,
         url: str,
         html_text: str,
+        variables: dict[str, str],
     ) -> Article:
-        variables = script_vars(tree)
         var = lambda name: variables.get(name, "")  # noqa: E731
         biz = var("biz") or var("__biz")
         mid = var("mid") or var("appmsgid")
@@ -378,19 +380,23 @@ def _meta(tree: html.HtmlElement, name: str) -> str:
     return ""
 
 
-def script_vars(page: str | html.HtmlElement, names: Iterable[str] = SCRIPT_VARIABLES) -> dict[str, str]:
-    """The first non-empty string value of each named script variable of a page (text or tree).
+def script_vars(html_text: str) -> dict[str, str]:
+    """The first non-empty string value of each script variable the parser reads.
 
     Pages write ``var biz = "" || "Mz…";`` and may assign a name twice, the first time empty.
+    Only script elements are read: an article's own text may show code such as ``var mid = 1``.
 
-    >>> script_vars('<script>var biz = "" || "MzA=";\\n var ct = "1522968980";</script>')
+    >>> script_vars('<p>var mid = "9";</p><script>var biz = "" || "MzA=";\\n var ct = "1522968980";</script>')
     {'biz': 'MzA=', 'ct': '1522968980'}
     """
-    tree = parse_html(page) if isinstance(page, str) else page
+    return _variables(split_scripts(html_text)[1])
+
+
+def _variables(scripts: list[str], names: Iterable[str] = SCRIPT_VARIABLES) -> dict[str, str]:
     found: dict[str, str] = {}
-    scripts = "\n".join(script.text or "" for script in tree.iter("script"))
+    joined = "\n".join(scripts)
     for name in names:
-        value = _first_assignment(scripts, name)
+        value = _first_assignment(joined, name)
         if value:
             found[name] = value
     return found
