@@ -13,7 +13,9 @@ from samizdat.platforms.wechat import PLATFORM as WECHAT
 from samizdat.store import CaptureRecord, StoredImage, open_store
 from tests.conftest import WECHAT as PAGES
 
-POSTGRES_ADMIN = os.environ.get("SAMIZDAT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN = os.environ.get(
+    "SAMIZDAT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def sqlite_url(tmp_path):
@@ -41,7 +43,9 @@ def postgres_url():
 
 
 def record(url="https://mp.weixin.qq.com/s/short", images=()):
-    page = gzip.decompress((PAGES / "pre-deletion" / "gh_4343d07caa0c_2020-10-10_2247490970_H9r40Gc2pl.html.gz").read_bytes())
+    page = gzip.decompress(
+        (PAGES / "pre-deletion" / "gh_4343d07caa0c_2020-10-10_2247490970_H9r40Gc2pl.html.gz").read_bytes()
+    )
     article = WECHAT.parse(url, page.decode("utf-8"))
     ref = ArchiveRef("samizdat-test.warc.gz", 311, 4000, "sha256:ABC", "<urn:uuid:1>")
     return CaptureRecord(article, [url], url, 200, datetime(2020, 10, 10, 9, 0, tzinfo=UTC), ref, images)
@@ -52,26 +56,48 @@ def test_capture_rows_round_trip(backend, tmp_path, request):
     url = sqlite_url(tmp_path) if backend == "sqlite" else request.getfixturevalue("postgres_url")
     store = open_store(url)
     image_ref = ArchiveRef("samizdat-test.warc.gz", 5000, 300, "sha256:IMG", "<urn:uuid:2>")
-    images = [StoredImage("https://mmbiz.qpic.cn/a.png", "ab" * 32, "image/png", 69, image_ref),
-              StoredImage("https://mmbiz.qpic.cn/a.png?wx_fmt=jpeg", "ab" * 32, "image/png", 69, None),
-              StoredImage("https://mmbiz.qpic.cn/never-archived.png", "cd" * 32, "image/png", 9, None)]
+    images = [
+        StoredImage("https://mmbiz.qpic.cn/a.png", "ab" * 32, "image/png", 69, image_ref),
+        StoredImage("https://mmbiz.qpic.cn/a.png?wx_fmt=jpeg", "ab" * 32, "image/png", 69, None),
+        StoredImage("https://mmbiz.qpic.cn/never-archived.png", "cd" * 32, "image/png", 9, None),
+    ]
     first = store.record_capture(record(images=images))
-    again = store.record_capture(record(url="https://mp.weixin.qq.com/s?__biz=MzI1MzM5OTczNw==&mid=2247490970&idx=1"))
+    again = store.record_capture(
+        record(url="https://mp.weixin.qq.com/s?__biz=MzI1MzM5OTczNw==&mid=2247490970&idx=1")
+    )
     assert first.new_article and first.new_version
-    assert (again.article_id, again.version_id, again.new_article, again.new_version) == (first.article_id, first.version_id, False, False)
+    assert (again.article_id, again.version_id, again.new_article, again.new_version) == (
+        first.article_id,
+        first.version_id,
+        False,
+        False,
+    )
     article = store.article(first.article_id)
     assert article["title"].startswith("权威发布")
     assert article["published_at"].isoformat() == "2020-10-10T14:30:13+08:00"
     assert article["versions"][0]["warc"] == record().response
     assert [c["outcome"] for c in article["checks"]] == ["alive", "alive"]
-    assert sorted(i["url"] for i in article["images"]) == ["https://mmbiz.qpic.cn/a.png", "https://mmbiz.qpic.cn/a.png?wx_fmt=jpeg"]
+    assert sorted(i["url"] for i in article["images"]) == [
+        "https://mmbiz.qpic.cn/a.png",
+        "https://mmbiz.qpic.cn/a.png?wx_fmt=jpeg",
+    ]
     assert store.counts() == {"articles": 1, "versions": 1, "blobs": 1, "checks": 2}
     (row,) = store.iter_export()
     assert row["canonical_id"] == "MzI1MzM5OTczNw==:2247490970:1"
     assert row["versions"] == 1 and row["warc"].offset == 311
     assert len(list(store.all_refs())) == 4  # one version, two checks, one blob
     tables = set(inspect(store.engine).get_table_names())
-    assert {"sources", "articles", "article_urls", "versions", "blobs", "version_blobs", "checks", "hosts", "alembic_version"} <= tables
+    assert {
+        "sources",
+        "articles",
+        "article_urls",
+        "versions",
+        "blobs",
+        "version_blobs",
+        "checks",
+        "hosts",
+        "alembic_version",
+    } <= tables
     store.engine.dispose()
 
 
