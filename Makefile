@@ -26,6 +26,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/extraction_eval.py
 	$(BIN)/python bench/capture_throughput.py
+	$(BIN)/python bench/schedule_simulation.py
 
 clean:
 	rm -rf $(VENV) samizdat-data

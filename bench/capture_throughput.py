@@ -124,8 +124,12 @@ def main() -> int:
     print(f"capture (fetch + WARC fsync + parse + images + database): {capture_rate:8.1f} articles/s")
     print(f"capture / raw: {capture_rate / raw_rate:.2f}")
     print(f"stored: {counts}, WARC {warc_bytes / 1e6:.1f} MB")
-    label = "largest capture worker" if args.workers > 1 else "(capture ran in this process)"
-    print(f"peak memory (max RSS): this process {peak:.0f} MB, {label} {workers_peak:.0f} MB")
+    if args.workers > 1:
+        print(
+            f"peak memory (max RSS): this process {peak:.0f} MB, largest capture worker {workers_peak:.0f} MB"
+        )
+    else:
+        print(f"peak memory (max RSS): this process, which ran the capture, {peak:.0f} MB")
     return 0
 
 
