@@ -8,7 +8,7 @@ import gzip
 import json
 import sys
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,8 +21,9 @@ from samizdat import __version__
 from samizdat.app import open_archive
 from samizdat.archive import CorruptRecord, read_record
 from samizdat.config import ConfigError, PlatformSettings, Settings, load_settings
-from samizdat.fetch import decode_html
+from samizdat.fetch import Fetcher, decode_html
 from samizdat.platforms import Article, Registry
+from samizdat.sources import NotASource, Poll, SourceKind, poll, read_source
 from samizdat.store import DatabaseURLError
 from samizdat.watch import CaptureOutcome, CaptureStatus
 from samizdat.watch.workers import capture_in_processes, capture_urls, default_workers
@@ -285,6 +286,125 @@ def show(ctx: typer.Context, article_id: Annotated[int, typer.Argument(metavar="
         )
     console.print(versions)
     console.print(f"{len(article['images'])} images archived, {len(article['checks'])} checks recorded")
+
+
+source_app = typer.Typer(
+    help="Feeds, sitemaps and URL lists to discover articles from.", no_args_is_help=True
+)
+app.add_typer(source_app, name="source")
+
+
+@source_app.command("add")
+def source_add(
+    ctx: typer.Context,
+    url: str,
+    interval: Annotated[int, typer.Option(help="Seconds between polls.")] = 900,
+) -> None:
+    """Add a source; its kind (feed, sitemap, URL list, OPML of feeds) is recognised from it."""
+    settings = _settings(ctx)
+    store = _open(ctx)
+    polled = asyncio.run(_poll_one(settings, url))
+    if polled.document is None:
+        errors.print(f"[red]cannot add {url}:[/red] {polled.error}")
+        raise typer.Exit(1)
+    document = polled.document
+    feeds = list(document.children) if document.kind is SourceKind.OPML else []
+    targets = [(str(SourceKind.FEED), feed, None) for feed in feeds] or [
+        (str(document.kind), url, document.title)
+    ]
+    for kind, target, title in targets:
+        source_id, created = store.add_source(kind, target, title=title, interval_seconds=interval)
+        state = "added" if created else "already there"
+        console.print(
+            f"{state}: source {source_id} ({kind}) {target} — {len(document.entries)} entries listed now"
+        )
+
+
+@source_app.command("import-opml")
+def source_import_opml(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(exists=True, help="An OPML file of feeds.")],
+    interval: Annotated[int, typer.Option(help="Seconds between polls.")] = 900,
+) -> None:
+    """Add every feed an OPML file lists."""
+    store = _open(ctx)
+    try:
+        document = read_source(file.read_bytes(), kind=SourceKind.OPML)
+    except NotASource as exc:
+        errors.print(f"[red]{file}:[/red] {exc}")
+        raise typer.Exit(1) from None
+    added = sum(
+        store.add_source(str(SourceKind.FEED), feed, title=None, interval_seconds=interval)[1]
+        for feed in document.children
+    )
+    console.print(f"{added} feeds added, {len(document.children) - added} already there")
+
+
+@source_app.command("list")
+def source_list(ctx: typer.Context) -> None:
+    """The sources and when each was last polled."""
+    table = Table("id", "kind", "url", "title", "every", "last polled")
+    for row in _open(ctx).list_sources():
+        table.add_row(
+            str(row["id"]),
+            row["kind"],
+            row["url"],
+            row["title"] or "—",
+            f"{row['poll_interval_seconds']} s",
+            str(row["last_polled_at"] or "never"),
+        )
+    console.print(table)
+
+
+@source_app.command("remove")
+def source_remove(ctx: typer.Context, key: Annotated[str, typer.Argument(help="Source id or URL.")]) -> None:
+    """Stop following a source (its articles stay archived)."""
+    if not _open(ctx).remove_source(key):
+        errors.print(f"no source {key}")
+        raise typer.Exit(1)
+    console.print(f"removed source {key}")
+
+
+@source_app.command("poll")
+def source_poll(ctx: typer.Context) -> None:
+    """Poll every source once and capture the articles not seen before, at first sight."""
+    settings = _settings(ctx)
+    store = _open(ctx)
+    new_urls: list[str] = []
+    for row in store.list_sources():
+        polled = asyncio.run(_poll_one(settings, row["url"], row["etag"], row["last_modified"], row["kind"]))
+        if polled.error:
+            errors.print(f"[yellow]source {row['id']}:[/yellow] {polled.error}")
+            continue
+        store.source_polled(
+            row["id"],
+            at=datetime.now(UTC),
+            etag=polled.etag,
+            last_modified=polled.last_modified,
+            title=polled.document.title if polled.document else None,
+        )
+        listed = [entry.url for entry in polled.entries]
+        fresh = [
+            url
+            for url in dict.fromkeys(listed)
+            if url not in store.known_urls(listed) and url not in new_urls
+        ]
+        new_urls += fresh
+        status = "unchanged (304)" if polled.not_modified else f"{len(listed)} listed, {len(fresh)} new"
+        console.print(f"source {row['id']} {row['url']}: {status}")
+    if new_urls:
+        capture(ctx, urls=new_urls, from_file=None, workers=0)
+
+
+async def _poll_one(settings: Settings, url: str, etag=None, last_modified=None, kind=None) -> Poll:
+    async with Fetcher(settings.fetch) as fetcher:
+        return await poll(
+            fetcher,
+            url,
+            etag=etag,
+            last_modified=last_modified,
+            kind=SourceKind(kind) if kind and kind != str(SourceKind.OPML) else None,
+        )
 
 
 @app.command()

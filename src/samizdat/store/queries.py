@@ -5,15 +5,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, func, insert, select, update
+from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from samizdat.archive import ArchiveRef
 from samizdat.platforms.base import Article
-from samizdat.store.schema import article_urls, articles, blobs, checks, version_blobs, versions
+from samizdat.store.schema import article_urls, articles, blobs, checks, sources, version_blobs, versions
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,56 @@ class Store:
     def article_id_for_url(self, url: str) -> int | None:
         with self.engine.connect() as connection:
             return connection.scalar(select(article_urls.c.article_id).where(article_urls.c.url == url))
+
+    def known_urls(self, urls: Sequence[str]) -> set[str]:
+        """Which of ``urls`` already lead to an archived article."""
+        found: set[str] = set()
+        with self.engine.connect() as connection:
+            for start in range(0, len(urls), 500):
+                chunk = list(urls[start : start + 500])
+                found.update(
+                    connection.scalars(select(article_urls.c.url).where(article_urls.c.url.in_(chunk)))
+                )
+        return found
+
+    def add_source(
+        self, kind: str, url: str, *, title: str | None, interval_seconds: int
+    ) -> tuple[int, bool]:
+        """(id, created): a source URL is stored once."""
+        with self.engine.begin() as connection:
+            existing = connection.scalar(select(sources.c.id).where(sources.c.url == url))
+            if existing is not None:
+                return existing, False
+            created = connection.scalar(
+                insert(sources)
+                .values(
+                    kind=kind,
+                    url=url,
+                    title=title,
+                    poll_interval_seconds=interval_seconds,
+                    created_at=datetime.now(UTC),
+                )
+                .returning(sources.c.id)
+            )
+            return created, True
+
+    def list_sources(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(select(sources).order_by(sources.c.id))]
+
+    def remove_source(self, key: str) -> bool:
+        condition = sources.c.id == int(key) if key.isdigit() else sources.c.url == key
+        with self.engine.begin() as connection:
+            return connection.execute(delete(sources).where(condition)).rowcount > 0
+
+    def source_polled(
+        self, source_id: int, *, at: datetime, etag: str | None, last_modified: str | None, title: str | None
+    ) -> None:
+        values: dict[str, Any] = {"last_polled_at": at, "etag": etag, "last_modified": last_modified}
+        if title:
+            values["title"] = title
+        with self.engine.begin() as connection:
+            connection.execute(update(sources).where(sources.c.id == source_id).values(**values))
 
     def known_images(self, urls: Sequence[str]) -> dict[str, StoredImage]:
         """Images already archived, by the URL an article gave them (image URLs do not change)."""

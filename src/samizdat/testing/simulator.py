@@ -12,6 +12,8 @@ Routes::
     /ext/<host>/<path>               an asset of the platform's image hosts (a small PNG per path)
     /notice/<name>                   a notice page (deleted-by-author, verification, …)
     /urls.txt                        every article URL, one per line (a URL-list source)
+    /feed.xml, /feed.json            the same as an RSS 2.0 feed and a JSON Feed (with ETags)
+    /sitemap.xml                     a sitemap index pointing at /sitemap-articles.xml
     /fault/<kind>                    misbehaving responses, see FAULTS
     /redirect?to=URL                 302 to any URL (for SSRF tests)
     /news/duplicate-images           a news page showing one image under two URLs
@@ -22,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
+import json
 import re
 import struct
 import threading
@@ -29,6 +32,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlsplit
+from xml.sax.saxutils import escape
 
 from samizdat.platforms.wechat import script_vars
 
@@ -211,6 +215,14 @@ class Simulator:
         if path == "/news/duplicate-images":
             _send(writer, 200, DUPLICATE_IMAGES.encode(), [("Content-Type", "text/html; charset=utf-8")])
             return True
+        if path in ("/feed.xml", "/feed.json", "/sitemap.xml", "/sitemap-articles.xml"):
+            body, content_type = self._listing(path)
+            etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+            if headers.get("if-none-match") == etag:
+                _send(writer, 304, b"", [("ETag", etag)])
+            else:
+                _send(writer, 200, body, [("Content-Type", content_type), ("ETag", etag)])
+            return True
         if path == "/urls.txt":
             body = "".join(url + "\n" for url in self.article_urls()).encode()
             _send(writer, 200, body, [("Content-Type", "text/plain; charset=utf-8")])
@@ -219,6 +231,35 @@ class Simulator:
             _send(writer, 302, b"", [("Location", query["to"])])
             return True
         return await _not_found(self, writer, query)
+
+    def _listing(self, path: str) -> tuple[bytes, str]:
+        """The article URLs as an RSS 2.0 feed, a JSON Feed, or a sitemap index and its sitemap."""
+        urls = [escape(url) for url in self.article_urls()]
+        if path == "/feed.xml":
+            items = "".join(
+                f"<item><title>article {i}</title><link>{u}</link></item>" for i, u in enumerate(urls)
+            )
+            return (
+                f'<?xml version="1.0"?><rss version="2.0"><channel><title>simulated account</title>'
+                f"{items}</channel></rss>"
+            ).encode(), "application/rss+xml"
+        if path == "/feed.json":
+            feed = {
+                "version": "https://jsonfeed.org/version/1.1",
+                "title": "simulated account",
+                "items": [{"id": u, "url": u} for u in self.article_urls()],
+            }
+            return json.dumps(feed).encode(), "application/feed+json"
+        if path == "/sitemap.xml":
+            return (
+                f'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                f"<sitemap><loc>{self.base}/sitemap-articles.xml</loc></sitemap></sitemapindex>"
+            ).encode(), "application/xml"
+        entries = "".join(f"<url><loc>{u}</loc></url>" for u in urls)
+        return (
+            f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"{entries}</urlset>"
+        ).encode(), "application/xml"
 
     def _article_html(self, article: SimulatedArticle) -> str:
         return ASSET_URL.sub(lambda m: f"{self.base}/ext/{m.group(1)}/", article.html)

@@ -1,0 +1,76 @@
+"""Fetch a source politely (conditional requests) and read what it lists.
+
+A sitemap index is followed one level down; an OPML file lists feeds, which become sources
+of their own. Every fetch goes through the same :class:`~samizdat.fetch.Fetcher` as captures,
+with its safety checks and politeness limits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from samizdat.fetch import Fetcher
+from samizdat.sources.documents import DiscoveredURL, NotASource, SourceDocument, SourceKind, read_source
+
+MAX_CHILD_SITEMAPS = 50
+SOURCE_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, */*;q=0.8"
+)
+
+
+@dataclass(frozen=True)
+class Poll:
+    url: str
+    document: SourceDocument | None  # None when unchanged (304) or failed
+    not_modified: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
+    error: str | None = None
+
+    @property
+    def entries(self) -> tuple[DiscoveredURL, ...]:
+        return self.document.entries if self.document else ()
+
+
+async def poll(
+    fetcher: Fetcher,
+    url: str,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    kind: SourceKind | None = None,
+) -> Poll:
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    result = await fetcher.fetch(url, headers=headers, accept=SOURCE_ACCEPT)
+    if not result.ok:
+        return Poll(
+            url, None, etag=etag, last_modified=last_modified, error=f"{result.failure}: {result.error}"
+        )
+    final = result.exchanges[-1]
+    if result.status == 304:
+        return Poll(url, None, not_modified=True, etag=etag, last_modified=last_modified)
+    if result.status != 200:
+        return Poll(url, None, etag=etag, last_modified=last_modified, error=f"HTTP {result.status}")
+    try:
+        document = read_source(result.content, result.final_url, kind)
+    except NotASource as exc:
+        return Poll(url, None, error=str(exc))
+    if document.kind is SourceKind.SITEMAP and document.children:
+        document = await _with_child_sitemaps(fetcher, document)
+    return Poll(url, document, etag=final.header("etag"), last_modified=final.header("last-modified"))
+
+
+async def _with_child_sitemaps(fetcher: Fetcher, index: SourceDocument) -> SourceDocument:
+    entries = list(index.entries)
+    for child in index.children[:MAX_CHILD_SITEMAPS]:
+        result = await fetcher.fetch(child, accept=SOURCE_ACCEPT)
+        if result.ok and result.status == 200:
+            try:
+                entries += read_source(result.content, result.final_url, SourceKind.SITEMAP).entries
+            except NotASource:
+                continue  # one broken child sitemap must not hide the others
+    return SourceDocument(SourceKind.SITEMAP, index.title, tuple(entries), index.children)
