@@ -12,6 +12,7 @@ from samizdat.fetch import Fetcher
 from samizdat.platforms import Registry
 from samizdat.store import Store, open_store
 from samizdat.watch import Capturer
+from samizdat.watch.checker import Checker
 from samizdat.watch.committer import Committer
 
 
@@ -23,6 +24,7 @@ class Pipeline:
     fetcher: Fetcher
     registry: Registry
     capturer: Capturer
+    checker: Checker
 
 
 def open_archive(settings: Settings) -> Store:
@@ -44,7 +46,8 @@ async def pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
     try:
         async with Fetcher(settings.fetch) as fetcher:
             capturer = Capturer(settings, fetcher, committer, store, registry)
-            yield Pipeline(settings, store, writer, fetcher, registry, capturer)
+            checker = Checker(settings, fetcher, committer, store, registry, capturer.policy)
+            yield Pipeline(settings, store, writer, fetcher, registry, capturer, checker)
     finally:
         committer.close()
         writer.close()

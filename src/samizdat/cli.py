@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from samizdat import __version__
-from samizdat.app import open_archive
+from samizdat.app import open_archive, pipeline
 from samizdat.archive import CorruptRecord, read_record
 from samizdat.config import ConfigError, PlatformSettings, Settings, load_settings
 from samizdat.fetch import Fetcher, decode_html
@@ -26,6 +26,8 @@ from samizdat.platforms import Article, Registry
 from samizdat.sources import NotASource, Poll, SourceKind, poll, read_source
 from samizdat.store import DatabaseURLError
 from samizdat.watch import CaptureOutcome, CaptureStatus
+from samizdat.watch.checker import CheckReport
+from samizdat.watch.loop import AlreadyWatching, WatchLock, watch, watch_pass
 from samizdat.watch.workers import capture_in_processes, capture_urls, default_workers
 
 app = typer.Typer(
@@ -286,6 +288,51 @@ def show(ctx: typer.Context, article_id: Annotated[int, typer.Argument(metavar="
         )
     console.print(versions)
     console.print(f"{len(article['images'])} images archived, {len(article['checks'])} checks recorded")
+
+
+@app.command("watch")
+def watch_command(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="Run the checks due now, then stop.")] = False,
+) -> None:
+    """Re-check archived articles on their schedule; report removals once confirmed."""
+    settings = _settings(ctx)
+    _open(ctx)
+    try:
+        with WatchLock(settings.data_dir):
+            asyncio.run(_watch(settings, once))
+    except AlreadyWatching as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+async def _watch(settings: Settings, once: bool) -> None:
+    import signal
+
+    counts: dict[str, int] = {}
+
+    def report(found: CheckReport) -> None:
+        counts[str(found.outcome)] = counts.get(str(found.outcome), 0) + 1
+        if found.declared:
+            console.print(
+                f"[bold red]removed[/bold red] article {found.article_id}: {found.outcome} — {found.message}"
+            )
+        elif found.restored:
+            console.print(f"[green]back online[/green] article {found.article_id}")
+
+    async with pipeline(settings) as pipe:
+        concurrency = settings.fetch.total_concurrency
+        if once:
+            await watch_pass(pipe.store, pipe.checker, concurrency, report)
+        else:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, stop.set)
+            console.print("watching; Ctrl-C stops after the checks in flight")
+            await watch(pipe.store, pipe.checker, concurrency, stop, report)
+    summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "no checks were due"
+    console.print(f"checks: {summary}")
 
 
 source_app = typer.Typer(

@@ -58,6 +58,14 @@ class CaptureSettings:
 
 
 @dataclass(frozen=True)
+class WatchSettings:
+    time_scale: float = 1.0  # divides every interval: 60 runs a simulated hour in a minute
+    checks_per_article: int = 60  # requests spent per article over the 7-day schedule
+    confirmation_seconds: float = 1800.0  # a removal is declared when a check this much later agrees
+    removed_recheck_hours: float = 24.0  # removed and past-horizon articles: rarely, never never
+
+
+@dataclass(frozen=True)
 class DatabaseSettings:
     url: str = ""
 
@@ -77,6 +85,7 @@ class Settings:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     capture: CaptureSettings = field(default_factory=CaptureSettings)
+    watch: WatchSettings = field(default_factory=WatchSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     platforms: dict[str, PlatformSettings] = field(default_factory=_default_platforms)
 

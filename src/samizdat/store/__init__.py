@@ -2,7 +2,16 @@
 
 from samizdat.store.engine import DatabaseURLError, open_engine
 from samizdat.store.migrate import migrate
-from samizdat.store.queries import CaptureRecord, CaptureResult, Store, StoredImage, content_hash
+from samizdat.store.queries import (
+    CaptureRecord,
+    CaptureResult,
+    CheckRow,
+    DueArticle,
+    Store,
+    StoredImage,
+    WatchState,
+    content_hash,
+)
 
 
 def open_store(url: str) -> Store:
@@ -15,9 +24,12 @@ def open_store(url: str) -> Store:
 __all__ = [
     "CaptureRecord",
     "CaptureResult",
+    "CheckRow",
     "DatabaseURLError",
+    "DueArticle",
     "Store",
     "StoredImage",
+    "WatchState",
     "content_hash",
     "migrate",
     "open_engine",

@@ -46,6 +46,45 @@ class CaptureRecord:
     captured_at: datetime
     response: ArchiveRef
     images: Sequence[StoredImage] = ()
+    next_check_at: datetime | None = None  # for a new article: its first re-check
+
+
+@dataclass(frozen=True)
+class DueArticle:
+    """An article whose next check is due, with what the check compares against."""
+
+    id: int
+    platform: str
+    canonical_id: str
+    check_url: str  # where its latest version was fetched from
+    content_hash: str
+    state: str
+    outcome: str | None
+    priority: int
+    first_captured_at: datetime
+    last_seen_alive_at: datetime | None
+    suspected_at: datetime | None
+    detected_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    article_id: int
+    checked_at: datetime
+    outcome: str
+    message: str | None
+    http_status: int | None
+    evidence: ArchiveRef | None  # the page the check saw (a notice is evidence of a removal)
+
+
+@dataclass(frozen=True)
+class WatchState:
+    state: str
+    outcome: str | None
+    suspected_at: datetime | None
+    last_seen_alive_at: datetime | None
+    detected_at: datetime | None
+    next_check_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -94,6 +133,67 @@ class Store:
     def article_id_for_url(self, url: str) -> int | None:
         with self.engine.connect() as connection:
             return connection.scalar(select(article_urls.c.article_id).where(article_urls.c.url == url))
+
+    def due_articles(self, now: datetime, limit: int) -> list[DueArticle]:
+        """Articles whose next check is due, the most overdue first."""
+        latest = (
+            select(versions.c.article_id, func.max(versions.c.id).label("version_id"))
+            .group_by(versions.c.article_id)
+            .subquery()
+        )
+        query = (
+            select(articles, versions.c.final_url, versions.c.content_hash)
+            .join(latest, latest.c.article_id == articles.c.id)
+            .join(versions, versions.c.id == latest.c.version_id)
+            .where(articles.c.next_check_at <= now)
+            .order_by(articles.c.next_check_at)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return [
+                DueArticle(
+                    row.id,
+                    row.platform,
+                    row.canonical_id,
+                    row.final_url,
+                    row.content_hash,
+                    row.state,
+                    row.outcome,
+                    row.priority,
+                    row.first_captured_at,
+                    row.last_seen_alive_at,
+                    row.suspected_at,
+                    row.detected_at,
+                )
+                for row in connection.execute(query)
+            ]
+
+    def record_check(self, check: CheckRow | None, article_id: int, state: WatchState) -> None:
+        """Store a check (when it is not already stored with a version) and the article's new state."""
+        with self.engine.begin() as connection:
+            if check is not None:
+                connection.execute(
+                    insert(checks).values(
+                        article_id=check.article_id,
+                        checked_at=check.checked_at,
+                        outcome=check.outcome,
+                        http_status=check.http_status,
+                        message=check.message,
+                        **ref_columns(check.evidence),
+                    )
+                )
+            connection.execute(
+                update(articles)
+                .where(articles.c.id == article_id)
+                .values(
+                    state=state.state,
+                    outcome=state.outcome,
+                    suspected_at=state.suspected_at,
+                    last_seen_alive_at=state.last_seen_alive_at,
+                    detected_at=state.detected_at,
+                    next_check_at=state.next_check_at,
+                )
+            )
 
     def known_urls(self, urls: Sequence[str]) -> set[str]:
         """Which of ``urls`` already lead to an archived article."""
@@ -210,6 +310,7 @@ class Store:
                             "priority": 0,
                             "first_captured_at": r.captured_at,
                             "last_seen_alive_at": r.captured_at,
+                            "next_check_at": r.next_check_at,
                         }
                         for r in fresh
                     ],

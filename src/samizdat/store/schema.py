@@ -96,6 +96,7 @@ articles = Table(
     Column("source_id", Integer, ForeignKey("sources.id", ondelete="SET NULL")),
     Column("first_captured_at", UTCDateTime, nullable=False),
     Column("last_seen_alive_at", UTCDateTime),
+    Column("suspected_at", UTCDateTime),  # a check saw a removal, not yet confirmed
     Column("detected_at", UTCDateTime),
     Column("next_check_at", UTCDateTime),
     Column("claimed_by", String(100)),

@@ -132,6 +132,9 @@ class Simulator:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._served: dict[tuple[str, bool], bytes] = {}  # (article token, gzipped) -> body
+        self.removed: dict[str, str] = {}  # article token -> the notice page it now shows
+        self.flaky_every = 0  # when n > 0, every n-th article request fails: 503, reset or verification
+        self._article_requests = 0
 
     @property
     def host(self) -> str:
@@ -206,6 +209,11 @@ class Simulator:
                 article = self._by_token.get(path[3:])
             if article is None:
                 return self._page(writer, headers, self.notices["deleted-by-author"])
+            self._article_requests += 1
+            if self.flaky_every and self._article_requests % self.flaky_every == 0:
+                return await self._flaky(writer, headers)
+            if article.token in self.removed:
+                return self._page(writer, headers, self.notices[self.removed[article.token]])
             return self._article_page(writer, headers, article)
         if path.startswith("/ext/"):
             _send(writer, 200, tiny_png(path), [("Content-Type", "image/png")])
@@ -231,6 +239,22 @@ class Simulator:
             _send(writer, 302, b"", [("Location", query["to"])])
             return True
         return await _not_found(self, writer, query)
+
+    def remove(self, article: SimulatedArticle, notice: str) -> None:
+        """From now on ``article`` shows the notice page ``notice`` (a name in expected.json)."""
+        self.removed[article.token] = notice
+
+    async def _flaky(self, writer: asyncio.StreamWriter, headers: dict[str, str]) -> bool:
+        kind = (self._article_requests // self.flaky_every) % 3
+        if kind == 0:
+            _send(writer, 503, b"busy", [("Content-Type", "text/plain")])
+            return True
+        if kind == 1:
+            return self._page(writer, headers, self.notices["verification"])
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 50000\r\n\r\n<html>")
+        await writer.drain()
+        writer.transport.abort()
+        return False
 
     def _listing(self, path: str) -> tuple[bytes, str]:
         """The article URLs as an RSS 2.0 feed, a JSON Feed, or a sitemap index and its sitemap."""

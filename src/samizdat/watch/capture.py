@@ -14,6 +14,7 @@ import enum
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from warcio.recordloader import ArcWarcRecord
 
@@ -26,6 +27,7 @@ from samizdat.fetch.decode import looks_like_text
 from samizdat.platforms import Article, Registry, Unavailable
 from samizdat.store import CaptureRecord, Store, StoredImage
 from samizdat.watch.committer import Committer
+from samizdat.watch.schedule import RemovalProfile, SchedulePolicy
 
 IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8"
 
@@ -68,6 +70,7 @@ class Capturer:
         self.store = store
         self.registry = registry
         self.records = committer.writer.factory
+        self.policy = SchedulePolicy(RemovalProfile.load(), checks=settings.watch.checks_per_article)
         # Image URLs do not change: captures running at the same time share one fetch of each.
         self._image_fetches: dict[str, asyncio.Future[FetchResult]] = {}
 
@@ -122,6 +125,7 @@ class Capturer:
                     replace(image, ref=ref_by_id[pending[image.url]]) if image.url in pending else image
                     for image in images
                 ],
+                next_check_at=self._first_check(page.fetched_at),
             )
 
         refs, result = await self.committer.commit(records + image_records, row)
@@ -207,6 +211,11 @@ class Capturer:
             pending[image_url] = response_id
             first_in_batch[sha256] = (final.url, warc_date(final.started_at), response_id)
         return images, records, pending
+
+    def _first_check(self, captured_at: datetime) -> datetime:
+        interval = self.policy.next_check(timedelta(0))
+        assert interval is not None  # age 0 is always within the horizon
+        return captured_at + interval / self.settings.watch.time_scale
 
     async def _fetch_image(self, url: str) -> FetchResult:
         pending = self._image_fetches.get(url)

@@ -1,0 +1,125 @@
+"""One re-check of an archived article: fetch, keep the evidence, classify, move its state.
+
+What the check saw is archived before anything is stored (a notice page is the evidence of
+a removal); a live page that changed becomes a new version. The next check is set from the
+schedule, or sooner to confirm a suspected removal; removed and old articles are still
+looked at now and then, since articles do come back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from samizdat.config import Settings
+from samizdat.fetch import Fetcher
+from samizdat.fetch.decode import looks_like_text
+from samizdat.platforms import Article, Registry, Unavailable
+from samizdat.store import CaptureRecord, CheckRow, DueArticle, Store, WatchState, content_hash
+from samizdat.watch.committer import Committer
+from samizdat.watch.outcomes import ArticleState, Outcome, State, Transition, advance, classify
+from samizdat.watch.schedule import SchedulePolicy
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    article_id: int
+    outcome: Outcome
+    message: str
+    declared: bool
+    restored: bool
+    next_check_at: datetime
+
+
+class Checker:
+    def __init__(
+        self,
+        settings: Settings,
+        fetcher: Fetcher,
+        committer: Committer,
+        store: Store,
+        registry: Registry,
+        policy: SchedulePolicy,
+    ) -> None:
+        self.settings = settings
+        self.fetcher = fetcher
+        self.committer = committer
+        self.store = store
+        self.registry = registry
+        self.policy = policy
+        self.records = committer.writer.factory
+
+    async def check(self, due: DueArticle) -> CheckReport:
+        page = await self.fetcher.fetch(due.check_url)
+        records = [
+            record for exchange in page.exchanges for record in self.records.exchange_records(exchange)
+        ]
+        parsed: Article | Unavailable | None = None
+        if page.ok and page.status is not None and page.status < 400 and looks_like_text(page.content):
+            parsed = self.registry.parse(page.final_url, page.text().text)
+        found = classify(
+            page,
+            parsed,
+            canonical_id=due.canonical_id,
+            content_hash=due.content_hash,
+            parsed_hash=content_hash(parsed) if isinstance(parsed, Article) else None,
+        )
+        current = ArticleState(
+            State(due.state),
+            Outcome(due.outcome) if due.outcome else None,
+            due.suspected_at,
+            due.last_seen_alive_at,
+            due.detected_at,
+        )
+        scale = self.settings.watch.time_scale
+        transition = advance(
+            current,
+            found,
+            page.fetched_at,
+            confirmation_delay=timedelta(seconds=self.settings.watch.confirmation_seconds / scale),
+        )
+        next_at = self._next_check(due, transition, page.fetched_at)
+        state = transition.state
+        watch_state = WatchState(
+            str(state.state),
+            str(state.outcome) if state.outcome else None,
+            state.suspected_at,
+            state.last_seen_alive_at,
+            state.detected_at,
+            next_at,
+        )
+        if isinstance(parsed, Article) and found.outcome in (Outcome.ALIVE, Outcome.EDITED):
+            # The same path as a capture: a changed text becomes a version, the check its evidence.
+            await self.committer.commit(
+                records,
+                lambda refs: CaptureRecord(
+                    article=parsed,
+                    urls=[due.check_url],
+                    final_url=page.final_url,
+                    http_status=page.status or 200,
+                    captured_at=page.fetched_at,
+                    response=refs[2 * (len(page.exchanges) - 1)],
+                ),
+            )
+            self.store.record_check(None, due.id, watch_state)
+        else:
+            refs = await self.committer.archive(records) if records else []
+            evidence = refs[2 * (len(page.exchanges) - 1)] if refs else None
+            check = CheckRow(
+                due.id, page.fetched_at, str(found.outcome), found.message or None, page.status, evidence
+            )
+            self.store.record_check(check, due.id, watch_state)
+        return CheckReport(
+            due.id, found.outcome, found.message, transition.declared, transition.restored, next_at
+        )
+
+    def _next_check(self, due: DueArticle, transition: Transition, now: datetime) -> datetime:
+        scale = self.settings.watch.time_scale
+        if transition.confirm_after is not None:
+            return now + transition.confirm_after
+        rarely = timedelta(hours=self.settings.watch.removed_recheck_hours) / scale
+        if transition.state.state is State.REMOVED:
+            return now + rarely
+        age = (now - due.first_captured_at) * scale  # in schedule time
+        interval = self.policy.next_check(age, priority=due.priority > 0)
+        return now + (interval / scale if interval is not None else rarely)

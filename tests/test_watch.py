@@ -1,0 +1,146 @@
+"""Re-checks against the simulator: removals declared after confirmation, with their reason and
+evidence; transient failures never declared. Pages: tests/fixtures/wechat (PROVENANCE.md)."""
+
+import asyncio
+import dataclasses
+import gzip
+import time
+
+import pytest
+
+from samizdat.app import pipeline
+from samizdat.archive import read_record
+from samizdat.store.queries import ref_from_row
+from samizdat.testing import Simulator
+from samizdat.watch.loop import AlreadyWatching, WatchLock, watch_pass
+from tests.conftest import WECHAT
+
+# One simulated hour passes in a second: a first re-check comes within a fraction of a second,
+# and a removal is confirmed 30 simulated minutes (half a second) after it was first seen.
+FAST = 3600.0
+
+
+@pytest.fixture
+def own_simulator():
+    with Simulator(WECHAT, copies=1) as sim:
+        yield sim
+
+
+def fast(settings, simulator):
+    wechat = dataclasses.replace(settings.platforms["wechat"], hosts=("mp.weixin.qq.com", simulator.host))
+    return dataclasses.replace(
+        settings,
+        watch=dataclasses.replace(settings.watch, time_scale=FAST),
+        capture=dataclasses.replace(settings.capture, images=False),
+        platforms={"wechat": wechat},
+    )
+
+
+async def run_for(pipe, seconds: float) -> list:
+    reports = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        reports += await watch_pass(pipe.store, pipe.checker, 8)
+        await asyncio.sleep(0.05)
+    return reports
+
+
+async def test_a_removal_is_detected_confirmed_and_kept_as_evidence(settings, own_simulator):
+    settings = fast(settings, own_simulator)
+    articles = own_simulator.articles[:4]
+    async with pipeline(settings) as pipe:
+        captured = [await pipe.capturer.capture(own_simulator.base + a.path) for a in articles]
+        ids = [c.article_id for c in captured]
+        await run_for(pipe, 0.8)
+        own_simulator.remove(articles[0], "violation")
+        own_simulator.remove(articles[1], "deleted-by-author")
+        reports = await run_for(pipe, 2.5)
+        states = [pipe.store.article(i) for i in ids]
+    declared = [r for r in reports if r.declared]
+    assert sorted(r.article_id for r in declared) == sorted(ids[:2])  # each declared exactly once
+    assert (states[0]["state"], states[0]["outcome"]) == ("removed", "removed_violation")
+    assert (states[1]["state"], states[1]["outcome"]) == ("removed", "deleted_by_author")
+    for state in states[:2]:
+        assert state["last_seen_alive_at"] < state["suspected_at"] < state["detected_at"]  # bracketed
+        removal_checks = [c for c in state["checks"] if c["outcome"] == state["outcome"]]
+        assert len(removal_checks) >= 2  # first sighting and the confirmation
+        evidence = read_record(settings.warc_dir, ref_from_row(removal_checks[-1]))
+        assert "weui-msg" in gzip.decompress(evidence.payload).decode("utf-8")
+    for state in states[2:]:
+        assert state["state"] == "live" and state["detected_at"] is None
+        assert {c["outcome"] for c in state["checks"]} == {"alive"}
+
+
+async def test_transient_failures_are_never_declared(settings, own_simulator):
+    settings = fast(settings, own_simulator)
+    settings = dataclasses.replace(settings, fetch=dataclasses.replace(settings.fetch, timeout=3))
+    async with pipeline(settings) as pipe:
+        for article in own_simulator.articles:
+            await pipe.capturer.capture(own_simulator.base + article.path)
+        own_simulator.flaky_every = 3  # a third of all answers: 503, verification page or reset
+        reports = await run_for(pipe, 6.0)
+        counts = pipe.store.counts()
+    assert len(reports) > 40  # each article checked about every 1.3 s
+    transient = [r for r in reports if r.outcome == "transient"]
+    assert len(transient) > 10
+    assert not any(r.declared for r in reports)
+    assert {str(r.outcome) for r in reports} <= {"alive", "transient"}
+    assert counts["articles"] == len(own_simulator.articles)
+
+
+async def test_an_article_coming_back_is_restored(settings, own_simulator):
+    settings = fast(settings, own_simulator)
+    # removed articles are looked at again every 0.5 simulated hours here (default 24)
+    settings = dataclasses.replace(
+        settings, watch=dataclasses.replace(settings.watch, removed_recheck_hours=0.5)
+    )
+    article = own_simulator.articles[0]
+    async with pipeline(settings) as pipe:
+        article_id = (await pipe.capturer.capture(own_simulator.base + article.path)).article_id
+        own_simulator.remove(article, "account-blocked")
+        declared = [r for r in await run_for(pipe, 2.5) if r.declared]
+        assert [r.article_id for r in declared] == [article_id]
+        assert pipe.store.article(article_id)["outcome"] == "account_gone"
+        del own_simulator.removed[article.token]
+        restored = [r for r in await run_for(pipe, 1.0) if r.restored]
+        state = pipe.store.article(article_id)
+    assert [r.article_id for r in restored] == [article_id]
+    assert (state["state"], state["outcome"], state["detected_at"]) == ("live", None, None)
+
+
+def test_one_watcher_per_data_directory(tmp_path):
+    with (
+        WatchLock(tmp_path),
+        pytest.raises(AlreadyWatching, match="another samizdat watch"),
+        WatchLock(tmp_path),
+    ):
+        pass
+    with WatchLock(tmp_path):  # released: the next start works
+        pass
+
+
+def test_watch_command_runs_due_checks_and_refuses_a_second_watcher(tmp_path, own_simulator):
+    from typer.testing import CliRunner
+
+    from samizdat.cli import app
+
+    env = {
+        "SAMIZDAT_DATA_DIR": str(tmp_path / "data"),
+        "SAMIZDAT_FETCH__ALLOW_PRIVATE_NETWORKS": "true",
+        "SAMIZDAT_PLATFORMS__WECHAT__HOSTS": f"mp.weixin.qq.com,{own_simulator.host}",
+        "SAMIZDAT_WATCH__TIME_SCALE": "36000",
+        "SAMIZDAT_CAPTURE__IMAGES": "false",
+    }
+    runner = CliRunner()
+    article = own_simulator.articles[0]
+    assert runner.invoke(app, ["capture", own_simulator.base + article.path], env=env).exit_code == 0
+    own_simulator.remove(article, "deleted-by-author")
+    outputs = []
+    for _ in range(20):
+        time.sleep(0.1)
+        outputs.append(runner.invoke(app, ["watch", "--once"], env=env).output)
+    text = " ".join(" ".join(outputs).split())
+    assert "removed article 1: deleted_by_author" in text
+    with WatchLock(tmp_path / "data"):
+        refused = runner.invoke(app, ["watch", "--once"], env=env)
+    assert refused.exit_code == 2 and "another samizdat watch" in " ".join(refused.output.split())
