@@ -313,12 +313,7 @@ async def _watch(settings: Settings, once: bool) -> None:
 
     def report(found: CheckReport) -> None:
         counts[str(found.outcome)] = counts.get(str(found.outcome), 0) + 1
-        if found.declared:
-            console.print(
-                f"[bold red]removed[/bold red] article {found.article_id}: {found.outcome} — {found.message}"
-            )
-        elif found.restored:
-            console.print(f"[green]back online[/green] article {found.article_id}")
+        _print_news(found)
 
     async with pipeline(settings) as pipe:
         concurrency = settings.fetch.total_concurrency
@@ -490,7 +485,7 @@ def demo(
         Path | None, typer.Option(help="Simulator fixtures (default tests/fixtures/wechat).")
     ] = None,
 ) -> None:
-    """Offline demo: start the local WeChat simulator and capture everything it serves."""
+    """Offline demo: capture everything the local simulator serves, then watch it remove articles."""
     from samizdat.testing import Simulator
 
     settings = _settings(ctx)
@@ -508,11 +503,26 @@ def demo(
                 **settings.platforms,
                 "wechat": replace(wechat, hosts=(*wechat.hosts, simulator.host)),
             },
+            # the demo runs in simulated time: one hour a second
+            watch=replace(settings.watch, time_scale=DEMO_TIME_SCALE),
         )
         console.print(f"simulator serving {len(simulator.articles)} articles at {simulator.base}")
         urls = simulator.article_urls() + [f"{simulator.base}/notice/{name}" for name in simulator.notices]
         ctx.obj = settings
         capture(ctx, urls=urls, from_file=None, workers=1)
+        removals = list(
+            zip(
+                simulator.articles[:3], ("deleted-by-author", "violation", "multiple-complaints"), strict=True
+            )
+        )
+        for article, notice in removals:
+            simulator.remove(article, notice)
+        console.print(
+            f"the simulator now removes {len(removals)} articles; watching in simulated time "
+            "(one hour a second) until each removal is confirmed…"
+        )
+        declared = asyncio.run(_demo_watch(settings, len(removals)))
+        console.print(f"{declared} of {len(removals)} removals detected and confirmed")
     console.print(f"archive in {settings.data_dir}: try `samizdat show 1` or `samizdat export`")
 
 
@@ -540,6 +550,33 @@ def simulate(
         print(f"article URLs: {simulator.base}/urls.txt", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
+
+
+def _print_news(found: CheckReport) -> None:
+    if found.declared:
+        console.print(
+            f"[bold red]removed[/bold red] article {found.article_id}: {found.outcome} — {found.message}"
+        )
+    elif found.restored:
+        console.print(f"[green]back online[/green] article {found.article_id}")
+
+
+DEMO_TIME_SCALE = 3600.0
+DEMO_SECONDS = 30.0
+
+
+async def _demo_watch(settings: Settings, expected: int) -> int:
+    import time
+
+    declared = 0
+    deadline = time.monotonic() + DEMO_SECONDS
+    async with pipeline(settings) as pipe:
+        while declared < expected and time.monotonic() < deadline:
+            for found in await watch_pass(pipe.store, pipe.checker, settings.fetch.total_concurrency):
+                declared += found.declared
+                _print_news(found)
+            await asyncio.sleep(0.1)
+    return declared
 
 
 def _open(ctx: typer.Context):
