@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/extraction_eval.py
 	$(BIN)/python bench/capture_throughput.py
 	$(BIN)/python bench/schedule_simulation.py
+	$(BIN)/python bench/check_throughput.py
 
 clean:
 	rm -rf $(VENV) samizdat-data
