@@ -1,6 +1,7 @@
 """The fetcher against the simulator's misbehaving responses and an SSRF redirect."""
 
 import ipaddress
+import itertools
 
 import httpx
 import pytest
@@ -120,3 +121,55 @@ async def test_per_host_concurrency_is_never_exceeded(simulator):
         results = await asyncio.gather(*(fetcher.fetch(f"http://one.example/{i}") for i in range(30)))
     assert all(r.ok for r in results)
     assert peak == 3
+
+
+async def _public(host, port):
+    return [ipaddress.ip_address("93.184.216.34")]
+
+
+def _stamping(stamps):
+    import time
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        stamps.append((request.headers["host"], time.monotonic()))
+        return httpx.Response(200, stream=httpx.ByteStream(b"<html><body>ok</body></html>"))
+
+    return handler
+
+
+async def test_per_host_rate_spaces_requests_to_one_host():
+    import asyncio
+
+    stamps: list = []
+    settings = FetchSettings(per_host_concurrency=8, total_concurrency=16, per_host_rate=20)
+    async with Fetcher(
+        settings, transport=httpx.MockTransport(_stamping(stamps)), resolver=_public
+    ) as fetcher:
+        await asyncio.gather(
+            *(fetcher.fetch(f"http://a.example/{i}") for i in range(10)),
+            *(fetcher.fetch(f"http://b.example/{i}") for i in range(10)),
+        )
+    for host in ("a.example", "b.example"):
+        times = sorted(t for h, t in stamps if h == host)
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert min(gaps) >= 1 / 20 - 0.005  # never faster than 20 requests/s to one host
+        assert times[-1] - times[0] < 0.9  # and not needlessly slower
+    a_first = min(t for h, t in stamps if h == "a.example")
+    b_first = min(t for h, t in stamps if h == "b.example")
+    assert abs(a_first - b_first) < 0.05  # one host's budget does not slow another
+
+
+async def test_a_host_that_asks_for_rest_gets_it():
+    import time
+
+    stamps: list = []
+    async with Fetcher(
+        FetchSettings(), transport=httpx.MockTransport(_stamping(stamps)), resolver=_public
+    ) as fetcher:
+        await fetcher.fetch("http://a.example/1")
+        fetcher.back_off("a.example", 0.3)
+        started = time.monotonic()
+        await fetcher.fetch("http://b.example/1")
+        assert time.monotonic() - started < 0.1
+        await fetcher.fetch("http://a.example/2")
+        assert time.monotonic() - started >= 0.29

@@ -38,6 +38,7 @@ class FetchSettings:
     max_redirects: int = 10
     max_body_bytes: int = 20_000_000
     per_host_concurrency: int = 4
+    per_host_rate: float = 0.0  # requests per second to one host; 0: limited by concurrency only
     total_concurrency: int = 32
     allow_private_networks: bool = False
     http2: bool = True
@@ -63,6 +64,7 @@ class WatchSettings:
     checks_per_article: int = 60  # requests spent per article over the 7-day schedule
     confirmation_seconds: float = 1800.0  # a removal is declared when a check this much later agrees
     removed_recheck_hours: float = 24.0  # removed and past-horizon articles: rarely, never never
+    backoff_seconds: float = 600.0  # a host that shows a verification or rate-limit page rests this long
 
 
 @dataclass(frozen=True)
@@ -198,9 +200,14 @@ def _scalar(kind: type, value: typing.Any, key: str) -> typing.Any:
             return value
         raise ConfigError(f"{key}: expected a whole number ≥ 0, got {value!r}")
     if kind is float:
-        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        zero_allowed = key.endswith("per_host_rate")
+        if (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and (value > 0 or (zero_allowed and value == 0))
+        ):
             return float(value)
-        raise ConfigError(f"{key}: expected a number > 0 (seconds), got {value!r}")
+        raise ConfigError(f"{key}: expected a number > 0, got {value!r}")
     if kind is Path:
         if isinstance(value, str) and value:
             return Path(value).expanduser()

@@ -118,6 +118,25 @@ class Fetcher:
         self._per_host: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(settings.per_host_concurrency)
         )
+        # Earliest moment (loop time) the next request to a host may start: spacing requests
+        # by 1 / per_host_rate, and pushed later when a host asks us to back off.
+        self._next_start: defaultdict[str, float] = defaultdict(float)
+
+    def back_off(self, host: str, seconds: float) -> None:
+        """Send nothing to ``host`` for ``seconds`` (it showed a verification page, 429 or 503)."""
+        loop = asyncio.get_running_loop()
+        self._next_start[host] = max(self._next_start[host], loop.time() + seconds)
+
+    async def _wait_for_turn(self, host: str) -> None:
+        loop = asyncio.get_running_loop()
+        rate = self.settings.per_host_rate
+        while True:
+            now = loop.time()
+            start = self._next_start[host]
+            if start <= now:
+                self._next_start[host] = now + (1 / rate if rate > 0 else 0)
+                return
+            await asyncio.sleep(start - now)
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -235,6 +254,7 @@ class Fetcher:
         request = client.build_request("GET", pinned, headers=headers, extensions={"sni_hostname": host})
         started_at = datetime.now(UTC)
         async with self._total, self._per_host[host]:
+            await self._wait_for_turn(host)
             try:
                 response = await client.send(request, stream=True)
             except httpx.TimeoutException as exc:

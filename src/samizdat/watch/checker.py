@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from samizdat.config import Settings
 from samizdat.fetch import Fetcher
 from samizdat.fetch.decode import looks_like_text
-from samizdat.platforms import Article, Registry, Unavailable
+from samizdat.platforms import Article, Registry, Unavailable, UnavailableReason
 from samizdat.store import CaptureRecord, CheckRow, DueArticle, Store, WatchState, content_hash
 from samizdat.watch.committer import Committer
 from samizdat.watch.outcomes import ArticleState, Outcome, State, Transition, advance, classify
@@ -57,6 +58,9 @@ class Checker:
         parsed: Article | Unavailable | None = None
         if page.ok and page.status is not None and page.status < 400 and looks_like_text(page.content):
             parsed = self.registry.parse(page.final_url, page.text().text)
+        if _asks_to_back_off(page, parsed):
+            host = urlsplit(page.final_url).hostname or ""
+            self.fetcher.back_off(host, self.settings.watch.backoff_seconds / self.settings.watch.time_scale)
         found = classify(
             page,
             parsed,
@@ -123,3 +127,10 @@ class Checker:
         age = (now - due.first_captured_at) * scale  # in schedule time
         interval = self.policy.next_check(age, priority=due.priority > 0)
         return now + (interval / scale if interval is not None else rarely)
+
+
+def _asks_to_back_off(page, parsed) -> bool:
+    """A verification or rate-limit page, 429 or 503: the host wants fewer requests from us."""
+    if page.status in (429, 503):
+        return True
+    return isinstance(parsed, Unavailable) and parsed.reason is UnavailableReason.TRANSIENT

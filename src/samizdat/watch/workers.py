@@ -96,6 +96,7 @@ def _shared_limits(settings: Settings, workers: int) -> Settings:
         fetch=replace(
             fetch,
             per_host_concurrency=max(1, fetch.per_host_concurrency // workers),
+            per_host_rate=fetch.per_host_rate / workers,
             total_concurrency=max(1, fetch.total_concurrency // workers),
         ),
     )
