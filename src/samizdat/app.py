@@ -14,6 +14,7 @@ from samizdat.store import Store, open_store
 from samizdat.watch import Capturer
 from samizdat.watch.checker import Checker
 from samizdat.watch.committer import Committer
+from samizdat.watch.schedule import RemovalProfile, SchedulePolicy
 
 
 @dataclass
@@ -45,8 +46,9 @@ async def pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
     committer = Committer(writer, store)
     try:
         async with Fetcher(settings.fetch) as fetcher:
-            capturer = Capturer(settings, fetcher, committer, store, registry)
-            checker = Checker(settings, fetcher, committer, store, registry, capturer.policy)
+            policy = SchedulePolicy(RemovalProfile.load(), checks=settings.watch.checks_per_article)
+            capturer = Capturer(settings, fetcher, committer, store, registry, policy)
+            checker = Checker(settings, fetcher, committer, store, registry, policy)
             yield Pipeline(settings, store, writer, fetcher, registry, capturer, checker)
     finally:
         committer.close()

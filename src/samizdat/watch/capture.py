@@ -27,7 +27,7 @@ from samizdat.fetch.decode import looks_like_text
 from samizdat.platforms import Article, Registry, Unavailable
 from samizdat.store import CaptureRecord, Store, StoredImage
 from samizdat.watch.committer import Committer
-from samizdat.watch.schedule import RemovalProfile, SchedulePolicy
+from samizdat.watch.schedule import SchedulePolicy
 
 IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8"
 
@@ -63,14 +63,15 @@ class Capturer:
         committer: Committer,
         store: Store,
         registry: Registry,
+        policy: SchedulePolicy,
     ) -> None:
         self.settings = settings
         self.fetcher = fetcher
         self.committer = committer
         self.store = store
         self.registry = registry
+        self.policy = policy
         self.records = committer.writer.factory
-        self.policy = SchedulePolicy(RemovalProfile.load(), checks=settings.watch.checks_per_article)
         # Image URLs do not change: captures running at the same time share one fetch of each.
         self._image_fetches: dict[str, asyncio.Future[FetchResult]] = {}
 
