@@ -4,6 +4,7 @@ evidence; transient failures never declared. Pages: tests/fixtures/wechat (PROVE
 import asyncio
 import dataclasses
 import gzip
+import json
 import time
 
 import pytest
@@ -141,6 +142,9 @@ def test_watch_command_runs_due_checks_and_refuses_a_second_watcher(tmp_path, ow
         outputs.append(runner.invoke(app, ["watch", "--once"], env=env).output)
     text = " ".join(" ".join(outputs).split())
     assert "removed article 1: deleted_by_author" in text
+    exported = json.loads(runner.invoke(app, ["export"], env=env).output)
+    assert (exported["status"], exported["state"]) == ("deleted_by_author", "removed")
+    assert exported["detected_at"] > exported["last_seen_alive_at"] >= exported["first_captured_at"]
     with WatchLock(tmp_path / "data"):
         refused = runner.invoke(app, ["watch", "--once"], env=env)
     assert refused.exit_code == 2 and "another samizdat watch" in " ".join(refused.output.split())

@@ -235,7 +235,10 @@ def _export_row(row: dict[str, Any]) -> dict[str, Any]:
         "repost_of": details.get("repost_of"),
         "media": details.get("media", []),
         "state": row["state"],
+        # the outcome names of the watch: "alive" while live, else the (suspected or confirmed) reason
+        "status": row["outcome"] if row["state"] != "live" and row["outcome"] else "alive",
         "outcome": row["outcome"],
+        "detected_at": row["detected_at"],
         "first_captured_at": row["first_captured_at"],
         "last_seen_alive_at": row["last_seen_alive_at"],
         "versions": row["versions"],
