@@ -415,9 +415,10 @@ def source_poll(ctx: typer.Context) -> None:
     """Poll every source once and capture the articles not seen before, at first sight."""
     settings = _settings(ctx)
     store = _open(ctx)
-    new_urls: list[str] = []
-    for row in store.list_sources():
-        polled = asyncio.run(_poll_one(settings, row["url"], row["etag"], row["last_modified"], row["kind"]))
+    rows = store.list_sources()
+    polls = asyncio.run(_poll_all(settings, rows))
+    new_urls: dict[str, None] = {}
+    for row, polled in zip(rows, polls, strict=True):
         if polled.error:
             errors.print(f"[yellow]source {row['id']}:[/yellow] {polled.error}")
             continue
@@ -428,27 +429,37 @@ def source_poll(ctx: typer.Context) -> None:
             last_modified=polled.last_modified,
             title=polled.document.title if polled.document else None,
         )
-        listed = [entry.url for entry in polled.entries]
-        fresh = [
-            url
-            for url in dict.fromkeys(listed)
-            if url not in store.known_urls(listed) and url not in new_urls
-        ]
-        new_urls += fresh
+        listed = list(dict.fromkeys(entry.url for entry in polled.entries))
+        known = store.known_urls(listed)
+        fresh = [url for url in listed if url not in known and url not in new_urls]
+        new_urls.update(dict.fromkeys(fresh))
         status = "unchanged (304)" if polled.not_modified else f"{len(listed)} listed, {len(fresh)} new"
         console.print(f"source {row['id']} {row['url']}: {status}")
     if new_urls:
-        capture(ctx, urls=new_urls, from_file=None, workers=0)
+        capture(ctx, urls=list(new_urls), from_file=None, workers=0)
 
 
-async def _poll_one(settings: Settings, url: str, etag=None, last_modified=None, kind=None) -> Poll:
+async def _poll_one(settings: Settings, url: str) -> Poll:
     async with Fetcher(settings.fetch) as fetcher:
-        return await poll(
-            fetcher,
-            url,
-            etag=etag,
-            last_modified=last_modified,
-            kind=SourceKind(kind) if kind and kind != str(SourceKind.OPML) else None,
+        return await poll(fetcher, url)
+
+
+async def _poll_all(settings: Settings, rows: list[dict]) -> list[Poll]:
+    """Every source once, through one fetcher (its per-host limits apply across sources)."""
+    async with Fetcher(settings.fetch) as fetcher:
+        return list(
+            await asyncio.gather(
+                *(
+                    poll(
+                        fetcher,
+                        row["url"],
+                        etag=row["etag"],
+                        last_modified=row["last_modified"],
+                        kind=SourceKind(row["kind"]) if row["kind"] != str(SourceKind.OPML) else None,
+                    )
+                    for row in rows
+                )
+            )
         )
 
 

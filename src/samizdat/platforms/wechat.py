@@ -10,7 +10,6 @@ import copy
 import functools
 import html as htmllib
 import re
-from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit
 
@@ -392,10 +391,10 @@ def script_vars(html_text: str) -> dict[str, str]:
     return _variables(split_scripts(html_text)[1])
 
 
-def _variables(scripts: list[str], names: Iterable[str] = SCRIPT_VARIABLES) -> dict[str, str]:
+def _variables(scripts: list[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     joined = "\n".join(scripts)
-    for name in names:
+    for name in SCRIPT_VARIABLES:
         value = _first_assignment(joined, name)
         if value:
             found[name] = value

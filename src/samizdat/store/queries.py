@@ -476,27 +476,29 @@ class Store:
             result["urls"] = list(
                 connection.scalars(select(article_urls.c.url).where(article_urls.c.article_id == article_id))
             )
-            result["images"] = [
-                dict(i._mapping)
-                for i in connection.execute(
-                    select(
-                        version_blobs.c.url,
-                        blobs.c.sha256,
-                        blobs.c.size,
-                        blobs.c.media_type,
-                        blobs.c.warc_file,
-                        blobs.c.warc_offset,
-                        blobs.c.warc_length,
-                        blobs.c.warc_digest,
-                        blobs.c.warc_record_id,
+            latest = result["versions"][-1]["id"] if result["versions"] else None
+            result["images"] = (
+                []
+                if latest is None
+                else [
+                    dict(i._mapping)
+                    for i in connection.execute(
+                        select(
+                            version_blobs.c.url,
+                            blobs.c.sha256,
+                            blobs.c.size,
+                            blobs.c.media_type,
+                            blobs.c.warc_file,
+                            blobs.c.warc_offset,
+                            blobs.c.warc_length,
+                            blobs.c.warc_digest,
+                            blobs.c.warc_record_id,
+                        )
+                        .join(blobs, blobs.c.sha256 == version_blobs.c.sha256)
+                        .where(version_blobs.c.version_id == latest)
                     )
-                    .join(blobs, blobs.c.sha256 == version_blobs.c.sha256)
-                    .where(
-                        version_blobs.c.version_id
-                        == (result["versions"][-1]["id"] if result["versions"] else -1)
-                    )
-                )
-            ]
+                ]
+            )
             return result
 
     def iter_export(self) -> Iterator[dict[str, Any]]:

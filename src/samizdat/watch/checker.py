@@ -8,6 +8,7 @@ looked at now and then, since articles do come back.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -105,14 +106,14 @@ class Checker:
                     response=refs[2 * (len(page.exchanges) - 1)],
                 ),
             )
-            self.store.record_check(None, due.id, watch_state)
+            await asyncio.to_thread(self.store.record_check, None, due.id, watch_state)
         else:
             refs = await self.committer.archive(records) if records else []
             evidence = refs[2 * (len(page.exchanges) - 1)] if refs else None
             check = CheckRow(
                 due.id, page.fetched_at, str(found.outcome), found.message or None, page.status, evidence
             )
-            self.store.record_check(check, due.id, watch_state)
+            await asyncio.to_thread(self.store.record_check, check, due.id, watch_state)
         return CheckReport(
             due.id, found.outcome, found.message, transition.declared, transition.restored, next_at
         )
