@@ -1,16 +1,21 @@
 """Re-check throughput against the local simulator: fetch + classify + store, per second.
 
-Usage: python bench/check_throughput.py [--copies N] [--concurrency C]
+Usage: python bench/check_throughput.py [--copies N] [--concurrency C] [--workers W]
 
-Captures N×14 articles from ``samizdat simulate`` (its own process), makes every one of them
-due, then times one watch pass over all of them in this process (fetch, WARC evidence,
-parse, classify, state and check rows). The raw fetch rate of the same URLs is beside it.
+Captures N×14 articles from ``samizdat simulate`` (its own process; every response carries
+fresh per-request tokens, as the real platform's do), makes every one of them due, then times
+the watch loop in W worker processes until none is due (fetch, fingerprint or parse,
+classify, evidence, state). The raw fetch rate of the same URLs, with as many processes, is
+beside it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
+import os
+import resource
 import sys
 import tempfile
 import time
@@ -21,36 +26,78 @@ from pathlib import Path
 import httpx
 from sqlalchemy import update
 
-from samizdat.app import pipeline
+from samizdat.app import open_archive
 from samizdat.config import FetchSettings, PlatformSettings, Settings
 from samizdat.store.schema import articles
-from samizdat.watch.loop import watch_pass
-from samizdat.watch.workers import capture_urls
+from samizdat.watch.checker import CheckReport
+from samizdat.watch.workers import capture_in_processes, check_in_processes
 
 sys.path.insert(0, str(Path(__file__).parent))
 from capture_throughput import raw_fetch, start_simulator
 
 
-async def checks_per_second(settings: Settings, concurrency: int) -> tuple[int, float, dict[str, int]]:
-    async with pipeline(settings) as pipe:
-        with pipe.store.engine.begin() as connection:
-            connection.execute(update(articles).values(next_check_at=datetime(2000, 1, 1, tzinfo=UTC)))
-        started = time.perf_counter()
-        done, outcomes = 0, {}
-        while True:
-            reports = await watch_pass(pipe.store, pipe.checker, concurrency)
-            if not reports:
-                break
-            done += len(reports)
-            for report in reports:
-                outcomes[str(report.outcome)] = outcomes.get(str(report.outcome), 0) + 1
-        return done, time.perf_counter() - started, outcomes
+def checks_per_second(settings: Settings, workers: int) -> tuple[int, float, dict[str, int], int]:
+    """Make every article due, then time the watch loop in ``workers`` processes until none is."""
+    store = open_archive(settings)
+    with store.engine.begin() as connection:
+        connection.execute(update(articles).values(next_check_at=datetime(2000, 1, 1, tzinfo=UTC)))
+    store.engine.dispose()
+    outcomes: dict[str, int] = {}
+    same_page = 0
+    first_and_last: list[float] = []
+
+    def count(report: CheckReport) -> None:
+        nonlocal same_page
+        outcomes[str(report.outcome)] = outcomes.get(str(report.outcome), 0) + 1
+        same_page += report.same_page
+        now = time.perf_counter()
+        first_and_last[:] = [first_and_last[0] if first_and_last else now, now]
+
+    started = time.perf_counter()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    check_in_processes(settings, workers, count, until_idle=True)
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+    done = sum(outcomes.values())
+    print(f"with worker start-up: {done / seconds:.1f} checks/s, {cpu / seconds:.2f} cores busy")
+    # A watcher runs for days: the figure is the steady rate, from the first report to the last.
+    return done - 1, first_and_last[-1] - first_and_last[0], outcomes, same_page
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _raw_worker(urls: list[str], concurrency: int, seconds: multiprocessing.Queue) -> None:
+    seconds.put(asyncio.run(raw_fetch(urls, concurrency)))
+
+
+def raw_fetch_in_processes(urls: list[str], concurrency: int, workers: int) -> float:
+    """Pages/s of plain httpx GETs (gzip, decoded) over the same URLs, in ``workers`` processes."""
+    context = multiprocessing.get_context("spawn")
+    seconds: multiprocessing.Queue = context.Queue()
+    share = max(1, concurrency // workers)
+    processes = [
+        context.Process(target=_raw_worker, args=(urls[w::workers], share, seconds)) for w in range(workers)
+    ]
+    started = time.perf_counter()
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    return len(urls) / (time.perf_counter() - started)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--copies", type=int, default=40)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--copies", type=int, default=100)
+    parser.add_argument(
+        "--concurrency", type=int, default=16, help="requests in flight, all workers together"
+    )
+    parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     process, base = start_simulator(args.copies)
     try:
@@ -67,17 +114,23 @@ def main() -> int:
                 platforms={"wechat": PlatformSettings(hosts=(base.split("://", 1)[1],))},
             )
             settings = replace(settings, capture=replace(settings.capture, images=False))
-            asyncio.run(capture_urls(settings, urls))
-            raw = len(urls) / asyncio.run(raw_fetch(urls, args.concurrency))
-            done, seconds, outcomes = asyncio.run(checks_per_second(settings, args.concurrency))
+            capture_in_processes(settings, urls, args.workers)
+            raw = raw_fetch_in_processes(urls, args.concurrency, args.workers)
+            simulator_cpu = cpu_seconds(process.pid)
+            done, seconds, outcomes, same_page = checks_per_second(settings, args.workers)
+            simulator_cpu = cpu_seconds(process.pid) - simulator_cpu
     finally:
         process.terminate()
         process.wait()
-    print(f"articles: {len(urls)}, one process, {args.concurrency} requests in flight")
-    print(f"raw fetch: {raw:.1f} pages/s")
+    print(f"articles: {len(urls)}, {args.workers} processes, {args.concurrency} requests in flight in all")
+    print(f"raw fetch (httpx GET, {args.workers} processes): {raw:.1f} pages/s")
     rate = done / seconds
-    print(f"checks (fetch + WARC evidence + parse + classify + store): {rate:.1f} checks/s ({done} checks)")
+    print(
+        f"checks (fetch + fingerprint or parse + classify + store): {rate:.1f} checks/s "
+        f"({done} checks, {same_page} found the same page), ratio to raw {rate / raw:.2f}"
+    )
     print(f"outcomes: {outcomes}")
+    print(f"the simulator used {simulator_cpu / seconds:.0%} of one core meanwhile ({os.cpu_count()} cores)")
     return 0
 
 

@@ -105,6 +105,42 @@ def test_migrations_are_idempotent(tmp_path):
     open_store(sqlite_url(tmp_path)).engine.dispose()
     store = open_store(sqlite_url(tmp_path))
     with store.engine.connect() as connection:
-        assert connection.scalar(text("select version_num from alembic_version")) == "0002"
+        assert connection.scalar(text("select version_num from alembic_version")) == "0003"
         assert connection.scalar(text("pragma journal_mode")) == "wal"
     store.engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migration_0003_fills_the_check_columns_from_the_latest_version(backend, tmp_path, request):
+    """An archive made before 0003 keeps being checked against its latest version."""
+    from alembic import command
+
+    from samizdat.store import migrate
+    from samizdat.store.engine import open_engine
+    from samizdat.store.migrate import alembic_config
+
+    url = sqlite_url(tmp_path) if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    engine = open_engine(url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0002")
+        now = datetime(2020, 10, 10, tzinfo=UTC)
+        connection.execute(
+            text(
+                "insert into articles (id, platform, canonical_id, url, state, priority, first_captured_at)"
+                " values (1, 'wechat', 'a:1:1', 'u', 'live', 0, :now)"
+            ),
+            {"now": now},
+        )
+        for version_id, final_url, digest in ((1, "https://old", "1" * 64), (2, "https://new", "2" * 64)):
+            connection.execute(
+                text(
+                    "insert into versions (id, article_id, content_hash, captured_at, final_url, text, html,"
+                    " details) values (:id, 1, :digest, :now, :url, '', '', '{}')"
+                ),
+                {"id": version_id, "digest": digest, "now": now, "url": final_url},
+            )
+    migrate(engine)
+    with engine.connect() as connection:
+        row = connection.execute(text("select check_url, content_hash, page_fingerprint from articles")).one()
+    engine.dispose()
+    assert tuple(row) == ("https://new", "2" * 64, None)

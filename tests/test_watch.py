@@ -6,12 +6,15 @@ import dataclasses
 import gzip
 import json
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
 from samizdat.app import pipeline
 from samizdat.archive import read_record
 from samizdat.store.queries import ref_from_row
+from samizdat.store.schema import articles
 from samizdat.testing import Simulator
 from samizdat.watch.loop import AlreadyWatching, WatchLock, watch_pass
 from tests.conftest import WECHAT
@@ -148,3 +151,64 @@ def test_watch_command_runs_due_checks_and_refuses_a_second_watcher(tmp_path, ow
     with WatchLock(tmp_path / "data"):
         refused = runner.invoke(app, ["watch", "--once"], env=env)
     assert refused.exit_code == 2 and "another samizdat watch" in " ".join(refused.output.split())
+
+
+def warc_bytes(settings) -> int:
+    return sum(p.stat().st_size for p in settings.warc_dir.glob("*.warc.gz"))
+
+
+async def check_now(pipe, times: int) -> list:
+    """Make every article due and check it, ``times`` times over."""
+    reports = []
+    for _ in range(times):
+        with pipe.store.engine.begin() as connection:
+            connection.execute(update(articles).values(next_check_at=datetime.now(UTC)))
+        reports += await watch_pass(pipe.store, pipe.checker, 8)
+    return reports
+
+
+async def test_an_unchanged_page_is_recognised_without_parsing_and_stores_nothing(settings, own_simulator):
+    """The simulator gives every response a fresh nonce, request id and server time, as WeChat does."""
+    settings = fast(settings, own_simulator)
+    article = own_simulator.articles[0]
+    async with pipeline(settings) as pipe:
+        article_id = (await pipe.capturer.capture(own_simulator.base + article.path)).article_id
+        archived = warc_bytes(settings)
+        reports = await check_now(pipe, 3)
+        state = pipe.store.article(article_id)
+    assert len(reports) == 3
+    assert all(r.outcome == "alive" and r.same_page for r in reports)
+    assert warc_bytes(settings) == archived  # the content is archived once, not at every check
+    assert len(state["versions"]) == 1
+    assert state["last_seen_alive_at"] > state["first_captured_at"]
+
+
+async def test_a_silent_edit_becomes_a_new_version(settings, own_simulator):
+    settings = fast(settings, own_simulator)
+    article = own_simulator.articles[0]
+    async with pipeline(settings) as pipe:
+        article_id = (await pipe.capturer.capture(own_simulator.base + article.path)).article_id
+        first_text = pipe.store.article(article_id)["versions"][0]["text"]
+        word = next(w for w in first_text.split() if len(w) >= 4)
+        own_simulator.edit(article, word, word + "（已修改）")
+        reports = await check_now(pipe, 3)
+        state = pipe.store.article(article_id)
+    edited = [r for r in reports if r.outcome == "edited"]
+    assert len(edited) == 1  # once: after it, the edited page is the one compared against
+    assert all(r.outcome == "alive" for r in reports if r is not edited[0])
+    assert len(state["versions"]) == 2
+    assert "（已修改）" in state["versions"][-1]["text"] and "（已修改）" not in first_text
+    assert state["state"] == "live"
+
+
+async def test_shards_split_the_due_articles_between_workers(settings, own_simulator):
+    settings = fast(settings, own_simulator)
+    async with pipeline(settings) as pipe:
+        for article in own_simulator.articles:
+            await pipe.capturer.capture(own_simulator.base + article.path)
+        later = datetime.now(UTC) + timedelta(days=30)
+        everything = {a.id for a in pipe.store.due_articles(later, 1000)}
+        shards = [{a.id for a in pipe.store.due_articles(later, 1000, shard=(k, 3))} for k in range(3)]
+    assert len(everything) == len(own_simulator.articles)
+    assert set().union(*shards) == everything
+    assert sum(len(s) for s in shards) == len(everything)  # no article in two shards

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import time
-import zlib
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,10 +18,12 @@ from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
+from isal import isal_zlib
 
 from samizdat.config import FetchSettings
 from samizdat.fetch.decode import DecodedText, decode_html
 from samizdat.fetch.safety import Resolver, UnsafeURL, check_scheme, resolve, safe_address
+from samizdat.fetch.streams import AsyncioBackend
 
 Headers = tuple[tuple[str, str], ...]
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -105,12 +106,11 @@ class Fetcher:
         # HTTP/2 is only ever negotiated over TLS; for http:// it would add overhead and nothing else.
         self._clients = {
             scheme: httpx.AsyncClient(
-                http2=settings.http2 and scheme == "https",
                 follow_redirects=False,
                 trust_env=False,
                 timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
-                limits=httpx.Limits(max_connections=settings.total_concurrency),
-                transport=transport,
+                transport=transport
+                or _asyncio_transport(settings, http2=settings.http2 and scheme == "https"),
             )
             for scheme in ("http", "https")
         }
@@ -284,6 +284,15 @@ class Fetcher:
         )
 
 
+def _asyncio_transport(settings: FetchSettings, *, http2: bool) -> httpx.AsyncHTTPTransport:
+    """httpx's transport with its connection pool on asyncio streams (see :mod:`.streams`)."""
+    transport = httpx.AsyncHTTPTransport(
+        http2=http2, trust_env=False, limits=httpx.Limits(max_connections=settings.total_concurrency)
+    )
+    transport._pool._network_backend = AsyncioBackend()  # httpx takes no backend argument
+    return transport
+
+
 async def _read_capped(response: httpx.Response, cap: int) -> bytes:
     declared = response.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > cap:
@@ -318,12 +327,13 @@ def _decompress(body: bytes, encoding: str | None, cap: int) -> bytes:
         return body
     if encoding not in ("gzip", "x-gzip", "deflate"):
         raise _Failed(FetchFailure.PROTOCOL, f"unsupported Content-Encoding {encoding!r}")
-    wbits_choices = (16 + zlib.MAX_WBITS,) if "gzip" in encoding else (zlib.MAX_WBITS, -zlib.MAX_WBITS)
+    max_wbits = isal_zlib.MAX_WBITS
+    wbits_choices = (16 + max_wbits,) if "gzip" in encoding else (max_wbits, -max_wbits)
     for wbits in wbits_choices:
-        decompressor = zlib.decompressobj(wbits)
+        decompressor = isal_zlib.decompressobj(wbits)
         try:
             content = decompressor.decompress(body, cap + 1)
-        except zlib.error:
+        except (isal_zlib.error, isal_zlib.IsalError):
             continue
         if len(content) > cap:
             raise _Failed(

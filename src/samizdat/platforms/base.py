@@ -65,6 +65,7 @@ class Platform(Protocol):
 
     name: str
     default_hosts: tuple[str, ...]
+    volatile_tokens: tuple[str, ...]  # names whose values change on every request (see fingerprint)
 
     def sniff(self, html: str) -> bool:
         """True when the page's own markup says it belongs to this platform."""

@@ -71,6 +71,7 @@ logging.getLogger("htmldate").setLevel(logging.ERROR)
 class Generic:
     name = NAME
     default_hosts: tuple[str, ...] = ()
+    volatile_tokens: tuple[str, ...] = ()
 
     def sniff(self, html_text: str) -> bool:
         return False  # the fallback: chosen when no other platform claims a page

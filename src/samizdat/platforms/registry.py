@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from samizdat.config import PlatformSettings
 from samizdat.platforms.base import Article, Platform, Unavailable
+from samizdat.platforms.fingerprint import page_fingerprint
 
 BUILTIN = ("samizdat.platforms.wechat",)
 GENERIC = "samizdat.platforms.generic"
@@ -25,6 +26,7 @@ class Registry:
     ) -> None:
         self.platforms: list[Platform] = [importlib.import_module(m).PLATFORM for m in modules]
         self.generic: Platform = importlib.import_module(GENERIC).PLATFORM
+        self._by_name = {p.name: p for p in (*self.platforms, self.generic)}
         settings = settings or {}
         self._hosts: dict[str, Platform] = {}
         for platform in self.platforms:
@@ -53,3 +55,7 @@ class Registry:
     def parse(self, url: str | None, html: str) -> Article | Unavailable:
         platform = self.for_page(url, html)
         return platform.parse(url or "", html)
+
+    def fingerprint(self, platform_name: str, page: bytes) -> str:
+        """The digest of ``page`` (as received) without ``platform_name``'s per-request tokens."""
+        return page_fingerprint(page, self._by_name[platform_name].volatile_tokens)

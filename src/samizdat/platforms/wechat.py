@@ -59,6 +59,10 @@ TRACKING_PARAMS = frozenset(
     }
 )
 IDENTITY_PARAMS = ("__biz", "mid", "idx", "sn")
+# Set anew in every response to a client without a session (seen in the saved 2018 and 2020
+# pages): the request id and the server's clock. The CSP nonce is a common token. Session
+# tokens (appmsg_token, pass_ticket, key, uin) are empty for us: the fetcher never logs in.
+VOLATILE_TOKENS = ("req_id", "svr_time")
 
 BODY = "//*[@id='js_content']"
 TITLE = ("//*[@id='activity-name']", "//*[contains(@class,'rich_media_title')]")
@@ -191,6 +195,7 @@ def canonical_id_from_params(biz: str | None, mid: str | None, idx: str | None) 
 class WeChat:
     name = NAME
     default_hosts = DEFAULT_HOSTS
+    volatile_tokens = VOLATILE_TOKENS
 
     def sniff(self, html_text: str) -> bool:
         # Whole-page substring tests: pages carry up to 600 kB of inline script before the body.

@@ -47,6 +47,7 @@ class CaptureRecord:
     response: ArchiveRef
     images: Sequence[StoredImage] = ()
     next_check_at: datetime | None = None  # for a new article: its first re-check
+    page_fingerprint: str | None = None  # the page without per-request tokens (re-checks compare it)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class DueArticle:
     last_seen_alive_at: datetime | None
     suspected_at: datetime | None
     detected_at: datetime | None
+    page_fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class WatchState:
     last_seen_alive_at: datetime | None
     detected_at: datetime | None
     next_check_at: datetime | None
+    page_fingerprint: str | None  # of the latest page that parsed as the article
 
 
 @dataclass(frozen=True)
@@ -134,28 +137,24 @@ class Store:
         with self.engine.connect() as connection:
             return connection.scalar(select(article_urls.c.article_id).where(article_urls.c.url == url))
 
-    def due_articles(self, now: datetime, limit: int) -> list[DueArticle]:
-        """Articles whose next check is due, the most overdue first."""
-        latest = (
-            select(versions.c.article_id, func.max(versions.c.id).label("version_id"))
-            .group_by(versions.c.article_id)
-            .subquery()
-        )
-        query = (
-            select(articles, versions.c.final_url, versions.c.content_hash)
-            .join(latest, latest.c.article_id == articles.c.id)
-            .join(versions, versions.c.id == latest.c.version_id)
-            .where(articles.c.next_check_at <= now)
-            .order_by(articles.c.next_check_at)
-            .limit(limit)
-        )
+    def due_articles(self, now: datetime, limit: int, *, shard: tuple[int, int] = (0, 1)) -> list[DueArticle]:
+        """Articles whose next check is due, the most overdue first.
+
+        ``shard=(k, n)`` keeps the articles whose id is k modulo n, so that n checking processes
+        sharing one database never check the same article.
+        """
+        index, count = shard
+        query = select(articles).where(articles.c.next_check_at <= now)
+        if count > 1:
+            query = query.where(articles.c.id % count == index)
+        query = query.order_by(articles.c.next_check_at).limit(limit)
         with self.engine.connect() as connection:
             return [
                 DueArticle(
                     row.id,
                     row.platform,
                     row.canonical_id,
-                    row.final_url,
+                    row.check_url,
                     row.content_hash,
                     row.state,
                     row.outcome,
@@ -164,35 +163,52 @@ class Store:
                     row.last_seen_alive_at,
                     row.suspected_at,
                     row.detected_at,
+                    row.page_fingerprint,
                 )
                 for row in connection.execute(query)
             ]
 
-    def record_check(self, check: CheckRow | None, article_id: int, state: WatchState) -> None:
-        """Store a check (when it is not already stored with a version) and the article's new state."""
+    def record_checks(self, done: Sequence[tuple[CheckRow | None, int, WatchState]]) -> None:
+        """Store checks (those not already stored with a version) and their articles' new states."""
+        if not done:
+            return
+        check_rows = [check for check, _, _ in done if check is not None]
         with self.engine.begin() as connection:
-            if check is not None:
+            if check_rows:
                 connection.execute(
-                    insert(checks).values(
-                        article_id=check.article_id,
-                        checked_at=check.checked_at,
-                        outcome=check.outcome,
-                        http_status=check.http_status,
-                        message=check.message,
-                        **ref_columns(check.evidence),
-                    )
+                    insert(checks),
+                    [
+                        {
+                            "article_id": check.article_id,
+                            "checked_at": check.checked_at,
+                            "outcome": check.outcome,
+                            "http_status": check.http_status,
+                            "message": check.message,
+                            "warc_file": None,
+                            "warc_offset": None,
+                            "warc_length": None,
+                            "warc_digest": None,
+                            "warc_record_id": None,
+                            **ref_columns(check.evidence),
+                        }
+                        for check in check_rows
+                    ],
                 )
             connection.execute(
-                update(articles)
-                .where(articles.c.id == article_id)
-                .values(
-                    state=state.state,
-                    outcome=state.outcome,
-                    suspected_at=state.suspected_at,
-                    last_seen_alive_at=state.last_seen_alive_at,
-                    detected_at=state.detected_at,
-                    next_check_at=state.next_check_at,
-                )
+                update(articles).where(articles.c.id == bindparam("article_id")),
+                [
+                    {
+                        "article_id": article_id,
+                        "state": state.state,
+                        "outcome": state.outcome,
+                        "suspected_at": state.suspected_at,
+                        "last_seen_alive_at": state.last_seen_alive_at,
+                        "detected_at": state.detected_at,
+                        "next_check_at": state.next_check_at,
+                        "page_fingerprint": state.page_fingerprint,
+                    }
+                    for _, article_id, state in done
+                ],
             )
 
     def known_urls(self, urls: Sequence[str]) -> set[str]:
@@ -577,6 +593,9 @@ def _article_fields(record: CaptureRecord) -> dict[str, Any]:
     published = article.published_at
     offset = published.utcoffset() if published else None
     return {
+        "check_url": record.final_url,
+        "content_hash": content_hash(article),
+        "page_fingerprint": record.page_fingerprint,
         "url": article.url,
         "title": article.title,
         "account": article.account,

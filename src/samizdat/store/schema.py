@@ -99,6 +99,10 @@ articles = Table(
     Column("suspected_at", UTCDateTime),  # a check saw a removal, not yet confirmed
     Column("detected_at", UTCDateTime),
     Column("next_check_at", UTCDateTime),
+    # What the next check compares against, kept here so that finding due work reads one table.
+    Column("check_url", Text),  # where the latest capture was fetched from
+    Column("content_hash", String(64)),  # of the latest capture's title and text
+    Column("page_fingerprint", String(64)),  # of the latest page that parsed as the article
     Column("claimed_by", String(100)),
     Column("claimed_until", UTCDateTime),
     UniqueConstraint("platform", "canonical_id", name="uq_articles_platform_canonical_id"),

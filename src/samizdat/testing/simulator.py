@@ -35,6 +35,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 from xml.sax.saxutils import escape
 
 from samizdat.platforms.wechat import script_vars
+from samizdat.testing.spliced import SplicedPage
 
 REPO_FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "wechat"
 # Asset hosts of the platform (images, covers, video posters): served by the simulator under
@@ -131,8 +132,9 @@ class Simulator:
         self._server: asyncio.AbstractServer | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
-        self._served: dict[tuple[str, bool], bytes] = {}  # (article token, gzipped) -> body
+        self._served: dict[str, SplicedPage] = {}  # by article token
         self.removed: dict[str, str] = {}  # article token -> the notice page it now shows
+        self.edits: dict[str, list[tuple[str, str]]] = {}  # article token -> (old, new) replacements
         self.flaky_every = 0  # when n > 0, every n-th article request fails: 503, reset or verification
         self._article_requests = 0
 
@@ -244,6 +246,11 @@ class Simulator:
         """From now on ``article`` shows the notice page ``notice`` (a name in expected.json)."""
         self.removed[article.token] = notice
 
+    def edit(self, article: SimulatedArticle, old: str, new: str) -> None:
+        """From now on ``article``'s page has ``new`` where it had ``old`` (a silent edit)."""
+        self.edits.setdefault(article.token, []).append((old, new))
+        self._served.pop(article.token, None)
+
     async def _flaky(self, writer: asyncio.StreamWriter, headers: dict[str, str]) -> bool:
         kind = (self._article_requests // self.flaky_every) % 3
         if kind == 0:
@@ -286,7 +293,10 @@ class Simulator:
         ).encode(), "application/xml"
 
     def _article_html(self, article: SimulatedArticle) -> str:
-        return ASSET_URL.sub(lambda m: f"{self.base}/ext/{m.group(1)}/", article.html)
+        html = ASSET_URL.sub(lambda m: f"{self.base}/ext/{m.group(1)}/", article.html)
+        for old, new in self.edits.get(article.token, ()):
+            html = html.replace(old, new)
+        return html
 
     def _page(self, writer: asyncio.StreamWriter, headers: dict[str, str], html: str) -> bool:
         extra = [("Content-Type", "text/html; charset=utf-8")]
@@ -301,17 +311,15 @@ class Simulator:
         self, writer: asyncio.StreamWriter, headers: dict[str, str], article: SimulatedArticle
     ) -> bool:
         zipped = self.gzip_pages and "gzip" in headers.get("accept-encoding", "")
-        # Pages are static: build and compress each once, as a server with a cache would.
-        body = self._served.get((article.token, zipped))
-        if body is None:
-            body = self._article_html(article).encode("utf-8")
-            if zipped:
-                body = gzip.compress(body, compresslevel=1)
-            self._served[(article.token, zipped)] = body
+        # Like the real platform, every response has its own nonce, request id and server time;
+        # each page is cut and compressed once, as a server with a cache would (see spliced.py).
+        page = self._served.get(article.token)
+        if page is None:
+            page = self._served[article.token] = SplicedPage(self._article_html(article))
         extra = [("Content-Type", "text/html; charset=utf-8")]
         if zipped:
             extra.append(("Content-Encoding", "gzip"))
-        _send(writer, 200, body, extra)
+        _send(writer, 200, page.render(zipped), extra)
         return True
 
 

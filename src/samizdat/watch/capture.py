@@ -127,6 +127,7 @@ class Capturer:
                     for image in images
                 ],
                 next_check_at=self._first_check(page.fetched_at),
+                page_fingerprint=self.registry.fingerprint(parsed.platform, page.content),
             )
 
         refs, result = await self.committer.commit(records + image_records, row)

@@ -1,25 +1,35 @@
 """One re-check of an archived article: fetch, keep the evidence, classify, move its state.
 
 What the check saw is archived before anything is stored (a notice page is the evidence of
-a removal); a live page that changed becomes a new version. The next check is set from the
+a removal); a live page whose text changed becomes a new version. A live page whose text did
+not change is not archived again: its content already is, and the check moves
+``last_seen_alive_at``. Most checks find the very page they found before; its fingerprint
+(the page without per-request tokens) says so without parsing it. The next check is set from the
 schedule, or sooner to confirm a suspected removal; removed and old articles are still
 looked at now and then, since articles do come back.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from samizdat.config import Settings
-from samizdat.fetch import Fetcher
+from samizdat.fetch import Fetcher, FetchResult
 from samizdat.fetch.decode import looks_like_text
 from samizdat.platforms import Article, Registry, Unavailable, UnavailableReason
 from samizdat.store import CaptureRecord, CheckRow, DueArticle, Store, WatchState, content_hash
 from samizdat.watch.committer import Committer
-from samizdat.watch.outcomes import ArticleState, Outcome, State, Transition, advance, classify
+from samizdat.watch.outcomes import (
+    ArticleState,
+    Classification,
+    Outcome,
+    State,
+    Transition,
+    advance,
+    classify,
+)
 from samizdat.watch.schedule import SchedulePolicy
 
 
@@ -31,6 +41,7 @@ class CheckReport:
     declared: bool
     restored: bool
     next_check_at: datetime
+    same_page: bool = False  # the fingerprint matched: nothing was parsed or stored
 
 
 class Checker:
@@ -53,22 +64,25 @@ class Checker:
 
     async def check(self, due: DueArticle) -> CheckReport:
         page = await self.fetcher.fetch(due.check_url)
-        records = [
-            record for exchange in page.exchanges for record in self.records.exchange_records(exchange)
-        ]
+        readable = page.ok and page.status is not None and page.status < 400 and looks_like_text(page.content)
+        fingerprint = self.registry.fingerprint(due.platform, page.content) if readable else None
         parsed: Article | Unavailable | None = None
-        if page.ok and page.status is not None and page.status < 400 and looks_like_text(page.content):
-            parsed = self.registry.parse(page.final_url, page.text().text)
+        if fingerprint is not None and fingerprint == due.page_fingerprint:
+            # The very page that last parsed as this article: alive and unchanged, nothing to parse.
+            found = Classification(Outcome.ALIVE)
+        else:
+            if readable:
+                parsed = self.registry.parse(page.final_url, page.text().text)
+            found = classify(
+                page,
+                parsed,
+                canonical_id=due.canonical_id,
+                content_hash=due.content_hash,
+                parsed_hash=content_hash(parsed) if isinstance(parsed, Article) else None,
+            )
         if _asks_to_back_off(page, parsed):
             host = urlsplit(page.final_url).hostname or ""
             self.fetcher.back_off(host, self.settings.watch.backoff_seconds / self.settings.watch.time_scale)
-        found = classify(
-            page,
-            parsed,
-            canonical_id=due.canonical_id,
-            content_hash=due.content_hash,
-            parsed_hash=content_hash(parsed) if isinstance(parsed, Article) else None,
-        )
         current = ArticleState(
             State(due.state),
             Outcome(due.outcome) if due.outcome else None,
@@ -85,6 +99,7 @@ class Checker:
         )
         next_at = self._next_check(due, transition, page.fetched_at)
         state = transition.state
+        alive = found.outcome in (Outcome.ALIVE, Outcome.EDITED)
         watch_state = WatchState(
             str(state.state),
             str(state.outcome) if state.outcome else None,
@@ -92,9 +107,11 @@ class Checker:
             state.last_seen_alive_at,
             state.detected_at,
             next_at,
+            fingerprint if alive else due.page_fingerprint,
         )
-        if isinstance(parsed, Article) and found.outcome in (Outcome.ALIVE, Outcome.EDITED):
-            # The same path as a capture: a changed text becomes a version, the check its evidence.
+        if found.outcome is Outcome.EDITED and isinstance(parsed, Article):
+            # The same path as a capture: the changed text becomes a version, the page its evidence.
+            records = self._records(page)
             await self.committer.commit(
                 records,
                 lambda refs: CaptureRecord(
@@ -104,19 +121,36 @@ class Checker:
                     http_status=page.status or 200,
                     captured_at=page.fetched_at,
                     response=refs[2 * (len(page.exchanges) - 1)],
+                    page_fingerprint=fingerprint,
                 ),
+                lambda refs: (None, due.id, watch_state),
             )
-            await asyncio.to_thread(self.store.record_check, None, due.id, watch_state)
+        elif alive:
+            # Its content is archived already: an unchanged article only moves its timestamps.
+            await self.committer.record_check([], lambda refs: (None, due.id, watch_state))
         else:
-            refs = await self.committer.archive(records) if records else []
-            evidence = refs[2 * (len(page.exchanges) - 1)] if refs else None
-            check = CheckRow(
-                due.id, page.fetched_at, str(found.outcome), found.message or None, page.status, evidence
-            )
-            await asyncio.to_thread(self.store.record_check, check, due.id, watch_state)
+            records = self._records(page)
+
+            def check_row(refs):
+                evidence = refs[2 * (len(page.exchanges) - 1)] if refs else None
+                row = CheckRow(
+                    due.id, page.fetched_at, str(found.outcome), found.message or None, page.status, evidence
+                )
+                return row, due.id, watch_state
+
+            await self.committer.record_check(records, check_row)
         return CheckReport(
-            due.id, found.outcome, found.message, transition.declared, transition.restored, next_at
+            due.id,
+            found.outcome,
+            found.message,
+            transition.declared,
+            transition.restored,
+            next_at,
+            same_page=parsed is None and found.outcome is Outcome.ALIVE,
         )
+
+    def _records(self, page: FetchResult) -> list:
+        return [record for exchange in page.exchanges for record in self.records.exchange_records(exchange)]
 
     def _next_check(self, due: DueArticle, transition: Transition, now: datetime) -> datetime:
         scale = self.settings.watch.time_scale

@@ -1,10 +1,11 @@
 """One writer for the archive and the database, committing in groups.
 
 Captures hand over their WARC records and, for an article, a function that builds its rows
-from the records' references. A single thread takes whatever is waiting (up to a batch),
-appends all records, fsyncs once, then commits all rows in one transaction, and only then
-answers each capture. Under load this turns one fsync and one commit per article into one
-per batch; alone, a capture waits for nobody. The durability order is the same as for a
+from the records' references; checks hand over the article's new state the same way. A
+single thread takes whatever is waiting (up to a batch), appends all records, fsyncs once,
+then commits all rows (captures, then checks), and only then answers each job. Under load
+this turns one fsync and one commit per article into one per batch; alone, a job waits for
+nobody. The durability order is the same as for a
 single capture: records on disk before any row that points at them.
 """
 
@@ -19,15 +20,18 @@ from dataclasses import dataclass, field
 from warcio.recordloader import ArcWarcRecord
 
 from samizdat.archive import ArchiveRef, WarcWriter
-from samizdat.store import CaptureRecord, CaptureResult, Store
+from samizdat.store import CaptureRecord, CaptureResult, CheckRow, Store, WatchState
 
 RowBuilder = Callable[[list[ArchiveRef]], CaptureRecord]
+CheckDone = tuple[CheckRow | None, int, WatchState]
+CheckBuilder = Callable[[list[ArchiveRef]], CheckDone]
 
 
 @dataclass
 class _Job:
     records: Sequence[ArcWarcRecord]
     build_row: RowBuilder | None
+    build_check: CheckBuilder | None
     future: asyncio.Future
     loop: asyncio.AbstractEventLoop
     refs: list[ArchiveRef] = field(default_factory=list)
@@ -44,27 +48,32 @@ class Committer:
 
     async def archive(self, records: Sequence[ArcWarcRecord]) -> list[ArchiveRef]:
         """Make ``records`` durable; returns their references."""
-        refs, _ = await self._submit(records, None)
+        refs, _ = await self._submit(records, None, None)
         return refs
 
     async def commit(
-        self, records: Sequence[ArcWarcRecord], build_row: RowBuilder
+        self, records: Sequence[ArcWarcRecord], build_row: RowBuilder, build_check: CheckBuilder | None = None
     ) -> tuple[list[ArchiveRef], CaptureResult]:
-        """Make ``records`` durable, then store the row ``build_row`` makes from their references."""
-        refs, result = await self._submit(records, build_row)
+        """Make ``records`` durable, then store the rows ``build_row`` (and ``build_check``) make
+        from their references."""
+        refs, result = await self._submit(records, build_row, build_check)
         assert result is not None
         return refs, result
+
+    async def record_check(self, records: Sequence[ArcWarcRecord], build_check: CheckBuilder) -> None:
+        """Make ``records`` (a check's evidence, if any) durable, then store the check."""
+        await self._submit(records, None, build_check)
 
     def close(self) -> None:
         self._jobs.put(None)
         self._thread.join()
 
     async def _submit(
-        self, records: Sequence[ArcWarcRecord], build_row: RowBuilder | None
+        self, records: Sequence[ArcWarcRecord], build_row: RowBuilder | None, build_check: CheckBuilder | None
     ) -> tuple[list[ArchiveRef], CaptureResult | None]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
-        self._jobs.put(_Job(records, build_row, future, loop))
+        self._jobs.put(_Job(records, build_row, build_check, future, loop))
         return await future
 
     def _run(self) -> None:
@@ -93,6 +102,7 @@ class Committer:
             return
         for job, refs in zip(batch, all_refs, strict=True):
             job.refs = refs
+        failed: set[int] = set()
         with_rows = [job for job in batch if job.build_row is not None]
         results: dict[int, CaptureResult] = {}
         try:
@@ -104,8 +114,21 @@ class Committer:
                 try:
                     results[id(job)] = self.store.record_captures([job.build_row(job.refs)])[0]  # type: ignore[misc]
                 except Exception as exc:
+                    failed.add(id(job))
+                    _answer(job, exception=exc)
+        with_checks = [job for job in batch if job.build_check is not None and id(job) not in failed]
+        try:
+            self.store.record_checks([job.build_check(job.refs) for job in with_checks])  # type: ignore[misc]
+        except Exception:
+            for job in with_checks:
+                try:
+                    self.store.record_checks([job.build_check(job.refs)])  # type: ignore[misc]
+                except Exception as exc:
+                    failed.add(id(job))
                     _answer(job, exception=exc)
         for job in batch:
+            if id(job) in failed:
+                continue
             if job.build_row is None:
                 _answer(job, result=(job.refs, None))
             elif id(job) in results:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import logging
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from samizdat.store import Store
+from samizdat.store import DueArticle, Store
 from samizdat.watch.checker import Checker, CheckReport
 
 BATCH = 200
+log = logging.getLogger(__name__)
 
 
 class AlreadyWatching(RuntimeError):
@@ -50,13 +52,18 @@ class WatchLock:
 
 
 async def watch_pass(
-    store: Store, checker: Checker, concurrency: int, on_report: Callable[[CheckReport], None] | None = None
+    store: Store,
+    checker: Checker,
+    concurrency: int,
+    on_report: Callable[[CheckReport], None] | None = None,
+    *,
+    shard: tuple[int, int] = (0, 1),
 ) -> list[CheckReport]:
     """Run the checks due now (at most one batch); returns what they found."""
-    due = await asyncio.to_thread(store.due_articles, datetime.now(UTC), BATCH)
+    due = await asyncio.to_thread(store.due_articles, datetime.now(UTC), BATCH, shard=shard)
     limit = asyncio.Semaphore(concurrency)
 
-    async def one(article) -> CheckReport:
+    async def one(article: DueArticle) -> CheckReport:
         async with limit:
             report = await checker.check(article)
         if on_report:
@@ -72,10 +79,60 @@ async def watch(
     concurrency: int,
     stop: asyncio.Event,
     on_report: Callable[[CheckReport], None] | None = None,
+    *,
     idle_seconds: float = 0.5,
+    shard: tuple[int, int] = (0, 1),
+    until_idle: bool = False,
 ) -> None:
+    """Check due articles until ``stop`` is set (or, with ``until_idle``, until none is due).
+
+    ``concurrency`` checks run at once and as many wait behind them; the queue is topped up
+    from the database whenever it runs low, so a slow host never holds up a whole batch.
+    """
+    limit = asyncio.Semaphore(concurrency)
+    in_flight: dict[int, asyncio.Task[CheckReport]] = {}
+
+    async def one(article: DueArticle) -> CheckReport:
+        async with limit:
+            return await checker.check(article)
+
     while not stop.is_set():
-        reports = await watch_pass(store, checker, concurrency, on_report)
-        if not reports:
+        if len(in_flight) <= concurrency:
+            wanted = 2 * concurrency - len(in_flight)
+            due = await asyncio.to_thread(
+                store.due_articles, datetime.now(UTC), wanted + len(in_flight), shard=shard
+            )
+            for article in [d for d in due if d.id not in in_flight][:wanted]:
+                in_flight[article.id] = asyncio.create_task(one(article))
+        if not in_flight:
+            if until_idle:
+                return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), idle_seconds)
+            continue
+        done, _ = await asyncio.wait(in_flight.values(), return_when=asyncio.FIRST_COMPLETED)
+        failed = False
+        for article_id, task in [(i, t) for i, t in in_flight.items() if t in done]:
+            del in_flight[article_id]
+            failed |= not _report(task, article_id, on_report)
+        if failed:
+            # A check that raised (a full disk, a lost database) stays due: retry after a pause.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), idle_seconds)
+    if in_flight:
+        await asyncio.wait(in_flight.values())
+        for article_id, task in in_flight.items():
+            _report(task, article_id, on_report)
+
+
+def _report(
+    task: asyncio.Task[CheckReport], article_id: int, on_report: Callable[[CheckReport], None] | None
+) -> bool:
+    try:
+        report = task.result()
+    except Exception:
+        log.exception("the check of article %d failed; it stays due", article_id)
+        return False
+    if on_report:
+        on_report(report)
+    return True

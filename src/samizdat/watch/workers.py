@@ -1,23 +1,27 @@
-"""Capture a list of URLs with several worker processes, one pipeline each.
+"""Capture URLs, or run the re-checks, with several worker processes, one pipeline each.
 
-Parsing and record building are CPU work that one Python process does on one core. Each
-worker has its own fetcher, WARC file (names are unique per process) and group-commit
-writer; they share the database. Politeness is global: the per-host and total concurrency
-limits are divided between the workers, so N workers never send more to a host than one
-would.
+Fetching, parsing and record building are CPU work that one Python process does on one
+core. Each worker has its own fetcher, WARC file (names are unique per process) and
+group-commit writer; they share the database. Checking workers split the articles by id
+(``id mod N``), so no article is checked by two at once. Politeness is global: the per-host
+rate and concurrency limits are divided between the workers, so N workers never send more
+to a host than one would.
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import multiprocessing.synchronize
 import os
 import queue
+import signal
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from samizdat.config import Settings
 from samizdat.watch.capture import CaptureOutcome, CaptureStatus
+from samizdat.watch.checker import CheckReport
 
 # Below this many URLs a second process costs more to start than it saves.
 URLS_PER_EXTRA_WORKER = 100
@@ -109,3 +113,76 @@ def _worker(settings: Settings, indexed_urls: list[tuple[int, str]], results: mu
         results.put((indices[position], outcome))
 
     asyncio.run(capture_urls(settings, [url for _, url in indexed_urls], report))
+
+
+def check_in_processes(
+    settings: Settings,
+    workers: int,
+    on_report: Callable[[CheckReport], None] | None = None,
+    *,
+    should_stop: Callable[[], bool] = lambda: False,
+    until_idle: bool = False,
+) -> None:
+    """Run the watch loop in ``workers`` processes until ``should_stop()`` (or nothing is due).
+
+    The workers finish the checks in flight before they stop.
+    """
+    share = _shared_limits(settings, workers)
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    reports: multiprocessing.Queue = context.Queue()
+    processes = [
+        context.Process(
+            target=_check_worker, args=(share, (index, workers), stop, reports, until_idle), daemon=True
+        )
+        for index in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    while any(p.is_alive() for p in processes) or not reports.empty():
+        if should_stop():
+            stop.set()
+        try:
+            report = reports.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        if on_report:
+            on_report(report)
+    for process in processes:
+        process.join()
+
+
+def _check_worker(
+    settings: Settings,
+    shard: tuple[int, int],
+    stop: multiprocessing.synchronize.Event,
+    reports: multiprocessing.Queue,
+    until_idle: bool,
+) -> None:
+    from samizdat.app import pipeline
+    from samizdat.watch.loop import watch
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop, through ``stop``
+
+    async def run() -> None:
+        stopping = asyncio.Event()
+
+        async def relay_stop() -> None:
+            while not stop.is_set():
+                await asyncio.sleep(0.2)
+            stopping.set()
+
+        relay = asyncio.create_task(relay_stop())
+        async with pipeline(settings) as pipe:
+            await watch(
+                pipe.store,
+                pipe.checker,
+                settings.fetch.total_concurrency,
+                stopping,
+                reports.put,
+                shard=shard,
+                until_idle=until_idle,
+            )
+        relay.cancel()
+
+    asyncio.run(run())
