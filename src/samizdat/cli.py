@@ -8,7 +8,7 @@ import gzip
 import json
 import sys
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,7 +27,8 @@ from samizdat.sources import NotASource, Poll, SourceKind, poll, read_source
 from samizdat.store import DatabaseURLError
 from samizdat.watch import CaptureOutcome, CaptureStatus
 from samizdat.watch.checker import CheckReport
-from samizdat.watch.loop import AlreadyWatching, WatchLock, watch, watch_pass
+from samizdat.watch.loop import AlreadyWatching, WatchLock, watch_pass
+from samizdat.watch.polling import SourceReport, poll_sources
 from samizdat.watch.workers import capture_in_processes, capture_urls, default_workers
 
 app = typer.Typer(
@@ -92,15 +93,19 @@ def capture(
         raise typer.Exit(2)
     _open(ctx)  # create or migrate the database once, before any worker starts
     outcomes = _capture_all(_settings(ctx), targets, workers or default_workers(len(targets)))
+    console.print(_outcomes_table(outcomes))
+    if any(o.status is CaptureStatus.FAILED for o in outcomes):
+        raise typer.Exit(1)
+
+
+def _outcomes_table(outcomes: list[CaptureOutcome]) -> Table:
     table = Table("id", "platform", "status", "title / reason", "url", show_lines=False)
     for outcome in outcomes:
         detail = outcome.title if outcome.title is not None else f"{outcome.reason}: {outcome.message}"
         table.add_row(
             str(outcome.article_id or "—"), outcome.platform or "—", str(outcome.status), detail, outcome.url
         )
-    console.print(table)
-    if any(o.status is CaptureStatus.FAILED for o in outcomes):
-        raise typer.Exit(1)
+    return table
 
 
 def _capture_all(settings: Settings, urls: list[str], workers: int) -> list[CaptureOutcome]:
@@ -297,21 +302,39 @@ def show(ctx: typer.Context, article_id: Annotated[int, typer.Argument(metavar="
 def watch_command(
     ctx: typer.Context,
     once: Annotated[bool, typer.Option("--once", help="Run the checks due now, then stop.")] = False,
+    workers: Annotated[int, typer.Option(help="Processes that run re-checks (they split the articles).")] = 1,
 ) -> None:
-    """Re-check archived articles on their schedule; report removals once confirmed."""
+    """Re-check archived articles on their schedule and poll sources; report removals once confirmed."""
+    _run_watcher(ctx, once=once, workers=workers)
+
+
+@app.command("run")
+def run_command(
+    ctx: typer.Context,
+    workers: Annotated[int, typer.Option(help="Processes that run re-checks (they split the articles).")] = 1,
+) -> None:
+    """Everything in one process: watch (and serve the site, once the publish stage exists)."""
+    _run_watcher(ctx, once=False, workers=workers)
+
+
+def _run_watcher(ctx: typer.Context, *, once: bool, workers: int) -> None:
     settings = _settings(ctx)
     _open(ctx)
     try:
         with WatchLock(settings.data_dir):
-            asyncio.run(_watch(settings, once))
+            if once:
+                asyncio.run(_watch_once(settings))
+            else:
+                asyncio.run(_watch_live(settings, workers))
     except AlreadyWatching as exc:
         errors.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
+    except ConfigError as exc:
+        errors.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
 
 
-async def _watch(settings: Settings, once: bool) -> None:
-    import signal
-
+async def _watch_once(settings: Settings) -> None:
     counts: dict[str, int] = {}
 
     def report(found: CheckReport) -> None:
@@ -319,18 +342,56 @@ async def _watch(settings: Settings, once: bool) -> None:
         _print_news(found)
 
     async with pipeline(settings) as pipe:
-        concurrency = settings.fetch.total_concurrency
-        if once:
-            await watch_pass(pipe.store, pipe.checker, concurrency, report)
-        else:
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(signum, stop.set)
-            console.print("watching; Ctrl-C stops after the checks in flight")
-            await watch(pipe.store, pipe.checker, concurrency, stop, report)
+        await watch_pass(pipe.store, pipe.checker, settings.fetch.total_concurrency, report)
     summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "no checks were due"
     console.print(f"checks: {summary}")
+
+
+async def _watch_live(settings: Settings, workers: int) -> None:
+    import signal
+
+    from rich.live import Live
+
+    from samizdat.watch.service import Watcher
+
+    watcher = Watcher(settings, workers=workers)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    running = asyncio.create_task(watcher.run(stop))
+    with Live(_status_table(watcher, settings), console=console, refresh_per_second=2) as live:
+        while not running.done():
+            await asyncio.wait([running], timeout=0.5)
+            live.update(_status_table(watcher, settings))
+    await running
+    status = watcher.status
+    console.print(
+        f"stopped: {sum(status.outcomes.values())} checks, {status.declared} removals declared, "
+        f"{status.edited} edits, {status.captured} new articles captured"
+    )
+
+
+def _status_table(watcher, settings: Settings) -> Table:
+    status = watcher.status
+    fetch = settings.fetch
+    table = Table(title="samizdat watch — Ctrl-C stops after the checks in flight", show_header=False)
+    table.add_row("due now", f"{status.due:,}")
+    table.add_row("checks / min", f"{status.checks_per_minute():,}")
+    table.add_row(
+        "checks by outcome", ", ".join(f"{k} {v:,}" for k, v in status.outcomes.most_common()) or "—"
+    )
+    table.add_row("removals declared", f"{status.declared:,}")
+    table.add_row("edits · back online", f"{status.edited:,} · {status.restored:,}")
+    table.add_row("sources polled · new articles", f"{status.polls:,} · {status.captured:,}")
+    rate = f"{fetch.per_host_rate:g}/s" if fetch.per_host_rate else "no rate limit"
+    table.add_row(
+        "per-host budget", f"{fetch.per_host_concurrency} in flight, {rate} (workers: {watcher.workers})"
+    )
+    table.add_row("notifications", f"{watcher.notifier.delivered} sent, {watcher.notifier.failed} failed")
+    for line in status.news:
+        table.add_row("", line)
+    return table
 
 
 source_app = typer.Typer(
@@ -344,6 +405,10 @@ def source_add(
     ctx: typer.Context,
     url: str,
     interval: Annotated[int, typer.Option(help="Seconds between polls.")] = 900,
+    keyword: Annotated[
+        list[str] | None,
+        typer.Option("--keyword", "-k", help="Watch this term in the source's articles (repeatable)."),
+    ] = None,
 ) -> None:
     """Add a source; its kind (feed, sitemap, URL list, OPML of feeds) is recognised from it."""
     settings = _settings(ctx)
@@ -358,7 +423,9 @@ def source_add(
         (str(document.kind), url, document.title)
     ]
     for kind, target, title in targets:
-        source_id, created = store.add_source(kind, target, title=title, interval_seconds=interval)
+        source_id, created = store.add_source(
+            kind, target, title=title, interval_seconds=interval, keywords=keyword or ()
+        )
         state = "added" if created else "already there"
         console.print(
             f"{state}: source {source_id} ({kind}) {target} — {len(document.entries)} entries listed now"
@@ -414,29 +481,15 @@ def source_remove(ctx: typer.Context, key: Annotated[str, typer.Argument(help="S
 def source_poll(ctx: typer.Context) -> None:
     """Poll every source once and capture the articles not seen before, at first sight."""
     settings = _settings(ctx)
-    store = _open(ctx)
-    rows = store.list_sources()
-    polls = asyncio.run(_poll_all(settings, rows))
-    new_urls: dict[str, None] = {}
-    for row, polled in zip(rows, polls, strict=True):
-        if polled.error:
-            errors.print(f"[yellow]source {row['id']}:[/yellow] {polled.error}")
+    rows = _open(ctx).list_sources()
+    for report in asyncio.run(_poll_all(settings, rows)):
+        if report.error:
+            errors.print(f"[yellow]source {report.source_id}:[/yellow] {report.error}")
             continue
-        store.source_polled(
-            row["id"],
-            at=datetime.now(UTC),
-            etag=polled.etag,
-            last_modified=polled.last_modified,
-            title=polled.document.title if polled.document else None,
-        )
-        listed = list(dict.fromkeys(entry.url for entry in polled.entries))
-        known = store.known_urls(listed)
-        fresh = [url for url in listed if url not in known and url not in new_urls]
-        new_urls.update(dict.fromkeys(fresh))
-        status = "unchanged (304)" if polled.not_modified else f"{len(listed)} listed, {len(fresh)} new"
-        console.print(f"source {row['id']} {row['url']}: {status}")
-    if new_urls:
-        capture(ctx, urls=list(new_urls), from_file=None, workers=0)
+        status = "unchanged (304)" if report.not_modified else f"{report.listed} listed, {report.new} new"
+        console.print(f"source {report.source_id} {report.url}: {status}")
+        if report.captures:
+            console.print(_outcomes_table(list(report.captures)))
 
 
 async def _poll_one(settings: Settings, url: str) -> Poll:
@@ -444,23 +497,10 @@ async def _poll_one(settings: Settings, url: str) -> Poll:
         return await poll(fetcher, url)
 
 
-async def _poll_all(settings: Settings, rows: list[dict]) -> list[Poll]:
-    """Every source once, through one fetcher (its per-host limits apply across sources)."""
-    async with Fetcher(settings.fetch) as fetcher:
-        return list(
-            await asyncio.gather(
-                *(
-                    poll(
-                        fetcher,
-                        row["url"],
-                        etag=row["etag"],
-                        last_modified=row["last_modified"],
-                        kind=SourceKind(row["kind"]) if row["kind"] != str(SourceKind.OPML) else None,
-                    )
-                    for row in rows
-                )
-            )
-        )
+async def _poll_all(settings: Settings, rows: list[dict]) -> list[SourceReport]:
+    """Every source once, through one pipeline (its per-host limits apply across sources)."""
+    async with pipeline(settings) as pipe:
+        return await poll_sources(pipe, rows)
 
 
 @app.command()
@@ -547,18 +587,50 @@ def simulate(
     pages: Annotated[
         Path | None, typer.Option(help="Simulator fixtures (default tests/fixtures/wechat).")
     ] = None,
+    timeline: Annotated[
+        bool, typer.Option(help="Publish, remove and edit articles over simulated time (real removal data).")
+    ] = False,
+    time_scale: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 1.0,
+    publish_hours: Annotated[
+        float, typer.Option(help="Publications spread over this many simulated hours.")
+    ] = 24.0,
+    removed_share: Annotated[float, typer.Option(help="Share of articles that will be removed.")] = 0.2,
+    edited_share: Annotated[float, typer.Option(help="Share of articles that will be edited.")] = 0.02,
+    seed: Annotated[int, typer.Option(help="Seed of the timeline's random draws.")] = 0,
+    rate_limit: Annotated[
+        float, typer.Option(help="Article requests/s above which a verification page is shown (0: none).")
+    ] = 0.0,
+    log: Annotated[Path | None, typer.Option(help="Append every request to this JSON-lines file.")] = None,
+    plan_file: Annotated[
+        Path | None, typer.Option("--plan", help="Write each article's fate (the ground truth) here.")
+    ] = None,
 ) -> None:
     """Serve the local WeChat simulator until interrupted (for demos and benchmarks)."""
     import threading
 
     from samizdat.testing import Simulator
+    from samizdat.testing.timeline import plan, real_removals, save_plan
 
     try:
-        simulator = Simulator(pages, copies=copies, port=port)
+        simulator = Simulator(
+            pages, copies=copies, port=port, time_scale=time_scale, rate_limit=rate_limit, log_path=log
+        )
     except FileNotFoundError as exc:
         errors.print(str(exc))
         raise typer.Exit(2) from None
+    if timeline:
+        fates = plan(
+            len(simulator.articles),
+            real_removals(),
+            publish_over=publish_hours * 3600,
+            removed_share=removed_share,
+            edited_share=edited_share,
+            seed=seed,
+        )
+        simulator.set_fates(fates)
     with simulator:
+        if plan_file and timeline:
+            save_plan(plan_file, [a.path for a in simulator.articles], fates, simulator.started, time_scale)
         # The first line is for programs that start the simulator: they read the address from it.
         print(f"serving {len(simulator.articles)} articles at {simulator.base}", flush=True)
         print(f"article URLs: {simulator.base}/urls.txt", flush=True)

@@ -4,7 +4,7 @@ Every key is typed; a wrong key or value raises one :class:`ConfigError` that na
 and says how to fix it. Environment variables use the dotted key with ``__`` between parts,
 upper-cased: ``fetch.timeout`` is ``SAMIZDAT_FETCH__TIMEOUT``, ``platforms.wechat.hosts`` is
 ``SAMIZDAT_PLATFORMS__WECHAT__HOSTS`` (a comma-separated list). ``SAMIZDAT_DATA_DIR`` sets
-``data_dir``.
+``data_dir``; ``SAMIZDAT_TIME_SCALE`` is short for ``SAMIZDAT_WATCH__TIME_SCALE``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ DEFAULT_USER_AGENT = (
 )
 CONFIG_FILE_NAME = "samizdat.toml"
 ENV_PREFIX = "SAMIZDAT_"
+ENV_SHORTHANDS = {"SAMIZDAT_TIME_SCALE": "SAMIZDAT_WATCH__TIME_SCALE"}
 
 
 class ConfigError(ValueError):
@@ -68,6 +69,20 @@ class WatchSettings:
 
 
 @dataclass(frozen=True)
+class NotifySettings:
+    webhooks: tuple[str, ...] = ()  # URLs that receive each event as a JSON POST
+    apprise: tuple[str, ...] = ()  # Apprise URLs (needs `pip install apprise`)
+    attempts: int = 5  # deliveries tried per event and target, with doubling back-off
+    backoff_seconds: float = 2.0  # wait before the first retry
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class KeywordSettings:
+    terms: tuple[str, ...] = ()  # articles matching any of these are priority (checked more often)
+
+
+@dataclass(frozen=True)
 class DatabaseSettings:
     url: str = ""
 
@@ -88,6 +103,8 @@ class Settings:
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     capture: CaptureSettings = field(default_factory=CaptureSettings)
     watch: WatchSettings = field(default_factory=WatchSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
+    keywords: KeywordSettings = field(default_factory=KeywordSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     platforms: dict[str, PlatformSettings] = field(default_factory=_default_platforms)
 
@@ -131,6 +148,7 @@ def _from_environ(environ: Mapping[str, str]) -> dict[str, typing.Any]:
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX):
             continue
+        name = ENV_SHORTHANDS.get(name, name)
         parts = name[len(ENV_PREFIX) :].lower().split("__")
         node = tree
         for part in parts[:-1]:

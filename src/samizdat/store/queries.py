@@ -48,6 +48,7 @@ class CaptureRecord:
     images: Sequence[StoredImage] = ()
     next_check_at: datetime | None = None  # for a new article: its first re-check
     page_fingerprint: str | None = None  # the page without per-request tokens (re-checks compare it)
+    keywords: Sequence[str] = ()  # watchlist terms the article matched: it is checked as a priority
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,12 @@ class Store:
                 for row in connection.execute(query)
             ]
 
+    def count_due(self, now: datetime) -> int:
+        with self.engine.connect() as connection:
+            return connection.scalar(
+                select(func.count()).select_from(articles).where(articles.c.next_check_at <= now)
+            )
+
     def record_checks(self, done: Sequence[tuple[CheckRow | None, int, WatchState]]) -> None:
         """Store checks (those not already stored with a version) and their articles' new states."""
         if not done:
@@ -223,7 +230,7 @@ class Store:
         return found
 
     def add_source(
-        self, kind: str, url: str, *, title: str | None, interval_seconds: int
+        self, kind: str, url: str, *, title: str | None, interval_seconds: int, keywords: Sequence[str] = ()
     ) -> tuple[int, bool]:
         """(id, created): a source URL is stored once."""
         with self.engine.begin() as connection:
@@ -237,6 +244,7 @@ class Store:
                     url=url,
                     title=title,
                     poll_interval_seconds=interval_seconds,
+                    keywords=list(keywords) or None,
                     created_at=datetime.now(UTC),
                 )
                 .returning(sources.c.id)
@@ -323,7 +331,8 @@ class Store:
                             "platform": r.article.platform,
                             "canonical_id": r.article.canonical_id,
                             "state": "live",
-                            "priority": 0,
+                            "priority": 1 if r.keywords else 0,
+                            "keywords": list(r.keywords),
                             "first_captured_at": r.captured_at,
                             "last_seen_alive_at": r.captured_at,
                             "next_check_at": r.next_check_at,

@@ -73,6 +73,7 @@ sources = Table(
     Column("etag", Text),
     Column("last_modified", Text),
     Column("last_polled_at", UTCDateTime),
+    Column("keywords", JSON),  # watched in this source's articles, besides the global watchlist
     Column("created_at", UTCDateTime, nullable=False),
 )
 
@@ -103,6 +104,7 @@ articles = Table(
     Column("check_url", Text),  # where the latest capture was fetched from
     Column("content_hash", String(64)),  # of the latest capture's title and text
     Column("page_fingerprint", String(64)),  # of the latest page that parsed as the article
+    Column("keywords", JSON),  # watchlist terms matched at capture
     Column("claimed_by", String(100)),
     Column("claimed_until", UTCDateTime),
     UniqueConstraint("platform", "canonical_id", name="uq_articles_platform_canonical_id"),

@@ -12,6 +12,8 @@ Routes::
     /ext/<host>/<path>               an asset of the platform's image hosts (a small PNG per path)
     /notice/<name>                   a notice page (deleted-by-author, verification, …)
     /urls.txt                        every article URL, one per line (a URL-list source)
+    /account/<biz>.xml               one account's articles as an RSS feed
+    /accounts.opml                   every account's feed
     /feed.xml, /feed.json            the same as an RSS 2.0 feed and a JSON Feed (with ETags)
     /sitemap.xml                     a sitemap index pointing at /sitemap-articles.xml
     /fault/<kind>                    misbehaving responses, see FAULTS
@@ -28,14 +30,18 @@ import json
 import re
 import struct
 import threading
+import time
 import zlib
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 from xml.sax.saxutils import escape
 
 from samizdat.platforms.wechat import script_vars
 from samizdat.testing.spliced import SplicedPage
+from samizdat.testing.timeline import Fate
 
 REPO_FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "wechat"
 # Asset hosts of the platform (images, covers, video posters): served by the simulator under
@@ -115,7 +121,17 @@ def tiny_png(seed: str) -> bytes:
 class Simulator:
     """Run with ``with Simulator(...) as sim:``; ``sim.base`` is ``http://127.0.0.1:PORT``."""
 
-    def __init__(self, pages: Path | None = None, *, copies: int = 1, port: int = 0, gzip_pages: bool = True):
+    def __init__(
+        self,
+        pages: Path | None = None,
+        *,
+        copies: int = 1,
+        port: int = 0,
+        gzip_pages: bool = True,
+        time_scale: float = 1.0,
+        rate_limit: float = 0.0,
+        log_path: Path | None = None,
+    ):
         directory = pages or REPO_FIXTURES
         if not (directory / "articles").is_dir():
             raise FileNotFoundError(
@@ -132,11 +148,20 @@ class Simulator:
         self._server: asyncio.AbstractServer | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
-        self._served: dict[str, SplicedPage] = {}  # by article token
+        self._served: dict[tuple[str, bool], SplicedPage] = {}  # by (article token, edited)
         self.removed: dict[str, str] = {}  # article token -> the notice page it now shows
         self.edits: dict[str, list[tuple[str, str]]] = {}  # article token -> (old, new) replacements
         self.flaky_every = 0  # when n > 0, every n-th article request fails: 503, reset or verification
         self._article_requests = 0
+        # A timeline (see set_fates): each article is published, removed or edited at its time.
+        self.fates: dict[str, Fate] = {}
+        self.time_scale = time_scale
+        self.started = time.time()
+        # Article requests per second above which the platform shows its verification page.
+        self.rate_limit = rate_limit
+        self._recent: deque[float] = deque()
+        self.requests: list[tuple[float, str, str]] = []  # (time, path, what was served)
+        self._log = log_path.open("a", encoding="utf-8", buffering=1 << 16) if log_path else None
 
     @property
     def host(self) -> str:
@@ -147,7 +172,24 @@ class Simulator:
         return f"http://{self.host}"
 
     def article_urls(self) -> list[str]:
-        return [self.base + a.path for a in self.articles]
+        """The articles published so far (all of them without a timeline), newest first."""
+        return [self.base + a.path for a in self._published()]
+
+    def _published(self) -> list[SimulatedArticle]:
+        if not self.fates:
+            return self.articles
+        now = self.now()
+        published = [a for a in self.articles if self.fates[a.token].published_at <= now]
+        published.sort(key=lambda a: self.fates[a.token].published_at, reverse=True)
+        return published
+
+    def set_fates(self, fates: Sequence[Fate]) -> None:
+        """Give the articles a timeline: one fate each, in the order of :attr:`articles`."""
+        self.fates = {a.token: f for a, f in zip(self.articles, fates, strict=True)}
+
+    def now(self) -> float:
+        """Simulated seconds since the simulator started."""
+        return (time.time() - self.started) * self.time_scale
 
     def short_url(self, article: SimulatedArticle) -> str:
         return f"{self.base}/s/{article.token}"
@@ -160,6 +202,7 @@ class Simulator:
         self.stop()
 
     def start(self) -> None:
+        self.started = time.time()
         self._thread = threading.Thread(target=self._run, name="simulator", daemon=True)
         self._thread.start()
         if not self._ready.wait(10):
@@ -171,6 +214,8 @@ class Simulator:
             self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread:
             self._thread.join(10)
+        if self._log:
+            self._log.close()
 
     def _run(self) -> None:
         self._loop = asyncio.new_event_loop()
@@ -198,9 +243,26 @@ class Simulator:
         finally:
             writer.close()
 
+    def _logged(self, path: str, served: str) -> None:
+        entry = (time.time(), path, served)
+        self.requests.append(entry)
+        if self._log:
+            self._log.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    def _too_fast(self) -> bool:
+        if self.rate_limit <= 0:
+            return False
+        now = time.monotonic()
+        self._recent.append(now)
+        while self._recent and self._recent[0] < now - 1.0:
+            self._recent.popleft()
+        return len(self._recent) > self.rate_limit
+
     async def _respond(self, target: str, headers: dict[str, str], writer: asyncio.StreamWriter) -> bool:
         parts = urlsplit(target)
         path, query = parts.path, dict(parse_qsl(parts.query))
+        if not path.startswith("/s"):
+            self._logged(path, "other")
         if path.startswith("/fault/"):
             return await FAULTS.get(path[len("/fault/") :], _not_found)(self, writer, query)
         if path == "/s" or path.startswith("/s/"):
@@ -209,14 +271,27 @@ class Simulator:
                 article = self._by_id.get(identity)
             else:
                 article = self._by_token.get(path[3:])
-            if article is None:
+            fate = self.fates.get(article.token) if article else None
+            now = self.now()
+            if article is None or (fate and now < fate.published_at):
+                self._logged(path, "notice:deleted-by-author")
                 return self._page(writer, headers, self.notices["deleted-by-author"])
             self._article_requests += 1
+            if self._too_fast():
+                self._logged(path, "verification")
+                return self._page(writer, headers, self.notices["verification"])
             if self.flaky_every and self._article_requests % self.flaky_every == 0:
+                self._logged(path, "fault")
                 return await self._flaky(writer, headers)
-            if article.token in self.removed:
-                return self._page(writer, headers, self.notices[self.removed[article.token]])
-            return self._article_page(writer, headers, article)
+            notice = self.removed.get(article.token)
+            if notice is None and fate and fate.removed_at is not None and now >= fate.removed_at:
+                notice = fate.notice
+            if notice is not None:
+                self._logged(path, f"notice:{notice}")
+                return self._page(writer, headers, self.notices[notice])
+            edited = bool(fate and fate.edited_at is not None and now >= fate.edited_at)
+            self._logged(path, "edited" if edited else "article")
+            return self._article_page(writer, headers, article, edited=edited)
         if path.startswith("/ext/"):
             _send(writer, 200, tiny_png(path), [("Content-Type", "image/png")])
             return True
@@ -232,6 +307,24 @@ class Simulator:
                 _send(writer, 304, b"", [("ETag", etag)])
             else:
                 _send(writer, 200, body, [("Content-Type", content_type), ("ETag", etag)])
+            return True
+        if path.startswith("/account/") and path.endswith(".xml"):
+            biz = unquote(path[len("/account/") : -len(".xml")])
+            urls = [escape(self.base + a.path) for a in self._published() if a.biz == biz]
+            items = "".join(f"<item><link>{u}</link></item>" for u in urls)
+            body = (
+                f'<?xml version="1.0"?><rss version="2.0"><channel><title>{escape(biz)}</title>'
+                f"{items}</channel></rss>"
+            )
+            _send(writer, 200, body.encode(), [("Content-Type", "application/rss+xml")])
+            return True
+        if path == "/accounts.opml":
+            feeds = [
+                f"{self.base}/account/{quote(biz, safe='')}.xml" for biz in {a.biz: 0 for a in self.articles}
+            ]
+            outlines = "".join(f'<outline type="rss" xmlUrl="{escape(feed)}"/>' for feed in feeds)
+            body = f'<?xml version="1.0"?><opml version="2.0"><body>{outlines}</body></opml>'
+            _send(writer, 200, body.encode(), [("Content-Type", "text/x-opml")])
             return True
         if path == "/urls.txt":
             body = "".join(url + "\n" for url in self.article_urls()).encode()
@@ -249,7 +342,7 @@ class Simulator:
     def edit(self, article: SimulatedArticle, old: str, new: str) -> None:
         """From now on ``article``'s page has ``new`` where it had ``old`` (a silent edit)."""
         self.edits.setdefault(article.token, []).append((old, new))
-        self._served.pop(article.token, None)
+        self._served.pop((article.token, False), None)
 
     async def _flaky(self, writer: asyncio.StreamWriter, headers: dict[str, str]) -> bool:
         kind = (self._article_requests // self.flaky_every) % 3
@@ -308,14 +401,23 @@ class Simulator:
         return True
 
     def _article_page(
-        self, writer: asyncio.StreamWriter, headers: dict[str, str], article: SimulatedArticle
+        self,
+        writer: asyncio.StreamWriter,
+        headers: dict[str, str],
+        article: SimulatedArticle,
+        *,
+        edited: bool,
     ) -> bool:
         zipped = self.gzip_pages and "gzip" in headers.get("accept-encoding", "")
         # Like the real platform, every response has its own nonce, request id and server time;
         # each page is cut and compressed once, as a server with a cache would (see spliced.py).
-        page = self._served.get(article.token)
+        key = (article.token, edited)
+        page = self._served.get(key)
         if page is None:
-            page = self._served[article.token] = SplicedPage(self._article_html(article))
+            html = self._article_html(article)
+            if edited:  # a silent edit: the title gains a correction mark
+                html = html.replace("</h2>", " 【更正】</h2>", 1)
+            page = self._served[key] = SplicedPage(html)
         extra = [("Content-Type", "text/html; charset=utf-8")]
         if zipped:
             extra.append(("Content-Encoding", "gzip"))

@@ -27,6 +27,7 @@ from samizdat.fetch.decode import looks_like_text
 from samizdat.platforms import Article, Registry, Unavailable
 from samizdat.store import CaptureRecord, Store, StoredImage
 from samizdat.watch.committer import Committer
+from samizdat.watch.keywords import Watchlist
 from samizdat.watch.schedule import SchedulePolicy
 
 IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8"
@@ -72,10 +73,12 @@ class Capturer:
         self.registry = registry
         self.policy = policy
         self.records = committer.writer.factory
+        self.watchlist = Watchlist(settings.keywords.terms)
         # Image URLs do not change: captures running at the same time share one fetch of each.
         self._image_fetches: dict[str, asyncio.Future[FetchResult]] = {}
 
-    async def capture(self, url: str) -> CaptureOutcome:
+    async def capture(self, url: str, *, keywords: Sequence[str] = ()) -> CaptureOutcome:
+        """Capture ``url`` now; ``keywords`` are watched in it besides the global watchlist."""
         page = await self.fetcher.fetch(url)
         if not page.ok:
             return CaptureOutcome(url, CaptureStatus.FAILED, reason=str(page.failure), message=page.error)
@@ -112,6 +115,7 @@ class Capturer:
                 response=_response_ref(refs, page),
             )
         images, image_records, pending = await self._images(parsed)
+        matched = self.watchlist.matches(parsed.title, parsed.text, extra=keywords)
 
         def row(refs: list[ArchiveRef]) -> CaptureRecord:
             ref_by_id = {ref.record_id: ref for ref in refs}
@@ -126,8 +130,9 @@ class Capturer:
                     replace(image, ref=ref_by_id[pending[image.url]]) if image.url in pending else image
                     for image in images
                 ],
-                next_check_at=self._first_check(page.fetched_at),
                 page_fingerprint=self.registry.fingerprint(parsed.platform, page.content),
+                keywords=matched,
+                next_check_at=self._first_check(page.fetched_at, priority=bool(matched)),
             )
 
         refs, result = await self.committer.commit(records + image_records, row)
@@ -214,8 +219,8 @@ class Capturer:
             first_in_batch[sha256] = (final.url, warc_date(final.started_at), response_id)
         return images, records, pending
 
-    def _first_check(self, captured_at: datetime) -> datetime:
-        interval = self.policy.next_check(timedelta(0))
+    def _first_check(self, captured_at: datetime, *, priority: bool) -> datetime:
+        interval = self.policy.next_check(timedelta(0), priority=priority)
         assert interval is not None  # age 0 is always within the horizon
         return captured_at + interval / self.settings.watch.time_scale
 

@@ -1,0 +1,49 @@
+"""The keyword watchlist: which listed terms an article contains, however it writes them.
+
+A term matches the simplified and the traditional form (OpenCC), full-width and half-width
+forms (NFKC), any case, and the evasions that put spaces or symbols between characters
+(``习 近 平``, ``六-四``): text and terms are compared with all of these folded away.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from collections.abc import Iterable
+
+# Letters, marks and digits stay; punctuation, symbols, separators and controls go.
+_KEPT_CATEGORIES = frozenset({"L", "M", "N"})
+
+
+@functools.cache
+def _to_simplified():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def fold(text: str) -> str:
+    """The form keywords are compared in.
+
+    >>> fold("六 ４ 事件"), fold("習近平"), fold("Tank-Man")
+    ('六4事件', '习近平', 'tankman')
+    """
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = "".join(c for c in text if unicodedata.category(c)[0] in _KEPT_CATEGORIES)
+    return _to_simplified().convert(text)
+
+
+class Watchlist:
+    def __init__(self, terms: Iterable[str]) -> None:
+        self.terms = {term: fold(term) for term in dict.fromkeys(t.strip() for t in terms) if fold(term)}
+
+    def __bool__(self) -> bool:
+        return bool(self.terms)
+
+    def matches(self, *texts: str | None, extra: Iterable[str] = ()) -> tuple[str, ...]:
+        """The terms (this list's and ``extra``) found in ``texts``, in the order they were listed."""
+        terms = {**self.terms, **{t: fold(t) for t in extra if fold(t)}}
+        if not terms:
+            return ()
+        folded = fold(" ".join(t for t in texts if t))
+        return tuple(term for term, form in terms.items() if form in folded)

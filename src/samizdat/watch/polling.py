@@ -1,0 +1,82 @@
+"""Poll the sources that are due and capture what they list for the first time, at once.
+
+An article not captured at first sight may be gone by the next look, so new entries are
+captured in the same step as the poll that found them. Each source is polled on its own
+interval (divided by ``watch.time_scale``) with conditional requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from samizdat.sources import SourceKind, poll
+from samizdat.watch.capture import CaptureOutcome
+
+
+@dataclass(frozen=True)
+class SourceReport:
+    source_id: int
+    url: str
+    listed: int
+    new: int
+    not_modified: bool = False
+    error: str | None = None
+    captures: tuple[CaptureOutcome, ...] = ()
+
+
+def due_sources(rows: list[dict[str, Any]], now: datetime, time_scale: float) -> list[dict[str, Any]]:
+    """The sources whose interval has passed since their last poll (never polled: due)."""
+    return [
+        row
+        for row in rows
+        if row["last_polled_at"] is None
+        or row["last_polled_at"] + timedelta(seconds=(row["poll_interval_seconds"] or 900) / time_scale)
+        <= now
+    ]
+
+
+async def poll_sources(pipe, rows: list[dict[str, Any]], *, capture: bool = True) -> list[SourceReport]:
+    """Poll ``rows`` through the pipeline's fetcher; capture every URL not archived yet."""
+    polls = await asyncio.gather(
+        *(
+            poll(
+                pipe.fetcher,
+                row["url"],
+                etag=row["etag"],
+                last_modified=row["last_modified"],
+                kind=SourceKind(row["kind"]) if row["kind"] != str(SourceKind.OPML) else None,
+            )
+            for row in rows
+        )
+    )
+    reports = []
+    claimed: set[str] = set()  # a URL listed by two sources is captured once
+    for row, polled in zip(rows, polls, strict=True):
+        if polled.error:
+            reports.append(SourceReport(row["id"], row["url"], 0, 0, error=polled.error))
+            continue
+        await asyncio.to_thread(
+            pipe.store.source_polled,
+            row["id"],
+            at=datetime.now(UTC),
+            etag=polled.etag,
+            last_modified=polled.last_modified,
+            title=polled.document.title if polled.document else None,
+        )
+        listed = list(dict.fromkeys(entry.url for entry in polled.entries))
+        known = await asyncio.to_thread(pipe.store.known_urls, listed)
+        fresh = [url for url in listed if url not in known and url not in claimed]
+        claimed.update(fresh)
+        captures: tuple[CaptureOutcome, ...] = ()
+        if capture and fresh:
+            keywords = row.get("keywords") or ()
+            captures = tuple(
+                await asyncio.gather(*(pipe.capturer.capture(url, keywords=keywords) for url in fresh))
+            )
+        reports.append(
+            SourceReport(row["id"], row["url"], len(listed), len(fresh), polled.not_modified, None, captures)
+        )
+    return reports

@@ -1,0 +1,153 @@
+"""Everything ``samizdat watch`` does, in one place: re-checks, source polls, notifications, status.
+
+The re-checks run in this process or, with ``workers`` > 1, in worker processes that split
+the articles between them; sources are polled here on their own intervals and new entries
+captured at once; confirmed removals, edits and returns become notification events. The
+:class:`Status` is what the live display shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from samizdat.app import Pipeline, pipeline
+from samizdat.config import Settings
+from samizdat.watch.checker import CheckReport
+from samizdat.watch.loop import watch
+from samizdat.watch.notify import Event, Notifier
+from samizdat.watch.outcomes import Outcome
+from samizdat.watch.polling import SourceReport, due_sources, poll_sources
+from samizdat.watch.workers import check_in_processes
+
+SOURCE_TICK_SECONDS = 1.0
+
+
+@dataclass
+class Status:
+    started: float = field(default_factory=time.monotonic)
+    outcomes: collections.Counter[str] = field(default_factory=collections.Counter)
+    declared: int = 0
+    edited: int = 0
+    restored: int = 0
+    polls: int = 0
+    captured: int = 0
+    due: int = 0
+    recent: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=100_000))
+    news: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=8))
+
+    def checks_per_minute(self) -> int:
+        cutoff = time.monotonic() - 60
+        while self.recent and self.recent[0] < cutoff:
+            self.recent.popleft()
+        return len(self.recent)
+
+
+class Watcher:
+    def __init__(self, settings: Settings, *, workers: int = 1) -> None:
+        self.settings = settings
+        self.workers = workers
+        self.status = Status()
+        self.notifier = Notifier(settings.notify)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        async with pipeline(self.settings) as pipe:
+            delivery = asyncio.create_task(self.notifier.run())
+            tasks = [
+                asyncio.create_task(self._checks(pipe, stop)),
+                asyncio.create_task(self._sources(pipe, stop)),
+                asyncio.create_task(self._count_due(pipe, stop)),
+            ]
+            try:
+                await asyncio.gather(*tasks)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await self.notifier.aclose()
+                delivery.cancel()
+
+    def on_report(self, report: CheckReport, pipe: Pipeline) -> None:
+        status = self.status
+        status.outcomes[str(report.outcome)] += 1
+        status.recent.append(time.monotonic())
+        kind = None
+        if report.declared:
+            status.declared += 1
+            kind = "removed"
+        elif report.restored:
+            status.restored += 1
+            kind = "restored"
+        elif report.outcome is Outcome.EDITED:
+            status.edited += 1
+            kind = "edited"
+        if kind is not None:
+            asyncio.get_running_loop().create_task(self._announce(kind, report, pipe))
+
+    async def _announce(self, kind: str, report: CheckReport, pipe: Pipeline) -> None:
+        article = await asyncio.to_thread(pipe.store.article, report.article_id) or {}
+        event = Event(
+            kind=kind,
+            article_id=report.article_id,
+            outcome=str(report.outcome),
+            message=report.message,
+            url=article.get("url"),
+            title=article.get("title"),
+            account=article.get("account"),
+            at=datetime.now(UTC).isoformat(),
+        )
+        self.status.news.append(f"{time.strftime('%H:%M:%S')} {event.summary()}")
+        self.notifier.send(event)
+
+    async def _checks(self, pipe: Pipeline, stop: asyncio.Event) -> None:
+        if self.workers <= 1:
+            await watch(
+                pipe.store,
+                pipe.checker,
+                self.settings.fetch.total_concurrency,
+                stop,
+                lambda report: self.on_report(report, pipe),
+            )
+            return
+        loop = asyncio.get_running_loop()
+        stopping = threading.Event()
+        waiter = asyncio.create_task(stop.wait())
+        waiter.add_done_callback(lambda _: stopping.set())
+        await asyncio.to_thread(
+            check_in_processes,
+            self.settings,
+            self.workers,
+            lambda report: loop.call_soon_threadsafe(self.on_report, report, pipe),
+            should_stop=stopping.is_set,
+        )
+
+    async def _sources(self, pipe: Pipeline, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            rows = await asyncio.to_thread(pipe.store.list_sources)
+            due = due_sources(rows, datetime.now(UTC), self.settings.watch.time_scale)
+            if due:
+                for report in await poll_sources(pipe, due):
+                    self._count_poll(report)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), SOURCE_TICK_SECONDS)
+
+    def _count_poll(self, report: SourceReport) -> None:
+        self.status.polls += 1
+        captured = sum(1 for c in report.captures if c.article_id is not None)
+        self.status.captured += captured
+        if report.error:
+            self.status.news.append(f"{time.strftime('%H:%M:%S')} source {report.source_id}: {report.error}")
+        elif captured:
+            self.status.news.append(
+                f"{time.strftime('%H:%M:%S')} source {report.source_id}: {captured} new articles captured"
+            )
+
+    async def _count_due(self, pipe: Pipeline, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self.status.due = await asyncio.to_thread(pipe.store.count_due, datetime.now(UTC))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 2.0)

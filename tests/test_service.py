@@ -1,0 +1,131 @@
+"""The watcher as a whole against the simulator's timeline: sources polled on their interval,
+new articles captured at first sight, removals declared with their reasons, notifications
+delivered (with retries), the per-host budget kept in the simulator's request log.
+Pages: tests/fixtures/wechat (PROVENANCE.md)."""
+
+import asyncio
+import dataclasses
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from samizdat.app import open_archive
+from samizdat.config import KeywordSettings, NotifySettings
+from samizdat.platforms.wechat import PLATFORM
+from samizdat.testing import Simulator
+from samizdat.testing.timeline import Fate
+from samizdat.watch.keywords import Watchlist, fold
+from samizdat.watch.service import Watcher
+from tests.conftest import WECHAT
+
+SCALE = 3600.0  # one simulated hour per second
+
+
+@pytest.fixture
+def webhook():
+    """A local webhook receiver that fails its first request (to show the retry)."""
+    received: list[dict] = []
+    calls = [0]
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            calls[0] += 1
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            if calls[0] == 1:
+                self.send_response(500)
+            else:
+                received.append(json.loads(body))
+                self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", received, calls
+    server.shutdown()
+    server.server_close()
+
+
+async def test_the_watcher_polls_captures_at_first_sight_and_reports_removals(settings, webhook):
+    url, received, calls = webhook
+    with Simulator(WECHAT, copies=1, time_scale=SCALE) as sim:
+        count = len(sim.articles)
+        # Published over the first simulated 2 hours; three removed 1 to 2 hours after publication.
+        removed = {0: "violation", 1: "deleted-by-author", 2: "infringement-complaint"}
+        sim.set_fates(
+            [
+                Fate(
+                    published_at=i * 7200 / count,
+                    removed_at=i * 7200 / count + 3600 + 600 * i if i in removed else None,
+                    notice=removed.get(i),
+                )
+                for i in range(count)
+            ]
+        )
+        wechat = dataclasses.replace(settings.platforms["wechat"], hosts=(sim.host,))
+        settings = dataclasses.replace(
+            settings,
+            platforms={"wechat": wechat},
+            capture=dataclasses.replace(settings.capture, images=False),
+            watch=dataclasses.replace(settings.watch, time_scale=SCALE),
+            fetch=dataclasses.replace(settings.fetch, per_host_rate=25.0, per_host_concurrency=4),
+            notify=NotifySettings(webhooks=(url,), attempts=4, backoff_seconds=0.05),
+        )
+        store = open_archive(settings)
+        store.add_source("feed", f"{sim.base}/feed.xml", title=None, interval_seconds=600)
+        watcher = Watcher(settings)
+        stop = asyncio.Event()
+        running = asyncio.create_task(watcher.run(stop))
+        await asyncio.sleep(7.0)  # seven simulated hours
+        stop.set()
+        await running
+        log = list(sim.requests)
+    rows = {row["canonical_id"]: row for row in store.iter_export()}
+    assert len(rows) == count  # every article captured once published
+    expected = {
+        PLATFORM.canonical_id(sim.base + sim.articles[i].path): outcome
+        for i, outcome in {0: "removed_violation", 1: "deleted_by_author", 2: "removed_complaint"}.items()
+    }
+    for canonical_id, row in rows.items():
+        status = row["outcome"] if row["state"] == "removed" else "alive"
+        assert status == expected.get(canonical_id, "alive"), canonical_id
+    assert watcher.status.declared == 3
+    assert sorted(event["outcome"] for event in received) == sorted(expected.values())
+    assert calls[0] == len(received) + 1  # the failed first delivery was retried
+    article_times = sorted(t for t, path, served in log if path.startswith("/s"))
+    window = 0
+    for i, t in enumerate(article_times):
+        while article_times[window] < t - 1.0:
+            window += 1
+        assert i - window + 1 <= 25 + 1  # never more than the budget in any one second
+    store.engine.dispose()
+
+
+def test_keywords_match_across_scripts_widths_and_evasions():
+    watchlist = Watchlist(["习近平", "六四", "Tank Man"])
+    assert watchlist.matches("習 近 平 出席会议") == ("习近平",)
+    assert watchlist.matches("纪念六·四") == ("六四",)
+    assert watchlist.matches("ＴＡＮＫ－ＭＡＮ photo") == ("Tank Man",)
+    assert watchlist.matches("无关的文章") == ()
+    assert fold("六 ４") == "六4"
+
+
+async def test_a_watchlisted_article_is_a_priority(settings, simulator):
+    settings = dataclasses.replace(
+        settings,
+        capture=dataclasses.replace(settings.capture, images=False),
+        keywords=KeywordSettings(terms=("中國共產黨",)),  # traditional; the page is simplified
+    )
+    from samizdat.app import pipeline
+
+    async with pipeline(settings) as pipe:
+        outcomes = [await pipe.capturer.capture(simulator.base + a.path) for a in simulator.articles]
+        rows = [pipe.store.article(o.article_id) for o in outcomes if o.article_id]
+    flagged = [r for r in rows if r["priority"]]
+    assert flagged and all(r["keywords"] == ["中國共產黨"] for r in flagged)
+    assert all("中国共产党" in (r["versions"][-1]["text"] + r["title"]) for r in flagged)
+    assert all(not r["keywords"] for r in rows if not r["priority"])
