@@ -199,6 +199,10 @@ async def test_a_silent_edit_becomes_a_new_version(settings, own_simulator):
     assert len(state["versions"]) == 2
     assert "（已修改）" in state["versions"][-1]["text"] and "（已修改）" not in first_text
     assert state["state"] == "live"
+    details = state["versions"][-1]["details"]
+    assert details["previous_version_id"] == state["versions"][0]["id"]
+    assert any(line.startswith("+") and "（已修改）" in line for line in details["diff"])
+    assert any(line.startswith("-") and word in line for line in details["diff"])
 
 
 async def test_shards_split_the_due_articles_between_workers(settings, own_simulator):
@@ -212,3 +216,22 @@ async def test_shards_split_the_due_articles_between_workers(settings, own_simul
     assert len(everything) == len(own_simulator.articles)
     assert set().union(*shards) == everything
     assert sum(len(s) for s in shards) == len(everything)  # no article in two shards
+
+
+async def test_a_migrated_account_is_followed_to_the_article_s_new_address(settings, own_simulator):
+    settings = fast(settings, own_simulator)
+    article = own_simulator.articles[0]
+    async with pipeline(settings) as pipe:
+        article_id = (await pipe.capturer.capture(own_simulator.base + article.path)).article_id
+        own_simulator.remove(article, "account-migrated")
+        reports = await check_now(pipe, 3)
+        state = pipe.store.article(article_id)
+        due = pipe.store.due_articles(datetime.now(UTC) + timedelta(days=30), 10)
+    assert not any(r.declared for r in reports)
+    assert reports[0].outcome == "alive" and "followed to" in reports[0].message
+    assert all(r.outcome == "alive" for r in reports)
+    assert state["state"] == "live"
+    assert due[0].check_url == f"{own_simulator.base}/moved/{article.token}"
+    moved = [c for c in state["checks"] if c["message"] and "followed to" in c["message"]]
+    notice = read_record(settings.warc_dir, ref_from_row(moved[0]))  # the notice is kept as evidence
+    assert "该公众号已迁移" in gzip.decompress(notice.payload).decode("utf-8")

@@ -606,6 +606,7 @@ def simulate(
     ] = None,
 ) -> None:
     """Serve the local WeChat simulator until interrupted (for demos and benchmarks)."""
+    import signal
     import threading
 
     from samizdat.testing import Simulator
@@ -634,6 +635,8 @@ def simulate(
         # The first line is for programs that start the simulator: they read the address from it.
         print(f"serving {len(simulator.articles)} articles at {simulator.base}", flush=True)
         print(f"article URLs: {simulator.base}/urls.txt", flush=True)
+        # SIGTERM ends the wait like Ctrl-C, so the request log is flushed and closed.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -379,6 +380,7 @@ class Store:
             if (a, d) not in existing_versions
         }
         new_versions = [(records[i], article_ids[i], digests[i]) for i in sorted(new_version_indices)]
+        previous = self._latest_texts(connection, [a for _, a, _ in new_versions])
         if new_versions:
             version_ids = (
                 connection.execute(
@@ -393,7 +395,7 @@ class Store:
                             "title": r.article.title,
                             "text": r.article.text,
                             "html": r.article.html,
-                            "details": _details(r.article),
+                            "details": _details(r.article) | _diff(previous.get(a), r.article.text),
                             **ref_columns(r.response),
                         }
                         for r, a, d in new_versions
@@ -428,6 +430,20 @@ class Store:
             )
         connection.execute(insert(checks), check_rows)
         return results
+
+    def _latest_texts(self, connection: Connection, article_ids: list[int]) -> dict[int, tuple[int, str]]:
+        """(version id, text) of each article's latest version, for those that have one."""
+        if not article_ids:
+            return {}
+        latest = (
+            select(func.max(versions.c.id))
+            .where(versions.c.article_id.in_(article_ids))
+            .group_by(versions.c.article_id)
+        )
+        rows = connection.execute(
+            select(versions.c.article_id, versions.c.id, versions.c.text).where(versions.c.id.in_(latest))
+        )
+        return {row.article_id: (row.id, row.text) for row in rows}
 
     def _link_urls(
         self, connection: Connection, records: Sequence[CaptureRecord], article_ids: list[int]
@@ -613,6 +629,22 @@ def _article_fields(record: CaptureRecord) -> dict[str, Any]:
         "published_at": published,
         "published_offset_minutes": int(offset.total_seconds() // 60) if offset is not None else None,
         "published_precision": article.published_precision,
+    }
+
+
+MAX_DIFF_LINES = 400
+
+
+def _diff(previous: tuple[int, str] | None, text: str) -> dict[str, Any]:
+    """An edit's changes against the version before it, as unified-diff lines (paragraph by paragraph)."""
+    if previous is None:
+        return {}
+    version_id, before = previous
+    lines = list(difflib.unified_diff(before.splitlines(), text.splitlines(), lineterm="", n=1))[2:]
+    return {
+        "previous_version_id": version_id,
+        "diff": lines[:MAX_DIFF_LINES],
+        "diff_truncated": len(lines) > MAX_DIFF_LINES,
     }
 
 

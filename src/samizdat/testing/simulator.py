@@ -12,6 +12,7 @@ Routes::
     /ext/<host>/<path>               an asset of the platform's image hosts (a small PNG per path)
     /notice/<name>                   a notice page (deleted-by-author, verification, …)
     /urls.txt                        every article URL, one per line (a URL-list source)
+    /moved/<token>                   an article after its account migrated (the notice links here)
     /account/<biz>.xml               one account's articles as an RSS feed
     /accounts.opml                   every account's feed
     /feed.xml, /feed.json            the same as an RSS 2.0 feed and a JSON Feed (with ETags)
@@ -47,6 +48,10 @@ REPO_FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "we
 # Asset hosts of the platform (images, covers, video posters): served by the simulator under
 # /ext/<host>/… so that nothing a page references leads off this machine.
 ASSET_URL = re.compile(r"https?:(?:\\?/){2}((?:[\w-]+\.)*(?:qpic\.cn|qlogo\.cn|res\.wx\.qq\.com))/")
+
+
+# Feeds list the newest entries only, as real ones do; the sitemap and URL list have everything.
+FEED_ENTRIES = 50
 
 
 @dataclass(frozen=True)
@@ -288,10 +293,17 @@ class Simulator:
                 notice = fate.notice
             if notice is not None:
                 self._logged(path, f"notice:{notice}")
-                return self._page(writer, headers, self.notices[notice])
+                page = self.notices[notice]
+                if notice == "account-migrated":  # the real notice links the article at the new account
+                    link = f"<script>var transfer_target_link = '{self.base}/moved/{article.token}';</script>"
+                    page = page.replace("</head>", link + "</head>", 1)
+                return self._page(writer, headers, page)
             edited = bool(fate and fate.edited_at is not None and now >= fate.edited_at)
             self._logged(path, "edited" if edited else "article")
             return self._article_page(writer, headers, article, edited=edited)
+        if path.startswith("/moved/") and path[7:] in self._by_token:
+            self._logged(path, "article")
+            return self._article_page(writer, headers, self._by_token[path[7:]], edited=False)
         if path.startswith("/ext/"):
             _send(writer, 200, tiny_png(path), [("Content-Type", "image/png")])
             return True
@@ -310,7 +322,7 @@ class Simulator:
             return True
         if path.startswith("/account/") and path.endswith(".xml"):
             biz = unquote(path[len("/account/") : -len(".xml")])
-            urls = [escape(self.base + a.path) for a in self._published() if a.biz == biz]
+            urls = [escape(self.base + a.path) for a in self._published() if a.biz == biz][:FEED_ENTRIES]
             items = "".join(f"<item><link>{u}</link></item>" for u in urls)
             body = (
                 f'<?xml version="1.0"?><rss version="2.0"><channel><title>{escape(biz)}</title>'
@@ -360,6 +372,7 @@ class Simulator:
         """The article URLs as an RSS 2.0 feed, a JSON Feed, or a sitemap index and its sitemap."""
         urls = [escape(url) for url in self.article_urls()]
         if path == "/feed.xml":
+            urls = urls[:FEED_ENTRIES]
             items = "".join(
                 f"<item><title>article {i}</title><link>{u}</link></item>" for i, u in enumerate(urls)
             )
@@ -371,7 +384,7 @@ class Simulator:
             feed = {
                 "version": "https://jsonfeed.org/version/1.1",
                 "title": "simulated account",
-                "items": [{"id": u, "url": u} for u in self.article_urls()],
+                "items": [{"id": u, "url": u} for u in self.article_urls()[:FEED_ENTRIES]],
             }
             return json.dumps(feed).encode(), "application/feed+json"
         if path == "/sitemap.xml":

@@ -11,9 +11,9 @@ looked at now and then, since articles do come back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from samizdat.config import Settings
 from samizdat.fetch import Fetcher, FetchResult
@@ -80,6 +80,19 @@ class Checker:
                 content_hash=due.content_hash,
                 parsed_hash=content_hash(parsed) if isinstance(parsed, Article) else None,
             )
+        followed = None
+        if isinstance(parsed, Unavailable) and parsed.follow_url:
+            followed = await self._follow(page, parsed.follow_url, due)
+            if followed is not None:
+                moved, parsed = followed
+                found = classify(
+                    moved,
+                    parsed,
+                    canonical_id=parsed.canonical_id,
+                    content_hash=due.content_hash,
+                    parsed_hash=content_hash(parsed),
+                )
+                found = replace(found, message=f"{page.final_url} moved: followed to {moved.final_url}")
         if _asks_to_back_off(page, parsed):
             host = urlsplit(page.final_url).hostname or ""
             self.fetcher.back_off(host, self.settings.watch.backoff_seconds / self.settings.watch.time_scale)
@@ -109,7 +122,38 @@ class Checker:
             next_at,
             fingerprint if alive else due.page_fingerprint,
         )
-        if found.outcome is Outcome.EDITED and isinstance(parsed, Article):
+        if followed is not None and alive:
+            # The account moved: the notice and the page it led to are archived, and the
+            # article is checked at its new address from now on.
+            moved, article = followed
+            moved_fingerprint = self.registry.fingerprint(article.platform, moved.content)
+            notice_records = self._records(page)
+            records = notice_records + self._records(moved)
+            await self.committer.commit(
+                records,
+                lambda refs: CaptureRecord(
+                    article=article,
+                    urls=[due.check_url, moved.requested_url],
+                    final_url=moved.final_url,
+                    http_status=moved.status or 200,
+                    captured_at=moved.fetched_at,
+                    response=refs[len(notice_records) + 2 * (len(moved.exchanges) - 1)],
+                    page_fingerprint=moved_fingerprint,
+                ),
+                lambda refs: (
+                    CheckRow(
+                        due.id,
+                        page.fetched_at,
+                        str(found.outcome),
+                        found.message,
+                        page.status,
+                        refs[2 * (len(page.exchanges) - 1)],
+                    ),
+                    due.id,
+                    replace(watch_state, page_fingerprint=moved_fingerprint),
+                ),
+            )
+        elif found.outcome is Outcome.EDITED and isinstance(parsed, Article):
             # The same path as a capture: the changed text becomes a version, the page its evidence.
             records = self._records(page)
             await self.committer.commit(
@@ -148,6 +192,18 @@ class Checker:
             next_at,
             same_page=parsed is None and found.outcome is Outcome.ALIVE,
         )
+
+    async def _follow(
+        self, page: FetchResult, link: str, due: DueArticle
+    ) -> tuple[FetchResult, Article] | None:
+        """The article where a notice says it moved (a migrated account), when it is there."""
+        moved = await self.fetcher.fetch(urljoin(page.final_url, link))
+        if not (moved.ok and moved.status == 200 and looks_like_text(moved.content)):
+            return None
+        article = self.registry.parse(moved.final_url, moved.text().text)
+        if not isinstance(article, Article) or not (article.text.strip() or article.images):
+            return None
+        return moved, article
 
     def _records(self, page: FetchResult) -> list:
         return [record for exchange in page.exchanges for record in self.records.exchange_records(exchange)]

@@ -23,7 +23,7 @@ from samizdat.watch.loop import watch
 from samizdat.watch.notify import Event, Notifier
 from samizdat.watch.outcomes import Outcome
 from samizdat.watch.polling import SourceReport, due_sources, poll_sources
-from samizdat.watch.workers import check_in_processes
+from samizdat.watch.workers import check_in_processes, shared_limits
 
 SOURCE_TICK_SECONDS = 1.0
 
@@ -50,7 +50,9 @@ class Status:
 
 class Watcher:
     def __init__(self, settings: Settings, *, workers: int = 1) -> None:
-        self.settings = settings
+        # With check workers, this process polls and captures: it and each worker share the budget.
+        self.settings = shared_limits(settings, workers + 1) if workers > 1 else settings
+        self.check_settings = settings
         self.workers = workers
         self.status = Status()
         self.notifier = Notifier(settings.notify)
@@ -119,10 +121,11 @@ class Watcher:
         waiter.add_done_callback(lambda _: stopping.set())
         await asyncio.to_thread(
             check_in_processes,
-            self.settings,
+            self.check_settings,
             self.workers,
             lambda report: loop.call_soon_threadsafe(self.on_report, report, pipe),
             should_stop=stopping.is_set,
+            budget_parts=self.workers + 1,
         )
 
     async def _sources(self, pipe: Pipeline, stop: asyncio.Event) -> None:

@@ -60,7 +60,7 @@ def capture_in_processes(
     on_done: Callable[[CaptureOutcome], None] | None = None,
 ) -> list[CaptureOutcome]:
     """Capture ``urls`` with ``workers`` processes; outcomes come back in the order of ``urls``."""
-    share = _shared_limits(settings, workers)
+    share = shared_limits(settings, workers)
     context = multiprocessing.get_context("spawn")  # no inherited threads or open connections
     results: multiprocessing.Queue = context.Queue()
     slices = [list(range(w, len(urls), workers)) for w in range(workers)]
@@ -93,7 +93,8 @@ def capture_in_processes(
     ]
 
 
-def _shared_limits(settings: Settings, workers: int) -> Settings:
+def shared_limits(settings: Settings, workers: int) -> Settings:
+    """``settings`` with the politeness limits divided by ``workers``."""
     fetch = settings.fetch
     return replace(
         settings,
@@ -122,12 +123,15 @@ def check_in_processes(
     *,
     should_stop: Callable[[], bool] = lambda: False,
     until_idle: bool = False,
+    budget_parts: int | None = None,
 ) -> None:
     """Run the watch loop in ``workers`` processes until ``should_stop()`` (or nothing is due).
 
-    The workers finish the checks in flight before they stop.
+    Each worker gets 1/``budget_parts`` of the per-host budget (default: 1/``workers``; more
+    parts leave the rest to another user, such as the process polling and capturing). The
+    workers finish the checks in flight before they stop.
     """
-    share = _shared_limits(settings, workers)
+    share = shared_limits(settings, budget_parts or workers)
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
     reports: multiprocessing.Queue = context.Queue()
