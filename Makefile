@@ -27,7 +27,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/extraction_eval.py
 	$(BIN)/python bench/capture_throughput.py
 	$(BIN)/python bench/schedule_simulation.py
-	$(BIN)/python bench/check_throughput.py
+	$(BIN)/python bench/check_throughput.py --copies 300 --workers 3 --concurrency 24
+	$(BIN)/python bench/watch_end_to_end.py
 
 clean:
 	rm -rf $(VENV) samizdat-data

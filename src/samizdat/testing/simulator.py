@@ -153,7 +153,8 @@ class Simulator:
         self._server: asyncio.AbstractServer | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
-        self._served: dict[tuple[str, bool], SplicedPage] = {}  # by (article token, edited)
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._served: dict[tuple[str, ...], SplicedPage] = {}  # by saved page, or edited article
         self.removed: dict[str, str] = {}  # article token -> the notice page it now shows
         self.edits: dict[str, list[tuple[str, str]]] = {}  # article token -> (old, new) replacements
         self.flaky_every = 0  # when n > 0, every n-th article request fails: 503, reset or verification
@@ -230,10 +231,17 @@ class Simulator:
         self._port = self._server.sockets[0].getsockname()[1]
         self._ready.set()
         self._loop.run_forever()
+        # Close the connections still open (kept alive by clients), then let their handlers end.
+        for writer in list(self._writers):
+            writer.transport.abort()
+        pending = asyncio.all_tasks(self._loop)
+        if pending:
+            self._loop.run_until_complete(asyncio.wait(pending, timeout=5))
         self._loop.run_until_complete(self._server.wait_closed())
         self._loop.close()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -246,6 +254,7 @@ class Simulator:
         except (asyncio.IncompleteReadError, ConnectionError, ValueError):
             pass
         finally:
+            self._writers.discard(writer)
             writer.close()
 
     def _logged(self, path: str, served: str) -> None:
@@ -354,7 +363,7 @@ class Simulator:
     def edit(self, article: SimulatedArticle, old: str, new: str) -> None:
         """From now on ``article``'s page has ``new`` where it had ``old`` (a silent edit)."""
         self.edits.setdefault(article.token, []).append((old, new))
-        self._served.pop((article.token, False), None)
+        self._served.pop(("edited", article.token), None)
 
     async def _flaky(self, writer: asyncio.StreamWriter, headers: dict[str, str]) -> bool:
         kind = (self._article_requests // self.flaky_every) % 3
@@ -422,19 +431,31 @@ class Simulator:
         edited: bool,
     ) -> bool:
         zipped = self.gzip_pages and "gzip" in headers.get("accept-encoding", "")
-        # Like the real platform, every response has its own nonce, request id and server time;
-        # each page is cut and compressed once, as a server with a cache would (see spliced.py).
-        key = (article.token, edited)
+        # Like the real platform, every response has its own nonce, request id and server time.
+        # Each saved page is cut and compressed once, as a server with a cache would, and
+        # serves all its copies: their mid and title are slots (see spliced.py).
+        original_mid = str(int(article.mid) - article.copy)
+        if article.token in self.edits:
+            key: tuple[str, ...] = ("edited", article.token)
+            html = self._article_html(article)
+        else:
+            key = (article.biz, original_mid, article.idx)
+            html = ASSET_URL.sub(lambda m: f"{self.base}/ext/{m.group(1)}/", article.page)
         page = self._served.get(key)
         if page is None:
-            html = self._article_html(article)
-            if edited:  # a silent edit: the title gains a correction mark
-                html = html.replace("</h2>", " 【更正】</h2>", 1)
-            page = self._served[key] = SplicedPage(html)
+            page = self._served[key] = SplicedPage(html, {original_mid: None, "</h2>": 1})
+        values: dict[str, str] = {}
+        if article.token not in self.edits:  # an edited page has its copy's values already
+            values = {
+                original_mid: article.mid,
+                "</h2>": f" ({article.copy})</h2>" if article.copy else "</h2>",
+            }
+        if edited:  # a silent edit: the title gains a correction mark
+            values["</h2>"] = " 【更正】" + values.get("</h2>", "</h2>")
         extra = [("Content-Type", "text/html; charset=utf-8")]
         if zipped:
             extra.append(("Content-Encoding", "gzip"))
-        _send(writer, 200, page.render(zipped), extra)
+        _send(writer, 200, page.render(zipped, values), extra)
         return True
 
 

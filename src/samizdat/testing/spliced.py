@@ -16,7 +16,7 @@ import secrets
 import struct
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 # The values set anew per response in the saved pages, and how to make a fresh one.
 VOLATILE_VALUES: tuple[tuple[re.Pattern[str], Callable[[], str]], ...] = (
@@ -43,33 +43,48 @@ def _stored(data: bytes) -> bytes:
 
 
 class SplicedPage:
-    """One page; :meth:`render` gives its bytes with fresh volatile values, plain or gzipped."""
+    """One page; :meth:`render` gives its bytes with fresh volatile values, plain or gzipped.
 
-    def __init__(self, html: str) -> None:
-        spans = sorted(
-            (match.start(), match.end(), fresh)
+    ``slots`` are literal texts of the page to be filled in at render time (every occurrence,
+    or the first only when its count is 1): one cached page then serves many distinct copies.
+    """
+
+    def __init__(self, html: str, slots: Mapping[str, int | None] | None = None) -> None:
+        spans: list[tuple[int, int, Callable[[Mapping[str, str]], str]]] = [
+            (match.start(), match.end(), lambda _values, fresh=fresh: fresh())
             for pattern, fresh in VOLATILE_VALUES
             for match in pattern.finditer(html)
-        )
+        ]
+        for text, count in (slots or {}).items():
+            start = html.find(text)
+            found = 0
+            while start != -1 and (count is None or found < count):
+                spans.append((start, start + len(text), lambda values, text=text: values.get(text, text)))
+                found += 1
+                start = html.find(text, start + len(text))
+        spans.sort(key=lambda span: span[0])
         self._static: list[bytes] = []
-        self._fresh: list[Callable[[], str]] = []
+        self._fillers: list[Callable[[Mapping[str, str]], str]] = []
         position = 0
-        for start, end, fresh in spans:
+        for start, end, filler in spans:
+            if start < position:
+                continue  # overlapping spans: the first one wins
             self._static.append(html[position:start].encode("utf-8"))
-            self._fresh.append(fresh)
+            self._fillers.append(filler)
             position = end
         self._static.append(html[position:].encode("utf-8"))
         self._deflated = [_deflated(piece) for piece in self._static]
 
-    def render(self, gzipped: bool) -> bytes:
-        values = [fresh().encode("ascii") for fresh in self._fresh]
+    def render(self, gzipped: bool, values: Mapping[str, str] | None = None) -> bytes:
+        """The page with fresh volatile values and ``values`` in its slots (default: as it was)."""
+        filled = [filler(values or {}).encode("utf-8") for filler in self._fillers]
         if not gzipped:
             return b"".join(
-                piece for pair in zip(self._static, [*values, b""], strict=True) for piece in pair
+                piece for pair in zip(self._static, [*filled, b""], strict=True) for piece in pair
             )
         crc, size = 0, 0
         parts = [_GZIP_HEADER]
-        for static, deflated, value in zip(self._static, self._deflated, [*values, b""], strict=True):
+        for static, deflated, value in zip(self._static, self._deflated, [*filled, b""], strict=True):
             crc = zlib.crc32(value, zlib.crc32(static, crc))
             size += len(static) + len(value)
             parts.append(deflated)

@@ -26,6 +26,7 @@ from samizdat.watch.polling import SourceReport, due_sources, poll_sources
 from samizdat.watch.workers import check_in_processes, shared_limits
 
 SOURCE_TICK_SECONDS = 1.0
+MIN_SOURCE_TICK_SECONDS = 0.05
 
 
 @dataclass
@@ -135,8 +136,13 @@ class Watcher:
             if due:
                 for report in await poll_sources(pipe, due):
                     self._count_poll(report)
+            # Look again within a second, or sooner when a source's (scaled) interval is shorter.
+            intervals = [
+                (row["poll_interval_seconds"] or 900) / self.settings.watch.time_scale for row in rows
+            ]
+            tick = max(MIN_SOURCE_TICK_SECONDS, min([SOURCE_TICK_SECONDS, *intervals]))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), SOURCE_TICK_SECONDS)
+                await asyncio.wait_for(stop.wait(), tick)
 
     def _count_poll(self, report: SourceReport) -> None:
         self.status.polls += 1
