@@ -90,3 +90,8 @@ def test_example_config_file_is_valid():
     example = Path(__file__).parent.parent / "samizdat.example.toml"
     settings = load_settings(example, environ={})
     assert settings.fetch.per_host_concurrency >= 1
+
+
+def test_time_scale_has_a_short_environment_name():
+    settings = load_settings(environ={"SAMIZDAT_TIME_SCALE": "3600"}, cwd=Path("/nonexistent"))
+    assert settings.watch.time_scale == 3600.0

@@ -173,3 +173,19 @@ async def test_a_host_that_asks_for_rest_gets_it():
         assert time.monotonic() - started < 0.1
         await fetcher.fetch("http://a.example/2")
         assert time.monotonic() - started >= 0.29
+
+
+async def test_cookies_are_never_kept_between_fetches():
+    """Every fetch is a first visit: a server's Set-Cookie is not sent back."""
+    seen = []
+
+    def answer(request):
+        seen.append(request.headers.get("cookie"))
+        return httpx.Response(
+            200, headers={"Set-Cookie": "session=abc; Path=/"}, stream=httpx.ByteStream(b"<p>x</p>")
+        )
+
+    async with Fetcher(FetchSettings(), transport=httpx.MockTransport(answer), resolver=_public) as fetcher:
+        await fetcher.fetch("http://example.test/a")
+        await fetcher.fetch("http://example.test/b")
+    assert seen == [None, None]

@@ -129,3 +129,37 @@ async def test_a_watchlisted_article_is_a_priority(settings, simulator):
     assert flagged and all(r["keywords"] == ["中國共產黨"] for r in flagged)
     assert all("中国共产党" in (r["versions"][-1]["text"] + r["title"]) for r in flagged)
     assert all(not r["keywords"] for r in rows if not r["priority"])
+
+
+async def test_a_webhook_that_keeps_failing_is_retried_then_given_up():
+    import httpx
+
+    from samizdat.watch.notify import Event, Notifier
+
+    calls = []
+
+    def answer(request):
+        calls.append(json.loads(request.content))
+        return httpx.Response(503)
+
+    notifier = Notifier(
+        NotifySettings(webhooks=("http://hooks.test/x",), attempts=3, backoff_seconds=0.01),
+        transport=httpx.MockTransport(answer),
+    )
+    delivery = asyncio.create_task(notifier.run())
+    notifier.send(
+        Event(
+            "removed",
+            7,
+            "removed_violation",
+            "此内容因违规无法查看",
+            "u",
+            "t",
+            "a",
+            "2026-11-27T00:00:00+00:00",
+        )
+    )
+    await notifier.aclose()
+    await delivery
+    assert len(calls) == 3 and calls[0]["article_id"] == 7
+    assert (notifier.delivered, notifier.failed) == (0, 1)

@@ -16,7 +16,7 @@ from samizdat.archive import read_record
 from samizdat.store.queries import ref_from_row
 from samizdat.store.schema import articles
 from samizdat.testing import Simulator
-from samizdat.watch.loop import AlreadyWatching, WatchLock, watch_pass
+from samizdat.watch.loop import AlreadyWatching, WatchLock, watch, watch_pass
 from tests.conftest import WECHAT
 
 # One simulated hour passes in a second: a first re-check comes within a fraction of a second,
@@ -235,3 +235,46 @@ async def test_a_migrated_account_is_followed_to_the_article_s_new_address(setti
     moved = [c for c in state["checks"] if c["message"] and "followed to" in c["message"]]
     notice = read_record(settings.warc_dir, ref_from_row(moved[0]))  # the notice is kept as evidence
     assert "该公众号已迁移" in gzip.decompress(notice.payload).decode("utf-8")
+
+
+async def test_a_fifth_of_answers_failing_never_makes_a_removal_over_thousands_of_checks(settings):
+    """503s, verification pages and connections reset mid-body, one answer in five."""
+    with Simulator(WECHAT, copies=10) as sim:
+        settings = fast(settings, sim)
+        settings = dataclasses.replace(
+            settings, watch=dataclasses.replace(settings.watch, time_scale=360_000.0)
+        )
+        async with pipeline(settings) as pipe:
+            for article in sim.articles:
+                await pipe.capturer.capture(sim.base + article.path)
+            sim.flaky_every = 5
+            reports = []
+            while len(reports) < 2000:
+                with pipe.store.engine.begin() as connection:
+                    connection.execute(update(articles).values(next_check_at=datetime.now(UTC)))
+                await watch(pipe.store, pipe.checker, 16, asyncio.Event(), reports.append, until_idle=True)
+            states = {a["state"] for a in map(pipe.store.article, range(1, len(sim.articles) + 1))}
+    outcomes = {str(r.outcome) for r in reports}
+    assert outcomes == {"alive", "transient"}
+    assert sum(r.outcome == "transient" for r in reports) > 300
+    assert not any(r.declared for r in reports)
+    assert states == {"live"}
+
+
+async def test_a_restart_in_the_middle_loses_no_schedule_and_no_capture(settings, own_simulator):
+    settings = fast(settings, own_simulator)
+    async with pipeline(settings) as pipe:
+        for article in own_simulator.articles[:7]:
+            await pipe.capturer.capture(own_simulator.base + article.path)
+        await check_now(pipe, 1)
+        before = {a["id"]: a["next_check_at"] for a in map(pipe.store.article, range(1, 8))}
+    # A new process: same data directory, nothing carried over but the files.
+    async with pipeline(settings) as pipe:
+        after = {a["id"]: a["next_check_at"] for a in map(pipe.store.article, range(1, 8))}
+        for article in own_simulator.articles[7:]:
+            await pipe.capturer.capture(own_simulator.base + article.path)
+        reports = await check_now(pipe, 1)
+        counts = pipe.store.counts()
+    assert after == before and all(before.values())  # every article keeps its next check
+    assert {r.outcome for r in reports} == {"alive"} and len(reports) == len(own_simulator.articles)
+    assert counts["articles"] == counts["versions"] == len(own_simulator.articles)  # nothing twice

@@ -64,7 +64,9 @@ class WatchSettings:
     time_scale: float = 1.0  # divides every interval: 60 runs a simulated hour in a minute
     checks_per_article: int = 60  # requests spent per article over the 7-day schedule
     confirmation_seconds: float = 1800.0  # a removal is declared when a check this much later agrees
-    removed_recheck_hours: float = 24.0  # removed and past-horizon articles: rarely, never never
+    horizon_days: float = 7.0  # the adaptive schedule's span (at most the removal profile's, 7 days)
+    after_horizon_hours: float = 168.0  # past the horizon, a live article is checked this often; 0: never
+    removed_recheck_hours: float = 24.0  # removed articles are still looked at: some come back
     backoff_seconds: float = 600.0  # a host that shows a verification or rate-limit page rests this long
 
 

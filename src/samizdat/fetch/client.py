@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -108,6 +109,8 @@ class Fetcher:
             scheme: httpx.AsyncClient(
                 follow_redirects=False,
                 trust_env=False,
+                # Every fetch is a first visit: no session that could track the archive.
+                cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
                 timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
                 transport=transport
                 or _asyncio_transport(settings, http2=settings.http2 and scheme == "https"),

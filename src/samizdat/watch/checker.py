@@ -40,7 +40,7 @@ class CheckReport:
     message: str
     declared: bool
     restored: bool
-    next_check_at: datetime
+    next_check_at: datetime | None
     same_page: bool = False  # the fingerprint matched: nothing was parsed or stored
 
 
@@ -208,16 +208,22 @@ class Checker:
     def _records(self, page: FetchResult) -> list:
         return [record for exchange in page.exchanges for record in self.records.exchange_records(exchange)]
 
-    def _next_check(self, due: DueArticle, transition: Transition, now: datetime) -> datetime:
-        scale = self.settings.watch.time_scale
+    def _next_check(self, due: DueArticle, transition: Transition, now: datetime) -> datetime | None:
+        """None: never again (past the horizon, with ``watch.after_horizon_hours`` = 0)."""
+        watch = self.settings.watch
         if transition.confirm_after is not None:
             return now + transition.confirm_after
-        rarely = timedelta(hours=self.settings.watch.removed_recheck_hours) / scale
         if transition.state.state is State.REMOVED:
-            return now + rarely
-        age = (now - due.first_captured_at) * scale  # in schedule time
-        interval = self.policy.next_check(age, priority=due.priority > 0)
-        return now + (interval / scale if interval is not None else rarely)
+            return now + timedelta(hours=watch.removed_recheck_hours) / watch.time_scale
+        age = (now - due.first_captured_at) * watch.time_scale  # in schedule time
+        interval = None
+        if age < timedelta(days=watch.horizon_days):
+            interval = self.policy.next_check(age, priority=due.priority > 0)
+        if interval is None:
+            if watch.after_horizon_hours <= 0:
+                return None
+            interval = timedelta(hours=watch.after_horizon_hours)
+        return now + interval / watch.time_scale
 
 
 def _asks_to_back_off(page, parsed) -> bool:

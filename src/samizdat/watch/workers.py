@@ -167,12 +167,14 @@ def _check_worker(
     from samizdat.watch.loop import watch
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop, through ``stop``
+    parent = os.getppid()
 
     async def run() -> None:
         stopping = asyncio.Event()
 
         async def relay_stop() -> None:
-            while not stop.is_set():
+            # Stop when told to, or when the parent is gone (killed): never run on as an orphan.
+            while not stop.is_set() and os.getppid() == parent:
                 await asyncio.sleep(0.2)
             stopping.set()
 
