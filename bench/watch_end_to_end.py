@@ -87,7 +87,7 @@ async def run_watcher(settings: Settings, workers: int, wall_seconds: float, bas
     store = open_archive(settings)
     opml = read_source(httpx.get(f"{base}/accounts.opml").content, kind=SourceKind.OPML)
     for feed in opml.children:
-        store.add_source("feed", feed, title=None, interval_seconds=600)
+        store.add_source("feed", feed, title=None, interval_seconds=300)
     store.engine.dispose()
     watcher = Watcher(settings, workers=workers)
     stop = asyncio.Event()
@@ -118,8 +118,8 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=715, help="14 × copies articles (715: 10,010)")
-    parser.add_argument("--time-scale", type=float, default=240.0, help="simulated seconds per second")
-    parser.add_argument("--sim-hours", type=float, default=72.0)
+    parser.add_argument("--time-scale", type=float, default=560.0, help="simulated seconds per second")
+    parser.add_argument("--sim-hours", type=float, default=168.0, help="the 7-day schedule horizon")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--checks", type=int, default=20, help="watch.checks_per_article")
     parser.add_argument("--rate", type=float, default=250.0, help="fetch.per_host_rate, requests/s")

@@ -189,3 +189,37 @@ async def test_cookies_are_never_kept_between_fetches():
         await fetcher.fetch("http://example.test/a")
         await fetcher.fetch("http://example.test/b")
     assert seen == [None, None]
+
+
+def _take_turns(slots, rate, seconds, out):
+    import time as clock
+
+    from samizdat.fetch.turns import HostTurns
+
+    turns, taken, end = HostTurns(rate, slots), [], clock.monotonic() + seconds
+    while clock.monotonic() < end:
+        if turns.take("one.example") == 0:
+            taken.append(clock.monotonic())
+        else:
+            clock.sleep(0.001)
+    out.put(taken)
+
+
+def test_the_per_host_rate_holds_across_processes():
+    """Three processes taking turns for one host at 20/s: 20 a second between them, not 60."""
+    import itertools
+    import multiprocessing
+
+    from samizdat.fetch.turns import shared_slots
+
+    context = multiprocessing.get_context("spawn")
+    slots, out = shared_slots(context), context.Queue()
+    workers = [context.Process(target=_take_turns, args=(slots, 20.0, 1.5, out)) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    taken = sorted(t for _ in workers for t in out.get(timeout=30))
+    for worker in workers:
+        worker.join()
+    span = taken[-1] - taken[0]
+    assert span >= 1.4 and len(taken) <= 20 * span + 1  # the processes' runs overlap
+    assert min(b - a for a, b in itertools.pairwise(taken)) >= 0.049  # whichever process took them

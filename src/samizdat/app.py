@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from samizdat.archive import WarcWriter
 from samizdat.config import Settings
 from samizdat.fetch import Fetcher
+from samizdat.fetch.turns import HostTurns
 from samizdat.platforms import Registry
 from samizdat.store import Store, open_store
 from samizdat.watch import Capturer
@@ -34,7 +35,8 @@ def open_archive(settings: Settings) -> Store:
 
 
 @asynccontextmanager
-async def pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
+async def pipeline(settings: Settings, *, turns: HostTurns | None = None) -> AsyncIterator[Pipeline]:
+    """Every stage, built from ``settings``; ``turns`` shares the per-host rate with other processes."""
     store = open_archive(settings)
     writer = WarcWriter(
         settings.warc_dir,
@@ -45,7 +47,7 @@ async def pipeline(settings: Settings) -> AsyncIterator[Pipeline]:
     registry = Registry(settings.platforms)
     committer = Committer(writer, store)
     try:
-        async with Fetcher(settings.fetch) as fetcher:
+        async with Fetcher(settings.fetch, turns=turns) as fetcher:
             policy = SchedulePolicy(RemovalProfile.load(), checks=settings.watch.checks_per_article)
             capturer = Capturer(settings, fetcher, committer, store, registry, policy)
             checker = Checker(settings, fetcher, committer, store, registry, policy)

@@ -25,6 +25,7 @@ from samizdat.config import FetchSettings
 from samizdat.fetch.decode import DecodedText, decode_html
 from samizdat.fetch.safety import Resolver, UnsafeURL, check_scheme, resolve, safe_address
 from samizdat.fetch.streams import AsyncioBackend
+from samizdat.fetch.turns import HostTurns
 
 Headers = tuple[tuple[str, str], ...]
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -101,6 +102,7 @@ class Fetcher:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         resolver: Resolver = resolve,
+        turns: HostTurns | None = None,
     ) -> None:
         self.settings = settings
         self._resolver = resolver
@@ -121,25 +123,16 @@ class Fetcher:
         self._per_host: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(settings.per_host_concurrency)
         )
-        # Earliest moment (loop time) the next request to a host may start: spacing requests
-        # by 1 / per_host_rate, and pushed later when a host asks us to back off.
-        self._next_start: defaultdict[str, float] = defaultdict(float)
+        # The per-host rate and back-off; shared with other processes when ``turns`` is given.
+        self._turns = turns or HostTurns(settings.per_host_rate)
 
     def back_off(self, host: str, seconds: float) -> None:
         """Send nothing to ``host`` for ``seconds`` (it showed a verification page, 429 or 503)."""
-        loop = asyncio.get_running_loop()
-        self._next_start[host] = max(self._next_start[host], loop.time() + seconds)
+        self._turns.back_off(host, seconds)
 
     async def _wait_for_turn(self, host: str) -> None:
-        loop = asyncio.get_running_loop()
-        rate = self.settings.per_host_rate
-        while True:
-            now = loop.time()
-            start = self._next_start[host]
-            if start <= now:
-                self._next_start[host] = now + (1 / rate if rate > 0 else 0)
-                return
-            await asyncio.sleep(start - now)
+        while (wait := self._turns.take(host)) > 0:
+            await asyncio.sleep(wait)
 
     async def __aenter__(self) -> Fetcher:
         return self

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import multiprocessing
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 
 from samizdat.app import Pipeline, pipeline
 from samizdat.config import Settings
+from samizdat.fetch.turns import HostTurns, shared_slots
 from samizdat.watch.checker import CheckReport
 from samizdat.watch.loop import watch
 from samizdat.watch.notify import Event, Notifier
@@ -55,11 +57,14 @@ class Watcher:
         self.settings = shared_limits(settings, workers + 1) if workers > 1 else settings
         self.check_settings = settings
         self.workers = workers
+        # One per-host rate for this process and the check workers together (shared memory).
+        self.slots = shared_slots(multiprocessing.get_context("spawn")) if workers > 1 else None
         self.status = Status()
         self.notifier = Notifier(settings.notify)
 
     async def run(self, stop: asyncio.Event) -> None:
-        async with pipeline(self.settings) as pipe:
+        turns = HostTurns(self.settings.fetch.per_host_rate, self.slots) if self.slots is not None else None
+        async with pipeline(self.settings, turns=turns) as pipe:
             delivery = asyncio.create_task(self.notifier.run())
             tasks = [
                 asyncio.create_task(self._checks(pipe, stop)),
@@ -127,6 +132,7 @@ class Watcher:
             lambda report: loop.call_soon_threadsafe(self.on_report, report, pipe),
             should_stop=stopping.is_set,
             budget_parts=self.workers + 1,
+            slots=self.slots,
         )
 
     async def _sources(self, pipe: Pipeline, stop: asyncio.Event) -> None:

@@ -4,8 +4,9 @@ Fetching, parsing and record building are CPU work that one Python process does 
 core. Each worker has its own fetcher, WARC file (names are unique per process) and
 group-commit writer; they share the database. Checking workers split the articles by id
 (``id mod N``), so no article is checked by two at once. Politeness is global: the per-host
-rate and concurrency limits are divided between the workers, so N workers never send more
-to a host than one would.
+rate is kept in shared memory (``fetch/turns.py``) that all the processes take turns from,
+and the concurrency limits are divided between them, so N workers never send more to a host
+than one would.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ import queue
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 from samizdat.config import Settings
+from samizdat.fetch.turns import HostTurns, shared_slots
 from samizdat.watch.capture import CaptureOutcome, CaptureStatus
 from samizdat.watch.checker import CheckReport
 
@@ -32,12 +35,16 @@ def default_workers(url_count: int) -> int:
 
 
 async def capture_urls(
-    settings: Settings, urls: Sequence[str], on_done: Callable[[int, CaptureOutcome], None] | None = None
+    settings: Settings,
+    urls: Sequence[str],
+    on_done: Callable[[int, CaptureOutcome], None] | None = None,
+    *,
+    turns: HostTurns | None = None,
 ) -> list[CaptureOutcome]:
     """Capture ``urls`` in this process; ``on_done(index, outcome)`` is called as each ends."""
     from samizdat.app import pipeline
 
-    async with pipeline(settings) as pipe:
+    async with pipeline(settings, turns=turns) as pipe:
         limit = asyncio.Semaphore(settings.fetch.total_concurrency)
 
         async def one(index: int, url: str) -> CaptureOutcome:
@@ -63,9 +70,12 @@ def capture_in_processes(
     share = shared_limits(settings, workers)
     context = multiprocessing.get_context("spawn")  # no inherited threads or open connections
     results: multiprocessing.Queue = context.Queue()
+    slots = shared_slots(context)
     slices = [list(range(w, len(urls), workers)) for w in range(workers)]
     processes = [
-        context.Process(target=_worker, args=(share, [(i, urls[i]) for i in indices], results), daemon=True)
+        context.Process(
+            target=_worker, args=(share, slots, [(i, urls[i]) for i in indices], results), daemon=True
+        )
         for indices in slices
         if indices
     ]
@@ -94,26 +104,28 @@ def capture_in_processes(
 
 
 def shared_limits(settings: Settings, workers: int) -> Settings:
-    """``settings`` with the politeness limits divided by ``workers``."""
+    """``settings`` with the concurrency limits divided by ``workers`` (the rate is shared: turns)."""
     fetch = settings.fetch
     return replace(
         settings,
         fetch=replace(
             fetch,
             per_host_concurrency=max(1, fetch.per_host_concurrency // workers),
-            per_host_rate=fetch.per_host_rate / workers,
             total_concurrency=max(1, fetch.total_concurrency // workers),
         ),
     )
 
 
-def _worker(settings: Settings, indexed_urls: list[tuple[int, str]], results: multiprocessing.Queue) -> None:
+def _worker(
+    settings: Settings, slots: Any, indexed_urls: list[tuple[int, str]], results: multiprocessing.Queue
+) -> None:
     indices = [index for index, _ in indexed_urls]
 
     def report(position: int, outcome: CaptureOutcome) -> None:
         results.put((indices[position], outcome))
 
-    asyncio.run(capture_urls(settings, [url for _, url in indexed_urls], report))
+    turns = HostTurns(settings.fetch.per_host_rate, slots)
+    asyncio.run(capture_urls(settings, [url for _, url in indexed_urls], report, turns=turns))
 
 
 def check_in_processes(
@@ -124,20 +136,25 @@ def check_in_processes(
     should_stop: Callable[[], bool] = lambda: False,
     until_idle: bool = False,
     budget_parts: int | None = None,
+    slots: Any = None,
 ) -> None:
     """Run the watch loop in ``workers`` processes until ``should_stop()`` (or nothing is due).
 
-    Each worker gets 1/``budget_parts`` of the per-host budget (default: 1/``workers``; more
-    parts leave the rest to another user, such as the process polling and capturing). The
-    workers finish the checks in flight before they stop.
+    Each worker gets 1/``budget_parts`` of the per-host concurrency (default: 1/``workers``;
+    more parts leave the rest to another user, such as the process polling and capturing);
+    the per-host rate is taken in turns from ``slots`` (shared memory; made here when not
+    given). The workers finish the checks in flight before they stop.
     """
     share = shared_limits(settings, budget_parts or workers)
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
     reports: multiprocessing.Queue = context.Queue()
+    slots = slots if slots is not None else shared_slots(context)
     processes = [
         context.Process(
-            target=_check_worker, args=(share, (index, workers), stop, reports, until_idle), daemon=True
+            target=_check_worker,
+            args=(share, slots, (index, workers), stop, reports, until_idle),
+            daemon=True,
         )
         for index in range(workers)
     ]
@@ -158,6 +175,7 @@ def check_in_processes(
 
 def _check_worker(
     settings: Settings,
+    slots: Any,
     shard: tuple[int, int],
     stop: multiprocessing.synchronize.Event,
     reports: multiprocessing.Queue,
@@ -179,7 +197,7 @@ def _check_worker(
             stopping.set()
 
         relay = asyncio.create_task(relay_stop())
-        async with pipeline(settings) as pipe:
+        async with pipeline(settings, turns=HostTurns(settings.fetch.per_host_rate, slots)) as pipe:
             await watch(
                 pipe.store,
                 pipe.checker,
