@@ -15,7 +15,6 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -106,19 +105,14 @@ class Fetcher:
     ) -> None:
         self.settings = settings
         self._resolver = resolver
+        # Requests go straight to httpx's transports: redirects are followed here, and there is
+        # no client-level cookie jar (every fetch is a first visit: no session to track us).
         # HTTP/2 is only ever negotiated over TLS; for http:// it would add overhead and nothing else.
-        self._clients = {
-            scheme: httpx.AsyncClient(
-                follow_redirects=False,
-                trust_env=False,
-                # Every fetch is a first visit: no session that could track the archive.
-                cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
-                timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
-                transport=transport
-                or _asyncio_transport(settings, http2=settings.http2 and scheme == "https"),
-            )
+        self._transports = {
+            scheme: transport or _asyncio_transport(settings, http2=settings.http2 and scheme == "https")
             for scheme in ("http", "https")
         }
+        self._timeouts = httpx.Timeout(settings.timeout, connect=settings.connect_timeout).as_dict()
         self._total = asyncio.Semaphore(settings.total_concurrency)
         self._per_host: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(settings.per_host_concurrency)
@@ -141,8 +135,8 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        for client in self._clients.values():
-            await client.aclose()
+        for transport in {id(t): t for t in self._transports.values()}.values():
+            await transport.aclose()
 
     async def fetch(
         self,
@@ -246,13 +240,14 @@ class Fetcher:
             "Accept-Encoding": "gzip, deflate",
             **extra_headers,
         }
-        client = self._clients[scheme]
-        request = client.build_request("GET", pinned, headers=headers, extensions={"sni_hostname": host})
+        request = httpx.Request(
+            "GET", pinned, headers=headers, extensions={"sni_hostname": host, "timeout": self._timeouts}
+        )
         started_at = datetime.now(UTC)
         async with self._total, self._per_host[host]:
             await self._wait_for_turn(host)
             try:
-                response = await client.send(request, stream=True)
+                response = await self._transports[scheme].handle_async_request(request)
             except httpx.TimeoutException as exc:
                 raise _Failed(FetchFailure.TIMEOUT, f"{host}: {type(exc).__name__}") from None
             except httpx.ConnectError as exc:

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
+from sqlalchemy import Engine, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from samizdat.archive import ArchiveRef
@@ -140,7 +140,7 @@ class Store:
             return connection.scalar(select(article_urls.c.article_id).where(article_urls.c.url == url))
 
     def due_articles(self, now: datetime, limit: int, *, shard: tuple[int, int] = (0, 1)) -> list[DueArticle]:
-        """Articles whose next check is due, the most overdue first.
+        """Articles whose next check is due: suspected removals, then the most overdue.
 
         ``shard=(k, n)`` keeps the articles whose id is k modulo n, so that n checking processes
         sharing one database never check the same article.
@@ -149,7 +149,9 @@ class Store:
         query = select(articles).where(articles.c.next_check_at <= now)
         if count > 1:
             query = query.where(articles.c.id % count == index)
-        query = query.order_by(articles.c.next_check_at).limit(limit)
+        # A suspected removal waits for its confirming check: when checks run late, it goes first.
+        suspects_first = case((articles.c.state == "suspect", 0), else_=1)
+        query = query.order_by(suspects_first, articles.c.next_check_at).limit(limit)
         with self.engine.connect() as connection:
             return [
                 DueArticle(
