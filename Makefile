@@ -28,7 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/capture_throughput.py
 	$(BIN)/python bench/schedule_simulation.py
 	$(BIN)/python bench/check_throughput.py --copies 300 --workers 3 --concurrency 24
-	$(BIN)/python bench/watch_end_to_end.py
+	$(BIN)/python bench/watch_end_to_end.py --time-scale 360 --workers 3 --checks 15
 
 clean:
 	rm -rf $(VENV) samizdat-data

@@ -367,7 +367,7 @@ async def _watch_live(settings: Settings, workers: int) -> None:
     await running
     status = watcher.status
     console.print(
-        f"stopped: {sum(status.outcomes.values())} checks, {status.declared} removals declared, "
+        f"\nstopped: {sum(status.outcomes.values())} checks, {status.declared} removals declared, "
         f"{status.edited} edits, {status.captured} new articles captured"
     )
 
