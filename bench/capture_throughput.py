@@ -45,6 +45,20 @@ def start_simulator(copies: int) -> tuple[subprocess.Popen, str]:
     return process, first.rsplit(" ", 1)[1].strip()
 
 
+def simulator_settings(directory: Path, base: str, concurrency: int) -> Settings:
+    """An archive in ``directory`` that fetches from the simulator at ``base``, ``concurrency`` at once."""
+    return Settings(
+        data_dir=directory,
+        fetch=FetchSettings(
+            allow_private_networks=True,
+            per_host_concurrency=concurrency,
+            total_concurrency=concurrency,
+            timeout=60,
+        ),
+        platforms={"wechat": PlatformSettings(hosts=(base.split("://", 1)[1],))},
+    )
+
+
 async def raw_fetch(urls: list[str], concurrency: int) -> float:
     limit = asyncio.Semaphore(concurrency)
     limits = httpx.Limits(max_connections=concurrency)
@@ -89,18 +103,8 @@ def main() -> int:
     process, base = start_simulator(args.copies)
     try:
         urls = httpx.get(f"{base}/urls.txt").text.split()
-        host = base.split("://", 1)[1]
         with tempfile.TemporaryDirectory() as directory:
-            settings = Settings(
-                data_dir=Path(directory),
-                fetch=FetchSettings(
-                    allow_private_networks=True,
-                    per_host_concurrency=args.concurrency,
-                    total_concurrency=args.concurrency,
-                    timeout=60,
-                ),
-                platforms={"wechat": PlatformSettings(hosts=(host,))},
-            )
+            settings = simulator_settings(Path(directory), base, args.concurrency)
             if args.no_images:
                 settings = replace(settings, capture=replace(settings.capture, images=False))
             asyncio.run(raw_fetch(urls, args.concurrency))  # warm-up: the simulator compresses each page once

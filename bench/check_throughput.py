@@ -27,13 +27,13 @@ import httpx
 from sqlalchemy import update
 
 from samizdat.app import open_archive
-from samizdat.config import FetchSettings, PlatformSettings, Settings
+from samizdat.config import Settings
 from samizdat.store.schema import articles
 from samizdat.watch.checker import CheckReport
 from samizdat.watch.workers import capture_in_processes, check_in_processes
 
 sys.path.insert(0, str(Path(__file__).parent))
-from capture_throughput import raw_fetch, start_simulator
+from capture_throughput import raw_fetch, simulator_settings, start_simulator
 
 
 def checks_per_second(settings: Settings, workers: int) -> tuple[int, float, dict[str, int], int]:
@@ -103,16 +103,7 @@ def main() -> int:
     try:
         urls = httpx.get(f"{base}/urls.txt").text.split()
         with tempfile.TemporaryDirectory() as directory:
-            settings = Settings(
-                data_dir=Path(directory),
-                fetch=FetchSettings(
-                    allow_private_networks=True,
-                    per_host_concurrency=args.concurrency,
-                    total_concurrency=args.concurrency,
-                    timeout=60,
-                ),
-                platforms={"wechat": PlatformSettings(hosts=(base.split("://", 1)[1],))},
-            )
+            settings = simulator_settings(Path(directory), base, args.concurrency)
             settings = replace(settings, capture=replace(settings.capture, images=False))
             capture_in_processes(settings, urls, args.workers)
             raw = raw_fetch_in_processes(urls, args.concurrency, args.workers)
