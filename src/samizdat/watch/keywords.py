@@ -35,15 +35,17 @@ def fold(text: str) -> str:
 
 class Watchlist:
     def __init__(self, terms: Iterable[str]) -> None:
-        self.terms = {term: fold(term) for term in dict.fromkeys(t.strip() for t in terms) if fold(term)}
-
-    def __bool__(self) -> bool:
-        return bool(self.terms)
+        self.terms = _folded(t.strip() for t in terms)
 
     def matches(self, *texts: str | None, extra: Iterable[str] = ()) -> tuple[str, ...]:
         """The terms (this list's and ``extra``) found in ``texts``, in the order they were listed."""
-        terms = {**self.terms, **{t: fold(t) for t in extra if fold(t)}}
+        terms = {**self.terms, **_folded(extra)}
         if not terms:
             return ()
         folded = fold(" ".join(t for t in texts if t))
         return tuple(term for term, form in terms.items() if form in folded)
+
+
+def _folded(terms: Iterable[str]) -> dict[str, str]:
+    """Each term and its folded form, leaving out terms that fold to nothing."""
+    return {term: form for term in dict.fromkeys(terms) if (form := fold(term))}

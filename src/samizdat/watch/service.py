@@ -33,7 +33,6 @@ MIN_SOURCE_TICK_SECONDS = 0.05
 
 @dataclass
 class Status:
-    started: float = field(default_factory=time.monotonic)
     outcomes: collections.Counter[str] = field(default_factory=collections.Counter)
     declared: int = 0
     edited: int = 0
