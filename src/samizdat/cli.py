@@ -21,14 +21,14 @@ from samizdat import __version__
 from samizdat.app import open_archive, pipeline
 from samizdat.archive import CorruptRecord, read_record
 from samizdat.config import ConfigError, PlatformSettings, Settings, load_settings
-from samizdat.fetch import Fetcher, decode_html
+from samizdat.fetch import decode_html
 from samizdat.platforms import Article, Registry
-from samizdat.sources import NotASource, Poll, SourceKind, poll, read_source
+from samizdat.sources import NotASource, SourceKind, read_source
 from samizdat.store import DatabaseURLError
 from samizdat.watch import CaptureOutcome, CaptureStatus
 from samizdat.watch.checker import CheckReport
 from samizdat.watch.loop import AlreadyWatching, WatchLock, watch_pass
-from samizdat.watch.polling import SourceReport, poll_sources
+from samizdat.watch.polling import SourceRefused, SourceReport, add_source, poll_sources
 from samizdat.watch.workers import capture_in_processes, capture_urls, default_workers
 
 app = typer.Typer(
@@ -411,24 +411,19 @@ def source_add(
     ] = None,
 ) -> None:
     """Add a source; its kind (feed, sitemap, URL list, OPML of feeds) is recognised from it."""
-    settings = _settings(ctx)
     store = _open(ctx)
-    polled = asyncio.run(_poll_one(settings, url))
-    if polled.document is None:
-        errors.print(f"[red]cannot add {url}:[/red] {polled.error}")
-        raise typer.Exit(1)
-    document = polled.document
-    feeds = list(document.children) if document.kind is SourceKind.OPML else []
-    targets = [(str(SourceKind.FEED), feed, None) for feed in feeds] or [
-        (str(document.kind), url, document.title)
-    ]
-    for kind, target, title in targets:
-        source_id, created = store.add_source(
-            kind, target, title=title, interval_seconds=interval, keywords=keyword or ()
+    try:
+        added = asyncio.run(
+            add_source(_settings(ctx), store, url, interval_seconds=interval, keywords=keyword or ())
         )
-        state = "added" if created else "already there"
+    except SourceRefused as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    for source in added:
+        state = "added" if source.created else "already there"
         console.print(
-            f"{state}: source {source_id} ({kind}) {target} — {len(document.entries)} entries listed now"
+            f"{state}: source {source.source_id} ({source.kind}) {source.url}"
+            f" — {source.listed} entries listed now"
         )
 
 
@@ -490,11 +485,6 @@ def source_poll(ctx: typer.Context) -> None:
         console.print(f"source {report.source_id} {report.url}: {status}")
         if report.captures:
             console.print(_outcomes_table(list(report.captures)))
-
-
-async def _poll_one(settings: Settings, url: str) -> Poll:
-    async with Fetcher(settings.fetch) as fetcher:
-        return await poll(fetcher, url)
 
 
 async def _poll_all(settings: Settings, rows: list[dict]) -> list[SourceReport]:

@@ -85,6 +85,15 @@ class KeywordSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    admin_token: str = ""  # bearer token for the admin API (add sources, submit URLs); empty: disabled
+    page_size: int = 30
+    base_url: str = ""  # the site's public address, for feeds and Memento links; empty: from the request
+
+
+@dataclass(frozen=True)
 class DatabaseSettings:
     url: str = ""
 
@@ -108,6 +117,7 @@ class Settings:
     notify: NotifySettings = field(default_factory=NotifySettings)
     keywords: KeywordSettings = field(default_factory=KeywordSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     platforms: dict[str, PlatformSettings] = field(default_factory=_default_platforms)
 
     @property

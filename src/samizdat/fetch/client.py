@@ -18,10 +18,9 @@ from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
-from isal import isal_zlib
 
 from samizdat.config import FetchSettings
-from samizdat.fetch.decode import DecodedText, decode_html
+from samizdat.fetch.decode import ContentEncodingError, DecodedText, decode_html, decompress
 from samizdat.fetch.safety import Resolver, UnsafeURL, check_scheme, resolve, safe_address
 from samizdat.fetch.streams import AsyncioBackend
 from samizdat.fetch.turns import HostTurns
@@ -313,28 +312,10 @@ async def _read_capped(response: httpx.Response, cap: int) -> bytes:
 
 
 def _decompress(body: bytes, encoding: str | None, cap: int) -> bytes:
-    encoding = (encoding or "").strip().lower()
-    if encoding in ("", "identity"):
-        return body
-    if encoding not in ("gzip", "x-gzip", "deflate"):
-        raise _Failed(FetchFailure.PROTOCOL, f"unsupported Content-Encoding {encoding!r}")
-    max_wbits = isal_zlib.MAX_WBITS
-    wbits_choices = (16 + max_wbits,) if "gzip" in encoding else (max_wbits, -max_wbits)
-    for wbits in wbits_choices:
-        decompressor = isal_zlib.decompressobj(wbits)
-        try:
-            content = decompressor.decompress(body, cap + 1)
-        except (isal_zlib.error, isal_zlib.IsalError):
-            continue
-        if len(content) > cap:
-            raise _Failed(
-                FetchFailure.TOO_LARGE,
-                f"decompressed body passed the {cap:,}-byte cap (fetch.max_body_bytes)",
-            )
-        if not decompressor.eof:
-            raise _Failed(FetchFailure.TRUNCATED, f"the {encoding} body ends before its end marker")
-        return content
-    raise _Failed(FetchFailure.PROTOCOL, f"the body is not valid {encoding} data")
+    try:
+        return decompress(body, encoding, cap)
+    except ContentEncodingError as exc:
+        raise _Failed(FetchFailure(exc.failure), str(exc)) from None
 
 
 def _absolute(base: str, location: str) -> str:

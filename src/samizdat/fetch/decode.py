@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 import charset_normalizer
+from isal import isal_zlib
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
@@ -149,3 +150,36 @@ def _detect(body: bytes) -> DecodedText:
         return DecodedText(body.decode(encoding, "replace"), encoding, "detected")
     # Mostly-GBK pages with a few broken bytes are far commoner here than anything else.
     return DecodedText(body.decode("gb18030", "replace"), "gb18030", "fallback")
+
+
+class ContentEncodingError(ValueError):
+    """A body that cannot be decompressed; ``failure`` names the FetchFailure it is."""
+
+    def __init__(self, failure: str, message: str) -> None:
+        super().__init__(message)
+        self.failure = failure
+
+
+def decompress(body: bytes, encoding: str | None, cap: int) -> bytes:
+    """Undo a Content-Encoding (gzip, deflate) without letting the result pass ``cap`` bytes."""
+    encoding = (encoding or "").strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise ContentEncodingError("protocol", f"unsupported Content-Encoding {encoding!r}")
+    max_wbits = isal_zlib.MAX_WBITS
+    wbits_choices = (16 + max_wbits,) if "gzip" in encoding else (max_wbits, -max_wbits)
+    for wbits in wbits_choices:
+        decompressor = isal_zlib.decompressobj(wbits)
+        try:
+            content = decompressor.decompress(body, cap + 1)
+        except (isal_zlib.error, isal_zlib.IsalError):
+            continue
+        if len(content) > cap:
+            raise ContentEncodingError(
+                "too_large", f"decompressed body passed the {cap:,}-byte cap (fetch.max_body_bytes)"
+            )
+        if not decompressor.eof:
+            raise ContentEncodingError("truncated", f"the {encoding} body ends before its end marker")
+        return content
+    raise ContentEncodingError("protocol", f"the body is not valid {encoding} data")

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from samizdat.archive import ArchiveRef
 from samizdat.platforms.base import Article
 from samizdat.store.schema import article_urls, articles, blobs, checks, sources, version_blobs, versions
+from samizdat.store.search import SearchDoc, index_documents
 
 
 @dataclass(frozen=True)
@@ -413,6 +414,13 @@ class Store:
                 connection,
                 [(existing_versions[(a, d)], r.images, r.captured_at) for r, a, d in new_versions],
             )
+            index_documents(
+                connection,
+                [
+                    SearchDoc(a, r.article.title, r.article.account, r.article.author, r.article.text)
+                    for r, a, _ in new_versions
+                ],
+            )
         results = []
         check_rows = []
         for i, (r, a, d) in enumerate(zip(records, article_ids, digests, strict=True)):
@@ -582,6 +590,12 @@ class Store:
                     "published_at": _local_time(row.published_at, row.published_offset_minutes),
                     "warc": ref_from_row(row),
                 }
+
+    def check_ref(self, check_id: int) -> ArchiveRef | None:
+        """Where the page a check saw is kept (a removal notice is the removal's evidence)."""
+        with self.engine.connect() as connection:
+            row = connection.execute(select(checks).where(checks.c.id == check_id)).first()
+        return ref_from_row(row) if row is not None else None
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as connection:

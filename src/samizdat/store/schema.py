@@ -177,3 +177,15 @@ hosts = Table(
     Column("backoff_until", UTCDateTime),
     Column("last_verification_at", UTCDateTime),
 )
+
+# The searchable form of each article's latest version, folded (see store/search.py); on
+# SQLite an FTS5 table of character bigrams (search_fts) indexes it.
+search_docs = Table(
+    "search_docs",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("title", Text),
+    Column("account", Text),
+    Column("author", Text),
+    Column("body", Text),
+)

@@ -7,19 +7,13 @@ forms (NFKC), any case, and the evasions that put spaces or symbols between char
 
 from __future__ import annotations
 
-import functools
 import unicodedata
 from collections.abc import Iterable
 
+from samizdat.folding import fold as fold_text
+
 # Letters, marks and digits stay; punctuation, symbols, separators and controls go.
 _KEPT_CATEGORIES = frozenset({"L", "M", "N"})
-
-
-@functools.cache
-def _to_simplified():
-    import opencc
-
-    return opencc.OpenCC("t2s")
 
 
 def fold(text: str) -> str:
@@ -28,9 +22,7 @@ def fold(text: str) -> str:
     >>> fold("六 ４ 事件"), fold("習近平"), fold("Tank-Man")
     ('六4事件', '习近平', 'tankman')
     """
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = "".join(c for c in text if unicodedata.category(c)[0] in _KEPT_CATEGORIES)
-    return _to_simplified().convert(text)
+    return "".join(c for c in fold_text(text) if unicodedata.category(c)[0] in _KEPT_CATEGORIES)
 
 
 class Watchlist:

@@ -8,11 +8,15 @@ interval (divided by ``watch.time_scale``) with conditional requests.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from samizdat.config import Settings
+from samizdat.fetch import Fetcher
 from samizdat.sources import SourceKind, poll
+from samizdat.store import Store
 from samizdat.watch.capture import CaptureOutcome
 
 
@@ -80,3 +84,38 @@ async def poll_sources(pipe, rows: list[dict[str, Any]], *, capture: bool = True
             SourceReport(row["id"], row["url"], len(listed), len(fresh), polled.not_modified, None, captures)
         )
     return reports
+
+
+@dataclass(frozen=True)
+class AddedSource:
+    source_id: int
+    created: bool
+    kind: str
+    url: str
+    listed: int  # entries the source lists now
+
+
+class SourceRefused(ValueError):
+    """The URL could not be fetched, or is not a feed, sitemap, URL list or OPML file."""
+
+
+async def add_source(
+    settings: Settings, store: Store, url: str, *, interval_seconds: int, keywords: Sequence[str] = ()
+) -> list[AddedSource]:
+    """Fetch ``url``, recognise its kind, and watch it (an OPML file: each feed it lists)."""
+    async with Fetcher(settings.fetch) as fetcher:
+        polled = await poll(fetcher, url)
+    document = polled.document
+    if document is None:
+        raise SourceRefused(f"cannot add {url}: {polled.error}")
+    feeds = list(document.children) if document.kind is SourceKind.OPML else []
+    targets = [(str(SourceKind.FEED), feed, None) for feed in feeds] or [
+        (str(document.kind), url, document.title)
+    ]
+    added = []
+    for kind, target, title in targets:
+        source_id, created = store.add_source(
+            kind, target, title=title, interval_seconds=interval_seconds, keywords=keywords
+        )
+        added.append(AddedSource(source_id, created, kind, target, len(document.entries)))
+    return added

@@ -1,0 +1,50 @@
+"""search: folded documents and, on SQLite, an FTS5 index of character bigrams
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-28 02:00:00
+
+Existing archives are indexed from each article's latest version.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from samizdat.store.search import CREATE_FTS, FTS_TABLE, SearchDoc, index_documents
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "search_docs",
+        sa.Column("article_id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.Text(), nullable=True),
+        sa.Column("account", sa.Text(), nullable=True),
+        sa.Column("author", sa.Text(), nullable=True),
+        sa.Column("body", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["article_id"], ["articles.id"], name="fk_search_docs_article_id_articles", ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("article_id", name="pk_search_docs"),
+    )
+    connection = op.get_bind()
+    if connection.dialect.name == "sqlite":
+        op.execute(CREATE_FTS)
+    rows = connection.execute(
+        sa.text(
+            "SELECT a.id, v.title, a.account, a.author, v.text FROM articles a "
+            "JOIN versions v ON v.id = (SELECT max(id) FROM versions WHERE article_id = a.id)"
+        )
+    ).all()
+    for start in range(0, len(rows), 500):
+        index_documents(connection, [SearchDoc(*row) for row in rows[start : start + 500]])
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
+    op.drop_table("search_docs")

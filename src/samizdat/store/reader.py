@@ -1,0 +1,336 @@
+"""What the site, the API and the feeds read: lists, search, accounts, statistics, captures by URL.
+
+Read-only; every list is keyset-paginated (a cursor, not an offset) so a page deep into a
+million articles costs what the first one does.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, case, func, or_, select
+
+from samizdat.folding import fold, fold_with_origins
+from samizdat.store.queries import _local_time
+from samizdat.store.schema import article_urls, articles, versions
+from samizdat.store.search import RUN, matches, parse_query
+
+SNIPPET_CHARS = 70
+
+
+@dataclass(frozen=True)
+class ArticleFilter:
+    removed_only: bool = False
+    outcome: str | None = None
+    account: str | None = None
+    since: date | None = None  # on the day an article was detected removed (or first captured)
+    until: date | None = None
+    query: str | None = None
+
+
+@dataclass(frozen=True)
+class ArticleSummary:
+    id: int
+    title: str | None
+    account: str | None
+    author: str | None
+    url: str
+    state: str
+    outcome: str | None
+    published_at: datetime | None
+    first_captured_at: datetime
+    last_seen_alive_at: datetime | None
+    detected_at: datetime | None
+    snippet: Sequence[tuple[str, bool]] = ()  # (text, highlighted) pieces around a search hit
+
+
+@dataclass(frozen=True)
+class ArticlePage:
+    items: list[ArticleSummary]
+    next_cursor: str | None
+    total: int | None = None  # counted for searches
+
+
+@dataclass(frozen=True)
+class Capture:
+    """One archived version as a memento of the URLs its article was reached by."""
+
+    article_id: int
+    version_id: int
+    captured_at: datetime
+    url: str
+
+
+@dataclass
+class Statistics:
+    removals_by_day: dict[str, Counter] = field(default_factory=dict)  # ISO day -> outcome counts
+    removal_ages_hours: list[float] = field(default_factory=list)
+    top_accounts: list[tuple[str, int, int]] = field(default_factory=list)  # account, removed, total
+    top_keywords: list[tuple[str, int]] = field(default_factory=list)
+    totals: dict[str, int] = field(default_factory=dict)
+
+
+def _sort_key():
+    return func.coalesce(articles.c.detected_at, articles.c.first_captured_at)
+
+
+class Reader:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def articles(self, filters: ArticleFilter, *, limit: int = 30, cursor: str | None = None) -> ArticlePage:
+        """Newest first (by detection, else first capture); with a query, best match first."""
+        conditions = self._conditions(filters)
+        if filters.query and (parsed := parse_query(filters.query)) is not None:
+            return self._search(parsed, conditions, limit, cursor)
+        key = _sort_key()
+        query = select(articles, key.label("sort_key")).where(*conditions)
+        if cursor:
+            moment, last_id = _decode_cursor(cursor)
+            query = query.where(or_(key < moment, and_(key == moment, articles.c.id < int(last_id))))
+        query = query.order_by(key.desc(), articles.c.id.desc()).limit(limit + 1)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        items = [_summary(row) for row in rows[:limit]]
+        next_cursor = (
+            _encode_cursor(rows[limit - 1].sort_key.isoformat(), rows[limit - 1].id)
+            if len(rows) > limit
+            else None
+        )
+        return ArticlePage(items, next_cursor)
+
+    def _search(self, parsed, conditions, limit: int, cursor: str | None) -> ArticlePage:
+        offset = int(_decode_cursor(cursor)[1]) if cursor else 0
+        with self.engine.connect() as connection:
+            hits = matches(connection, parsed)
+            base = (
+                select(articles, hits.c.rank)
+                .join(hits, hits.c.article_id == articles.c.id)
+                .where(*conditions)
+            )
+            total = connection.scalar(select(func.count()).select_from(base.subquery()))
+            rows = connection.execute(
+                base.order_by(hits.c.rank, _sort_key().desc(), articles.c.id.desc())
+                .limit(limit)
+                .offset(offset)
+            ).all()
+            texts = self._latest_texts(connection, [row.id for row in rows])
+        items = [
+            _summary(
+                row,
+                snippet=_snippet(texts.get(row.id, ""), parsed.folded)
+                or _snippet(row.title or "", parsed.folded),
+            )
+            for row in rows
+        ]
+        more = offset + limit < total
+        return ArticlePage(items, _encode_cursor("offset", offset + limit) if more else None, total)
+
+    def related(
+        self, article_id: int, account: str | None, title: str | None, *, limit: int = 6
+    ) -> list[ArticleSummary]:
+        """Removed articles near this one: those whose text shares its title's words, then its account's."""
+        found: dict[int, ArticleSummary] = {}
+        words = sorted(RUN.findall(fold(title or "")), key=len, reverse=True)[:2]
+        for word in words:
+            for item in self.articles(
+                ArticleFilter(removed_only=True, query=word[:6]), limit=limit + 1
+            ).items:
+                found.setdefault(item.id, item)
+        if account:
+            for item in self.articles(
+                ArticleFilter(removed_only=True, account=account), limit=limit + 1
+            ).items:
+                found.setdefault(item.id, item)
+        found.pop(article_id, None)
+        return list(found.values())[:limit]
+
+    def matching_ids(self, query: str) -> set[int]:
+        """Every article that contains ``query`` (the search's answer as a set; tests compare it)."""
+        parsed = parse_query(query)
+        if parsed is None:
+            return set()
+        with self.engine.connect() as connection:
+            hits = matches(connection, parsed)
+            return set(connection.scalars(select(hits.c.article_id)))
+
+    def _conditions(self, filters: ArticleFilter) -> list[Any]:
+        conditions: list[Any] = []
+        if filters.removed_only or filters.outcome:
+            conditions.append(articles.c.state == "removed")
+        if filters.outcome:
+            conditions.append(articles.c.outcome == filters.outcome)
+        if filters.account:
+            conditions.append(articles.c.account == filters.account)
+        key = _sort_key()
+        if filters.since:
+            conditions.append(key >= datetime.combine(filters.since, time(), UTC))
+        if filters.until:
+            conditions.append(key < datetime.combine(filters.until + timedelta(days=1), time(), UTC))
+        return conditions
+
+    def _latest_texts(self, connection, article_ids: list[int]) -> dict[int, str]:
+        if not article_ids:
+            return {}
+        latest = (
+            select(func.max(versions.c.id))
+            .where(versions.c.article_id.in_(article_ids))
+            .group_by(versions.c.article_id)
+        )
+        rows = connection.execute(
+            select(versions.c.article_id, versions.c.text).where(versions.c.id.in_(latest))
+        )
+        return {row.article_id: row.text for row in rows}
+
+    def account(self, name: str) -> dict[str, Any] | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(
+                    func.count().label("total"),
+                    func.sum(case((articles.c.state == "removed", 1), else_=0)).label("removed"),
+                    func.min(articles.c.first_captured_at).label("first"),
+                    func.max(articles.c.first_captured_at).label("last"),
+                ).where(articles.c.account == name)
+            ).one()
+        if not row.total:
+            return None
+        removed = int(row.removed or 0)
+        return {
+            "name": name,
+            "articles": row.total,
+            "removed": removed,
+            "removal_rate": removed / row.total,
+            "first_captured_at": row.first,
+            "last_captured_at": row.last,
+        }
+
+    def captures(self, url: str) -> list[Capture]:
+        """Every version of the article reached by ``url``, oldest first (a Memento TimeMap)."""
+        return self._captures(select(article_urls.c.article_id).where(article_urls.c.url == url))
+
+    def captures_of(self, platform: str, canonical_id: str) -> list[Capture]:
+        return self._captures(
+            select(articles.c.id).where(
+                articles.c.platform == platform, articles.c.canonical_id == canonical_id
+            )
+        )
+
+    def _captures(self, article_query) -> list[Capture]:
+        with self.engine.connect() as connection:
+            article_id = connection.scalar(article_query)
+            if article_id is None:
+                return []
+            rows = connection.execute(
+                select(versions.c.id, versions.c.captured_at, versions.c.final_url)
+                .where(versions.c.article_id == article_id)
+                .order_by(versions.c.captured_at, versions.c.id)
+            ).all()
+        return [Capture(article_id, row.id, row.captured_at, row.final_url) for row in rows]
+
+    def statistics(self, *, top: int = 10) -> Statistics:
+        stats = Statistics()
+        with self.engine.connect() as connection:
+            removed = connection.execute(
+                select(
+                    articles.c.account,
+                    articles.c.outcome,
+                    articles.c.detected_at,
+                    articles.c.published_at,
+                    articles.c.first_captured_at,
+                    articles.c.last_seen_alive_at,
+                ).where(articles.c.state == "removed")
+            ).all()
+            totals = dict(
+                connection.execute(select(articles.c.state, func.count()).group_by(articles.c.state)).all()
+            )
+            per_account = dict(
+                connection.execute(
+                    select(articles.c.account, func.count())
+                    .where(articles.c.account.is_not(None))
+                    .group_by(articles.c.account)
+                ).all()
+            )
+            keywords = Counter(
+                term
+                for terms in connection.scalars(
+                    select(articles.c.keywords).where(
+                        articles.c.state == "removed", articles.c.keywords.is_not(None)
+                    )
+                )
+                for term in terms or ()
+            )
+        for row in removed:
+            if row.detected_at is not None:
+                day = row.detected_at.date().isoformat()
+                stats.removals_by_day.setdefault(day, Counter())[row.outcome or "unknown_unavailable"] += 1
+            start = row.published_at or row.first_captured_at
+            # The removal happened between the last sighting and the detection: take the middle.
+            end = (
+                row.last_seen_alive_at
+                and row.detected_at
+                and row.last_seen_alive_at + (row.detected_at - row.last_seen_alive_at) / 2
+            )
+            if start is not None and end is not None and end >= start:
+                stats.removal_ages_hours.append((end - start).total_seconds() / 3600)
+        removed_by_account = Counter(row.account for row in removed if row.account)
+        stats.top_accounts = [
+            (name, count, per_account.get(name, count)) for name, count in removed_by_account.most_common(top)
+        ]
+        stats.top_keywords = keywords.most_common(top)
+        stats.totals = {"articles": sum(totals.values()), **{str(k): v for k, v in totals.items()}}
+        return stats
+
+
+def _summary(row, snippet: Sequence[tuple[str, bool]] = ()) -> ArticleSummary:
+    return ArticleSummary(
+        id=row.id,
+        title=row.title,
+        account=row.account,
+        author=row.author,
+        url=row.url,
+        state=row.state,
+        outcome=row.outcome,
+        published_at=_local_time(row.published_at, row.published_offset_minutes),
+        first_captured_at=row.first_captured_at,
+        last_seen_alive_at=row.last_seen_alive_at,
+        detected_at=row.detected_at,
+        snippet=snippet,
+    )
+
+
+def _snippet(text: str, folded_query: str) -> list[tuple[str, bool]]:
+    """The text around the first hit, split into (piece, highlighted) parts; [] when no hit."""
+    folded, origins = fold_with_origins(text)
+    at = folded.find(folded_query)
+    if at < 0:
+        return []
+    start, end = origins[at], origins[at + len(folded_query) - 1] + 1
+    before = max(0, start - SNIPPET_CHARS)
+    after = min(len(text), end + SNIPPET_CHARS * 2)
+    return [
+        (("…" if before else "") + text[before:start], False),
+        (text[start:end], True),
+        (text[end:after] + ("…" if after < len(text) else ""), False),
+    ]
+
+
+def _encode_cursor(key: str, last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{key}|{last_id}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[Any, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        key, last_id = raw.rsplit("|", 1)
+        int(last_id)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("malformed cursor: use the next_cursor value of the previous page") from exc
+    if key == "offset":
+        return key, last_id
+    moment = datetime.fromisoformat(key)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), last_id

@@ -1,0 +1,166 @@
+"""Exact Chinese-aware search over each article's latest version.
+
+A query of any length returns exactly the articles whose title, account, author or text
+contain it (after folding: :mod:`samizdat.folding`, so 北約 finds 北约). Chinese has no spaces
+and SQLite's trigram tokenizer cannot match two-character words, so the index holds
+character bigrams, as Lucene's CJK analyzer does: every run of letters and digits is indexed
+as the bigrams starting at each of its characters, and the run's last character alone. Then
+
+- a query run of two or more characters is the phrase of its bigrams (consecutive positions
+  in one run: exactly the texts that contain it);
+- a one-character run is the prefix query ``c*`` (every character of a run starts a token);
+- a query with spaces or punctuation, or several runs, is narrowed by its runs and then
+  verified against the folded text kept in ``search_docs``.
+
+SQLite uses FTS5 (contentless, ``ascii`` tokenizer: the tokens are made here) and ranks by
+BM25 with the title weighted highest. PostgreSQL scans ``search_docs`` with ``strpos`` (exact,
+unranked) until its own index lands with the scale-out work.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Float, Integer, bindparam, delete, func, insert, or_, select, text
+from sqlalchemy.engine import Connection
+
+from samizdat.folding import fold
+from samizdat.store.schema import search_docs
+
+RUN = re.compile(r"[^\W_]+")
+COLUMNS = ("title", "account", "author", "body")
+# BM25 weights of the columns above: a hit in the title counts most.
+WEIGHTS = (8.0, 4.0, 2.0, 1.0)
+FTS_TABLE = "search_fts"
+CREATE_FTS = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
+    + ", ".join(COLUMNS)
+    + ", content='', tokenize='ascii')"
+)
+
+
+def index_tokens(folded: str) -> str:
+    """
+    >>> index_tokens("北约峰会 nato, 1")
+    '北约 约峰 峰会 会 na at to o 1'
+    """
+    tokens: list[str] = []
+    for run in RUN.findall(folded):
+        tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
+        tokens.append(run[-1])
+    return " ".join(tokens)
+
+
+@dataclass(frozen=True)
+class SearchDoc:
+    article_id: int
+    title: str | None
+    account: str | None
+    author: str | None
+    body: str | None
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    folded: str  # what a matching text contains, folded
+    match: str | None  # the FTS5 expression narrowing the candidates; None: scan
+    exact: bool  # the FTS5 expression alone gives exactly the matches
+
+
+def parse_query(query: str) -> ParsedQuery | None:
+    """
+    >>> parse_query("北約")
+    ParsedQuery(folded='北约', match='"北约"', exact=True)
+    >>> parse_query("峰 NATO")
+    ParsedQuery(folded='峰 nato', match='"峰"* AND "na at to"', exact=False)
+    """
+    folded = fold(query.strip())
+    if not folded:
+        return None
+    runs = RUN.findall(folded)
+    phrases = [
+        f'"{run}"*' if len(run) == 1 else '"' + index_tokens(run).rsplit(" ", 1)[0] + '"' for run in runs
+    ]
+    return ParsedQuery(
+        folded=folded,
+        match=" AND ".join(phrases) or None,
+        exact=len(runs) == 1 and runs[0] == folded,
+    )
+
+
+def is_sqlite(connection: Connection) -> bool:
+    return connection.dialect.name == "sqlite"
+
+
+def index_documents(connection: Connection, documents: Sequence[SearchDoc]) -> None:
+    """Make ``documents`` the searchable form of their articles, replacing what was there."""
+    if not documents:
+        return
+    ids = [d.article_id for d in documents]
+    folded = [
+        {"article_id": d.article_id} | {c: fold(getattr(d, c) or "") for c in COLUMNS} for d in documents
+    ]
+    if is_sqlite(connection):
+        old = connection.execute(select(search_docs).where(search_docs.c.article_id.in_(ids))).all()
+        fts_insert = text(
+            f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {', '.join(COLUMNS)}) "
+            f"VALUES (:command, :article_id, {', '.join(':' + c for c in COLUMNS)})"
+        )
+        # A contentless FTS5 table forgets a row only when told the tokens it was indexed with.
+        if old:
+            connection.execute(
+                fts_insert,
+                [{"command": "delete", "article_id": row.article_id} | _tokens(row._mapping) for row in old],
+            )
+        connection.execute(
+            text(
+                f"INSERT INTO {FTS_TABLE}(rowid, {', '.join(COLUMNS)}) "
+                f"VALUES (:article_id, {', '.join(':' + c for c in COLUMNS)})"
+            ),
+            [{"article_id": row["article_id"]} | _tokens(row) for row in folded],
+        )
+    connection.execute(delete(search_docs).where(search_docs.c.article_id.in_(ids)))
+    connection.execute(insert(search_docs), folded)
+
+
+def _tokens(row) -> dict[str, str]:
+    return {c: index_tokens(row[c] or "") for c in COLUMNS}
+
+
+def matches(connection: Connection, parsed: ParsedQuery):
+    """A subquery of (article_id, rank) for the articles that contain the query; lower rank is better."""
+    verify = or_(*(_contains(connection, search_docs.c[c], parsed.folded) for c in COLUMNS))
+    if is_sqlite(connection) and parsed.match is not None:
+        weights = ", ".join(str(w) for w in WEIGHTS)
+        hits = (
+            text(
+                f"SELECT rowid AS article_id, bm25({FTS_TABLE}, {weights}) AS rank "
+                f"FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :match"
+            )
+            .bindparams(match=parsed.match)
+            .columns(article_id=Integer, rank=Float)
+            .subquery("hits")
+        )
+        if parsed.exact:
+            return hits
+        return (
+            select(hits.c.article_id, hits.c.rank)
+            .join(search_docs, search_docs.c.article_id == hits.c.article_id)
+            .where(verify)
+            .subquery("verified")
+        )
+    # Without an index: every document is looked at; a title hit ranks first.
+    in_title = _contains(connection, search_docs.c.title, parsed.folded)
+    return (
+        select(search_docs.c.article_id, (-in_title.cast(Integer)).cast(Float).label("rank"))
+        .where(verify)
+        .subquery("scanned")
+    )
+
+
+def _contains(connection: Connection, column, needle: str):
+    if is_sqlite(connection):
+        return func.instr(column, bindparam(None, needle)) > 0
+    return func.strpos(column, bindparam(None, needle)) > 0

@@ -1,0 +1,240 @@
+"""The JSON API: public and read-only, except two admin endpoints behind the operator's token."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+
+from samizdat.store.reader import ArticleFilter, ArticleSummary
+from samizdat.watch.polling import SourceRefused, add_source
+from samizdat.watch.workers import capture_urls
+from samizdat.web.memento import timemap_path
+
+router = APIRouter(prefix="/api", tags=["archive"])
+
+
+class ArticleOut(BaseModel):
+    id: int
+    title: str | None
+    account: str | None
+    author: str | None
+    url: str
+    status: str = Field(description="'live', 'suspect', or the confirmed removal outcome")
+    published_at: datetime | None
+    first_captured_at: datetime
+    last_seen_alive_at: datetime | None
+    detected_at: datetime | None
+    snippet: str | None = None
+    links: dict[str, str]
+
+
+class ArticleList(BaseModel):
+    items: list[ArticleOut]
+    next_cursor: str | None
+    total: int | None = None
+
+
+def _out(item: ArticleSummary) -> ArticleOut:
+    return ArticleOut(
+        id=item.id,
+        title=item.title,
+        account=item.account,
+        author=item.author,
+        url=item.url,
+        status=_status(item.state, item.outcome),
+        published_at=item.published_at,
+        first_captured_at=item.first_captured_at,
+        last_seen_alive_at=item.last_seen_alive_at,
+        detected_at=item.detected_at,
+        snippet="".join(piece for piece, _ in item.snippet) or None,
+        links=_links(item.id, item.url),
+    )
+
+
+def _status(state: str, outcome: str | None) -> str:
+    return outcome if state == "removed" and outcome else state
+
+
+def _links(article_id: int, url: str) -> dict[str, str]:
+    return {
+        "html": f"/articles/{article_id}",
+        "raw": f"/raw/{article_id}",
+        "versions": f"/articles/{article_id}/versions",
+        "timemap": timemap_path(url),
+    }
+
+
+def _filters(
+    outcome: str | None = None,
+    account: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    removed: Annotated[bool, Query(description="only articles whose removal is confirmed")] = False,
+) -> dict[str, Any]:
+    return {"outcome": outcome, "account": account, "since": since, "until": until, "removed_only": removed}
+
+
+def _page(request: Request, filters: ArticleFilter, limit: int, cursor: str | None) -> ArticleList:
+    try:
+        page = request.app.state.reader.articles(filters, limit=limit, cursor=cursor)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return ArticleList(items=[_out(i) for i in page.items], next_cursor=page.next_cursor, total=page.total)
+
+
+@router.get("/articles", response_model=ArticleList)
+def list_articles(
+    request: Request,
+    filters: Annotated[dict, Depends(_filters)],
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+):
+    """Articles, newest first (by detection of their removal, else first capture)."""
+    return _page(request, ArticleFilter(**filters), limit, cursor)
+
+
+@router.get("/search", response_model=ArticleList)
+def search(
+    request: Request,
+    q: Annotated[str, Query(min_length=1, description="any text: one character or more")],
+    filters: Annotated[dict, Depends(_filters)],
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+):
+    """Articles whose latest version contains ``q`` (simplified and traditional alike), best first."""
+    return _page(request, ArticleFilter(query=q, **filters), limit, cursor)
+
+
+@router.get("/articles/{article_id}")
+def article(request: Request, article_id: int) -> dict[str, Any]:
+    """One article with its versions (text, diff) and every check."""
+    found = request.app.state.store.article(article_id)
+    if found is None:
+        raise HTTPException(404, "no such article in the archive")
+    return {
+        "id": found["id"],
+        "platform": found["platform"],
+        "canonical_id": found["canonical_id"],
+        "url": found["url"],
+        "urls": found["urls"],
+        "title": found["title"],
+        "account": found["account"],
+        "author": found["author"],
+        "status": _status(found["state"], found["outcome"]),
+        "published_at": found["published_at"],
+        "first_captured_at": found["first_captured_at"],
+        "last_seen_alive_at": found["last_seen_alive_at"],
+        "suspected_at": found["suspected_at"],
+        "detected_at": found["detected_at"],
+        "keywords": found["keywords"] or [],
+        "versions": [
+            {
+                "id": v["id"],
+                "captured_at": v["captured_at"],
+                "title": v["title"],
+                "text": v["text"],
+                "final_url": v["final_url"],
+                "http_status": v["http_status"],
+                "diff": v["details"].get("diff"),
+                "links": {
+                    "raw": f"/raw/{article_id}/versions/{v['id']}",
+                    "html": f"/articles/{article_id}?version={v['id']}",
+                },
+            }
+            for v in found["versions"]
+        ],
+        "checks": [
+            {
+                "checked_at": c["checked_at"],
+                "outcome": c["outcome"],
+                "http_status": c["http_status"],
+                "message": c["message"],
+                "evidence": f"/raw/{article_id}/checks/{c['id']}" if c["warc_file"] else None,
+            }
+            for c in found["checks"]
+        ],
+        "links": _links(article_id, found["url"]),
+    }
+
+
+@router.get("/stats")
+def stats(request: Request) -> dict[str, Any]:
+    """Counts by state, removals per day and outcome, time to removal, top accounts and keywords."""
+    s = request.app.state.reader.statistics()
+    ages = sorted(s.removal_ages_hours)
+    return {
+        "totals": s.totals,
+        "removals_by_day": {day: dict(counts) for day, counts in sorted(s.removals_by_day.items())},
+        "hours_to_removal": {
+            "count": len(ages),
+            "median": ages[len(ages) // 2] if ages else None,
+            "p90": ages[int(0.9 * (len(ages) - 1))] if ages else None,
+        },
+        "top_accounts": [{"account": a, "removed": r, "articles": t} for a, r, t in s.top_accounts],
+        "top_keywords": [{"keyword": k, "removed": c} for k, c in s.top_keywords],
+    }
+
+
+def require_admin(request: Request) -> None:
+    token = request.app.state.settings.web.admin_token
+    if not token:
+        raise HTTPException(
+            403, "the admin API is off: set web.admin_token (SAMIZDAT_WEB__ADMIN_TOKEN) to enable it"
+        )
+    given = request.headers.get("authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        raise HTTPException(
+            401,
+            "send the operator's token as 'Authorization: Bearer <token>'",
+            {"WWW-Authenticate": "Bearer"},
+        )
+
+
+class SourceIn(BaseModel):
+    url: str
+    interval_seconds: int = Field(900, ge=60, description="seconds between polls")
+    keywords: list[str] = []
+
+
+class UrlsIn(BaseModel):
+    urls: list[str] = Field(min_length=1, max_length=200)
+
+
+@router.post("/sources", dependencies=[Depends(require_admin)], status_code=201, tags=["admin"])
+async def add_source_endpoint(request: Request, source: SourceIn) -> dict[str, Any]:
+    """Watch a feed, sitemap, URL list or every feed of an OPML file; its kind is recognised."""
+    try:
+        added = await add_source(
+            request.app.state.settings,
+            request.app.state.store,
+            source.url,
+            interval_seconds=source.interval_seconds,
+            keywords=source.keywords,
+        )
+    except SourceRefused as exc:
+        raise HTTPException(422, str(exc)) from None
+    return {"sources": [asdict(a) for a in added]}
+
+
+@router.post("/captures", dependencies=[Depends(require_admin)], tags=["admin"])
+async def capture(request: Request, body: UrlsIn) -> dict[str, Any]:
+    """Capture these URLs now; each becomes a watched article."""
+    outcomes = await capture_urls(request.app.state.settings, body.urls)
+    return {
+        "captures": [
+            {
+                "url": o.url,
+                "status": str(o.status),
+                "article_id": o.article_id,
+                "title": o.title,
+                "reason": str(o.reason) if o.reason else None,
+                "message": o.message,
+            }
+            for o in outcomes
+        ]
+    }

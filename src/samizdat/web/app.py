@@ -1,0 +1,348 @@
+"""The reader site: server-rendered pages, the raw cache, images, feeds, the JSON API and Memento.
+
+``create_app(settings)`` builds the ASGI application; ``samizdat serve`` runs it with uvicorn
+and ``samizdat run`` beside the watcher. Every page is plain HTML and CSS (no JavaScript),
+so it is fast on a phone and readable where scripts are blocked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+
+from samizdat.app import open_archive
+from samizdat.archive import CorruptRecord, read_record
+from samizdat.config import Settings
+from samizdat.fetch.decode import ContentEncodingError, decompress
+from samizdat.platforms import Registry
+from samizdat.store import Store
+from samizdat.store.reader import ArticleFilter, Reader
+from samizdat.web import api, charts, feeds, memento
+from samizdat.web.i18n import OUTCOMES, Translator, choose
+from samizdat.web.render import safe_article_html
+
+HERE = Path(__file__).parent
+REMOVAL_OUTCOMES = (
+    "deleted_by_author",
+    "removed_violation",
+    "removed_complaint",
+    "account_gone",
+    "not_found",
+    "legal_block",
+    "redirected_away",
+    "unknown_unavailable",
+)
+# The raw cache: shown as captured, but unable to run anything or reach anything.
+RAW_POLICY = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; media-src 'none'"
+PAGE_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; frame-ancestors 'none'"
+)
+LANG_COOKIE_DAYS = 365
+MAX_RAW_BYTES = 200_000_000
+
+
+def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
+    store = store or open_archive(settings)
+    app = FastAPI(
+        title="samizdat",
+        summary="Articles that vanished, and why: the archive's public read-only API.",
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.reader = Reader(store.engine)
+    app.state.registry = Registry(settings.platforms)
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.globals["outcome_names"] = OUTCOMES
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(api.router)
+    app.include_router(feeds.router)
+    app.include_router(memento.router)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        lang = choose(
+            request.query_params.get("lang"),
+            request.cookies.get("lang"),
+            request.headers.get("accept-language"),
+        )
+        t = Translator(lang)
+        response = templates.TemplateResponse(
+            request,
+            name,
+            {"t": t, "lang": lang, "switch_url": _switched(request, lang), **context},
+            status_code=status,
+        )
+        if request.query_params.get("lang") in ("zh", "en"):
+            response.set_cookie("lang", lang, max_age=LANG_COOKIE_DAYS * 86400, samesite="lax")
+        response.headers["Vary"] = "Accept-Language, Cookie"
+        return response
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home(
+        request: Request,
+        q: str | None = None,
+        outcome: str | None = None,
+        account: str | None = None,
+        since: Annotated[date | None, Query()] = None,
+        until: Annotated[date | None, Query()] = None,
+        all: bool = False,
+        cursor: str | None = None,
+    ):
+        filters = ArticleFilter(
+            removed_only=not all and not q,
+            outcome=outcome or None,
+            account=account or None,
+            since=since,
+            until=until,
+            query=q or None,
+        )
+        try:
+            listing = app.state.reader.articles(filters, limit=settings.web.page_size, cursor=cursor)
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from None
+        feed_query = feeds.query_string(filters)
+        return page(
+            request,
+            "home.html",
+            listing=listing,
+            filters=filters,
+            show_all=all,
+            outcomes=REMOVAL_OUTCOMES,
+            feed_url="/feeds/removed.atom" + feed_query,
+            next_url=_with(request, cursor=listing.next_cursor) if listing.next_cursor else None,
+        )
+
+    @app.get("/search", include_in_schema=False)
+    def search_page(request: Request):
+        return RedirectResponse("/?" + str(request.query_params), status_code=308)
+
+    @app.get("/articles/{article_id}", response_class=HTMLResponse, include_in_schema=False)
+    def article_page(request: Request, article_id: int, version: int | None = None):
+        article = _article_or_404(app, article_id)
+        chosen = _version(article, version)
+        images = {i["url"]: i["sha256"] for i in article["images"]}
+        body = Markup(safe_article_html(chosen["html"], images)) if chosen else Markup("")
+        evidence = next(
+            (c for c in reversed(article["checks"]) if c["outcome"] == article["outcome"] and c["warc_file"]),
+            None,
+        )
+        related = app.state.reader.related(article_id, article.get("account"), article.get("title"))
+        response = page(
+            request,
+            "article.html",
+            article=article,
+            version=chosen,
+            body=body,
+            paragraphs=None if body else (chosen["text"].split("\n") if chosen else []),
+            evidence=evidence,
+            related=related,
+            timemap_url=memento.timemap_path(article["url"]),
+        )
+        if chosen:
+            memento.add_headers(response, request, article["url"], chosen["captured_at"])
+        return response
+
+    @app.get("/articles/{article_id}/versions", response_class=HTMLResponse, include_in_schema=False)
+    def versions_page(request: Request, article_id: int):
+        article = _article_or_404(app, article_id)
+        return page(request, "versions.html", article=article)
+
+    @app.get("/accounts/{name}", response_class=HTMLResponse, include_in_schema=False)
+    def account_page(request: Request, name: str, cursor: str | None = None):
+        summary = app.state.reader.account(name)
+        if summary is None:
+            raise HTTPException(404, "no archived article of this account")
+        listing = app.state.reader.articles(
+            ArticleFilter(account=name), limit=settings.web.page_size, cursor=cursor
+        )
+        return page(
+            request,
+            "account.html",
+            account=summary,
+            listing=listing,
+            feed_url=f"/feeds/removed.atom?account={_quote(name)}",
+            next_url=_with(request, cursor=listing.next_cursor) if listing.next_cursor else None,
+        )
+
+    @app.get("/stats", response_class=HTMLResponse, include_in_schema=False)
+    def stats_page(request: Request):
+        lang = choose(
+            request.query_params.get("lang"),
+            request.cookies.get("lang"),
+            request.headers.get("accept-language"),
+        )
+        t = Translator(lang)
+        stats = app.state.reader.statistics()
+        names = {name: t.outcome(name) for name in OUTCOMES}
+        figures = {
+            "by_day": Markup(charts.stacked_days(stats.removals_by_day, names, title=t("stats.by_day"))),
+            "age": Markup(
+                charts.histogram(stats.removal_ages_hours, title=t("stats.age"), unit=t("stats.hours"))
+            ),
+            "accounts": Markup(
+                charts.bars(
+                    [charts.Bar(n, removed) for n, removed, _ in stats.top_accounts],
+                    title=t("stats.top_accounts"),
+                )
+            ),
+            "keywords": Markup(
+                charts.bars([charts.Bar(k, c) for k, c in stats.top_keywords], title=t("stats.top_keywords"))
+            ),
+        }
+        return page(request, "stats.html", stats=stats, figures=figures)
+
+    @app.get("/raw/{article_id}", include_in_schema=False)
+    def raw_latest(article_id: int):
+        article = _article_or_404(app, article_id)
+        if not article["versions"]:
+            raise HTTPException(404, "no capture of this article")
+        return _raw(settings, article["versions"][-1]["warc"])
+
+    @app.get("/raw/{article_id}/versions/{version_id}", include_in_schema=False)
+    def raw_version(article_id: int, version_id: int):
+        article = _article_or_404(app, article_id)
+        chosen = next((v for v in article["versions"] if v["id"] == version_id), None)
+        if chosen is None:
+            raise HTTPException(404, "no such version of this article")
+        return _raw(settings, chosen["warc"])
+
+    @app.get("/raw/{article_id}/checks/{check_id}", include_in_schema=False)
+    def raw_check(article_id: int, check_id: int):
+        article = _article_or_404(app, article_id)
+        check = next((c for c in article["checks"] if c["id"] == check_id and c["warc_file"]), None)
+        if check is None:
+            raise HTTPException(404, "this check kept no page")
+        return _raw(settings, app.state.store.check_ref(check_id))
+
+    @app.get("/blobs/{sha256}", include_in_schema=False)
+    def blob(sha256: str):
+        stored = app.state.store.blob(sha256) if len(sha256) == 64 else None
+        if stored is None:
+            raise HTTPException(404, "no such image in the archive")
+        try:
+            record = read_record(settings.warc_dir, stored.ref)
+        except CorruptRecord as exc:
+            raise HTTPException(500, f"the archived image cannot be read: {exc}") from None
+        media_type = stored.media_type or "application/octet-stream"
+        if not media_type.startswith("image/") or media_type == "image/svg+xml":
+            media_type = "application/octet-stream"
+        return Response(
+            _decoded(record),
+            media_type=media_type,
+            headers={
+                "Content-Security-Policy": RAW_POLICY,
+                "Cache-Control": "public, max-age=31536000, immutable",
+            },
+        )
+
+    @app.get("/healthz", include_in_schema=False)
+    def health():
+        return {"status": "ok", **app.state.store.counts()}
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        if request.url.path.startswith(("/api/", "/timemap/", "/timegate/", "/feeds/")):
+            return Response(
+                content=f'{{"error": {_json(exc.detail)}}}',
+                status_code=exc.status_code,
+                media_type="application/json",
+                headers=exc.headers,
+            )
+        return page(request, "error.html", status=exc.status_code, message=exc.detail)
+
+    return app
+
+
+def _article_or_404(app: FastAPI, article_id: int) -> dict[str, Any]:
+    article = app.state.store.article(article_id)
+    if article is None:
+        raise HTTPException(404, "no such article in the archive")
+    return article
+
+
+def _version(article: dict[str, Any], version_id: int | None) -> dict[str, Any] | None:
+    if not article["versions"]:
+        return None
+    if version_id is None:
+        return article["versions"][-1]
+    for version in article["versions"]:
+        if version["id"] == version_id:
+            return version
+    raise HTTPException(404, "no such version of this article")
+
+
+def _raw(settings: Settings, ref) -> Response:
+    if ref is None:
+        raise HTTPException(404, "no archived page")
+    try:
+        record = read_record(settings.warc_dir, ref)
+    except CorruptRecord as exc:
+        raise HTTPException(500, f"the archived page cannot be read: {exc}") from None
+    headers = {k.lower(): v for k, v in record.http_headers}
+    return Response(
+        _decoded(record),
+        status_code=200,
+        media_type=headers.get("content-type", "application/octet-stream"),
+        headers={
+            "Content-Security-Policy": RAW_POLICY,
+            "X-Frame-Options": "DENY",
+            "Cache-Control": "public, max-age=86400",
+        },
+    )
+
+
+def _decoded(record) -> bytes:
+    headers = {k.lower(): v for k, v in record.http_headers}
+    try:
+        return decompress(record.payload, headers.get("content-encoding"), MAX_RAW_BYTES)
+    except ContentEncodingError as exc:
+        raise HTTPException(500, f"the archived body cannot be decoded: {exc}") from None
+
+
+def _switched(request: Request, lang: str) -> str:
+    return _with(request, lang="en" if lang == "zh" else "zh")
+
+
+def _with(request: Request, **changes: str | None) -> str:
+    params = dict(request.query_params)
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    from urllib.parse import urlencode
+
+    return request.url.path + ("?" + urlencode(params) if params else "")
+
+
+def _quote(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
+
+
+__all__ = ["asdict", "create_app"]

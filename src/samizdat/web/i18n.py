@@ -1,0 +1,164 @@
+"""The site's two languages: 中文 (default for Chinese readers) and English.
+
+The language is the ``lang`` query parameter, else the ``lang`` cookie set by the switch, else
+the best match in ``Accept-Language``, else Chinese (most readers).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+LANGUAGES = ("zh", "en")
+DEFAULT = "zh"
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # key: (中文, English)
+    "site.name": ("samizdat 删除存档", "samizdat deletion archive"),
+    "site.tagline": ("被删除的文章，在这里留存", "Articles that were deleted, kept here"),
+    "nav.home": ("最近删除", "Recently removed"),
+    "nav.search": ("搜索", "Search"),
+    "nav.stats": ("统计", "Statistics"),
+    "nav.api": ("API", "API"),
+    "nav.skip": ("跳到正文", "Skip to content"),
+    "lang.switch": ("English", "中文"),
+    "search.placeholder": ("搜索标题、公众号、作者、正文", "Search titles, accounts, authors, text"),
+    "search.button": ("搜索", "Search"),
+    "search.results": ("找到 {n} 篇文章", "{n} articles found"),
+    "search.none": ("没有找到包含「{q}」的文章。", "No article contains “{q}”."),
+    "filter.outcome": ("删除原因", "Reason"),
+    "filter.any": ("全部", "Any"),
+    "filter.account": ("公众号", "Account"),
+    "filter.since": ("起始日期", "From"),
+    "filter.until": ("截止日期", "To"),
+    "filter.all_articles": ("包括未删除的文章", "Include articles still online"),
+    "filter.apply": ("筛选", "Filter"),
+    "list.empty": ("还没有文章。", "No articles yet."),
+    "list.next": ("下一页", "Next page"),
+    "feed.subscribe": ("订阅（Atom）", "Subscribe (Atom)"),
+    "banner.removed": (
+        "该内容已被删除，本站存档恢复",
+        "This content was removed and is recovered from the archive",
+    ),
+    "banner.suspect": (
+        "最近一次检查发现该文章可能已被删除，正在确认",
+        "The last check found this article gone; confirming",
+    ),
+    "banner.live": ("该文章目前仍可访问", "This article is still online"),
+    "banner.detected": ("检测到删除：{date}", "Detected removed: {date}"),
+    "banner.last_seen": ("最后一次见到：{date}", "Last seen online: {date}"),
+    "banner.captured": ("存档时间：{date}", "Captured: {date}"),
+    "banner.original": ("查看原文", "View original"),
+    "banner.raw": ("查看未经处理的缓存", "View the unprocessed cache"),
+    "banner.versions": ("版本历史（{n}）", "Version history ({n})"),
+    "banner.evidence": ("删除通知页面", "The removal notice page"),
+    "article.published": ("发布于 {date}", "Published {date}"),
+    "article.by": ("作者：{name}", "By {name}"),
+    "article.related": ("相关文章", "Related posts"),
+    "article.image_missing": ("（图片未存档）", "(image not archived)"),
+    "account.title": ("公众号：{name}", "Account: {name}"),
+    "account.summary": (
+        "存档 {total} 篇文章，其中 {removed} 篇被删除（{rate}）",
+        "{total} articles archived, {removed} removed ({rate})",
+    ),
+    "versions.title": ("版本历史", "Version history"),
+    "versions.changes": ("与上一版本相比的改动", "Changes from the previous version"),
+    "versions.first": ("首次存档", "First capture"),
+    "versions.raw": ("原始页面", "Raw page"),
+    "stats.title": ("统计", "Statistics"),
+    "stats.by_day": ("每日删除数（按原因）", "Removals per day, by reason"),
+    "stats.age": ("从发布到删除的时间", "Time from publication to removal"),
+    "stats.top_accounts": ("删除最多的公众号", "Accounts with most removals"),
+    "stats.top_keywords": ("被删除文章中的关注词", "Watched keywords in removed articles"),
+    "stats.totals": (
+        "共存档 {articles} 篇，已删除 {removed} 篇",
+        "{articles} articles archived, {removed} removed",
+    ),
+    "stats.hours": ("小时", "hours"),
+    "stats.none": ("暂无数据。", "No data yet."),
+    "error.not_found": ("找不到这个页面。", "This page does not exist."),
+    "footer.about": (
+        "samizdat 在文章发布时存档，定期复查，并在文章消失时记录原因。",
+        "samizdat captures articles when they appear, re-checks them, and records why they vanish.",
+    ),
+}
+
+OUTCOMES: dict[str, tuple[str, str]] = {
+    "deleted_by_author": ("被发布者删除", "deleted by its publisher"),
+    "removed_violation": ("因违规被平台删除", "removed by the platform for a violation"),
+    "removed_complaint": ("因投诉被删除", "removed after a complaint"),
+    "account_gone": ("公众号被封或迁移", "account blocked or gone"),
+    "not_found": ("页面不存在（404/410）", "not found (404/410)"),
+    "legal_block": ("因法律原因不可用（451）", "unavailable for legal reasons (451)"),
+    "redirected_away": ("被重定向到其他页面", "redirected away"),
+    "unknown_unavailable": ("无法访问，原因不明", "unavailable, reason unknown"),
+    "link_expired": ("链接已过期", "link expired"),
+    "alive": ("仍可访问", "online"),
+    "edited": ("已修改", "edited"),
+}
+
+MONTHS_EN = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+
+
+def choose(query_lang: str | None, cookie_lang: str | None, accept_language: str | None) -> str:
+    """
+    >>> choose(None, None, "en-GB,en;q=0.9,zh;q=0.5"), choose(None, "en", "zh"), choose("zh", "en", None)
+    ('en', 'en', 'zh')
+    """
+    for explicit in (query_lang, cookie_lang):
+        if explicit in LANGUAGES:
+            return explicit
+    ranked = []
+    for part in (accept_language or "").split(","):
+        tag, _, params = part.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                weight = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in LANGUAGES and weight > 0:
+            ranked.append((weight, primary))
+    return max(ranked, key=lambda pair: pair[0])[1] if ranked else DEFAULT
+
+
+class Translator:
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.index = LANGUAGES.index(lang)
+
+    def __call__(self, key: str, **values: object) -> str:
+        text = MESSAGES[key][self.index]
+        return text.format(**values) if values else text
+
+    def outcome(self, name: str | None) -> str:
+        return OUTCOMES.get(name or "unknown_unavailable", OUTCOMES["unknown_unavailable"])[self.index]
+
+    def date(self, moment: datetime | None, *, with_time: bool = False) -> str:
+        """A date as the reader writes it; in the moment's own offset (UTC for detection times)."""
+        if moment is None:
+            return "—"
+        if self.lang == "zh":
+            text = f"{moment.year}年{moment.month}月{moment.day}日"
+            clock = f" {moment:%H:%M}"
+        else:
+            text = f"{moment.day} {MONTHS_EN[moment.month - 1]} {moment.year}"
+            clock = f", {moment:%H:%M}"
+        if with_time:
+            offset = moment.utcoffset()
+            zone = "UTC" if not offset else f"UTC{moment:%z}"[:-2]
+            text += f"{clock} {zone}"
+        return text

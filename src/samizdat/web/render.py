@@ -1,0 +1,52 @@
+"""Archived article HTML made safe to show on the site.
+
+The archive keeps pages exactly as captured (the raw cache serves them sandboxed); the
+article view shows only what nh3 lets through: text structure, links and images, no
+scripts, handlers, styles, forms, frames or embedded SVG/MathML. Images are served from the
+archive by content hash; an image the archive does not hold is left out rather than loaded
+from the platform, so reading an article never tells the platform who reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import nh3
+
+TAGS = {
+    "a", "b", "blockquote", "br", "code", "em", "figcaption", "figure", "h1", "h2", "h3", "h4",
+    "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "s", "section", "span", "strong", "sub",
+    "sup", "table", "tbody", "td", "th", "thead", "tr", "u", "ul",
+}  # fmt: skip
+ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+}
+DROPPED_WITH_CONTENT = {"script", "style", "noscript", "template", "iframe", "object", "svg", "math", "title"}
+
+
+def blob_path(sha256: str) -> str:
+    return f"/blobs/{sha256}"
+
+
+def safe_article_html(html: str, images: Mapping[str, str]) -> str:
+    """``html`` sanitized; ``images`` maps each archived image URL (as the page gives it) to its hash."""
+
+    def attribute(tag: str, name: str, value: str) -> str | None:
+        if tag == "img" and name == "src":
+            sha256 = images.get(value)
+            return blob_path(sha256) if sha256 else None
+        return value
+
+    return nh3.clean(
+        html,
+        tags=TAGS,
+        clean_content_tags=DROPPED_WITH_CONTENT,
+        attributes=ATTRIBUTES,
+        attribute_filter=attribute,
+        url_schemes={"http", "https"},
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )

@@ -1,0 +1,220 @@
+"""The reader site, API, feeds and Memento over a real archive: simulator pages (built from
+tests/fixtures/wechat, see PROVENANCE.md) captured, two of them removed and the removals
+detected by the watcher, as in production."""
+
+import asyncio
+import dataclasses
+import re
+import time
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+import feedparser
+import pytest
+import httpx
+
+from samizdat.app import pipeline
+from samizdat.config import Settings, WebSettings
+from samizdat.testing import Simulator
+from samizdat.testing.site import running_site
+from samizdat.watch.loop import watch_pass
+from samizdat.web.app import create_app
+from tests.conftest import WECHAT
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    """An archive of the 14 simulator articles; the first is removed for a violation, the second by its author."""
+    directory = tmp_path_factory.mktemp("web")
+    with Simulator(WECHAT, copies=1) as sim:
+        settings = Settings(
+            data_dir=directory / "data",
+            watch=dataclasses.replace(Settings().watch, time_scale=3600.0),
+        )
+        settings = dataclasses.replace(
+            settings,
+            fetch=dataclasses.replace(settings.fetch, allow_private_networks=True, timeout=10),
+            platforms={
+                "wechat": dataclasses.replace(
+                    settings.platforms["wechat"], hosts=("mp.weixin.qq.com", sim.host)
+                )
+            },
+            web=WebSettings(admin_token="s3cret"),
+        )
+
+        async def build():
+            async with pipeline(settings) as pipe:
+                ids = [(await pipe.capturer.capture(sim.base + a.path)).article_id for a in sim.articles]
+                sim.remove(sim.articles[0], "violation")
+                sim.remove(sim.articles[1], "deleted-by-author")
+                deadline = time.monotonic() + 3
+                while time.monotonic() < deadline:
+                    await watch_pass(pipe.store, pipe.checker, 8)
+                    await asyncio.sleep(0.05)
+                return ids
+
+        ids = asyncio.run(build())
+        yield settings, ids, sim
+
+
+@pytest.fixture(scope="module")
+def client(archive):
+    settings, _, _ = archive
+    with running_site(create_app(settings)) as base, httpx.Client(base_url=base, timeout=30) as client:
+        yield client
+
+
+def test_home_lists_the_removals_with_their_reasons_in_the_reader_s_language(client, archive):
+    _, ids, _ = archive
+    zh = client.get("/", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert zh.status_code == 200
+    assert "因违规被平台删除" in zh.text and "被发布者删除" in zh.text
+    assert (
+        f"/articles/{ids[0]}" in zh.text and f"/articles/{ids[2]}" not in zh.text
+    )  # live ones are not listed
+    en = client.get("/", headers={"Accept-Language": "en-US,en;q=0.8"})
+    assert "removed by the platform for a violation" in en.text and 'lang="en"' in en.text
+    switched = client.get("/?lang=en")
+    assert switched.cookies.get("lang") == "en"
+    assert 'lang="en"' in client.get("/", headers={"Accept-Language": "zh"}).text  # the cookie wins
+    client.cookies.clear()
+    assert '<link rel="alternate" type="application/atom+xml"' in zh.text
+
+
+def test_article_page_carries_the_banner_and_a_sanitized_body(client, archive):
+    settings, ids, _ = archive
+    page = client.get(f"/articles/{ids[0]}", headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    banner = page.text[page.text.index('id="banner"') : page.text.index("</section>")]
+    assert "removed by the platform for a violation" in banner
+    assert "Detected removed:" in banner and "Last seen online:" in banner and "View original" in banner
+    assert f"/raw/{ids[0]}/versions/" in banner and "The removal notice page" in banner
+    body = page.text[page.text.index('id="article-body"') :]
+    assert "<script" not in body.split("</article>")[0]
+    assert page.headers["Memento-Datetime"].endswith("GMT")
+    assert 'rel="timemap"' in page.headers["Link"]
+    assert "script-src 'none'" in page.headers["Content-Security-Policy"]
+
+
+def test_raw_cache_serves_the_capture_as_it_was_but_sandboxed(client, archive):
+    _, ids, sim = archive
+    article = client.get(f"/api/articles/{ids[2]}").json()
+    raw = client.get(article["versions"][-1]["links"]["raw"])
+    assert raw.status_code == 200
+    policy = raw.headers["Content-Security-Policy"]
+    assert (
+        policy.startswith("sandbox") and "allow-scripts" not in policy and "allow-same-origin" not in policy
+    )
+    assert "<script" in raw.text  # the page as captured, scripts included: the sandbox keeps them inert
+    assert article["title"] in raw.text
+
+
+def test_notice_evidence_is_served_from_the_archive(client, archive):
+    _, ids, _ = archive
+    checks = client.get(f"/api/articles/{ids[1]}").json()["checks"]
+    evidence = [c["evidence"] for c in checks if c["outcome"] == "deleted_by_author" and c["evidence"]]
+    assert evidence
+    notice = client.get(evidence[-1])
+    assert notice.status_code == 200 and "weui-msg" in notice.text
+
+
+def test_api_lists_with_cursors_and_links(client, archive):
+    _, ids, _ = archive
+    seen, cursor = [], None
+    while True:
+        page = client.get(
+            "/api/articles", params={"limit": 5, **({"cursor": cursor} if cursor else {})}
+        ).json()
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(seen) == sorted(ids) and len(seen) == len(set(seen))
+    removed = client.get("/api/articles", params={"removed": True}).json()["items"]
+    assert {i["id"]: i["status"] for i in removed} == {
+        ids[0]: "removed_violation",
+        ids[1]: "deleted_by_author",
+    }
+    assert set(removed[0]["links"]) >= {"html", "raw", "timemap"}
+    assert client.get("/api/articles", params={"cursor": "garbage!"}).status_code == 400
+    stats = client.get("/api/stats").json()
+    assert stats["totals"]["removed"] == 2 and stats["totals"]["articles"] == len(ids)
+    assert client.get("/api/openapi.json").json()["paths"]["/api/search"]
+
+
+def test_admin_endpoints_need_the_operator_s_token(client, archive):
+    _, ids, sim = archive
+    assert client.post("/api/captures", json={"urls": [sim.base + sim.articles[3].path]}).status_code == 401
+    wrong = client.post("/api/captures", json={"urls": ["x"]}, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    done = client.post(
+        "/api/captures",
+        json={"urls": [sim.base + sim.articles[3].path]},
+        headers={"Authorization": "Bearer s3cret"},
+    )
+    assert done.status_code == 200
+    assert done.json()["captures"][0] | {"title": None} == {
+        "url": sim.base + sim.articles[3].path,
+        "status": "unchanged",  # captured before: no new version
+        "article_id": ids[3],
+        "title": None,
+        "reason": None,
+        "message": None,
+    }
+
+
+def test_search_finds_two_character_words_and_traditional_forms(client, archive):
+    _, ids, _ = archive
+    title = client.get(f"/api/articles/{ids[0]}").json()["title"]
+    word = next(run for run in re.findall(r"[\u4e00-\u9fff]{2,}", title))[:2]
+    found = client.get("/api/search", params={"q": word}).json()
+    assert ids[0] in [i["id"] for i in found["items"]] and found["total"] >= 1
+    assert word in found["items"][0]["snippet"] or word in found["items"][0]["title"]
+    page = client.get("/", params={"q": word})
+    assert "<mark>" in page.text and 'id="result-count"' in page.text
+
+
+def test_feeds_parse_and_follow_the_filters(client, archive):
+    _, ids, _ = archive
+    everything = feedparser.parse(client.get("/feeds/removed.atom").content)
+    assert not everything.bozo and len(everything.entries) == 2
+    one = feedparser.parse(client.get("/feeds/removed.atom", params={"outcome": "deleted_by_author"}).content)
+    assert [e.link for e in one.entries] == [f"{str(client.base_url).rstrip('/')}/articles/{ids[1]}"]
+
+
+def parse_link_format(text):
+    """RFC 6690 link-format: <uri>; attr="value"; ..., one link per comma (URIs carry no commas here)."""
+    links = []
+    for part in re.findall(r"<([^>]*)>((?:\s*;\s*[a-z]+=\"[^\"]*\")*)", text):
+        uri, attributes = part
+        links.append((uri, dict(re.findall(r'([a-z]+)="([^"]*)"', attributes))))
+    return links
+
+
+def test_timemap_and_timegate(client, archive):
+    _, ids, _ = archive
+    url = client.get(f"/api/articles/{ids[2]}").json()["url"]
+    timemap = client.get(f"/timemap/link/{url}")
+    assert timemap.headers["content-type"].startswith("application/link-format")
+    links = parse_link_format(timemap.text)
+    rels = {attrs["rel"] for _, attrs in links}
+    assert {"original", "timegate", "self"} <= rels and any("memento" in r for r in rels)
+    assert links[0][0] == url
+    gate = client.get(
+        f"/timegate/{url}",
+        headers={"Accept-Datetime": format_datetime(datetime(2030, 1, 1, tzinfo=UTC), usegmt=True)},
+        follow_redirects=False,
+    )
+    assert gate.status_code == 302 and f"/articles/{ids[2]}?version=" in gate.headers["location"]
+    assert gate.headers["vary"] == "accept-datetime"
+    assert client.get("/timemap/link/https://example.org/never").status_code == 404
+
+
+def test_stats_and_account_pages_render(client, archive):
+    _, ids, _ = archive
+    stats = client.get("/stats", headers={"Accept-Language": "en"})
+    assert stats.status_code == 200 and "<svg" in stats.text
+    account = client.get(f"/api/articles/{ids[0]}").json()["account"]
+    page = client.get(f"/accounts/{account}", headers={"Accept-Language": "en"})
+    assert page.status_code == 200 and "removed (" in page.text
+    assert client.get("/articles/999999").status_code == 404
