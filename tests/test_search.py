@@ -1,0 +1,125 @@
+"""Search is exact: for any query, the articles found are exactly those a brute-force scan finds.
+
+Texts: the article bodies of the sample pages (tests/fixtures/wechat/{pre-deletion,articles}, PROVENANCE.md), cut
+into pieces and given titles from the real removal list (tests/fixtures/removals), a third
+converted to traditional characters; queries are random substrings of 1-6 characters of the
+stored texts, in either script, plus strings with spaces and punctuation."""
+
+import csv
+import gzip
+import random
+from datetime import UTC, datetime
+
+import opencc
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from samizdat.archive import ArchiveRef
+from samizdat.folding import fold
+from samizdat.platforms.base import Article
+from samizdat.platforms.wechat import PLATFORM as WECHAT
+from samizdat.store import CaptureRecord, open_store
+from samizdat.store.reader import ArticleFilter, Reader
+from tests.conftest import FIXTURES, WECHAT as PAGES
+
+TO_TRADITIONAL = opencc.OpenCC("s2t")
+
+
+def corpus(count=160, seed=7):
+    bodies = []
+    for page in sorted((PAGES / "pre-deletion").rglob("*.html")) + sorted((PAGES / "articles").rglob("*.html")):
+        parsed = WECHAT.parse("https://mp.weixin.qq.com/s/x", page.read_text("utf-8", errors="replace"))
+        if isinstance(parsed, Article) and parsed.text:
+            bodies.append(parsed.text)
+    with gzip.open(FIXTURES / "removals" / "wechatscope-removals-2018-2020.csv.gz", "rt", encoding="utf-8") as handle:
+        rows = [row for _, row in zip(range(count), csv.DictReader(handle), strict=False)]
+    rng = random.Random(seed)
+    articles = []
+    for i, row in enumerate(rows):
+        body = rng.choice(bodies)
+        start = rng.randrange(0, max(1, len(body) - 400))
+        text = body[start : start + rng.randrange(50, 400)] + " NATO Summit 2023, Vilnius."
+        title = row["title"] or f"untitled {i}"
+        if i % 3 == 0:
+            text, title = TO_TRADITIONAL.convert(text), TO_TRADITIONAL.convert(title)
+        articles.append((title, row["nickname"] or None, text))
+    return articles
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    store = open_store(f"sqlite:///{tmp_path_factory.mktemp('search') / 'search.db'}")
+    documents = corpus()
+    ref = ArchiveRef("x.warc.gz", 0, 1, "sha256:x", "<urn:uuid:x>")
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    records = [
+        CaptureRecord(
+            Article("wechat", f"biz:{i}:1", f"https://mp.weixin.qq.com/s/{i}", title, text, "", account=account),
+            [f"https://mp.weixin.qq.com/s/{i}"],
+            f"https://mp.weixin.qq.com/s/{i}",
+            200,
+            now,
+            ref,
+        )
+        for i, (title, account, text) in enumerate(documents)
+    ]
+    results = store.record_captures(records)
+    by_id = {r.article_id: documents[i] for i, r in enumerate(results)}
+    yield Reader(store.engine), by_id
+    store.engine.dispose()
+
+
+def brute_force(by_id, query):
+    needle = fold(query.strip())
+    return {i for i, fields in by_id.items() if any(needle in fold(f or "") for f in fields)}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_substrings_of_stored_texts_find_exactly_the_texts_that_contain_them(indexed, data):
+    reader, by_id = indexed
+    article_id = data.draw(st.sampled_from(sorted(by_id)))
+    field = data.draw(st.sampled_from([f for f in by_id[article_id] if f]))
+    length = data.draw(st.integers(1, 6))
+    start = data.draw(st.integers(0, max(0, len(field) - length)))
+    query = field[start : start + length]
+    if data.draw(st.booleans()):
+        query = TO_TRADITIONAL.convert(query)
+    if not query.strip():
+        return
+    expected = brute_force(by_id, query)
+    assert article_id in expected or not fold(query.strip()) in fold(field)
+    assert reader.matching_ids(query) == expected, query
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=st.text(alphabet="北约峰会的中国人 ,.，。、NATOSummit2023-", min_size=1, max_size=6))
+def test_arbitrary_queries_match_the_brute_force_scan(indexed, query):
+    reader, by_id = indexed
+    if not query.strip():
+        return
+    assert reader.matching_ids(query) == brute_force(by_id, query), query
+
+
+def test_search_ranks_title_hits_first_and_counts_all(indexed):
+    reader, by_id = indexed
+    title = next(t for t, _, _ in by_id.values() if len(fold(t)) >= 4 and "北约" not in t)
+    word = title[:2]
+    page = reader.articles(ArticleFilter(query=word), limit=5)
+    assert page.total == len(brute_force(by_id, word))
+    top = by_id[page.items[0].id]
+    assert fold(word) in fold(top[0])  # a title hit ranks above body-only hits
+    assert any(hit for item in page.items for _, hit in item.snippet)
+
+
+def test_paging_through_search_results_returns_each_once(indexed):
+    reader, by_id = indexed
+    expected = brute_force(by_id, "的")
+    seen, cursor = [], None
+    while True:
+        page = reader.articles(ArticleFilter(query="的"), limit=7, cursor=cursor)
+        seen += [item.id for item in page.items]
+        if not (cursor := page.next_cursor):
+            break
+    assert len(seen) == len(set(seen)) and set(seen) == expected
