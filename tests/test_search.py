@@ -21,6 +21,7 @@ from samizdat.platforms.base import Article
 from samizdat.platforms.wechat import PLATFORM as WECHAT
 from samizdat.store import CaptureRecord, open_store
 from samizdat.store.reader import ArticleFilter, Reader
+from samizdat.testing.simulator import load_pages
 from tests.conftest import FIXTURES, WECHAT as PAGES
 
 TO_TRADITIONAL = opencc.OpenCC("s2t")
@@ -28,8 +29,9 @@ TO_TRADITIONAL = opencc.OpenCC("s2t")
 
 def corpus(count=160, seed=7):
     bodies = []
-    for page in sorted((PAGES / "pre-deletion").rglob("*.html")) + sorted((PAGES / "articles").rglob("*.html")):
-        parsed = WECHAT.parse("https://mp.weixin.qq.com/s/x", page.read_text("utf-8", errors="replace"))
+    pages, _ = load_pages(PAGES)
+    for page in pages:
+        parsed = WECHAT.parse("https://mp.weixin.qq.com/s/x", page)
         if isinstance(parsed, Article) and parsed.text:
             bodies.append(parsed.text)
     with gzip.open(FIXTURES / "removals" / "wechatscope-removals-2018-2020.csv.gz", "rt", encoding="utf-8") as handle:

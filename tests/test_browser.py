@@ -1,0 +1,185 @@
+"""In real headless Chromium (Debian's, driven by Playwright): the banner, search, the language
+switch, and hostile archived pages that must not run anything, neither in the article view nor
+in the raw cache. The hostile page is a real article page (tests/fixtures/wechat/articles/
+huashangbao-2018-background-image.html) with attacks injected into its body. Screenshots of
+the pages land in docs/screenshots/ (the README shows them)."""
+
+import asyncio
+import dataclasses
+import os
+import shutil
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from samizdat.app import pipeline
+from samizdat.config import Settings
+from samizdat.testing import Simulator
+from samizdat.testing.site import running_site
+from samizdat.watch.loop import watch_pass
+from samizdat.web.app import create_app
+from tests.conftest import WECHAT
+
+CHROMIUM = os.environ.get("SAMIZDAT_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+playwright = pytest.importorskip("playwright.sync_api")
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI") == "true":
+        raise AssertionError(f"browser tests need Chromium at {CHROMIUM} (make test installs Debian's chromium)")
+    pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium (or set SAMIZDAT_CHROMIUM)", allow_module_level=True)
+
+# Each attack, if it worked, would set window.__pwned, navigate away, or call the beacon server.
+ATTACKS = """
+<p id="attacks">hostile markup below</p>
+<script>window.__pwned = "script";</script>
+<img src="x" onerror="window.__pwned = 'onerror'">
+<a id="jslink" href="javascript:window.__pwned='javascript-url'">click me</a>
+<svg onload="window.__pwned = 'svg-onload'"><script>window.__pwned = 'svg-script'</script></svg>
+<math><mtext><table><mglyph><style><img src=x onerror="window.__pwned='mxss'"></style></mglyph></table></mtext></math>
+<style>#attacks { background: url(BEACON/css-exfiltration); }</style>
+<div style="background-image: url(BEACON/inline-style)">styled</div>
+<meta http-equiv="refresh" content="0;url=BEACON/meta-refresh">
+<iframe src="javascript:parent.__pwned='iframe'"></iframe>
+<form action="BEACON/form"><input autofocus onfocus="window.__pwned='autofocus'"></form>
+<object data="BEACON/object"></object>
+<img src="BEACON/tracker.png" alt="a tracking image">
+"""
+
+
+class Beacon:
+    """A loopback server that records every request: any hit means the page reached out."""
+
+    def __init__(self):
+        hits = self.hits = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                hits.append(self.path)
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("browser")
+    pages = directory / "pages"
+    shutil.copytree(WECHAT / "notices", pages / "notices")
+    (pages / "articles").mkdir()
+    beacon = Beacon()
+    source = (WECHAT / "articles" / "huashangbao-2018-background-image.html").read_text("utf-8")
+    marker = source.index('id="js_content"')
+    at = source.index(">", marker) + 1
+    (pages / "articles" / "hostile.html").write_text(
+        source[:at] + ATTACKS.replace("BEACON", beacon.url) + source[at:], "utf-8"
+    )
+    shutil.copy(WECHAT / "articles" / "gongchandangyuan-2018-video-iframe.html", pages / "articles")
+    with Simulator(pages, copies=1) as sim:
+        settings = Settings(data_dir=directory / "data", watch=dataclasses.replace(Settings().watch, time_scale=3600.0))
+        settings = dataclasses.replace(
+            settings,
+            fetch=dataclasses.replace(settings.fetch, allow_private_networks=True, timeout=10),
+            platforms={"wechat": dataclasses.replace(settings.platforms["wechat"], hosts=("mp.weixin.qq.com", sim.host))},
+        )
+
+        async def build():
+            async with pipeline(settings) as pipe:
+                ids = [(await pipe.capturer.capture(sim.base + a.path)).article_id for a in sim.articles]
+                for article in sim.articles:
+                    sim.remove(article, "deleted-by-author")
+                deadline = time.monotonic() + 3
+                while time.monotonic() < deadline:
+                    await watch_pass(pipe.store, pipe.checker, 8)
+                    await asyncio.sleep(0.05)
+                return ids
+
+        ids = asyncio.run(build())
+        beacon.hits.clear()  # the capture fetched the page's images (the tracker too): that is archiving
+        hostile = next(i for i, a in zip(ids, sim.articles, strict=True) if "hostile markup" in a.page)
+        with running_site(create_app(settings)) as base:
+            yield base, hostile, ids, beacon
+    beacon.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        yield browser
+        browser.close()
+
+
+def new_page(browser, lang="zh-CN"):
+    context = browser.new_context(locale=lang, viewport={"width": 412, "height": 915})
+    return context.new_page()
+
+
+def assert_nothing_ran(page, beacon):
+    assert page.evaluate("() => window.__pwned === undefined")
+    page.wait_for_timeout(300)
+    assert beacon.hits == []
+
+
+def test_the_article_view_runs_none_of_the_hostile_markup(site, browser):
+    base, hostile, _, beacon = site
+    page = new_page(browser)
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(f"{base}/articles/{hostile}")
+    assert page.get_by_text("hostile markup below").count() == 1  # the text is kept
+    page.get_by_text("click me").click()
+    assert page.url == f"{base}/articles/{hostile}"
+    assert_nothing_ran(page, beacon)
+    assert dialogs == []
+
+
+def test_the_raw_cache_shows_the_page_as_captured_but_inert(site, browser):
+    base, hostile, _, beacon = site
+    page = new_page(browser)
+    page.goto(f"{base}/raw/{hostile}")
+    assert "hostile markup below" in page.content()  # served as captured, attacks included
+    assert page.url == f"{base}/raw/{hostile}"  # the meta refresh did not navigate
+    assert_nothing_ran(page, beacon)
+    # Scripts are off (sandbox without allow-scripts): the page's own scripts did not run either.
+    assert page.evaluate("() => typeof window.__wxjs_environment") == "undefined"
+
+
+def test_banner_language_switch_and_search(site, browser):
+    base, hostile, ids, _ = site
+    page = new_page(browser, "zh-CN")
+    page.goto(f"{base}/articles/{ids[0]}")
+    banner = page.locator("#banner")
+    assert "该内容已被删除" in banner.inner_text() and "被发布者删除" in banner.inner_text()
+    assert banner.get_by_role("link", name="查看未经处理的缓存").count() == 1
+    page.screenshot(path=str(SCREENSHOTS / "article.png"), full_page=False)
+    page.click("#lang-switch")
+    assert "deleted by its publisher" in page.locator("#banner").inner_text()
+    page.goto(f"{base}/")  # the choice is remembered
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.screenshot(path=str(SCREENSHOTS / "home.png"), full_page=False)
+    title = page.locator("ol.articles .title").first.inner_text()
+    page.fill("#q", title[:2])
+    page.press("#q", "Enter")
+    assert page.locator("#result-count").count() == 1
+    assert page.locator("ol.articles mark").count() >= 1 or title[:2] in page.locator("ol.articles").inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "search.png"), full_page=False)
+    page.goto(f"{base}/stats")
+    assert page.locator("svg.chart").count() >= 1
+    page.screenshot(path=str(SCREENSHOTS / "statistics.png"), full_page=False)
