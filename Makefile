@@ -16,15 +16,16 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/samizdat demo
 
-# Browser tests drive Debian's Chromium (Playwright's own browser download needs the internet).
-CHROMIUM := /usr/bin/chromium
+# Browser tests drive Debian's Chromium (Playwright's own browser download needs the internet);
+# the CJK fonts let it draw Chinese in the screenshots.
+BROWSER := /usr/bin/chromium /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 
-$(CHROMIUM):
-	@if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium >/dev/null || \
-	  (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null); \
-	else echo "browser tests need Chromium: sudo apt-get install chromium"; exit 1; fi
+$(BROWSER):
+	@if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium fonts-noto-cjk >/dev/null || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-noto-cjk >/dev/null); \
+	else echo "browser tests need: sudo apt-get install chromium fonts-noto-cjk"; exit 1; fi
 
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(BROWSER)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest -q
 

@@ -18,9 +18,9 @@ import pytest
 from samizdat.app import pipeline
 from samizdat.config import Settings
 from samizdat.testing import Simulator
-from samizdat.testing.site import running_site
 from samizdat.watch.loop import watch_pass
 from samizdat.web.app import create_app
+from samizdat.web.server import running_site
 from tests.conftest import WECHAT
 
 CHROMIUM = os.environ.get("SAMIZDAT_CHROMIUM", "/usr/bin/chromium")
@@ -29,8 +29,13 @@ playwright = pytest.importorskip("playwright.sync_api")
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI") == "true":
-        raise AssertionError(f"browser tests need Chromium at {CHROMIUM} (make test installs Debian's chromium)")
-    pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium (or set SAMIZDAT_CHROMIUM)", allow_module_level=True)
+        raise AssertionError(
+            f"browser tests need Chromium at {CHROMIUM} (make test installs Debian's chromium)"
+        )
+    pytest.skip(
+        f"no Chromium at {CHROMIUM}: apt-get install chromium (or set SAMIZDAT_CHROMIUM)",
+        allow_module_level=True,
+    )
 
 # Each attack, if it worked, would set window.__pwned, navigate away, or call the beacon server.
 ATTACKS = """
@@ -89,11 +94,17 @@ def site(tmp_path_factory):
     )
     shutil.copy(WECHAT / "articles" / "gongchandangyuan-2018-video-iframe.html", pages / "articles")
     with Simulator(pages, copies=1) as sim:
-        settings = Settings(data_dir=directory / "data", watch=dataclasses.replace(Settings().watch, time_scale=3600.0))
+        settings = Settings(
+            data_dir=directory / "data", watch=dataclasses.replace(Settings().watch, time_scale=3600.0)
+        )
         settings = dataclasses.replace(
             settings,
             fetch=dataclasses.replace(settings.fetch, allow_private_networks=True, timeout=10),
-            platforms={"wechat": dataclasses.replace(settings.platforms["wechat"], hosts=("mp.weixin.qq.com", sim.host))},
+            platforms={
+                "wechat": dataclasses.replace(
+                    settings.platforms["wechat"], hosts=("mp.weixin.qq.com", sim.host)
+                )
+            },
         )
 
         async def build():
@@ -120,7 +131,12 @@ def browser():
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
         )
         yield browser
         browser.close()
@@ -162,7 +178,7 @@ def test_the_raw_cache_shows_the_page_as_captured_but_inert(site, browser):
 
 
 def test_banner_language_switch_and_search(site, browser):
-    base, hostile, ids, _ = site
+    base, _hostile, ids, _ = site
     page = new_page(browser, "zh-CN")
     page.goto(f"{base}/articles/{ids[0]}")
     banner = page.locator("#banner")
@@ -178,7 +194,9 @@ def test_banner_language_switch_and_search(site, browser):
     page.fill("#q", title[:2])
     page.press("#q", "Enter")
     assert page.locator("#result-count").count() == 1
-    assert page.locator("ol.articles mark").count() >= 1 or title[:2] in page.locator("ol.articles").inner_text()
+    assert (
+        page.locator("ol.articles mark").count() >= 1 or title[:2] in page.locator("ol.articles").inner_text()
+    )
     page.screenshot(path=str(SCREENSHOTS / "search.png"), full_page=False)
     page.goto(f"{base}/stats")
     assert page.locator("svg.chart").count() >= 1

@@ -134,3 +134,44 @@ def test_bad_database_url_is_a_clear_error(tmp_path):
     result = run("export", env={"SAMIZDAT_DATABASE__URL": "mysql://x", "SAMIZDAT_DATA_DIR": str(tmp_path)})
     assert result.exit_code == 2
     assert "database.url" in result.output
+
+
+def test_demo_runs_offline_and_detects_the_removals(tmp_path):
+    result = run("--data-dir", str(tmp_path / "data"), "demo", "--no-serve")
+    assert result.exit_code == 0, result.output
+    assert "3 of 3 removals detected and confirmed" in result.output
+
+
+def test_serve_runs_the_site_over_an_archive(tmp_path, simulator):
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    config = config_for(tmp_path, simulator)
+    assert run("--config", config, "capture", simulator.article_urls()[0]).exit_code == 0
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "samizdat.cli", "--config", config, "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz")
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline and server.poll() is None, server.stdout.read()
+                time.sleep(0.2)
+        assert health.json()["articles"] == 1
+        assert httpx.get(f"http://127.0.0.1:{port}/api/articles").json()["items"][0]["id"] == 1
+    finally:
+        server.terminate()
+        server.wait(10)
+        server.stdout.close()

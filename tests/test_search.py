@@ -22,7 +22,8 @@ from samizdat.platforms.wechat import PLATFORM as WECHAT
 from samizdat.store import CaptureRecord, open_store
 from samizdat.store.reader import ArticleFilter, Reader
 from samizdat.testing.simulator import load_pages
-from tests.conftest import FIXTURES, WECHAT as PAGES
+from tests.conftest import FIXTURES
+from tests.conftest import WECHAT as PAGES
 
 TO_TRADITIONAL = opencc.OpenCC("s2t")
 
@@ -34,7 +35,9 @@ def corpus(count=160, seed=7):
         parsed = WECHAT.parse("https://mp.weixin.qq.com/s/x", page)
         if isinstance(parsed, Article) and parsed.text:
             bodies.append(parsed.text)
-    with gzip.open(FIXTURES / "removals" / "wechatscope-removals-2018-2020.csv.gz", "rt", encoding="utf-8") as handle:
+    with gzip.open(
+        FIXTURES / "removals" / "wechatscope-removals-2018-2020.csv.gz", "rt", encoding="utf-8"
+    ) as handle:
         rows = [row for _, row in zip(range(count), csv.DictReader(handle), strict=False)]
     rng = random.Random(seed)
     articles = []
@@ -57,7 +60,9 @@ def indexed(tmp_path_factory):
     now = datetime(2024, 1, 1, tzinfo=UTC)
     records = [
         CaptureRecord(
-            Article("wechat", f"biz:{i}:1", f"https://mp.weixin.qq.com/s/{i}", title, text, "", account=account),
+            Article(
+                "wechat", f"biz:{i}:1", f"https://mp.weixin.qq.com/s/{i}", title, text, "", account=account
+            ),
             [f"https://mp.weixin.qq.com/s/{i}"],
             f"https://mp.weixin.qq.com/s/{i}",
             200,
@@ -91,7 +96,7 @@ def test_substrings_of_stored_texts_find_exactly_the_texts_that_contain_them(ind
     if not query.strip():
         return
     expected = brute_force(by_id, query)
-    assert article_id in expected or not fold(query.strip()) in fold(field)
+    assert article_id in expected or fold(query.strip()) not in fold(field)
     assert reader.matching_ids(query) == expected, query
 
 

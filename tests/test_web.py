@@ -10,15 +10,15 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 
 import feedparser
-import pytest
 import httpx
+import pytest
 
 from samizdat.app import pipeline
 from samizdat.config import Settings, WebSettings
 from samizdat.testing import Simulator
-from samizdat.testing.site import running_site
 from samizdat.watch.loop import watch_pass
 from samizdat.web.app import create_app
+from samizdat.web.server import running_site
 from tests.conftest import WECHAT
 
 
@@ -82,7 +82,7 @@ def test_home_lists_the_removals_with_their_reasons_in_the_reader_s_language(cli
 
 
 def test_article_page_carries_the_banner_and_a_sanitized_body(client, archive):
-    settings, ids, _ = archive
+    _settings, ids, _ = archive
     page = client.get(f"/articles/{ids[0]}", headers={"Accept-Language": "en"})
     assert page.status_code == 200
     banner = page.text[page.text.index('id="banner"') : page.text.index("</section>")]
@@ -97,7 +97,7 @@ def test_article_page_carries_the_banner_and_a_sanitized_body(client, archive):
 
 
 def test_raw_cache_serves_the_capture_as_it_was_but_sandboxed(client, archive):
-    _, ids, sim = archive
+    _, ids, _sim = archive
     article = client.get(f"/api/articles/{ids[2]}").json()
     raw = client.get(article["versions"][-1]["links"]["raw"])
     assert raw.status_code == 200

@@ -313,8 +313,32 @@ def run_command(
     ctx: typer.Context,
     workers: Annotated[int, typer.Option(help="Processes that run re-checks (they split the articles).")] = 1,
 ) -> None:
-    """Everything in one process: watch (and serve the site, once the publish stage exists)."""
-    _run_watcher(ctx, once=False, workers=workers)
+    """Everything in one process: watch the sources and articles, and serve the site."""
+    settings = _settings(ctx)
+    from samizdat.web.app import create_app
+    from samizdat.web.server import running_site
+
+    app_ = create_app(settings, _open(ctx))
+    with running_site(app_, host=settings.web.host, port=settings.web.port) as base:
+        console.print(f"site: {base}/")
+        _run_watcher(ctx, once=False, workers=workers)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default web.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default web.port).")] = None,
+) -> None:
+    """Serve the reader site, the API, feeds and Memento (read-only; the watcher may run beside it)."""
+    import uvicorn
+
+    from samizdat.web.app import create_app
+
+    settings = _settings(ctx)
+    host, port = host or settings.web.host, port or settings.web.port
+    console.print(f"serving {settings.data_dir} at http://{host}:{port}/ — Ctrl-C stops")
+    uvicorn.run(create_app(settings, _open(ctx)), host=host, port=port, log_level="warning")
 
 
 def _run_watcher(ctx: typer.Context, *, once: bool, workers: int) -> None:
@@ -528,8 +552,11 @@ def demo(
     pages: Annotated[
         Path | None, typer.Option(help="Simulator fixtures (default tests/fixtures/wechat).")
     ] = None,
+    serve_site: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the site on web.port afterwards, until Ctrl-C.")
+    ] = True,
 ) -> None:
-    """Offline demo: capture everything the local simulator serves, then watch it remove articles."""
+    """Offline demo: capture what the local simulator serves, watch it remove articles, show the site."""
     from samizdat.testing import Simulator
 
     settings = _settings(ctx)
@@ -568,6 +595,8 @@ def demo(
         declared = asyncio.run(_demo_watch(settings, len(removals)))
         console.print(f"{declared} of {len(removals)} removals detected and confirmed")
     console.print(f"archive in {settings.data_dir}: try `samizdat show 1` or `samizdat export`")
+    if serve_site:
+        serve(ctx, host=None, port=None)
 
 
 @app.command()
