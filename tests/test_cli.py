@@ -175,3 +175,22 @@ def test_serve_runs_the_site_over_an_archive(tmp_path, simulator):
         server.terminate()
         server.wait(10)
         server.stdout.close()
+
+
+def test_export_wacz_and_cdxj(tmp_path, simulator):
+    import subprocess
+    import sys
+
+    config = config_for(tmp_path, simulator)
+    assert run("--config", config, "capture", *simulator.article_urls()[:2]).exit_code == 0
+    package = tmp_path / "all.wacz"
+    exported = run("--config", config, "export", "--format", "wacz", "-o", str(package))
+    assert exported.exit_code == 0, exported.output
+    wacz = [sys.executable, "-c", "import sys; from wacz.main import main; sys.exit(main())"]
+    checked = subprocess.run([*wacz, "validate", "-f", str(package)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    index = run("--config", config, "export", "--format", "cdxj")
+    lines = index.output.splitlines()
+    assert index.exit_code == 0 and lines == sorted(lines)
+    assert sum(1 for line in lines if '"mime": "text/html"' in line) == 2  # the two article pages
+    assert run("--config", config, "export", "--format", "wacz").exit_code == 2  # needs --output

@@ -218,3 +218,25 @@ def test_stats_and_account_pages_render(client, archive):
     page = client.get(f"/accounts/{account}", headers={"Accept-Language": "en"})
     assert page.status_code == 200 and "removed (" in page.text
     assert client.get("/articles/999999").status_code == 404
+
+
+def test_wacz_packages_validate_and_hold_the_evidence(client, archive, tmp_path):
+    import subprocess
+    import sys
+    import zipfile
+
+    _, ids, _ = archive
+    download = client.get(f"/articles/{ids[0]}.wacz")
+    assert download.status_code == 200 and download.headers["content-type"] == "application/wacz+zip"
+    package = tmp_path / "article.wacz"
+    package.write_bytes(download.content)
+    wacz = [sys.executable, "-c", "import sys; from wacz.main import main; sys.exit(main())"]
+    checked = subprocess.run([*wacz, "validate", "-f", str(package)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    with zipfile.ZipFile(package) as archive_zip:
+        index = archive_zip.read("indexes/index.cdxj").decode()
+    assert index.count("\n") >= 2  # the capture and the removal notice kept as evidence
+    searched = client.get(
+        "/search.wacz", params={"q": client.get(f"/api/articles/{ids[2]}").json()["title"][:2]}
+    )
+    assert searched.status_code == 200 and zipfile.is_zipfile(__import__("io").BytesIO(searched.content))

@@ -20,11 +20,13 @@ from rich.table import Table
 from samizdat import __version__
 from samizdat.app import open_archive, pipeline
 from samizdat.archive import CorruptRecord, read_record
+from samizdat.archive.wacz import archive_index, write_wacz
 from samizdat.config import ConfigError, PlatformSettings, Settings, load_settings
 from samizdat.fetch import decode_html
 from samizdat.platforms import Article, Registry
 from samizdat.sources import NotASource, SourceKind, read_source
 from samizdat.store import DatabaseURLError
+from samizdat.store.reader import Reader, selected_articles
 from samizdat.watch import CaptureOutcome, CaptureStatus
 from samizdat.watch.checker import CheckReport
 from samizdat.watch.loop import AlreadyWatching, WatchLock, watch_pass
@@ -200,16 +202,37 @@ def _extract_row(path: Path, url: str | None, parsed: Any) -> dict[str, Any]:
 @app.command()
 def export(
     ctx: typer.Context,
-    format: Annotated[str, typer.Option("--format", help="Output format.")] = "jsonl",
+    format: Annotated[str, typer.Option("--format", help="jsonl, wacz or cdxj.")] = "jsonl",
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")
+        Path | None, typer.Option("--output", "-o", help="File to write (default stdout; a WACZ needs one).")
     ] = None,
+    query: Annotated[str | None, typer.Option("--query", "-q", help="WACZ: only articles matching.")] = None,
+    article: Annotated[list[int] | None, typer.Option("--article", help="WACZ: only these ids.")] = None,
 ) -> None:
-    """Export every article with its latest version and WARC reference."""
-    if format != "jsonl":
-        errors.print(f"unknown format {format!r}: only jsonl is supported")
+    """Export the archive: articles as JSON lines, a WACZ package, or a CDXJ index of the WARC files."""
+    if format not in ("jsonl", "wacz", "cdxj"):
+        errors.print(f"unknown format {format!r}: use jsonl, wacz or cdxj")
         raise typer.Exit(2)
     store = _open(ctx)
+    settings = _settings(ctx)
+    if format == "wacz":
+        if output is None:
+            errors.print("a WACZ is a zip file: give --output FILE.wacz")
+            raise typer.Exit(2)
+        ids = selected_articles(Reader(store.engine), query=query, ids=article)
+        refs, pages = Reader(store.engine).package(ids)
+        write_wacz(output, settings.warc_dir, refs, pages, title=query or "samizdat archive")
+        console.print(f"wrote {output}: {len(ids)} articles, {len(refs)} records")
+        return
+    if format == "cdxj":
+        out = output.open("w", encoding="utf-8") if output else sys.stdout
+        try:
+            for line in archive_index(settings.warc_dir):
+                out.write(line + "\n")
+        finally:
+            if output:
+                out.close()
+        return
     out = output.open("w", encoding="utf-8") if output else sys.stdout
     try:
         for row in store.iter_export():

@@ -15,9 +15,11 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, case, func, or_, select
 
+from samizdat.archive import ArchiveRef
+from samizdat.archive.wacz import Page
 from samizdat.folding import fold, fold_with_origins
-from samizdat.store.queries import _local_time
-from samizdat.store.schema import article_urls, articles, versions
+from samizdat.store.queries import _local_time, ref_from_row
+from samizdat.store.schema import article_urls, articles, blobs, checks, version_blobs, versions
 from samizdat.store.search import RUN, matches, parse_query
 
 SNIPPET_CHARS = 70
@@ -232,6 +234,38 @@ class Reader:
             ).all()
         return [Capture(article_id, row.id, row.captured_at, row.final_url) for row in rows]
 
+    def package(self, article_ids: Sequence[int]) -> tuple[list[ArchiveRef], list[Page]]:
+        """What a WACZ of these articles holds: every version's response and images, the evidence of
+        every check that kept a page, and one page per version."""
+        refs: list[ArchiveRef] = []
+        pages: list[Page] = []
+        with self.engine.connect() as connection:
+            for chunk in range(0, len(article_ids), 500):
+                ids = list(article_ids[chunk : chunk + 500])
+                for row in connection.execute(
+                    select(versions).where(versions.c.article_id.in_(ids)).order_by(versions.c.id)
+                ):
+                    if (ref := ref_from_row(row)) is not None:
+                        refs.append(ref)
+                        pages.append(Page(row.final_url, row.captured_at, row.title))
+                images = (
+                    select(blobs)
+                    .join(version_blobs, version_blobs.c.sha256 == blobs.c.sha256)
+                    .join(versions, versions.c.id == version_blobs.c.version_id)
+                    .where(versions.c.article_id.in_(ids))
+                    .distinct()
+                )
+                refs += [ref for row in connection.execute(images) if (ref := ref_from_row(row)) is not None]
+                evidence = select(checks).where(
+                    checks.c.article_id.in_(ids),
+                    checks.c.warc_file.is_not(None),
+                    checks.c.version_id.is_(None),
+                )
+                refs += [
+                    ref for row in connection.execute(evidence) if (ref := ref_from_row(row)) is not None
+                ]
+        return refs, pages
+
     def statistics(self, *, top: int = 10) -> Statistics:
         stats = Statistics()
         with self.engine.connect() as connection:
@@ -334,3 +368,22 @@ def _decode_cursor(cursor: str) -> tuple[Any, str]:
         return key, last_id
     moment = datetime.fromisoformat(key)
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), last_id
+
+
+MAX_PACKAGE_ARTICLES = 100_000
+
+
+def selected_articles(
+    reader: Reader, *, query: str | None = None, ids: Sequence[int] | None = None
+) -> list[int]:
+    """The ids a package holds: those given, else those matching ``query``, else every article."""
+    if ids:
+        return list(ids)
+    chosen: list[int] = []
+    cursor = None
+    while len(chosen) < MAX_PACKAGE_ARTICLES:
+        page = reader.articles(ArticleFilter(query=query), limit=500, cursor=cursor)
+        chosen += [item.id for item in page.items]
+        if not (cursor := page.next_cursor):
+            break
+    return chosen

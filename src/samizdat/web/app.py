@@ -7,7 +7,7 @@ so it is fast on a phone and readable where scripts are blocked.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import io
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from samizdat.app import open_archive
 from samizdat.archive import CorruptRecord, read_record
+from samizdat.archive.wacz import write_wacz
 from samizdat.config import Settings
 from samizdat.fetch.decode import ContentEncodingError, decompress
 from samizdat.platforms import Registry
@@ -47,6 +48,7 @@ PAGE_POLICY = (
 )
 LANG_COOKIE_DAYS = 365
 MAX_RAW_BYTES = 200_000_000
+MAX_WACZ_ARTICLES = 1000
 
 
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
@@ -133,6 +135,12 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     @app.get("/search", include_in_schema=False)
     def search_page(request: Request):
         return RedirectResponse("/?" + str(request.query_params), status_code=308)
+
+    @app.get("/articles/{article_id}.wacz", tags=["archive"], response_class=Response)
+    def article_wacz(article_id: int):
+        """The article's captures, images and removal evidence as a WACZ package."""
+        _article_or_404(app, article_id)
+        return _wacz(settings, app.state.reader, [article_id], f"samizdat-article-{article_id}")
 
     @app.get("/articles/{article_id}", response_class=HTMLResponse, include_in_schema=False)
     def article_page(request: Request, article_id: int, version: int | None = None):
@@ -253,6 +261,12 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             },
         )
 
+    @app.get("/search.wacz", tags=["archive"], response_class=Response)
+    def search_wacz(q: Annotated[str, Query(min_length=1)]):
+        """Every article matching ``q`` (up to 1,000), as one WACZ package."""
+        ids = app.state.reader.articles(ArticleFilter(query=q), limit=MAX_WACZ_ARTICLES).items
+        return _wacz(settings, app.state.reader, [i.id for i in ids], "samizdat-search")
+
     @app.get("/healthz", include_in_schema=False)
     def health():
         return {"status": "ok", **app.state.store.counts()}
@@ -269,6 +283,20 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         return page(request, "error.html", status=exc.status_code, message=exc.detail)
 
     return app
+
+
+def _wacz(settings: Settings, reader: Reader, ids: list[int], name: str) -> Response:
+    refs, pages = reader.package(ids)
+    buffer = io.BytesIO()
+    try:
+        write_wacz(buffer, settings.warc_dir, refs, pages, title=name)
+    except (CorruptRecord, OSError) as exc:
+        raise HTTPException(500, f"the archive cannot be packaged: {exc}") from None
+    return Response(
+        buffer.getvalue(),
+        media_type="application/wacz+zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}.wacz"'},
+    )
 
 
 def _article_or_404(app: FastAPI, article_id: int) -> dict[str, Any]:
@@ -345,4 +373,4 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-__all__ = ["asdict", "create_app"]
+__all__ = ["create_app"]

@@ -1,0 +1,157 @@
+"""CDXJ indexes and WACZ packages of archived records (the formats replay tools read).
+
+A WACZ (Web Archive Collection Zipped, spec 1.1.1) holds the WARC records, a CDXJ index of
+them, the list of pages, and a datapackage.json naming every file with its SHA-256, so a
+package can be checked on its own (``wacz validate``). Records are copied byte for byte:
+each record in samizdat's WARC files is its own gzip member, so the chosen members
+concatenated are a valid ``.warc.gz``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from warcio.archiveiterator import ArchiveIterator
+
+from samizdat import __version__
+from samizdat.archive.warc import ArchiveRef, CorruptRecord
+
+WACZ_VERSION = "1.1.1"
+INDEXED_TYPES = ("response", "resource", "revisit")
+
+
+def surt(url: str) -> str:
+    """Sort-friendly URI Reordering Transform, as CDX indexes key URLs.
+
+    >>> surt("https://www.Example.com/a/b?z=1&a=2#frag")
+    'com,example)/a/b?a=2&z=1'
+    """
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host.startswith("www."):
+        host = host[4:]
+    key = ",".join(reversed(host.split("."))) + ")"
+    if parts.port and parts.port not in (80, 443):
+        key = key[:-1] + f":{parts.port})"
+    query = urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True)))
+    return key + (parts.path or "/") + ("?" + query if query else "")
+
+
+@dataclass(frozen=True)
+class Page:
+    url: str
+    captured_at: datetime
+    title: str | None
+
+
+def cdxj_lines(stream, filename: str, *, base_offset: int = 0) -> Iterator[str]:
+    """One CDXJ line per response, resource or revisit record of a WARC stream."""
+    iterator = ArchiveIterator(stream)
+    for record in iterator:
+        if record.rec_type not in INDEXED_TYPES:
+            continue
+        headers = record.rec_headers
+        url = headers.get_header("WARC-Target-URI")
+        date = headers.get_header("WARC-Date") or ""
+        http = record.http_headers
+        fields = {
+            "url": url,
+            "mime": (http.get_header("Content-Type") or "").split(";")[0].strip() if http else "",
+            "status": http.get_statuscode() if http else "200",
+            "digest": headers.get_header("WARC-Payload-Digest") or "",
+        }
+        record.raw_stream.read()
+        fields |= {
+            "length": str(iterator.get_record_length()),
+            "offset": str(base_offset + iterator.get_record_offset()),
+            "filename": filename,
+        }
+        stamp = "".join(c for c in date if c.isdigit())[:14]
+        yield f"{surt(url)} {stamp} {json.dumps(fields, ensure_ascii=False)}"
+
+
+def archive_index(warc_dir: Path) -> Iterator[str]:
+    """The CDXJ index of every WARC file in ``warc_dir``, sorted."""
+    lines: list[str] = []
+    for path in sorted(warc_dir.glob("*.warc.gz")):
+        with open(path, "rb") as handle:
+            lines.extend(cdxj_lines(handle, path.name))
+    yield from sorted(lines)
+
+
+def write_wacz(
+    target: Path | io.BufferedIOBase,
+    warc_dir: Path,
+    refs: Sequence[ArchiveRef],
+    pages: Iterable[Page],
+    *,
+    title: str,
+) -> None:
+    """Package the records at ``refs`` (each once, in order) and ``pages`` as a WACZ."""
+    data = io.BytesIO()
+    seen: set[tuple[str, int]] = set()
+    for ref in refs:
+        if (ref.file, ref.offset) in seen:
+            continue
+        seen.add((ref.file, ref.offset))
+        if "/" in ref.file or ref.file.startswith("."):
+            raise CorruptRecord(f"refusing archive file name {ref.file!r}")
+        with open(warc_dir / ref.file, "rb") as handle:
+            handle.seek(ref.offset)
+            member = handle.read(ref.length)
+        if len(member) != ref.length:
+            raise CorruptRecord(f"{ref.file}@{ref.offset}: record is torn")
+        data.write(member)
+    warc = data.getvalue()
+    index = "\n".join(sorted(cdxj_lines(io.BytesIO(warc), "data.warc.gz"))) + "\n"
+    page_lines = [json.dumps({"format": "json-pages-1.0", "id": "pages", "title": title})]
+    for number, page in enumerate(pages):
+        page_lines.append(
+            json.dumps(
+                {
+                    "id": f"page-{number}",
+                    "url": page.url,
+                    "ts": page.captured_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "title": page.title or page.url,
+                },
+                ensure_ascii=False,
+            )
+        )
+    files = {
+        "archive/data.warc.gz": warc,
+        "indexes/index.cdxj": index.encode("utf-8"),
+        "pages/pages.jsonl": ("\n".join(page_lines) + "\n").encode("utf-8"),
+    }
+    package = {
+        "profile": "data-package",
+        "wacz_version": WACZ_VERSION,
+        "title": title,
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "software": f"samizdat {__version__}",
+        "resources": [
+            {
+                "name": Path(path).name,
+                "path": path,
+                "hash": "sha256:" + hashlib.sha256(content).hexdigest(),
+                "bytes": len(content),
+            }
+            for path, content in files.items()
+        ],
+    }
+    package_bytes = json.dumps(package, indent=2, ensure_ascii=False).encode("utf-8")
+    digest = {"path": "datapackage.json", "hash": "sha256:" + hashlib.sha256(package_bytes).hexdigest()}
+    with zipfile.ZipFile(target, "w") as archive:
+        for path, content in files.items():
+            # The WARC is gzip already; replay tools read it in place when it is stored uncompressed.
+            method = zipfile.ZIP_STORED if path.endswith(".gz") else zipfile.ZIP_DEFLATED
+            archive.writestr(path, content, compress_type=method)
+        archive.writestr("datapackage.json", package_bytes, compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr("datapackage-digest.json", json.dumps(digest), compress_type=zipfile.ZIP_DEFLATED)
