@@ -20,7 +20,7 @@ from samizdat.archive.wacz import Page
 from samizdat.folding import fold, fold_with_origins
 from samizdat.store.queries import _local_time, ref_from_row
 from samizdat.store.schema import article_urls, articles, blobs, checks, version_blobs, versions
-from samizdat.store.search import RUN, matches, parse_query
+from samizdat.store.search import RUN, any_of, matches, parse_query
 
 SNIPPET_CHARS = 70
 
@@ -136,20 +136,30 @@ class Reader:
     def related(
         self, article_id: int, account: str | None, title: str | None, *, limit: int = 6
     ) -> list[ArticleSummary]:
-        """Removed articles near this one: those whose text shares its title's words, then its account's."""
+        """Removed articles near this one: sharing words of its title (best first), then of its account."""
+        words = [run[:4] for run in sorted(RUN.findall(fold(title or "")), key=len, reverse=True)[:3]]
         found: dict[int, ArticleSummary] = {}
-        words = sorted(RUN.findall(fold(title or "")), key=len, reverse=True)[:2]
-        for word in words:
-            for item in self.articles(
-                ArticleFilter(removed_only=True, query=word[:6]), limit=limit + 1
-            ).items:
-                found.setdefault(item.id, item)
-        if account:
-            for item in self.articles(
-                ArticleFilter(removed_only=True, account=account), limit=limit + 1
-            ).items:
-                found.setdefault(item.id, item)
-        found.pop(article_id, None)
+        removed = [articles.c.state == "removed", articles.c.id != article_id]
+        with self.engine.connect() as connection:
+            if (parsed := any_of(words)) is not None:
+                hits = matches(connection, parsed)
+                rows = connection.execute(
+                    select(articles)
+                    .join(hits, hits.c.article_id == articles.c.id)
+                    .where(*removed)
+                    .order_by(hits.c.rank)
+                    .limit(limit)
+                )
+                found.update((row.id, _summary(row)) for row in rows)
+            if account and len(found) < limit:
+                rows = connection.execute(
+                    select(articles)
+                    .where(*removed, articles.c.account == account)
+                    .order_by(_sort_key().desc())
+                    .limit(limit)
+                )
+                for row in rows:
+                    found.setdefault(row.id, _summary(row))
         return list(found.values())[:limit]
 
     def matching_ids(self, query: str) -> set[int]:

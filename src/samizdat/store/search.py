@@ -80,14 +80,30 @@ def parse_query(query: str) -> ParsedQuery | None:
     if not folded:
         return None
     runs = RUN.findall(folded)
-    phrases = [
-        f'"{run}"*' if len(run) == 1 else '"' + index_tokens(run).rsplit(" ", 1)[0] + '"' for run in runs
-    ]
     return ParsedQuery(
         folded=folded,
-        match=" AND ".join(phrases) or None,
+        match=" AND ".join(_phrase(run) for run in runs) or None,
         exact=len(runs) == 1 and runs[0] == folded,
     )
+
+
+def any_of(words: Sequence[str]) -> ParsedQuery | None:
+    """A query for texts containing any of ``words``, best first (related posts).
+
+    >>> any_of(["北约", "峰会公报"]).match
+    '"北约" OR "峰会 会公 公报"'
+    """
+    runs = [run for word in words for run in RUN.findall(fold(word))]
+    if not runs:
+        return None
+    return ParsedQuery(folded=runs[0], match=" OR ".join(_phrase(run) for run in runs), exact=True)
+
+
+def _phrase(run: str) -> str:
+    """One run as FTS5 sees it: the phrase of its bigrams, or a prefix for a single character."""
+    if len(run) == 1:
+        return f'"{run}"*'
+    return '"' + index_tokens(run).rsplit(" ", 1)[0] + '"'
 
 
 def is_sqlite(connection: Connection) -> bool:
