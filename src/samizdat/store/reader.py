@@ -20,9 +20,13 @@ from samizdat.archive.wacz import Page
 from samizdat.folding import fold, fold_with_origins
 from samizdat.store.queries import _local_time, ref_from_row
 from samizdat.store.schema import article_urls, articles, blobs, checks, version_blobs, versions
-from samizdat.store.search import RUN, any_of, matches, parse_query
+from samizdat.store.search import WORD, matches, parse_query, titles_with_any
 
 SNIPPET_CHARS = 70
+# Scoring every match is cheap for a few thousand and slow for tens of thousands (a common
+# two-character word): above RANKED_MAX matches a search lists the newest first.
+RANKED_MAX = 5_000
+COUNT_CAP = 10_000  # matches are counted up to here; beyond, the count says "more than"
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,8 @@ class ArticleSummary:
 class ArticlePage:
     items: list[ArticleSummary]
     next_cursor: str | None
-    total: int | None = None  # counted for searches
+    total: int | None = None  # counted for searches, up to COUNT_CAP
+    more_than_total: bool = False  # the search matched more than ``total``
 
 
 @dataclass(frozen=True)
@@ -107,20 +112,38 @@ class Reader:
         return ArticlePage(items, next_cursor)
 
     def _search(self, parsed, conditions, limit: int, cursor: str | None) -> ArticlePage:
-        offset = int(_decode_cursor(cursor)[1]) if cursor else 0
+        """Best match first while the matches are few enough to score; newest first beyond that."""
+        position = _decode_cursor(cursor) if cursor else None
         with self.engine.connect() as connection:
-            hits = matches(connection, parsed)
-            base = (
-                select(articles, hits.c.rank)
-                .join(hits, hits.c.article_id == articles.c.id)
+            found = matches(connection, parsed, ranked=False)
+            matching = (
+                select(found.c.article_id)
+                .join(articles, articles.c.id == found.c.article_id)
                 .where(*conditions)
             )
-            total = connection.scalar(select(func.count()).select_from(base.subquery()))
-            rows = connection.execute(
-                base.order_by(hits.c.rank, _sort_key().desc(), articles.c.id.desc())
-                .limit(limit)
-                .offset(offset)
-            ).all()
+            total = connection.scalar(
+                select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery())
+            )
+            if total <= RANKED_MAX:
+                hits = matches(connection, parsed)
+                offset = int(position[1]) if position else 0
+                rows = connection.execute(
+                    select(articles)
+                    .join(hits, hits.c.article_id == articles.c.id)
+                    .where(*conditions)
+                    .order_by(hits.c.rank, _sort_key().desc(), articles.c.id.desc())
+                    .limit(limit)
+                    .offset(offset)
+                ).all()
+                more = offset + limit < total
+                next_cursor = _encode_cursor("offset", offset + limit) if more else None
+            else:
+                query = select(articles).join(found, found.c.article_id == articles.c.id).where(*conditions)
+                if position:
+                    query = query.where(found.c.article_id < int(position[1]))
+                rows = connection.execute(query.order_by(found.c.article_id.desc()).limit(limit + 1)).all()
+                next_cursor = _encode_cursor("before", rows[limit - 1].id) if len(rows) > limit else None
+                rows = rows[:limit]
             texts = self._latest_texts(connection, [row.id for row in rows])
         items = [
             _summary(
@@ -130,18 +153,17 @@ class Reader:
             )
             for row in rows
         ]
-        more = offset + limit < total
-        return ArticlePage(items, _encode_cursor("offset", offset + limit) if more else None, total)
+        return ArticlePage(items, next_cursor, min(total, COUNT_CAP), total > COUNT_CAP)
 
     def related(
         self, article_id: int, account: str | None, title: str | None, *, limit: int = 6
     ) -> list[ArticleSummary]:
         """Removed articles near this one: sharing words of its title (best first), then of its account."""
-        words = [run[:4] for run in sorted(RUN.findall(fold(title or "")), key=len, reverse=True)[:3]]
+        words = [run[:4] for run in sorted(WORD.findall(fold(title or "")), key=len, reverse=True)[:3]]
         found: dict[int, ArticleSummary] = {}
         removed = [articles.c.state == "removed", articles.c.id != article_id]
         with self.engine.connect() as connection:
-            if (parsed := any_of(words)) is not None:
+            if (parsed := titles_with_any(words)) is not None:
                 hits = matches(connection, parsed)
                 rows = connection.execute(
                     select(articles)
@@ -349,11 +371,15 @@ def _summary(row, snippet: Sequence[tuple[str, bool]] = ()) -> ArticleSummary:
 
 def _snippet(text: str, folded_query: str) -> list[tuple[str, bool]]:
     """The text around the first hit, split into (piece, highlighted) parts; [] when no hit."""
-    folded, origins = fold_with_origins(text)
+    folded = fold(text)
     at = folded.find(folded_query)
     if at < 0:
         return []
-    start, end = origins[at], origins[at + len(folded_query) - 1] + 1
+    if len(folded) == len(text):  # each character folded to one: positions agree
+        start, end = at, at + len(folded_query)
+    else:
+        _, origins = fold_with_origins(text)
+        start, end = origins[at], origins[at + len(folded_query) - 1] + 1
     before = max(0, start - SNIPPET_CHARS)
     after = min(len(text), end + SNIPPET_CHARS * 2)
     return [
@@ -374,7 +400,7 @@ def _decode_cursor(cursor: str) -> tuple[Any, str]:
         int(last_id)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError("malformed cursor: use the next_cursor value of the previous page") from exc
-    if key == "offset":
+    if key in ("offset", "before"):
         return key, last_id
     moment = datetime.fromisoformat(key)
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), last_id

@@ -3,14 +3,19 @@
 A query of any length returns exactly the articles whose title, account, author or text
 contain it (after folding: :mod:`samizdat.folding`, so 北約 finds 北约). Chinese has no spaces
 and SQLite's trigram tokenizer cannot match two-character words, so the index holds
-character bigrams, as Lucene's CJK analyzer does: every run of letters and digits is indexed
-as the bigrams starting at each of its characters, and the run's last character alone. Then
+character bigrams, as Lucene's CJK analyzer does: every run of characters between spaces
+(punctuation included: Chinese text runs on through its commas) is indexed as the bigrams
+starting at each of its characters, and the run's last character alone. Then
 
 - a query run of two or more characters is the phrase of its bigrams (consecutive positions
   in one run: exactly the texts that contain it);
 - a one-character run is the prefix query ``c*`` (every character of a run starts a token);
-- a query with spaces or punctuation, or several runs, is narrowed by its runs and then
-  verified against the folded text kept in ``search_docs``.
+- a query with spaces (several runs) is narrowed by the phrase of its runs side by side and
+  then verified against the folded text kept in ``search_docs``.
+
+FTS5's ``ascii`` tokenizer splits on ASCII punctuation, so inside tokens each ASCII
+punctuation character is written as a private-use character of plane 15 (text does not
+use them).
 
 SQLite uses FTS5 (contentless, ``ascii`` tokenizer: the tokens are made here) and ranks by
 BM25 with the title weighted highest. PostgreSQL scans ``search_docs`` with ``strpos`` (exact,
@@ -29,7 +34,12 @@ from sqlalchemy.engine import Connection
 from samizdat.folding import fold
 from samizdat.store.schema import search_docs
 
-RUN = re.compile(r"[^\W_]+")
+RUN = re.compile(r"\S+")
+WORD = re.compile(r"[^\W_]+")  # letters and digits: what related posts compare
+# ASCII punctuation and controls, which the tokenizer would split on, as plane-15 private use.
+_PROTECTED = str.maketrans(
+    {c: chr(0xF0000 + c) for c in range(128) if not chr(c).isalnum() and not chr(c).isspace()}
+)
 COLUMNS = ("title", "account", "author", "body")
 # BM25 weights of the columns above: a hit in the title counts most.
 WEIGHTS = (8.0, 4.0, 2.0, 1.0)
@@ -43,11 +53,11 @@ CREATE_FTS = (
 
 def index_tokens(folded: str) -> str:
     """
-    >>> index_tokens("北约峰会 nato, 1")
+    >>> index_tokens("北约峰会 nato 1")
     '北约 约峰 峰会 会 na at to o 1'
     """
     tokens: list[str] = []
-    for run in RUN.findall(folded):
+    for run in RUN.findall(folded.translate(_PROTECTED)):
         tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
         tokens.append(run[-1])
     return " ".join(tokens)
@@ -74,29 +84,37 @@ def parse_query(query: str) -> ParsedQuery | None:
     >>> parse_query("北約")
     ParsedQuery(folded='北约', match='"北约"', exact=True)
     >>> parse_query("峰 NATO")
-    ParsedQuery(folded='峰 nato', match='"峰"* AND "na at to"', exact=False)
+    ParsedQuery(folded='峰 nato', match='"峰 na at to"', exact=False)
+    >>> parse_query("约，峰").exact
+    True
     """
     folded = fold(query.strip())
     if not folded:
         return None
-    runs = RUN.findall(folded)
-    return ParsedQuery(
-        folded=folded,
-        match=" AND ".join(_phrase(run) for run in runs) or None,
-        exact=len(runs) == 1 and runs[0] == folded,
-    )
+    runs = RUN.findall(folded.translate(_PROTECTED))
+    if len(runs) == 1:
+        return ParsedQuery(folded, _phrase(runs[0]), exact=runs[0] == folded.translate(_PROTECTED))
+    # Runs separated by spaces follow one another in the index: each but the last ends its run
+    # (its bigrams, then its last character alone), the last begins one (its bigrams). One
+    # phrase of all of them narrows to the texts with these runs side by side; the
+    # verification then checks the spaces themselves.
+    tokens = [token for run in runs[:-1] for token in index_tokens(run).split()]
+    tokens += index_tokens(runs[-1]).split()[:-1]
+    return ParsedQuery(folded, '"' + " ".join(tokens) + '"', exact=False)
 
 
-def any_of(words: Sequence[str]) -> ParsedQuery | None:
-    """A query for texts containing any of ``words``, best first (related posts).
+def titles_with_any(words: Sequence[str]) -> ParsedQuery | None:
+    """A query for titles containing any of ``words`` (runs of letters and digits), best first.
 
-    >>> any_of(["北约", "峰会公报"]).match
-    '"北约" OR "峰会 会公 公报"'
+    >>> titles_with_any(["北约", "峰会公报"]).match
+    'title : ("北约" OR "峰会 会公 公报")'
     """
-    runs = [run for word in words for run in RUN.findall(fold(word))]
+    runs = [run for word in words for run in WORD.findall(fold(word))]
     if not runs:
         return None
-    return ParsedQuery(folded=runs[0], match=" OR ".join(_phrase(run) for run in runs), exact=True)
+    return ParsedQuery(
+        folded=runs[0], match="title : (" + " OR ".join(_phrase(run) for run in runs) + ")", exact=True
+    )
 
 
 def _phrase(run: str) -> str:
@@ -145,15 +163,19 @@ def _tokens(row) -> dict[str, str]:
     return {c: index_tokens(row[c] or "") for c in COLUMNS}
 
 
-def matches(connection: Connection, parsed: ParsedQuery):
-    """A subquery of (article_id, rank) for the articles that contain the query; lower rank is better."""
+def matches(connection: Connection, parsed: ParsedQuery, *, ranked: bool = True):
+    """A subquery of (article_id, rank) for the articles that contain the query; lower rank is better.
+
+    Unranked, every rank is 0 and nothing is scored: counting and newest-first listing of a
+    common word stay cheap however many articles contain it.
+    """
     verify = or_(*(_contains(connection, search_docs.c[c], parsed.folded) for c in COLUMNS))
     if is_sqlite(connection) and parsed.match is not None:
         weights = ", ".join(str(w) for w in WEIGHTS)
+        rank = f"bm25({FTS_TABLE}, {weights})" if ranked else "0.0"
         hits = (
             text(
-                f"SELECT rowid AS article_id, bm25({FTS_TABLE}, {weights}) AS rank "
-                f"FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :match"
+                f"SELECT rowid AS article_id, {rank} AS rank FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :match"
             )
             .bindparams(match=parsed.match)
             .columns(article_id=Integer, rank=Float)

@@ -33,6 +33,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "filter.all_articles": ("包括未删除的文章", "Include articles still online"),
     "filter.apply": ("筛选", "Filter"),
     "list.empty": ("还没有文章。", "No articles yet."),
+    "list.no_removals": ("还没有检测到删除。", "No removal detected yet."),
     "list.next": ("下一页", "Next page"),
     "feed.subscribe": ("订阅（Atom）", "Subscribe (Atom)"),
     "banner.removed": (
