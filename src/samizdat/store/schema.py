@@ -119,6 +119,7 @@ article_urls = Table(
     Column("url", Text, primary_key=True),
     Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
 )
+Index("ix_article_urls_article_id", article_urls.c.article_id)
 
 versions = Table(
     "versions",
