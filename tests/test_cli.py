@@ -2,7 +2,9 @@
 
 import gzip
 import json
+import os
 
+import pytest
 from typer.testing import CliRunner
 
 from samizdat.cli import app
@@ -142,7 +144,8 @@ def test_demo_runs_offline_and_detects_the_removals(tmp_path):
     assert "3 of 3 removals detected and confirmed" in result.output
 
 
-def test_serve_runs_the_site_over_an_archive(tmp_path, simulator):
+@pytest.mark.parametrize("command", ["serve", "run"])
+def test_serve_and_run_serve_the_site_over_an_archive(tmp_path, simulator, command):
     import socket
     import subprocess
     import sys
@@ -156,7 +159,8 @@ def test_serve_runs_the_site_over_an_archive(tmp_path, simulator):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "samizdat.cli", "--config", config, "serve", "--port", str(port)],
+        [sys.executable, "-m", "samizdat.cli", "--config", config, command],
+        env={**os.environ, "SAMIZDAT_WEB__PORT": str(port)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )

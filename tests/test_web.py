@@ -240,3 +240,34 @@ def test_wacz_packages_validate_and_hold_the_evidence(client, archive, tmp_path)
         "/search.wacz", params={"q": client.get(f"/api/articles/{ids[2]}").json()["title"][:2]}
     )
     assert searched.status_code == 200 and zipfile.is_zipfile(__import__("io").BytesIO(searched.content))
+
+
+def test_images_come_from_the_archive_never_from_the_platform(client, archive):
+    _, ids, sim = archive
+    for article_id in ids:
+        page = client.get(f"/articles/{article_id}").text
+        body = page[page.index('id="article-body"') : page.index("</article>")]
+        sources = re.findall(r'<img[^>]*src="([^"]+)"', body)
+        if sources:
+            break
+    assert sources and all(src.startswith("/blobs/") for src in sources)
+    assert sim.host not in body
+    image = client.get(sources[0])
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    assert image.content.startswith(b"\x89PNG") and image.headers["content-security-policy"].startswith(
+        "sandbox"
+    )
+    assert client.get("/blobs/" + "0" * 64).status_code == 404
+
+
+def test_home_filters_by_outcome_account_and_dates(client, archive):
+    _, ids, _ = archive
+    only = client.get("/", params={"outcome": "removed_violation"}).text
+    assert f"/articles/{ids[0]}" in only and f"/articles/{ids[1]}" not in only
+    account = client.get(f"/api/articles/{ids[1]}").json()["account"]
+    by_account = client.get("/", params={"account": account}).text
+    assert f"/articles/{ids[1]}" in by_account and f'/articles/{ids[0]}"' not in by_account
+    assert f"/articles/{ids[0]}" not in client.get("/", params={"until": "2001-01-01"}).text
+    assert f"/articles/{ids[0]}" in client.get("/", params={"since": "2001-01-01"}).text
+    everything = client.get("/", params={"all": "true"}).text
+    assert all(f'/articles/{i}"' in everything for i in ids)
