@@ -49,4 +49,6 @@ def safe_article_html(html: str, images: Mapping[str, str]) -> str:
         url_schemes={"http", "https"},
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
+        # Long WeChat articles carry dozens of images: a phone loads them as the reader scrolls.
+        set_tag_attribute_values={"img": {"loading": "lazy"}},
     )
