@@ -278,3 +278,27 @@ async def test_a_restart_in_the_middle_loses_no_schedule_and_no_capture(settings
     assert after == before and all(before.values())  # every article keeps its next check
     assert {r.outcome for r in reports} == {"alive"} and len(reports) == len(own_simulator.articles)
     assert counts["articles"] == counts["versions"] == len(own_simulator.articles)  # nothing twice
+
+
+async def test_a_blocked_account_makes_its_other_articles_due_at_once(settings):
+    with Simulator(WECHAT, copies=3) as sim:
+        settings = fast(settings, sim)
+        # Slow time: without the alert the siblings would not be checked for minutes.
+        settings = dataclasses.replace(settings, watch=dataclasses.replace(settings.watch, time_scale=60.0))
+        page = sim.articles[0].page
+        siblings = [a for a in sim.articles if a.page == page]
+        assert len(siblings) == 3
+        async with pipeline(settings) as pipe:
+            ids = [(await pipe.capturer.capture(sim.base + a.path)).article_id for a in siblings]
+            for article in siblings:
+                sim.remove(article, "account-blocked")
+            with pipe.store.engine.begin() as connection:
+                connection.execute(
+                    update(articles).where(articles.c.id == ids[0]).values(next_check_at=datetime.now(UTC))
+                )
+            first = await watch_pass(pipe.store, pipe.checker, 8)
+            assert [r.article_id for r in first] == [ids[0]]
+            second = await watch_pass(pipe.store, pipe.checker, 8)
+            states = [pipe.store.article(i) for i in ids]
+    assert sorted(r.article_id for r in second) == sorted(ids[1:])
+    assert all(s["state"] == "suspect" and s["outcome"] == "account_gone" for s in states)

@@ -591,6 +591,28 @@ class Store:
                     "warc": ref_from_row(row),
                 }
 
+    def check_account_soon(self, article_id: int, now: datetime, *, limit: int = 500) -> int:
+        """Make the live articles of this article's account due now (its newest ``limit``); how many."""
+        with self.engine.begin() as connection:
+            account_id = connection.scalar(select(articles.c.account_id).where(articles.c.id == article_id))
+            if not account_id:
+                return 0
+            siblings = (
+                select(articles.c.id)
+                .where(
+                    articles.c.account_id == account_id,
+                    articles.c.id != article_id,
+                    articles.c.state == "live",
+                    articles.c.next_check_at > now,
+                )
+                .order_by(articles.c.first_captured_at.desc())
+                .limit(limit)
+            )
+            ids = list(connection.scalars(siblings))
+            if ids:
+                connection.execute(update(articles).where(articles.c.id.in_(ids)).values(next_check_at=now))
+            return len(ids)
+
     def check_ref(self, check_id: int) -> ArchiveRef | None:
         """Where the page a check saw is kept (a removal notice is the removal's evidence)."""
         with self.engine.connect() as connection:

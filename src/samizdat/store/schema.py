@@ -111,6 +111,7 @@ articles = Table(
 )
 Index("ix_articles_next_check_at", articles.c.next_check_at)
 Index("ix_articles_account", articles.c.account)
+Index("ix_articles_account_id", articles.c.account_id)
 
 # Every URL an article was reached by (short, long, redirect target): one article, many URLs.
 article_urls = Table(

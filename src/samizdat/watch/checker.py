@@ -11,6 +11,7 @@ looked at now and then, since articles do come back.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urljoin, urlsplit
@@ -112,6 +113,10 @@ class Checker:
         )
         next_at = self._next_check(due, transition, page.fetched_at)
         state = transition.state
+        if found.outcome is Outcome.ACCOUNT_GONE and State(due.state) is State.LIVE:
+            # A blocked or closed account takes all its articles with it: look at the others now
+            # (each is still declared only by its own confirmed checks).
+            await asyncio.to_thread(self.store.check_account_soon, due.id, page.fetched_at)
         alive = found.outcome in (Outcome.ALIVE, Outcome.EDITED)
         watch_state = WatchState(
             str(state.state),

@@ -116,7 +116,9 @@ class SchedulePolicy:
             bisect.bisect_right(self.profile.edges, max(age_hours, 0.0)) - 1, len(self.profile.shares) - 1
         )
         rate = self.rates[index] * (self.priority_factor if priority else 1.0)
-        return max(1 / rate, self.min_interval_hours)
+        # The last check falls on the horizon at the latest: a removal in the sparse tail is
+        # still caught within the horizon, not a week later by the slow schedule after it.
+        return min(max(1 / rate, self.min_interval_hours), self.profile.horizon_hours - age_hours)
 
     def next_check(
         self, age: timedelta, *, priority: bool = False, rng: random.Random | None = None
@@ -132,6 +134,5 @@ class SchedulePolicy:
         ages, age = [], 0.0
         while (step := self.interval_hours(age, priority=priority)) is not None:
             age += step
-            if age < self.profile.horizon_hours:
-                ages.append(age)
+            ages.append(age)
         return ages
