@@ -100,7 +100,7 @@ def test_raw_cache_serves_the_capture_as_it_was_but_sandboxed(client, archive):
     _, ids, _sim = archive
     article = client.get(f"/api/articles/{ids[2]}").json()
     raw = client.get(article["versions"][-1]["links"]["raw"])
-    assert raw.status_code == 200
+    assert raw.status_code == 200 and raw.headers["Memento-Datetime"].endswith("GMT")
     policy = raw.headers["Content-Security-Policy"]
     assert (
         policy.startswith("sandbox") and "allow-scripts" not in policy and "allow-same-origin" not in policy
@@ -251,6 +251,7 @@ def test_images_come_from_the_archive_never_from_the_platform(client, archive):
         if sources:
             break
     assert sources and all(src.startswith("/blobs/") for src in sources)
+    assert all(" alt=" in tag for tag in re.findall(r"<img[^>]*>", body))
     assert sim.host not in body
     image = client.get(sources[0])
     assert image.status_code == 200 and image.headers["content-type"] == "image/png"

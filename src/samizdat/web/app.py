@@ -225,12 +225,14 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         return _raw(settings, article["versions"][-1]["warc"])
 
     @app.get("/raw/{article_id}/versions/{version_id}", include_in_schema=False)
-    def raw_version(article_id: int, version_id: int):
+    def raw_version(request: Request, article_id: int, version_id: int):
         article = _article_or_404(app, article_id)
         chosen = next((v for v in article["versions"] if v["id"] == version_id), None)
         if chosen is None:
             raise HTTPException(404, "no such version of this article")
-        return _raw(settings, chosen["warc"])
+        response = _raw(settings, chosen["warc"])
+        memento.add_headers(response, request, article["url"], chosen["captured_at"])
+        return response
 
     @app.get("/raw/{article_id}/checks/{check_id}", include_in_schema=False)
     def raw_check(article_id: int, check_id: int):

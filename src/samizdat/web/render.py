@@ -9,6 +9,7 @@ from the platform, so reading an article never tells the platform who reads it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import nh3
@@ -24,6 +25,7 @@ ATTRIBUTES = {
     "td": {"colspan", "rowspan"},
     "th": {"colspan", "rowspan"},
 }
+_IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\salt=)")
 DROPPED_WITH_CONTENT = {"script", "style", "noscript", "template", "iframe", "object", "svg", "math", "title"}
 
 
@@ -40,7 +42,7 @@ def safe_article_html(html: str, images: Mapping[str, str]) -> str:
             return blob_path(sha256) if sha256 else None
         return value
 
-    return nh3.clean(
+    cleaned = nh3.clean(
         html,
         tags=TAGS,
         clean_content_tags=DROPPED_WITH_CONTENT,
@@ -52,3 +54,6 @@ def safe_article_html(html: str, images: Mapping[str, str]) -> str:
         # Long WeChat articles carry dozens of images: a phone loads them as the reader scrolls.
         set_tag_attribute_values={"img": {"loading": "lazy"}},
     )
+    # An image without a description is announced by its address (a content hash) unless
+    # marked decorative; the article's own descriptions are kept.
+    return _IMG_WITHOUT_ALT.sub('<img alt=""', cleaned)
