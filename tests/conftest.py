@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import socket
+import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from samizdat.config import FetchSettings, PlatformSettings, Settings
 from samizdat.testing import Simulator
@@ -52,3 +56,36 @@ def settings(tmp_path: Path, simulator: Simulator) -> Settings:
 
 def with_fetch(settings: Settings, **changes) -> Settings:
     return dataclasses.replace(settings, fetch=dataclasses.replace(settings.fetch, **changes))
+
+
+POSTGRES_ADMIN = os.environ.get(
+    "SAMIZDAT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@contextlib.contextmanager
+def fresh_postgres_database():
+    """A new PostgreSQL database, dropped afterwards; skips only when no server runs and CI is unset."""
+    try:
+        admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text("select 1"))
+    except Exception as exc:
+        if os.environ.get("CI") == "true":
+            raise AssertionError(f"PostgreSQL must be reachable under CI ({POSTGRES_ADMIN}): {exc}") from exc
+        pytest.skip(f"no PostgreSQL at {POSTGRES_ADMIN} (set SAMIZDAT_TEST_POSTGRES): {exc}")
+    name = f"samizdat_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'create database "{name}"'))
+    try:
+        yield POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'drop database "{name}" with (force)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_url():
+    with fresh_postgres_database() as url:
+        yield url

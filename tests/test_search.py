@@ -5,6 +5,7 @@ into pieces and given titles from the real removal list (tests/fixtures/removals
 converted to traditional characters; queries are random substrings of 1-6 characters of the
 stored texts, in either script, plus strings with spaces and punctuation."""
 
+import contextlib
 import csv
 import gzip
 import random
@@ -22,7 +23,7 @@ from samizdat.platforms.wechat import PLATFORM as WECHAT
 from samizdat.store import CaptureRecord, open_store
 from samizdat.store.reader import ArticleFilter, Reader
 from samizdat.testing.simulator import load_pages
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, fresh_postgres_database
 from tests.conftest import WECHAT as PAGES
 
 TO_TRADITIONAL = opencc.OpenCC("s2t")
@@ -52,9 +53,18 @@ def corpus(count=160, seed=7):
     return articles
 
 
-@pytest.fixture(scope="module")
-def indexed(tmp_path_factory):
-    store = open_store(f"sqlite:///{tmp_path_factory.mktemp('search') / 'search.db'}")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def indexed(request, tmp_path_factory):
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('search') / 'search.db'}"
+        else:
+            url = stack.enter_context(fresh_postgres_database())
+        yield from _indexed(url)
+
+
+def _indexed(url):
+    store = open_store(url)
     documents = corpus()
     ref = ArchiveRef("x.warc.gz", 0, 1, "sha256:x", "<urn:uuid:x>")
     now = datetime(2024, 1, 1, tzinfo=UTC)

@@ -1,45 +1,20 @@
 """The store on SQLite and on PostgreSQL: migrations, capture rows, export, the one-article rule."""
 
 import gzip
-import os
-import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
 from samizdat.archive import ArchiveRef
 from samizdat.platforms.wechat import PLATFORM as WECHAT
 from samizdat.store import CaptureRecord, StoredImage, open_store
 from tests.conftest import WECHAT as PAGES
-
-POSTGRES_ADMIN = os.environ.get(
-    "SAMIZDAT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+from tests.conftest import postgres_url  # noqa: F401 - a fixture
 
 
 def sqlite_url(tmp_path):
     return f"sqlite:///{tmp_path / 'store.db'}"
-
-
-@pytest.fixture
-def postgres_url():
-    """A fresh PostgreSQL database for one test; skipped only when no server runs and CI is unset."""
-    try:
-        admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text("select 1"))
-    except Exception as exc:
-        if os.environ.get("CI") == "true":
-            raise AssertionError(f"PostgreSQL must be reachable under CI ({POSTGRES_ADMIN}): {exc}") from exc
-        pytest.skip(f"no PostgreSQL at {POSTGRES_ADMIN} (set SAMIZDAT_TEST_POSTGRES): {exc}")
-    name = f"samizdat_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'create database "{name}"'))
-    yield POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as connection:
-        connection.execute(text(f'drop database "{name}" with (force)'))
-    admin.dispose()
 
 
 def record(url="https://mp.weixin.qq.com/s/short", images=()):
@@ -106,7 +81,7 @@ def test_migrations_are_idempotent(tmp_path):
     open_store(sqlite_url(tmp_path)).engine.dispose()
     store = open_store(sqlite_url(tmp_path))
     with store.engine.connect() as connection:
-        assert connection.scalar(text("select version_num from alembic_version")) == "0006"
+        assert connection.scalar(text("select version_num from alembic_version")) == "0007"
         assert connection.scalar(text("pragma journal_mode")) == "wal"
     store.engine.dispose()
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import postgresql
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -190,4 +191,6 @@ search_docs = Table(
     Column("account", Text),
     Column("author", Text),
     Column("body", Text),
+    # PostgreSQL: the distinct characters and bigrams, GIN-indexed (SQLite has search_fts instead).
+    Column("tokens", JSON().with_variant(postgresql.ARRAY(Text), "postgresql")),
 )

@@ -4,13 +4,13 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-28 02:00:00
 
-Existing archives are indexed from each article's latest version.
+Existing archives are indexed by 0007, once the table has its final columns.
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-from samizdat.store.search import CREATE_FTS, FTS_TABLE, SearchDoc, index_documents
+from samizdat.store.search import CREATE_FTS, FTS_TABLE
 
 revision = "0005"
 down_revision = "0004"
@@ -34,14 +34,6 @@ def upgrade() -> None:
     connection = op.get_bind()
     if connection.dialect.name == "sqlite":
         op.execute(CREATE_FTS)
-    rows = connection.execute(
-        sa.text(
-            "SELECT a.id, v.title, a.account, a.author, v.text FROM articles a "
-            "JOIN versions v ON v.id = (SELECT max(id) FROM versions WHERE article_id = a.id)"
-        )
-    ).all()
-    for start in range(0, len(rows), 500):
-        index_documents(connection, [SearchDoc(*row) for row in rows[start : start + 500]])
 
 
 def downgrade() -> None:
