@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from samizdat.cli import app
-from tests.conftest import WECHAT
+from tests.conftest import WECHAT, postgres_url  # noqa: F401 - a fixture
 
 LABELS = json.loads((WECHAT / "pre-deletion" / "labels.json").read_text("utf-8"))
 
@@ -198,3 +198,22 @@ def test_export_wacz_and_cdxj(tmp_path, simulator):
     assert index.exit_code == 0 and lines == sorted(lines)
     assert sum(1 for line in lines if '"mime": "text/html"' in line) == 2  # the two article pages
     assert run("--config", config, "export", "--format", "wacz").exit_code == 2  # needs --output
+
+
+def test_migrate_to_postgresql_copies_and_verifies_everything(tmp_path, simulator, postgres_url):
+    from samizdat.store import open_store
+    from samizdat.store.reader import ArticleFilter, Reader
+
+    config = config_for(tmp_path, simulator)
+    assert run("--config", config, "capture", *simulator.article_urls()[:4]).exit_code == 0
+    moved = run("--config", config, "migrate-to", postgres_url)
+    assert moved.exit_code == 0, moved.output
+    assert "copied and verified" in moved.output and "DIFFERENT" not in moved.output
+    target = open_store(postgres_url)
+    article = target.article(1)
+    assert article["versions"] and article["urls"]
+    word = article["title"][:2]
+    assert 1 in {i.id for i in Reader(target.engine).articles(ArticleFilter(query=word)).items}
+    again = run("--config", config, "migrate-to", postgres_url)
+    assert again.exit_code == 1 and "already holds 4 articles" in again.output
+    target.engine.dispose()

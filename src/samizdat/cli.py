@@ -25,7 +25,7 @@ from samizdat.config import ConfigError, PlatformSettings, Settings, load_settin
 from samizdat.fetch import decode_html
 from samizdat.platforms import Article, Registry
 from samizdat.sources import NotASource, SourceKind, read_source
-from samizdat.store import DatabaseURLError
+from samizdat.store import DatabaseURLError, open_store
 from samizdat.store.reader import Reader, selected_articles
 from samizdat.watch import CaptureOutcome, CaptureStatus
 from samizdat.watch.checker import CheckReport
@@ -545,6 +545,55 @@ def migrate(ctx: typer.Context) -> None:
     """Create or upgrade the database schema (also done automatically on first use)."""
     store = _open(ctx)
     console.print(f"database is up to date: {store.engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command("migrate-to")
+def migrate_to(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="The target database, e.g. postgresql://user@host/samizdat.")],
+) -> None:
+    """Copy this archive's database into another (empty) one, then compare every table."""
+    from samizdat.store.transfer import TransferRefused, copy_archive
+
+    source = _open(ctx)
+    try:
+        target = open_store(url)
+    except DatabaseURLError as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    counts = source.counts()
+    with _progress() as progress:
+        bars: dict[str, Any] = {}
+
+        def advance(table: str, rows: int) -> None:
+            if table not in bars:
+                bars[table] = progress.add_task(table, total=counts.get(table))
+            progress.advance(bars[table], rows)
+
+        try:
+            checks = copy_archive(source.engine, target.engine, on_rows=advance)
+        except TransferRefused as exc:
+            errors.print(f"[red]cannot copy:[/red] {exc}")
+            raise typer.Exit(1) from None
+        finally:
+            target.engine.dispose()
+            source.engine.dispose()
+    table = Table("table", "rows here", "rows there", "digest", "")
+    for check in checks:
+        table.add_row(
+            check.table,
+            f"{check.source_rows:,}",
+            f"{check.target_rows:,}",
+            check.source_digest[:16],
+            "[green]same[/green]" if check.ok else "[red]DIFFERENT[/red]",
+        )
+    console.print(table)
+    if not all(check.ok for check in checks):
+        errors.print("[red]the copy differs from the source: keep using the source[/red]")
+        raise typer.Exit(1)
+    console.print(
+        f"copied and verified: set database.url = {url!r} to use it (WARC files stay where they are)"
+    )
 
 
 @app.command()

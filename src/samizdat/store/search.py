@@ -189,6 +189,18 @@ def index_documents(connection: Connection, documents: Sequence[SearchDoc]) -> N
     connection.execute(insert(search_docs), folded)
 
 
+def reindex_all(connection: Connection) -> None:
+    """Index every article from its latest version (a new search table, a copied archive)."""
+    rows = connection.execute(
+        text(
+            "SELECT a.id, v.title, a.account, a.author, v.text FROM articles a "
+            "JOIN versions v ON v.id = (SELECT max(id) FROM versions WHERE article_id = a.id)"
+        )
+    ).all()
+    for start in range(0, len(rows), 500):
+        index_documents(connection, [SearchDoc(*row) for row in rows[start : start + 500]])
+
+
 def _tokens(row) -> dict[str, str]:
     return {c: index_tokens(row[c] or "") for c in COLUMNS}
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from samizdat.store.search import SearchDoc, index_documents
+from samizdat.store.search import reindex_all
 
 revision = "0007"
 down_revision = "0006"
@@ -30,14 +30,7 @@ def upgrade() -> None:
     connection = op.get_bind()
     if postgres:
         op.create_index("ix_search_docs_tokens", "search_docs", ["tokens"], postgresql_using="gin")
-    rows = connection.execute(
-        sa.text(
-            "SELECT a.id, v.title, a.account, a.author, v.text FROM articles a "
-            "JOIN versions v ON v.id = (SELECT max(id) FROM versions WHERE article_id = a.id)"
-        )
-    ).all()
-    for start in range(0, len(rows), 500):
-        index_documents(connection, [SearchDoc(*row) for row in rows[start : start + 500]])
+    reindex_all(connection)
 
 
 def downgrade() -> None:

@@ -1,0 +1,122 @@
+"""Moving an archive between databases (``samizdat migrate-to``): copy every row, then prove it.
+
+The target is brought to the newest schema and must be empty. Rows are copied table by table
+in foreign-key order, in primary-key order, in batches; the search index is rebuilt in the
+target's own form (FTS5 on SQLite, token arrays on PostgreSQL) rather than copied. Then every
+copied table is compared: its row count and a SHA-256 over its rows in key order, each value
+normalised (times as UTC ISO 8601, JSON with sorted keys), must be equal on both sides.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, Integer, func, insert, select, text
+
+from samizdat.store.schema import (
+    article_urls,
+    articles,
+    blobs,
+    checks,
+    hosts,
+    sources,
+    version_blobs,
+    versions,
+)
+from samizdat.store.search import reindex_all
+
+# Foreign-key order: a row's parents are copied before it.
+COPIED = (sources, articles, article_urls, versions, blobs, version_blobs, checks, hosts)
+BATCH = 2000
+
+
+class TransferRefused(ValueError):
+    """The target cannot receive this archive (it is not empty, or is the source itself)."""
+
+
+@dataclass(frozen=True)
+class TableCheck:
+    table: str
+    source_rows: int
+    target_rows: int
+    source_digest: str
+    target_digest: str
+
+    @property
+    def ok(self) -> bool:
+        return self.source_rows == self.target_rows and self.source_digest == self.target_digest
+
+
+def copy_archive(
+    source: Engine, target: Engine, *, on_rows: Callable[[str, int], None] | None = None
+) -> list[TableCheck]:
+    """Copy every row of ``source`` into the empty, migrated ``target``; the per-table comparison."""
+    if source.url == target.url:
+        raise TransferRefused("the target is the source database")
+    with target.connect() as connection:
+        present = connection.scalar(select(func.count()).select_from(articles))
+    if present:
+        raise TransferRefused(f"the target already holds {present:,} articles: give an empty database")
+    for table in COPIED:
+        key = list(table.primary_key.columns)
+        with source.connect() as reading, target.begin() as writing:
+            batch: list[dict[str, Any]] = []
+            rows = reading.execution_options(yield_per=BATCH).execute(select(table).order_by(*key))
+            for row in rows:
+                batch.append(dict(row._mapping))
+                if len(batch) == BATCH:
+                    writing.execute(insert(table), batch)
+                    if on_rows:
+                        on_rows(table.name, len(batch))
+                    batch = []
+            if batch:
+                writing.execute(insert(table), batch)
+                if on_rows:
+                    on_rows(table.name, len(batch))
+    with target.begin() as writing:
+        if writing.dialect.name == "postgresql":
+            _advance_sequences(writing)
+        reindex_all(writing)
+    return [compare(source, target, table) for table in COPIED]
+
+
+def _advance_sequences(connection) -> None:
+    """Copied ids were given explicitly: PostgreSQL's id sequences must continue after them."""
+    for table in COPIED:
+        key = list(table.primary_key.columns)
+        if len(key) == 1 and isinstance(key[0].type, Integer) and key[0].name == "id":
+            connection.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                    f"COALESCE((SELECT max(id) FROM {table.name}), 0) + 1, false)"
+                )
+            )
+
+
+def compare(source: Engine, target: Engine, table) -> TableCheck:
+    (source_rows, source_digest), (target_rows, target_digest) = (digest(e, table) for e in (source, target))
+    return TableCheck(table.name, source_rows, target_rows, source_digest, target_digest)
+
+
+def digest(engine: Engine, table) -> tuple[int, str]:
+    """(rows, SHA-256 of the rows in key order, values normalised)."""
+    hasher = hashlib.sha256()
+    count = 0
+    key = list(table.primary_key.columns)
+    with engine.connect() as connection:
+        for row in connection.execution_options(yield_per=BATCH).execute(select(table).order_by(*key)):
+            hasher.update(json.dumps([_normal(v) for v in row], sort_keys=True, ensure_ascii=False).encode())
+            hasher.update(b"\n")
+            count += 1
+    return count, hasher.hexdigest()
+
+
+def _normal(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
