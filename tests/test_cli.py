@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from samizdat.cli import app
-from tests.conftest import WECHAT, postgres_url  # noqa: F401 - a fixture
+from tests.conftest import WECHAT
 
 LABELS = json.loads((WECHAT / "pre-deletion" / "labels.json").read_text("utf-8"))
 

@@ -10,7 +10,6 @@ from samizdat.archive import ArchiveRef
 from samizdat.platforms.wechat import PLATFORM as WECHAT
 from samizdat.store import CaptureRecord, StoredImage, open_store
 from tests.conftest import WECHAT as PAGES
-from tests.conftest import postgres_url  # noqa: F401 - a fixture
 
 
 def sqlite_url(tmp_path):
