@@ -119,3 +119,47 @@ def test_migration_0003_fills_the_check_columns_from_the_latest_version(backend,
         row = connection.execute(text("select check_url, content_hash, page_fingerprint from articles")).one()
     engine.dispose()
     assert tuple(row) == ("https://new", "2" * 64, None)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_concurrent_claims_never_overlap_and_expire_with_their_lease(backend, tmp_path, request):
+    import dataclasses
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import timedelta
+
+    from samizdat.store import WatchState
+
+    url = sqlite_url(tmp_path) if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    store = open_store(url)
+    base = record()
+    due_at = datetime(2020, 10, 10, 10, 0, tzinfo=UTC)
+    records = [
+        dataclasses.replace(
+            base,
+            article=dataclasses.replace(
+                base.article, canonical_id=f"biz:{i}:1", url=f"https://mp.weixin.qq.com/s/{i}"
+            ),
+            urls=[f"https://mp.weixin.qq.com/s/{i}"],
+            next_check_at=due_at,
+        )
+        for i in range(200)
+    ]
+    store.record_captures(records)
+    now, lease = due_at + timedelta(minutes=1), timedelta(minutes=5)
+
+    def claim(worker):
+        claimed = []
+        while batch := store.claim_due(now, 7, worker=f"w{worker}", lease=lease):
+            claimed += [a.id for a in batch]
+        return claimed
+
+    with ThreadPoolExecutor(4) as pool:
+        claims = list(pool.map(claim, range(4)))
+    everything = [i for c in claims for i in c]
+    assert len(everything) == len(set(everything)) == 200  # each article to exactly one worker
+    assert store.claim_due(now, 10, worker="late", lease=lease) == []
+    state = WatchState("live", None, None, now, None, now + timedelta(hours=1), None)
+    store.record_checks([(None, everything[0], state)])  # a recorded check releases its claim
+    expired = store.claim_due(now + lease * 2, 500, worker="after", lease=lease)
+    assert len(expired) == 199 and everything[0] not in {a.id for a in expired}  # the rest expired
+    store.engine.dispose()

@@ -205,17 +205,20 @@ async def test_a_silent_edit_becomes_a_new_version(settings, own_simulator):
     assert any(line.startswith("-") and word in line for line in details["diff"])
 
 
-async def test_shards_split_the_due_articles_between_workers(settings, own_simulator):
+async def test_claims_hand_each_due_article_to_one_worker_until_checked_or_the_lease_ends(
+    settings, own_simulator
+):
     settings = fast(settings, own_simulator)
     async with pipeline(settings) as pipe:
         for article in own_simulator.articles:
             await pipe.capturer.capture(own_simulator.base + article.path)
-        later = datetime.now(UTC) + timedelta(days=30)
-        everything = {a.id for a in pipe.store.due_articles(later, 1000)}
-        shards = [{a.id for a in pipe.store.due_articles(later, 1000, shard=(k, 3))} for k in range(3)]
-    assert len(everything) == len(own_simulator.articles)
-    assert set().union(*shards) == everything
-    assert sum(len(s) for s in shards) == len(everything)  # no article in two shards
+        store, later, lease = pipe.store, datetime.now(UTC) + timedelta(days=30), timedelta(minutes=5)
+        claims = [{a.id for a in store.claim_due(later, 5, worker=f"w{k}", lease=lease)} for k in range(4)]
+        assert [len(c) for c in claims] == [5, 5, 4, 0]  # 14 articles: no article twice
+        assert set().union(*claims) == {
+            a.id for a in store.claim_due(later + lease * 2, 100, worker="x", lease=lease)
+        }
+    assert len(set().union(*claims)) == len(own_simulator.articles)
 
 
 async def test_a_migrated_account_is_followed_to_the_article_s_new_address(settings, own_simulator):
@@ -226,7 +229,7 @@ async def test_a_migrated_account_is_followed_to_the_article_s_new_address(setti
         own_simulator.remove(article, "account-migrated")
         reports = await check_now(pipe, 3)
         state = pipe.store.article(article_id)
-        due = pipe.store.due_articles(datetime.now(UTC) + timedelta(days=30), 10)
+        due = pipe.store.claim_due(datetime.now(UTC) + timedelta(days=30), 10, worker="t", lease=timedelta(1))
     assert not any(r.declared for r in reports)
     assert reports[0].outcome == "alive" and "followed to" in reports[0].message
     assert all(r.outcome == "alive" for r in reports)

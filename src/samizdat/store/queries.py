@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import Engine, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from samizdat.archive import ArchiveRef
@@ -140,38 +140,53 @@ class Store:
         with self.engine.connect() as connection:
             return connection.scalar(select(article_urls.c.article_id).where(article_urls.c.url == url))
 
-    def due_articles(self, now: datetime, limit: int, *, shard: tuple[int, int] = (0, 1)) -> list[DueArticle]:
-        """Articles whose next check is due: suspected removals, then the most overdue.
+    def claim_due(self, now: datetime, limit: int, *, worker: str, lease: timedelta) -> list[DueArticle]:
+        """Claim up to ``limit`` due articles for ``worker`` until ``now + lease``: suspects first,
+        then the most overdue.
 
-        ``shard=(k, n)`` keeps the articles whose id is k modulo n, so that n checking processes
-        sharing one database never check the same article.
+        Any number of workers, on any machines, share one database this way: a claimed article
+        is not handed to another worker until its check is recorded (which clears the claim) or
+        the lease runs out (its worker died). PostgreSQL skips rows another worker is claiming
+        at that moment (``FOR UPDATE SKIP LOCKED``); SQLite has one writer at a time anyway.
         """
-        index, count = shard
-        query = select(articles).where(articles.c.next_check_at <= now)
-        if count > 1:
-            query = query.where(articles.c.id % count == index)
-        # A suspected removal waits for its confirming check: when checks run late, it goes first.
         suspects_first = case((articles.c.state == "suspect", 0), else_=1)
-        query = query.order_by(suspects_first, articles.c.next_check_at).limit(limit)
-        with self.engine.connect() as connection:
-            return [
-                DueArticle(
-                    row.id,
-                    row.platform,
-                    row.canonical_id,
-                    row.check_url,
-                    row.content_hash,
-                    row.state,
-                    row.outcome,
-                    row.priority,
-                    row.first_captured_at,
-                    row.last_seen_alive_at,
-                    row.suspected_at,
-                    row.detected_at,
-                    row.page_fingerprint,
-                )
-                for row in connection.execute(query)
-            ]
+        candidates = (
+            select(articles.c.id)
+            .where(
+                articles.c.next_check_at <= now,
+                or_(articles.c.claimed_until.is_(None), articles.c.claimed_until < now),
+            )
+            .order_by(suspects_first, articles.c.next_check_at)
+            .limit(limit)
+        )
+        with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                candidates = candidates.with_for_update(skip_locked=True)
+            rows = connection.execute(
+                update(articles)
+                .where(articles.c.id.in_(candidates.scalar_subquery()))
+                .values(claimed_by=worker, claimed_until=now + lease)
+                .returning(articles)
+            ).all()
+        rows.sort(key=lambda row: (row.state != "suspect", row.next_check_at))
+        return [
+            DueArticle(
+                row.id,
+                row.platform,
+                row.canonical_id,
+                row.check_url,
+                row.content_hash,
+                row.state,
+                row.outcome,
+                row.priority,
+                row.first_captured_at,
+                row.last_seen_alive_at,
+                row.suspected_at,
+                row.detected_at,
+                row.page_fingerprint,
+            )
+            for row in rows
+        ]
 
     def count_due(self, now: datetime) -> int:
         with self.engine.connect() as connection:
@@ -217,6 +232,8 @@ class Store:
                         "detected_at": state.detected_at,
                         "next_check_at": state.next_check_at,
                         "page_fingerprint": state.page_fingerprint,
+                        "claimed_by": None,
+                        "claimed_until": None,
                     }
                     for _, article_id, state in done
                 ],

@@ -7,14 +7,19 @@ import contextlib
 import fcntl
 import logging
 import os
+import socket
+import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from samizdat.store import DueArticle, Store
 from samizdat.watch.checker import Checker, CheckReport
 
 BATCH = 200
+# A claimed article waits at most one queue's worth of checks: minutes to spare before another
+# worker may take it (its worker died).
+CLAIM_LEASE = timedelta(minutes=5)
 log = logging.getLogger(__name__)
 
 
@@ -51,16 +56,23 @@ class WatchLock:
             self._fd = None
 
 
+def worker_name() -> str:
+    """Who holds a claim: this machine and process, and a tag that a restart does not reuse."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
 async def watch_pass(
     store: Store,
     checker: Checker,
     concurrency: int,
     on_report: Callable[[CheckReport], None] | None = None,
     *,
-    shard: tuple[int, int] = (0, 1),
+    worker: str | None = None,
 ) -> list[CheckReport]:
     """Run the checks due now (at most one batch); returns what they found."""
-    due = await asyncio.to_thread(store.due_articles, datetime.now(UTC), BATCH, shard=shard)
+    due = await asyncio.to_thread(
+        store.claim_due, datetime.now(UTC), BATCH, worker=worker or worker_name(), lease=CLAIM_LEASE
+    )
     limit = asyncio.Semaphore(concurrency)
 
     async def one(article: DueArticle) -> CheckReport:
@@ -81,14 +93,15 @@ async def watch(
     on_report: Callable[[CheckReport], None] | None = None,
     *,
     idle_seconds: float = 0.5,
-    shard: tuple[int, int] = (0, 1),
     until_idle: bool = False,
 ) -> None:
     """Check due articles until ``stop`` is set (or, with ``until_idle``, until none is due).
 
     ``concurrency`` checks run at once and as many wait behind them; the queue is topped up
-    from the database whenever it runs low, so a slow host never holds up a whole batch.
+    from the database whenever it runs low, so a slow host never holds up a whole batch. The
+    articles are claimed (``Store.claim_due``), so any number of these loops can share a database.
     """
+    worker = worker_name()
     limit = asyncio.Semaphore(concurrency)
     in_flight: dict[int, asyncio.Task[CheckReport]] = {}
 
@@ -100,9 +113,9 @@ async def watch(
         if len(in_flight) <= concurrency:
             wanted = 2 * concurrency - len(in_flight)
             due = await asyncio.to_thread(
-                store.due_articles, datetime.now(UTC), wanted + len(in_flight), shard=shard
+                store.claim_due, datetime.now(UTC), wanted, worker=worker, lease=CLAIM_LEASE
             )
-            for article in [d for d in due if d.id not in in_flight][:wanted]:
+            for article in due:
                 in_flight[article.id] = asyncio.create_task(one(article))
         if not in_flight:
             if until_idle:

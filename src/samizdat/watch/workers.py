@@ -153,10 +153,10 @@ def check_in_processes(
     processes = [
         context.Process(
             target=_check_worker,
-            args=(share, slots, (index, workers), stop, reports, until_idle),
+            args=(share, slots, stop, reports, until_idle),
             daemon=True,
         )
-        for index in range(workers)
+        for _ in range(workers)
     ]
     for process in processes:
         process.start()
@@ -176,7 +176,6 @@ def check_in_processes(
 def _check_worker(
     settings: Settings,
     slots: Any,
-    shard: tuple[int, int],
     stop: multiprocessing.synchronize.Event,
     reports: multiprocessing.Queue,
     until_idle: bool,
@@ -204,7 +203,6 @@ def _check_worker(
                 settings.fetch.total_concurrency,
                 stopping,
                 reports.put,
-                shard=shard,
                 until_idle=until_idle,
             )
         relay.cancel()
