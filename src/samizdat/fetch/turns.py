@@ -18,6 +18,8 @@ import time
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
+from sqlalchemy import text
+
 SLOTS = 4096
 
 
@@ -59,3 +61,66 @@ class HostTurns:
 
 def _slot(host: str) -> int:
     return int.from_bytes(hashlib.blake2b(host.encode(), digest_size=4).digest(), "big") % SLOTS
+
+
+class DatabaseTurns:
+    """The same turns kept in the database (table ``host_turns``), for workers on several machines.
+
+    One statement per turn: the host's row moves on by 1 / rate only if its time has come, on
+    the database's clock (PostgreSQL's ``clock_timestamp()``), so workers whose clocks differ
+    still share one rate. SQLite serves workers on one machine and uses this machine's clock.
+    A turn costs one round trip to the database (measured in docs/benchmarks.md).
+    """
+
+    def __init__(self, rate: float, engine: Any) -> None:
+        self.rate = rate
+        self.engine = engine
+        self._known: set[str] = set()
+        if engine.dialect.name == "postgresql":
+            now, source = (
+                "clock.now",
+                "FROM (SELECT extract(epoch FROM clock_timestamp())::float8 AS now) AS clock ",
+            )
+            returned = "next_at, clock.now"
+        else:  # SQLite: one machine, one clock; RETURNING cannot name another table
+            now, source, returned = ":now", "", "next_at, :now"
+        self._take = text(
+            f"UPDATE host_turns SET next_at = CASE WHEN next_at <= {now} THEN {now} + :step "
+            "ELSE next_at END, "
+            f"requests = requests + CASE WHEN next_at <= {now} THEN 1 ELSE 0 END "
+            f"{source}WHERE host = :host RETURNING {returned}"
+        )
+        self._back_off = text(
+            f"UPDATE host_turns SET next_at = CASE WHEN next_at > {now} + :seconds THEN next_at "
+            f"ELSE {now} + :seconds END {source}WHERE host = :host"
+        )
+
+    def _ensure(self, connection: Any, host: str) -> None:
+        if host in self._known:
+            return
+        exists = connection.execute(
+            text("SELECT 1 FROM host_turns WHERE host = :host"), {"host": host}
+        ).first()
+        if exists is None:
+            connection.execute(
+                text(
+                    "INSERT INTO host_turns (host, next_at, requests) VALUES (:host, 0, 0) "
+                    "ON CONFLICT (host) DO NOTHING"
+                ),
+                {"host": host},
+            )
+        self._known.add(host)
+
+    def take(self, host: str) -> float:
+        step = 1 / self.rate if self.rate > 0 else 0.0
+        with self.engine.begin() as connection:
+            self._ensure(connection, host)
+            next_at, now = connection.execute(
+                self._take, {"host": host, "step": step, "now": time.time()}
+            ).one()
+        return 0.0 if next_at == now + step else max(0.0, next_at - now)
+
+    def back_off(self, host: str, seconds: float) -> None:
+        with self.engine.begin() as connection:
+            self._ensure(connection, host)
+            connection.execute(self._back_off, {"host": host, "seconds": seconds, "now": time.time()})

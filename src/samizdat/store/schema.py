@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -76,6 +77,8 @@ sources = Table(
     Column("last_polled_at", UTCDateTime),
     Column("keywords", JSON),  # watched in this source's articles, besides the global watchlist
     Column("created_at", UTCDateTime, nullable=False),
+    Column("claimed_by", String(100)),  # the worker polling it now
+    Column("claimed_until", UTCDateTime),
 )
 
 articles = Table(
@@ -193,4 +196,28 @@ search_docs = Table(
     Column("body", Text),
     # PostgreSQL: the distinct characters and bigrams, GIN-indexed (SQLite has search_fts instead).
     Column("tokens", JSON().with_variant(postgresql.ARRAY(Text), "postgresql")),
+)
+
+
+# Every `samizdat worker` (and `watch`) process, with its last sign of life.
+workers = Table(
+    "workers",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+    Column("checks", BigInteger, nullable=False),
+    Column("captures", BigInteger, nullable=False),
+)
+
+# The per-host request rate shared by workers on several machines (fetch/turns.py): when each
+# host's next request may start, on the database's clock (seconds since the epoch).
+host_turns = Table(
+    "host_turns",
+    metadata,
+    Column("host", String(255), primary_key=True),
+    Column("next_at", Float, nullable=False),
+    Column("requests", BigInteger, nullable=False),
 )
