@@ -214,7 +214,7 @@ def report(args, settings: Settings, plan: dict, watcher: Watcher, log_path: Pat
     seen = [sim_seconds(declared[q]["suspected_at"], plan) - fates[q]["removed_at"] for q in detected]
     # The fixed-interval policy with the same number of article requests over the same lives.
     requests = [json.loads(line) for line in log_path.read_text().splitlines()]
-    article_requests = [t for t, path, served in requests if path.startswith("/s")]
+    article_requests = [t for t, path, *_ in requests if path.startswith("/s")]
     watched = sum(
         max(0.0, min(end, f["removed_at"] or end, f["published_at"] + horizon) - f["published_at"])
         for q, f in fates.items()
@@ -262,7 +262,7 @@ def report(args, settings: Settings, plan: dict, watcher: Watcher, log_path: Pat
         f" fixed interval median {fixed_median / 60:.0f}, p90 {fixed_p90 / 60:.0f};"
         f" ratio median {median / fixed_median:.2f}, p90 {p90 / fixed_p90:.2f}",
         f"budget {args.rate:g} requests/s; most article requests in one second: {max(per_second.values())}",
-        f"verification pages served: {sum(1 for _, _, served in requests if served == 'verification')}",
+        f"verification pages served: {sum(1 for _, _, served, *_ in requests if served == 'verification')}",
     ]
     print("\n" + "\n".join(lines))
     store.engine.dispose()

@@ -41,4 +41,4 @@ def test_the_simulator_publishes_and_removes_on_its_clock():
     assert sim.base + first.path.replace("&", "&amp;") in listed
     assert second.mid not in listed  # not published for another simulated hour
     assert "此内容因违规无法查看" in page
-    assert [served for _, path, served in sim.requests if path == "/s"] == ["notice:violation"]
+    assert [served for _, path, served, _ in sim.requests if path == "/s"] == ["notice:violation"]

@@ -8,7 +8,7 @@ import gzip
 import json
 import sys
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -362,6 +362,91 @@ def serve(
     host, port = host or settings.web.host, port or settings.web.port
     console.print(f"serving {settings.data_dir} at http://{host}:{port}/ — Ctrl-C stops")
     uvicorn.run(create_app(settings, _open(ctx)), host=host, port=port, log_level="warning")
+
+
+@app.command("worker")
+def worker_command(ctx: typer.Context) -> None:
+    """One of many: poll, capture and check alongside any other workers sharing this database.
+
+    Start as many as you like, on any machines that share the database and the archive
+    directory. Due checks and source polls are claimed, so each is done by one worker; the
+    per-host rate is shared through the database. Prints one JSON status line every 10 s.
+    """
+    import signal
+
+    from samizdat.watch.service import Watcher
+
+    settings = _settings(ctx)
+    _open(ctx)
+
+    async def run() -> None:
+        watcher = Watcher(settings, turns_in_database=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        running = asyncio.create_task(watcher.run(stop))
+        while not running.done():
+            await asyncio.wait([running], timeout=10)
+            status = watcher.status
+            line = {
+                "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "worker": watcher.name,
+                "checks": sum(status.outcomes.values()),
+                "checks_per_minute": status.checks_per_minute(),
+                "outcomes": dict(status.outcomes),
+                "declared": status.declared,
+                "captured": status.captured,
+                "due": status.due,
+            }
+            console.print_json(json.dumps(line), indent=None)
+        await running
+
+    asyncio.run(run())
+
+
+@app.command("status")
+def status_command(ctx: typer.Context) -> None:
+    """The work queue (due, claimed, late), the workers seen lately, per-host request counts."""
+    store = _open(ctx)
+    now = datetime.now(UTC)
+    queue = store.queue(now, late_after=timedelta(minutes=5))
+    table = Table(
+        "queue",
+        "",
+        show_header=False,
+        title=f"samizdat status — {store.engine.url.render_as_string(hide_password=True)}",
+    )
+    table.add_row("due now", f"{queue['due']:,}")
+    table.add_row("claimed by a worker", f"{queue['claimed']:,}")
+    table.add_row("late (due > 5 min, unclaimed)", f"{queue['late']:,}")
+    oldest = queue["oldest_due"]
+    table.add_row("oldest due", f"{(now - oldest).total_seconds():,.0f} s ago" if oldest else "—")
+    console.print(table)
+    alive = [w for w in queue["workers"] if now - w["seen_at"] < timedelta(seconds=30)]
+    workers = Table(
+        "worker", "host", "pid", "seen", "up", "checks", "captures", title=f"workers alive: {len(alive)}"
+    )
+    for w in queue["workers"]:
+        seen = (now - w["seen_at"]).total_seconds()
+        up = (now - w["started_at"]).total_seconds() / 60
+        workers.add_row(
+            w["name"], w["host"], str(w["pid"]), f"{seen:.0f} s ago" + ("" if seen < 30 else " (gone?)"),
+            f"{up:.0f} min", f"{w['checks']:,}", f"{w['captures']:,}",
+        )  # fmt: skip
+    console.print(workers)
+    hosts = Table("host", "requests (shared turns)", "back-off until", title="per-host budget")
+    backoff = {row["host"]: row["backoff_until"] for row in queue["backoff"]}
+    for row in queue["hosts"]:
+        until = backoff.get(row["host"])
+        hosts.add_row(
+            row["host"], f"{row['requests']:,}", until.isoformat(timespec="seconds") if until else "—"
+        )
+    rate = settings_rate = _settings(ctx).fetch.per_host_rate
+    hosts.caption = (
+        f"fetch.per_host_rate = {rate:g}/s" if settings_rate else "fetch.per_host_rate = 0 (no rate limit)"
+    )
+    console.print(hosts)
 
 
 def _run_watcher(ctx: typer.Context, *, once: bool, workers: int) -> None:

@@ -68,6 +68,7 @@ class WatchSettings:
     after_horizon_hours: float = 168.0  # past the horizon, a live article is checked this often; 0: never
     removed_recheck_hours: float = 24.0  # removed articles are still looked at: some come back
     backoff_seconds: float = 600.0  # a host that shows a verification or rate-limit page rests this long
+    claim_lease_seconds: float = 300.0  # a worker's claim on due checks; a dead worker's claims free after it
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,18 @@ from sqlalchemy.engine import Connection
 
 from samizdat.archive import ArchiveRef
 from samizdat.platforms.base import Article
-from samizdat.store.schema import article_urls, articles, blobs, checks, sources, version_blobs, versions
+from samizdat.store.schema import (
+    article_urls,
+    articles,
+    blobs,
+    checks,
+    host_turns,
+    hosts,
+    sources,
+    version_blobs,
+    versions,
+    workers,
+)
 from samizdat.store.search import SearchDoc, index_documents
 
 
@@ -188,6 +199,47 @@ class Store:
             for row in rows
         ]
 
+    def heartbeat(self, name: str, *, host: str, pid: int, started_at: datetime, now: datetime, checks: int,
+                  captures: int) -> None:  # fmt: skip
+        """Say that worker ``name`` is alive (``samizdat status`` lists the workers seen lately)."""
+        values = {"seen_at": now, "checks": checks, "captures": captures}
+        with self.engine.begin() as connection:
+            if not connection.execute(
+                update(workers).where(workers.c.name == name).values(**values)
+            ).rowcount:
+                connection.execute(
+                    insert(workers).values(name=name, host=host, pid=pid, started_at=started_at, **values)
+                )
+
+    def worker_stopped(self, name: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(delete(workers).where(workers.c.name == name))
+
+    def queue(self, now: datetime, *, late_after: timedelta) -> dict[str, Any]:
+        """The work queue at ``now``: due, claimed, late (due for longer than ``late_after``), workers."""
+        unclaimed = or_(articles.c.claimed_until.is_(None), articles.c.claimed_until < now)
+        with self.engine.connect() as connection:
+            count = lambda *where: connection.scalar(select(func.count()).select_from(articles).where(*where))  # noqa: E731
+            return {
+                "due": count(articles.c.next_check_at <= now),
+                "claimed": count(articles.c.claimed_until >= now),
+                "late": count(articles.c.next_check_at <= now - late_after, unclaimed),
+                "oldest_due": connection.scalar(
+                    select(func.min(articles.c.next_check_at)).where(articles.c.next_check_at <= now)
+                ),
+                "workers": [
+                    dict(row._mapping) for row in connection.execute(select(workers).order_by(workers.c.name))
+                ],
+                "hosts": [
+                    dict(row._mapping)
+                    for row in connection.execute(select(host_turns).order_by(host_turns.c.host))
+                ],
+                "backoff": [
+                    dict(row._mapping)
+                    for row in connection.execute(select(hosts).where(hosts.c.backoff_until > now))
+                ],
+            }
+
     def count_due(self, now: datetime) -> int:
         with self.engine.connect() as connection:
             return connection.scalar(
@@ -281,10 +333,29 @@ class Store:
         with self.engine.begin() as connection:
             return connection.execute(delete(sources).where(condition)).rowcount > 0
 
+    def claim_source(self, source_id: int, *, now: datetime, worker: str, lease: timedelta) -> bool:
+        """Take the poll of a source for ``worker`` (False: another worker holds it)."""
+        with self.engine.begin() as connection:
+            taken = connection.execute(
+                update(sources)
+                .where(
+                    sources.c.id == source_id,
+                    or_(sources.c.claimed_until.is_(None), sources.c.claimed_until < now),
+                )
+                .values(claimed_by=worker, claimed_until=now + lease)
+            )
+            return taken.rowcount == 1
+
     def source_polled(
         self, source_id: int, *, at: datetime, etag: str | None, last_modified: str | None, title: str | None
     ) -> None:
-        values: dict[str, Any] = {"last_polled_at": at, "etag": etag, "last_modified": last_modified}
+        values: dict[str, Any] = {
+            "last_polled_at": at,
+            "etag": etag,
+            "last_modified": last_modified,
+            "claimed_by": None,
+            "claimed_until": None,
+        }
         if title:
             values["title"] = title
         with self.engine.begin() as connection:

@@ -166,7 +166,7 @@ class Simulator:
         # Article requests per second above which the platform shows its verification page.
         self.rate_limit = rate_limit
         self._recent: deque[float] = deque()
-        self.requests: list[tuple[float, str, str]] = []  # (time, path, what was served)
+        self.requests: list[tuple[float, str, str, str]] = []  # (time, path, what was served, article token)
         self._log = log_path.open("a", encoding="utf-8", buffering=1 << 16) if log_path else None
 
     @property
@@ -257,8 +257,8 @@ class Simulator:
             self._writers.discard(writer)
             writer.close()
 
-    def _logged(self, path: str, served: str) -> None:
-        entry = (time.time(), path, served)
+    def _logged(self, path: str, served: str, article: SimulatedArticle | None = None) -> None:
+        entry = (time.time(), path, served, article.token if article else "")
         self.requests.append(entry)
         if self._log:
             self._log.write(json.dumps(entry, ensure_ascii=False) + "\n")
@@ -292,26 +292,26 @@ class Simulator:
                 return self._page(writer, headers, self.notices["deleted-by-author"])
             self._article_requests += 1
             if self._too_fast():
-                self._logged(path, "verification")
+                self._logged(path, "verification", article)
                 return self._page(writer, headers, self.notices["verification"])
             if self.flaky_every and self._article_requests % self.flaky_every == 0:
-                self._logged(path, "fault")
+                self._logged(path, "fault", article)
                 return await self._flaky(writer, headers)
             notice = self.removed.get(article.token)
             if notice is None and fate and fate.removed_at is not None and now >= fate.removed_at:
                 notice = fate.notice
             if notice is not None:
-                self._logged(path, f"notice:{notice}")
+                self._logged(path, f"notice:{notice}", article)
                 page = self.notices[notice]
                 if notice == "account-migrated":  # the real notice links the article at the new account
                     link = f"<script>var transfer_target_link = '{self.base}/moved/{article.token}';</script>"
                     page = page.replace("</head>", link + "</head>", 1)
                 return self._page(writer, headers, page)
             edited = bool(fate and fate.edited_at is not None and now >= fate.edited_at)
-            self._logged(path, "edited" if edited else "article")
+            self._logged(path, "edited" if edited else "article", article)
             return self._article_page(writer, headers, article, edited=edited)
         if path.startswith("/moved/") and path[7:] in self._by_token:
-            self._logged(path, "article")
+            self._logged(path, "article", article)
             return self._article_page(writer, headers, self._by_token[path[7:]], edited=False)
         if path.startswith("/ext/"):
             _send(writer, 200, tiny_png(path), [("Content-Type", "image/png")])

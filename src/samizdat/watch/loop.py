@@ -18,7 +18,7 @@ from samizdat.watch.checker import Checker, CheckReport
 
 BATCH = 200
 # A claimed article waits at most one queue's worth of checks: minutes to spare before another
-# worker may take it (its worker died).
+# worker may take it (its worker died). ``watch.claim_lease_seconds`` sets it.
 CLAIM_LEASE = timedelta(minutes=5)
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,7 @@ async def watch(
     *,
     idle_seconds: float = 0.5,
     until_idle: bool = False,
+    lease: timedelta = CLAIM_LEASE,
 ) -> None:
     """Check due articles until ``stop`` is set (or, with ``until_idle``, until none is due).
 
@@ -113,7 +114,7 @@ async def watch(
         if len(in_flight) <= concurrency:
             wanted = 2 * concurrency - len(in_flight)
             due = await asyncio.to_thread(
-                store.claim_due, datetime.now(UTC), wanted, worker=worker, lease=CLAIM_LEASE
+                store.claim_due, datetime.now(UTC), wanted, worker=worker, lease=lease
             )
             for article in due:
                 in_flight[article.id] = asyncio.create_task(one(article))

@@ -12,22 +12,29 @@ import asyncio
 import collections
 import contextlib
 import multiprocessing
+import os
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from samizdat.app import Pipeline, pipeline
 from samizdat.config import Settings
-from samizdat.fetch.turns import HostTurns, shared_slots
+from samizdat.fetch.turns import DatabaseTurns, HostTurns, shared_slots
+from samizdat.store import open_engine
 from samizdat.watch.checker import CheckReport
-from samizdat.watch.loop import watch
+from samizdat.watch.loop import watch, worker_name
 from samizdat.watch.notify import Event, Notifier
 from samizdat.watch.outcomes import Outcome
 from samizdat.watch.polling import SourceReport, due_sources, poll_sources
 from samizdat.watch.workers import check_in_processes, shared_limits
 
 SOURCE_TICK_SECONDS = 1.0
+# A source's poll belongs to the worker that claimed it this long; a failed poll is retried
+# when the claim runs out.
+SOURCE_LEASE = timedelta(minutes=1)
+MIN_SOURCE_LEASE = timedelta(seconds=2)
 MIN_SOURCE_TICK_SECONDS = 0.05
 
 
@@ -51,7 +58,10 @@ class Status:
 
 
 class Watcher:
-    def __init__(self, settings: Settings, *, workers: int = 1) -> None:
+    """``workers`` > 1: check processes on this machine; ``turns_in_database``: the per-host rate
+    is shared through the database with workers on other machines (``samizdat worker``)."""
+
+    def __init__(self, settings: Settings, *, workers: int = 1, turns_in_database: bool = False) -> None:
         # With check workers, this process polls and captures: it and each worker share the budget.
         self.settings = shared_limits(settings, workers + 1) if workers > 1 else settings
         self.check_settings = settings
@@ -60,9 +70,18 @@ class Watcher:
         self.slots = shared_slots(multiprocessing.get_context("spawn")) if workers > 1 else None
         self.status = Status()
         self.notifier = Notifier(settings.notify)
+        self.turns_in_database = turns_in_database
+        self.name = worker_name()
+        self.started_at = datetime.now(UTC)
 
     async def run(self, stop: asyncio.Event) -> None:
-        turns = HostTurns(self.settings.fetch.per_host_rate, self.slots) if self.slots is not None else None
+        turns_engine = None
+        turns: HostTurns | DatabaseTurns | None = None
+        if self.slots is not None:
+            turns = HostTurns(self.settings.fetch.per_host_rate, self.slots)
+        elif self.turns_in_database and self.settings.fetch.per_host_rate > 0:
+            turns_engine = open_engine(self.settings.database_url)
+            turns = DatabaseTurns(self.settings.fetch.per_host_rate, turns_engine)
         async with pipeline(self.settings, turns=turns) as pipe:
             delivery = asyncio.create_task(self.notifier.run())
             tasks = [
@@ -77,6 +96,9 @@ class Watcher:
                     task.cancel()
                 await self.notifier.aclose()
                 delivery.cancel()
+                await asyncio.to_thread(pipe.store.worker_stopped, self.name)
+                if turns_engine is not None:
+                    turns_engine.dispose()
 
     def on_report(self, report: CheckReport, pipe: Pipeline) -> None:
         status = self.status
@@ -118,6 +140,7 @@ class Watcher:
                 self.settings.fetch.total_concurrency,
                 stop,
                 lambda report: self.on_report(report, pipe),
+                lease=timedelta(seconds=self.settings.watch.claim_lease_seconds),
             )
             return
         loop = asyncio.get_running_loop()
@@ -137,7 +160,15 @@ class Watcher:
     async def _sources(self, pipe: Pipeline, stop: asyncio.Event) -> None:
         while not stop.is_set():
             rows = await asyncio.to_thread(pipe.store.list_sources)
-            due = due_sources(rows, datetime.now(UTC), self.settings.watch.time_scale)
+            now = datetime.now(UTC)
+            due = [
+                row
+                for row in due_sources(rows, now, self.settings.watch.time_scale)
+                # Other workers may poll too: each due source is polled by the one that claims it.
+                if await asyncio.to_thread(
+                    pipe.store.claim_source, row["id"], now=now, worker=self.name, lease=self._source_lease()
+                )
+            ]
             if due:
                 for report in await poll_sources(pipe, due):
                     self._count_poll(report)
@@ -148,6 +179,9 @@ class Watcher:
             tick = max(MIN_SOURCE_TICK_SECONDS, min([SOURCE_TICK_SECONDS, *intervals]))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), tick)
+
+    def _source_lease(self) -> timedelta:
+        return max(SOURCE_LEASE / self.settings.watch.time_scale, MIN_SOURCE_LEASE)
 
     def _count_poll(self, report: SourceReport) -> None:
         self.status.polls += 1
@@ -161,7 +195,19 @@ class Watcher:
             )
 
     async def _count_due(self, pipe: Pipeline, stop: asyncio.Event) -> None:
+        """Every two seconds: the due count for the display, and a sign of life for ``samizdat status``."""
         while not stop.is_set():
-            self.status.due = await asyncio.to_thread(pipe.store.count_due, datetime.now(UTC))
+            now = datetime.now(UTC)
+            self.status.due = await asyncio.to_thread(pipe.store.count_due, now)
+            await asyncio.to_thread(
+                pipe.store.heartbeat,
+                self.name,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                started_at=self.started_at,
+                now=now,
+                checks=sum(self.status.outcomes.values()),
+                captures=self.status.captured,
+            )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 2.0)

@@ -19,6 +19,7 @@ import queue
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from samizdat.config import Settings
@@ -204,6 +205,7 @@ def _check_worker(
                 stopping,
                 reports.put,
                 until_idle=until_idle,
+                lease=timedelta(seconds=settings.watch.claim_lease_seconds),
             )
         relay.cancel()
 
