@@ -1,33 +1,37 @@
 """Re-check throughput against the local simulator: fetch + classify + store, per second.
 
-Usage: python bench/check_throughput.py [--copies N] [--concurrency C] [--workers W]
+Usage: python bench/check_throughput.py [--copies N] [--concurrency C] [--workers W] [--postgres ADMIN_URL]
 
 Captures N×14 articles from ``samizdat simulate`` (its own process; every response carries
 fresh per-request tokens, as the real platform's do), makes every one of them due, then times
 the watch loop in W worker processes until none is due (fetch, fingerprint or parse,
 classify, evidence, state). The raw fetch rate of the same URLs, with as many processes, is
-beside it.
+beside it. The workers claim their checks from the database (``Store.claim_due``), as
+``samizdat worker`` processes on several machines do; with ``--postgres`` the archive's
+database is a fresh PostgreSQL database on that server instead of SQLite.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import resource
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import create_engine, text, update
 
 from samizdat.app import open_archive
-from samizdat.config import Settings
+from samizdat.config import DatabaseSettings, Settings
 from samizdat.store.schema import articles
 from samizdat.watch.checker import CheckReport
 from samizdat.watch.workers import capture_in_processes, check_in_processes
@@ -91,6 +95,24 @@ def raw_fetch_in_processes(urls: list[str], concurrency: int, workers: int) -> f
     return len(urls) / (time.perf_counter() - started)
 
 
+@contextlib.contextmanager
+def fresh_database(admin_url: str | None):
+    """A new PostgreSQL database on ``admin_url``'s server, dropped afterwards (None: SQLite)."""
+    if not admin_url:
+        yield None
+        return
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"samizdat_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=100)
@@ -98,13 +120,18 @@ def main() -> int:
         "--concurrency", type=int, default=16, help="requests in flight, all workers together"
     )
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--postgres", help="admin URL of a PostgreSQL server, e.g. postgresql://postgres@127.0.0.1/postgres"
+    )
     args = parser.parse_args()
     process, base = start_simulator(args.copies)
     try:
         urls = httpx.get(f"{base}/urls.txt").text.split()
-        with tempfile.TemporaryDirectory() as directory:
+        with tempfile.TemporaryDirectory() as directory, fresh_database(args.postgres) as url:
             settings = simulator_settings(Path(directory), base, args.concurrency)
             settings = replace(settings, capture=replace(settings.capture, images=False))
+            if url:
+                settings = replace(settings, database=DatabaseSettings(url=url))
             capture_in_processes(settings, urls, args.workers)
             raw = raw_fetch_in_processes(urls, args.concurrency, args.workers)
             simulator_cpu = cpu_seconds(process.pid)
