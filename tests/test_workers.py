@@ -78,6 +78,12 @@ def test_workers_share_the_checks_survive_a_kill_and_keep_the_budget(backend, tm
         killed_at = datetime.now(UTC)
         victim.wait()
         time.sleep(8)
+        status = subprocess.run(
+            [sys.executable, "-m", "samizdat.cli", "status"], env=env, capture_output=True, text=True
+        )
+        assert status.returncode == 0, status.stderr
+        assert "due now" in status.stdout and all(str(w.pid) in status.stdout for w in workers)
+        assert sim.host.split(":")[0] in status.stdout  # the host's shared turns are listed
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
         for worker in workers:

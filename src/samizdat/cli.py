@@ -435,17 +435,14 @@ def status_command(ctx: typer.Context) -> None:
             f"{up:.0f} min", f"{w['checks']:,}", f"{w['captures']:,}",
         )  # fmt: skip
     console.print(workers)
-    hosts = Table("host", "requests (shared turns)", "back-off until", title="per-host budget")
-    backoff = {row["host"]: row["backoff_until"] for row in queue["backoff"]}
+    hosts = Table("host", "requests (workers' shared turns)", "next turn", title="per-host budget")
     for row in queue["hosts"]:
-        until = backoff.get(row["host"])
+        wait = row["next_at"] - now.timestamp()
         hosts.add_row(
-            row["host"], f"{row['requests']:,}", until.isoformat(timespec="seconds") if until else "—"
+            row["host"], f"{row['requests']:,}", f"in {wait:.0f} s (backing off)" if wait > 1 else "now"
         )
-    rate = settings_rate = _settings(ctx).fetch.per_host_rate
-    hosts.caption = (
-        f"fetch.per_host_rate = {rate:g}/s" if settings_rate else "fetch.per_host_rate = 0 (no rate limit)"
-    )
+    rate = _settings(ctx).fetch.per_host_rate
+    hosts.caption = f"fetch.per_host_rate = {rate:g}/s" if rate else "fetch.per_host_rate = 0 (no rate limit)"
     console.print(hosts)
 
 

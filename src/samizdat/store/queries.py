@@ -20,7 +20,6 @@ from samizdat.store.schema import (
     blobs,
     checks,
     host_turns,
-    hosts,
     sources,
     version_blobs,
     versions,
@@ -233,10 +232,6 @@ class Store:
                 "hosts": [
                     dict(row._mapping)
                     for row in connection.execute(select(host_turns).order_by(host_turns.c.host))
-                ],
-                "backoff": [
-                    dict(row._mapping)
-                    for row in connection.execute(select(hosts).where(hosts.c.backoff_until > now))
                 ],
             }
 
