@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from samizdat.archive import ArchiveRef
@@ -159,25 +159,33 @@ class Store:
         the lease runs out (its worker died). PostgreSQL skips rows another worker is claiming
         at that moment (``FOR UPDATE SKIP LOCKED``); SQLite has one writer at a time anyway.
         """
-        suspects_first = case((articles.c.state == "suspect", 0), else_=1)
-        candidates = (
+        due = articles.c.next_check_at <= now
+        free = or_(articles.c.claimed_until.is_(None), articles.c.claimed_until < now)
+        # Two index walks rather than one sort of everything due: suspected removals (few),
+        # then the most overdue (the next-check index, in order, stopping at ``limit``).
+        suspects = (
             select(articles.c.id)
-            .where(
-                articles.c.next_check_at <= now,
-                or_(articles.c.claimed_until.is_(None), articles.c.claimed_until < now),
-            )
-            .order_by(suspects_first, articles.c.next_check_at)
+            .where(articles.c.state == "suspect", due, free)
+            .order_by(articles.c.next_check_at)
             .limit(limit)
         )
+        overdue = select(articles.c.id).where(due, free).order_by(articles.c.next_check_at).limit(limit)
         with self.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                candidates = candidates.with_for_update(skip_locked=True)
-            rows = connection.execute(
-                update(articles)
-                .where(articles.c.id.in_(candidates.scalar_subquery()))
-                .values(claimed_by=worker, claimed_until=now + lease)
-                .returning(articles)
-            ).all()
+            postgres = connection.dialect.name == "postgresql"
+            rows = []
+            for candidates in (suspects, overdue):
+                wanted = limit - len(rows)
+                if wanted <= 0:
+                    break
+                candidates = candidates.limit(wanted)
+                if postgres:
+                    candidates = candidates.with_for_update(skip_locked=True)
+                rows += connection.execute(
+                    update(articles)
+                    .where(articles.c.id.in_(candidates.scalar_subquery()))
+                    .values(claimed_by=worker, claimed_until=now + lease)
+                    .returning(articles)
+                ).all()
         rows.sort(key=lambda row: (row.state != "suspect", row.next_check_at))
         return [
             DueArticle(

@@ -114,6 +114,7 @@ articles = Table(
     UniqueConstraint("platform", "canonical_id", name="uq_articles_platform_canonical_id"),
 )
 Index("ix_articles_next_check_at", articles.c.next_check_at)
+Index("ix_articles_state_next_check_at", articles.c.state, articles.c.next_check_at)
 Index("ix_articles_account", articles.c.account)
 Index("ix_articles_account_id", articles.c.account_id)
 

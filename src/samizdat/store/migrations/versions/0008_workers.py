@@ -1,4 +1,5 @@
-"""workers: source claims, a table of live workers, per-host turns shared through the database
+"""workers: source claims, a table of live workers, per-host turns shared through the database,
+articles by state and next check (claims take suspects first)
 
 Revision ID: 0008
 Revises: 0007
@@ -29,6 +30,7 @@ def upgrade() -> None:
         sa.Column("captures", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("name", name="pk_workers"),
     )
+    op.create_index("ix_articles_state_next_check_at", "articles", ["state", "next_check_at"])
     op.create_table(
         "host_turns",
         sa.Column("host", sa.String(length=255), nullable=False),
@@ -41,6 +43,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("host_turns")
     op.drop_table("workers")
+    op.drop_index("ix_articles_state_next_check_at", table_name="articles")
     with op.batch_alter_table("sources", schema=None) as batch_op:
         batch_op.drop_column("claimed_until")
         batch_op.drop_column("claimed_by")
