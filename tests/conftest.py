@@ -7,12 +7,13 @@ import dataclasses
 import os
 import socket
 import uuid
+import weakref
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 
-from samizdat.config import FetchSettings, PlatformSettings, Settings
+from samizdat.config import DatabaseSettings, FetchSettings, PlatformSettings, Settings
 from samizdat.testing import Simulator
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -38,20 +39,40 @@ def no_lookups_off_this_machine():
     socket.getaddrinfo = real
 
 
+@pytest.fixture(autouse=True)
+def closed_databases():
+    """Every database engine a test used is disposed after it: stores handed back by a pipeline
+    that has closed reconnect on use, and PostgreSQL warns about connections left open."""
+    engines: weakref.WeakSet = weakref.WeakSet()
+
+    def remember(connection) -> None:
+        engines.add(connection.engine)
+
+    event.listen(Engine, "engine_connect", remember)
+    yield
+    event.remove(Engine, "engine_connect", remember)
+    for engine in list(engines):
+        engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def simulator():
     with Simulator(WECHAT, copies=1) as sim:
         yield sim
 
 
-@pytest.fixture
-def settings(tmp_path: Path, simulator: Simulator) -> Settings:
-    """Settings for an archive in a temporary directory that may fetch from the simulator."""
-    return Settings(
-        data_dir=tmp_path / "data",
-        fetch=FetchSettings(allow_private_networks=True, timeout=10, max_body_bytes=5_000_000),
-        platforms={"wechat": PlatformSettings(hosts=("mp.weixin.qq.com", simulator.host))},
-    )
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings(request, tmp_path: Path, simulator: Simulator) -> Settings:
+    """Settings for an archive in a temporary directory that may fetch from the simulator; every
+    test using them runs twice, on SQLite (in the directory) and on a fresh PostgreSQL database."""
+    with contextlib.ExitStack() as stack:
+        url = "" if request.param == "sqlite" else stack.enter_context(fresh_postgres_database())
+        yield Settings(
+            data_dir=tmp_path / "data",
+            fetch=FetchSettings(allow_private_networks=True, timeout=10, max_body_bytes=5_000_000),
+            platforms={"wechat": PlatformSettings(hosts=("mp.weixin.qq.com", simulator.host))},
+            database=DatabaseSettings(url=url),
+        )
 
 
 def with_fetch(settings: Settings, **changes) -> Settings:

@@ -311,8 +311,9 @@ class Simulator:
             self._logged(path, "edited" if edited else "article", article)
             return self._article_page(writer, headers, article, edited=edited)
         if path.startswith("/moved/") and path[7:] in self._by_token:
-            self._logged(path, "article", article)
-            return self._article_page(writer, headers, self._by_token[path[7:]], edited=False)
+            moved = self._by_token[path[7:]]
+            self._logged(path, "article", moved)
+            return self._article_page(writer, headers, moved, edited=False)
         if path.startswith("/ext/"):
             _send(writer, 200, tiny_png(path), [("Content-Type", "image/png")])
             return True
