@@ -22,17 +22,17 @@ import resource
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text, update
+from sqlalchemy import update
 
 from samizdat.app import open_archive
 from samizdat.config import DatabaseSettings, Settings
 from samizdat.store.schema import articles
+from samizdat.testing.postgres import fresh_database
 from samizdat.watch.checker import CheckReport
 from samizdat.watch.workers import capture_in_processes, check_in_processes
 
@@ -95,24 +95,6 @@ def raw_fetch_in_processes(urls: list[str], concurrency: int, workers: int) -> f
     return len(urls) / (time.perf_counter() - started)
 
 
-@contextlib.contextmanager
-def fresh_database(admin_url: str | None):
-    """A new PostgreSQL database on ``admin_url``'s server, dropped afterwards (None: SQLite)."""
-    if not admin_url:
-        yield None
-        return
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"samizdat_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=100)
@@ -127,7 +109,8 @@ def main() -> int:
     process, base = start_simulator(args.copies)
     try:
         urls = httpx.get(f"{base}/urls.txt").text.split()
-        with tempfile.TemporaryDirectory() as directory, fresh_database(args.postgres) as url:
+        postgres = fresh_database(args.postgres) if args.postgres else contextlib.nullcontext(None)
+        with tempfile.TemporaryDirectory() as directory, postgres as url:
             settings = simulator_settings(Path(directory), base, args.concurrency)
             settings = replace(settings, capture=replace(settings.capture, images=False))
             if url:

@@ -17,14 +17,14 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert
 
 from samizdat.store import WatchState, open_store
 from samizdat.store.schema import articles
+from samizdat.testing.postgres import fresh_database
 
 DEFAULT_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -118,19 +118,11 @@ def main() -> int:
             fill(store, args.articles)
             report("SQLite", run(store, threads, args.batch), threads, args.batch)
             store.engine.dispose()
-        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        name = f"samizdat_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            store = open_store(args.postgres.rsplit("/", 1)[0] + "/" + name)
+        with fresh_database(args.postgres) as url:
+            store = open_store(url)
             fill(store, args.articles)
             report("PostgreSQL", run(store, threads, args.batch), threads, args.batch)
             store.engine.dispose()
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-            admin.dispose()
     return 0
 
 

@@ -6,7 +6,6 @@ import contextlib
 import dataclasses
 import os
 import socket
-import uuid
 import weakref
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from sqlalchemy import Engine, create_engine, event, text
 
 from samizdat.config import DatabaseSettings, FetchSettings, PlatformSettings, Settings
 from samizdat.testing import Simulator
+from samizdat.testing.postgres import fresh_database
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WECHAT = FIXTURES / "wechat"
@@ -88,22 +88,16 @@ POSTGRES_ADMIN = os.environ.get(
 def fresh_postgres_database():
     """A new PostgreSQL database, dropped afterwards; skips only when no server runs and CI is unset."""
     try:
-        admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+        admin = create_engine(POSTGRES_ADMIN)
         with admin.connect() as connection:
             connection.execute(text("select 1"))
+        admin.dispose()
     except Exception as exc:
         if os.environ.get("CI") == "true":
             raise AssertionError(f"PostgreSQL must be reachable under CI ({POSTGRES_ADMIN}): {exc}") from exc
         pytest.skip(f"no PostgreSQL at {POSTGRES_ADMIN} (set SAMIZDAT_TEST_POSTGRES): {exc}")
-    name = f"samizdat_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'create database "{name}"'))
-    try:
-        yield POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'drop database "{name}" with (force)'))
-        admin.dispose()
+    with fresh_database(POSTGRES_ADMIN) as url:
+        yield url
 
 
 @pytest.fixture

@@ -474,7 +474,7 @@ class Store:
             if (a, d) not in existing_versions
         }
         new_versions = [(records[i], article_ids[i], digests[i]) for i in sorted(new_version_indices)]
-        previous = self._latest_texts(connection, [a for _, a, _ in new_versions])
+        previous = latest_texts(connection, [a for _, a, _ in new_versions])
         if new_versions:
             version_ids = (
                 connection.execute(
@@ -531,20 +531,6 @@ class Store:
             )
         connection.execute(insert(checks), check_rows)
         return results
-
-    def _latest_texts(self, connection: Connection, article_ids: list[int]) -> dict[int, tuple[int, str]]:
-        """(version id, text) of each article's latest version, for those that have one."""
-        if not article_ids:
-            return {}
-        latest = (
-            select(func.max(versions.c.id))
-            .where(versions.c.article_id.in_(article_ids))
-            .group_by(versions.c.article_id)
-        )
-        rows = connection.execute(
-            select(versions.c.article_id, versions.c.id, versions.c.text).where(versions.c.id.in_(latest))
-        )
-        return {row.article_id: (row.id, row.text) for row in rows}
 
     def _link_urls(
         self, connection: Connection, records: Sequence[CaptureRecord], article_ids: list[int]
@@ -723,6 +709,21 @@ class Store:
             for table, key in ((versions, versions.c.id), (checks, checks.c.id), (blobs, blobs.c.sha256)):
                 for row in connection.execute(select(table).where(table.c.warc_file.is_not(None))):
                     yield table.name, row._mapping[key.name], ref_from_row(row)
+
+
+def latest_texts(connection: Connection, article_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
+    """(version id, text) of each article's latest version, for those that have one."""
+    if not article_ids:
+        return {}
+    latest = (
+        select(func.max(versions.c.id))
+        .where(versions.c.article_id.in_(list(article_ids)))
+        .group_by(versions.c.article_id)
+    )
+    rows = connection.execute(
+        select(versions.c.article_id, versions.c.id, versions.c.text).where(versions.c.id.in_(latest))
+    )
+    return {row.article_id: (row.id, row.text) for row in rows}
 
 
 def _rounds(records: Sequence[CaptureRecord]) -> list[list[int]]:

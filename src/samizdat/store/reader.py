@@ -18,7 +18,7 @@ from sqlalchemy import Engine, and_, case, func, or_, select
 from samizdat.archive import ArchiveRef
 from samizdat.archive.wacz import Page
 from samizdat.folding import fold, fold_with_origins
-from samizdat.store.queries import _local_time, ref_from_row
+from samizdat.store.queries import _local_time, latest_texts, ref_from_row
 from samizdat.store.schema import article_urls, articles, blobs, checks, version_blobs, versions
 from samizdat.store.search import WORD, matches, parse_query, titles_with_any
 
@@ -144,7 +144,7 @@ class Reader:
                 rows = connection.execute(query.order_by(found.c.article_id.desc()).limit(limit + 1)).all()
                 next_cursor = _encode_cursor("before", rows[limit - 1].id) if len(rows) > limit else None
                 rows = rows[:limit]
-            texts = self._latest_texts(connection, [row.id for row in rows])
+            texts = {i: text for i, (_, text) in latest_texts(connection, [row.id for row in rows]).items()}
         items = [
             _summary(
                 row,
@@ -207,19 +207,6 @@ class Reader:
         if filters.until:
             conditions.append(key < datetime.combine(filters.until + timedelta(days=1), time(), UTC))
         return conditions
-
-    def _latest_texts(self, connection, article_ids: list[int]) -> dict[int, str]:
-        if not article_ids:
-            return {}
-        latest = (
-            select(func.max(versions.c.id))
-            .where(versions.c.article_id.in_(article_ids))
-            .group_by(versions.c.article_id)
-        )
-        rows = connection.execute(
-            select(versions.c.article_id, versions.c.text).where(versions.c.id.in_(latest))
-        )
-        return {row.article_id: row.text for row in rows}
 
     def account(self, name: str) -> dict[str, Any] | None:
         with self.engine.connect() as connection:
