@@ -3,6 +3,7 @@ tests/fixtures/wechat, see PROVENANCE.md) captured, two of them removed and the 
 detected by the watcher, as in production."""
 
 import asyncio
+import contextlib
 import dataclasses
 import re
 import time
@@ -14,22 +15,26 @@ import httpx
 import pytest
 
 from samizdat.app import pipeline
-from samizdat.config import Settings, WebSettings
+from samizdat.config import DatabaseSettings, Settings, WebSettings
 from samizdat.testing import Simulator
 from samizdat.watch.loop import watch_pass
 from samizdat.web.app import create_app
 from samizdat.web.server import running_site
-from tests.conftest import WECHAT
+from tests.conftest import WECHAT, fresh_postgres_database
 
 
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory):
-    """An archive of the 14 simulator articles; the first is removed for a violation, the second by its author."""
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def archive(request, tmp_path_factory):
+    """An archive of the 14 simulator articles; the first is removed for a violation, the second
+    by its author. The site is tested over SQLite and over PostgreSQL."""
     directory = tmp_path_factory.mktemp("web")
-    with Simulator(WECHAT, copies=1) as sim:
+    with contextlib.ExitStack() as stack:
+        url = "" if request.param == "sqlite" else stack.enter_context(fresh_postgres_database())
+        sim = stack.enter_context(Simulator(WECHAT, copies=1))
         settings = Settings(
             data_dir=directory / "data",
             watch=dataclasses.replace(Settings().watch, time_scale=3600.0),
+            database=DatabaseSettings(url=url),
         )
         settings = dataclasses.replace(
             settings,

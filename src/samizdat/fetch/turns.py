@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import text
 
 SLOTS = 4096
+MIN_WAIT = 0.0001  # seconds: a turn not taken is never reported as "go now"
 
 
 def shared_slots(context: Any = None) -> multiprocessing.sharedctypes.SynchronizedArray:
@@ -66,33 +67,31 @@ def _slot(host: str) -> int:
 class DatabaseTurns:
     """The same turns kept in the database (table ``host_turns``), for workers on several machines.
 
-    One statement per turn: the host's row moves on by 1 / rate only if its time has come, on
-    the database's clock (PostgreSQL's ``clock_timestamp()``), so workers whose clocks differ
-    still share one rate. SQLite serves workers on one machine and uses this machine's clock.
-    A turn costs one round trip to the database (measured in docs/benchmarks.md).
+        One statement per turn: the host's row moves on by 1 / rate only if its time has come, on
+        the database's clock (PostgreSQL's ``clock_timestamp()``), so workers whose clocks differ
+        still share one rate. SQLite serves workers on one machine and reads the clock in the
+    statement too.
+        A turn costs one round trip to the database (measured in docs/benchmarks.md).
     """
 
     def __init__(self, rate: float, engine: Any) -> None:
         self.rate = rate
         self.engine = engine
         self._known: set[str] = set()
+        # The clock is read inside each statement: the database's, shared by every machine.
         if engine.dialect.name == "postgresql":
-            now, source = (
-                "clock.now",
-                "FROM (SELECT extract(epoch FROM clock_timestamp())::float8 AS now) AS clock ",
-            )
-            returned = "next_at, clock.now"
-        else:  # SQLite: one machine, one clock; RETURNING cannot name another table
-            now, source, returned = ":now", "", "next_at, :now"
+            now = "extract(epoch FROM clock_timestamp())::float8"
+        else:  # SQLite serves one machine: its clock, read when the statement runs (store/engine.py)
+            now = "unix_now()"
+        # A row comes back only when the turn was free and is now ours: no ambiguity to resolve.
         self._take = text(
-            f"UPDATE host_turns SET next_at = CASE WHEN next_at <= {now} THEN {now} + :step "
-            "ELSE next_at END, "
-            f"requests = requests + CASE WHEN next_at <= {now} THEN 1 ELSE 0 END "
-            f"{source}WHERE host = :host RETURNING {returned}"
+            f"UPDATE host_turns SET next_at = {now} + :step, requests = requests + 1 "
+            f"WHERE host = :host AND next_at <= {now} RETURNING next_at"
         )
+        self._wait = text(f"SELECT next_at - {now} FROM host_turns WHERE host = :host")
         self._back_off = text(
             f"UPDATE host_turns SET next_at = CASE WHEN next_at > {now} + :seconds THEN next_at "
-            f"ELSE {now} + :seconds END {source}WHERE host = :host"
+            f"ELSE {now} + :seconds END WHERE host = :host"
         )
 
     def _ensure(self, connection: Any, host: str) -> None:
@@ -115,12 +114,13 @@ class DatabaseTurns:
         step = 1 / self.rate if self.rate > 0 else 0.0
         with self.engine.begin() as connection:
             self._ensure(connection, host)
-            next_at, now = connection.execute(
-                self._take, {"host": host, "step": step, "now": time.time()}
-            ).one()
-        return 0.0 if next_at == now + step else max(0.0, next_at - now)
+            if connection.execute(self._take, {"host": host, "step": step}).first() is not None:
+                return 0.0
+            wait = connection.execute(self._wait, {"host": host}).scalar_one()
+        # 0 means "the turn is yours": a turn that came free after the UPDATE is still not taken.
+        return max(wait, MIN_WAIT)
 
     def back_off(self, host: str, seconds: float) -> None:
         with self.engine.begin() as connection:
             self._ensure(connection, host)
-            connection.execute(self._back_off, {"host": host, "seconds": seconds, "now": time.time()})
+            connection.execute(self._back_off, {"host": host, "seconds": seconds})

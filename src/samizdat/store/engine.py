@@ -7,6 +7,7 @@ process crash, and archive records are fsynced before the rows that point at the
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -47,6 +48,9 @@ def open_engine(url: str) -> Engine:
 
 
 def _sqlite_on_connect(dbapi_connection, _record) -> None:
+    # SQLite's own 'now' is cached with a prepared statement; per-host turns need the time at
+    # the moment the statement runs, after it holds the write lock (fetch/turns.py).
+    dbapi_connection.create_function("unix_now", 0, time.time)
     cursor = dbapi_connection.cursor()
     for pragma in SQLITE_PRAGMAS:
         cursor.execute(pragma)
