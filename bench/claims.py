@@ -13,6 +13,7 @@ latency of one per-host turn taken through the database (``DatabaseTurns``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -128,27 +129,21 @@ def main() -> int:
     args = parser.parse_args()
     for threads in args.threads:
         with tempfile.TemporaryDirectory() as directory:
-            store = open_store(f"sqlite:///{Path(directory) / 'claims.db'}")
-            fill(store, args.articles)
-            report("SQLite", run(store, threads, args.batch), threads, args.batch)
-            if threads == args.threads[0]:
-                print(
-                    "SQLite: a per-host turn through the database, p50 {:.3f} ms, p95 {:.3f} ms".format(
-                        *turn_latency(store)
-                    )
-                )
-            store.engine.dispose()
-        with fresh_database(args.postgres) as url:
-            store = open_store(url)
-            fill(store, args.articles)
-            report("PostgreSQL", run(store, threads, args.batch), threads, args.batch)
-            if threads == args.threads[0]:
-                print(
-                    "PostgreSQL: a per-host turn through the database, p50 {:.3f} ms, p95 {:.3f} ms".format(
-                        *turn_latency(store)
-                    )
-                )
-            store.engine.dispose()
+            databases = {
+                "SQLite": contextlib.nullcontext(f"sqlite:///{Path(directory) / 'claims.db'}"),
+                "PostgreSQL": fresh_database(args.postgres),
+            }
+            for name, database in databases.items():
+                with database as url:
+                    store = open_store(url)
+                    fill(store, args.articles)
+                    report(name, run(store, threads, args.batch), threads, args.batch)
+                    if threads == args.threads[0]:
+                        p50, p95 = turn_latency(store)
+                        print(
+                            f"{name}: a per-host turn through the database, p50 {p50:.3f} / p95 {p95:.3f} ms"
+                        )
+                    store.engine.dispose()
     return 0
 
 

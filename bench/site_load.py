@@ -36,17 +36,12 @@ from pathlib import Path
 import httpx
 import opencc
 
+from samizdat.testing.timeline import NOTICE_FOR_MESSAGE, OUTCOME_OF_NOTICE
+
 ROOT = Path(__file__).resolve().parent.parent
 REMOVALS = ROOT / "tests" / "fixtures" / "removals" / "wechatscope-removals-2018-2020.csv.gz"
 PAGES = ROOT / "tests" / "fixtures" / "wechat"
 CHINA = timezone(timedelta(hours=8))
-OUTCOME_OF_MESSAGE = {
-    "此内容因违规无法查看": "removed_violation",
-    "此内容被多人投诉，相关的内容无法进行查看。": "removed_complaint",
-    "该内容已被发布者删除": "deleted_by_author",
-    "此帐号已被屏蔽, 内容无法查看": "account_gone",
-    "此帐号已自主注销，内容无法查看": "account_gone",
-}
 
 
 def paragraphs() -> list[str]:
@@ -106,9 +101,8 @@ def build(data: Path, count: int) -> None:
                 published_precision="day",
             )
             records.append(CaptureRecord(article, [url], url, 200, published + timedelta(hours=1), ref))
-            removed.append(
-                (detected, OUTCOME_OF_MESSAGE.get(row["censored_msg"].strip(), "unknown_unavailable"))
-            )
+            notice = NOTICE_FOR_MESSAGE.get(row["censored_msg"].strip())
+            removed.append((detected, OUTCOME_OF_NOTICE.get(notice, "unknown_unavailable")))
         store.record_captures(records)
         print(f"  {min(count, start + 1000):,} articles ({time.monotonic() - started:.0f} s)", flush=True)
     with store.engine.begin() as connection:

@@ -45,17 +45,10 @@ from samizdat.app import open_archive
 from samizdat.config import FetchSettings, PlatformSettings, Settings, WatchSettings
 from samizdat.platforms.wechat import PLATFORM as WECHAT
 from samizdat.sources import SourceKind, read_source
+from samizdat.testing.timeline import OUTCOME_OF_NOTICE
 from samizdat.watch.service import Watcher
 
 HORIZON_HOURS = 168.0  # watch.horizon_days
-OUTCOME_OF_NOTICE = {
-    "deleted-by-author": "deleted_by_author",
-    "violation": "removed_violation",
-    "account-blocked": "account_gone",
-    "account-migrated": "account_gone",
-    "infringement-complaint": "removed_complaint",
-    "multiple-complaints": "removed_complaint",
-}
 
 
 def start_simulator(args: argparse.Namespace, directory: Path) -> tuple[subprocess.Popen, str]:

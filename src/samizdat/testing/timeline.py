@@ -34,6 +34,16 @@ NOTICE_FOR_MESSAGE = {
     "此内容被多人投诉，相关的内容无法进行查看。": "multiple-complaints",
 }
 
+# The outcome a check must name for each notice (what the watcher is measured against).
+OUTCOME_OF_NOTICE = {
+    "deleted-by-author": "deleted_by_author",
+    "violation": "removed_violation",
+    "account-blocked": "account_gone",
+    "account-migrated": "account_gone",
+    "infringement-complaint": "removed_complaint",
+    "multiple-complaints": "removed_complaint",
+}
+
 
 @dataclass(frozen=True)
 class Removal:
