@@ -75,6 +75,17 @@ def settings(request, tmp_path: Path, simulator: Simulator) -> Settings:
         )
 
 
+def fast_archive_settings(data_dir: Path, simulator: Simulator, **changes) -> Settings:
+    """An archive watching ``simulator`` in fast time (a simulated hour a second), for the site's tests."""
+    return Settings(
+        data_dir=data_dir,
+        fetch=FetchSettings(allow_private_networks=True, timeout=10),
+        watch=dataclasses.replace(Settings().watch, time_scale=3600.0),
+        platforms={"wechat": PlatformSettings(hosts=("mp.weixin.qq.com", simulator.host))},
+        **changes,
+    )
+
+
 def with_fetch(settings: Settings, **changes) -> Settings:
     return dataclasses.replace(settings, fetch=dataclasses.replace(settings.fetch, **changes))
 

@@ -5,7 +5,6 @@ huashangbao-2018-background-image.html) with attacks injected into its body. Scr
 the pages land in docs/screenshots/ (the README shows them)."""
 
 import asyncio
-import dataclasses
 import os
 import shutil
 import threading
@@ -14,18 +13,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from playwright import sync_api as playwright  # a dev dependency: `make test` installs it
 
 from samizdat.app import pipeline
-from samizdat.config import Settings
 from samizdat.testing import Simulator
 from samizdat.watch.loop import watch_pass
 from samizdat.web.app import create_app
 from samizdat.web.server import running_site
-from tests.conftest import WECHAT
+from tests.conftest import WECHAT, fast_archive_settings
 
 CHROMIUM = os.environ.get("SAMIZDAT_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-playwright = pytest.importorskip("playwright.sync_api")
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI") == "true":
@@ -94,18 +92,7 @@ def site(tmp_path_factory):
     )
     shutil.copy(WECHAT / "articles" / "gongchandangyuan-2018-video-iframe.html", pages / "articles")
     with Simulator(pages, copies=1) as sim:
-        settings = Settings(
-            data_dir=directory / "data", watch=dataclasses.replace(Settings().watch, time_scale=3600.0)
-        )
-        settings = dataclasses.replace(
-            settings,
-            fetch=dataclasses.replace(settings.fetch, allow_private_networks=True, timeout=10),
-            platforms={
-                "wechat": dataclasses.replace(
-                    settings.platforms["wechat"], hosts=("mp.weixin.qq.com", sim.host)
-                )
-            },
-        )
+        settings = fast_archive_settings(directory / "data", sim)
 
         async def build():
             async with pipeline(settings) as pipe:

@@ -4,7 +4,6 @@ detected by the watcher, as in production."""
 
 import asyncio
 import contextlib
-import dataclasses
 import re
 import time
 from datetime import UTC, datetime
@@ -15,12 +14,12 @@ import httpx
 import pytest
 
 from samizdat.app import pipeline
-from samizdat.config import DatabaseSettings, Settings, WebSettings
+from samizdat.config import DatabaseSettings, WebSettings
 from samizdat.testing import Simulator
 from samizdat.watch.loop import watch_pass
 from samizdat.web.app import create_app
 from samizdat.web.server import running_site
-from tests.conftest import WECHAT, fresh_postgres_database
+from tests.conftest import WECHAT, fast_archive_settings, fresh_postgres_database
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -31,20 +30,8 @@ def archive(request, tmp_path_factory):
     with contextlib.ExitStack() as stack:
         url = "" if request.param == "sqlite" else stack.enter_context(fresh_postgres_database())
         sim = stack.enter_context(Simulator(WECHAT, copies=1))
-        settings = Settings(
-            data_dir=directory / "data",
-            watch=dataclasses.replace(Settings().watch, time_scale=3600.0),
-            database=DatabaseSettings(url=url),
-        )
-        settings = dataclasses.replace(
-            settings,
-            fetch=dataclasses.replace(settings.fetch, allow_private_networks=True, timeout=10),
-            platforms={
-                "wechat": dataclasses.replace(
-                    settings.platforms["wechat"], hosts=("mp.weixin.qq.com", sim.host)
-                )
-            },
-            web=WebSettings(admin_token="s3cret"),
+        settings = fast_archive_settings(
+            directory / "data", sim, database=DatabaseSettings(url=url), web=WebSettings(admin_token="s3cret")
         )
 
         async def build():

@@ -8,9 +8,11 @@ so it is fast on a phone and readable where scripts are blocked.
 from __future__ import annotations
 
 import io
+import json
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -80,11 +82,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         return response
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        lang = choose(
-            request.query_params.get("lang"),
-            request.cookies.get("lang"),
-            request.headers.get("accept-language"),
-        )
+        lang = _language(request)
         t = Translator(lang)
         response = templates.TemplateResponse(
             request,
@@ -192,11 +190,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     @app.get("/stats", response_class=HTMLResponse, include_in_schema=False)
     def stats_page(request: Request):
-        lang = choose(
-            request.query_params.get("lang"),
-            request.cookies.get("lang"),
-            request.headers.get("accept-language"),
-        )
+        lang = _language(request)
         t = Translator(lang)
         stats = app.state.reader.statistics()
         names = {name: t.outcome(name) for name in OUTCOMES}
@@ -347,6 +341,13 @@ def _decoded(record) -> bytes:
         raise HTTPException(500, f"the archived body cannot be decoded: {exc}") from None
 
 
+def _language(request: Request) -> str:
+    """The reader's language: the switch (query, then cookie), else Accept-Language."""
+    return choose(
+        request.query_params.get("lang"), request.cookies.get("lang"), request.headers.get("accept-language")
+    )
+
+
 def _switched(request: Request, lang: str) -> str:
     return _with(request, lang="en" if lang == "zh" else "zh")
 
@@ -358,20 +359,14 @@ def _with(request: Request, **changes: str | None) -> str:
             params.pop(key, None)
         else:
             params[key] = value
-    from urllib.parse import urlencode
-
     return request.url.path + ("?" + urlencode(params) if params else "")
 
 
 def _quote(value: str) -> str:
-    from urllib.parse import quote
-
     return quote(value, safe="")
 
 
 def _json(value: Any) -> str:
-    import json
-
     return json.dumps(value, ensure_ascii=False)
 
 
