@@ -12,6 +12,9 @@ from __future__ import annotations
 import functools
 import unicodedata
 
+# Letters, marks and digits stay; punctuation, symbols, separators and controls go.
+_KEPT_CATEGORIES = frozenset({"L", "M", "N"})
+
 
 @functools.cache
 def _to_simplified():
@@ -35,6 +38,16 @@ def fold(text: str) -> str:
     '北约峰会 nato'
     """
     return "".join(map(fold_char, text))
+
+
+def fold_letters(text: str) -> str:
+    """The fold with only letters, marks and digits kept: the form in which spacing and
+    punctuation no longer matter (``六 ４``, ``六-四``, ``六，四`` all compare as one).
+
+    >>> fold_letters("六 ４ 事件"), fold_letters("習近平"), fold_letters("Tank-Man")
+    ('六4事件', '习近平', 'tankman')
+    """
+    return "".join(c for c in fold(text) if unicodedata.category(c)[0] in _KEPT_CATEGORIES)
 
 
 def fold_with_origins(text: str) -> tuple[str, list[int]]:

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from samizdat.archive import ArchiveRef
 from samizdat.platforms.base import Article
+from samizdat.store.copies import VersionText, index_copies
 from samizdat.store.schema import (
     article_urls,
     articles,
@@ -511,6 +512,10 @@ class Store:
                     SearchDoc(a, r.article.title, r.article.account, r.article.author, r.article.text)
                     for r, a, _ in new_versions
                 ],
+            )
+            index_copies(
+                connection,
+                [VersionText(existing_versions[(a, d)], a, r.article.text) for r, a, d in new_versions],
             )
         results = []
         check_rows = []

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -109,6 +110,7 @@ articles = Table(
     Column("content_hash", String(64)),  # of the latest capture's title and text
     Column("page_fingerprint", String(64)),  # of the latest page that parsed as the article
     Column("keywords", JSON),  # watchlist terms matched at capture
+    Column("cluster_id", Integer),  # the oldest article sharing its text (store/copies.py); null alone
     Column("claimed_by", String(100)),
     Column("claimed_until", UTCDateTime),
     UniqueConstraint("platform", "canonical_id", name="uq_articles_platform_canonical_id"),
@@ -117,6 +119,7 @@ Index("ix_articles_next_check_at", articles.c.next_check_at)
 Index("ix_articles_state_next_check_at", articles.c.state, articles.c.next_check_at)
 Index("ix_articles_account", articles.c.account)
 Index("ix_articles_account_id", articles.c.account_id)
+Index("ix_articles_cluster_id", articles.c.cluster_id)
 
 # Every URL an article was reached by (short, long, redirect target): one article, many URLs.
 article_urls = Table(
@@ -221,4 +224,22 @@ host_turns = Table(
     Column("host", String(255), primary_key=True),
     Column("next_at", Float, nullable=False),
     Column("requests", BigInteger, nullable=False),
+)
+
+# Each version's MinHash signature (store/copies.py) and its band keys, looked up by key.
+copy_signatures = Table(
+    "copy_signatures",
+    metadata,
+    Column("version_id", Integer, ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+    Column("shingles", Integer, nullable=False),
+)
+
+copy_keys = Table(
+    "copy_keys",
+    metadata,
+    Column("key", Integer, primary_key=True),  # 32 bits of a band's hash; a collision only costs a lookup
+    Column("version_id", Integer, ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True),
+    sqlite_with_rowid=False,
 )

@@ -7,22 +7,9 @@ forms (NFKC), any case, and the evasions that put spaces or symbols between char
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 
-from samizdat.folding import fold as fold_text
-
-# Letters, marks and digits stay; punctuation, symbols, separators and controls go.
-_KEPT_CATEGORIES = frozenset({"L", "M", "N"})
-
-
-def fold(text: str) -> str:
-    """The form keywords are compared in.
-
-    >>> fold("六 ４ 事件"), fold("習近平"), fold("Tank-Man")
-    ('六4事件', '习近平', 'tankman')
-    """
-    return "".join(c for c in fold_text(text) if unicodedata.category(c)[0] in _KEPT_CATEGORIES)
+from samizdat.folding import fold_letters as fold
 
 
 class Watchlist:

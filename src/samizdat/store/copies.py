@@ -1,0 +1,203 @@
+"""Copies of one text across articles: MinHash fingerprints, LSH buckets, clusters.
+
+A repost is the same text under another account, usually with a header and a footer added,
+a paragraph left out, punctuation retyped, sometimes in traditional characters. Texts are
+compared in letters-only fold (:func:`samizdat.folding.fold_letters`: no spacing, no
+punctuation, simplified characters), as sets of :data:`SHINGLE`-character shingles. Each
+stored version gets a MinHash signature of :data:`PERMUTATIONS` values, whose share of
+equal positions estimates the Jaccard similarity of two shingle sets. Signatures are cut
+into :data:`BANDS` bands; versions with an equal band are candidates (locality-sensitive
+hashing, one indexed lookup per version), and a candidate is a copy when its estimated
+similarity reaches :data:`COPY_SIMILARITY`. Articles joined by copies form a cluster, named
+by its oldest article's id. Versions of one article are edits, never a cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Connection, delete, insert, or_, select, update
+
+from samizdat.folding import fold_letters
+from samizdat.store.schema import articles, copy_keys, copy_signatures, versions
+
+SHINGLE = 5
+PERMUTATIONS = 128
+# 48 bands of 2 values (the first 96): a pair with Jaccard similarity J becomes a candidate
+# with probability 1 - (1 - J^2)^48, 0.99 at J = 0.31 (a short article reposted without a long
+# paragraph) and 0.02 at J = 0.02 (different articles sharing an account's footer).
+BANDS = 48
+ROWS = 2
+# A copy: most of the smaller text is in the larger (reposts measured 0.77 and up, different
+# articles 0.27 at most, bench/copies.py), and neither dwarfs the other (an account's footer
+# alone is contained in all its articles).
+MIN_CONTAINMENT = 0.6
+MIN_SIMILARITY = 0.2
+# Fewer shingles than this (a caption, a "read the original" stub) says too little to link.
+MIN_SHINGLES = 40
+# Shingles hashed per block: bounds the memory of one signature (block x PERMUTATIONS x 8 bytes).
+_BLOCK = 4096
+
+_MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
+_PRIME = np.uint64(0x9E3779B97F4A7C15)
+_generator = np.random.Generator(np.random.PCG64(20260528))
+# Multiply-shift hashing: (a*x + b) mod 2^64, top 32 bits; numpy's uint64 arithmetic wraps.
+_A = _generator.integers(1, 2**63, PERMUTATIONS, dtype=np.uint64) | np.uint64(1)
+_B = _generator.integers(0, 2**63, PERMUTATIONS, dtype=np.uint64)
+_BAND_WEIGHTS = _generator.integers(1, 2**63, ROWS, dtype=np.uint64) | np.uint64(1)
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    signature: np.ndarray  # PERMUTATIONS uint32 minima
+    shingles: int
+
+    def similarity(self, other: Fingerprint) -> float:
+        """Estimated Jaccard similarity of the two shingle sets."""
+        return float(np.count_nonzero(self.signature == other.signature)) / PERMUTATIONS
+
+    def containment(self, other: Fingerprint) -> float:
+        """Estimated share of the smaller shingle set that is in the larger."""
+        similarity = self.similarity(other)
+        shared = similarity * (self.shingles + other.shingles) / (1 + similarity)
+        return min(shared / min(self.shingles, other.shingles), 1.0)
+
+    def is_copy_of(self, other: Fingerprint) -> bool:
+        return self.similarity(other) >= MIN_SIMILARITY and self.containment(other) >= MIN_CONTAINMENT
+
+    def band_keys(self) -> list[int]:
+        """One signed 32-bit key per band (distinct): equal keys make two versions candidates."""
+        rows = self.signature[: BANDS * ROWS].reshape(BANDS, ROWS).astype(np.uint64)
+        mixed = _mix((rows * _BAND_WEIGHTS).sum(axis=1, dtype=np.uint64) + np.arange(BANDS, dtype=np.uint64))
+        return sorted(set((mixed >> np.uint64(32)).astype(np.uint32).view(np.int32).tolist()))
+
+    def to_bytes(self) -> bytes:
+        return self.signature.astype("<u4").tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, shingles: int) -> Fingerprint:
+        return cls(np.frombuffer(data, dtype="<u4").astype(np.uint32), shingles)
+
+
+def fingerprint(text: str) -> Fingerprint | None:
+    """The MinHash fingerprint of ``text``, or None when it is too short to compare.
+
+    >>> a = fingerprint("北约峰会在维尔纽斯举行，" * 3 + "各国领导人讨论了乌克兰问题和防务开支。")
+    >>> b = fingerprint("北約峰會在維爾紐斯舉行, " * 3 + "各國領導人討論了烏克蘭問題和防務開支!")
+    >>> a.similarity(b)
+    1.0
+    """
+    hashes = shingle_hashes(fold_letters(text))
+    if len(hashes) < MIN_SHINGLES:
+        return None
+    minima = np.full(PERMUTATIONS, np.iinfo(np.uint64).max, dtype=np.uint64)
+    for start in range(0, len(hashes), _BLOCK):
+        block = hashes[start : start + _BLOCK, None]
+        np.minimum(minima, (block * _A + _B).min(axis=0), out=minima)
+    return Fingerprint((minima >> np.uint64(32)).astype(np.uint32), len(hashes))
+
+
+def shingle_hashes(folded: str) -> np.ndarray:
+    """The distinct 64-bit hashes of the text's ``SHINGLE``-character shingles."""
+    if len(folded) < SHINGLE:
+        return np.empty(0, dtype=np.uint64)
+    points = np.frombuffer(folded.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    count = len(points) - SHINGLE + 1
+    combined = np.zeros(count, dtype=np.uint64)
+    for offset in range(SHINGLE):
+        combined = combined * _PRIME + points[offset : offset + count]
+    return np.unique(_mix(combined))
+
+
+def _mix(values: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser: spreads nearby inputs over all 64 bits."""
+    values = values ^ (values >> np.uint64(30))
+    values = values * np.uint64(0xBF58476D1CE4E5B9)
+    values = values ^ (values >> np.uint64(27))
+    values = values * np.uint64(0x94D049BB133111EB)
+    return values ^ (values >> np.uint64(31))
+
+
+@dataclass(frozen=True)
+class VersionText:
+    version_id: int
+    article_id: int
+    text: str
+
+
+def index_copies(connection: Connection, new_versions: Sequence[VersionText]) -> None:
+    """Fingerprint new versions and join each article to the clusters of the copies found.
+
+    Versions are taken in order, each seeing those before it, so copies captured in one
+    batch find each other.
+    """
+    for version in new_versions:
+        found = fingerprint(version.text)
+        if found is None:
+            continue
+        keys = found.band_keys()
+        candidates = connection.execute(
+            select(
+                copy_signatures.c.article_id, copy_signatures.c.signature, copy_signatures.c.shingles
+            ).where(
+                copy_signatures.c.version_id.in_(
+                    select(copy_keys.c.version_id).where(copy_keys.c.key.in_(keys)).distinct()
+                ),
+                copy_signatures.c.article_id != version.article_id,
+            )
+        ).all()
+        connection.execute(
+            insert(copy_signatures),
+            {
+                "version_id": version.version_id,
+                "article_id": version.article_id,
+                "signature": found.to_bytes(),
+                "shingles": found.shingles,
+            },
+        )
+        connection.execute(insert(copy_keys), [{"key": k, "version_id": version.version_id} for k in keys])
+        copies_of = {
+            row.article_id
+            for row in candidates
+            if found.is_copy_of(Fingerprint.from_bytes(row.signature, row.shingles))
+        }
+        if copies_of:
+            _join(connection, {version.article_id, *copies_of})
+
+
+def _join(connection: Connection, article_ids: set[int]) -> None:
+    """Put these articles and everything already clustered with them into one cluster."""
+    clusters = {
+        cluster
+        for cluster in connection.scalars(
+            select(articles.c.cluster_id).where(
+                articles.c.id.in_(article_ids), articles.c.cluster_id.is_not(None)
+            )
+        )
+    }
+    target = min(clusters | article_ids)
+    condition = articles.c.id.in_(article_ids)
+    if clusters:
+        condition = or_(condition, articles.c.cluster_id.in_(clusters))
+    connection.execute(update(articles).where(condition).values(cluster_id=target))
+
+
+def reindex_copies(connection: Connection) -> None:
+    """Fingerprint every stored version again, oldest first, and rebuild the clusters."""
+    connection.execute(delete(copy_keys))
+    connection.execute(delete(copy_signatures))
+    connection.execute(update(articles).values(cluster_id=None))
+    last_id = 0
+    while True:
+        page = connection.execute(
+            select(versions.c.id, versions.c.article_id, versions.c.text)
+            .where(versions.c.id > last_id)
+            .order_by(versions.c.id)
+            .limit(500)
+        ).all()
+        if not page:
+            return
+        index_copies(connection, [VersionText(row.id, row.article_id, row.text) for row in page])
+        last_id = page[-1].id
