@@ -36,7 +36,7 @@ ROWS = 2
 MIN_CONTAINMENT = 0.6
 MIN_SIMILARITY = 0.2
 # Fewer shingles than this (a caption, a "read the original" stub) says too little to link.
-MIN_SHINGLES = 40
+MIN_SHINGLES = 30
 # Shingles hashed per block: bounds the memory of one signature (block x PERMUTATIONS x 8 bytes).
 _BLOCK = 4096
 
@@ -84,10 +84,10 @@ class Fingerprint:
 def fingerprint(text: str) -> Fingerprint | None:
     """The MinHash fingerprint of ``text``, or None when it is too short to compare.
 
-    >>> a = fingerprint("北约峰会在维尔纽斯举行，" * 3 + "各国领导人讨论了乌克兰问题和防务开支。")
-    >>> b = fingerprint("北約峰會在維爾紐斯舉行, " * 3 + "各國領導人討論了烏克蘭問題和防務開支!")
-    >>> a.similarity(b)
-    1.0
+    >>> a = fingerprint("北约峰会七月在维尔纽斯举行，各国领导人讨论了乌克兰问题、防务开支和瑞典入约。")
+    >>> b = fingerprint("北約峰會七月在維爾紐斯舉行, 各國領導人討論了烏克蘭問題、防務開支和瑞典入約!")
+    >>> a.similarity(b), fingerprint("北约峰会在维尔纽斯举行") is None
+    (1.0, True)
     """
     hashes = shingle_hashes(fold_letters(text))
     if len(hashes) < MIN_SHINGLES:
