@@ -8,8 +8,9 @@ MIT); the reposts are made from them by samizdat.testing.reposts.
 import itertools
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from samizdat.archive import ArchiveRef
 from samizdat.platforms.base import Article
@@ -121,3 +122,35 @@ def test_the_store_clusters_reposts_across_articles_and_not_edits(store):
 def _ids(store):
     with store.engine.connect() as connection:
         return connection.execute(select(articles.c.id, articles.c.canonical_id)).all()
+
+
+def test_the_article_page_lists_the_other_copies_with_their_status(tmp_path):
+    from samizdat.config import Settings
+    from samizdat.web.app import create_app
+    from samizdat.web.server import running_site
+
+    settings = Settings(data_dir=tmp_path / "data")
+    store = open_store(settings.database_url)
+    start = datetime(2023, 7, 1, tzinfo=UTC)
+    original = store.record_capture(capture("original", TEXTS[3], at=start, account="原号")).article_id
+    _still_online, second = (
+        store.record_capture(
+            capture(key, REPOSTS[3].text, at=start + timedelta(hours=h), account=key)
+        ).article_id
+        for h, key in ((1, "转载甲"), (2, "转载乙"))
+    )
+    with store.engine.begin() as connection:
+        connection.execute(
+            update(articles)
+            .where(articles.c.id.in_([original, second]))
+            .values(state="removed", outcome="deleted_by_author", detected_at=start + timedelta(days=2))
+        )
+    with running_site(create_app(settings, store)) as base:
+        page = httpx.get(f"{base}/articles/{original}", headers={"Accept-Language": "en"}).text
+        alone = httpx.get(f"{base}/articles/{original}", headers={"Accept-Language": "zh"}).text
+    copies = page[page.index('id="copies"') : page.index("</section>", page.index('id="copies"'))]
+    assert "Copies of this text (2)" in copies
+    assert copies.index("转载甲") < copies.index("转载乙")  # still online first
+    assert "still online (seen 1 July 2023)" in copies and "https://example.org/转载甲" in copies
+    assert "also removed on 3 July 2023 (deleted by its publisher)" in copies
+    assert "同文转载（2）" in alone

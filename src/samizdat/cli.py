@@ -274,6 +274,8 @@ def _export_row(row: dict[str, Any]) -> dict[str, Any]:
         "final_url": row["final_url"],
         "http_status": row["http_status"],
         "warc": ref.__dict__ if ref else None,
+        "cluster_id": row["cluster_id"],  # articles sharing a text share it; null when alone
+        "keywords": row["keywords"] or [],  # watchlist terms the article matched
     }
 
 

@@ -178,10 +178,12 @@ def _join(connection: Connection, article_ids: set[int]) -> None:
         )
     }
     target = min(clusters | article_ids)
-    condition = articles.c.id.in_(article_ids)
+    members = articles.c.id.in_(article_ids)
     if clusters:
-        condition = or_(condition, articles.c.cluster_id.in_(clusters))
-    connection.execute(update(articles).where(condition).values(cluster_id=target))
+        members = or_(members, articles.c.cluster_id.in_(clusters))
+    # A copy joining the cluster it is already in (a large one, re-captured) changes no row.
+    stale = or_(articles.c.cluster_id.is_(None), articles.c.cluster_id != target)
+    connection.execute(update(articles).where(members, stale).values(cluster_id=target))
 
 
 def reindex_copies(connection: Connection) -> None:

@@ -184,6 +184,18 @@ class Reader:
                     found.setdefault(row.id, _summary(row))
         return list(found.values())[:limit]
 
+    def copies(self, article_id: int, cluster_id: int | None) -> list[ArticleSummary]:
+        """The other articles sharing this one's text: those still online first, then by capture."""
+        if cluster_id is None:
+            return []
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(articles)
+                .where(articles.c.cluster_id == cluster_id, articles.c.id != article_id)
+                .order_by((articles.c.state == "removed").asc(), articles.c.first_captured_at, articles.c.id)
+            )
+            return [_summary(row) for row in rows]
+
     def matching_ids(self, query: str) -> set[int]:
         """Every article that contains ``query`` (the search's answer as a set; tests compare it)."""
         parsed = parse_query(query)

@@ -151,6 +151,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             None,
         )
         related = app.state.reader.related(article_id, article.get("account"), article.get("title"))
+        copies = app.state.reader.copies(article_id, article.get("cluster_id"))
         response = page(
             request,
             "article.html",
@@ -160,6 +161,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             paragraphs=None if body else (chosen["text"].split("\n") if chosen else []),
             evidence=evidence,
             related=related,
+            copies=copies,
             timemap_url=memento.timemap_path(article["url"]),
         )
         if chosen:

@@ -55,6 +55,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "article.published": ("发布于 {date}", "Published {date}"),
     "article.by": ("作者：{name}", "By {name}"),
     "article.related": ("相关文章", "Related posts"),
+    "copies.heading": ("同文转载（{n}）", "Copies of this text ({n})"),
+    "copies.online": ("仍可阅读（{date} 确认）", "still online (seen {date})"),
+    "copies.removed": ("也已于 {date} 被删除", "also removed on {date}"),
     "article.image_missing": ("（图片未存档）", "(image not archived)"),
     "account.title": ("公众号：{name}", "Account: {name}"),
     "account.summary": (
