@@ -624,6 +624,76 @@ async def _poll_all(settings: Settings, rows: list[dict]) -> list[SourceReport]:
         return await poll_sources(pipe, rows)
 
 
+@app.command("import-removals")
+def import_removals_command(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(metavar="FILE.csv", help="A removal dataset (CSV or CSV.gz).")],
+    platform: Annotated[str, typer.Option(help="Whose notice messages the dataset quotes.")] = "wechat",
+    utc_offset: Annotated[
+        str, typer.Option(help="The offset of times written without one (Wechatscope: Hong Kong, +08:00).")
+    ] = "+08:00",
+    dataset: Annotated[str | None, typer.Option(help="A name for the dataset (default: the file's).")] = None,
+) -> None:
+    """Load removals others recorded (e.g. Wechatscope's CSV) so the statistics can be compared."""
+    from samizdat.sources.removals import parse_offset
+    from samizdat.watch.imports import RemovalDatasetError, import_removals
+
+    settings = _settings(ctx)
+    if not path.is_file():
+        errors.print(f"[red]no such file:[/red] {path}")
+        raise typer.Exit(2)
+    try:
+        report = import_removals(
+            settings, _open(ctx), path, platform=platform, tz=parse_offset(utc_offset), dataset=dataset
+        )
+    except (RemovalDatasetError, KeyError) as exc:
+        errors.print(f"[red]cannot import:[/red] {exc.args[0]}")
+        raise typer.Exit(2) from None
+    table = Table("outcome", "rows", "share")
+    for outcome, count in report.outcomes.most_common():
+        table.add_row(outcome, f"{count:,}", f"{count / report.rows:.1%}")
+    console.print(table)
+    console.print(
+        f"{report.rows:,} rows read, {report.added:,} added ({report.rows - report.added:,} already here)"
+    )
+    for message, count in report.unrecognised.most_common(10):
+        errors.print(
+            f"[yellow]not a known notice ({count}×), kept as unknown_unavailable:[/yellow] {message}"
+        )
+
+
+@app.command("stats")
+def stats_command(
+    ctx: typer.Context,
+    by: Annotated[str, typer.Option(help="Group by: all, outcome, account, keyword or month.")] = "outcome",
+    csv: Annotated[bool, typer.Option("--csv", help="Every group as CSV on standard output.")] = False,
+    top: Annotated[int, typer.Option(help="Rows in the table (the CSV has them all).")] = 20,
+) -> None:
+    """Removal rate and time from publication to removal, by outcome, account, keyword or month."""
+    from samizdat.store.reader import Reader
+    from samizdat.store.statistics import GROUPINGS, to_csv
+
+    if by not in GROUPINGS:
+        errors.print(f"[red]--by must be one of[/red] {', '.join(GROUPINGS)}")
+        raise typer.Exit(2)
+    groups = Reader(_open(ctx).engine).breakdowns()[by]
+    if csv:
+        sys.stdout.write(to_csv(groups, by))
+        return
+    table = Table(by, "articles", "removed", "rate", "median h", "p25–p75 h")
+    for group in groups[:top]:
+        median, low, high = (group.quantile(share) for share in (0.5, 0.25, 0.75))
+        table.add_row(
+            group.name,
+            f"{group.articles:,}",
+            f"{group.removed:,}",
+            f"{group.removal_rate:.1%}",
+            "" if median is None else f"{median:.1f}",
+            "" if low is None else f"{low:.1f}–{high:.1f}",
+        )
+    console.print(table)
+
+
 @app.command()
 def migrate(ctx: typer.Context) -> None:
     """Create or upgrade the database schema (also done automatically on first use)."""

@@ -78,3 +78,7 @@ class Platform(Protocol):
 
     def parse(self, url: str, html: str) -> Article | Unavailable:
         """Read a fetched page."""
+
+    def reason_for_notice(self, message: str) -> UnavailableReason | None:
+        """The reason a removal notice's message gives, None when it is not one this platform
+        shows (a removal dataset's messages are read with it)."""

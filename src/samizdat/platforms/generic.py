@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit
 
 from lxml import html
 
-from samizdat.platforms.base import Article
+from samizdat.platforms.base import Article, UnavailableReason
 from samizdat.platforms.blocks import extract
 from samizdat.platforms.dates import find_published
 from samizdat.platforms.similarity import medoid
@@ -99,6 +99,10 @@ class Generic:
 
     def canonical_id(self, url: str) -> str | None:
         return self.canonical_url(url) if url else None
+
+    def reason_for_notice(self, message: str) -> UnavailableReason | None:
+        """Generic sites tell a removal by HTTP status, not by a message."""
+        return None
 
     def parse(self, url: str, html_text: str) -> Article:
         html_text = clean_markup(html_text)

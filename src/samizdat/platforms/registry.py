@@ -35,6 +35,12 @@ class Registry:
             for host in hosts:
                 self._hosts[host.lower()] = platform
 
+    def platform(self, name: str) -> Platform:
+        """The platform called ``name``; a clear error naming the known ones otherwise."""
+        if name not in self._by_name:
+            raise KeyError(f"no platform {name!r}; known: {', '.join(sorted(self._by_name))}")
+        return self._by_name[name]
+
     def for_url(self, url: str) -> Platform | None:
         """The platform whose host aliases include ``url``'s host (with or without port)."""
         parts = urlsplit(url)

@@ -145,6 +145,17 @@ NOTICE_TEXTS: tuple[tuple[UnavailableReason, tuple[str, ...]], ...] = (
     (UnavailableReason.LINK_EXPIRED, ("链接已过期",)),
     (UnavailableReason.BAD_REQUEST, ("参数错误", "系统出错")),
 )
+
+
+def _notice_text(haystack: str) -> tuple[UnavailableReason, str] | None:
+    """The first known notice text in ``haystack``, with its reason."""
+    for reason, texts in NOTICE_TEXTS:
+        for text in texts:
+            if text in haystack:
+                return reason, text
+    return None
+
+
 RUMOUR_TEXTS = ("此文章被第三方评估为不实信息",)
 
 # The script variables the parser reads (wechat.md, "Article page markers").
@@ -258,20 +269,23 @@ class WeChat:
         if any(tree.xpath(xp) for xp in VERIFICATION_MARKS) or any(p in url for p in VERIFICATION_PATHS):
             message = message_parts[0] if message_parts else "verification page"
             return Unavailable(NAME, UnavailableReason.TRANSIENT, message, _detail(message_parts, message))
-        for reason, texts in NOTICE_TEXTS:
-            for text in texts:
-                if text in haystack:
-                    matched = next((m for m in message_parts if text in m), text)
-                    follow = None
-                    if reason is UnavailableReason.ACCOUNT_GONE:
-                        follow = variables.get("transfer_target_link")
-                    return Unavailable(NAME, reason, matched, _detail(message_parts, matched), follow)
+        if (found_notice := _notice_text(haystack)) is not None:
+            reason, text = found_notice
+            matched = next((m for m in message_parts if text in m), text)
+            follow = None
+            if reason is UnavailableReason.ACCOUNT_GONE:
+                follow = variables.get("transfer_target_link")
+            return Unavailable(NAME, reason, matched, _detail(message_parts, matched), follow)
         if message_parts:
             # An unknown notice: report it as transient so nothing is declared on a guess.
             return Unavailable(
                 NAME, UnavailableReason.TRANSIENT, message_parts[0], _detail(message_parts, message_parts[0])
             )
         return None
+
+    def reason_for_notice(self, message: str) -> UnavailableReason | None:
+        found = _notice_text(message)
+        return found[0] if found is not None else None
 
     def _article(
         self,

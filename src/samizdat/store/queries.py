@@ -65,6 +65,24 @@ class CaptureRecord:
 
 
 @dataclass(frozen=True)
+class ImportedRemoval:
+    """A removal someone else saw (a removal dataset's row): no capture, never checked here."""
+
+    platform: str
+    canonical_id: str
+    url: str  # urn:samizdat:import:<dataset>:<key> when the dataset gives no address
+    title: str
+    account: str | None
+    account_id: str | None
+    published_at: datetime
+    published_precision: str
+    outcome: str
+    message: str
+    detected_at: datetime
+    keywords: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
 class DueArticle:
     """An article whose next check is due, with what the check compares against."""
 
@@ -294,6 +312,77 @@ class Store:
                     for _, article_id, state in done
                 ],
             )
+
+    def import_removals(self, removals: Sequence[ImportedRemoval], *, imported_at: datetime) -> int:
+        """Add removals seen elsewhere: removed articles with no next check, each with one check row
+        holding the dataset's message; titles are searchable. Rows imported before are left as
+        they are; how many were added."""
+        added = 0
+        with self.engine.begin() as connection:
+            for start in range(0, len(removals), 1000):
+                chunk = removals[start : start + 1000]
+                present = {
+                    (row.platform, row.canonical_id)
+                    for row in connection.execute(
+                        select(articles.c.platform, articles.c.canonical_id).where(
+                            articles.c.canonical_id.in_([r.canonical_id for r in chunk])
+                        )
+                    )
+                }
+                fresh = list(
+                    {
+                        (r.platform, r.canonical_id): r
+                        for r in chunk
+                        if (r.platform, r.canonical_id) not in present
+                    }.values()
+                )
+                if not fresh:
+                    continue
+                ids = (
+                    connection.execute(
+                        insert(articles).returning(articles.c.id, sort_by_parameter_order=True),
+                        [
+                            {
+                                "platform": r.platform,
+                                "canonical_id": r.canonical_id,
+                                "url": r.url,
+                                "title": r.title,
+                                "account": r.account,
+                                "account_id": r.account_id,
+                                "published_at": r.published_at,
+                                "published_offset_minutes": _offset_minutes(r.published_at),
+                                "published_precision": r.published_precision,
+                                "state": "removed",
+                                "outcome": r.outcome,
+                                "priority": 0,
+                                "first_captured_at": imported_at,
+                                "detected_at": r.detected_at,
+                                "keywords": list(r.keywords),
+                            }
+                            for r in fresh
+                        ],
+                    )
+                    .scalars()
+                    .all()
+                )
+                connection.execute(
+                    insert(checks),
+                    [
+                        {
+                            "article_id": a,
+                            "checked_at": r.detected_at,
+                            "outcome": r.outcome,
+                            "message": r.message,
+                        }
+                        for a, r in zip(ids, fresh, strict=True)
+                    ],
+                )
+                index_documents(
+                    connection,
+                    [SearchDoc(a, r.title, r.account, None, "") for a, r in zip(ids, fresh, strict=True)],
+                )
+                added += len(fresh)
+        return added
 
     def known_urls(self, urls: Sequence[str]) -> set[str]:
         """Which of ``urls`` already lead to an archived article."""
@@ -751,7 +840,6 @@ def _rounds(records: Sequence[CaptureRecord]) -> list[list[int]]:
 def _article_fields(record: CaptureRecord) -> dict[str, Any]:
     article = record.article
     published = article.published_at
-    offset = published.utcoffset() if published else None
     return {
         "check_url": record.final_url,
         "content_hash": content_hash(article),
@@ -762,9 +850,14 @@ def _article_fields(record: CaptureRecord) -> dict[str, Any]:
         "account_id": article.account_id,
         "author": article.author,
         "published_at": published,
-        "published_offset_minutes": int(offset.total_seconds() // 60) if offset is not None else None,
+        "published_offset_minutes": _offset_minutes(published),
         "published_precision": article.published_precision,
     }
+
+
+def _offset_minutes(moment: datetime | None) -> int | None:
+    offset = moment.utcoffset() if moment else None
+    return int(offset.total_seconds() // 60) if offset is not None else None
 
 
 MAX_DIFF_LINES = 400

@@ -21,6 +21,7 @@ from samizdat.folding import fold, fold_with_origins
 from samizdat.store.queries import _local_time, latest_texts, ref_from_row
 from samizdat.store.schema import article_urls, articles, blobs, checks, version_blobs, versions
 from samizdat.store.search import WORD, matches, parse_query, titles_with_any
+from samizdat.store.statistics import Group, StatisticsCache, hours_to_removal
 
 SNIPPET_CHARS = 70
 # Scoring every match is cheap for a few thousand and slow for tens of thousands (a common
@@ -89,6 +90,11 @@ def _sort_key():
 class Reader:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._breakdowns = StatisticsCache(engine)
+
+    def breakdowns(self) -> dict[str, list[Group]]:
+        """Removal rate and time to removal by outcome, account, keyword and month."""
+        return self._breakdowns.get()
 
     def articles(self, filters: ArticleFilter, *, limit: int = 30, cursor: str | None = None) -> ArticlePage:
         """Newest first (by detection, else first capture); with a query, best match first."""
@@ -333,15 +339,11 @@ class Reader:
             if row.detected_at is not None:
                 day = row.detected_at.date().isoformat()
                 stats.removals_by_day.setdefault(day, Counter())[row.outcome or "unknown_unavailable"] += 1
-            start = row.published_at or row.first_captured_at
-            # The removal happened between the last sighting and the detection: take the middle.
-            end = (
-                row.last_seen_alive_at
-                and row.detected_at
-                and row.last_seen_alive_at + (row.detected_at - row.last_seen_alive_at) / 2
+            hours = hours_to_removal(
+                row.published_at, row.first_captured_at, row.last_seen_alive_at, row.detected_at
             )
-            if start is not None and end is not None and end >= start:
-                stats.removal_ages_hours.append((end - start).total_seconds() / 3600)
+            if hours is not None:
+                stats.removal_ages_hours.append(hours)
         removed_by_account = Counter(row.account for row in removed if row.account)
         stats.top_accounts = [
             (name, count, per_account.get(name, count)) for name, count in removed_by_account.most_common(top)

@@ -58,6 +58,13 @@ _BY_NOTICE = {
     UnavailableReason.RESTRICTED: Outcome.UNKNOWN_UNAVAILABLE,
     UnavailableReason.BAD_REQUEST: Outcome.UNKNOWN_UNAVAILABLE,
 }
+
+
+def outcome_of_notice(reason: UnavailableReason) -> Outcome:
+    """The outcome a platform's notice of ``reason`` stands for."""
+    return _BY_NOTICE[reason]
+
+
 # 401/403/407 usually mean "not you, not now" (a firewall, a login wall): never a removal.
 _TRANSIENT_STATUSES = frozenset({401, 403, 407, 408, 425, 429})
 
@@ -95,7 +102,7 @@ def classify(
     if parsed is None:
         return Classification(Outcome.TRANSIENT, "the page could not be read")
     if isinstance(parsed, Unavailable):
-        return Classification(_BY_NOTICE[parsed.reason], parsed.message)
+        return Classification(outcome_of_notice(parsed.reason), parsed.message)
     if parsed.canonical_id != canonical_id:
         return Classification(
             Outcome.REDIRECTED_AWAY, f"now serves {parsed.canonical_id} ({fetch.final_url})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import statistics
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -172,11 +173,28 @@ def stats(request: Request) -> dict[str, Any]:
         "removals_by_day": {day: dict(counts) for day, counts in sorted(s.removals_by_day.items())},
         "hours_to_removal": {
             "count": len(ages),
-            "median": ages[len(ages) // 2] if ages else None,
+            "median": statistics.median(ages) if ages else None,
             "p90": ages[int(0.9 * (len(ages) - 1))] if ages else None,
         },
         "top_accounts": [{"account": a, "removed": r, "articles": t} for a, r, t in s.top_accounts],
         "top_keywords": [{"keyword": k, "removed": c} for k, c in s.top_keywords],
+        # Per outcome, account, keyword and month of publication (the first 100 of each; the
+        # whole tables are at /stats.csv?by=...).
+        "by": {
+            by: [
+                {
+                    "name": g.name,
+                    "articles": g.articles,
+                    "removed": g.removed,
+                    "removal_rate": g.removal_rate,
+                    "hours_p25": g.quantile(0.25),
+                    "hours_median": g.quantile(0.5),
+                    "hours_p75": g.quantile(0.75),
+                }
+                for g in groups[:100]
+            ]
+            for by, groups in request.app.state.reader.breakdowns().items()
+        },
     }
 
 

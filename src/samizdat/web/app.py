@@ -28,6 +28,7 @@ from samizdat.fetch.decode import ContentEncodingError, decompress
 from samizdat.platforms import Registry
 from samizdat.store import Store
 from samizdat.store.reader import ArticleFilter, Reader
+from samizdat.store.statistics import GROUPINGS, to_csv
 from samizdat.web import api, charts, feeds, memento
 from samizdat.web.i18n import OUTCOMES, Translator, choose
 from samizdat.web.render import safe_article_html
@@ -51,6 +52,7 @@ PAGE_POLICY = (
 LANG_COOKIE_DAYS = 365
 MAX_RAW_BYTES = 200_000_000
 MAX_WACZ_ARTICLES = 1000
+STATS_ROWS = 20  # rows per table on the statistics page; the CSV has them all
 
 
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
@@ -211,7 +213,26 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 charts.bars([charts.Bar(k, c) for k, c in stats.top_keywords], title=t("stats.top_keywords"))
             ),
         }
-        return page(request, "stats.html", stats=stats, figures=figures)
+        groups = app.state.reader.breakdowns()
+        months = groups["month"][-24:]
+        figures["months"] = Markup(
+            charts.bars(
+                [charts.Bar(g.name, round(100 * g.removal_rate, 1)) for g in months],
+                title=t("stats.monthly_rate"),
+            )
+        )
+        tables = {by: found[:STATS_ROWS] for by, found in groups.items() if by != "month"} | {"month": months}
+        return page(request, "stats.html", stats=stats, figures=figures, tables=tables)
+
+    @app.get("/stats.csv", include_in_schema=False)
+    def stats_csv(by: str = "outcome"):
+        if by not in GROUPINGS:
+            raise HTTPException(400, f"by must be one of {', '.join(GROUPINGS)}")
+        return Response(
+            to_csv(app.state.reader.breakdowns()[by], by),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="samizdat-removals-by-{by}.csv"'},
+        )
 
     @app.get("/raw/{article_id}", include_in_schema=False)
     def raw_latest(article_id: int):
