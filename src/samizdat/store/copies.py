@@ -60,12 +60,17 @@ class Fingerprint:
 
     def containment(self, other: Fingerprint) -> float:
         """Estimated share of the smaller shingle set that is in the larger."""
-        similarity = self.similarity(other)
-        shared = similarity * (self.shingles + other.shingles) / (1 + similarity)
-        return min(shared / min(self.shingles, other.shingles), 1.0)
+        return float(_containment(self.similarity(other), self.shingles, other.shingles))
 
     def is_copy_of(self, other: Fingerprint) -> bool:
-        return self.similarity(other) >= MIN_SIMILARITY and self.containment(other) >= MIN_CONTAINMENT
+        return bool(self.copies_among(other.signature[None, :], np.array([other.shingles]))[0])
+
+    def copies_among(self, signatures: np.ndarray, shingles: np.ndarray) -> np.ndarray:
+        """Which of the fingerprints (one signature per row, with their shingle counts) are copies."""
+        similarity = np.count_nonzero(signatures == self.signature, axis=1) / PERMUTATIONS
+        return (similarity >= MIN_SIMILARITY) & (
+            _containment(similarity, self.shingles, shingles) >= MIN_CONTAINMENT
+        )
 
     def band_keys(self) -> list[int]:
         """One signed 32-bit key per band (distinct): equal keys make two versions candidates."""
@@ -75,10 +80,6 @@ class Fingerprint:
 
     def to_bytes(self) -> bytes:
         return self.signature.astype("<u4").tobytes()
-
-    @classmethod
-    def from_bytes(cls, data: bytes, shingles: int) -> Fingerprint:
-        return cls(np.frombuffer(data, dtype="<u4").astype(np.uint32), shingles)
 
 
 def fingerprint(text: str) -> Fingerprint | None:
@@ -97,6 +98,12 @@ def fingerprint(text: str) -> Fingerprint | None:
         block = hashes[start : start + _BLOCK, None]
         np.minimum(minima, (block * _A + _B).min(axis=0), out=minima)
     return Fingerprint((minima >> np.uint64(32)).astype(np.uint32), len(hashes))
+
+
+def _containment(similarity, shingles, other_shingles):
+    """The share of the smaller set in the larger, from the Jaccard similarity and the sizes."""
+    shared = similarity * (np.add(shingles, other_shingles)) / (1 + similarity)
+    return np.minimum(shared / np.minimum(shingles, other_shingles), 1.0)
 
 
 def shingle_hashes(folded: str) -> np.ndarray:
@@ -158,11 +165,13 @@ def index_copies(connection: Connection, new_versions: Sequence[VersionText]) ->
             },
         )
         connection.execute(insert(copy_keys), [{"key": k, "version_id": version.version_id} for k in keys])
-        copies_of = {
-            row.article_id
-            for row in candidates
-            if found.is_copy_of(Fingerprint.from_bytes(row.signature, row.shingles))
-        }
+        if not candidates:
+            continue
+        signatures = np.frombuffer(b"".join(row.signature for row in candidates), dtype="<u4")
+        copies = found.copies_among(
+            signatures.reshape(len(candidates), PERMUTATIONS), np.array([row.shingles for row in candidates])
+        )
+        copies_of = {row.article_id for row, copy in zip(candidates, copies, strict=True) if copy}
         if copies_of:
             _join(connection, {version.article_id, *copies_of})
 
