@@ -41,29 +41,17 @@ from sqlalchemy import func, insert, select
 from samizdat.archive import ArchiveRef
 from samizdat.folding import fold
 from samizdat.platforms.base import Article
-from samizdat.platforms.wechat import PLATFORM as WECHAT
 from samizdat.store import CaptureRecord, open_store
 from samizdat.store.copies import VersionText, fingerprint, index_copies
 from samizdat.store.schema import articles, copy_keys, copy_signatures, versions
+from samizdat.testing.corpus import fixture_texts
 from samizdat.testing.postgres import fresh_database
-from samizdat.testing.reposts import corpus_texts, repost_set
+from samizdat.testing.reposts import repost_set
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 DEFAULT_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 REF = ArchiveRef("bench.warc.gz", 0, 1, "sha256:X", "<urn:uuid:bench>")
 NOW = datetime(2023, 7, 1, tzinfo=UTC)
-
-
-def real_texts() -> list[str]:
-    texts = corpus_texts(FIXTURES / "cwced" / "cleaned")
-    for path in sorted((FIXTURES / "wechat").glob("**/*.html*")):
-        if "notices" in path.parts or "account-history" in path.name:
-            continue
-        page = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-        article = WECHAT.parse("https://mp.weixin.qq.com/s/x", page.decode("utf-8"))
-        if hasattr(article, "text") and len(article.text) > 200:
-            texts.append(article.text)
-    return texts
 
 
 def simhash(text: str) -> int:
@@ -292,7 +280,7 @@ def main() -> int:
         help="the N articles: real headlines, or sentences of the reposted texts (a stress case)",
     )
     options = parser.parse_args()
-    texts = real_texts()
+    texts = [t.text for t in fixture_texts(FIXTURES)]
     separation(texts)
     with tempfile.TemporaryDirectory() as directory:
         recall(texts, f"sqlite:///{directory}/recall.db")

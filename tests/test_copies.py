@@ -17,10 +17,11 @@ from samizdat.platforms.base import Article
 from samizdat.store import CaptureRecord, open_store
 from samizdat.store.copies import fingerprint, reindex_copies
 from samizdat.store.schema import articles
-from samizdat.testing.reposts import corpus_texts, repost_set
+from samizdat.testing.corpus import fixture_texts
+from samizdat.testing.reposts import repost_set
 from tests.conftest import FIXTURES
 
-TEXTS = corpus_texts(FIXTURES / "cwced" / "cleaned")
+TEXTS = [t.text for t in fixture_texts(FIXTURES)]
 REPOSTS = repost_set(TEXTS)
 
 

@@ -275,6 +275,7 @@ def _export_row(row: dict[str, Any]) -> dict[str, Any]:
         "http_status": row["http_status"],
         "warc": ref.__dict__ if ref else None,
         "cluster_id": row["cluster_id"],  # articles sharing a text share it; null when alone
+        "related": row["related"],  # ids of related posts (not copies), nearest first
         "keywords": row["keywords"] or [],  # watchlist terms the article matched
     }
 
@@ -662,6 +663,21 @@ def import_removals_command(
         )
 
 
+@app.command("relate")
+def relate_command(ctx: typer.Context) -> None:
+    """Compute the related posts of every article still without them (``watch`` does it as they arrive)."""
+    from samizdat.store.related import relate_pending
+
+    store = _open(ctx)
+    done = 0
+    with _progress() as progress:
+        bar = progress.add_task("related posts", total=None)
+        while found := relate_pending(store.engine, limit=200):
+            done += found
+            progress.advance(bar, found)
+    console.print(f"related posts computed for {done:,} articles")
+
+
 @app.command("stats")
 def stats_command(
     ctx: typer.Context,
@@ -820,6 +836,7 @@ def demo(
         )
         declared = asyncio.run(_demo_watch(settings, len(removals)))
         console.print(f"{declared} of {len(removals)} removals detected and confirmed")
+    relate_command(ctx)
     console.print(f"archive in {settings.data_dir}: try `samizdat show 1` or `samizdat export`")
     if serve_site:
         serve(ctx, host=None, port=None)

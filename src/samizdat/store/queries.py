@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from samizdat.archive import ArchiveRef
 from samizdat.platforms.base import Article
 from samizdat.store.copies import VersionText, index_copies
+from samizdat.store.related import forget, related_ids
 from samizdat.store.schema import (
     article_urls,
     articles,
@@ -606,6 +607,7 @@ class Store:
                 connection,
                 [VersionText(existing_versions[(a, d)], a, r.article.text) for r, a, d in new_versions],
             )
+            forget(connection, [a for _, a, _ in new_versions])
         results = []
         check_rows = []
         for i, (r, a, d) in enumerate(zip(records, article_ids, digests, strict=True)):
@@ -724,7 +726,7 @@ class Store:
             return result
 
     def iter_export(self) -> Iterator[dict[str, Any]]:
-        """One dict per article with its latest version, oldest article first."""
+        """One dict per article with its latest version and its related posts, oldest article first."""
         latest = (
             select(versions.c.article_id, func.max(versions.c.id).label("version_id"))
             .group_by(versions.c.article_id)
@@ -755,12 +757,15 @@ class Store:
             .join(counts, counts.c.article_id == articles.c.id)
             .order_by(articles.c.id)
         )
-        with self.engine.connect() as connection:
-            for row in connection.execution_options(yield_per=500).execute(query):
-                yield dict(row._mapping) | {
-                    "published_at": _local_time(row.published_at, row.published_offset_minutes),
-                    "warc": ref_from_row(row),
-                }
+        with self.engine.connect() as connection, self.engine.connect() as lookups:
+            for rows in connection.execution_options(yield_per=500).execute(query).partitions():
+                related = related_ids(lookups, [row.id for row in rows])
+                for row in rows:
+                    yield dict(row._mapping) | {
+                        "published_at": _local_time(row.published_at, row.published_offset_minutes),
+                        "warc": ref_from_row(row),
+                        "related": related[row.id],
+                    }
 
     def check_account_soon(self, article_id: int, now: datetime, *, limit: int = 500) -> int:
         """Make the live articles of this article's account due now (its newest ``limit``); how many."""

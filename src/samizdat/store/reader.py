@@ -19,8 +19,16 @@ from samizdat.archive import ArchiveRef
 from samizdat.archive.wacz import Page
 from samizdat.folding import fold, fold_with_origins
 from samizdat.store.queries import _local_time, latest_texts, ref_from_row
-from samizdat.store.schema import article_urls, articles, blobs, checks, version_blobs, versions
-from samizdat.store.search import WORD, matches, parse_query, titles_with_any
+from samizdat.store.schema import (
+    article_urls,
+    articles,
+    blobs,
+    checks,
+    related_posts,
+    version_blobs,
+    versions,
+)
+from samizdat.store.search import matches, parse_query
 from samizdat.store.statistics import Group, StatisticsCache, hours_to_removal
 
 SNIPPET_CHARS = 70
@@ -161,34 +169,17 @@ class Reader:
         ]
         return ArticlePage(items, next_cursor, min(total, COUNT_CAP), total > COUNT_CAP)
 
-    def related(
-        self, article_id: int, account: str | None, title: str | None, *, limit: int = 6
-    ) -> list[ArticleSummary]:
-        """Removed articles near this one: sharing words of its title (best first), then of its account."""
-        words = [run[:4] for run in sorted(WORD.findall(fold(title or "")), key=len, reverse=True)[:3]]
-        found: dict[int, ArticleSummary] = {}
-        removed = [articles.c.state == "removed", articles.c.id != article_id]
+    def related(self, article_id: int, *, limit: int = 6) -> list[ArticleSummary]:
+        """The articles nearest this one in what they talk about (store/related.py), nearest first."""
         with self.engine.connect() as connection:
-            if (parsed := titles_with_any(words)) is not None:
-                hits = matches(connection, parsed)
-                rows = connection.execute(
-                    select(articles)
-                    .join(hits, hits.c.article_id == articles.c.id)
-                    .where(*removed)
-                    .order_by(hits.c.rank)
-                    .limit(limit)
-                )
-                found.update((row.id, _summary(row)) for row in rows)
-            if account and len(found) < limit:
-                rows = connection.execute(
-                    select(articles)
-                    .where(*removed, articles.c.account == account)
-                    .order_by(_sort_key().desc())
-                    .limit(limit)
-                )
-                for row in rows:
-                    found.setdefault(row.id, _summary(row))
-        return list(found.values())[:limit]
+            rows = connection.execute(
+                select(articles)
+                .join(related_posts, related_posts.c.related_id == articles.c.id)
+                .where(related_posts.c.article_id == article_id)
+                .order_by(related_posts.c.score.desc(), articles.c.id)
+                .limit(limit)
+            )
+            return [_summary(row) for row in rows]
 
     def copies(self, article_id: int, cluster_id: int | None) -> list[ArticleSummary]:
         """The other articles sharing this one's text: those still online first, then by capture."""

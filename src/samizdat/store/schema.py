@@ -243,3 +243,31 @@ copy_keys = Table(
     Column("version_id", Integer, ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True),
     sqlite_with_rowid=False,
 )
+
+# Related posts (store/related.py): each article's word vector, an inverted index of its
+# heaviest words, and its current nearest articles.
+related_vectors = Table(
+    "related_vectors",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("vector", LargeBinary, nullable=False),  # word hashes and weights, unit length (Packed)
+)
+
+related_terms = Table(
+    "related_terms",
+    metadata,
+    Column("term", Integer, primary_key=True),  # the word's 32-bit hash
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("weight", Float, nullable=False),
+    sqlite_with_rowid=False,
+)
+Index("ix_related_terms_article_id", related_terms.c.article_id)
+
+related_posts = Table(
+    "related_posts",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("related_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("score", Float, nullable=False),
+)
+Index("ix_related_posts_related_id", related_posts.c.related_id)

@@ -38,7 +38,6 @@ from samizdat.folding import fold
 from samizdat.store.schema import search_docs
 
 RUN = re.compile(r"\S+")
-WORD = re.compile(r"[^\W_]+")  # letters and digits: what related posts compare
 # ASCII punctuation and controls, which the tokenizer would split on, as plane-15 private use.
 _PROTECTED = str.maketrans(
     {c: chr(0xF0000 + c) for c in range(128) if not chr(c).isalnum() and not chr(c).isspace()}
@@ -128,20 +127,6 @@ def parse_query(query: str) -> ParsedQuery | None:
     tokens = [token for run in runs[:-1] for token in index_tokens(run).split()]
     tokens += index_tokens(runs[-1]).split()[:-1]
     return ParsedQuery(folded, '"' + " ".join(tokens) + '"', exact=False)
-
-
-def titles_with_any(words: Sequence[str]) -> ParsedQuery | None:
-    """A query for titles containing any of ``words`` (runs of letters and digits), best first.
-
-    >>> titles_with_any(["北约", "峰会公报"]).match
-    'title : ("北约" OR "峰会 会公 公报")'
-    """
-    runs = [run for word in words for run in WORD.findall(fold(word))]
-    if not runs:
-        return None
-    return ParsedQuery(
-        folded=runs[0], match="title : (" + " OR ".join(_phrase(run) for run in runs) + ")", exact=True
-    )
 
 
 def _phrase(run: str) -> str:

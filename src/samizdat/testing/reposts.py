@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from pathlib import Path
 
 HEADERS = (
     "本文转载自公众号「{account}」，原标题如下，如有侵权请联系删除。",
@@ -59,11 +58,6 @@ def repost_set(texts: list[str], *, seed: int = 7) -> list[Repost]:
         Repost(index, repost(text, rng, traditional=index % 2 == 0), index % 2 == 0)
         for index, text in enumerate(texts)
     ]
-
-
-def corpus_texts(directory: Path) -> list[str]:
-    """The main texts of the extraction ground truth (``cwced/cleaned``), one per page."""
-    return [path.read_text("utf-8", errors="replace") for path in sorted(directory.glob("*.txt"))]
 
 
 def _to_traditional(text: str) -> str:

@@ -23,6 +23,7 @@ from samizdat.app import Pipeline, pipeline
 from samizdat.config import Settings
 from samizdat.fetch.turns import DatabaseTurns, HostTurns, shared_slots
 from samizdat.store import open_engine
+from samizdat.store.related import relate_pending
 from samizdat.watch.checker import CheckReport
 from samizdat.watch.loop import watch, worker_name
 from samizdat.watch.notify import Event, Notifier
@@ -36,6 +37,8 @@ SOURCE_TICK_SECONDS = 1.0
 SOURCE_LEASE = timedelta(minutes=1)
 MIN_SOURCE_LEASE = timedelta(seconds=2)
 MIN_SOURCE_TICK_SECONDS = 0.05
+RELATE_BATCH = 50
+RELATE_IDLE_SECONDS = 2.0
 
 
 @dataclass
@@ -46,6 +49,7 @@ class Status:
     restored: int = 0
     polls: int = 0
     captured: int = 0
+    related: int = 0  # articles whose related posts were computed
     due: int = 0
     recent: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=100_000))
     news: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=8))
@@ -88,6 +92,7 @@ class Watcher:
                 asyncio.create_task(self._checks(pipe, stop)),
                 asyncio.create_task(self._sources(pipe, stop)),
                 asyncio.create_task(self._count_due(pipe, stop)),
+                asyncio.create_task(self._relate(pipe, stop)),
             ]
             try:
                 await asyncio.gather(*tasks)
@@ -193,6 +198,15 @@ class Watcher:
             self.status.news.append(
                 f"{time.strftime('%H:%M:%S')} source {report.source_id}: {captured} new articles captured"
             )
+
+    async def _relate(self, pipe: Pipeline, stop: asyncio.Event) -> None:
+        """Related posts for new and edited articles, a batch at a time, idle when none wait."""
+        while not stop.is_set():
+            done = await asyncio.to_thread(relate_pending, pipe.store.engine, limit=RELATE_BATCH)
+            self.status.related += done
+            if done < RELATE_BATCH:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), RELATE_IDLE_SECONDS)
 
     async def _count_due(self, pipe: Pipeline, stop: asyncio.Event) -> None:
         """Every two seconds: the due count for the display, and a sign of life for ``samizdat status``."""

@@ -152,7 +152,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             (c for c in reversed(article["checks"]) if c["outcome"] == article["outcome"] and c["warc_file"]),
             None,
         )
-        related = app.state.reader.related(article_id, article.get("account"), article.get("title"))
+        related = app.state.reader.related(article_id)
         copies = app.state.reader.copies(article_id, article.get("cluster_id"))
         response = page(
             request,
