@@ -16,6 +16,7 @@ from samizdat.archive import ArchiveRef
 from samizdat.platforms.base import Article
 from samizdat.store import CaptureRecord, open_store
 from samizdat.store.copies import fingerprint, reindex_copies
+from samizdat.store.related import relate_pending
 from samizdat.store.schema import articles
 from samizdat.testing.corpus import fixture_texts
 from samizdat.testing.reposts import repost_set
@@ -146,6 +147,9 @@ def test_the_article_page_lists_the_other_copies_with_their_status(tmp_path):
             .where(articles.c.id.in_([original, second]))
             .values(state="removed", outcome="deleted_by_author", detected_at=start + timedelta(days=2))
         )
+    store.record_captures([capture(f"other-{i}", TEXTS[i], at=start) for i in (4, 5, 6, 7)])
+    while relate_pending(store.engine):
+        pass
     with running_site(create_app(settings, store)) as base:
         page = httpx.get(f"{base}/articles/{original}", headers={"Accept-Language": "en"}).text
         alone = httpx.get(f"{base}/articles/{original}", headers={"Accept-Language": "zh"}).text
@@ -155,3 +159,5 @@ def test_the_article_page_lists_the_other_copies_with_their_status(tmp_path):
     assert "still online (seen 1 July 2023)" in copies and "https://example.org/转载甲" in copies
     assert "also removed on 3 July 2023 (deleted by its publisher)" in copies
     assert "同文转载（2）" in alone
+    related = page[page.index('id="related-heading"') :]
+    assert related.count('<li class="article-item">') >= 3 and "转载" not in related

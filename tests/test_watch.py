@@ -305,3 +305,28 @@ async def test_a_blocked_account_makes_its_other_articles_due_at_once(settings):
             states = [pipe.store.article(i) for i in ids]
     assert sorted(r.article_id for r in second) == sorted(ids[1:])
     assert all(s["state"] == "suspect" and s["outcome"] == "account_gone" for s in states)
+
+
+async def test_a_removed_text_makes_its_copies_due_at_once(settings):
+    """Copies of one text (the simulator's copies of a page share it) are checked as soon as
+    one of them is seen removed: reposts tend to go one by one."""
+    with Simulator(WECHAT, copies=2) as sim:
+        settings = fast(settings, sim)
+        settings = dataclasses.replace(settings, watch=dataclasses.replace(settings.watch, time_scale=60.0))
+        first_copy, second_copy = [a for a in sim.articles if a.page == sim.articles[0].page]
+        async with pipeline(settings) as pipe:
+            ids = [
+                (await pipe.capturer.capture(sim.base + a.path)).article_id for a in (first_copy, second_copy)
+            ]
+            assert (
+                pipe.store.article(ids[0])["cluster_id"] == pipe.store.article(ids[1])["cluster_id"] == ids[0]
+            )
+            sim.remove(first_copy, "deleted-by-author")
+            with pipe.store.engine.begin() as connection:
+                connection.execute(
+                    update(articles).where(articles.c.id == ids[0]).values(next_check_at=datetime.now(UTC))
+                )
+            first = await watch_pass(pipe.store, pipe.checker, 8)
+            second = await watch_pass(pipe.store, pipe.checker, 8)
+    assert [r.article_id for r in first] == [ids[0]] and first[0].outcome == "deleted_by_author"
+    assert [(r.article_id, r.outcome) for r in second] == [(ids[1], "alive")]

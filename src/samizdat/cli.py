@@ -400,6 +400,7 @@ def worker_command(ctx: typer.Context) -> None:
                 "outcomes": dict(status.outcomes),
                 "declared": status.declared,
                 "captured": status.captured,
+                "related": status.related,
                 "due": status.due,
             }
             console.print_json(json.dumps(line), indent=None)
@@ -516,6 +517,7 @@ def _status_table(watcher, settings: Settings) -> Table:
     table.add_row("removals declared", f"{status.declared:,}")
     table.add_row("edits · back online", f"{status.edited:,} · {status.restored:,}")
     table.add_row("sources polled · new articles", f"{status.polls:,} · {status.captured:,}")
+    table.add_row("related posts computed", f"{status.related:,}")
     rate = f"{fetch.per_host_rate:g}/s" if fetch.per_host_rate else "no rate limit"
     table.add_row(
         "per-host budget", f"{fetch.per_host_concurrency} in flight, {rate} (workers: {watcher.workers})"

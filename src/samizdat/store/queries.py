@@ -767,16 +767,18 @@ class Store:
                         "related": related[row.id],
                     }
 
-    def check_account_soon(self, article_id: int, now: datetime, *, limit: int = 500) -> int:
-        """Make the live articles of this article's account due now (its newest ``limit``); how many."""
+    def check_siblings_soon(self, article_id: int, now: datetime, *, sharing: str, limit: int = 500) -> int:
+        """Make the live articles that share this article's ``sharing`` column (``account_id``:
+        its account; ``cluster_id``: its copies) due now, the newest ``limit``; how many."""
+        column = articles.c[sharing]
         with self.engine.begin() as connection:
-            account_id = connection.scalar(select(articles.c.account_id).where(articles.c.id == article_id))
-            if not account_id:
+            value = connection.scalar(select(column).where(articles.c.id == article_id))
+            if value is None or value == "":
                 return 0
             siblings = (
                 select(articles.c.id)
                 .where(
-                    articles.c.account_id == account_id,
+                    column == value,
                     articles.c.id != article_id,
                     articles.c.state == "live",
                     articles.c.next_check_at > now,

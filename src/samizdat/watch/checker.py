@@ -23,6 +23,7 @@ from samizdat.platforms import Article, Registry, Unavailable, UnavailableReason
 from samizdat.store import CaptureRecord, CheckRow, DueArticle, Store, WatchState, content_hash
 from samizdat.watch.committer import Committer
 from samizdat.watch.outcomes import (
+    REMOVALS,
     ArticleState,
     Classification,
     Outcome,
@@ -113,10 +114,17 @@ class Checker:
         )
         next_at = self._next_check(due, transition, page.fetched_at)
         state = transition.state
-        if found.outcome is Outcome.ACCOUNT_GONE and State(due.state) is State.LIVE:
-            # A blocked or closed account takes all its articles with it: look at the others now
-            # (each is still declared only by its own confirmed checks).
-            await asyncio.to_thread(self.store.check_account_soon, due.id, page.fetched_at)
+        if found.outcome in REMOVALS and State(due.state) is State.LIVE:
+            # Copies of a removed text tend to go one by one, and a blocked or closed account
+            # takes all its articles with it: look at those now (each is still declared only
+            # by its own confirmed checks).
+            siblings = (
+                ("cluster_id", "account_id") if found.outcome is Outcome.ACCOUNT_GONE else ("cluster_id",)
+            )
+            for sharing in siblings:
+                await asyncio.to_thread(
+                    self.store.check_siblings_soon, due.id, page.fetched_at, sharing=sharing
+                )
         alive = found.outcome in (Outcome.ALIVE, Outcome.EDITED)
         watch_state = WatchState(
             str(state.state),
