@@ -118,6 +118,7 @@ def test_the_statistics_page_and_csv_show_the_breakdowns(tmp_path):
         api = client.get("/api/stats").json()
         first = client.get("/articles/1", headers={"Accept-Language": "en"}).text
     assert "By reason of removal" in page and "By month of publication" in page and "71.5%" in page
+    assert page.count("<svg") >= 4 and "Median hours to removal, by reason" in page
     assert "median time from publication to removal: 46.7 hours" in page
     assert by_outcome.headers["content-type"].startswith("text/csv")
     assert by_outcome.text == to_csv(Reader(store.engine).breakdowns()["outcome"], "outcome")

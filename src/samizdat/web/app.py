@@ -221,6 +221,16 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 title=t("stats.monthly_rate"),
             )
         )
+        figures["outcome_hours"] = Markup(
+            charts.bars(
+                [
+                    charts.Bar(t.outcome(g.name), round(g.quantile(0.5), 1))
+                    for g in groups["outcome"]
+                    if g.hours
+                ],
+                title=t("stats.outcome_hours"),
+            )
+        )
         tables = {by: found[:STATS_ROWS] for by, found in groups.items() if by != "month"} | {"month": months}
         return page(request, "stats.html", stats=stats, figures=figures, tables=tables)
 

@@ -93,6 +93,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "stats.col.share": ("占删除", "Share of removals"),
     "stats.col.median": ("删除用时中位数（小时）", "Median hours to removal"),
     "stats.col.quartiles": ("四分位（小时）", "Quartiles (hours)"),
+    "stats.outcome_hours": ("各删除原因的删除用时中位数（小时）", "Median hours to removal, by reason"),
     "stats.monthly_rate": ("每月删除率", "Removal rate by month of publication"),
     "stats.csv": ("下载 CSV", "Download CSV"),
     "stats.median_all": (
