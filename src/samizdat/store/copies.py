@@ -132,6 +132,7 @@ class VersionText:
     version_id: int
     article_id: int
     text: str
+    fingerprint: Fingerprint | None = None  # computed already (by the capture), or None
 
 
 def index_copies(connection: Connection, new_versions: Sequence[VersionText]) -> None:
@@ -141,7 +142,7 @@ def index_copies(connection: Connection, new_versions: Sequence[VersionText]) ->
     batch find each other.
     """
     for version in new_versions:
-        found = fingerprint(version.text)
+        found = version.fingerprint or fingerprint(version.text)
         if found is None:
             continue
         keys = found.band_keys()

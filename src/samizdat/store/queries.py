@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from samizdat.archive import ArchiveRef
 from samizdat.platforms.base import Article
-from samizdat.store.copies import VersionText, index_copies
+from samizdat.store.copies import Fingerprint, VersionText, index_copies
 from samizdat.store.related import forget, related_ids
 from samizdat.store.schema import (
     article_urls,
@@ -63,6 +63,8 @@ class CaptureRecord:
     next_check_at: datetime | None = None  # for a new article: its first re-check
     page_fingerprint: str | None = None  # the page without per-request tokens (re-checks compare it)
     keywords: Sequence[str] = ()  # watchlist terms the article matched: it is checked as a priority
+    # The text's MinHash (store/copies.py), when the capture computed it; else the store does.
+    text_fingerprint: Fingerprint | None = None
 
 
 @dataclass(frozen=True)
@@ -605,7 +607,10 @@ class Store:
             )
             index_copies(
                 connection,
-                [VersionText(existing_versions[(a, d)], a, r.article.text) for r, a, d in new_versions],
+                [
+                    VersionText(existing_versions[(a, d)], a, r.article.text, r.text_fingerprint)
+                    for r, a, d in new_versions
+                ],
             )
             forget(connection, [a for _, a, _ in new_versions])
         results = []

@@ -25,7 +25,7 @@ from samizdat.config import Settings
 from samizdat.fetch import Exchange, Fetcher, FetchResult
 from samizdat.fetch.decode import looks_like_text
 from samizdat.platforms import Article, Registry, Unavailable
-from samizdat.store import CaptureRecord, Store, StoredImage
+from samizdat.store import CaptureRecord, Store, StoredImage, copies
 from samizdat.watch.committer import Committer
 from samizdat.watch.keywords import Watchlist
 from samizdat.watch.schedule import SchedulePolicy
@@ -116,6 +116,8 @@ class Capturer:
             )
         images, image_records, pending = await self._images(parsed)
         matched = self.watchlist.matches(parsed.title, parsed.text, extra=keywords)
+        # Here, in the capture's own process, not in the one writer that stores every capture.
+        text_fingerprint = copies.fingerprint(parsed.text)
 
         def row(refs: list[ArchiveRef]) -> CaptureRecord:
             ref_by_id = {ref.record_id: ref for ref in refs}
@@ -132,6 +134,7 @@ class Capturer:
                 ],
                 page_fingerprint=self.registry.fingerprint(parsed.platform, page.content),
                 keywords=matched,
+                text_fingerprint=text_fingerprint,
                 next_check_at=self._first_check(page.fetched_at, priority=bool(matched)),
             )
 
