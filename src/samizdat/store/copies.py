@@ -146,16 +146,17 @@ def index_copies(connection: Connection, new_versions: Sequence[VersionText]) ->
         if found is None:
             continue
         keys = found.band_keys()
-        candidates = connection.execute(
-            select(
-                copy_signatures.c.article_id, copy_signatures.c.signature, copy_signatures.c.shingles
-            ).where(
-                copy_signatures.c.version_id.in_(
-                    select(copy_keys.c.version_id).where(copy_keys.c.key.in_(keys)).distinct()
-                ),
-                copy_signatures.c.article_id != version.article_id,
-            )
-        ).all()
+        # Two plain lookups, each on a primary key, whatever the planner knows of the tables.
+        sharing = set(connection.scalars(select(copy_keys.c.version_id).where(copy_keys.c.key.in_(keys))))
+        candidates = (
+            connection.execute(
+                select(copy_signatures.c.article_id, copy_signatures.c.signature, copy_signatures.c.shingles)
+                .where(copy_signatures.c.version_id.in_(sharing))
+                .where(copy_signatures.c.article_id != version.article_id)
+            ).all()
+            if sharing
+            else []
+        )
         connection.execute(
             insert(copy_signatures),
             {
@@ -165,13 +166,18 @@ def index_copies(connection: Connection, new_versions: Sequence[VersionText]) ->
                 "shingles": found.shingles,
             },
         )
-        connection.execute(insert(copy_keys), [{"key": k, "version_id": version.version_id} for k in keys])
+        signatures = np.frombuffer(b"".join(row.signature for row in candidates), dtype="<u4").reshape(
+            len(candidates), PERMUTATIONS
+        )
+        # A version whose signature is already stored adds nothing to the lookups: its band keys
+        # would only lengthen them (a text reposted a hundred times is looked up as one).
+        if not (signatures == found.signature).all(axis=1).any():
+            connection.execute(
+                insert(copy_keys), [{"key": k, "version_id": version.version_id} for k in keys]
+            )
         if not candidates:
             continue
-        signatures = np.frombuffer(b"".join(row.signature for row in candidates), dtype="<u4")
-        copies = found.copies_among(
-            signatures.reshape(len(candidates), PERMUTATIONS), np.array([row.shingles for row in candidates])
-        )
+        copies = found.copies_among(signatures, np.array([row.shingles for row in candidates]))
         copies_of = {row.article_id for row, copy in zip(candidates, copies, strict=True) if copy}
         if copies_of:
             _join(connection, {version.article_id, *copies_of})
