@@ -42,7 +42,7 @@ from samizdat.archive import ArchiveRef
 from samizdat.folding import fold
 from samizdat.platforms.base import Article
 from samizdat.store import CaptureRecord, open_store
-from samizdat.store.copies import VersionText, fingerprint, index_copies
+from samizdat.store.copies import fingerprint, index_copies
 from samizdat.store.schema import articles, copy_keys, copy_signatures, versions
 from samizdat.testing.corpus import fixture_texts
 from samizdat.testing.postgres import fresh_database
@@ -254,7 +254,7 @@ def cost(texts: list[str], url: str, count: int, label: str, base: str) -> None:
                 )
             )
             started = time.perf_counter()
-            index_copies(connection, [VersionText(article_id, article_id, r.text)])
+            index_copies(connection, [(article_id, article_id, r.text)])
             timings.append((time.perf_counter() - started) * 1000)
         stored_keys = connection.scalar(select(func.count()).select_from(copy_keys))
     timings.sort()

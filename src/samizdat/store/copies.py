@@ -129,59 +129,109 @@ def _mix(values: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class VersionText:
-    version_id: int
-    article_id: int
-    text: str
-    fingerprint: Fingerprint | None = None  # computed already (by the capture), or None
+class CopyPlan:
+    """What storing one text's fingerprint will do, found by reads alone (see :func:`plan_copies`)."""
+
+    fingerprint: Fingerprint
+    copies_of: frozenset[int]  # articles already stored whose text this one copies
+    earlier: tuple[int, ...]  # earlier texts of the same plan_copies call that it copies (indices)
+    # Its signature is stored already (or comes earlier in the call): its band keys would add
+    # nothing to the lookups but length (a text reposted a hundred times is looked up as one).
+    duplicate: bool
 
 
-def index_copies(connection: Connection, new_versions: Sequence[VersionText]) -> None:
-    """Fingerprint new versions and join each article to the clusters of the copies found.
+def plan_copies(
+    connection: Connection, texts: Sequence[tuple[str, Fingerprint | None]]
+) -> list[CopyPlan | None]:
+    """For each (text, its fingerprint when computed already): the copies among the stored
+    versions and among the texts before it; None for a text too short to compare.
 
-    Versions are taken in order, each seeing those before it, so copies captured in one
-    batch find each other.
+    Only reads: a writer plans before its write transaction and holds the database's write
+    lock only to store the result (:func:`store_copies`).
     """
-    for version in new_versions:
-        found = version.fingerprint or fingerprint(version.text)
+    plans: list[CopyPlan | None] = []
+    for text, computed in texts:
+        found = computed or fingerprint(text)
         if found is None:
+            plans.append(None)
             continue
-        keys = found.band_keys()
         # Two plain lookups, each on a primary key, whatever the planner knows of the tables.
+        keys = found.band_keys()
         sharing = set(connection.scalars(select(copy_keys.c.version_id).where(copy_keys.c.key.in_(keys))))
-        candidates = (
+        stored = (
             connection.execute(
-                select(copy_signatures.c.article_id, copy_signatures.c.signature, copy_signatures.c.shingles)
-                .where(copy_signatures.c.version_id.in_(sharing))
-                .where(copy_signatures.c.article_id != version.article_id)
+                select(
+                    copy_signatures.c.article_id, copy_signatures.c.signature, copy_signatures.c.shingles
+                ).where(copy_signatures.c.version_id.in_(sharing))
             ).all()
             if sharing
             else []
         )
-        connection.execute(
-            insert(copy_signatures),
-            {
-                "version_id": version.version_id,
-                "article_id": version.article_id,
-                "signature": found.to_bytes(),
-                "shingles": found.shingles,
-            },
-        )
-        signatures = np.frombuffer(b"".join(row.signature for row in candidates), dtype="<u4").reshape(
-            len(candidates), PERMUTATIONS
-        )
-        # A version whose signature is already stored adds nothing to the lookups: its band keys
-        # would only lengthen them (a text reposted a hundred times is looked up as one).
-        if not (signatures == found.signature).all(axis=1).any():
-            connection.execute(
-                insert(copy_keys), [{"key": k, "version_id": version.version_id} for k in keys]
+        before = [(i, plan.fingerprint) for i, plan in enumerate(plans) if plan is not None]
+        signatures = np.frombuffer(
+            b"".join(row.signature for row in stored) + b"".join(f.to_bytes() for _, f in before), dtype="<u4"
+        ).reshape(len(stored) + len(before), PERMUTATIONS)
+        shingles = np.array([row.shingles for row in stored] + [f.shingles for _, f in before])
+        copies = found.copies_among(signatures, shingles) if len(shingles) else np.zeros(0, dtype=bool)
+        plans.append(
+            CopyPlan(
+                found,
+                frozenset(row.article_id for row, copy in zip(stored, copies, strict=False) if copy),
+                tuple(i for (i, _), copy in zip(before, copies[len(stored) :], strict=True) if copy),
+                bool((signatures == found.signature).all(axis=1).any()),
             )
-        if not candidates:
-            continue
-        copies = found.copies_among(signatures, np.array([row.shingles for row in candidates]))
-        copies_of = {row.article_id for row, copy in zip(candidates, copies, strict=True) if copy}
-        if copies_of:
-            _join(connection, {version.article_id, *copies_of})
+        )
+    return plans
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    version_id: int
+    article_id: int
+    plan: CopyPlan
+
+
+def store_copies(
+    connection: Connection, new_versions: Sequence[NewVersion], article_of: Sequence[int]
+) -> None:
+    """Store the planned fingerprints of new versions and join their articles' clusters;
+    ``article_of`` gives the article of each text of the plan_copies call (for ``earlier``)."""
+    if not new_versions:
+        return
+    connection.execute(
+        insert(copy_signatures),
+        [
+            {
+                "version_id": v.version_id,
+                "article_id": v.article_id,
+                "signature": v.plan.fingerprint.to_bytes(),
+                "shingles": v.plan.fingerprint.shingles,
+            }
+            for v in new_versions
+        ],
+    )
+    keys = [
+        {"key": key, "version_id": v.version_id}
+        for v in new_versions
+        if not v.plan.duplicate
+        for key in v.plan.fingerprint.band_keys()
+    ]
+    if keys:
+        connection.execute(insert(copy_keys), keys)
+    for v in new_versions:
+        # Versions of one article are its edits, never copies of each other.
+        linked = (v.plan.copies_of | {article_of[i] for i in v.plan.earlier}) - {v.article_id}
+        if linked:
+            _join(connection, {v.article_id, *linked})
+
+
+def index_copies(connection: Connection, versions_and_texts: Sequence[tuple[int, int, str]]) -> None:
+    """Fingerprint stored versions (version id, article id, text) one by one, each seeing
+    those before it, and join the clusters (the migration rebuilds them this way)."""
+    for version_id, article_id, text in versions_and_texts:
+        (plan,) = plan_copies(connection, [(text, None)])
+        if plan is not None:
+            store_copies(connection, [NewVersion(version_id, article_id, plan)], [article_id])
 
 
 def _join(connection: Connection, article_ids: set[int]) -> None:
@@ -218,5 +268,5 @@ def reindex_copies(connection: Connection) -> None:
         ).all()
         if not page:
             return
-        index_copies(connection, [VersionText(row.id, row.article_id, row.text) for row in page])
+        index_copies(connection, [(row.id, row.article_id, row.text) for row in page])
         last_id = page[-1].id

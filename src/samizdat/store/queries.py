@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from samizdat.archive import ArchiveRef
 from samizdat.platforms.base import Article
-from samizdat.store.copies import Fingerprint, VersionText, index_copies
+from samizdat.store.copies import Fingerprint, NewVersion, plan_copies, store_copies
 from samizdat.store.related import forget, related_ids
 from samizdat.store.schema import (
     article_urls,
@@ -486,15 +486,29 @@ class Store:
         """Store several captures in one transaction, each step once for all of them.
 
         Under load the writer hands over a batch; a handful of statements per batch instead of
-        per capture is what keeps the database off the critical path.
+        per capture is what keeps the database off the critical path. The copies among the
+        stored texts are looked up before the transaction: it holds the write lock only to
+        write.
         """
+        with self.engine.connect() as connection:
+            plans = plan_copies(connection, [(r.article.text, r.text_fingerprint) for r in records])
         with self.engine.begin() as connection:
             results: list[CaptureResult | None] = [None] * len(records)
             for round_indices in _rounds(records):
                 batch = [records[i] for i in round_indices]
                 for i, result in zip(round_indices, self._record_batch(connection, batch), strict=True):
                     results[i] = result
-            return results  # type: ignore[return-value]
+            done: list[CaptureResult] = results  # type: ignore[assignment]
+            store_copies(
+                connection,
+                [
+                    NewVersion(result.version_id, result.article_id, plan)
+                    for result, plan in zip(done, plans, strict=True)
+                    if result.new_version and plan is not None
+                ],
+                [result.article_id for result in done],
+            )
+            return done
 
     def _record_batch(self, connection: Connection, records: Sequence[CaptureRecord]) -> list[CaptureResult]:
         """Captures of distinct articles (see :func:`_rounds`)."""
@@ -603,13 +617,6 @@ class Store:
                 [
                     SearchDoc(a, r.article.title, r.article.account, r.article.author, r.article.text)
                     for r, a, _ in new_versions
-                ],
-            )
-            index_copies(
-                connection,
-                [
-                    VersionText(existing_versions[(a, d)], a, r.article.text, r.text_fingerprint)
-                    for r, a, d in new_versions
                 ],
             )
             forget(connection, [a for _, a, _ in new_versions])
