@@ -149,36 +149,53 @@ def plan_copies(
     Only reads: a writer plans before its write transaction and holds the database's write
     lock only to store the result (:func:`store_copies`).
     """
+    found = [computed or fingerprint(text) for text, computed in texts]
+    keys = [f.band_keys() if f is not None else [] for f in found]
+    # Two plain lookups for the whole batch, each on a primary key.
+    versions_by_key: dict[int, list[int]] = {}
+    wanted = sorted({key for some in keys for key in some})
+    for start in range(0, len(wanted), 900):
+        for row in connection.execute(
+            select(copy_keys.c.key, copy_keys.c.version_id).where(
+                copy_keys.c.key.in_(wanted[start : start + 900])
+            )
+        ):
+            versions_by_key.setdefault(row.key, []).append(row.version_id)
+    stored = {}
+    sharing = sorted({v for found_versions in versions_by_key.values() for v in found_versions})
+    for start in range(0, len(sharing), 900):
+        stored.update(
+            (row.version_id, row)
+            for row in connection.execute(
+                select(
+                    copy_signatures.c.version_id,
+                    copy_signatures.c.article_id,
+                    copy_signatures.c.signature,
+                    copy_signatures.c.shingles,
+                ).where(copy_signatures.c.version_id.in_(sharing[start : start + 900]))
+            )
+        )
     plans: list[CopyPlan | None] = []
-    for text, computed in texts:
-        found = computed or fingerprint(text)
-        if found is None:
+    for this, these_keys in zip(found, keys, strict=True):
+        if this is None:
             plans.append(None)
             continue
-        # Two plain lookups, each on a primary key, whatever the planner knows of the tables.
-        keys = found.band_keys()
-        sharing = set(connection.scalars(select(copy_keys.c.version_id).where(copy_keys.c.key.in_(keys))))
-        stored = (
-            connection.execute(
-                select(
-                    copy_signatures.c.article_id, copy_signatures.c.signature, copy_signatures.c.shingles
-                ).where(copy_signatures.c.version_id.in_(sharing))
-            ).all()
-            if sharing
-            else []
-        )
+        candidates = [
+            stored[v] for v in sorted({v for key in these_keys for v in versions_by_key.get(key, ())})
+        ]
         before = [(i, plan.fingerprint) for i, plan in enumerate(plans) if plan is not None]
         signatures = np.frombuffer(
-            b"".join(row.signature for row in stored) + b"".join(f.to_bytes() for _, f in before), dtype="<u4"
-        ).reshape(len(stored) + len(before), PERMUTATIONS)
-        shingles = np.array([row.shingles for row in stored] + [f.shingles for _, f in before])
-        copies = found.copies_among(signatures, shingles) if len(shingles) else np.zeros(0, dtype=bool)
+            b"".join(row.signature for row in candidates) + b"".join(f.to_bytes() for _, f in before),
+            dtype="<u4",
+        ).reshape(len(candidates) + len(before), PERMUTATIONS)
+        shingles = np.array([row.shingles for row in candidates] + [f.shingles for _, f in before])
+        copies = this.copies_among(signatures, shingles) if len(shingles) else np.zeros(0, dtype=bool)
         plans.append(
             CopyPlan(
-                found,
-                frozenset(row.article_id for row, copy in zip(stored, copies, strict=False) if copy),
-                tuple(i for (i, _), copy in zip(before, copies[len(stored) :], strict=True) if copy),
-                bool((signatures == found.signature).all(axis=1).any()),
+                this,
+                frozenset(row.article_id for row, copy in zip(candidates, copies, strict=False) if copy),
+                tuple(i for (i, _), copy in zip(before, copies[len(candidates) :], strict=True) if copy),
+                bool((signatures == this.signature).all(axis=1).any()),
             )
         )
     return plans
@@ -218,11 +235,19 @@ def store_copies(
     ]
     if keys:
         connection.execute(insert(copy_keys), keys)
+    groups: list[set[int]] = []
     for v in new_versions:
         # Versions of one article are its edits, never copies of each other.
         linked = (v.plan.copies_of | {article_of[i] for i in v.plan.earlier}) - {v.article_id}
-        if linked:
-            _join(connection, {v.article_id, *linked})
+        if not linked:
+            continue
+        group = {v.article_id, *linked}
+        for overlapping in [g for g in groups if g & group]:
+            group |= overlapping
+            groups.remove(overlapping)
+        groups.append(group)
+    for group in groups:
+        _join(connection, group)
 
 
 def index_copies(connection: Connection, versions_and_texts: Sequence[tuple[int, int, str]]) -> None:
