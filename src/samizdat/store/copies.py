@@ -7,9 +7,14 @@ punctuation, simplified characters), as sets of :data:`SHINGLE`-character shingl
 stored version gets a MinHash signature of :data:`PERMUTATIONS` values, whose share of
 equal positions estimates the Jaccard similarity of two shingle sets. Signatures are cut
 into :data:`BANDS` bands; versions with an equal band are candidates (locality-sensitive
-hashing, one indexed lookup per version), and a candidate is a copy when its estimated
-similarity reaches :data:`COPY_SIMILARITY`. Articles joined by copies form a cluster, named
-by its oldest article's id. Versions of one article are edits, never a cluster.
+hashing: one indexed lookup for a batch of texts), and a candidate is a copy when most of the
+smaller text is in the larger (:data:`MIN_CONTAINMENT`, estimated from the similarity and the
+two sets' sizes). Articles joined by copies form a cluster, named by its oldest article's id.
+Versions of one article are edits, never a cluster.
+
+A capture computes its text's fingerprint in its own process; the writer finds the copies
+with reads (:func:`plan_copies`) before its write transaction and stores them inside it
+(:func:`store_copies`).
 """
 
 from __future__ import annotations
