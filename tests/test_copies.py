@@ -153,6 +153,7 @@ def test_the_article_page_lists_the_other_copies_with_their_status(tmp_path):
     with running_site(create_app(settings, store)) as base:
         page = httpx.get(f"{base}/articles/{original}", headers={"Accept-Language": "en"}).text
         alone = httpx.get(f"{base}/articles/{original}", headers={"Accept-Language": "zh"}).text
+        api = httpx.get(f"{base}/api/articles/{original}").json()
     copies = page[page.index('id="copies"') : page.index("</section>", page.index('id="copies"'))]
     assert "Copies of this text (2)" in copies
     assert copies.index("转载甲") < copies.index("转载乙")  # still online first
@@ -161,3 +162,9 @@ def test_the_article_page_lists_the_other_copies_with_their_status(tmp_path):
     assert "同文转载（2）" in alone
     related = page[page.index('id="related-heading"') :]
     assert related.count('<li class="article-item">') >= 3 and "转载" not in related
+    assert api["cluster_id"] == original
+    assert [(c["account"], c["status"]) for c in api["copies"]] == [
+        ("转载甲", "live"),
+        ("转载乙", "deleted_by_author"),
+    ]
+    assert len(api["related"]) >= 3 and not {c["id"] for c in api["copies"]} & set(api["related"])

@@ -133,6 +133,20 @@ def article(request: Request, article_id: int) -> dict[str, Any]:
         "suspected_at": found["suspected_at"],
         "detected_at": found["detected_at"],
         "keywords": found["keywords"] or [],
+        # Other articles with this text (null when alone) and related posts, nearest first.
+        "cluster_id": found["cluster_id"],
+        "copies": [
+            {
+                "id": c.id,
+                "account": c.account,
+                "url": c.url,
+                "status": _status(c.state, c.outcome),
+                "detected_at": c.detected_at,
+                "last_seen_alive_at": c.last_seen_alive_at,
+            }
+            for c in request.app.state.reader.copies(article_id, found["cluster_id"])
+        ],
+        "related": [r.id for r in request.app.state.reader.related(article_id, limit=8)],
         "versions": [
             {
                 "id": v["id"],
