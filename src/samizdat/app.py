@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from samizdat.archive import WarcWriter
+from samizdat.archive.integrity import repair_torn_tails
 from samizdat.config import Settings
 from samizdat.fetch import Fetcher
 from samizdat.fetch.turns import HostTurns
@@ -16,6 +18,8 @@ from samizdat.watch import Capturer
 from samizdat.watch.checker import Checker
 from samizdat.watch.committer import Committer
 from samizdat.watch.schedule import RemovalProfile, SchedulePolicy
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -38,6 +42,10 @@ def open_archive(settings: Settings) -> Store:
 async def pipeline(settings: Settings, *, turns: HostTurns | None = None) -> AsyncIterator[Pipeline]:
     """Every stage, built from ``settings``; ``turns`` shares the per-host rate with other processes."""
     store = open_archive(settings)
+    for name, cut in repair_torn_tails(settings.warc_dir):
+        log.warning(
+            "%s: cut a torn record of %d bytes off its end (its writer had stopped mid-record)", name, cut
+        )
     writer = WarcWriter(
         settings.warc_dir,
         prefix=settings.archive.warc_prefix,

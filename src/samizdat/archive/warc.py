@@ -27,6 +27,9 @@ from warcio.warcwriter import WARCWriter
 from samizdat import __version__
 from samizdat.archive.records import RecordFactory, record_id, sha256_label
 
+# The directory (inside the archive's) of marks for files being written.
+WRITING = ".writing"
+
 
 @dataclass(frozen=True)
 class ArchiveRef:
@@ -46,6 +49,10 @@ class StoredRecord:
     http_status: int | None
     http_headers: list[tuple[str, str]]
     payload: bytes  # as on the wire (Content-Encoding not undone)
+
+
+class ArchiveWriteError(OSError):
+    """Records could not be written (the disk is full, the directory went read-only)."""
 
 
 class CorruptRecord(ValueError):
@@ -72,7 +79,7 @@ class WarcWriter:
         self._tag = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self._serial = 0
         self._lock = threading.Lock()
-        self._file: io.BufferedWriter | None = None
+        self._file: io.FileIO | None = None
         self._name = ""
         directory.mkdir(parents=True, exist_ok=True)
 
@@ -83,28 +90,39 @@ class WarcWriter:
     def append_batches(self, batches: Sequence[Sequence[ArcWarcRecord]]) -> list[list[ArchiveRef]]:
         """Write several groups of records, then make them all durable with one fsync.
 
-        A group never straddles two files, so each capture's records sit together.
+        A group never straddles two files, so each capture's records sit together. When a
+        write fails (a full disk), every file is cut back to where this call began and the
+        error raised: nothing of the batch stays half-written, and the writer carries on when
+        space returns.
         """
         with self._lock:
             result = []
-            touched: list[io.BufferedWriter] = []
-            for records in batches:
-                out = self._current_file()
-                if not touched or touched[-1] is not out:
-                    touched.append(out)
-                result.append([self._write(out, record) for record in records])
-            for out in touched:
-                if not out.closed:  # a file rotated away mid-batch was sealed already
-                    out.flush()
-                    if self.fsync:
+            touched: list[tuple[io.FileIO, int]] = []
+            try:
+                for records in batches:
+                    out = self._current_file()
+                    if not touched or touched[-1][0] is not out:
+                        touched.append((out, out.tell()))
+                    result.append([self._write(out, record) for record in records])
+                for out, _ in touched:
+                    if self.fsync and not out.closed:  # a file rotated away mid-batch was sealed already
                         os.fsync(out.fileno())
+            except OSError as exc:
+                for out, start in touched:
+                    if not out.closed:
+                        out.truncate(start)
+                        out.seek(start)
+                raise ArchiveWriteError(
+                    f"could not write to the archive in {self.directory}: {exc.strerror or exc};"
+                    " nothing of these captures was kept (free some space, they will be captured again)"
+                ) from exc
             return result
 
-    def _seal(self, out: io.BufferedWriter) -> None:
-        out.flush()
+    def _seal(self, out: io.FileIO) -> None:
         if self.fsync:
             os.fsync(out.fileno())
         out.close()
+        (self.directory / WRITING / Path(out.name).name).unlink(missing_ok=True)
 
     def close(self) -> None:
         with self._lock:
@@ -112,14 +130,16 @@ class WarcWriter:
                 self._seal(self._file)
                 self._file = None
 
-    def _write(self, out: io.BufferedWriter, record: ArcWarcRecord) -> ArchiveRef:
+    def _write(self, out: io.FileIO, record: ArcWarcRecord) -> ArchiveRef:
         offset = out.tell()
-        out.write(gzip_member(record))
+        data = memoryview(gzip_member(record))
+        while data:  # a raw write may take only part of it
+            data = data[out.write(data) :]
         headers = record.rec_headers
         digest = headers.get_header("WARC-Payload-Digest") or headers.get_header("WARC-Block-Digest")
         return ArchiveRef(self._name, offset, out.tell() - offset, digest, record_id(record))
 
-    def _current_file(self) -> io.BufferedWriter:
+    def _current_file(self) -> io.FileIO:
         if self._file is not None and self._file.tell() < self.max_bytes:
             return self._file
         if self._file is not None:
@@ -127,8 +147,14 @@ class WarcWriter:
         self._serial += 1
         stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
         self._name = f"{self.prefix}-{stamp}-{self._serial:05d}-{self._tag}.warc.gz"
+        # Marked as being written until sealed: after a crash, the marks tell which files may
+        # end in a torn record (archive/integrity.py repairs them).
+        (self.directory / WRITING).mkdir(exist_ok=True)
+        (self.directory / WRITING / self._name).touch()
         # "xb": never append to (or clobber) a file another writer may own.
-        self._file = open(self.directory / self._name, "xb")  # noqa: SIM115
+        # Unbuffered: each record is written whole by this writer's own calls, so a failed write
+        # leaves nothing in a buffer to be flushed later.
+        self._file = open(self.directory / self._name, "xb", buffering=0)  # noqa: SIM115
         info = self.factory.warcinfo_record(
             self._name,
             {
@@ -137,7 +163,14 @@ class WarcWriter:
                 "hostname": socket.gethostname(),
             },
         )
-        self._file.write(gzip_member(info))
+        try:
+            self._write(self._file, info)
+        except OSError:
+            self._file.close()
+            (self.directory / self._name).unlink(missing_ok=True)
+            (self.directory / WRITING / self._name).unlink(missing_ok=True)
+            self._file = None
+            raise
         return self._file
 
 
