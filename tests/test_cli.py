@@ -5,9 +5,11 @@ import json
 import os
 
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from samizdat.cli import app
+from samizdat.store import open_store
 from tests.conftest import WECHAT
 
 LABELS = json.loads((WECHAT / "pre-deletion" / "labels.json").read_text("utf-8"))
@@ -66,8 +68,24 @@ def test_capture_export_show_and_verify(tmp_path, simulator):
     assert run("--config", config, "show", "999").exit_code == 1
 
     verified = run("--config", config, "verify")
-    assert verified.exit_code == 0
-    assert "read back with matching digests" in verified.output
+    assert verified.exit_code == 0, verified.output
+    said = " ".join(verified.output.split())
+    assert "0 problems" in said and "images checked against their hash" in said
+
+    # One changed byte in a record, and a row naming an article that does not exist: both found.
+    (warc,) = (tmp_path / "data" / "warcs").glob("*.warc.gz")
+    ref = rows[1]["warc"]
+    data = bytearray(warc.read_bytes())
+    data[ref["offset"] + ref["length"] // 2] ^= 0xFF
+    warc.write_bytes(bytes(data))
+    store = open_store(f"sqlite:///{tmp_path / 'data' / 'samizdat.db'}")
+    with store.engine.begin() as connection:
+        connection.execute(text("update articles set cluster_id = 999 where id = :id"), {"id": rows[0]["id"]})
+    store.engine.dispose()
+    broken = run("--config", config, "verify")
+    assert broken.exit_code == 1
+    said = " ".join(broken.output.split())
+    assert "digest" in said and "name a cluster whose article does not exist" in said
 
 
 def test_capture_from_a_url_list_file_and_failures_set_the_exit_code(tmp_path, simulator):

@@ -19,7 +19,6 @@ from rich.table import Table
 
 from samizdat import __version__
 from samizdat.app import open_archive, pipeline
-from samizdat.archive import CorruptRecord, read_record
 from samizdat.archive.wacz import archive_index, write_wacz
 from samizdat.config import ConfigError, PlatformSettings, Settings, load_settings
 from samizdat.fetch import decode_html
@@ -770,22 +769,29 @@ def migrate_to(
 
 @app.command()
 def verify(ctx: typer.Context) -> None:
-    """Read back every WARC record the database points at and check its digest."""
+    """Read every WARC file whole and every record the database points at; check digests,
+    image hashes and links. Exits 1 on any problem."""
+    from samizdat.verify import verify_archive
+
     settings = _settings(ctx)
     store = _open(ctx)
-    refs = list(store.all_refs())
-    bad = 0
     with _progress() as progress:
-        bar = progress.add_task("verifying", total=len(refs))
-        for table, key, ref in refs:
-            try:
-                read_record(settings.warc_dir, ref)
-            except CorruptRecord as exc:
-                bad += 1
-                errors.print(f"[red]{table} {key}:[/red] {exc}")
-            progress.advance(bar)
-    console.print(f"{len(refs) - bad} of {len(refs)} references read back with matching digests")
-    if bad:
+        bars: dict[str, Any] = {}
+
+        def advance(stage: str, done: int, total: int) -> None:
+            if stage not in bars:
+                bars[stage] = progress.add_task(stage, total=total)
+            progress.update(bars[stage], completed=done)
+
+        report = verify_archive(settings.warc_dir, store, progress=advance)
+    for problem in report.problems:
+        errors.print(f"[red]{problem}[/red]")
+    console.print(
+        f"{report.files:,} WARC files, {report.records:,} records read whole;"
+        f" {report.references:,} references read back ({report.images:,} images checked against their hash);"
+        f" {len(report.problems)} problems"
+    )
+    if report.problems:
         raise typer.Exit(1)
 
 
