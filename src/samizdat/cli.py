@@ -784,6 +784,10 @@ def verify(ctx: typer.Context) -> None:
             progress.update(bars[stage], completed=done)
 
         report = verify_archive(settings.warc_dir, store, progress=advance)
+    for name, cut in report.repaired:
+        errors.print(
+            f"[yellow]{name}: cut a torn record of {cut:,} bytes off its end (its writer stopped)[/yellow]"
+        )
     for problem in report.problems:
         errors.print(f"[red]{problem}[/red]")
     console.print(

@@ -1,5 +1,6 @@
 """``samizdat verify``: every WARC file read whole, every database reference read back, every
 image checked against its content hash, and the rows' links; a report that says what is wrong.
+First, as any restart does, the torn tail a killed writer left is cut (archive/integrity.py).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from samizdat.archive import CorruptRecord, read_record
-from samizdat.archive.integrity import scan_file
+from samizdat.archive.integrity import repair_torn_tails, scan_file
 from samizdat.fetch.decode import ContentEncodingError, decompress
 from samizdat.store import Store
 
@@ -23,6 +24,7 @@ class Report:
     records: int = 0
     references: int = 0
     images: int = 0
+    repaired: list[tuple[str, int]] = field(default_factory=list)  # torn tails cut, as a restart does
     problems: list[str] = field(default_factory=list)
 
 
@@ -30,7 +32,7 @@ def verify_archive(
     warc_dir: Path, store: Store, *, progress: Callable[[str, int, int], None] | None = None
 ) -> Report:
     """Check everything; ``progress(stage, done, total)`` is told along the way."""
-    report = Report()
+    report = Report(repaired=repair_torn_tails(warc_dir) if warc_dir.is_dir() else [])
     tell = progress or (lambda stage, done, total: None)
     files = sorted(warc_dir.glob("*.warc.gz")) if warc_dir.is_dir() else []
     for done, path in enumerate(files, 1):
