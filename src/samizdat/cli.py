@@ -711,6 +711,46 @@ def stats_command(
     console.print(table)
 
 
+@app.command("backup")
+def backup_command(
+    ctx: typer.Context,
+    destination: Annotated[Path, typer.Argument(metavar="DEST", help="A new, empty directory.")],
+) -> None:
+    """A consistent copy of the archive (database and WARC files), also while it is being watched."""
+    from samizdat.backup import BackupError, backup
+
+    try:
+        summary = backup(_settings(ctx), _open(ctx), destination)
+    except BackupError as exc:
+        errors.print(f"[red]cannot back up:[/red] {exc}")
+        raise typer.Exit(2) from None
+    rows = sum(t.target_rows for t in summary.tables)
+    console.print(
+        f"backed up to {summary.path}: {rows:,} rows in {len(summary.tables)} tables,"
+        f" {summary.files} WARC files ({summary.bytes / 1e6:,.1f} MB);"
+        f" restore with `samizdat restore {summary.path}`"
+    )
+
+
+@app.command("restore")
+def restore_command(
+    ctx: typer.Context,
+    source: Annotated[Path, typer.Argument(metavar="SRC", help="A directory made by `samizdat backup`.")],
+) -> None:
+    """Bring a backup back into this (empty) archive: its database and its data directory."""
+    from samizdat.backup import BackupError, restore
+
+    try:
+        summary = restore(_settings(ctx), source)
+    except BackupError as exc:
+        errors.print(f"[red]cannot restore:[/red] {exc}")
+        raise typer.Exit(2) from None
+    rows = sum(t.target_rows for t in summary.tables)
+    console.print(
+        f"restored {rows:,} rows and {summary.files} WARC files into {summary.path}; run `samizdat verify`"
+    )
+
+
 @app.command()
 def migrate(ctx: typer.Context) -> None:
     """Create or upgrade the database schema (also done automatically on first use)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -9,6 +10,10 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Alembic runs a migration through module-level proxies (alembic.op, alembic.context): two
+# threads of one process migrating at once (the site and the watcher of `samizdat run`, a
+# backup beside a capture) would trip over each other.
+_ONE_AT_A_TIME = threading.Lock()
 
 
 def alembic_config(connection) -> Config:
@@ -20,5 +25,5 @@ def alembic_config(connection) -> Config:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (a no-op when it is already there)."""
-    with engine.begin() as connection:
+    with _ONE_AT_A_TIME, engine.begin() as connection:
         command.upgrade(alembic_config(connection), "head")
