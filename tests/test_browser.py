@@ -5,6 +5,7 @@ huashangbao-2018-background-image.html) with attacks injected into its body. Scr
 the pages land in docs/screenshots/ (the README shows them)."""
 
 import asyncio
+import html
 import os
 import shutil
 import threading
@@ -16,6 +17,7 @@ import pytest
 from playwright import sync_api as playwright  # a dev dependency: `make test` installs it
 
 from samizdat.app import pipeline
+from samizdat.platforms.wechat import script_vars
 from samizdat.testing import Simulator
 from samizdat.watch.loop import watch_pass
 from samizdat.web.app import create_app
@@ -51,6 +53,27 @@ ATTACKS = """
 <object data="BEACON/object"></object>
 <img src="BEACON/tracker.png" alt="a tracking image">
 """
+
+
+# The corpus: one archived article per payload (tests/fixtures/xss/payloads.txt).
+PAYLOADS = [
+    line
+    for line in (Path(__file__).parent / "fixtures" / "xss" / "payloads.txt").read_text("utf-8").splitlines()
+    if line and not line.startswith("#")
+]
+
+
+def payload_page(source: str, number: int, payload: str, beacon: str) -> str:
+    """The real page as another article (its own mid), the payload in its body as markup and in
+    its title as text (the title read from the page is the payload itself: the site must
+    escape it)."""
+    markup = payload.replace("PWN", f"window.__pwned={number}").replace("BEACON", beacon)
+    mid = script_vars(source)["mid"]
+    page = source.replace(mid, str(int(mid) + 1000 + number))
+    title = page.index('id="activity-name">') + len('id="activity-name">')
+    page = page[:title] + f"payload {number} " + html.escape(markup) + page[title:]
+    body = page.index(">", page.index('id="js_content"')) + 1
+    return page[:body] + f"<p>payload {number}</p>" + markup + page[body:]
 
 
 class Beacon:
@@ -91,6 +114,10 @@ def site(tmp_path_factory):
         source[:at] + ATTACKS.replace("BEACON", beacon.url) + source[at:], "utf-8"
     )
     shutil.copy(WECHAT / "articles" / "gongchandangyuan-2018-video-iframe.html", pages / "articles")
+    for number, payload in enumerate(PAYLOADS, 1):
+        (pages / "articles" / f"xss-{number:03d}.html").write_text(
+            payload_page(source, number, payload, beacon.url), "utf-8"
+        )
     with Simulator(pages, copies=1) as sim:
         settings = fast_archive_settings(directory / "data", sim)
 
@@ -108,8 +135,9 @@ def site(tmp_path_factory):
         ids = asyncio.run(build())
         beacon.hits.clear()  # the capture fetched the page's images (the tracker too): that is archiving
         hostile = next(i for i, a in zip(ids, sim.articles, strict=True) if "hostile markup" in a.page)
+        corpus = [i for i, a in zip(ids, sim.articles, strict=True) if "<p>payload " in a.page]
         with running_site(create_app(settings)) as base:
-            yield base, hostile, ids, beacon
+            yield base, hostile, ids, beacon, corpus
     beacon.close()
 
 
@@ -141,7 +169,7 @@ def assert_nothing_ran(page, beacon):
 
 
 def test_the_article_view_runs_none_of_the_hostile_markup(site, browser):
-    base, hostile, _, beacon = site
+    base, hostile, _, beacon, _ = site
     page = new_page(browser)
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -154,7 +182,7 @@ def test_the_article_view_runs_none_of_the_hostile_markup(site, browser):
 
 
 def test_the_raw_cache_shows_the_page_as_captured_but_inert(site, browser):
-    base, hostile, _, beacon = site
+    base, hostile, _, beacon, _ = site
     page = new_page(browser)
     page.goto(f"{base}/raw/{hostile}")
     assert "hostile markup below" in page.content()  # served as captured, attacks included
@@ -164,8 +192,29 @@ def test_the_raw_cache_shows_the_page_as_captured_but_inert(site, browser):
     assert page.evaluate("() => typeof window.__wxjs_environment") == "undefined"
 
 
+def test_no_payload_of_the_corpus_runs_on_any_page(site, browser):
+    """75 payloads, each its own archived article: its page, its raw cache, its versions, and
+    the lists and search results that show its title."""
+    base, _, _, beacon, corpus = site
+    assert len(corpus) == len(PAYLOADS) >= 50 and all(isinstance(i, int) for i in corpus)
+    page = new_page(browser)
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    paths = ["/?all=true", "/?q=payload", "/stats", "/feeds/removed.atom"]
+    for article_id in corpus:
+        paths += [f"/articles/{article_id}", f"/raw/{article_id}", f"/articles/{article_id}/versions"]
+    for path in paths:
+        response = page.goto(base + path)
+        assert response is not None and response.status == 200, path
+        assert page.evaluate("() => window.__pwned === undefined"), path
+    page.goto(f"{base}/articles/{corpus[0]}")
+    assert "payload 1 <script>window.__pwned=1</script>" in page.locator("h1").inner_text()  # shown, inert
+    page.wait_for_timeout(500)
+    assert beacon.hits == [] and dialogs == []
+
+
 def test_banner_language_switch_and_search(site, browser):
-    base, _hostile, ids, _ = site
+    base, _hostile, ids, _, _ = site
     page = new_page(browser, "zh-CN")
     page.goto(f"{base}/articles/{ids[0]}")
     banner = page.locator("#banner")
