@@ -208,7 +208,9 @@ def test_no_payload_of_the_corpus_runs_on_any_page(site, browser):
         assert response is not None and response.status == 200, path
         assert page.evaluate("() => window.__pwned === undefined"), path
     page.goto(f"{base}/articles/{corpus[0]}")
-    assert "payload 1 <script>window.__pwned=1</script>" in page.locator("h1").first.inner_text()  # inert text
+    assert (
+        "payload 1 <script>window.__pwned=1</script>" in page.locator("h1").first.inner_text()
+    )  # inert text
     page.wait_for_timeout(500)
     assert beacon.hits == [] and dialogs == []
 

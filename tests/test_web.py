@@ -4,6 +4,7 @@ detected by the watcher, as in production."""
 
 import asyncio
 import contextlib
+import dataclasses
 import re
 import time
 from datetime import UTC, datetime
@@ -264,3 +265,74 @@ def test_home_filters_by_outcome_account_and_dates(client, archive):
     assert f"/articles/{ids[0]}" in client.get("/", params={"since": "2001-01-01"}).text
     everything = client.get("/", params={"all": "true"}).text
     assert all(f'/articles/{i}"' in everything for i in ids)
+
+
+def test_every_response_carries_the_security_headers(client, archive):
+    _, ids, sim = archive
+    page = client.get(f"/articles/{ids[2]}").text
+    blob = re.search(r'src="(/blobs/[0-9a-f]{64})"', page) or re.search(r'"(/blobs/[0-9a-f]{64})"', page)
+    paths = [
+        "/",
+        "/?q=%E5%8C%97%E7%BA%A6",
+        f"/articles/{ids[0]}",
+        f"/articles/{ids[0]}/versions",
+        f"/raw/{ids[0]}",
+        "/api/articles",
+        "/api/search?q=ab",
+        "/api/stats",
+        "/feeds/removed.atom",
+        "/stats",
+        "/stats.csv",
+        f"/timemap/link/{sim.base}{sim.articles[0].path}",
+        "/static/style.css",
+        "/no/such/page",
+        "/api/articles/999999",
+        *([blob.group(1)] if blob else []),
+    ]
+    for path in paths:
+        response = client.get(path)
+        assert response.status_code in (200, 404), path
+        headers = response.headers
+        policy = headers["content-security-policy"]
+        assert "script-src 'none'" in policy or policy.startswith("sandbox"), path
+        assert headers["x-content-type-options"] == "nosniff", path
+        assert headers["x-frame-options"] == "DENY" and headers["referrer-policy"] == "no-referrer", path
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/blobs/../../samizdat.db",
+        "/blobs/..%2f..%2fsamizdat.db",
+        "/blobs/%2e%2e%2f%2e%2e%2fsamizdat.db",
+        "/static/../../samizdat.db",
+        "/static/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "/static/..%2f..%2f..%2f..%2fetc%2fpasswd",
+        "/raw/1/versions/..%2f..%2f..%2fetc%2fpasswd",
+        "/raw/..%2f..%2fsamizdat.db",
+        "/articles/..%2f..%2fsamizdat.db.wacz",
+        "/timemap/link/file:///etc/passwd",
+        "/timegate/file:///etc/passwd",
+        "/search.wacz?q=..%2f..%2fsamizdat.db",
+    ],
+)
+def test_no_route_serves_a_file_outside_the_archive(client, path):
+    response = client.get(path)
+    assert response.status_code in (200, 400, 404, 405, 422), path
+    assert b"SQLite format 3" not in response.content and b"root:x:0:0" not in response.content
+    if response.status_code == 200:  # only the search package, of what matches the words
+        assert response.headers["content-type"].startswith("application/wacz")
+
+
+def test_searches_are_limited_per_client_and_nothing_else_is(archive):
+    settings, ids, _ = archive
+    limited = dataclasses.replace(
+        settings, web=dataclasses.replace(settings.web, search_per_minute=6, search_burst=2)
+    )
+    with running_site(create_app(limited)) as base, httpx.Client(base_url=base, timeout=30) as client:
+        allowed = [client.get("/api/search", params={"q": "北约"}).status_code for _ in range(2)]
+        refused = client.get("/", params={"q": "北约"})
+        others = [client.get(f"/articles/{ids[0]}").status_code for _ in range(5)]
+    assert allowed == [200, 200] and refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1 and refused.headers["x-content-type-options"] == "nosniff"
+    assert others == [200] * 5

@@ -92,6 +92,8 @@ class WebSettings:
     admin_token: str = ""  # bearer token for the admin API (add sources, submit URLs); empty: disabled
     page_size: int = 30
     base_url: str = ""  # the site's public address, for feeds and Memento links; empty: from the request
+    search_per_minute: int = 30  # searches a minute per client address, after a burst; 0: no limit
+    search_burst: int = 20
 
 
 @dataclass(frozen=True)

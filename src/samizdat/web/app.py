@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
@@ -31,6 +32,7 @@ from samizdat.store.reader import ArticleFilter, Reader
 from samizdat.store.statistics import GROUPINGS, to_csv
 from samizdat.web import api, charts, feeds, memento
 from samizdat.web.i18n import OUTCOMES, Translator, choose
+from samizdat.web.limits import RateLimiter
 from samizdat.web.render import safe_article_html
 
 HERE = Path(__file__).parent
@@ -49,6 +51,15 @@ RAW_POLICY = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsa
 PAGE_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; frame-ancestors 'none'"
 )
+SECURITY_HEADERS = {
+    "Content-Security-Policy": PAGE_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+}
 LANG_COOKIE_DAYS = 365
 MAX_RAW_BYTES = 200_000_000
 MAX_WACZ_ARTICLES = 1000
@@ -75,12 +86,23 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(feeds.router)
     app.include_router(memento.router)
 
+    searches = RateLimiter(settings.web.search_per_minute, settings.web.search_burst)
+
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
-        response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        wait = 0.0
+        if settings.web.search_per_minute and request.query_params.get("q"):
+            wait = searches.wait_for(request.client.host if request.client else "")
+        if wait:
+            response: Response = PlainTextResponse(
+                "too many searches from your address: wait a little",
+                429,
+                {"Retry-After": str(math.ceil(wait))},
+            )
+        else:
+            response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
         return response
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
