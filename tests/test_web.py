@@ -336,3 +336,38 @@ def test_searches_are_limited_per_client_and_nothing_else_is(archive):
     assert allowed == [200, 200] and refused.status_code == 429
     assert int(refused.headers["retry-after"]) >= 1 and refused.headers["x-content-type-options"] == "nosniff"
     assert others == [200] * 5
+
+
+def test_submitted_urls_never_reach_private_addresses(archive):
+    """SSRF through the admin API: with the default fetch settings (private networks refused),
+    nothing submitted reaches the simulator on loopback, by address, name or scheme."""
+    settings, _, sim = archive
+    strict = dataclasses.replace(
+        settings, fetch=dataclasses.replace(settings.fetch, allow_private_networks=False)
+    )
+    port = sim.base.rsplit(":", 1)[1]
+    vectors = [
+        f"http://127.0.0.1:{port}/s?__biz=x&mid=1&idx=1",
+        f"http://localhost:{port}/s",
+        f"http://[::1]:{port}/s",
+        f"http://0.0.0.0:{port}/s",
+        f"http://127.1:{port}/s",
+        f"http://2130706433:{port}/s",
+        "http://10.0.0.1/s",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[fc00::1]/s",
+        "http://[::ffff:127.0.0.1]/s",
+        "file:///etc/passwd",
+        "gopher://127.0.0.1/",
+    ]
+    before = len(sim.requests)
+    auth = {"Authorization": "Bearer s3cret"}
+    with running_site(create_app(strict)) as base, httpx.Client(base_url=base, timeout=30) as client:
+        captures = client.post("/api/captures", json={"urls": vectors}, headers=auth).json()["captures"]
+        sources = [
+            client.post("/api/sources", json={"url": url}, headers=auth).status_code for url in vectors
+        ]
+    assert [c["status"] for c in captures] == ["failed"] * len(vectors)
+    assert all(c["article_id"] is None for c in captures)
+    assert sources == [422] * len(vectors)
+    assert len(sim.requests) == before  # the simulator on loopback saw none of it
