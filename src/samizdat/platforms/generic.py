@@ -84,7 +84,9 @@ class Generic:
         """
         parts = urlsplit(url.strip())
         scheme = parts.scheme.lower()
-        host = (parts.hostname or "").lower()
+        if scheme not in ("http", "https") or not parts.hostname:
+            return url.strip()  # not a web address: nothing to put in order
+        host = parts.hostname.lower()
         default_port = {"http": 80, "https": 443}.get(scheme)
         try:
             port = parts.port

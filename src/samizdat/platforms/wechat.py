@@ -222,6 +222,8 @@ class WeChat:
         'https://mp.weixin.qq.com/s?__biz=MzA=&mid=1&idx=2&sn=ab'
         """
         parts = urlsplit(url.strip())
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+            return url.strip()  # not a web address: nothing to put in order
         params = [
             (k, v)
             for k, v in parse_qsl(parts.query, keep_blank_values=True)

@@ -119,12 +119,14 @@ def _read_xml_feed(body: bytes, base_url: str) -> SourceDocument:
         link = entry.get("link") or next(
             (item.get("href") for item in entry.get("links", []) if item.get("href")), None
         )
-        if not link:
+        url = _absolute(base_url, link)
+        if url is None:
             continue
-        stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+        # dict.get: feedparser's own get maps a missing key to the other with a DeprecationWarning.
+        stamp = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
         entries.append(
             DiscoveredURL(
-                urljoin(base_url, link.strip()),
+                url,
                 (entry.get("title") or "").strip() or None,
                 datetime(*stamp[:6], tzinfo=UTC) if stamp else None,
             )
@@ -140,11 +142,12 @@ def _read_json_feed(body: bytes, base_url: str) -> SourceDocument:
         if not isinstance(item, dict):
             continue
         link = item.get("url") or item.get("external_url")
-        if not isinstance(link, str) or not link.strip():
+        url = _absolute(base_url, link) if isinstance(link, str) else None
+        if url is None:
             continue
         entries.append(
             DiscoveredURL(
-                urljoin(base_url, link.strip()),
+                url,
                 item.get("title") if isinstance(item.get("title"), str) else None,
                 _iso(item.get("date_published")),
             )
@@ -167,13 +170,13 @@ def _read_sitemap(body: bytes, base_url: str) -> SourceDocument:
             for child in element
             if isinstance(child.tag, str)
         }
-        location = values.get("loc")
-        if not location:
+        location = _absolute(base_url, values.get("loc"))
+        if location is None:
             continue
         if name == "sitemap":
-            children.append(urljoin(base_url, location))
+            children.append(location)
         elif name == "url":
-            urls.append(DiscoveredURL(urljoin(base_url, location), None, _iso(values.get("lastmod"))))
+            urls.append(DiscoveredURL(location, None, _iso(values.get("lastmod"))))
     return SourceDocument(SourceKind.SITEMAP, None, tuple(urls), tuple(children))
 
 
@@ -182,12 +185,26 @@ def _read_opml(body: bytes, base_url: str) -> SourceDocument:
     if root is None:
         raise NotASource("the OPML file is not well-formed XML")
     feeds = [
-        urljoin(base_url, outline.get("xmlUrl").strip())
+        url
         for outline in root.iter("outline")
-        if (outline.get("xmlUrl") or "").strip()
+        if (url := _absolute(base_url, outline.get("xmlUrl"))) is not None
     ]
     title = root.findtext("head/title")
     return SourceDocument(SourceKind.OPML, title.strip() if title else None, (), tuple(dict.fromkeys(feeds)))
+
+
+def _absolute(base_url: str, link: str | None) -> str | None:
+    """``link`` resolved against ``base_url``; None when empty or not a URL at all (``http://[``).
+
+    >>> _absolute("https://a.example/feed", " /p/1 "), _absolute("https://a.example/", "http://[x")
+    ('https://a.example/p/1', None)
+    """
+    if not link or not link.strip():
+        return None
+    try:
+        return urljoin(base_url, link.strip())
+    except ValueError:
+        return None
 
 
 def _iso(value: object) -> datetime | None:

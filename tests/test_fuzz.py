@@ -1,0 +1,152 @@
+"""Hostile input for the readers of untrusted text: source documents (feeds, sitemaps, OPML, URL
+lists, JSON Feed), the configuration loader, removal datasets, and the URL canonicalisers.
+Each either reads its input or refuses it with its own clear error; none crashes otherwise,
+hangs, or (for URLs) gives a different answer when asked again about its own answer."""
+
+import json
+import string
+import time
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from samizdat.config import ConfigError, load_settings
+from samizdat.platforms.generic import PLATFORM as GENERIC
+from samizdat.platforms.wechat import PLATFORM as WECHAT
+from samizdat.sources.documents import NotASource, read_source
+from samizdat.sources.removals import RemovalDatasetError, read_removals
+
+FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<item><title>{title}</title><link>{link}</link><pubDate>{date}</pubDate></item></channel></rss>"""
+SITEMAP = '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>{link}</loc></url></urlset>'
+XML_BOMBS = [
+    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+    b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>'
+    b"<rss><channel><item><title>&d;&d;&d;&d;&d;&d;</title></item></channel></rss>",
+    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+    b"<rss><channel><item><title>&e;</title><link>https://a.example/1</link></item></channel></rss>",
+    b'<?xml version="1.0"?><!DOCTYPE x SYSTEM "http://127.0.0.1:9/dtd"><urlset><url><loc>x</loc></url></urlset>',
+]
+texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200)
+
+
+def read_or_refuse(body: bytes):
+    started = time.monotonic()
+    try:
+        document = read_source(body, "https://feeds.example/")
+    except NotASource:
+        document = None
+    assert time.monotonic() - started < 2
+    return document
+
+
+@FAST
+@given(st.binary(max_size=2000))
+def test_any_bytes_are_a_source_or_refused(body):
+    read_or_refuse(body)
+
+
+@FAST
+@given(texts, texts, texts, st.sampled_from([FEED, SITEMAP]))
+def test_feeds_and_sitemaps_with_hostile_values(title, link, date, template):
+    escaped = {k: v.replace("&", "&amp;").replace("<", "&lt;") for k, v in (("title", title), ("link", link))}
+    read_or_refuse(template.format(date=date.replace("<", ""), **escaped).encode("utf-8", "surrogatepass"))
+
+
+def test_entities_dtds_and_external_references_are_never_expanded():
+    for bomb in XML_BOMBS:
+        document = read_or_refuse(bomb)
+        if document is not None:
+            assert all("root:" not in (entry.title or "") for entry in document.entries)
+            assert all(len(entry.title or "") < 10_000 for entry in document.entries)
+
+
+@FAST
+@given(text=st.text(max_size=300))
+def test_any_configuration_is_read_or_refused_clearly(text, tmp_path_factory):
+    path = tmp_path_factory.mktemp("config") / "samizdat.toml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        load_settings(path, environ={})
+    except ConfigError as exc:
+        assert str(exc)
+
+
+@FAST
+@given(
+    values=st.dictionaries(
+        st.sampled_from(["fetch", "watch", "web", "database", "keywords", "platforms", "data_dir", "notify"]),
+        st.one_of(
+            st.integers(),
+            st.text(max_size=20),
+            st.booleans(),
+            st.lists(st.integers(), max_size=3),
+            st.dictionaries(
+                st.text(string.ascii_lowercase + "_", max_size=20), st.integers() | st.text(max_size=5)
+            ),
+        ),
+        max_size=4,
+    )
+)
+def test_configuration_values_of_the_wrong_kind_are_refused_with_their_key(values, tmp_path_factory):
+    path = tmp_path_factory.mktemp("config") / "samizdat.toml"
+    path.write_text("\n".join(f"{key} = {toml(value)}" for key, value in values.items()), encoding="utf-8")
+    try:
+        load_settings(path, environ={})
+    except ConfigError as exc:
+        assert str(exc)
+
+
+def toml(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml(v) for v in value) + "]"
+    return "{" + ", ".join(f"{json.dumps(k)} = {toml(v)}" for k, v in value.items()) + "}"
+
+
+@FAST
+@given(text=st.text(max_size=400))
+def test_any_removal_dataset_is_read_or_refused_clearly(text, tmp_path_factory):
+    from datetime import UTC
+
+    path = tmp_path_factory.mktemp("removals") / "data.csv"
+    path.write_text("title,nickname,created_at,censored_date,censored_msg\n" + text, encoding="utf-8")
+    try:
+        list(read_removals(path, tz=UTC))
+    except RemovalDatasetError as exc:
+        assert str(exc)
+
+
+urls = st.one_of(
+    texts,
+    st.builds(
+        lambda scheme, host, path, query: f"{scheme}://{host}/{path}?{query}",
+        st.sampled_from(["http", "https", "HTTP", "ftp", ""]),
+        st.sampled_from(["mp.weixin.qq.com", "MP.WEIXIN.QQ.COM:443", "a.example", "[::1]", "例子.中国", ""]),
+        texts,
+        st.lists(
+            st.tuples(
+                st.sampled_from(["__biz", "mid", "idx", "sn", "chksm", "utm_source", "x", ""]),
+                st.text(max_size=12),
+            ),
+            max_size=6,
+        ).map(lambda pairs: "&".join(f"{k}={v}" for k, v in pairs)),
+    ),
+)
+
+
+@FAST
+@given(urls)
+def test_canonical_urls_are_stable_and_never_crash(url):
+    for platform in (WECHAT, GENERIC):
+        canonical = platform.canonical_url(url)
+        assert platform.canonical_url(canonical) == canonical
+        identity = platform.canonical_id(url)
+        assert identity is None or isinstance(identity, str)
