@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+from urllib.parse import SplitResult, urlsplit
 
 
 class UnavailableReason(enum.StrEnum):
@@ -82,3 +83,15 @@ class Platform(Protocol):
     def reason_for_notice(self, message: str) -> UnavailableReason | None:
         """The reason a removal notice's message gives, None when it is not one this platform
         shows (a removal dataset's messages are read with it)."""
+
+
+def split_url(url: str) -> SplitResult | None:
+    """``urlsplit`` of ``url``, or None when it is not a URL at all (``http://[``).
+
+    >>> split_url("https://a.example/p?q=1").netloc, split_url("//[")
+    ('a.example', None)
+    """
+    try:
+        return urlsplit(url.strip())
+    except ValueError:
+        return None

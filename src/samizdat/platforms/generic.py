@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit
 
 from lxml import html
 
-from samizdat.platforms.base import Article, UnavailableReason
+from samizdat.platforms.base import Article, UnavailableReason, split_url
 from samizdat.platforms.blocks import extract
 from samizdat.platforms.dates import find_published
 from samizdat.platforms.similarity import medoid
@@ -82,11 +82,11 @@ class Generic:
         >>> Generic().canonical_url("HTTPS://Example.COM:443/a/b?utm_source=x&id=3#top")
         'https://example.com/a/b?id=3'
         """
-        parts = urlsplit(url.strip())
-        scheme = parts.scheme.lower()
-        if scheme not in ("http", "https") or not parts.hostname:
+        parts = split_url(url)
+        scheme = parts.scheme.lower() if parts is not None else ""
+        if parts is None or scheme not in ("http", "https") or not (parts.hostname or "").strip():
             return url.strip()  # not a web address: nothing to put in order
-        host = parts.hostname.lower()
+        host = parts.hostname.strip().lower()
         default_port = {"http": 80, "https": 443}.get(scheme)
         try:
             port = parts.port
@@ -97,7 +97,7 @@ class Generic:
             (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING_PARAMS.match(k)
         ]
         query = urlencode(params, quote_via=quote, safe="/:,")
-        return f"{scheme}://{netloc}{parts.path or '/'}" + (f"?{query}" if query else "")
+        return (f"{scheme}://{netloc}{parts.path or '/'}" + (f"?{query}" if query else "")).strip()
 
     def canonical_id(self, url: str) -> str | None:
         return self.canonical_url(url) if url else None

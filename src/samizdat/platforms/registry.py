@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping, Sequence
-from urllib.parse import urlsplit
 
 from samizdat.config import PlatformSettings
-from samizdat.platforms.base import Article, Platform, Unavailable
+from samizdat.platforms.base import Article, Platform, Unavailable, split_url
 from samizdat.platforms.fingerprint import page_fingerprint
 
 BUILTIN = ("samizdat.platforms.wechat",)
@@ -43,7 +42,9 @@ class Registry:
 
     def for_url(self, url: str) -> Platform | None:
         """The platform whose host aliases include ``url``'s host (with or without port)."""
-        parts = urlsplit(url)
+        parts = split_url(url)
+        if parts is None:
+            return None
         host = (parts.hostname or "").lower()
         netloc = parts.netloc.lower().rsplit("@", 1)[-1]
         return self._hosts.get(netloc) or self._hosts.get(host)

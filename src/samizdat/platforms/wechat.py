@@ -11,11 +11,11 @@ import functools
 import html as htmllib
 import re
 from datetime import datetime, timedelta, timezone
-from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urljoin
 
 from lxml import etree, html
 
-from samizdat.platforms.base import Article, Media, Unavailable, UnavailableReason
+from samizdat.platforms.base import Article, Media, Unavailable, UnavailableReason, split_url
 from samizdat.platforms.text import clean_line, element_text, parse_html, split_scripts
 
 NAME = "wechat"
@@ -221,8 +221,8 @@ class WeChat:
         >>> WeChat().canonical_url("http://mp.weixin.qq.com/s?__biz=MzA=&mid=1&idx=2&sn=ab&chksm=x&scene=21#wechat_redirect")
         'https://mp.weixin.qq.com/s?__biz=MzA=&mid=1&idx=2&sn=ab'
         """
-        parts = urlsplit(url.strip())
-        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        parts = split_url(url)
+        if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.netloc:
             return url.strip()  # not a web address: nothing to put in order
         params = [
             (k, v)
@@ -232,11 +232,14 @@ class WeChat:
         identity = [(k, v) for k in IDENTITY_PARAMS for key, v in params if key == k and v]
         rest = [(k, v) for k, v in params if k not in IDENTITY_PARAMS]
         query = urlencode(identity + rest, quote_via=quote, safe="=")
-        scheme = "https" if is_wechat_host(parts.hostname or "") else parts.scheme
-        return f"{scheme}://{parts.netloc}{parts.path}" + (f"?{query}" if query else "")
+        # White space around the host (before a "?") is not part of it: the answer must not change
+        # when it is canonicalised again.
+        scheme = "https" if is_wechat_host((parts.hostname or "").strip()) else parts.scheme
+        return (f"{scheme}://{parts.netloc.strip()}{parts.path}" + (f"?{query}" if query else "")).strip()
 
     def canonical_id(self, url: str) -> str | None:
-        params = dict(parse_qsl(urlsplit(url).query))
+        parts = split_url(url)
+        params = dict(parse_qsl(parts.query)) if parts is not None else {}
         return canonical_id_from_params(
             params.get("__biz"), params.get("mid") or params.get("appmsgid"), params.get("idx")
         )
