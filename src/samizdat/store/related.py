@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import Connection, Engine, delete, func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from samizdat.folding import fold, fold_letters
 from samizdat.store.schema import articles, related_posts, related_terms, related_vectors, versions
@@ -102,7 +102,8 @@ class Packed:
 
 def relate_pending(engine: Engine, *, limit: int = 100) -> int:
     """Compute related posts for up to ``limit`` articles that have none for their latest
-    version; how many were done. Articles done meanwhile by another process are skipped."""
+    version; how many were done. An article another process did meanwhile, or one the
+    database was too busy for, is left to the next pass."""
     with engine.connect() as connection:
         pending = list(
             connection.scalars(
@@ -119,8 +120,8 @@ def relate_pending(engine: Engine, *, limit: int = 100) -> int:
             with engine.begin() as connection:
                 relate(connection, article_id)
             done += 1
-        except IntegrityError:
-            continue
+        except (IntegrityError, OperationalError):
+            continue  # done by another process meanwhile, or the database was busy: next pass
     return done
 
 
