@@ -330,3 +330,31 @@ async def test_a_removed_text_makes_its_copies_due_at_once(settings):
             second = await watch_pass(pipe.store, pipe.checker, 8)
     assert [r.article_id for r in first] == [ids[0]] and first[0].outcome == "deleted_by_author"
     assert [(r.article_id, r.outcome) for r in second] == [(ids[1], "alive")]
+
+
+async def test_a_burst_of_verification_pages_declares_nothing_and_the_host_rests(settings):
+    """A platform that answers with verification pages while it is asked too often: nothing is
+    declared removed, and after each verification page the host rests (the simulator's log
+    shows the gap) before it is asked again."""
+    with Simulator(WECHAT, copies=3) as sim:
+        settings = fast(settings, sim)
+        rest = 0.5  # seconds of real time
+        settings = dataclasses.replace(
+            settings,
+            watch=dataclasses.replace(settings.watch, backoff_seconds=rest * settings.watch.time_scale),
+            fetch=dataclasses.replace(settings.fetch, per_host_rate=0, timeout=3),
+        )
+        async with pipeline(settings) as pipe:
+            for article in sim.articles:
+                await pipe.capturer.capture(sim.base + article.path)
+            sim.rate_limit = 4  # more than four article pages a second: verification pages
+            sim.requests.clear()
+            reports = await run_for(pipe, 4.0)
+            states = {pipe.store.article(r.article_id)["state"] for r in reports}
+    verification = [entry for entry in sim.requests if entry[2] == "verification"]
+    assert verification and any(r.outcome == "transient" for r in reports)
+    assert not any(r.declared for r in reports) and states == {"live"}
+    # After the first verification page no request comes before the rest is over.
+    first = verification[0][0]
+    later = [entry[0] for entry in sim.requests if entry[0] > first + 0.05]
+    assert later and later[0] - first >= rest * 0.9
