@@ -120,6 +120,13 @@ end
     print(result.stdout)
     first = [kib for at, kib in samples if at <= 60]
     last = [kib for at, kib in samples if at >= samples[-1][0] - 60]
+    by_minute = {}
+    for at, kib in samples:
+        by_minute.setdefault(int(at // 60), []).append(kib)
+    print(
+        "server memory by minute (MiB):",
+        " ".join(f"{statistics.mean(v) / 1024:.0f}" for v in by_minute.values()),
+    )
     peak = max(k for _, k in samples) / 1024
     print(
         f"{count} articles, {checked} of them re-checked and found alive during the load; the watcher"
