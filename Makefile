@@ -40,6 +40,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/watch_end_to_end.py --time-scale 360 --workers 3 --checks 15
 	$(BIN)/python bench/copies.py --articles 100000
 	$(BIN)/python bench/related.py --articles 20000
+	$(BIN)/python bench/crashes.py --rounds 20 --copies 72
+	$(BIN)/python bench/load_with_watcher.py --minutes 10
 
 clean:
 	rm -rf $(VENV) samizdat-data
