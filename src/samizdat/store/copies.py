@@ -138,6 +138,7 @@ class CopyPlan:
     """What storing one text's fingerprint will do, found by reads alone (see :func:`plan_copies`)."""
 
     fingerprint: Fingerprint
+    keys: tuple[int, ...]  # its band keys
     copies_of: frozenset[int]  # articles already stored whose text this one copies
     earlier: tuple[int, ...]  # earlier texts of the same plan_copies call that it copies (indices)
     # Its signature is stored already (or comes earlier in the call): its band keys would add
@@ -198,6 +199,7 @@ def plan_copies(
         plans.append(
             CopyPlan(
                 this,
+                tuple(these_keys),
                 frozenset(row.article_id for row, copy in zip(candidates, copies, strict=False) if copy),
                 tuple(i for (i, _), copy in zip(before, copies[len(candidates) :], strict=True) if copy),
                 bool((signatures == this.signature).all(axis=1).any()),
@@ -236,7 +238,7 @@ def store_copies(
         {"key": key, "version_id": v.version_id}
         for v in new_versions
         if not v.plan.duplicate
-        for key in v.plan.fingerprint.band_keys()
+        for key in v.plan.keys
     ]
     if keys:
         connection.execute(insert(copy_keys), keys)
