@@ -8,7 +8,8 @@ hours and re-check the others too); 20 % of them are removed at ages and for rea
 from the 17,411 real removals (WeChatScope 2018–2020), 2 % are edited. The watcher
 (``samizdat.watch.service``, as ``samizdat watch`` runs it) polls every account's feed,
 captures new articles at first sight and re-checks them on the adaptive schedule, within a
-per-host request budget. After H
+per-host request budget; an article that leaves its account's feed (as a removed one leaves
+the platform's own lists; ``--listings-keep-removed`` turns this off) is checked at once. After H
 simulated hours (default: until every article has been watched over its whole 7-day
 horizon) the run stops and the archive is compared with the simulator's plan:
 
@@ -75,6 +76,9 @@ def start_simulator(args: argparse.Namespace, directory: Path) -> tuple[subproce
         "--plan",
         str(directory / "plan.json"),
     ]
+    if args.listings_keep_removed:
+        command.append("--listings-keep-removed")
+    command += ["--account-entries", str(args.account_entries), "--account-feeds", "json"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     first = process.stdout.readline()
     if not first.startswith("serving"):
@@ -131,6 +135,18 @@ def main() -> int:
     parser.add_argument("--checks", type=int, default=20, help="watch.checks_per_article")
     parser.add_argument("--rate", type=float, default=250.0, help="fetch.per_host_rate, requests/s")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--account-entries",
+        type=int,
+        default=1000,
+        help="newest articles in each account's feed (1,000: about 4 days of a simulated account's "
+        "output; a real account's list covers weeks)",
+    )
+    parser.add_argument(
+        "--listings-keep-removed",
+        action="store_true",
+        help="the accounts' feeds keep listing removed articles (a caching bridge): age-only schedule",
+    )
     args = parser.parse_args()
     if args.sim_hours is None:
         args.sim_hours = args.publish_hours + HORIZON_HOURS + 6
@@ -208,6 +224,7 @@ def report(args, settings: Settings, plan: dict, watcher: Watcher, log_path: Pat
     # The fixed-interval policy with the same number of article requests over the same lives.
     requests = [json.loads(line) for line in log_path.read_text().splitlines()]
     article_requests = [t for t, path, *_ in requests if path.startswith("/s")]
+    feed_requests = sum(1 for _, path, *_ in requests if path.startswith("/account/"))
     watched = sum(
         max(0.0, min(end, f["removed_at"] or end, f["published_at"] + horizon) - f["published_at"])
         for q, f in fates.items()
@@ -240,8 +257,12 @@ def report(args, settings: Settings, plan: dict, watcher: Watcher, log_path: Pat
         f" declared by the end: {sum(1 for q in past_horizon if q in declared):,}",
         f"false deletions: {len(false)}; reasons right: {len(right):,} / {len(declared) - len(false):,}",
         f"checks: {sum(watcher.status.outcomes.values()):,} {dict(watcher.status.outcomes)}",
+        f"articles made due by leaving their account's feed: {watcher.status.left_listings:,}"
+        f" (feeds {'keep' if args.listings_keep_removed else 'drop'} removed articles,"
+        f" {args.account_entries:,} entries each)",
         f"article requests: {len(article_requests):,}; a fixed interval spending as many checks every"
         f" {interval / 60:.0f} simulated minutes",
+        f"feed requests (both policies poll the feeds to capture at first sight): {feed_requests:,}",
         "delay from removal to the first check that saw it, simulated minutes:",
         f"  adaptive median {seen_median / 60:.0f}, p90 {seen_p90 / 60:.0f};"
         f" fixed interval median {fixed_seen_median / 60:.0f}, p90 {fixed_seen_p90 / 60:.0f};"

@@ -80,7 +80,7 @@ def test_migrations_are_idempotent(tmp_path):
     open_store(sqlite_url(tmp_path)).engine.dispose()
     store = open_store(sqlite_url(tmp_path))
     with store.engine.connect() as connection:
-        assert connection.scalar(text("select version_num from alembic_version")) == "0010"
+        assert connection.scalar(text("select version_num from alembic_version")) == "0011"
         assert connection.scalar(text("pragma journal_mode")) == "wal"
     store.engine.dispose()
 

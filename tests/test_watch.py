@@ -17,6 +17,7 @@ from samizdat.store.queries import ref_from_row
 from samizdat.store.schema import articles
 from samizdat.testing import Simulator
 from samizdat.watch.loop import AlreadyWatching, WatchLock, watch, watch_pass
+from samizdat.watch.polling import poll_sources
 from tests.conftest import WECHAT
 
 # One simulated hour passes in a second: a first re-check comes within a fraction of a second,
@@ -358,3 +359,27 @@ async def test_a_burst_of_verification_pages_declares_nothing_and_the_host_rests
     first = verification[0][0]
     later = [entry[0] for entry in sim.requests if entry[0] > first + 0.05]
     assert later and later[0] - first >= rest * 0.9
+
+
+@pytest.mark.parametrize("keep_removed", [False, True])
+async def test_an_article_gone_from_its_listing_is_checked_at_once(settings, keep_removed):
+    """The platform's own lists drop a removed article at once (a caching bridge keeps it): the
+    next poll makes the dropped articles due, and only those; the check decides what happened."""
+    with Simulator(WECHAT, copies=2, listings_keep_removed=keep_removed) as sim:
+        settings = fast(settings, sim)
+        settings = dataclasses.replace(settings, watch=dataclasses.replace(settings.watch, time_scale=60.0))
+        async with pipeline(settings) as pipe:
+            pipe.store.add_source("feed", sim.base + "/feed.xml", title=None, interval_seconds=60)
+            first = await poll_sources(pipe, pipe.store.list_sources())
+            assert first[0].new == len(sim.articles) and first[0].dropped == 0
+            newest, middle = sim.articles[0], sim.articles[len(sim.articles) // 2]
+            for article in (newest, middle):
+                sim.remove(article, "deleted-by-author")
+            second = await poll_sources(pipe, pipe.store.list_sources())
+            checked = await watch_pass(pipe.store, pipe.checker, 8)
+    if keep_removed:
+        assert second[0].dropped == 0 and checked == []
+        return
+    removed_ids = {pipe.store.article_id_for_url(sim.base + a.path) for a in (newest, middle)}
+    assert second[0].dropped == 2
+    assert {(r.article_id, r.outcome) for r in checked} == {(i, "deleted_by_author") for i in removed_ids}

@@ -516,6 +516,7 @@ def _status_table(watcher, settings: Settings) -> Table:
     table.add_row("removals declared", f"{status.declared:,}")
     table.add_row("edits · back online", f"{status.edited:,} · {status.restored:,}")
     table.add_row("sources polled · new articles", f"{status.polls:,} · {status.captured:,}")
+    table.add_row("left a listing, checked at once", f"{status.left_listings:,}")
     table.add_row("related posts computed", f"{status.related:,}")
     rate = f"{fetch.per_host_rate:g}/s" if fetch.per_host_rate else "no rate limit"
     table.add_row(
@@ -615,6 +616,8 @@ def source_poll(ctx: typer.Context) -> None:
             errors.print(f"[yellow]source {report.source_id}:[/yellow] {report.error}")
             continue
         status = "unchanged (304)" if report.not_modified else f"{report.listed} listed, {report.new} new"
+        if report.dropped:
+            status += f", {report.dropped} gone from the listing (due for a check now)"
         console.print(f"source {report.source_id} {report.url}: {status}")
         if report.captures:
             console.print(_outcomes_table(list(report.captures)))
@@ -918,6 +921,14 @@ def simulate(
     plan_file: Annotated[
         Path | None, typer.Option("--plan", help="Write each article's fate (the ground truth) here.")
     ] = None,
+    listings_keep_removed: Annotated[
+        bool,
+        typer.Option(help="Feeds and sitemaps keep listing removed articles (a caching RSS bridge)."),
+    ] = False,
+    account_entries: Annotated[int, typer.Option(help="Newest articles listed by each account's feed.")] = 50,
+    account_feeds: Annotated[
+        str, typer.Option(help="Which feeds accounts.opml names: xml (RSS 2.0) or json (JSON Feed).")
+    ] = "xml",
 ) -> None:
     """Serve the local WeChat simulator until interrupted (for demos and benchmarks)."""
     import signal
@@ -928,9 +939,17 @@ def simulate(
 
     try:
         simulator = Simulator(
-            pages, copies=copies, port=port, time_scale=time_scale, rate_limit=rate_limit, log_path=log
+            pages,
+            copies=copies,
+            port=port,
+            time_scale=time_scale,
+            rate_limit=rate_limit,
+            log_path=log,
+            listings_keep_removed=listings_keep_removed,
+            account_entries=account_entries,
+            account_feeds=account_feeds,
         )
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ValueError) as exc:
         errors.print(str(exc))
         raise typer.Exit(2) from None
     if timeline:

@@ -444,8 +444,16 @@ class Store:
             return taken.rowcount == 1
 
     def source_polled(
-        self, source_id: int, *, at: datetime, etag: str | None, last_modified: str | None, title: str | None
+        self,
+        source_id: int,
+        *,
+        at: datetime,
+        etag: str | None,
+        last_modified: str | None,
+        title: str | None,
+        listing: Sequence[str] | None = None,
     ) -> None:
+        """Record a poll; ``listing`` (None: unchanged, as after a 304) is what it listed."""
         values: dict[str, Any] = {
             "last_polled_at": at,
             "etag": etag,
@@ -455,6 +463,8 @@ class Store:
         }
         if title:
             values["title"] = title
+        if listing is not None:
+            values["listing"] = list(listing)
         with self.engine.begin() as connection:
             connection.execute(update(sources).where(sources.c.id == source_id).values(**values))
 
@@ -803,6 +813,24 @@ class Store:
             if ids:
                 connection.execute(update(articles).where(articles.c.id.in_(ids)).values(next_check_at=now))
             return len(ids)
+
+    def check_urls_soon(self, urls: Sequence[str], now: datetime) -> int:
+        """Make the live articles reached by ``urls`` due now (those not due already); how many."""
+        made_due = 0
+        with self.engine.begin() as connection:
+            for start in range(0, len(urls), 500):
+                chunk = list(urls[start : start + 500])
+                reached = select(article_urls.c.article_id).where(article_urls.c.url.in_(chunk))
+                made_due += connection.execute(
+                    update(articles)
+                    .where(
+                        articles.c.id.in_(reached),
+                        articles.c.state == "live",
+                        articles.c.next_check_at > now,
+                    )
+                    .values(next_check_at=now)
+                ).rowcount
+        return made_due
 
     def check_ref(self, check_id: int) -> ArchiveRef | None:
         """Where the page a check saw is kept (a removal notice is the removal's evidence)."""

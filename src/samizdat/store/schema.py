@@ -80,6 +80,7 @@ sources = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("claimed_by", String(100)),  # the worker polling it now
     Column("claimed_until", UTCDateTime),
+    Column("listing", JSON),  # the URLs its last poll listed, in order (sources/listing.py)
 )
 
 articles = Table(

@@ -13,7 +13,7 @@ Routes::
     /notice/<name>                   a notice page (deleted-by-author, verification, …)
     /urls.txt                        every article URL, one per line (a URL-list source)
     /moved/<token>                   an article after its account migrated (the notice links here)
-    /account/<biz>.xml               one account's articles as an RSS feed
+    /account/<biz>.xml, .json        one account's articles as RSS or a JSON Feed (removed ones leave it)
     /accounts.opml                   every account's feed
     /feed.xml, /feed.json            the same as an RSS 2.0 feed and a JSON Feed (with ETags)
     /sitemap.xml                     a sitemap index pointing at /sitemap-articles.xml
@@ -136,6 +136,9 @@ class Simulator:
         time_scale: float = 1.0,
         rate_limit: float = 0.0,
         log_path: Path | None = None,
+        listings_keep_removed: bool = False,
+        account_entries: int = FEED_ENTRIES,
+        account_feeds: str = "xml",
     ):
         directory = pages or REPO_FIXTURES
         if not (directory / "articles").is_dir():
@@ -168,6 +171,15 @@ class Simulator:
         self._recent: deque[float] = deque()
         self.requests: list[tuple[float, str, str, str]] = []  # (time, path, what was served, article token)
         self._log = log_path.open("a", encoding="utf-8", buffering=1 << 16) if log_path else None
+        # The platform's own lists (an account's history, its feed) drop a removed article at
+        # once; a third-party bridge that caches what it saw keeps listing it.
+        self.listings_keep_removed = listings_keep_removed
+        # How many of its newest articles an account's feed lists, and which kind of feed the
+        # OPML file names ("json": a JSON Feed, like the platform's own history list).
+        if account_feeds not in ("xml", "json"):
+            raise ValueError(f"account feeds are xml or json, not {account_feeds!r}")
+        self.account_entries = account_entries
+        self.account_feeds = account_feeds
 
     @property
     def host(self) -> str:
@@ -180,6 +192,19 @@ class Simulator:
     def article_urls(self) -> list[str]:
         """The articles published so far (all of them without a timeline), newest first."""
         return [self.base + a.path for a in self._published()]
+
+    def _listed(self) -> list[SimulatedArticle]:
+        """What the feeds and sitemaps list: the published articles, newest first, less the removed."""
+        if self.listings_keep_removed:
+            return self._published()
+        now = self.now()
+        return [a for a in self._published() if not self._is_removed(a, now)]
+
+    def _is_removed(self, article: SimulatedArticle, now: float) -> bool:
+        fate = self.fates.get(article.token)
+        return article.token in self.removed or bool(
+            fate and fate.removed_at is not None and now >= fate.removed_at
+        )
 
     def _published(self) -> list[SimulatedArticle]:
         if not self.fates:
@@ -330,19 +355,15 @@ class Simulator:
             else:
                 _send(writer, 200, body, [("Content-Type", content_type), ("ETag", etag)])
             return True
-        if path.startswith("/account/") and path.endswith(".xml"):
-            biz = unquote(path[len("/account/") : -len(".xml")])
-            urls = [escape(self.base + a.path) for a in self._published() if a.biz == biz][:FEED_ENTRIES]
-            items = "".join(f"<item><link>{u}</link></item>" for u in urls)
-            body = (
-                f'<?xml version="1.0"?><rss version="2.0"><channel><title>{escape(biz)}</title>'
-                f"{items}</channel></rss>"
-            )
-            _send(writer, 200, body.encode(), [("Content-Type", "application/rss+xml")])
+        if path.startswith("/account/") and path.endswith((".xml", ".json")):
+            biz, _, extension = unquote(path[len("/account/") :]).rpartition(".")
+            listed = [self.base + a.path for a in self._listed() if a.biz == biz][: self.account_entries]
+            _send(writer, 200, *_account_feed(biz, listed, extension))
             return True
         if path == "/accounts.opml":
             feeds = [
-                f"{self.base}/account/{quote(biz, safe='')}.xml" for biz in {a.biz: 0 for a in self.articles}
+                f"{self.base}/account/{quote(biz, safe='')}.{self.account_feeds}"
+                for biz in {a.biz: 0 for a in self.articles}
             ]
             outlines = "".join(f'<outline type="rss" xmlUrl="{escape(feed)}"/>' for feed in feeds)
             body = f'<?xml version="1.0"?><opml version="2.0"><body>{outlines}</body></opml>'
@@ -380,7 +401,8 @@ class Simulator:
 
     def _listing(self, path: str) -> tuple[bytes, str]:
         """The article URLs as an RSS 2.0 feed, a JSON Feed, or a sitemap index and its sitemap."""
-        urls = [escape(url) for url in self.article_urls()]
+        listed = [self.base + a.path for a in self._listed()]
+        urls = [escape(url) for url in listed]
         if path == "/feed.xml":
             urls = urls[:FEED_ENTRIES]
             items = "".join(
@@ -394,7 +416,7 @@ class Simulator:
             feed = {
                 "version": "https://jsonfeed.org/version/1.1",
                 "title": "simulated account",
-                "items": [{"id": u, "url": u} for u in self.article_urls()[:FEED_ENTRIES]],
+                "items": [{"id": u, "url": u} for u in listed[:FEED_ENTRIES]],
             }
             return json.dumps(feed).encode(), "application/feed+json"
         if path == "/sitemap.xml":
@@ -458,6 +480,18 @@ class Simulator:
             extra.append(("Content-Encoding", "gzip"))
         _send(writer, 200, page.render(zipped, values), extra)
         return True
+
+
+def _account_feed(biz: str, urls: list[str], extension: str) -> tuple[bytes, list[tuple[str, str]]]:
+    """One account's articles, newest first, as RSS 2.0 (``xml``) or a JSON Feed (``json``)."""
+    if extension == "json":
+        items = [{"id": url, "url": url} for url in urls]
+        feed = {"version": "https://jsonfeed.org/version/1.1", "title": biz, "items": items}
+        return json.dumps(feed).encode(), [("Content-Type", "application/feed+json")]
+    items = "".join(f"<item><link>{escape(url)}</link></item>" for url in urls)
+    channel = f"<channel><title>{escape(biz)}</title>{items}</channel>"
+    body = f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'
+    return body.encode(), [("Content-Type", "application/rss+xml")]
 
 
 def _send(

@@ -2,7 +2,8 @@
 
 An article not captured at first sight may be gone by the next look, so new entries are
 captured in the same step as the poll that found them. Each source is polled on its own
-interval (divided by ``watch.time_scale``) with conditional requests.
+interval (divided by ``watch.time_scale``) with conditional requests. An archived article
+that leaves the middle of its listing is made due at once (``sources/listing.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from samizdat.config import Settings
 from samizdat.fetch import Fetcher
 from samizdat.sources import SourceKind, poll
+from samizdat.sources.listing import dropped_entries, remembered
 from samizdat.store import Store
 from samizdat.watch.capture import CaptureOutcome
 
@@ -29,6 +31,7 @@ class SourceReport:
     not_modified: bool = False
     error: str | None = None
     captures: tuple[CaptureOutcome, ...] = ()
+    dropped: int = 0  # archived articles that left the listing's middle, made due for a check
 
 
 def due_sources(rows: list[dict[str, Any]], now: datetime, time_scale: float) -> list[dict[str, Any]]:
@@ -62,15 +65,23 @@ async def poll_sources(pipe, rows: list[dict[str, Any]], *, capture: bool = True
         if polled.error:
             reports.append(SourceReport(row["id"], row["url"], 0, 0, error=polled.error))
             continue
+        listed = list(dict.fromkeys(entry.url for entry in polled.entries))
+        now = datetime.now(UTC)
+        dropped = 0
+        if not polled.not_modified:
+            previous = row.get("listing")
+            gone = dropped_entries(previous, listed)
+            if gone:
+                dropped = await asyncio.to_thread(pipe.store.check_urls_soon, gone, now)
         await asyncio.to_thread(
             pipe.store.source_polled,
             row["id"],
-            at=datetime.now(UTC),
+            at=now,
             etag=polled.etag,
             last_modified=polled.last_modified,
             title=polled.document.title if polled.document else None,
+            listing=None if polled.not_modified else remembered(row.get("listing"), listed),
         )
-        listed = list(dict.fromkeys(entry.url for entry in polled.entries))
         known = await asyncio.to_thread(pipe.store.known_urls, listed)
         fresh = [url for url in listed if url not in known and url not in claimed]
         claimed.update(fresh)
@@ -81,7 +92,9 @@ async def poll_sources(pipe, rows: list[dict[str, Any]], *, capture: bool = True
                 await asyncio.gather(*(pipe.capturer.capture(url, keywords=keywords) for url in fresh))
             )
         reports.append(
-            SourceReport(row["id"], row["url"], len(listed), len(fresh), polled.not_modified, None, captures)
+            SourceReport(
+                row["id"], row["url"], len(listed), len(fresh), polled.not_modified, None, captures, dropped
+            )
         )
     return reports
 

@@ -49,6 +49,7 @@ class Status:
     restored: int = 0
     polls: int = 0
     captured: int = 0
+    left_listings: int = 0  # archived articles that left a listing, so were checked at once
     related: int = 0  # articles whose related posts were computed
     due: int = 0
     recent: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=100_000))
@@ -197,6 +198,12 @@ class Watcher:
         elif captured:
             self.status.news.append(
                 f"{time.strftime('%H:%M:%S')} source {report.source_id}: {captured} new articles captured"
+            )
+        self.status.left_listings += report.dropped
+        if report.dropped:
+            self.status.news.append(
+                f"{time.strftime('%H:%M:%S')} source {report.source_id}: {report.dropped} articles left "
+                "its listing, checking them now"
             )
 
     async def _relate(self, pipe: Pipeline, stop: asyncio.Event) -> None:

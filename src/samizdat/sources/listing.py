@@ -1,0 +1,57 @@
+"""What left a listing: entries a source listed last time that it no longer lists, though they
+had not reached the end its old entries fall off.
+
+A platform's own list of an account's articles (WeChat's history list, a profile's timeline, a
+sitemap) stops listing an article the moment it is removed, long before a routine re-check
+would look at it. Entries also leave a listing harmlessly, off its old end, as newer ones push
+them out. Feeds put their newest entry first; a listing whose new entries arrive at its end is
+read the other way round. A dropped entry is only made due for a check: the check and its
+confirmation decide what happened, so a listing that reorders or forgets costs requests,
+never a false deletion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+# The newest entries kept per source: removals happen in an article's first days, near the
+# head of its listing, and a sitemap of 50,000 URLs need not be stored whole at every poll.
+REMEMBERED_ENTRIES = 1000
+
+
+def remembered(previous: Sequence[str] | None, listed: Sequence[str]) -> list[str]:
+    """The part of a listing kept for the next comparison: its newest entries."""
+    if len(listed) <= REMEMBERED_ENTRIES:
+        return list(listed)
+    if previous and (_appends_at_end(listed, previous) or previous[-1] == listed[-1]):
+        return list(listed[-REMEMBERED_ENTRIES:])  # oldest first, as seen before
+    return list(listed[:REMEMBERED_ENTRIES])
+
+
+def dropped_entries(previous: Sequence[str] | None, listed: Sequence[str]) -> list[str]:
+    """The entries of ``previous`` missing from ``listed`` that had not reached its old end.
+
+    Nothing when the two listings share no entry (a listing replaced whole, or an error page)
+    or when more than half of the previous one is gone (a reshuffle, not a series of removals).
+    """
+    if not previous:
+        return []
+    still = set(listed)
+    kept = [position for position, url in enumerate(previous) if url in still]
+    if not kept:
+        return []
+    # Newest first, old entries leave from the end; oldest first, from the start.
+    oldest_first = _appends_at_end(listed, previous)
+    candidates = previous[kept[0] + 1 :] if oldest_first else previous[: kept[-1]]
+    dropped = [url for url in candidates if url not in still]
+    if len(dropped) > max(3, len(previous) // 2):
+        return []
+    return dropped
+
+
+def _appends_at_end(listed: Sequence[str], previous: Sequence[str]) -> bool:
+    """Whether ``listed`` puts the entries ``previous`` lacked after the ones it had."""
+    known = set(previous)
+    new_positions = [position for position, url in enumerate(listed) if url not in known]
+    old_positions = [position for position, url in enumerate(listed) if url in known]
+    return bool(new_positions and old_positions) and min(new_positions) > max(old_positions)

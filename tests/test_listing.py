@@ -1,0 +1,59 @@
+"""Which entries left a listing's middle (sources/listing.py): removals, told apart from the
+entries that fall off a listing's old end as new ones arrive, in both orders."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from samizdat.sources.listing import REMEMBERED_ENTRIES, dropped_entries, remembered
+
+FEED = [f"u{n}" for n in range(20, 0, -1)]  # newest first, as feeds list
+
+
+def test_a_removal_from_the_middle_or_the_head_of_a_feed_is_dropped():
+    listed = ["u22", "u21", *[u for u in FEED if u not in ("u20", "u14")][:-2]]
+    assert dropped_entries(FEED, listed) == ["u20", "u14"]
+
+
+def test_entries_pushed_off_the_old_end_are_not_dropped():
+    assert dropped_entries(FEED, ["u23", "u22", "u21", *FEED[:-3]]) == []
+
+
+def test_a_listing_that_appends_is_read_oldest_first():
+    oldest_first = list(reversed(FEED))
+    listed = [u for u in oldest_first[3:] if u not in ("u10", "u20")] + ["u21", "u22", "u23"]
+    assert dropped_entries(oldest_first, listed) == ["u10", "u20"]
+
+
+def test_a_replaced_listing_an_error_page_or_a_reshuffle_drops_nothing():
+    assert dropped_entries(FEED, ["other1", "other2"]) == []
+    assert dropped_entries(FEED, []) == []
+    assert dropped_entries(None, FEED) == []
+    assert dropped_entries(FEED, FEED[::3]) == []  # two thirds gone at once
+
+
+@given(
+    st.integers(1, 60),
+    st.integers(0, 30),
+    st.sets(st.integers(0, 59), max_size=4),
+)
+def test_only_the_removed_entries_inside_the_window_are_dropped(size, newer, removed_positions):
+    """A feed of the newest ``size`` entries, ``newer`` published since, some removed: exactly
+    the removed ones still inside the new window's reach are reported."""
+    articles = [f"a{n}" for n in range(200)]  # newest first
+    previous = articles[newer : newer + size]
+    removed = {previous[p] for p in removed_positions if p < len(previous)}
+    survivors = [a for a in articles if a not in removed]
+    listed = survivors[:size]
+    dropped = dropped_entries(previous, listed)
+    assert set(dropped) <= removed
+    kept = [p for p, a in enumerate(previous) if a in set(listed)]
+    if kept and len(removed) <= max(3, size // 2):
+        reachable = {a for a in removed if previous.index(a) < kept[-1]}
+        assert set(dropped) == reachable
+
+
+def test_long_listings_remember_their_newest_entries():
+    newest_first = [f"n{n}" for n in range(REMEMBERED_ENTRIES + 500)]
+    assert remembered(None, newest_first) == newest_first[:REMEMBERED_ENTRIES]
+    oldest_first = list(reversed(newest_first))
+    assert remembered(oldest_first[:-1], oldest_first) == oldest_first[-REMEMBERED_ENTRIES:]
