@@ -8,7 +8,7 @@ import textwrap
 
 from samizdat.archive import RecordFactory, WarcWriter
 from samizdat.archive.integrity import repair_torn_tails, scan_file, writer_gone
-from samizdat.archive.warc import WRITING
+from samizdat.archive.storage import WRITING
 from tests.test_archive import exchange
 
 

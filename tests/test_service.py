@@ -6,6 +6,7 @@ Pages: tests/fixtures/wechat (PROVENANCE.md)."""
 import asyncio
 import dataclasses
 import json
+import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -50,7 +51,8 @@ def webhook():
     server.server_close()
 
 
-async def test_the_watcher_polls_captures_at_first_sight_and_reports_removals(settings, webhook):
+async def test_the_watcher_polls_captures_at_first_sight_and_reports_removals(settings, webhook, caplog):
+    caplog.set_level(logging.INFO, logger="samizdat")
     url, received, calls = webhook
     with Simulator(WECHAT, copies=1, time_scale=SCALE) as sim:
         count = len(sim.articles)
@@ -95,6 +97,8 @@ async def test_the_watcher_polls_captures_at_first_sight_and_reports_removals(se
         assert status == expected.get(canonical_id, "alive"), canonical_id
     assert watcher.status.declared == 3
     assert sorted(event["outcome"] for event in received) == sorted(expected.values())
+    logged = [r for r in caplog.records if getattr(r, "event", None) == "article_removed"]
+    assert sorted(r.outcome for r in logged) == sorted(expected.values())  # structured, fields apart
     assert calls[0] == len(received) + 1  # the failed first delivery was retried
     article_times = sorted(t for t, path, *_ in log if path.startswith("/s"))
     window = 0

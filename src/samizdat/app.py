@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from samizdat import logs
 from samizdat.archive import WarcWriter
-from samizdat.archive.integrity import repair_torn_tails
+from samizdat.archive.storage import LocalWarcFiles, WarcFiles
 from samizdat.config import Settings
 from samizdat.fetch import Fetcher
 from samizdat.fetch.turns import HostTurns
@@ -33,21 +34,35 @@ class Pipeline:
     checker: Checker
 
 
+def warc_storage(settings: Settings) -> WarcFiles:
+    """Where this archive keeps its WARC files."""
+    return LocalWarcFiles(settings.warc_dir)
+
+
 def open_archive(settings: Settings) -> Store:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return open_store(settings.database_url)
 
 
 @asynccontextmanager
-async def pipeline(settings: Settings, *, turns: HostTurns | None = None) -> AsyncIterator[Pipeline]:
-    """Every stage, built from ``settings``; ``turns`` shares the per-host rate with other processes."""
+async def pipeline(
+    settings: Settings, *, turns: HostTurns | None = None, files: WarcFiles | None = None
+) -> AsyncIterator[Pipeline]:
+    """Every stage, built from ``settings``; ``turns`` shares the per-host rate with other
+    processes; ``files`` keeps the WARC files elsewhere than the archive directory."""
     store = open_archive(settings)
-    for name, cut in repair_torn_tails(settings.warc_dir):
-        log.warning(
-            "%s: cut a torn record of %d bytes off its end (its writer had stopped mid-record)", name, cut
+    files = files or warc_storage(settings)
+    for name, cut in files.recover():
+        logs.event(
+            log,
+            "torn_tail_cut",
+            f"{name}: cut a torn record of {cut} bytes off its end (its writer had stopped mid-record)",
+            level=logging.WARNING,
+            file=name,
+            bytes=cut,
         )
     writer = WarcWriter(
-        settings.warc_dir,
+        files,
         prefix=settings.archive.warc_prefix,
         max_bytes=settings.archive.warc_max_bytes,
         fsync=settings.archive.fsync,

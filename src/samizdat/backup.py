@@ -7,7 +7,7 @@ archive while captures and checks go on); the WARC files after. Records are fsyn
 the rows that point at them are committed, so every record the copied rows name is already
 on disk when the files are copied; a file still being written is copied up to its last whole
 record. Restoring copies the database into the configured one (SQLite or PostgreSQL, empty)
-and the files into the archive directory, after checking them against the manifest.
+and the files into the archive's storage, after checking them against the manifest.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from samizdat import __version__
+from samizdat.app import warc_storage
 from samizdat.archive.integrity import scan_file
 from samizdat.config import Settings
 from samizdat.store import Store, open_store
@@ -50,14 +51,16 @@ def backup(settings: Settings, store: Store, destination: Path) -> BackupSummary
     finally:
         target.engine.dispose()
     files = {}
-    for source in sorted(settings.warc_dir.glob("*.warc.gz")) if settings.warc_dir.is_dir() else []:
-        copied = destination / "warcs" / source.name
-        shutil.copyfile(source, copied)
+    archive = warc_storage(settings)
+    for name in archive.names():
+        copied = destination / "warcs" / name
+        with archive.open(name) as source, copied.open("xb") as out:
+            shutil.copyfileobj(source, out, 1 << 20)
         scan = scan_file(copied)
         if scan.torn_tail:  # being written as we copied: keep its whole records
             with copied.open("r+b") as handle:
                 handle.truncate(scan.whole_bytes)
-        files[source.name] = _sha256(copied)
+        files[name] = _sha256(copied)
     manifest = {
         "samizdat": __version__,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -79,9 +82,9 @@ def restore(settings: Settings, source: Path) -> BackupSummary:
         path = source / "warcs" / name
         if not path.is_file() or _sha256(path) != expected:
             raise BackupError(f"{path} is missing or differs from the manifest: the backup is damaged")
-    present = sorted(settings.warc_dir.glob("*.warc.gz")) if settings.warc_dir.is_dir() else []
-    if present:
-        raise BackupError(f"{settings.warc_dir} already holds WARC files: restore into an empty archive")
+    archive = warc_storage(settings)
+    if archive.names():
+        raise BackupError(f"{archive.location} already holds WARC files: restore into an empty archive")
     backup_store = open_store(f"sqlite:///{(source / 'samizdat.db').resolve()}")
     target = open_store(settings.database_url)
     try:
@@ -96,10 +99,12 @@ def restore(settings: Settings, source: Path) -> BackupSummary:
     ]
     if different:
         raise BackupError(f"restored tables differ from the backup: {', '.join(different)}")
-    settings.warc_dir.mkdir(parents=True, exist_ok=True)
     for name in manifest["warcs"]:
-        shutil.copyfile(source / "warcs" / name, settings.warc_dir / name)
-    size = sum((settings.warc_dir / name).stat().st_size for name in manifest["warcs"])
+        with (source / "warcs" / name).open("rb") as stream:
+            handle = archive.create(name)
+            shutil.copyfileobj(stream, handle, 1 << 20)
+            archive.seal(name, handle)
+    size = sum(archive.size(name) for name in manifest["warcs"])
     return BackupSummary(settings.data_dir, tables, len(manifest["warcs"]), size)
 
 

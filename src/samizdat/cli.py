@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from samizdat import __version__
-from samizdat.app import open_archive, pipeline
+from samizdat import __version__, logs
+from samizdat.app import open_archive, pipeline, warc_storage
 from samizdat.archive.wacz import archive_index, write_wacz
 from samizdat.config import ConfigError, PlatformSettings, Settings, load_settings
 from samizdat.fetch import decode_html
@@ -67,6 +67,7 @@ def main(
     except ConfigError as exc:
         errors.print(f"[red]configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
+    logs.configure(ctx.obj.log)
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -220,13 +221,13 @@ def export(
             raise typer.Exit(2)
         ids = selected_articles(Reader(store.engine), query=query, ids=article)
         refs, pages = Reader(store.engine).package(ids)
-        write_wacz(output, settings.warc_dir, refs, pages, title=query or "samizdat archive")
+        write_wacz(output, warc_storage(settings), refs, pages, title=query or "samizdat archive")
         console.print(f"wrote {output}: {len(ids)} articles, {len(refs)} records")
         return
     if format == "cdxj":
         out = output.open("w", encoding="utf-8") if output else sys.stdout
         try:
-            for line in archive_index(settings.warc_dir):
+            for line in archive_index(warc_storage(settings)):
                 out.write(line + "\n")
         finally:
             if output:
@@ -826,7 +827,7 @@ def verify(ctx: typer.Context) -> None:
                 bars[stage] = progress.add_task(stage, total=total)
             progress.update(bars[stage], completed=done)
 
-        report = verify_archive(settings.warc_dir, store, progress=advance)
+        report = verify_archive(warc_storage(settings), store, progress=advance)
     for name, cut in report.repaired:
         errors.print(
             f"[yellow]{name}: cut a torn record of {cut:,} bytes off its end (its writer stopped)[/yellow]"

@@ -101,6 +101,22 @@ class DatabaseSettings:
     url: str = ""
 
 
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    format: str = "text"  # json: one object per line, for a log collector
+    level: str = "info"
+
+    def __post_init__(self) -> None:
+        if self.format not in LOG_FORMATS:
+            raise ConfigError(f"log.format: expected one of {', '.join(LOG_FORMATS)}, got {self.format!r}")
+        if self.level not in LOG_LEVELS:
+            raise ConfigError(f"log.level: expected one of {', '.join(LOG_LEVELS)}, got {self.level!r}")
+
+
 @dataclass(frozen=True)
 class PlatformSettings:
     hosts: tuple[str, ...] = ()
@@ -121,6 +137,7 @@ class Settings:
     keywords: KeywordSettings = field(default_factory=KeywordSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    log: LogSettings = field(default_factory=LogSettings)
     platforms: dict[str, PlatformSettings] = field(default_factory=_default_platforms)
 
     @property

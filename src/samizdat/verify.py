@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from samizdat.archive import CorruptRecord, read_record
-from samizdat.archive.integrity import repair_torn_tails, scan_file
+from samizdat.archive.integrity import scan_stream
+from samizdat.archive.storage import WarcFiles, warc_files
 from samizdat.fetch.decode import ContentEncodingError, decompress
 from samizdat.store import Store
 
@@ -29,23 +30,25 @@ class Report:
 
 
 def verify_archive(
-    warc_dir: Path, store: Store, *, progress: Callable[[str, int, int], None] | None = None
+    files: WarcFiles | Path, store: Store, *, progress: Callable[[str, int, int], None] | None = None
 ) -> Report:
     """Check everything; ``progress(stage, done, total)`` is told along the way."""
-    report = Report(repaired=repair_torn_tails(warc_dir) if warc_dir.is_dir() else [])
+    files = warc_files(files)
+    report = Report(repaired=files.recover())
     tell = progress or (lambda stage, done, total: None)
-    files = sorted(warc_dir.glob("*.warc.gz")) if warc_dir.is_dir() else []
-    for done, path in enumerate(files, 1):
-        scan = scan_file(path)
+    names = files.names()
+    for done, name in enumerate(names, 1):
+        with files.open(name) as stream:
+            scan = scan_stream(stream, name, files.size(name))
         report.files += 1
         report.records += scan.records
         report.problems += scan.problems
-        tell("files", done, len(files))
+        tell("files", done, len(names))
     refs = list(store.all_refs())
     for done, (table, key, ref) in enumerate(refs, 1):
         report.references += 1
         try:
-            record = read_record(warc_dir, ref)
+            record = read_record(files, ref)
         except CorruptRecord as exc:
             report.problems.append(f"{table} {key}: {exc}")
             continue

@@ -17,11 +17,12 @@ import socket
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from samizdat.archive.warc import WRITING
+from samizdat.archive.storage import WRITING
 
 # <prefix>-<UTC stamp>-<serial>-<host>-<pid>-<tag>.warc.gz
 _WRITER = re.compile(r"-\d{14}-\d{5}-(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{6}\.warc\.gz$")
@@ -29,7 +30,7 @@ _WRITER = re.compile(r"-\d{14}-\d{5}-(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{6}\.warc
 
 @dataclass
 class FileScan:
-    path: Path
+    name: str
     records: int = 0
     whole_bytes: int = 0  # where the last whole record ends
     size: int = 0
@@ -42,28 +43,33 @@ class FileScan:
 
 def scan_file(path: Path) -> FileScan:
     """Read every record of ``path`` and check its digests, as ``warcio check`` does."""
-    scan = FileScan(path, size=path.stat().st_size)
     with path.open("rb") as handle:
-        records = ArchiveIterator(handle, check_digests=True)
-        try:
-            for record in records:
-                stream = record.content_stream()
-                while stream.read(1 << 20):
-                    pass
-                declared = int(record.rec_headers.get_header("Content-Length") or 0)
-                if record.raw_stream.tell() < declared:
-                    break  # the record stops short of its length: the file is torn here
-                if record.digest_checker.passed is False:
-                    offset = records.get_record_offset()
-                    scan.problems += [f"{path.name}@{offset}: {p}" for p in record.digest_checker.problems]
-                records.read_to_end(record)
-                scan.records += 1
-                scan.whole_bytes = records.get_record_offset() + records.get_record_length()
-        except (ArchiveLoadFailed, OSError, EOFError, ValueError, zlib.error) as exc:
-            scan.problems.append(f"{path.name}@{scan.whole_bytes}: unreadable from here on ({exc})")
+        return scan_stream(handle, path.name, path.stat().st_size)
+
+
+def scan_stream(handle: BinaryIO, name: str, size: int) -> FileScan:
+    """:func:`scan_file` of a file read as a stream (from any :class:`WarcFiles`)."""
+    scan = FileScan(name, size=size)
+    records = ArchiveIterator(handle, check_digests=True)
+    try:
+        for record in records:
+            stream = record.content_stream()
+            while stream.read(1 << 20):
+                pass
+            declared = int(record.rec_headers.get_header("Content-Length") or 0)
+            if record.raw_stream.tell() < declared:
+                break  # the record stops short of its length: the file is torn here
+            if record.digest_checker.passed is False:
+                offset = records.get_record_offset()
+                scan.problems += [f"{name}@{offset}: {p}" for p in record.digest_checker.problems]
+            records.read_to_end(record)
+            scan.records += 1
+            scan.whole_bytes = records.get_record_offset() + records.get_record_length()
+    except (ArchiveLoadFailed, OSError, EOFError, ValueError, zlib.error) as exc:
+        scan.problems.append(f"{name}@{scan.whole_bytes}: unreadable from here on ({exc})")
     if scan.whole_bytes < scan.size and not scan.problems:
         scan.problems.append(
-            f"{path.name}@{scan.whole_bytes}: {scan.size - scan.whole_bytes} bytes after the last record"
+            f"{name}@{scan.whole_bytes}: {scan.size - scan.whole_bytes} bytes after the last record"
         )
     return scan
 
@@ -87,7 +93,7 @@ def writer_gone(name: str, *, host: str | None = None) -> bool:
 
 def repair_torn_tails(directory: Path) -> list[tuple[str, int]]:
     """Cut the torn tail off each file left marked as being written by a writer that is gone
-    (see :data:`samizdat.archive.warc.WRITING`); (file, bytes cut) for each file cut."""
+    (see :data:`samizdat.archive.storage.WRITING`); (file, bytes cut) for each file cut."""
     repaired = []
     marks = directory / WRITING
     for mark in sorted(marks.glob("*.warc.gz")) if marks.is_dir() else []:

@@ -22,7 +22,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from warcio.archiveiterator import ArchiveIterator
 
 from samizdat import __version__
-from samizdat.archive.warc import ArchiveRef, CorruptRecord
+from samizdat.archive.storage import WarcFiles, warc_files
+from samizdat.archive.warc import ArchiveRef, read_member
 
 WACZ_VERSION = "1.1.1"
 INDEXED_TYPES = ("response", "resource", "revisit")
@@ -78,18 +79,19 @@ def cdxj_lines(stream, filename: str, *, base_offset: int = 0) -> Iterator[str]:
         yield f"{surt(url)} {stamp} {json.dumps(fields, ensure_ascii=False)}"
 
 
-def archive_index(warc_dir: Path) -> Iterator[str]:
-    """The CDXJ index of every WARC file in ``warc_dir``, sorted."""
+def archive_index(files: WarcFiles | Path) -> Iterator[str]:
+    """The CDXJ index of every WARC file of the archive, sorted."""
+    files = warc_files(files)
     lines: list[str] = []
-    for path in sorted(warc_dir.glob("*.warc.gz")):
-        with open(path, "rb") as handle:
-            lines.extend(cdxj_lines(handle, path.name))
+    for name in files.names():
+        with files.open(name) as handle:
+            lines.extend(cdxj_lines(handle, name))
     yield from sorted(lines)
 
 
 def write_wacz(
     target: Path | io.BufferedIOBase,
-    warc_dir: Path,
+    files: WarcFiles | Path,
     refs: Sequence[ArchiveRef],
     pages: Iterable[Page],
     *,
@@ -102,14 +104,7 @@ def write_wacz(
         if (ref.file, ref.offset) in seen:
             continue
         seen.add((ref.file, ref.offset))
-        if "/" in ref.file or ref.file.startswith("."):
-            raise CorruptRecord(f"refusing archive file name {ref.file!r}")
-        with open(warc_dir / ref.file, "rb") as handle:
-            handle.seek(ref.offset)
-            member = handle.read(ref.length)
-        if len(member) != ref.length:
-            raise CorruptRecord(f"{ref.file}@{ref.offset}: record is torn")
-        data.write(member)
+        data.write(read_member(files, ref))
     warc = data.getvalue()
     index = "\n".join(sorted(cdxj_lines(io.BytesIO(warc), "data.warc.gz"))) + "\n"
     page_lines = [json.dumps({"format": "json-pages-1.0", "id": "pages", "title": title})]

@@ -1,9 +1,10 @@
-"""WARC files on disk: append records durably, read one back by reference, verify it.
+"""WARC files: append records durably, read one back by reference, verify it.
 
 One :class:`WarcWriter` per process writes its own files, named uniquely (time, host,
-process id, random tag), so several writers can share one directory. A batch of records
+process id, random tag), so several writers can share one archive. A batch of records
 is appended, flushed and fsynced before :meth:`WarcWriter.append` returns the references:
-a database row is written only after that, so it never points at bytes not on disk.
+a database row is written only after that, so it never points at bytes not on disk. Where
+the files are kept is :mod:`samizdat.archive.storage`'s business.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
@@ -26,9 +28,7 @@ from warcio.warcwriter import WARCWriter
 
 from samizdat import __version__
 from samizdat.archive.records import RecordFactory, record_id, sha256_label
-
-# The directory (inside the archive's) of marks for files being written.
-WRITING = ".writing"
+from samizdat.archive.storage import ArchiveFileMissing, WarcFiles, warc_files
 
 
 @dataclass(frozen=True)
@@ -64,14 +64,14 @@ class WarcWriter:
 
     def __init__(
         self,
-        directory: Path,
+        files: WarcFiles | Path,
         *,
         prefix: str = "samizdat",
         max_bytes: int = 1_000_000_000,
         fsync: bool = True,
         factory: RecordFactory | None = None,
     ) -> None:
-        self.directory = directory
+        self.files = warc_files(files)
         self.prefix = prefix
         self.max_bytes = max_bytes
         self.fsync = fsync
@@ -79,9 +79,8 @@ class WarcWriter:
         self._tag = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self._serial = 0
         self._lock = threading.Lock()
-        self._file: io.FileIO | None = None
+        self._file: BinaryIO | None = None
         self._name = ""
-        directory.mkdir(parents=True, exist_ok=True)
 
     def append(self, records: Sequence[ArcWarcRecord]) -> list[ArchiveRef]:
         """Write ``records`` back to back, make them durable, and return where each landed."""
@@ -97,7 +96,7 @@ class WarcWriter:
         """
         with self._lock:
             result = []
-            touched: list[tuple[io.FileIO, int]] = []
+            touched: list[tuple[BinaryIO, int]] = []
             try:
                 for records in batches:
                     out = self._current_file()
@@ -106,23 +105,20 @@ class WarcWriter:
                     result.append([self._write(out, record) for record in records])
                 for out, _ in touched:
                     if self.fsync and not out.closed:  # a file rotated away mid-batch was sealed already
-                        os.fsync(out.fileno())
+                        self.files.sync(out)
             except OSError as exc:
                 for out, start in touched:
                     if not out.closed:
                         out.truncate(start)
                         out.seek(start)
                 raise ArchiveWriteError(
-                    f"could not write to the archive in {self.directory}: {exc.strerror or exc};"
+                    f"could not write to the archive in {self.files.location}: {exc.strerror or exc};"
                     " nothing of these captures was kept (free some space, they will be captured again)"
                 ) from exc
             return result
 
-    def _seal(self, out: io.FileIO) -> None:
-        if self.fsync:
-            os.fsync(out.fileno())
-        out.close()
-        (self.directory / WRITING / Path(out.name).name).unlink(missing_ok=True)
+    def _seal(self, out: BinaryIO) -> None:
+        self.files.seal(self._name, out)
 
     def close(self) -> None:
         with self._lock:
@@ -130,7 +126,7 @@ class WarcWriter:
                 self._seal(self._file)
                 self._file = None
 
-    def _write(self, out: io.FileIO, record: ArcWarcRecord) -> ArchiveRef:
+    def _write(self, out: BinaryIO, record: ArcWarcRecord) -> ArchiveRef:
         offset = out.tell()
         data = memoryview(gzip_member(record))
         while data:  # a raw write may take only part of it
@@ -139,7 +135,7 @@ class WarcWriter:
         digest = headers.get_header("WARC-Payload-Digest") or headers.get_header("WARC-Block-Digest")
         return ArchiveRef(self._name, offset, out.tell() - offset, digest, record_id(record))
 
-    def _current_file(self) -> io.FileIO:
+    def _current_file(self) -> BinaryIO:
         if self._file is not None and self._file.tell() < self.max_bytes:
             return self._file
         if self._file is not None:
@@ -147,14 +143,7 @@ class WarcWriter:
         self._serial += 1
         stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
         self._name = f"{self.prefix}-{stamp}-{self._serial:05d}-{self._tag}.warc.gz"
-        # Marked as being written until sealed: after a crash, the marks tell which files may
-        # end in a torn record (archive/integrity.py repairs them).
-        (self.directory / WRITING).mkdir(exist_ok=True)
-        (self.directory / WRITING / self._name).touch()
-        # "xb": never append to (or clobber) a file another writer may own.
-        # Unbuffered: each record is written whole by this writer's own calls, so a failed write
-        # leaves nothing in a buffer to be flushed later.
-        self._file = open(self.directory / self._name, "xb", buffering=0)  # noqa: SIM115
+        self._file = self.files.create(self._name)
         info = self.factory.warcinfo_record(
             self._name,
             {
@@ -166,9 +155,7 @@ class WarcWriter:
         try:
             self._write(self._file, info)
         except OSError:
-            self._file.close()
-            (self.directory / self._name).unlink(missing_ok=True)
-            (self.directory / WRITING / self._name).unlink(missing_ok=True)
+            self.files.discard(self._name, self._file)
             self._file = None
             raise
         return self._file
@@ -197,19 +184,22 @@ def _already_compressed(record: ArcWarcRecord) -> bool:
     return encoding in _COMPRESSED_ENCODINGS or content_type.startswith(_COMPRESSED_TYPES)
 
 
-def read_record(directory: Path, ref: ArchiveRef) -> StoredRecord:
-    """Read the record at ``ref`` and check its digest; raise :class:`CorruptRecord` if it fails."""
-    path = directory / ref.file
-    if "/" in ref.file or "\\" in ref.file or ref.file.startswith("."):
-        raise CorruptRecord(f"refusing archive file name {ref.file!r}")
+def read_member(files: WarcFiles | Path, ref: ArchiveRef) -> bytes:
+    """The bytes of the gzip member at ``ref``, whole; :class:`CorruptRecord` when they are not there."""
     try:
-        with open(path, "rb") as handle:
-            handle.seek(ref.offset)
-            raw = handle.read(ref.length)
+        raw = warc_files(files).read(ref.file, ref.offset, ref.length)
+    except ArchiveFileMissing as exc:
+        raise CorruptRecord(str(exc)) from None
     except OSError as exc:
-        raise CorruptRecord(f"{ref.file}: {exc.strerror}") from None
+        raise CorruptRecord(f"{ref.file}: {exc.strerror or exc}") from None
     if len(raw) != ref.length:
         raise CorruptRecord(f"{ref.file}@{ref.offset}: record is torn ({len(raw)} of {ref.length} bytes)")
+    return raw
+
+
+def read_record(files: WarcFiles | Path, ref: ArchiveRef) -> StoredRecord:
+    """Read the record at ``ref`` and check its digest; raise :class:`CorruptRecord` if it fails."""
+    raw = read_member(files, ref)
     try:
         record = next(iter(ArchiveIterator(io.BytesIO(raw), no_record_parse=False)))
         payload = record.raw_stream.read()

@@ -468,6 +468,11 @@ class Store:
         with self.engine.begin() as connection:
             connection.execute(update(sources).where(sources.c.id == source_id).values(**values))
 
+    def source_listed(self, source_id: int, listing: Sequence[str]) -> None:
+        """Replace what a source's last poll is remembered to have listed."""
+        with self.engine.begin() as connection:
+            connection.execute(update(sources).where(sources.c.id == source_id).values(listing=list(listing)))
+
     def known_images(self, urls: Sequence[str]) -> dict[str, StoredImage]:
         """Images already archived, by the URL an article gave them (image URLs do not change)."""
         if not urls:

@@ -12,10 +12,12 @@ looked at now and then, since articles do come back.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urljoin, urlsplit
 
+from samizdat import logs
 from samizdat.config import Settings
 from samizdat.fetch import Fetcher, FetchResult
 from samizdat.fetch.decode import looks_like_text
@@ -33,6 +35,8 @@ from samizdat.watch.outcomes import (
     classify,
 )
 from samizdat.watch.schedule import SchedulePolicy
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,17 @@ class Checker:
                 found = replace(found, message=f"{page.final_url} moved: followed to {moved.final_url}")
         if _asks_to_back_off(page, parsed):
             host = urlsplit(page.final_url).hostname or ""
-            self.fetcher.back_off(host, self.settings.watch.backoff_seconds / self.settings.watch.time_scale)
+            seconds = self.settings.watch.backoff_seconds / self.settings.watch.time_scale
+            self.fetcher.back_off(host, seconds)
+            logs.event(
+                log,
+                "host_backing_off",
+                f"{host} asked us to slow down: nothing sent to it for {seconds:g} s",
+                level=logging.WARNING,
+                host=host,
+                seconds=seconds,
+                status=page.status,
+            )
         current = ArticleState(
             State(due.state),
             Outcome(due.outcome) if due.outcome else None,

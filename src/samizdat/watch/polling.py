@@ -45,7 +45,7 @@ def due_sources(rows: list[dict[str, Any]], now: datetime, time_scale: float) ->
     ]
 
 
-async def poll_sources(pipe, rows: list[dict[str, Any]], *, capture: bool = True) -> list[SourceReport]:
+async def poll_sources(pipe, rows: list[dict[str, Any]]) -> list[SourceReport]:
     """Poll ``rows`` through the pipeline's fetcher; capture every URL not archived yet."""
     polls = await asyncio.gather(
         *(
@@ -66,13 +66,17 @@ async def poll_sources(pipe, rows: list[dict[str, Any]], *, capture: bool = True
             reports.append(SourceReport(row["id"], row["url"], 0, 0, error=polled.error))
             continue
         listed = list(dict.fromkeys(entry.url for entry in polled.entries))
+        previous = row.get("listing") or []
         now = datetime.now(UTC)
         dropped = 0
-        if not polled.not_modified:
-            previous = row.get("listing")
-            gone = dropped_entries(previous, listed)
-            if gone:
-                dropped = await asyncio.to_thread(pipe.store.check_urls_soon, gone, now)
+        if not polled.not_modified and (gone := dropped_entries(previous, listed)):
+            dropped = await asyncio.to_thread(pipe.store.check_urls_soon, gone, now)
+        # What a poll listed is remembered less what could not be captured: what it holds is
+        # not looked up again, and a URL whose capture failed is tried at the next poll.
+        archived_before = set(previous)
+        unseen = [url for url in listed if url not in archived_before]
+        known = await asyncio.to_thread(pipe.store.known_urls, unseen)
+        listing = None if polled.not_modified else remembered(previous, listed)
         await asyncio.to_thread(
             pipe.store.source_polled,
             row["id"],
@@ -80,17 +84,20 @@ async def poll_sources(pipe, rows: list[dict[str, Any]], *, capture: bool = True
             etag=polled.etag,
             last_modified=polled.last_modified,
             title=polled.document.title if polled.document else None,
-            listing=None if polled.not_modified else remembered(row.get("listing"), listed),
+            listing=listing,
         )
-        known = await asyncio.to_thread(pipe.store.known_urls, listed)
-        fresh = [url for url in listed if url not in known and url not in claimed]
+        fresh = [url for url in unseen if url not in known and url not in claimed]
         claimed.update(fresh)
         captures: tuple[CaptureOutcome, ...] = ()
-        if capture and fresh:
+        if fresh:
             keywords = row.get("keywords") or ()
             captures = tuple(
                 await asyncio.gather(*(pipe.capturer.capture(url, keywords=keywords) for url in fresh))
             )
+        failed = {c.url for c in captures if c.article_id is None}
+        if listing and failed:
+            kept = [url for url in listing if url not in failed]
+            await asyncio.to_thread(pipe.store.source_listed, row["id"], kept)
         reports.append(
             SourceReport(
                 row["id"], row["url"], len(listed), len(fresh), polled.not_modified, None, captures, dropped

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import logging
 import multiprocessing
 import os
 import socket
@@ -19,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from samizdat import logs
 from samizdat.app import Pipeline, pipeline
 from samizdat.config import Settings
 from samizdat.fetch.turns import DatabaseTurns, HostTurns, shared_slots
@@ -39,6 +41,8 @@ MIN_SOURCE_LEASE = timedelta(seconds=2)
 MIN_SOURCE_TICK_SECONDS = 0.05
 RELATE_BATCH = 50
 RELATE_IDLE_SECONDS = 2.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -136,6 +140,15 @@ class Watcher:
             at=datetime.now(UTC).isoformat(),
         )
         self.status.news.append(f"{time.strftime('%H:%M:%S')} {event.summary()}")
+        logs.event(
+            log,
+            f"article_{kind}",
+            event.summary(),
+            article_id=event.article_id,
+            outcome=event.outcome,
+            url=event.url,
+            worker=self.name,
+        )
         self.notifier.send(event)
 
     async def _checks(self, pipe: Pipeline, stop: asyncio.Event) -> None:
@@ -191,6 +204,19 @@ class Watcher:
 
     def _count_poll(self, report: SourceReport) -> None:
         self.status.polls += 1
+        logs.event(
+            log,
+            "source_polled",
+            f"source {report.source_id}: " + (report.error or f"{report.listed} listed, {report.new} new"),
+            level=logging.WARNING if report.error else logging.DEBUG,
+            source_id=report.source_id,
+            listed=report.listed,
+            new=report.new,
+            left_listing=report.dropped,
+            not_modified=report.not_modified,
+            error=report.error,
+            worker=self.name,
+        )
         captured = sum(1 for c in report.captures if c.article_id is not None)
         self.status.captured += captured
         if report.error:

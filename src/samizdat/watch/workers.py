@@ -22,6 +22,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from samizdat import logs
 from samizdat.config import Settings
 from samizdat.fetch.turns import HostTurns, shared_slots
 from samizdat.watch.capture import CaptureOutcome, CaptureStatus
@@ -120,6 +121,7 @@ def shared_limits(settings: Settings, workers: int) -> Settings:
 def _worker(
     settings: Settings, slots: Any, indexed_urls: list[tuple[int, str]], results: multiprocessing.Queue
 ) -> None:
+    logs.configure(settings.log)
     indices = [index for index, _ in indexed_urls]
 
     def report(position: int, outcome: CaptureOutcome) -> None:
@@ -185,6 +187,7 @@ def _check_worker(
     from samizdat.watch.loop import watch
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop, through ``stop``
+    logs.configure(settings.log)
     parent = os.getppid()
 
     async def run() -> None:

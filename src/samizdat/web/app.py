@@ -21,8 +21,9 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from samizdat.app import open_archive
+from samizdat.app import open_archive, warc_storage
 from samizdat.archive import CorruptRecord, read_record
+from samizdat.archive.storage import WarcFiles
 from samizdat.archive.wacz import write_wacz
 from samizdat.config import Settings
 from samizdat.fetch.decode import ContentEncodingError, decompress
@@ -66,7 +67,7 @@ MAX_WACZ_ARTICLES = 1000
 STATS_ROWS = 20  # rows per table on the statistics page; the CSV has them all
 
 
-def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
+def create_app(settings: Settings, store: Store | None = None, files: WarcFiles | None = None) -> FastAPI:
     store = store or open_archive(settings)
     app = FastAPI(
         title="samizdat",
@@ -76,6 +77,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.files = files or warc_storage(settings)
     app.state.store = store
     app.state.reader = Reader(store.engine)
     app.state.registry = Registry(settings.platforms)
@@ -162,7 +164,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     def article_wacz(article_id: int):
         """The article's captures, images and removal evidence as a WACZ package."""
         _article_or_404(app, article_id)
-        return _wacz(settings, app.state.reader, [article_id], f"samizdat-article-{article_id}")
+        return _wacz(app.state.files, app.state.reader, [article_id], f"samizdat-article-{article_id}")
 
     @app.get("/articles/{article_id}", response_class=HTMLResponse, include_in_schema=False)
     def article_page(request: Request, article_id: int, version: int | None = None):
@@ -271,7 +273,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         article = _article_or_404(app, article_id)
         if not article["versions"]:
             raise HTTPException(404, "no capture of this article")
-        return _raw(settings, article["versions"][-1]["warc"])
+        return _raw(app.state.files, article["versions"][-1]["warc"])
 
     @app.get("/raw/{article_id}/versions/{version_id}", include_in_schema=False)
     def raw_version(request: Request, article_id: int, version_id: int):
@@ -279,7 +281,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         chosen = next((v for v in article["versions"] if v["id"] == version_id), None)
         if chosen is None:
             raise HTTPException(404, "no such version of this article")
-        response = _raw(settings, chosen["warc"])
+        response = _raw(app.state.files, chosen["warc"])
         memento.add_headers(response, request, article["url"], chosen["captured_at"])
         return response
 
@@ -289,7 +291,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         check = next((c for c in article["checks"] if c["id"] == check_id and c["warc_file"]), None)
         if check is None:
             raise HTTPException(404, "this check kept no page")
-        return _raw(settings, app.state.store.check_ref(check_id))
+        return _raw(app.state.files, app.state.store.check_ref(check_id))
 
     @app.get("/blobs/{sha256}", include_in_schema=False)
     def blob(sha256: str):
@@ -297,7 +299,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         if stored is None:
             raise HTTPException(404, "no such image in the archive")
         try:
-            record = read_record(settings.warc_dir, stored.ref)
+            record = read_record(app.state.files, stored.ref)
         except CorruptRecord as exc:
             raise HTTPException(500, f"the archived image cannot be read: {exc}") from None
         media_type = stored.media_type or "application/octet-stream"
@@ -316,7 +318,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     def search_wacz(q: Annotated[str, Query(min_length=1)]):
         """Every article matching ``q`` (up to 1,000), as one WACZ package."""
         ids = app.state.reader.articles(ArticleFilter(query=q), limit=MAX_WACZ_ARTICLES).items
-        return _wacz(settings, app.state.reader, [i.id for i in ids], "samizdat-search")
+        return _wacz(app.state.files, app.state.reader, [i.id for i in ids], "samizdat-search")
 
     @app.get("/healthz", include_in_schema=False)
     def health():
@@ -336,11 +338,11 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     return app
 
 
-def _wacz(settings: Settings, reader: Reader, ids: list[int], name: str) -> Response:
+def _wacz(files: WarcFiles, reader: Reader, ids: list[int], name: str) -> Response:
     refs, pages = reader.package(ids)
     buffer = io.BytesIO()
     try:
-        write_wacz(buffer, settings.warc_dir, refs, pages, title=name)
+        write_wacz(buffer, files, refs, pages, title=name)
     except (CorruptRecord, OSError) as exc:
         raise HTTPException(500, f"the archive cannot be packaged: {exc}") from None
     return Response(
@@ -368,11 +370,11 @@ def _version(article: dict[str, Any], version_id: int | None) -> dict[str, Any] 
     raise HTTPException(404, "no such version of this article")
 
 
-def _raw(settings: Settings, ref) -> Response:
+def _raw(files: WarcFiles, ref) -> Response:
     if ref is None:
         raise HTTPException(404, "no archived page")
     try:
-        record = read_record(settings.warc_dir, ref)
+        record = read_record(files, ref)
     except CorruptRecord as exc:
         raise HTTPException(500, f"the archived page cannot be read: {exc}") from None
     headers = {k.lower(): v for k, v in record.http_headers}
