@@ -15,7 +15,7 @@ import re
 from datetime import UTC, timedelta, timezone
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit
 
-from lxml import html
+from lxml import etree, html
 
 from samizdat.platforms.base import Article, UnavailableReason, split_url
 from samizdat.platforms.blocks import extract
@@ -163,7 +163,11 @@ def _readability_text(html_text: str) -> str:
         return ""
     if not summary.strip():
         return ""
-    return element_text(html.fragment_fromstring(summary, create_parent="div"))
+    try:
+        fragment = html.fragment_fromstring(summary, create_parent="div")
+    except (etree.ParserError, AssertionError):  # lxml asserts when a summary has a head but no body
+        return ""
+    return element_text(fragment)
 
 
 def _trafilatura_text(html_text: str) -> str:

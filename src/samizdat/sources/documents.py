@@ -70,7 +70,7 @@ def recognise(body: bytes) -> SourceKind:
         raise NotASource("a JSON document that is not a JSON Feed (no jsonfeed.org version)")
     if head.startswith(b"<"):
         root = _xml_root(body)
-        name = etree.QName(root).localname.lower() if root is not None else ""
+        name = _local_name(root.tag).lower() if root is not None else ""
         if name in ("urlset", "sitemapindex"):
             return SourceKind.SITEMAP
         if name == "opml":
@@ -156,6 +156,12 @@ def _read_json_feed(body: bytes, base_url: str) -> SourceDocument:
     return SourceDocument(SourceKind.FEED, title, tuple(entries))
 
 
+def _local_name(tag: str) -> str:
+    """A tag without its namespace. Not ``etree.QName``: the recovering parser keeps tags that
+    are no valid XML names (``a:b:c``), and QName raises on them."""
+    return tag.rsplit("}", 1)[-1]
+
+
 def _read_sitemap(body: bytes, base_url: str) -> SourceDocument:
     root = _xml_root(body)
     if root is None:
@@ -164,9 +170,9 @@ def _read_sitemap(body: bytes, base_url: str) -> SourceDocument:
     for element in root:
         if not isinstance(element.tag, str):
             continue
-        name = etree.QName(element).localname
+        name = _local_name(element.tag)
         values = {
-            etree.QName(child).localname: (child.text or "").strip()
+            _local_name(child.tag): (child.text or "").strip()
             for child in element
             if isinstance(child.tag, str)
         }

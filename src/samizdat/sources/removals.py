@@ -59,7 +59,14 @@ def read_removals(path: Path, *, tz: timezone) -> Iterator[RemovalRow]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = raw.decode("gb18030")
+        try:
+            text = raw.decode("gb18030")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise RemovalDatasetError(
+                f"{path}: line {line} is neither UTF-8 nor GBK/GB18030 text (byte {raw[exc.start]:#04x});"
+                " save the file as UTF-8"
+            ) from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [name.strip().lower() for name in reader.fieldnames or ()]
     chosen = {field: _column(header, names) for field, names in (COLUMNS | OPTIONAL_COLUMNS).items()}
