@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine, event, text
 
 from samizdat.config import DatabaseSettings, FetchSettings, PlatformSettings, Settings
 from samizdat.testing import Simulator
-from samizdat.testing.postgres import fresh_database
+from samizdat.testing.postgres import ADMIN_URL, fresh_database
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WECHAT = FIXTURES / "wechat"
@@ -62,17 +62,26 @@ def simulator():
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def settings(request, tmp_path: Path, simulator: Simulator) -> Settings:
-    """Settings for an archive in a temporary directory that may fetch from the simulator; every
-    test using them runs twice, on SQLite (in the directory) and on a fresh PostgreSQL database."""
-    with contextlib.ExitStack() as stack:
-        url = "" if request.param == "sqlite" else stack.enter_context(fresh_postgres_database())
-        yield Settings(
-            data_dir=tmp_path / "data",
-            fetch=FetchSettings(allow_private_networks=True, timeout=10, max_body_bytes=5_000_000),
-            platforms={"wechat": PlatformSettings(hosts=("mp.weixin.qq.com", simulator.host))},
-            database=DatabaseSettings(url=url),
-        )
+def database_url(request) -> str:
+    """``database.url`` for a test that runs twice: "" (SQLite in the archive's directory), then
+    a fresh PostgreSQL database, dropped afterwards."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, simulator: Simulator) -> Settings:
+    """Settings for an archive in a temporary directory that may fetch from the simulator, on
+    both backends (see ``database_url``)."""
+    return Settings(
+        data_dir=tmp_path / "data",
+        fetch=FetchSettings(allow_private_networks=True, timeout=10, max_body_bytes=5_000_000),
+        platforms={"wechat": PlatformSettings(hosts=("mp.weixin.qq.com", simulator.host))},
+        database=DatabaseSettings(url=database_url),
+    )
 
 
 def fast_archive_settings(data_dir: Path, simulator: Simulator, **changes) -> Settings:
@@ -86,28 +95,35 @@ def fast_archive_settings(data_dir: Path, simulator: Simulator, **changes) -> Se
     )
 
 
+def config_for(tmp_path, simulator, database_url=""):
+    """A settings file for an archive in ``tmp_path`` (on PostgreSQL when ``database_url`` is given)."""
+    path = tmp_path / "samizdat.toml"
+    path.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n[database]\nurl = "{database_url}"\n'
+        "[fetch]\nallow_private_networks = true\n"
+        f'[platforms.wechat]\nhosts = ["mp.weixin.qq.com", "{simulator.host}"]\n',
+        encoding="utf-8",
+    )
+    return str(path)
+
+
 def with_fetch(settings: Settings, **changes) -> Settings:
     return dataclasses.replace(settings, fetch=dataclasses.replace(settings.fetch, **changes))
-
-
-POSTGRES_ADMIN = os.environ.get(
-    "SAMIZDAT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 
 
 @contextlib.contextmanager
 def fresh_postgres_database():
     """A new PostgreSQL database, dropped afterwards; skips only when no server runs and CI is unset."""
     try:
-        admin = create_engine(POSTGRES_ADMIN)
+        admin = create_engine(ADMIN_URL)
         with admin.connect() as connection:
             connection.execute(text("select 1"))
         admin.dispose()
     except Exception as exc:
         if os.environ.get("CI") == "true":
-            raise AssertionError(f"PostgreSQL must be reachable under CI ({POSTGRES_ADMIN}): {exc}") from exc
-        pytest.skip(f"no PostgreSQL at {POSTGRES_ADMIN} (set SAMIZDAT_TEST_POSTGRES): {exc}")
-    with fresh_database(POSTGRES_ADMIN) as url:
+            raise AssertionError(f"PostgreSQL must be reachable under CI ({ADMIN_URL}): {exc}") from exc
+        pytest.skip(f"no PostgreSQL at {ADMIN_URL} (set SAMIZDAT_TEST_POSTGRES): {exc}")
+    with fresh_database(ADMIN_URL) as url:
         yield url
 
 

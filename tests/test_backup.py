@@ -27,9 +27,10 @@ async def capture(settings, urls):
 
 
 @pytest.mark.parametrize("target", ["sqlite", "postgresql"])
-def test_a_backup_taken_during_captures_restores_to_the_same_pages(tmp_path, target, request):
+def test_a_backup_taken_during_captures_restores_to_the_same_pages(tmp_path, target, request, database_url):
+    """From either backend (``database_url``: the live archive's) to either (``target``)."""
     with Simulator(WECHAT, copies=1) as sim:
-        settings = fast_archive_settings(tmp_path / "live", sim)
+        settings = fast_archive_settings(tmp_path / "live", sim, database=DatabaseSettings(url=database_url))
         urls = [sim.base + a.path for a in sim.articles]
         first = asyncio.run(capture(settings, urls[:7]))
         sim.remove(sim.articles[0], "violation")
@@ -73,13 +74,13 @@ def test_a_backup_taken_during_captures_restores_to_the_same_pages(tmp_path, tar
                     assert original.content == again.content, path
 
 
-def test_a_damaged_backup_is_refused(tmp_path):
+def test_a_damaged_backup_is_refused(tmp_path, database_url):
     with Simulator(WECHAT, copies=1) as sim:
-        settings = fast_archive_settings(tmp_path / "live", sim)
+        settings = fast_archive_settings(tmp_path / "live", sim, database=DatabaseSettings(url=database_url))
         asyncio.run(capture(settings, [sim.base + sim.articles[0].path]))
     backup(settings, open_store(settings.database_url), tmp_path / "backup")
     (warc,) = (tmp_path / "backup" / "warcs").glob("*.warc.gz")
     warc.write_bytes(warc.read_bytes()[:-10])
-    restored = dataclasses.replace(settings, data_dir=tmp_path / "restored")
+    restored = dataclasses.replace(settings, data_dir=tmp_path / "restored", database=DatabaseSettings())
     with pytest.raises(BackupError, match="differs from the manifest"):
         restore(restored, tmp_path / "backup")

@@ -5,6 +5,7 @@ huashangbao-2018-background-image.html) with attacks injected into its body. Scr
 the pages land in docs/screenshots/ (the README shows them)."""
 
 import asyncio
+import contextlib
 import html
 import os
 import shutil
@@ -17,12 +18,13 @@ import pytest
 from playwright import sync_api as playwright  # a dev dependency: `make test` installs it
 
 from samizdat.app import pipeline
+from samizdat.config import DatabaseSettings
 from samizdat.platforms.wechat import script_vars
 from samizdat.testing import Simulator
 from samizdat.watch.loop import watch_pass
 from samizdat.web.app import create_app
 from samizdat.web.server import running_site
-from tests.conftest import WECHAT, fast_archive_settings
+from tests.conftest import WECHAT, fast_archive_settings, fresh_postgres_database
 
 CHROMIUM = os.environ.get("SAMIZDAT_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
@@ -100,8 +102,10 @@ class Beacon:
         self.server.server_close()
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def site(request, tmp_path_factory):
+    """The hostile pages and the XSS corpus archived and removed, the site serving them: over
+    SQLite, then over PostgreSQL."""
     directory = tmp_path_factory.mktemp("browser")
     pages = directory / "pages"
     shutil.copytree(WECHAT / "notices", pages / "notices")
@@ -118,8 +122,10 @@ def site(tmp_path_factory):
         (pages / "articles" / f"xss-{number:03d}.html").write_text(
             payload_page(source, number, payload, beacon.url), "utf-8"
         )
-    with Simulator(pages, copies=1) as sim:
-        settings = fast_archive_settings(directory / "data", sim)
+    with contextlib.ExitStack() as stack:
+        url = "" if request.param == "sqlite" else stack.enter_context(fresh_postgres_database())
+        sim = stack.enter_context(Simulator(pages, copies=1))
+        settings = fast_archive_settings(directory / "data", sim, database=DatabaseSettings(url=url))
 
         async def build():
             async with pipeline(settings) as pipe:

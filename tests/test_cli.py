@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from samizdat.cli import app
 from samizdat.store import open_store
-from tests.conftest import WECHAT
+from tests.conftest import WECHAT, config_for
 
 LABELS = json.loads((WECHAT / "pre-deletion" / "labels.json").read_text("utf-8"))
 
@@ -20,18 +20,8 @@ def run(*args, env=None):
     return result
 
 
-def config_for(tmp_path, simulator):
-    path = tmp_path / "samizdat.toml"
-    path.write_text(
-        f'data_dir = "{tmp_path / "data"}"\n[fetch]\nallow_private_networks = true\n'
-        f'[platforms.wechat]\nhosts = ["mp.weixin.qq.com", "{simulator.host}"]\n',
-        encoding="utf-8",
-    )
-    return str(path)
-
-
-def test_capture_export_show_and_verify(tmp_path, simulator):
-    config = config_for(tmp_path, simulator)
+def test_capture_export_show_and_verify(tmp_path, simulator, database_url):
+    config = config_for(tmp_path, simulator, database_url)
     urls = simulator.article_urls()[:3]
     captured = run("--config", config, "capture", *urls)
     assert captured.exit_code == 0, captured.output
@@ -78,7 +68,7 @@ def test_capture_export_show_and_verify(tmp_path, simulator):
     data = bytearray(warc.read_bytes())
     data[ref["offset"] + ref["length"] // 2] ^= 0xFF
     warc.write_bytes(bytes(data))
-    store = open_store(f"sqlite:///{tmp_path / 'data' / 'samizdat.db'}")
+    store = open_store(database_url or f"sqlite:///{tmp_path / 'data' / 'samizdat.db'}")
     with store.engine.begin() as connection:
         connection.execute(text("update articles set cluster_id = 999 where id = :id"), {"id": rows[0]["id"]})
     store.engine.dispose()
@@ -88,8 +78,8 @@ def test_capture_export_show_and_verify(tmp_path, simulator):
     assert "digest" in said and "name a cluster whose article does not exist" in said
 
 
-def test_capture_from_a_url_list_file_and_failures_set_the_exit_code(tmp_path, simulator):
-    config = config_for(tmp_path, simulator)
+def test_capture_from_a_url_list_file_and_failures_set_the_exit_code(tmp_path, simulator, database_url):
+    config = config_for(tmp_path, simulator, database_url)
     listing = tmp_path / "urls.txt"
     listing.write_text(
         "# a URL list\n" + simulator.article_urls()[0] + "\n" + simulator.base + "/fault/reset\n"
@@ -156,14 +146,20 @@ def test_bad_database_url_is_a_clear_error(tmp_path):
     assert "database.url" in result.output
 
 
-def test_demo_runs_offline_and_detects_the_removals(tmp_path):
-    result = run("--data-dir", str(tmp_path / "data"), "demo", "--no-serve")
+def test_demo_runs_offline_and_detects_the_removals(tmp_path, database_url):
+    result = run(
+        "--data-dir",
+        str(tmp_path / "data"),
+        "demo",
+        "--no-serve",
+        env={"SAMIZDAT_DATABASE__URL": database_url},
+    )
     assert result.exit_code == 0, result.output
     assert "3 of 3 removals detected and confirmed" in result.output
 
 
 @pytest.mark.parametrize("command", ["serve", "run"])
-def test_serve_and_run_serve_the_site_over_an_archive(tmp_path, simulator, command):
+def test_serve_and_run_serve_the_site_over_an_archive(tmp_path, simulator, command, database_url):
     import socket
     import subprocess
     import sys
@@ -171,7 +167,7 @@ def test_serve_and_run_serve_the_site_over_an_archive(tmp_path, simulator, comma
 
     import httpx
 
-    config = config_for(tmp_path, simulator)
+    config = config_for(tmp_path, simulator, database_url)
     assert run("--config", config, "capture", simulator.article_urls()[0]).exit_code == 0
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -199,11 +195,11 @@ def test_serve_and_run_serve_the_site_over_an_archive(tmp_path, simulator, comma
         server.stdout.close()
 
 
-def test_export_wacz_and_cdxj(tmp_path, simulator):
+def test_export_wacz_and_cdxj(tmp_path, simulator, database_url):
     import subprocess
     import sys
 
-    config = config_for(tmp_path, simulator)
+    config = config_for(tmp_path, simulator, database_url)
     assert run("--config", config, "capture", *simulator.article_urls()[:2]).exit_code == 0
     package = tmp_path / "all.wacz"
     exported = run("--config", config, "export", "--format", "wacz", "-o", str(package))

@@ -126,12 +126,12 @@ def _ids(store):
         return connection.execute(select(articles.c.id, articles.c.canonical_id)).all()
 
 
-def test_the_article_page_lists_the_other_copies_with_their_status(tmp_path):
-    from samizdat.config import Settings
+def test_the_article_page_lists_the_other_copies_with_their_status(tmp_path, database_url):
+    from samizdat.config import DatabaseSettings, Settings
     from samizdat.web.app import create_app
     from samizdat.web.server import running_site
 
-    settings = Settings(data_dir=tmp_path / "data")
+    settings = Settings(data_dir=tmp_path / "data", database=DatabaseSettings(url=database_url))
     store = open_store(settings.database_url)
     start = datetime(2023, 7, 1, tzinfo=UTC)
     original = store.record_capture(capture("original", TEXTS[3], at=start, account="原号")).article_id

@@ -1,5 +1,5 @@
 """SIGKILL during captures and checks, then a restart: nothing acknowledged lost, nothing torn,
-nothing twice, the schedule intact. A few rounds here; ``bench/crashes.py`` runs twenty over
+nothing twice, the schedule intact, on both backends with two capture processes. A few rounds here; ``bench/crashes.py`` runs twenty over
 1,000 captures (docs/reliability.md). Pages: the simulator's (tests/fixtures/wechat)."""
 
 from samizdat.testing import Simulator
@@ -7,9 +7,11 @@ from samizdat.testing.crashes import crash_rounds
 from tests.conftest import WECHAT
 
 
-def test_killed_captures_and_watches_leave_a_whole_archive(tmp_path):
+def test_killed_captures_and_watches_leave_a_whole_archive(tmp_path, database_url):
     with Simulator(WECHAT, copies=3) as sim:
-        report = crash_rounds(tmp_path, sim, rounds=4, seed=3, kill_after=(1.5, 3.5))
+        report = crash_rounds(
+            tmp_path, sim, rounds=4, seed=3, kill_after=(1.5, 3.5), database_url=database_url, workers=2
+        )
     assert report.problems == []
     assert report.rounds == 4 and report.killed_running >= 2
     assert report.captured == report.expected == 42

@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from samizdat.cli import app
-from samizdat.config import KeywordSettings, Settings
+from samizdat.config import DatabaseSettings, KeywordSettings, Settings
 from samizdat.sources.removals import RemovalDatasetError, read_removals
 from samizdat.store import open_store
 from samizdat.store.reader import Reader
@@ -107,8 +107,8 @@ def test_statistics_of_an_imported_dataset_reproduce_its_own_shares(settings):
     assert again.rows == 17411 and again.added == 0
 
 
-def test_the_statistics_page_and_csv_show_the_breakdowns(tmp_path):
-    settings = Settings(data_dir=tmp_path / "data")
+def test_the_statistics_page_and_csv_show_the_breakdowns(tmp_path, database_url):
+    settings = Settings(data_dir=tmp_path / "data", database=DatabaseSettings(url=database_url))
     store = open_store(settings.database_url)
     import_removals(settings, store, DATASET, platform="wechat", tz=HKT)
     with running_site(create_app(settings, store)) as base, httpx.Client(base_url=base) as client:

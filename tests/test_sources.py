@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from samizdat.cli import app
 from samizdat.sources import NotASource, read_source, recognise
+from tests.conftest import config_for
 
 RSS2 = b"""<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>\xe5\x85\xac\xe4\xbc\x97\xe5\x8f\xb7</title>
 <item><title>One</title><link>https://mp.weixin.qq.com/s/one</link><pubDate>Wed, 19 Jul 2023 08:00:00 GMT</pubDate></item>
@@ -119,12 +120,8 @@ def test_hostile_xml_entities_are_not_expanded():
     assert all("root:" not in e.url and "aaaaaaaaaa" not in e.url for e in entries)
 
 
-def test_source_add_and_poll_against_the_simulator(tmp_path, simulator):
-    config = tmp_path / "samizdat.toml"
-    config.write_text(
-        f'data_dir = "{tmp_path / "data"}"\n[fetch]\nallow_private_networks = true\n'
-        f'[platforms.wechat]\nhosts = ["mp.weixin.qq.com", "{simulator.host}"]\n'
-    )
+def test_source_add_and_poll_against_the_simulator(tmp_path, simulator, database_url):
+    config = config_for(tmp_path, simulator, database_url)
     runner = CliRunner()
     for path, kind in (
         ("/feed.xml", "feed"),
@@ -160,10 +157,10 @@ def test_adding_a_page_that_is_no_source_says_why(tmp_path, simulator):
     assert "not a feed, sitemap or OPML" in " ".join(result.output.split())
 
 
-def test_import_opml(tmp_path):
+def test_import_opml(tmp_path, database_url):
     opml = tmp_path / "feeds.opml"
     opml.write_bytes(OPML)
-    env = {"SAMIZDAT_DATA_DIR": str(tmp_path / "data")}
+    env = {"SAMIZDAT_DATA_DIR": str(tmp_path / "data"), "SAMIZDAT_DATABASE__URL": database_url}
     result = CliRunner().invoke(app, ["source", "import-opml", str(opml)], env=env)
     assert "2 feeds added" in result.output
     again = CliRunner().invoke(app, ["source", "import-opml", str(opml)], env=env)

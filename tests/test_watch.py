@@ -124,7 +124,7 @@ def test_one_watcher_per_data_directory(tmp_path):
         pass
 
 
-def test_watch_command_runs_due_checks_and_refuses_a_second_watcher(tmp_path, own_simulator):
+def test_watch_command_runs_due_checks_and_refuses_a_second_watcher(tmp_path, own_simulator, database_url):
     from typer.testing import CliRunner
 
     from samizdat.cli import app
@@ -135,6 +135,7 @@ def test_watch_command_runs_due_checks_and_refuses_a_second_watcher(tmp_path, ow
         "SAMIZDAT_PLATFORMS__WECHAT__HOSTS": f"mp.weixin.qq.com,{own_simulator.host}",
         "SAMIZDAT_WATCH__TIME_SCALE": "36000",
         "SAMIZDAT_CAPTURE__IMAGES": "false",
+        "SAMIZDAT_DATABASE__URL": database_url,
     }
     runner = CliRunner()
     article = own_simulator.articles[0]

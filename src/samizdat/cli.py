@@ -1003,11 +1003,15 @@ async def _demo_watch(settings: Settings, expected: int) -> int:
 
 
 def _open(ctx: typer.Context):
+    """The archive's store, its connections closed when the command ends (the CLI also runs in
+    other programs' processes: tests, notebooks)."""
     try:
-        return open_archive(_settings(ctx))
+        store = open_archive(_settings(ctx))
     except DatabaseURLError as exc:
         errors.print(f"[red]configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
+    ctx.call_on_close(store.engine.dispose)
+    return store
 
 
 def _join(*parts: Any) -> str | None:

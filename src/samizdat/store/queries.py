@@ -165,6 +165,12 @@ def ref_from_row(row: Any, prefix: str = "warc") -> ArchiveRef | None:
     )
 
 
+# A signal that an article may be gone (it left its listing, its account was blocked, a copy
+# was removed) puts its next check this far in the past: claims take the most overdue first,
+# so it goes ahead of routine checks that are late by less.
+AHEAD_OF_ROUTINE = timedelta(days=1)
+
+
 class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -797,7 +803,8 @@ class Store:
 
     def check_siblings_soon(self, article_id: int, now: datetime, *, sharing: str, limit: int = 500) -> int:
         """Make the live articles that share this article's ``sharing`` column (``account_id``:
-        its account; ``cluster_id``: its copies) due now, the newest ``limit``; how many."""
+        its account; ``cluster_id``: its copies) due ahead of routine checks, the newest
+        ``limit``; how many."""
         column = articles.c[sharing]
         with self.engine.begin() as connection:
             value = connection.scalar(select(column).where(articles.c.id == article_id))
@@ -809,18 +816,22 @@ class Store:
                     column == value,
                     articles.c.id != article_id,
                     articles.c.state == "live",
-                    articles.c.next_check_at > now,
+                    articles.c.next_check_at > now - AHEAD_OF_ROUTINE,
                 )
                 .order_by(articles.c.first_captured_at.desc())
                 .limit(limit)
             )
             ids = list(connection.scalars(siblings))
             if ids:
-                connection.execute(update(articles).where(articles.c.id.in_(ids)).values(next_check_at=now))
+                connection.execute(
+                    update(articles)
+                    .where(articles.c.id.in_(ids))
+                    .values(next_check_at=now - AHEAD_OF_ROUTINE)
+                )
             return len(ids)
 
     def check_urls_soon(self, urls: Sequence[str], now: datetime) -> int:
-        """Make the live articles reached by ``urls`` due now (those not due already); how many."""
+        """Make the live articles reached by ``urls`` due ahead of routine checks; how many."""
         made_due = 0
         with self.engine.begin() as connection:
             for start in range(0, len(urls), 500):
@@ -831,9 +842,9 @@ class Store:
                     .where(
                         articles.c.id.in_(reached),
                         articles.c.state == "live",
-                        articles.c.next_check_at > now,
+                        articles.c.next_check_at > now - AHEAD_OF_ROUTINE,
                     )
-                    .values(next_check_at=now)
+                    .values(next_check_at=now - AHEAD_OF_ROUTINE)
                 ).rowcount
         return made_due
 

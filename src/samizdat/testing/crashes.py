@@ -47,10 +47,13 @@ class CrashReport:
     problems: list[str] = field(default_factory=list)
 
 
-def config_file(directory: Path, simulator: Simulator, *, time_scale: float = 3600.0) -> Path:
+def config_file(
+    directory: Path, simulator: Simulator, *, time_scale: float = 3600.0, database_url: str = ""
+) -> Path:
     path = directory / "samizdat.toml"
     path.write_text(
         f'data_dir = "{directory / "data"}"\n'
+        f'[database]\nurl = "{database_url}"\n'
         "[fetch]\nallow_private_networks = true\ntimeout = 10\n"
         f"[watch]\ntime_scale = {time_scale}\n"
         f'[platforms.wechat]\nhosts = ["mp.weixin.qq.com", "{simulator.host}"]\n',
@@ -66,10 +69,14 @@ def crash_rounds(
     rounds: int,
     seed: int = 1,
     kill_after: tuple[float, float] = (1.0, 4.0),
+    database_url: str = "",
+    workers: int = 1,
 ) -> CrashReport:
+    """``rounds`` kills; ``database_url``: PostgreSQL instead of SQLite in the directory;
+    ``workers``: capture processes of each capture round."""
     rng = random.Random(seed)
-    config = config_file(directory, simulator)
-    data = directory / "data"
+    config = config_file(directory, simulator, database_url=database_url)
+    data = Archive(directory / "data", database_url)
     urls = simulator.article_urls()
     report = CrashReport(expected=len(urls))
     for number in range(rounds):
@@ -80,7 +87,7 @@ def crash_rounds(
             todo += rng.sample(sorted(done), min(len(done), 5))  # captured before: never a second version
             listing = directory / "urls.txt"
             listing.write_text("\n".join(todo) + "\n", encoding="utf-8")
-            command = ["capture", "--from-file", str(listing), "--workers", "1"]
+            command = ["capture", "--from-file", str(listing), "--workers", str(workers)]
         else:
             for article in rng.sample(simulator.articles, min(3, len(simulator.articles))):
                 if url_of[article] in done:
@@ -117,24 +124,36 @@ def crash_rounds(
     return report
 
 
-def _captured(data: Path, urls: list[str]) -> set[str]:
-    if not (data / "samizdat.db").exists():
+@dataclass(frozen=True)
+class Archive:
+    directory: Path
+    database_url: str
+
+    def store(self):
+        """The archive's store, or None before the first round created it."""
+        if self.database_url:
+            return open_store(self.database_url)
+        database = self.directory / "samizdat.db"
+        return open_store(f"sqlite:///{database}") if database.exists() else None
+
+
+def _captured(data: Archive, urls: list[str]) -> set[str]:
+    store = data.store()
+    if store is None:
         return set()
-    store = open_store(f"sqlite:///{data / 'samizdat.db'}")
     try:
         return {url for url in urls if store.article_id_for_url(url) is not None}
     finally:
         store.engine.dispose()
 
 
-def _check(data: Path, report: CrashReport) -> list[str]:
+def _check(data: Archive, report: CrashReport) -> list[str]:
     """What a restart finds: torn tails cut, then everything verified."""
-    warcs = data / "warcs"
-    if not (data / "samizdat.db").exists():
+    store = data.store()
+    if store is None:
         return []
-    store = open_store(f"sqlite:///{data / 'samizdat.db'}")
     try:
-        verified = verify_archive(warcs, store)
+        verified = verify_archive(data.directory / "warcs", store)
         report.torn_tails_cut += len(verified.repaired)
         problems = verified.problems
         with store.engine.connect() as connection:

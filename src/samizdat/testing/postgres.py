@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from collections.abc import Iterator
 
 from sqlalchemy import create_engine, text
+
+# The server tests and benchmarks make their databases on (CI: 127.0.0.1:5432, user postgres, trust).
+ADMIN_URL = os.environ.get("SAMIZDAT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 @contextlib.contextmanager

@@ -41,6 +41,9 @@ MIN_SOURCE_LEASE = timedelta(seconds=2)
 MIN_SOURCE_TICK_SECONDS = 0.05
 RELATE_BATCH = 50
 RELATE_IDLE_SECONDS = 2.0
+# Related posts can wait; checks and captures cannot: the relating task rests three times as
+# long as it worked, so it takes at most a quarter of a core from them.
+RELATE_SHARE = 0.25
 
 log = logging.getLogger(__name__)
 
@@ -235,11 +238,13 @@ class Watcher:
     async def _relate(self, pipe: Pipeline, stop: asyncio.Event) -> None:
         """Related posts for new and edited articles, a batch at a time, idle when none wait."""
         while not stop.is_set():
+            started = time.monotonic()
             done = await asyncio.to_thread(relate_pending, pipe.store.engine, limit=RELATE_BATCH)
             self.status.related += done
-            if done < RELATE_BATCH:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), RELATE_IDLE_SECONDS)
+            worked = time.monotonic() - started
+            rest = RELATE_IDLE_SECONDS if done < RELATE_BATCH else worked * (1 - RELATE_SHARE) / RELATE_SHARE
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), rest)
 
     async def _count_due(self, pipe: Pipeline, stop: asyncio.Event) -> None:
         """Every two seconds: the due count for the display, and a sign of life for ``samizdat status``."""
