@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench demo clean
+.PHONY: run test lint bench fuzz demo clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -42,6 +42,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/related.py --articles 20000
 	$(BIN)/python bench/crashes.py --rounds 20 --copies 72
 	$(BIN)/python bench/load_with_watcher.py --minutes 10
+
+# Coverage-guided fuzzing of every reader of untrusted input, two minutes each (docs/reliability.md).
+fuzz: $(STAMP)
+	$(BIN)/pip install -q -e '.[dev,fuzz]'
+	$(BIN)/python bench/fuzz.py all --seconds 120
 
 clean:
 	rm -rf $(VENV) samizdat-data

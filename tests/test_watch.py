@@ -384,3 +384,40 @@ async def test_an_article_gone_from_its_listing_is_checked_at_once(settings, kee
     removed_ids = {pipe.store.article_id_for_url(sim.base + a.path) for a in (newest, middle)}
     assert second[0].dropped == 2
     assert {(r.article_id, r.outcome) for r in checked} == {(i, "deleted_by_author") for i in removed_ids}
+
+
+async def test_a_listed_url_whose_capture_failed_is_tried_again_at_the_next_poll(settings):
+    """The remembered listing spares lookups of what it held, but not of what failed."""
+    import http.server
+    import threading
+
+    with Simulator(WECHAT, copies=1) as sim:
+        failing = f"{sim.base}/fault/status?code=503"
+        body = f"{sim.base + sim.articles[0].path}\n{failing}\n".encode()
+
+        class Listing(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Listing)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            settings = fast(settings, sim)
+            async with pipeline(settings) as pipe:
+                pipe.store.add_source(
+                    "urls", f"http://127.0.0.1:{server.server_port}/", title=None, interval_seconds=60
+                )
+                first = await poll_sources(pipe, pipe.store.list_sources())
+                second = await poll_sources(pipe, pipe.store.list_sources())
+                (source,) = pipe.store.list_sources()
+        finally:
+            server.shutdown()
+            server.server_close()
+    assert (first[0].new, second[0].new) == (2, 1)  # the article once; the failing URL again
+    assert source["listing"] == [sim.base + sim.articles[0].path]
