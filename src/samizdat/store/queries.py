@@ -801,7 +801,7 @@ class Store:
                         "related": related[row.id],
                     }
 
-    def check_siblings_soon(self, article_id: int, now: datetime, *, sharing: str, limit: int = 500) -> int:
+    def check_siblings_soon(self, article_id: int, now: datetime, *, sharing: str, limit: int) -> int:
         """Make the live articles that share this article's ``sharing`` column (``account_id``:
         its account; ``cluster_id``: its copies) due ahead of routine checks, the newest
         ``limit``; how many."""

@@ -38,6 +38,11 @@ from samizdat.watch.schedule import SchedulePolicy
 
 log = logging.getLogger(__name__)
 
+# Live articles made due at once when an article is seen removed: its newest copies, and,
+# when its account is gone, the account's newest articles.
+COPIES_DUE_PER_REMOVAL = 20
+ACCOUNT_DUE_PER_REMOVAL = 500
+
 
 @dataclass(frozen=True)
 class CheckReport:
@@ -131,13 +136,14 @@ class Checker:
         if found.outcome in REMOVALS and State(due.state) is State.LIVE:
             # Copies of a removed text tend to go one by one, and a blocked or closed account
             # takes all its articles with it: look at those now (each is still declared only
-            # by its own confirmed checks).
-            siblings = (
-                ("cluster_id", "account_id") if found.outcome is Outcome.ACCOUNT_GONE else ("cluster_id",)
-            )
-            for sharing in siblings:
+            # by its own confirmed checks). A text copied by hundreds would make a request
+            # storm of every removal: its newest copies are looked at, the rest on schedule.
+            siblings = [("cluster_id", COPIES_DUE_PER_REMOVAL)]
+            if found.outcome is Outcome.ACCOUNT_GONE:
+                siblings.append(("account_id", ACCOUNT_DUE_PER_REMOVAL))
+            for sharing, limit in siblings:
                 await asyncio.to_thread(
-                    self.store.check_siblings_soon, due.id, page.fetched_at, sharing=sharing
+                    self.store.check_siblings_soon, due.id, page.fetched_at, sharing=sharing, limit=limit
                 )
         alive = found.outcome in (Outcome.ALIVE, Outcome.EDITED)
         watch_state = WatchState(
