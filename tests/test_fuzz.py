@@ -7,6 +7,7 @@ import json
 import os
 import string
 import time
+from pathlib import Path
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -190,3 +191,7 @@ def test_inputs_found_by_coverage_guided_fuzzing():
         "<html><head><title>4月6日</title></head></html>",
     ):
         assert GENERIC.parse("https://news.example.cn/a", page) is not None
+    found = Path(__file__).parent / "fixtures" / "fuzz"  # see its README.md
+    read_or_refuse((found / "feed-loose-parser-keyerror.xml").read_bytes())
+    page = (found / "page-control-character-after-player.html").read_bytes().decode("utf-8", "replace")
+    assert WECHAT.parse("https://mp.weixin.qq.com/s/x", page) is not None

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin
 from lxml import etree, html
 
 from samizdat.platforms.base import Article, Media, Unavailable, UnavailableReason, split_url
-from samizdat.platforms.text import clean_line, element_text, parse_html, split_scripts
+from samizdat.platforms.text import clean_line, clean_markup, element_text, parse_html, split_scripts
 
 NAME = "wechat"
 DEFAULT_HOSTS = ("mp.weixin.qq.com", "weixin.qq.com")
@@ -566,9 +566,13 @@ def _body_html(body: html.HtmlElement, base: str) -> str:
         if item is None:
             element.drop_tree()
             continue
-        link = html.Element("a", href=item.url, **{"class": f"samizdat-media samizdat-{item.kind}"})
-        link.text = f"[{MEDIA_LABELS[item.kind]}] {item.title}".strip()
-        link.tail = element.tail
+        # Character references in the page (&#1;) reach the parsed text as control characters,
+        # which lxml refuses to set: cleaned like the page itself.
+        link = html.Element(
+            "a", href=clean_markup(item.url), **{"class": f"samizdat-media samizdat-{item.kind}"}
+        )
+        link.text = clean_markup(f"[{MEDIA_LABELS[item.kind]}] {item.title}".strip())
+        link.tail = clean_markup(element.tail) if element.tail else None
         element.getparent().replace(element, link)
     return html.tostring(body, encoding="unicode", with_tail=False)
 

@@ -113,7 +113,10 @@ def _xml_root(body: bytes):
 def _read_xml_feed(body: bytes, base_url: str) -> SourceDocument:
     import feedparser  # only needed for feeds
 
-    parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
+    try:
+        parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
+    except Exception as exc:  # feedparser's loose parser has its own bugs on broken markup
+        raise NotASource(f"the feed could not be read: {type(exc).__name__}: {exc}") from None
     entries = []
     for entry in parsed.entries:
         link = entry.get("link") or next(
