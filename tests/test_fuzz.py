@@ -195,3 +195,17 @@ def test_inputs_found_by_coverage_guided_fuzzing():
     read_or_refuse((found / "feed-loose-parser-keyerror.xml").read_bytes())
     page = (found / "page-control-character-after-player.html").read_bytes().decode("utf-8", "replace")
     assert WECHAT.parse("https://mp.weixin.qq.com/s/x", page) is not None
+
+
+def test_a_removal_file_that_looks_gzipped_but_is_not_is_refused(tmp_path):
+    """Found by bench/fuzz.py: a gzip magic number followed by an unknown method."""
+    from datetime import UTC
+
+    path = tmp_path / "removals.csv.gz"
+    path.write_bytes(b"\x1f\x8b\x09" + b"\x00" * 20)
+    try:
+        list(read_removals(path, tz=UTC))
+    except RemovalDatasetError as exc:
+        assert "does not decompress" in str(exc)
+    else:
+        raise AssertionError("an undecompressable file was read")

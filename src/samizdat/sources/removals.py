@@ -14,6 +14,7 @@ import csv
 import gzip
 import io
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -55,7 +56,12 @@ def read_removals(path: Path, *, tz: timezone) -> Iterator[RemovalRow]:
     """The rows of ``path`` (CSV, or CSV.gz), times read in ``tz`` when they carry no offset."""
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
+            raise RemovalDatasetError(
+                f"{path}: looks gzip-compressed but does not decompress ({exc})"
+            ) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
