@@ -209,3 +209,17 @@ def test_a_removal_file_that_looks_gzipped_but_is_not_is_refused(tmp_path):
         assert "does not decompress" in str(exc)
     else:
         raise AssertionError("an undecompressable file was read")
+
+
+def test_control_characters_in_an_image_address_do_not_stop_the_parse():
+    """Found by bench/fuzz.py: a character reference to a control character (&#1;) in an
+    image's address reached lxml through the body rewrite. Page: a sample WeChat article."""
+    source = (
+        Path(__file__).parent / "fixtures" / "wechat" / "articles" / "huashangbao-2018-background-image.html"
+    )
+    page = source.read_text("utf-8")
+    at = page.index(">", page.index('id="js_content"')) + 1
+    page = page[:at] + '<img data-src="https://mmbiz.qpic.cn/a&#1;b&#0;.jpg"><p>x&#2;y</p>' + page[at:]
+    article = WECHAT.parse("https://mp.weixin.qq.com/s/x", page)
+    assert "https://mmbiz.qpic.cn/ab\ufffd.jpg" in article.images  # the NUL reads as U+FFFD, &#1; is dropped
+    assert 'src="https://mmbiz.qpic.cn/ab' in article.html  # the rewritten body has the clean address

@@ -499,7 +499,7 @@ def _image_url(element: html.HtmlElement, base: str) -> str | None:
     for attribute in ("data-src", "data-original", "src"):
         value = (element.get(attribute) or "").strip()
         if value and not value.startswith("data:"):
-            return urljoin(base, htmllib.unescape(value))
+            return clean_markup(urljoin(base, htmllib.unescape(value)))  # no control characters in URLs
     return None
 
 
