@@ -211,7 +211,7 @@ def test_a_removal_file_that_looks_gzipped_but_is_not_is_refused(tmp_path):
         raise AssertionError("an undecompressable file was read")
 
 
-def test_control_characters_in_an_image_address_do_not_stop_the_parse():
+def test_control_characters_and_broken_hosts_in_addresses_do_not_stop_the_parse():
     """Found by bench/fuzz.py: a character reference to a control character (&#1;) in an
     image's address reached lxml through the body rewrite. Page: a sample WeChat article."""
     source = (
@@ -219,7 +219,19 @@ def test_control_characters_in_an_image_address_do_not_stop_the_parse():
     )
     page = source.read_text("utf-8")
     at = page.index(">", page.index('id="js_content"')) + 1
-    page = page[:at] + '<img data-src="https://mmbiz.qpic.cn/a&#1;b&#0;.jpg"><p>x&#2;y</p>' + page[at:]
+    page = (
+        page[:at]
+        + '<img data-src="https://mmbiz.qpic.cn/a&#1;b&#0;.jpg"><p>x&#2;y</p>'
+        # and addresses urljoin raises on (found the same way)
+        + '<img data-src="http://[0]/x.png"><span style="background:url(http://[0]/y)">z</span>'
+        + page[at:]
+    )
     article = WECHAT.parse("https://mp.weixin.qq.com/s/x", page)
     assert "https://mmbiz.qpic.cn/ab\ufffd.jpg" in article.images  # the NUL reads as U+FFFD, &#1; is dropped
     assert 'src="https://mmbiz.qpic.cn/ab' in article.html  # the rewritten body has the clean address
+
+
+def test_a_generic_page_declaring_a_broken_canonical_address_keeps_its_own():
+    page = '<html><head><link rel="canonical" href="http://[0]/"></head><body><p>正文</p></body></html>'
+    article = GENERIC.parse("https://news.example.cn/a", page)
+    assert article.canonical_id and "news.example.cn" in article.url

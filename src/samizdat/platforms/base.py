@@ -6,7 +6,9 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
+
+from samizdat.platforms.text import clean_markup
 
 
 class UnavailableReason(enum.StrEnum):
@@ -83,6 +85,19 @@ class Platform(Protocol):
     def reason_for_notice(self, message: str) -> UnavailableReason | None:
         """The reason a removal notice's message gives, None when it is not one this platform
         shows (a removal dataset's messages are read with it)."""
+
+
+def join_url(base: str, link: str) -> str | None:
+    """``link`` resolved against ``base``, without control characters; None when either is not
+    a URL at all (``http://[0]/`` makes ``urljoin`` raise).
+
+    >>> join_url("https://a.example/p/", "../i.png"), join_url("https://a.example/", "http://[0]/x")
+    ('https://a.example/i.png', None)
+    """
+    try:
+        return clean_markup(urljoin(base, link.strip()))
+    except ValueError:
+        return None
 
 
 def split_url(url: str) -> SplitResult | None:

@@ -13,11 +13,11 @@ import json
 import logging
 import re
 from datetime import UTC, timedelta, timezone
-from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from lxml import etree, html
 
-from samizdat.platforms.base import Article, UnavailableReason, split_url
+from samizdat.platforms.base import Article, UnavailableReason, join_url, split_url
 from samizdat.platforms.blocks import extract
 from samizdat.platforms.dates import find_published
 from samizdat.platforms.similarity import medoid
@@ -146,10 +146,11 @@ class Generic:
         )
         if not url:
             return None
-        here = urlsplit(url).hostname
+        page = split_url(url)
         for candidate in declared:
-            absolute = urljoin(url, candidate.strip())
-            if urlsplit(absolute).hostname == here and absolute.startswith(("http://", "https://")):
+            absolute = join_url(url, candidate)
+            place = split_url(absolute) if absolute else None
+            if page and place and place.hostname == page.hostname and place.scheme in ("http", "https"):
                 return self.canonical_url(absolute)
         return self.canonical_url(url)
 
@@ -261,8 +262,8 @@ def _images(container: html.HtmlElement, base: str) -> list[str]:
         for attribute in ("data-src", "data-original", "src"):
             value = (img.get(attribute) or "").strip()
             if value and not value.startswith("data:"):
-                absolute = urljoin(base, value) if base else value
-                if absolute.startswith(("http://", "https://")):
+                absolute = join_url(base, value) if base else value
+                if absolute and absolute.startswith(("http://", "https://")):
                     found[absolute] = None
                 break
     return list(found)

@@ -11,11 +11,11 @@ import functools
 import html as htmllib
 import re
 from datetime import datetime, timedelta, timezone
-from urllib.parse import parse_qsl, quote, urlencode, urljoin
+from urllib.parse import parse_qsl, quote, urlencode
 
 from lxml import etree, html
 
-from samizdat.platforms.base import Article, Media, Unavailable, UnavailableReason, split_url
+from samizdat.platforms.base import Article, Media, Unavailable, UnavailableReason, join_url, split_url
 from samizdat.platforms.text import clean_line, clean_markup, element_text, parse_html, split_scripts
 
 NAME = "wechat"
@@ -339,7 +339,8 @@ class WeChat:
         repost_of = None
         share = tree.xpath("//*[@id='js_share_source']/@data-url")
         if share and share[0].strip():
-            repost_of = self.canonical_url(urljoin(url, share[0].strip()))
+            shared_url = join_url(url, share[0])
+            repost_of = self.canonical_url(shared_url) if shared_url else None
         share_text = ""
         shared = _first(tree, SHARED_CONTENT)
         if shared is not None and not body_text:
@@ -499,7 +500,7 @@ def _image_url(element: html.HtmlElement, base: str) -> str | None:
     for attribute in ("data-src", "data-original", "src"):
         value = (element.get(attribute) or "").strip()
         if value and not value.startswith("data:"):
-            return clean_markup(urljoin(base, htmllib.unescape(value)))  # no control characters in URLs
+            return join_url(base, htmllib.unescape(value))
     return None
 
 
@@ -512,8 +513,8 @@ def _images(body: html.HtmlElement, base: str) -> list[str]:
     for element in body.xpath(".//*[@style]"):
         for match in _CSS_URL.finditer(element.get("style", "")):
             url = match.group(1).strip()
-            if url and not url.startswith("data:"):
-                found[urljoin(base, htmllib.unescape(url))] = None
+            if url and not url.startswith("data:") and (joined := join_url(base, htmllib.unescape(url))):
+                found[joined] = None
     return list(found)
 
 
@@ -525,8 +526,8 @@ def _media_of(element: html.HtmlElement, base: str) -> Media | None:
     """The playable thing behind a video iframe, ``<mpvoice>`` or ``<qqmusic>`` placeholder."""
     if element.tag == "iframe":
         src = (element.get("data-src") or element.get("src") or "").strip()
-        if src:
-            return Media("video", urljoin(base, htmllib.unescape(src)))
+        if src and (joined := join_url(base, htmllib.unescape(src))):
+            return Media("video", joined)
         vid = element.get("data-mpvid")
         if vid:
             return Media(
@@ -540,10 +541,10 @@ def _media_of(element: html.HtmlElement, base: str) -> Media | None:
             )
     else:
         url = element.get("audiourl") or element.get("src") or ""
-        if url:
+        if url and (joined := join_url(base, htmllib.unescape(url))):
             return Media(
                 "music",
-                urljoin(base, htmllib.unescape(url)),
+                joined,
                 element.get("music_name") or element.get("musicname") or "",
             )
     return None
