@@ -5,6 +5,7 @@ huashangbao-2018-background-image.html) with attacks injected into its body. Scr
 the pages land in docs/screenshots/ (the README shows them)."""
 
 import asyncio
+import concurrent.futures
 import contextlib
 import html
 import os
@@ -138,7 +139,10 @@ def site(request, tmp_path_factory):
                     await asyncio.sleep(0.05)
                 return ids
 
-        ids = asyncio.run(build())
+        # In a thread of its own: the browser of the other backend's run may hold this
+        # thread's event loop (Playwright's sync API runs one).
+        with concurrent.futures.ThreadPoolExecutor(1) as thread:
+            ids = thread.submit(lambda: asyncio.run(build())).result()
         beacon.hits.clear()  # the capture fetched the page's images (the tracker too): that is archiving
         hostile = next(i for i, a in zip(ids, sim.articles, strict=True) if "hostile markup" in a.page)
         corpus = [i for i, a in zip(ids, sim.articles, strict=True) if "<p>payload " in a.page]
