@@ -54,13 +54,17 @@ def backup(settings: Settings, store: Store, destination: Path) -> BackupSummary
     archive = warc_storage(settings)
     for name in archive.names():
         copied = destination / "warcs" / name
+        digest = hashlib.sha256()
         with archive.open(name) as source, copied.open("xb") as out:
-            shutil.copyfileobj(source, out, 1 << 20)
+            while chunk := source.read(1 << 20):
+                digest.update(chunk)
+                out.write(chunk)
         scan = scan_file(copied)
         if scan.torn_tail:  # being written as we copied: keep its whole records
             with copied.open("r+b") as handle:
                 handle.truncate(scan.whole_bytes)
-        files[name] = _sha256(copied)
+            digest = None
+        files[name] = digest.hexdigest() if digest else _sha256(copied)
     manifest = {
         "samizdat": __version__,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -21,7 +21,8 @@ def event(
     logger: logging.Logger, name: str, message: str, *, level: int = logging.INFO, **fields: Any
 ) -> None:
     """Log ``message`` as the event ``name`` with ``fields`` (kept apart from the text)."""
-    logger.log(level, message, extra={"event": name, **fields})
+    if logger.isEnabledFor(level):  # polls are logged at debug many times a second
+        logger.log(level, message, extra={"event": name, **fields})
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:

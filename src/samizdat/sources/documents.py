@@ -11,11 +11,11 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import urljoin
 
 from lxml import etree
 
 from samizdat.fetch.decode import decode_html
+from samizdat.platforms.base import join_url
 
 
 class SourceKind(enum.StrEnum):
@@ -208,12 +208,7 @@ def _absolute(base_url: str, link: str | None) -> str | None:
     >>> _absolute("https://a.example/feed", " /p/1 "), _absolute("https://a.example/", "http://[x")
     ('https://a.example/p/1', None)
     """
-    if not link or not link.strip():
-        return None
-    try:
-        return urljoin(base_url, link.strip())
-    except ValueError:
-        return None
+    return join_url(base_url, link) if link and link.strip() else None
 
 
 def _iso(value: object) -> datetime | None:

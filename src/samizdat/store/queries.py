@@ -428,8 +428,15 @@ class Store:
             return created, True
 
     def list_sources(self) -> list[dict[str, Any]]:
+        """Every source, without its remembered listing (read at poll time: :meth:`source_listing`)."""
+        columns = [column for column in sources.c if column.name != "listing"]
         with self.engine.connect() as connection:
-            return [dict(row._mapping) for row in connection.execute(select(sources).order_by(sources.c.id))]
+            return [dict(row._mapping) for row in connection.execute(select(*columns).order_by(sources.c.id))]
+
+    def source_listing(self, source_id: int) -> list[str]:
+        """What the source's last poll listed (less what could not be captured)."""
+        with self.engine.connect() as connection:
+            return connection.scalar(select(sources.c.listing).where(sources.c.id == source_id)) or []
 
     def remove_source(self, key: str) -> bool:
         condition = sources.c.id == int(key) if key.isdigit() else sources.c.url == key

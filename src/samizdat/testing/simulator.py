@@ -358,7 +358,7 @@ class Simulator:
         if path.startswith("/account/") and path.endswith((".xml", ".json")):
             biz, _, extension = unquote(path[len("/account/") :]).rpartition(".")
             listed = [self.base + a.path for a in self._listed() if a.biz == biz][: self.account_entries]
-            _send(writer, 200, *_account_feed(biz, listed, extension))
+            _send(writer, 200, *_feed(biz, listed, extension))
             return True
         if path == "/accounts.opml":
             feeds = [
@@ -402,29 +402,15 @@ class Simulator:
     def _listing(self, path: str) -> tuple[bytes, str]:
         """The article URLs as an RSS 2.0 feed, a JSON Feed, or a sitemap index and its sitemap."""
         listed = [self.base + a.path for a in self._listed()]
-        urls = [escape(url) for url in listed]
-        if path == "/feed.xml":
-            urls = urls[:FEED_ENTRIES]
-            items = "".join(
-                f"<item><title>article {i}</title><link>{u}</link></item>" for i, u in enumerate(urls)
-            )
-            return (
-                f'<?xml version="1.0"?><rss version="2.0"><channel><title>simulated account</title>'
-                f"{items}</channel></rss>"
-            ).encode(), "application/rss+xml"
-        if path == "/feed.json":
-            feed = {
-                "version": "https://jsonfeed.org/version/1.1",
-                "title": "simulated account",
-                "items": [{"id": u, "url": u} for u in listed[:FEED_ENTRIES]],
-            }
-            return json.dumps(feed).encode(), "application/feed+json"
+        if path in ("/feed.xml", "/feed.json"):
+            body, headers = _feed("simulated account", listed[:FEED_ENTRIES], path.rsplit(".", 1)[1])
+            return body, headers[0][1]
         if path == "/sitemap.xml":
             return (
                 f'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
                 f"<sitemap><loc>{self.base}/sitemap-articles.xml</loc></sitemap></sitemapindex>"
             ).encode(), "application/xml"
-        entries = "".join(f"<url><loc>{u}</loc></url>" for u in urls)
+        entries = "".join(f"<url><loc>{escape(url)}</loc></url>" for url in listed)
         return (
             f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
             f"{entries}</urlset>"
@@ -482,14 +468,16 @@ class Simulator:
         return True
 
 
-def _account_feed(biz: str, urls: list[str], extension: str) -> tuple[bytes, list[tuple[str, str]]]:
-    """One account's articles, newest first, as RSS 2.0 (``xml``) or a JSON Feed (``json``)."""
+def _feed(title: str, urls: list[str], extension: str) -> tuple[bytes, list[tuple[str, str]]]:
+    """Articles, newest first, as RSS 2.0 (``xml``) or a JSON Feed (``json``)."""
     if extension == "json":
         items = [{"id": url, "url": url} for url in urls]
-        feed = {"version": "https://jsonfeed.org/version/1.1", "title": biz, "items": items}
+        feed = {"version": "https://jsonfeed.org/version/1.1", "title": title, "items": items}
         return json.dumps(feed).encode(), [("Content-Type", "application/feed+json")]
-    items = "".join(f"<item><link>{escape(url)}</link></item>" for url in urls)
-    channel = f"<channel><title>{escape(biz)}</title>{items}</channel>"
+    items = "".join(
+        f"<item><title>article {i}</title><link>{escape(url)}</link></item>" for i, url in enumerate(urls)
+    )
+    channel = f"<channel><title>{escape(title)}</title>{items}</channel>"
     body = f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'
     return body.encode(), [("Content-Type", "application/rss+xml")]
 

@@ -66,7 +66,9 @@ async def poll_sources(pipe, rows: list[dict[str, Any]]) -> list[SourceReport]:
             reports.append(SourceReport(row["id"], row["url"], 0, 0, error=polled.error))
             continue
         listed = list(dict.fromkeys(entry.url for entry in polled.entries))
-        previous = row.get("listing") or []
+        previous = (
+            [] if polled.not_modified else await asyncio.to_thread(pipe.store.source_listing, row["id"])
+        )
         now = datetime.now(UTC)
         dropped = 0
         if not polled.not_modified and (gone := dropped_entries(previous, listed)):
