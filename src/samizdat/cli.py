@@ -267,7 +267,8 @@ def _export_row(row: dict[str, Any]) -> dict[str, Any]:
         "status": row["outcome"] if row["state"] != "live" and row["outcome"] else "alive",
         "outcome": row["outcome"],
         "detected_at": row["detected_at"],
-        "first_captured_at": row["first_captured_at"],
+        "first_captured_at": row["first_version_at"],  # null: removed before it could be captured
+        "first_seen_at": row["first_captured_at"],
         "last_seen_alive_at": row["last_seen_alive_at"],
         "versions": row["versions"],
         "latest_captured_at": row["version_captured_at"],
@@ -277,6 +278,7 @@ def _export_row(row: dict[str, Any]) -> dict[str, Any]:
         "cluster_id": row["cluster_id"],  # articles sharing a text share it; null when alone
         "related": row["related"],  # ids of related posts (not copies), nearest first
         "keywords": row["keywords"] or [],  # watchlist terms the article matched
+        "listed": row["listed"],  # what a source's listing said of it (title, account, date, summary)
     }
 
 
@@ -409,12 +411,52 @@ def worker_command(ctx: typer.Context) -> None:
     asyncio.run(run())
 
 
+# What waits in the workers' queues, by class, most urgent first (fetch/turns.Priority), and
+# what is due in the database.
+WAITING_CLASSES = {
+    "capture": "first-sight captures",
+    "capture_tasks": "first-sight captures running (with retries)",
+    "poll": "source polls",
+    "confirm": "confirmations",
+    "signal": "signalled checks",
+    "routine": "routine checks",
+    "spare": "polls beyond their share",
+}
+DUE_CLASSES = {"confirm": "confirmations", "signal": "signalled checks", "routine": "routine checks"}
+ALIVE_WITHIN = timedelta(seconds=30)
+
+
 @app.command("status")
-def status_command(ctx: typer.Context) -> None:
-    """The work queue (due, claimed, late), the workers seen lately, per-host request counts."""
+def status_command(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object, for monitoring.")] = False,
+) -> None:
+    """The work queue by class (due, claimed, late, waiting), the workers seen lately, per-host requests."""
+    from samizdat.watch.checker import SIGNALLED
+
     store = _open(ctx)
     now = datetime.now(UTC)
     queue = store.queue(now, late_after=timedelta(minutes=5))
+    due = store.due_by_class(now, signalled=SIGNALLED)
+    alive = [w for w in queue["workers"] if now - w["seen_at"] < ALIVE_WITHIN]
+    waiting: dict[str, list[float]] = {}
+    for worker in alive:
+        for name, (count, oldest) in (worker["queues"] or {}).items():
+            total = waiting.setdefault(name, [0, 0.0])
+            total[0] += count
+            total[1] = max(total[1], oldest)
+    if as_json:
+        figures = {
+            "at": now.isoformat(),
+            "due": queue["due"],
+            "claimed": queue["claimed"],
+            "late": queue["late"],
+            "due_by_class": {k: {"count": c, "late_seconds": round(late, 3)} for k, (c, late) in due.items()},
+            "waiting_by_class": {k: {"count": c, "oldest_seconds": o} for k, (c, o) in waiting.items()},
+            "workers_alive": len(alive),
+        }
+        print(json.dumps(figures))
+        return
     table = Table(
         "queue",
         "",
@@ -422,12 +464,18 @@ def status_command(ctx: typer.Context) -> None:
         title=f"samizdat status — {store.engine.url.render_as_string(hide_password=True)}",
     )
     table.add_row("due now", f"{queue['due']:,}")
+    for name, label in DUE_CLASSES.items():
+        count, late = due[name]
+        table.add_row(f"  {label}", f"{count:,}" + (f", the most overdue by {late:,.0f} s" if count else ""))
     table.add_row("claimed by a worker", f"{queue['claimed']:,}")
     table.add_row("late (due > 5 min, unclaimed)", f"{queue['late']:,}")
     oldest = queue["oldest_due"]
     table.add_row("oldest due", f"{(now - oldest).total_seconds():,.0f} s ago" if oldest else "—")
+    table.add_row("waiting for their host's turn", "(in the workers alive, most urgent first)")
+    for name, label in WAITING_CLASSES.items():
+        count, oldest_wait = waiting.get(name, (0, 0.0))
+        table.add_row(f"  {label}", f"{count:,}" + (f", the oldest for {oldest_wait:.1f} s" if count else ""))
     console.print(table)
-    alive = [w for w in queue["workers"] if now - w["seen_at"] < timedelta(seconds=30)]
     workers = Table(
         "worker", "host", "pid", "seen", "up", "checks", "captures", title=f"workers alive: {len(alive)}"
     )
@@ -435,7 +483,8 @@ def status_command(ctx: typer.Context) -> None:
         seen = (now - w["seen_at"]).total_seconds()
         up = (now - w["started_at"]).total_seconds() / 60
         workers.add_row(
-            w["name"], w["host"], str(w["pid"]), f"{seen:.0f} s ago" + ("" if seen < 30 else " (gone?)"),
+            w["name"], w["host"], str(w["pid"]),
+            f"{seen:.0f} s ago" + ("" if seen < ALIVE_WITHIN.total_seconds() else " (gone?)"),
             f"{up:.0f} min", f"{w['checks']:,}", f"{w['captures']:,}",
         )  # fmt: skip
     console.print(workers)
@@ -612,7 +661,8 @@ def source_poll(ctx: typer.Context) -> None:
     """Poll every source once and capture the articles not seen before, at first sight."""
     settings = _settings(ctx)
     rows = _open(ctx).list_sources()
-    for report in asyncio.run(_poll_all(settings, rows)):
+    reports, captures = asyncio.run(_poll_all(settings, rows))
+    for report in reports:
         if report.error:
             errors.print(f"[yellow]source {report.source_id}:[/yellow] {report.error}")
             continue
@@ -620,11 +670,11 @@ def source_poll(ctx: typer.Context) -> None:
         if report.dropped:
             status += f", {report.dropped} gone from the listing (due for a check now)"
         console.print(f"source {report.source_id} {report.url}: {status}")
-        if report.captures:
-            console.print(_outcomes_table(list(report.captures)))
+    if captures:
+        console.print(_outcomes_table(captures))
 
 
-async def _poll_all(settings: Settings, rows: list[dict]) -> list[SourceReport]:
+async def _poll_all(settings: Settings, rows: list[dict]) -> tuple[list[SourceReport], list[CaptureOutcome]]:
     """Every source once, through one pipeline (its per-host limits apply across sources)."""
     async with pipeline(settings) as pipe:
         return await poll_sources(pipe, rows)
@@ -930,6 +980,17 @@ def simulate(
     account_feeds: Annotated[
         str, typer.Option(help="Which feeds accounts.opml names: xml (RSS 2.0) or json (JSON Feed).")
     ] = "xml",
+    articles: Annotated[int, typer.Option(help="Serve only this many of the copies (0: all).")] = 0,
+    accounts: Annotated[
+        int, typer.Option(help="Spread the articles over this many account feeds (0: one per biz).")
+    ] = 0,
+    fault_rate: Annotated[
+        float,
+        typer.Option(help="Share of article and feed requests that fail: 503, verification page, cut body."),
+    ] = 0.0,
+    start_in: Annotated[
+        float, typer.Option(help="Real seconds before the timeline's clock starts (time to set up).")
+    ] = 0.0,
 ) -> None:
     """Serve the local WeChat simulator until interrupted (for demos and benchmarks)."""
     import signal
@@ -949,6 +1010,11 @@ def simulate(
             listings_keep_removed=listings_keep_removed,
             account_entries=account_entries,
             account_feeds=account_feeds,
+            articles=articles,
+            accounts=accounts,
+            fault_rate=fault_rate,
+            fault_seed=seed,
+            start_in=start_in,
         )
     except (FileNotFoundError, ValueError) as exc:
         errors.print(str(exc))

@@ -28,6 +28,7 @@ import asyncio
 import gzip
 import hashlib
 import json
+import random
 import re
 import struct
 import threading
@@ -35,7 +36,7 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 from xml.sax.saxutils import escape
@@ -63,6 +64,7 @@ class SimulatedArticle:
     token: str  # short-URL token
     page: str  # the saved page this article is a copy of
     copy: int  # 0 for the saved page itself
+    feed: str = ""  # the account feed that lists it (its biz unless the simulator regroups them)
 
     @property
     def html(self) -> str:
@@ -139,6 +141,11 @@ class Simulator:
         listings_keep_removed: bool = False,
         account_entries: int = FEED_ENTRIES,
         account_feeds: str = "xml",
+        articles: int = 0,
+        accounts: int = 0,
+        fault_rate: float = 0.0,
+        fault_seed: int = 0,
+        start_in: float = 0.0,
     ):
         directory = pages or REPO_FIXTURES
         if not (directory / "articles").is_dir():
@@ -147,7 +154,14 @@ class Simulator:
                 "(tests/fixtures/wechat in a source checkout)"
             )
         article_pages, self.notices = load_pages(directory)
-        self.articles = make_articles(article_pages, copies)
+        made = make_articles(article_pages, copies)
+        if articles:
+            # Copy by copy across the pages, so that a short list still holds every saved page.
+            made = sorted(made, key=lambda a: a.copy)[:articles]
+        # ``accounts`` > 0: the articles are spread over that many account feeds, round robin.
+        self.articles = [
+            replace(a, feed=f"account{i % accounts:03d}" if accounts else a.biz) for i, a in enumerate(made)
+        ]
         self._by_id = {(a.biz, a.mid, a.idx): a for a in self.articles}
         self._by_token = {a.token: a for a in self.articles}
         self.gzip_pages = gzip_pages
@@ -162,6 +176,12 @@ class Simulator:
         self.edits: dict[str, list[tuple[str, str]]] = {}  # article token -> (old, new) replacements
         self.flaky_every = 0  # when n > 0, every n-th article request fails: 503, reset or verification
         self._article_requests = 0
+        # Each article or account-feed request fails with this probability (a third each: 503,
+        # the verification page, a body cut off), as a real platform's transient trouble does.
+        self.fault_rate = fault_rate
+        self._faults = random.Random(fault_seed)
+        # The timeline's clock starts this many real seconds after the server: time to set up.
+        self.start_in = start_in
         # A timeline (see set_fates): each article is published, removed or edited at its time.
         self.fates: dict[str, Fate] = {}
         self.time_scale = time_scale
@@ -233,7 +253,7 @@ class Simulator:
         self.stop()
 
     def start(self) -> None:
-        self.started = time.time()
+        self.started = time.time() + self.start_in
         self._thread = threading.Thread(target=self._run, name="simulator", daemon=True)
         self._thread.start()
         if not self._ready.wait(10):
@@ -300,7 +320,7 @@ class Simulator:
     async def _respond(self, target: str, headers: dict[str, str], writer: asyncio.StreamWriter) -> bool:
         parts = urlsplit(target)
         path, query = parts.path, dict(parse_qsl(parts.query))
-        if not path.startswith("/s"):
+        if not path.startswith(("/s", "/account/")):
             self._logged(path, "other")
         if path.startswith("/fault/"):
             return await FAULTS.get(path[len("/fault/") :], _not_found)(self, writer, query)
@@ -321,7 +341,10 @@ class Simulator:
                 return self._page(writer, headers, self.notices["verification"])
             if self.flaky_every and self._article_requests % self.flaky_every == 0:
                 self._logged(path, "fault", article)
-                return await self._flaky(writer, headers)
+                return await self._flaky(writer, headers, (self._article_requests // self.flaky_every) % 3)
+            if self._random_fault():
+                self._logged(path, "fault", article)
+                return await self._flaky(writer, headers, self._faults.randrange(3))
             notice = self.removed.get(article.token)
             if notice is None and fate and fate.removed_at is not None and now >= fate.removed_at:
                 notice = fate.notice
@@ -356,14 +379,18 @@ class Simulator:
                 _send(writer, 200, body, [("Content-Type", content_type), ("ETag", etag)])
             return True
         if path.startswith("/account/") and path.endswith((".xml", ".json")):
-            biz, _, extension = unquote(path[len("/account/") :]).rpartition(".")
-            listed = [self.base + a.path for a in self._listed() if a.biz == biz][: self.account_entries]
-            _send(writer, 200, *_feed(biz, listed, extension))
+            if self._random_fault():
+                self._logged(path, "fault")
+                return await self._flaky(writer, headers, self._faults.randrange(3))
+            feed, _, extension = unquote(path[len("/account/") :]).rpartition(".")
+            listed = [self.base + a.path for a in self._listed() if a.feed == feed][: self.account_entries]
+            self._logged(path, "feed")
+            _send(writer, 200, *_feed(feed, listed, extension))
             return True
         if path == "/accounts.opml":
             feeds = [
-                f"{self.base}/account/{quote(biz, safe='')}.{self.account_feeds}"
-                for biz in {a.biz: 0 for a in self.articles}
+                f"{self.base}/account/{quote(feed, safe='')}.{self.account_feeds}"
+                for feed in {a.feed: 0 for a in self.articles}
             ]
             outlines = "".join(f'<outline type="rss" xmlUrl="{escape(feed)}"/>' for feed in feeds)
             body = f'<?xml version="1.0"?><opml version="2.0"><body>{outlines}</body></opml>'
@@ -387,8 +414,11 @@ class Simulator:
         self.edits.setdefault(article.token, []).append((old, new))
         self._served.pop(("edited", article.token), None)
 
-    async def _flaky(self, writer: asyncio.StreamWriter, headers: dict[str, str]) -> bool:
-        kind = (self._article_requests // self.flaky_every) % 3
+    def _random_fault(self) -> bool:
+        return self.fault_rate > 0 and self._faults.random() < self.fault_rate
+
+    async def _flaky(self, writer: asyncio.StreamWriter, headers: dict[str, str], kind: int) -> bool:
+        """One transient failure: 503 (``kind`` 0), the verification page (1), a body cut off (2)."""
         if kind == 0:
             _send(writer, 503, b"busy", [("Content-Type", "text/plain")])
             return True

@@ -1,0 +1,272 @@
+"""First sight under a tight budget: a new user's run against a platform with faults, in compressed time.
+
+Usage: python bench/first_sight.py [--rate 40] [--kills 8] [--workers 2] [--postgres]
+                                   [--samizdat-src DIR] [--runs 3]
+
+The scenario of issue 14, with the project's own simulator in its own process: 60 real
+articles (the saved pages, copied) spread over 45 accounts, one RSS feed per account on the
+same host as the articles, publication over the first simulated day, removals at ages and
+for reasons drawn from the 17,411 real removals, and 10 % transient faults on article and
+feed requests (a third each: HTTP 503, the verification page, a body cut off). Time runs
+8,640× (a day in 10 s). samizdat is run as a user runs it, through its command line:
+``samizdat source add <accounts.opml>`` then ``samizdat watch`` for 95 s, with
+``fetch.per_host_rate`` = 40, ``per_host_concurrency`` = 4, ``watch.time_scale`` = 8640.
+``--kills N`` SIGKILLs the watcher N times at random moments and starts it again at once;
+``samizdat verify`` must pass at the end. ``--samizdat-src`` runs another checkout's
+samizdat (e.g. a worktree of an older commit) against the same simulator, for comparison.
+
+Figures, from the archive's JSON Lines export against the simulator's plan:
+- captured before removal, of the articles not removed within one poll interval (900
+  simulated seconds) of their publication;
+- removals detected, of the captured articles removed at least 12 simulated hours before the
+  end; reasons right; false removals (declared but not removed, or declared before it);
+- delay from removal to detection, from publication to first capture (simulated minutes);
+- the requests the platform saw, by kind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+from samizdat.testing.timeline import OUTCOME_OF_NOTICE
+
+ROOT = Path(__file__).resolve().parents[1]
+POLL_INTERVAL = 900.0  # simulated seconds: `samizdat source add`'s default
+DETECT_MARGIN = 12 * 3600.0
+
+
+def samizdat(args: argparse.Namespace, config: Path, *command: str) -> list[str]:
+    return [sys.executable, "-m", "samizdat.cli", "--config", str(config), *command]
+
+
+def environment(args: argparse.Namespace) -> dict[str, str]:
+    env = dict(os.environ)
+    if args.samizdat_src:
+        env["PYTHONPATH"] = str(Path(args.samizdat_src).resolve() / "src")
+    return env
+
+
+def start_simulator(args: argparse.Namespace, directory: Path, seed: int) -> tuple[subprocess.Popen, str]:
+    command = [
+        sys.executable, "-m", "samizdat.cli", "simulate", "--port", "0", "--timeline",
+        "--copies", "5", "--articles", str(args.articles), "--accounts", str(args.accounts),
+        "--time-scale", str(args.time_scale), "--publish-hours", "24",
+        "--removed-share", str(args.removed_share), "--edited-share", "0.05", "--seed", str(seed),
+        "--fault-rate", str(args.fault_rate), "--start-in", str(args.setup_seconds),
+        "--log", str(directory / "requests.jsonl"), "--plan", str(directory / "plan.json"),
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    first = process.stdout.readline()
+    if not first.startswith("serving"):
+        process.kill()
+        raise SystemExit(f"the simulator did not start: {first!r}")
+    return process, first.rsplit(" ", 1)[1].strip()
+
+
+def write_config(args: argparse.Namespace, directory: Path, base: str, database_url: str | None) -> Path:
+    host = base.split("//", 1)[1]
+    database = f'[database]\nurl = "{database_url}"\n' if database_url else ""
+    config = directory / "samizdat.toml"
+    config.write_text(
+        f'data_dir = "{directory / "data"}"\n{database}'
+        f"[fetch]\nper_host_rate = {args.rate}\nper_host_concurrency = 4\nallow_private_networks = true\n"
+        f"[watch]\ntime_scale = {args.time_scale}\n"
+        f'[platforms.wechat]\nhosts = ["{host}"]\n'
+    )
+    return config
+
+
+def run(args: argparse.Namespace, seed: int) -> dict:
+    if not args.postgres:
+        return run_with(args, seed, None)
+    from samizdat.testing.postgres import ADMIN_URL, fresh_database
+
+    with fresh_database(ADMIN_URL) as url:
+        return run_with(args, seed, url)
+
+
+def run_with(args: argparse.Namespace, seed: int, database_url: str | None) -> dict:
+    with tempfile.TemporaryDirectory() as temporary:
+        directory = Path(temporary)
+        simulator, base = start_simulator(args, directory, seed)
+        env = environment(args)
+        config = write_config(args, directory, base, database_url)
+        log = (directory / "watch.log").open("w")
+        try:
+            subprocess.run(
+                samizdat(args, config, "source", "add", f"{base}/accounts.opml"),
+                check=True, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=directory,
+            )  # fmt: skip
+            plan = json.loads((directory / "plan.json").read_text())
+            time.sleep(max(0.0, plan["start"] - time.time()))
+            watch_command = samizdat(args, config, "watch", "--workers", str(args.workers))
+            started = time.monotonic()
+            rng = random.Random(seed)
+            kills = sorted(rng.uniform(5, args.seconds - 5) for _ in range(args.kills))
+
+            def start_watcher() -> subprocess.Popen:
+                return subprocess.Popen(
+                    watch_command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=directory
+                )
+
+            watcher = start_watcher()
+            for moment in kills:
+                time.sleep(max(0.0, moment - (time.monotonic() - started)))
+                watcher.kill()  # SIGKILL; its check workers stop when they see their parent gone
+                watcher.wait()
+                watcher = start_watcher()
+            time.sleep(max(0.0, args.seconds - (time.monotonic() - started)))
+            watcher.send_signal(signal.SIGINT)
+            try:
+                watcher.wait(30)
+            except subprocess.TimeoutExpired:
+                watcher.kill()
+                watcher.wait()
+            ended = time.time()
+        finally:
+            simulator.terminate()
+            simulator.wait()
+            log.close()
+        verify = subprocess.run(
+            samizdat(args, config, "verify"), env=env, capture_output=True, text=True, cwd=directory
+        )
+        exported = subprocess.run(
+            samizdat(args, config, "export", "--format", "jsonl"),
+            env=env, capture_output=True, text=True, check=True, cwd=directory,
+        )  # fmt: skip
+        rows = [json.loads(line) for line in exported.stdout.splitlines() if line.strip()]
+        requests = [json.loads(line) for line in (directory / "requests.jsonl").read_text().splitlines()]
+        if args.keep:
+            keep = Path(args.keep) / f"seed{seed}"
+            keep.mkdir(parents=True, exist_ok=True)
+            (keep / "export.jsonl").write_text(exported.stdout)
+            for name in ("plan.json", "requests.jsonl", "watch.log"):
+                (keep / name).write_bytes((directory / name).read_bytes())
+        figures = evaluate(plan, rows, requests, (ended - plan["start"]) * plan["time_scale"])
+        figures["verify_ok"] = verify.returncode == 0
+        if verify.returncode != 0:
+            figures["verify_output"] = (verify.stdout + verify.stderr)[-2000:]
+        return figures
+
+
+def sim_seconds(moment: str | None, plan: dict) -> float | None:
+    if moment is None:
+        return None
+    return (datetime.fromisoformat(moment).timestamp() - plan["start"]) * plan["time_scale"]
+
+
+def path_key(url: str) -> str | None:
+    """An article's identity: the platform's own (account, message, index)."""
+    from samizdat.platforms.wechat import PLATFORM
+
+    return PLATFORM.canonical_id(url if "://" in url else "https://mp.weixin.qq.com" + url)
+
+
+def evaluate(plan: dict, rows: list[dict], requests: list, end: float) -> dict:
+    fates = {path_key(path): fate for path, fate in plan["articles"].items()}
+    by_path: dict[str, dict] = {}
+    for row in rows:
+        by_path.setdefault(row["canonical_id"], row)
+    eligible = [
+        p for p, f in fates.items()
+        if f["published_at"] <= end
+        and (f["removed_at"] is None or f["removed_at"] - f["published_at"] > POLL_INTERVAL)
+    ]  # fmt: skip
+    first_capture = {p: sim_seconds(by_path[p]["first_captured_at"], plan) for p in fates if p in by_path}
+    captured_before = [
+        p for p in eligible
+        if first_capture.get(p) is not None
+        and (fates[p]["removed_at"] is None or first_capture[p] < fates[p]["removed_at"])
+    ]  # fmt: skip
+    delays_first = [first_capture[p] - fates[p]["published_at"] for p in captured_before]
+    should_detect = [
+        p for p in captured_before
+        if fates[p]["removed_at"] is not None and fates[p]["removed_at"] <= end - DETECT_MARGIN
+    ]  # fmt: skip
+    declared = {p: row for p, row in by_path.items() if row["state"] == "removed"}
+    false = [
+        p for p, row in declared.items()
+        if fates[p]["removed_at"] is None or sim_seconds(row["detected_at"], plan) < fates[p]["removed_at"]
+    ]  # fmt: skip
+    detected = [p for p in should_detect if p in declared and p not in false]
+    right = [
+        p for p in declared
+        if p not in false and declared[p]["outcome"] == OUTCOME_OF_NOTICE[fates[p]["notice"]]
+    ]  # fmt: skip
+    delays_detect = [sim_seconds(declared[p]["detected_at"], plan) - fates[p]["removed_at"] for p in detected]
+    kinds = Counter(
+        "feed" if path.startswith("/account/") else "article" if path.startswith("/s") else "other"
+        for _, path, *_ in requests
+    )
+    return {
+        "articles": len(fates),
+        "eligible": len(eligible),
+        "captured_before_removal": len(captured_before),
+        "should_detect": len(should_detect),
+        "detected": len(detected),
+        "declared": len(declared),
+        "false_removals": len(false),
+        "reasons_right": len(right),
+        "first_capture_minutes": quantiles(delays_first),
+        "detection_minutes": quantiles(delays_detect),
+        "requests": dict(kinds),
+        "faults_served": sum(1 for _, _, served, *_ in requests if served == "fault"),
+        "simulated_hours": round(end / 3600, 1),
+    }
+
+
+def quantiles(seconds: list[float]) -> dict[str, float | None]:
+    if not seconds:
+        return {"p50": None, "p90": None, "max": None}
+    ordered = sorted(seconds)
+    return {
+        "p50": round(statistics.median(ordered) / 60, 1),
+        "p90": round(ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))] / 60, 1),
+        "max": round(ordered[-1] / 60, 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=40.0, help="fetch.per_host_rate, requests/s")
+    parser.add_argument("--time-scale", type=float, default=8640.0)
+    parser.add_argument("--seconds", type=float, default=95.0, help="how long samizdat watch runs")
+    parser.add_argument("--articles", type=int, default=60)
+    parser.add_argument("--accounts", type=int, default=45)
+    parser.add_argument("--removed-share", type=float, default=0.6)
+    parser.add_argument("--fault-rate", type=float, default=0.1)
+    parser.add_argument("--kills", type=int, default=0, help="SIGKILL the watcher this many times")
+    parser.add_argument("--workers", type=int, default=1, help="samizdat watch --workers")
+    parser.add_argument("--runs", type=int, default=1, help="runs with seeds seed, seed+1, …")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--setup-seconds", type=float, default=6.0, help="real seconds before time 0")
+    parser.add_argument("--postgres", action="store_true", help="a fresh database on SAMIZDAT_TEST_POSTGRES")
+    parser.add_argument("--keep", help="keep each run's export, plan, request log and watch log here")
+    parser.add_argument("--samizdat-src", help="run the samizdat of this checkout (its src/)")
+    args = parser.parse_args()
+    totals: Counter = Counter()
+    for seed in range(args.seed, args.seed + args.runs):
+        figures = run(args, seed)
+        print(json.dumps({"seed": seed, **figures}, ensure_ascii=False), flush=True)
+        for key in ("eligible", "captured_before_removal", "should_detect", "detected", "false_removals",
+                    "declared", "reasons_right"):  # fmt: skip
+            totals[key] += figures[key]
+    if args.runs > 1:
+        print(json.dumps({"total": dict(totals)}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
