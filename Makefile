@@ -38,6 +38,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/schedule_simulation.py
 	$(BIN)/python bench/check_throughput.py --copies 300 --workers 3 --concurrency 24
 	$(BIN)/python bench/watch_end_to_end.py --time-scale 360 --workers 3 --checks 15
+	$(BIN)/python bench/first_sight.py --runs 3
+	$(BIN)/python bench/first_sight.py --runs 3 --rate 20
+	$(BIN)/python bench/first_sight.py --runs 3 --kills 8
 	$(BIN)/python bench/copies.py --articles 100000
 	$(BIN)/python bench/related.py --articles 20000
 	$(BIN)/python bench/crashes.py --rounds 20 --copies 72

@@ -35,6 +35,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from datetime import datetime
@@ -43,6 +44,7 @@ from pathlib import Path
 from samizdat.testing.timeline import OUTCOME_OF_NOTICE
 
 ROOT = Path(__file__).resolve().parents[1]
+STATUS_EVERY = 5.0  # real seconds between two looks at `samizdat status --json`
 POLL_INTERVAL = 900.0  # simulated seconds: `samizdat source add`'s default
 DETECT_MARGIN = 12 * 3600.0
 
@@ -122,6 +124,11 @@ def run_with(args: argparse.Namespace, seed: int, database_url: str | None) -> d
                 )
 
             watcher = start_watcher()
+            samples: list[dict] = []
+            sampler = threading.Thread(
+                target=sample_status, args=(args, config, env, directory, started, samples), daemon=True
+            )
+            sampler.start()
             for moment in kills:
                 time.sleep(max(0.0, moment - (time.monotonic() - started)))
                 watcher.kill()  # SIGKILL; its check workers stop when they see their parent gone
@@ -155,10 +162,40 @@ def run_with(args: argparse.Namespace, seed: int, database_url: str | None) -> d
             for name in ("plan.json", "requests.jsonl", "watch.log"):
                 (keep / name).write_bytes((directory / name).read_bytes())
         figures = evaluate(plan, rows, requests, (ended - plan["start"]) * plan["time_scale"])
+        figures["by_class"] = by_class(samples, plan["time_scale"])
         figures["verify_ok"] = verify.returncode == 0
         if verify.returncode != 0:
             figures["verify_output"] = (verify.stdout + verify.stderr)[-2000:]
         return figures
+
+
+def sample_status(args, config: Path, env: dict, directory: Path, started: float, samples: list) -> None:
+    """``samizdat status --json`` every few seconds while the watcher runs (a checkout without it: none)."""
+    while time.monotonic() - started < args.seconds - 2:
+        time.sleep(STATUS_EVERY)
+        answer = subprocess.run(
+            samizdat(args, config, "status", "--json"), env=env, capture_output=True, text=True, cwd=directory
+        )
+        if answer.returncode != 0:
+            return
+        samples.append(json.loads(answer.stdout))
+
+
+def by_class(samples: list[dict], time_scale: float) -> dict:
+    """For each class: the most due (or waiting) at once, and the mean and worst lateness in
+    simulated minutes (due: how overdue the most overdue check was; waiting: the oldest wait)."""
+    figures = {}
+    for kind, late_key in (("due_by_class", "late_seconds"), ("waiting_by_class", "oldest_seconds")):
+        names = {name for sample in samples for name in sample.get(kind, {})}
+        for name in sorted(names):
+            seen = [sample[kind].get(name, {"count": 0, late_key: 0.0}) for sample in samples]
+            lateness = [entry[late_key] * time_scale / 60 for entry in seen]
+            figures[f"{kind.split('_')[0]}:{name}"] = {
+                "most": max(entry["count"] for entry in seen),
+                "late_mean_min": round(statistics.mean(lateness), 1),
+                "late_max_min": round(max(lateness), 1),
+            }
+    return figures
 
 
 def sim_seconds(moment: str | None, plan: dict) -> float | None:

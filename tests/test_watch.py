@@ -371,12 +371,12 @@ async def test_an_article_gone_from_its_listing_is_checked_at_once(settings, kee
         settings = dataclasses.replace(settings, watch=dataclasses.replace(settings.watch, time_scale=60.0))
         async with pipeline(settings) as pipe:
             pipe.store.add_source("feed", sim.base + "/feed.xml", title=None, interval_seconds=60)
-            first = await poll_sources(pipe, pipe.store.list_sources())
+            first, _ = await poll_sources(pipe, pipe.store.list_sources())
             assert first[0].new == len(sim.articles) and first[0].dropped == 0
             newest, middle = sim.articles[0], sim.articles[len(sim.articles) // 2]
             for article in (newest, middle):
                 sim.remove(article, "deleted-by-author")
-            second = await poll_sources(pipe, pipe.store.list_sources())
+            second, _ = await poll_sources(pipe, pipe.store.list_sources())
             checked = await watch_pass(pipe.store, pipe.checker, 8)
     if keep_removed:
         assert second[0].dropped == 0 and checked == []
@@ -387,7 +387,8 @@ async def test_an_article_gone_from_its_listing_is_checked_at_once(settings, kee
 
 
 async def test_a_listed_url_whose_capture_failed_is_tried_again_at_the_next_poll(settings):
-    """The remembered listing spares lookups of what it held, but not of what failed."""
+    """What a listing holds is remembered, but only what is archived counts as seen: a URL whose
+    capture failed (after its retries) is captured again at the next poll."""
     import http.server
     import threading
 
@@ -413,12 +414,12 @@ async def test_a_listed_url_whose_capture_failed_is_tried_again_at_the_next_poll
                 pipe.store.add_source(
                     "urls", f"http://127.0.0.1:{server.server_port}/", title=None, interval_seconds=60
                 )
-                first = await poll_sources(pipe, pipe.store.list_sources())
-                second = await poll_sources(pipe, pipe.store.list_sources())
+                first, _ = await poll_sources(pipe, pipe.store.list_sources())
+                second, _ = await poll_sources(pipe, pipe.store.list_sources())
                 (source,) = pipe.store.list_sources()
                 listing = pipe.store.source_listing(source["id"])
         finally:
             server.shutdown()
             server.server_close()
     assert (first[0].new, second[0].new) == (2, 1)  # the article once; the failing URL again
-    assert listing == [sim.base + sim.articles[0].path]
+    assert listing == [sim.base + sim.articles[0].path, failing]

@@ -12,7 +12,7 @@ from samizdat.archive import WarcWriter
 from samizdat.archive.storage import LocalWarcFiles, WarcFiles
 from samizdat.config import Settings
 from samizdat.fetch import Fetcher
-from samizdat.fetch.turns import HostTurns
+from samizdat.fetch.turns import DatabaseTurns, HostTurns
 from samizdat.platforms import Registry
 from samizdat.store import Store, open_store
 from samizdat.watch import Capturer
@@ -46,7 +46,7 @@ def open_archive(settings: Settings) -> Store:
 
 @asynccontextmanager
 async def pipeline(
-    settings: Settings, *, turns: HostTurns | None = None, files: WarcFiles | None = None
+    settings: Settings, *, turns: HostTurns | DatabaseTurns | None = None, files: WarcFiles | None = None
 ) -> AsyncIterator[Pipeline]:
     """Every stage, built from ``settings``; ``turns`` shares the per-host rate with other
     processes; ``files`` keeps the WARC files elsewhere than the archive directory."""
@@ -70,7 +70,8 @@ async def pipeline(
     registry = Registry(settings.platforms)
     committer = Committer(writer, store)
     try:
-        async with Fetcher(settings.fetch, turns=turns) as fetcher:
+        aging = settings.watch.aging_seconds / settings.watch.time_scale
+        async with Fetcher(settings.fetch, turns=turns, aging_seconds=aging) as fetcher:
             policy = SchedulePolicy(RemovalProfile.load(), checks=settings.watch.checks_per_article)
             capturer = Capturer(settings, fetcher, committer, store, registry, policy)
             checker = Checker(settings, fetcher, committer, store, registry, policy)

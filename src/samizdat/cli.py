@@ -404,6 +404,9 @@ def worker_command(ctx: typer.Context) -> None:
                 "captured": status.captured,
                 "related": status.related,
                 "due": status.due,
+                "due_by_class": status.due_by_class,
+                "waiting_by_class": status.queues,
+                "removed_before_capture": status.removed_before_capture,
             }
             console.print_json(json.dumps(line), indent=None)
         await running
@@ -566,7 +569,22 @@ def _status_table(watcher, settings: Settings) -> Table:
     table.add_row("removals declared", f"{status.declared:,}")
     table.add_row("edits · back online", f"{status.edited:,} · {status.restored:,}")
     table.add_row("sources polled · new articles", f"{status.polls:,} · {status.captured:,}")
+    table.add_row(
+        "removed before capture · first sights failed",
+        f"{status.removed_before_capture:,} · {status.first_sight_failed:,} (tried again at the next poll)",
+    )
     table.add_row("left a listing, checked at once", f"{status.left_listings:,}")
+    for name, label in DUE_CLASSES.items():
+        count, late = status.due_by_class.get(name, (0, 0.0))
+        table.add_row(f"due: {label}", f"{count:,}" + (f", most overdue by {late:,.0f} s" if count else ""))
+    waiting = [
+        f"{label} {count:,}" + (f" ({oldest:.1f} s)" if count else "")
+        for name, label in WAITING_CLASSES.items()
+        for count, oldest in [status.queues.get(name, (0, 0.0))]
+    ]
+    table.add_row("waiting for a turn (oldest)", ", ".join(waiting))
+    if status.claims_freed:
+        table.add_row("claims of dead workers taken over", f"{status.claims_freed:,}")
     table.add_row("related posts computed", f"{status.related:,}")
     rate = f"{fetch.per_host_rate:g}/s" if fetch.per_host_rate else "no rate limit"
     table.add_row(

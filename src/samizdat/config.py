@@ -67,8 +67,16 @@ class WatchSettings:
     horizon_days: float = 7.0  # the adaptive schedule's span (at most the removal profile's, 7 days)
     after_horizon_hours: float = 168.0  # past the horizon, a live article is checked this often; 0: never
     removed_recheck_hours: float = 24.0  # removed articles are still looked at: some come back
-    backoff_seconds: float = 600.0  # a host that shows a verification or rate-limit page rests this long
+    backoff_seconds: float = 600.0  # a run of verification or rate-limit pages rests a host up to 4× this
     claim_lease_seconds: float = 300.0  # a worker's claim on due checks; a dead worker's claims free after it
+    retry_seconds: float = 15.0  # a failed first sight (or confirmation) is tried again this soon, doubling
+    capture_retries: int = 3  # retries of a first sight before it waits for the source's next poll
+    poll_share: float = 0.5  # at most this share of a host's rate goes to polling its sources
+    aging_seconds: float = 600.0  # a request waiting this long gets a share of its host's turns, any class
+
+    def __post_init__(self) -> None:
+        if self.poll_share > 1:
+            raise ConfigError(f"watch.poll_share: expected a share between 0 and 1, got {self.poll_share!r}")
 
 
 @dataclass(frozen=True)

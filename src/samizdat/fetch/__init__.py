@@ -3,6 +3,7 @@
 from samizdat.fetch.client import Exchange, Fetcher, FetchFailure, FetchResult
 from samizdat.fetch.decode import DecodedText, decode_html
 from samizdat.fetch.safety import UnsafeURL
+from samizdat.fetch.turns import Priority
 
 __all__ = [
     "DecodedText",
@@ -10,6 +11,7 @@ __all__ = [
     "FetchFailure",
     "FetchResult",
     "Fetcher",
+    "Priority",
     "UnsafeURL",
     "decode_html",
 ]

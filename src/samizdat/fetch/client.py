@@ -9,10 +9,11 @@ cap and a total deadline, so an endless or drip-fed response ends as a clear fai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -22,8 +23,9 @@ import httpx
 from samizdat.config import FetchSettings
 from samizdat.fetch.decode import ContentEncodingError, DecodedText, decode_html, decompress
 from samizdat.fetch.safety import Resolver, UnsafeURL, check_scheme, resolve, safe_address
+from samizdat.fetch.scheduler import HostScheduler
 from samizdat.fetch.streams import AsyncioBackend
-from samizdat.fetch.turns import HostTurns
+from samizdat.fetch.turns import DatabaseTurns, HostTurns, Priority
 
 Headers = tuple[tuple[str, str], ...]
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -92,7 +94,12 @@ class _Failed(Exception):
 
 
 class Fetcher:
-    """Async HTTP fetcher. Use as ``async with Fetcher(settings) as fetcher``."""
+    """Async HTTP fetcher. Use as ``async with Fetcher(settings) as fetcher``.
+
+    Every request waits in its host's queue (:class:`~samizdat.fetch.scheduler.HostScheduler`)
+    by its :class:`~samizdat.fetch.turns.Priority`; ``fetch.timeout`` counts from the moment
+    it is sent, not while it waits its turn.
+    """
 
     def __init__(
         self,
@@ -100,7 +107,8 @@ class Fetcher:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         resolver: Resolver = resolve,
-        turns: HostTurns | None = None,
+        turns: HostTurns | DatabaseTurns | None = None,
+        aging_seconds: float = 60.0,
     ) -> None:
         self.settings = settings
         self._resolver = resolver
@@ -113,19 +121,30 @@ class Fetcher:
         }
         self._timeouts = httpx.Timeout(settings.timeout, connect=settings.connect_timeout).as_dict()
         self._total = asyncio.Semaphore(settings.total_concurrency)
-        self._per_host: defaultdict[str, asyncio.Semaphore] = defaultdict(
-            lambda: asyncio.Semaphore(settings.per_host_concurrency)
-        )
         # The per-host rate and back-off; shared with other processes when ``turns`` is given.
         self._turns = turns or HostTurns(settings.per_host_rate)
+        self.scheduler = HostScheduler(
+            self._turns, settings.per_host_concurrency, aging_seconds=aging_seconds
+        )
+        self._refusals: defaultdict[str, int] = defaultdict(int)
 
     def back_off(self, host: str, seconds: float) -> None:
-        """Send nothing to ``host`` for ``seconds`` (it showed a verification page, 429 or 503)."""
+        """Send nothing to ``host`` for ``seconds``."""
         self._turns.back_off(host, seconds)
 
-    async def _wait_for_turn(self, host: str) -> None:
-        while (wait := self._turns.take(host)) > 0:
-            await asyncio.sleep(wait)
+    def refused(self, host: str, rest_seconds: float) -> float:
+        """``host`` showed a verification or rate-limit page, 429 or 503: rest it, the longer the
+        more such answers came in a row (a quarter of ``rest_seconds`` for the first, doubling
+        up to four times it), since one such answer among many good ones is a glitch and a run
+        of them is the host telling us to slow down. Returns the rest in seconds."""
+        self._refusals[host] += 1
+        rest = rest_seconds * min(4.0, 2.0 ** (self._refusals[host] - 3))
+        self.back_off(host, rest)
+        return rest
+
+    def answered(self, host: str) -> None:
+        """``host`` answered a request as it should: the run of refusals is over."""
+        self._refusals.pop(host, None)
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -144,20 +163,30 @@ class Fetcher:
         headers: Mapping[str, str] | None = None,
         max_bytes: int | None = None,
         accept: str = _ACCEPT_HTML,
+        priority: Priority = Priority.CAPTURE,
+        order: int | None = None,
     ) -> FetchResult:
-        """GET ``url``, following redirects; never raises for network or server trouble."""
+        """GET ``url``, following redirects; never raises for network or server trouble.
+
+        ``priority`` places each of its requests in the host's queue; ``order`` (from
+        ``fetcher.scheduler.ticket()``) keeps a retried request's earlier place in its class.
+        """
         started = time.monotonic()
         fetched_at = datetime.now(UTC)
         exchanges: list[Exchange] = []
         cap = max_bytes or self.settings.max_body_bytes
+        deadline = _Deadline(self.settings.timeout)
         try:
-            async with asyncio.timeout(self.settings.timeout):
-                final, content = await self._follow(url, headers or {}, accept, cap, exchanges)
+            final, content = await self._follow(
+                url, headers or {}, accept, cap, exchanges, _Place(priority, order), deadline
+            )
         except _Failed as failed:
             return self._failed(url, exchanges, fetched_at, started, failed.kind, str(failed))
         except TimeoutError:
             message = f"no complete response within {self.settings.timeout:g} s (fetch.timeout)"
             return self._failed(url, exchanges, fetched_at, started, FetchFailure.TIMEOUT, message)
+        if exchanges:
+            fetched_at = exchanges[0].started_at  # when it was sent, not when it joined the queue
         return FetchResult(
             requested_url=url,
             final_url=final.url,
@@ -199,9 +228,11 @@ class Fetcher:
         accept: str,
         cap: int,
         exchanges: list[Exchange],
+        place: _Place,
+        deadline: _Deadline,
     ) -> tuple[Exchange, bytes]:
         for _hop in range(self.settings.max_redirects + 1):
-            exchange = await self._one(url, extra_headers, accept, cap)
+            exchange = await self._one(url, extra_headers, accept, cap, place, deadline)
             exchanges.append(exchange)
             location = exchange.header("location")
             if exchange.status in _REDIRECTS and location:
@@ -214,15 +245,24 @@ class Fetcher:
             f"more than {self.settings.max_redirects} redirects (fetch.max_redirects)",
         )
 
-    async def _one(self, url: str, extra_headers: Mapping[str, str], accept: str, cap: int) -> Exchange:
+    async def _one(
+        self,
+        url: str,
+        extra_headers: Mapping[str, str],
+        accept: str,
+        cap: int,
+        place: _Place,
+        deadline: _Deadline,
+    ) -> Exchange:
         try:
             url = str(httpx.URL(_strip_fragment(url)))  # percent-encoded, as sent and as WARC wants it
         except httpx.InvalidURL as exc:
             raise _Failed(FetchFailure.UNSAFE_URL, f"malformed URL {url!r}: {exc}") from None
         try:
-            host, address = await safe_address(
-                url, allow_private=self.settings.allow_private_networks, resolver=self._resolver
-            )
+            async with deadline.running():
+                host, address = await safe_address(
+                    url, allow_private=self.settings.allow_private_networks, resolver=self._resolver
+                )
         except UnsafeURL as exc:
             raise _Failed(FetchFailure.UNSAFE_URL, str(exc)) from None
         except LookupError as exc:
@@ -242,21 +282,21 @@ class Fetcher:
         request = httpx.Request(
             "GET", pinned, headers=headers, extensions={"sni_hostname": host, "timeout": self._timeouts}
         )
-        started_at = datetime.now(UTC)
-        async with self._total, self._per_host[host]:
-            await self._wait_for_turn(host)
-            try:
-                response = await self._transports[scheme].handle_async_request(request)
-            except httpx.TimeoutException as exc:
-                raise _Failed(FetchFailure.TIMEOUT, f"{host}: {type(exc).__name__}") from None
-            except httpx.ConnectError as exc:
-                raise _Failed(FetchFailure.CONNECT, f"cannot connect to {host}: {exc}") from None
-            except httpx.HTTPError as exc:
-                raise _Failed(FetchFailure.PROTOCOL, f"{host}: {exc}") from None
-            try:
-                body = await _read_capped(response, cap)
-            finally:
-                await response.aclose()
+        async with self.scheduler.slot(host, place.priority, order=place.order), self._total:
+            started_at = datetime.now(UTC)
+            async with deadline.running():
+                try:
+                    response = await self._transports[scheme].handle_async_request(request)
+                except httpx.TimeoutException as exc:
+                    raise _Failed(FetchFailure.TIMEOUT, f"{host}: {type(exc).__name__}") from None
+                except httpx.ConnectError as exc:
+                    raise _Failed(FetchFailure.CONNECT, f"cannot connect to {host}: {exc}") from None
+                except httpx.HTTPError as exc:
+                    raise _Failed(FetchFailure.PROTOCOL, f"{host}: {exc}") from None
+                try:
+                    body = await _read_capped(response, cap)
+                finally:
+                    await response.aclose()
         request_headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw)
         return Exchange(
             url=url,
@@ -272,6 +312,31 @@ class Fetcher:
             body=body,
             started_at=started_at,
         )
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where a fetch's requests stand in their host's queue."""
+
+    priority: Priority
+    order: int | None
+
+
+class _Deadline:
+    """``fetch.timeout`` for the time a fetch spends on the network, its hops added up; the
+    time its requests wait in their host's queue does not count."""
+
+    def __init__(self, seconds: float) -> None:
+        self.left = seconds
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(max(self.left, 0.0)):
+                yield
+        finally:
+            self.left -= time.monotonic() - started
 
 
 def _asyncio_transport(settings: FetchSettings, *, http2: bool) -> httpx.AsyncHTTPTransport:

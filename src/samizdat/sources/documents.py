@@ -34,6 +34,8 @@ class DiscoveredURL:
     url: str
     title: str | None = None
     published_at: datetime | None = None
+    author: str | None = None
+    summary: str | None = None  # as the listing gives it, markup and all: kept, never rendered raw
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,8 @@ def _read_xml_feed(body: bytes, base_url: str) -> SourceDocument:
                 url,
                 (entry.get("title") or "").strip() or None,
                 datetime(*stamp[:6], tzinfo=UTC) if stamp else None,
+                _text(entry.get("author")),
+                _text(entry.get("summary")),
             )
         )
     title = (parsed.feed.get("title") or "").strip() or None
@@ -148,11 +152,15 @@ def _read_json_feed(body: bytes, base_url: str) -> SourceDocument:
         url = _absolute(base_url, link) if isinstance(link, str) else None
         if url is None:
             continue
+        authors = item.get("authors") if isinstance(item.get("authors"), list) else [item.get("author")]
+        author = next((a.get("name") for a in authors if isinstance(a, dict)), None)
         entries.append(
             DiscoveredURL(
                 url,
                 item.get("title") if isinstance(item.get("title"), str) else None,
                 _iso(item.get("date_published")),
+                _text(author),
+                _text(item.get("summary") or item.get("content_text")),
             )
         )
     title = data.get("title") if isinstance(data.get("title"), str) else None
@@ -209,6 +217,10 @@ def _absolute(base_url: str, link: str | None) -> str | None:
     ('https://a.example/p/1', None)
     """
     return join_url(base_url, link) if link and link.strip() else None
+
+
+def _text(value: object) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
 
 
 def _iso(value: object) -> datetime | None:

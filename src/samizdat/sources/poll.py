@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from samizdat.fetch import Fetcher
+from samizdat.fetch import Fetcher, Priority
 from samizdat.sources.documents import DiscoveredURL, NotASource, SourceDocument, SourceKind, read_source
 
 MAX_CHILD_SITEMAPS = 50
@@ -39,13 +39,14 @@ async def poll(
     etag: str | None = None,
     last_modified: str | None = None,
     kind: SourceKind | None = None,
+    priority: Priority = Priority.POLL,
 ) -> Poll:
     headers = {}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    result = await fetcher.fetch(url, headers=headers, accept=SOURCE_ACCEPT)
+    result = await fetcher.fetch(url, headers=headers, accept=SOURCE_ACCEPT, priority=priority)
     if not result.ok:
         return Poll(
             url, None, etag=etag, last_modified=last_modified, error=f"{result.failure}: {result.error}"
@@ -60,14 +61,14 @@ async def poll(
     except NotASource as exc:
         return Poll(url, None, error=str(exc))
     if document.kind is SourceKind.SITEMAP and document.children:
-        document = await _with_child_sitemaps(fetcher, document)
+        document = await _with_child_sitemaps(fetcher, document, priority)
     return Poll(url, document, etag=final.header("etag"), last_modified=final.header("last-modified"))
 
 
-async def _with_child_sitemaps(fetcher: Fetcher, index: SourceDocument) -> SourceDocument:
+async def _with_child_sitemaps(fetcher: Fetcher, index: SourceDocument, priority: Priority) -> SourceDocument:
     entries = list(index.entries)
     for child in index.children[:MAX_CHILD_SITEMAPS]:
-        result = await fetcher.fetch(child, accept=SOURCE_ACCEPT)
+        result = await fetcher.fetch(child, accept=SOURCE_ACCEPT, priority=priority)
         if result.ok and result.status == 200:
             try:
                 entries += read_source(result.content, result.final_url, SourceKind.SITEMAP).entries

@@ -10,6 +10,7 @@ from samizdat.store.queries import (
     ImportedRemoval,
     Store,
     StoredImage,
+    UnseenRemoval,
     WatchState,
     content_hash,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "ImportedRemoval",
     "Store",
     "StoredImage",
+    "UnseenRemoval",
     "WatchState",
     "content_hash",
     "migrate",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -87,6 +88,27 @@ class ImportedRemoval:
 
 
 @dataclass(frozen=True)
+class UnseenRemoval:
+    """An article that showed a removal the first time samizdat looked: what its listing said
+    of it, and the page it showed (the evidence)."""
+
+    platform: str
+    canonical_id: str
+    url: str
+    seen_at: datetime
+    outcome: str
+    message: str | None
+    http_status: int | None
+    evidence: ArchiveRef | None
+    title: str | None
+    account: str | None
+    published_at: datetime | None
+    summary: str | None
+    next_check_at: datetime  # the look that confirms the removal, or captures the article after all
+    source_id: int | None = None
+
+
+@dataclass(frozen=True)
 class DueArticle:
     """An article whose next check is due, with what the check compares against."""
 
@@ -103,6 +125,7 @@ class DueArticle:
     suspected_at: datetime | None
     detected_at: datetime | None
     page_fingerprint: str | None = None
+    next_check_at: datetime | None = None  # when it was due: a day early means it was signalled
 
 
 @dataclass(frozen=True)
@@ -231,14 +254,15 @@ class Store:
                 row.suspected_at,
                 row.detected_at,
                 row.page_fingerprint,
+                row.next_check_at,
             )
             for row in rows
         ]
 
     def heartbeat(self, name: str, *, host: str, pid: int, started_at: datetime, now: datetime, checks: int,
-                  captures: int) -> None:  # fmt: skip
+                  captures: int, queues: dict[str, Any] | None = None) -> None:  # fmt: skip
         """Say that worker ``name`` is alive (``samizdat status`` lists the workers seen lately)."""
-        values = {"seen_at": now, "checks": checks, "captures": captures}
+        values = {"seen_at": now, "checks": checks, "captures": captures, "queues": queues}
         with self.engine.begin() as connection:
             if not connection.execute(
                 update(workers).where(workers.c.name == name).values(**values)
@@ -246,6 +270,47 @@ class Store:
                 connection.execute(
                     insert(workers).values(name=name, host=host, pid=pid, started_at=started_at, **values)
                 )
+
+    def release_dead_claims(self, now: datetime, *, host: str, silent_after: timedelta) -> int:
+        """Free at once the claims (checks and source polls) of workers that are gone: a process of
+        this machine that no longer runs, or a worker whose last sign of life is older than
+        ``silent_after``. A worker is named ``host:pid:tag`` (``watch.loop.worker_name``), so a
+        process that died before its first sign of life is found too. How many claims were freed."""
+        with self.engine.begin() as connection:
+            known = {row.name: row for row in connection.execute(select(workers))}
+            claimers = {
+                name
+                for table in (articles, sources)
+                for name in connection.scalars(
+                    select(table.c.claimed_by).where(table.c.claimed_by.is_not(None)).distinct()
+                )
+            }
+            gone = set()
+            for name in claimers | set(known):
+                row = known.get(name)
+                worker_host, pid = (row.host, row.pid) if row is not None else _host_and_pid(name)
+                if (worker_host == host and pid is not None and not _process_alive(pid)) or (
+                    row is not None and row.seen_at < now - silent_after
+                ):
+                    gone.add(name)
+            if not gone:
+                return 0
+            freed = 0
+            for table in (articles, sources):
+                freed += connection.execute(
+                    update(table)
+                    .where(table.c.claimed_by.in_(sorted(gone)))
+                    .values(claimed_by=None, claimed_until=None)
+                ).rowcount
+            connection.execute(delete(workers).where(workers.c.name.in_(sorted(gone))))
+            return freed
+
+    def workers_alive(self, now: datetime, *, within: timedelta) -> int:
+        """How many workers gave a sign of life within ``within`` of ``now``."""
+        with self.engine.connect() as connection:
+            return connection.scalar(
+                select(func.count()).select_from(workers).where(workers.c.seen_at >= now - within)
+            )
 
     def worker_stopped(self, name: str) -> None:
         with self.engine.begin() as connection:
@@ -272,11 +337,29 @@ class Store:
                 ],
             }
 
-    def count_due(self, now: datetime) -> int:
+    def due_by_class(self, now: datetime, *, signalled: timedelta) -> dict[str, tuple[int, float]]:
+        """Articles due now by what their check is for — ``confirm`` (a suspected removal),
+        ``signal`` (made due ``signalled`` early or more) and ``routine`` — each with how
+        late the most overdue one is, in seconds."""
+        due = articles.c.next_check_at <= now
+        suspect = articles.c.state == "suspect"
+        early = articles.c.next_check_at <= now - signalled
+        classes = {
+            "confirm": (due, suspect),
+            "signal": (early, ~suspect),
+            "routine": (due, ~suspect, articles.c.next_check_at > now - signalled),
+        }
+        figures = {}
         with self.engine.connect() as connection:
-            return connection.scalar(
-                select(func.count()).select_from(articles).where(articles.c.next_check_at <= now)
-            )
+            for name, where in classes.items():
+                count, oldest = connection.execute(
+                    select(func.count(), func.min(articles.c.next_check_at)).where(*where)
+                ).one()
+                if oldest is not None and name == "signal":
+                    oldest += AHEAD_OF_ROUTINE  # when it was signalled
+                late = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+                figures[name] = (count, late)
+        return figures
 
     def record_checks(self, done: Sequence[tuple[CheckRow | None, int, WatchState]]) -> None:
         """Store checks (those not already stored with a version) and their articles' new states."""
@@ -394,6 +477,66 @@ class Store:
                 added += len(fresh)
         return added
 
+    def record_unseen_removal(self, removal: UnseenRemoval) -> int | None:
+        """Keep an article removed before its capture, suspected until a second look agrees;
+        its id, or None when the article (or its URL) is known already."""
+        with self.engine.begin() as connection:
+            known = connection.scalar(
+                select(articles.c.id).where(
+                    articles.c.platform == removal.platform, articles.c.canonical_id == removal.canonical_id
+                )
+            ) or connection.scalar(select(article_urls.c.article_id).where(article_urls.c.url == removal.url))
+            if known is not None:
+                return None
+            listed = {
+                "title": removal.title,
+                "account": removal.account,
+                "published_at": removal.published_at.isoformat() if removal.published_at else None,
+                "summary": removal.summary,
+            }
+            article_id = connection.execute(
+                insert(articles).returning(articles.c.id),
+                {
+                    "platform": removal.platform,
+                    "canonical_id": removal.canonical_id,
+                    "url": removal.url,
+                    "title": removal.title,
+                    "account": removal.account,
+                    "published_at": removal.published_at,
+                    "published_offset_minutes": _offset_minutes(removal.published_at),
+                    "state": "suspect",
+                    "outcome": removal.outcome,
+                    "priority": 0,
+                    "source_id": removal.source_id,
+                    # When samizdat first saw it: nothing was captured (it has no version).
+                    "first_captured_at": removal.seen_at,
+                    "suspected_at": removal.seen_at,
+                    "next_check_at": removal.next_check_at,
+                    "check_url": removal.url,
+                    "keywords": [],
+                    "listed": {key: value for key, value in listed.items() if value is not None},
+                },
+            ).scalar_one()
+            connection.execute(insert(article_urls), {"url": removal.url, "article_id": article_id})
+            connection.execute(
+                insert(checks),
+                {
+                    "article_id": article_id,
+                    "checked_at": removal.seen_at,
+                    "outcome": removal.outcome,
+                    "http_status": removal.http_status,
+                    "message": removal.message,
+                    "warc_file": None,
+                    "warc_offset": None,
+                    "warc_length": None,
+                    "warc_digest": None,
+                    "warc_record_id": None,
+                    **ref_columns(removal.evidence),
+                },
+            )
+            index_documents(connection, [SearchDoc(article_id, removal.title, removal.account, None, "")])
+            return article_id
+
     def known_urls(self, urls: Sequence[str]) -> set[str]:
         """Which of ``urls`` already lead to an archived article."""
         found: set[str] = set()
@@ -456,6 +599,13 @@ class Store:
             )
             return taken.rowcount == 1
 
+    def release_source(self, source_id: int) -> None:
+        """Give up the claim on a source whose poll failed: it is due again at once."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(sources).where(sources.c.id == source_id).values(claimed_by=None, claimed_until=None)
+            )
+
     def source_polled(
         self,
         source_id: int,
@@ -480,11 +630,6 @@ class Store:
             values["listing"] = list(listing)
         with self.engine.begin() as connection:
             connection.execute(update(sources).where(sources.c.id == source_id).values(**values))
-
-    def source_listed(self, source_id: int, listing: Sequence[str]) -> None:
-        """Replace what a source's last poll is remembered to have listed."""
-        with self.engine.begin() as connection:
-            connection.execute(update(sources).where(sources.c.id == source_id).values(listing=list(listing)))
 
     def known_images(self, urls: Sequence[str]) -> dict[str, StoredImage]:
         """Images already archived, by the URL an article gave them (image URLs do not change)."""
@@ -767,14 +912,17 @@ class Store:
             return result
 
     def iter_export(self) -> Iterator[dict[str, Any]]:
-        """One dict per article with its latest version and its related posts, oldest article first."""
+        """One dict per article with its latest version and its related posts, oldest article first.
+
+        Articles never captured (removed before their first capture, or imported from a removal
+        dataset) come with no version: ``versions`` 0, ``first_version_at`` and the text None."""
         latest = (
-            select(versions.c.article_id, func.max(versions.c.id).label("version_id"))
-            .group_by(versions.c.article_id)
-            .subquery()
-        )
-        counts = (
-            select(versions.c.article_id, func.count().label("versions"))
+            select(
+                versions.c.article_id,
+                func.max(versions.c.id).label("version_id"),
+                func.count().label("versions"),
+                func.min(versions.c.captured_at).label("first_version_at"),
+            )
             .group_by(versions.c.article_id)
             .subquery()
         )
@@ -791,11 +939,11 @@ class Store:
                 versions.c.warc_length,
                 versions.c.warc_digest,
                 versions.c.warc_record_id,
-                counts.c.versions,
+                func.coalesce(latest.c.versions, 0).label("versions"),
+                latest.c.first_version_at,
             )
-            .join(latest, latest.c.article_id == articles.c.id)
-            .join(versions, versions.c.id == latest.c.version_id)
-            .join(counts, counts.c.article_id == articles.c.id)
+            .outerjoin(latest, latest.c.article_id == articles.c.id)
+            .outerjoin(versions, versions.c.id == latest.c.version_id)
             .order_by(articles.c.id)
         )
         with self.engine.connect() as connection, self.engine.connect() as lookups:
@@ -905,6 +1053,22 @@ class Store:
             for table, key in ((versions, versions.c.id), (checks, checks.c.id), (blobs, blobs.c.sha256)):
                 for row in connection.execute(select(table).where(table.c.warc_file.is_not(None))):
                     yield table.name, row._mapping[key.name], ref_from_row(row)
+
+
+def _host_and_pid(worker: str) -> tuple[str | None, int | None]:
+    """The machine and process of a worker named ``host:pid:tag``."""
+    host, _, pid = worker.rpartition(":")[0].rpartition(":")
+    return (host or None, int(pid)) if pid.isdigit() else (None, None)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
 
 
 def latest_texts(connection: Connection, article_ids: Sequence[int]) -> dict[int, tuple[int, str]]:

@@ -114,6 +114,9 @@ articles = Table(
     Column("cluster_id", Integer),  # the oldest article sharing its text (store/copies.py); null alone
     Column("claimed_by", String(100)),
     Column("claimed_until", UTCDateTime),
+    # What a source's listing said of it (title, account, date, summary): all there is of an
+    # article that was already removed when samizdat first looked at it.
+    Column("listed", JSON),
     UniqueConstraint("platform", "canonical_id", name="uq_articles_platform_canonical_id"),
 )
 Index("ix_articles_next_check_at", articles.c.next_check_at)
@@ -121,6 +124,13 @@ Index("ix_articles_state_next_check_at", articles.c.state, articles.c.next_check
 Index("ix_articles_account", articles.c.account)
 Index("ix_articles_account_id", articles.c.account_id)
 Index("ix_articles_cluster_id", articles.c.cluster_id)
+# Only claimed rows (a few hundred at a time): who holds claims is found at once (claims of dead workers).
+Index(
+    "ix_articles_claimed_by",
+    articles.c.claimed_by,
+    sqlite_where=articles.c.claimed_by.is_not(None),
+    postgresql_where=articles.c.claimed_by.is_not(None),
+)
 
 # Every URL an article was reached by (short, long, redirect target): one article, many URLs.
 article_urls = Table(
@@ -215,6 +225,7 @@ workers = Table(
     Column("seen_at", UTCDateTime, nullable=False),
     Column("checks", BigInteger, nullable=False),
     Column("captures", BigInteger, nullable=False),
+    Column("queues", JSON),  # its requests waiting, by class: {"capture": [count, oldest wait s], …}
 )
 
 # The per-host request rate shared by workers on several machines (fetch/turns.py): when each
@@ -225,6 +236,9 @@ host_turns = Table(
     Column("host", String(255), primary_key=True),
     Column("next_at", Float, nullable=False),
     Column("requests", BigInteger, nullable=False),
+    # The most urgent class waiting for the next turn, until when (fetch/turns.Priority).
+    Column("reserved_class", Integer, nullable=False, server_default="0"),
+    Column("reserved_until", Float, nullable=False, server_default="0"),
 )
 
 # Each version's MinHash signature (store/copies.py) and its band keys, looked up by key.

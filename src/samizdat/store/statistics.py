@@ -1,4 +1,7 @@
-"""Removal statistics by outcome, account, watched keyword and month of publication.
+"""Removal statistics by outcome, account, watched keyword, month of publication and capture.
+
+By capture, the articles captured are counted apart from those removed before samizdat could
+capture them (seen in a listing, already a notice at first sight) and from imported removals.
 
 For each group: how many articles, how many removed, the removal rate, and the time from
 publication to removal (quartiles, in hours). The removal moment is the middle of the window
@@ -17,11 +20,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, case, exists, func, select
 
-from samizdat.store.schema import articles, checks
+from samizdat.store.schema import articles, checks, versions
 
-GROUPINGS = ("all", "outcome", "account", "keyword", "month")
+GROUPINGS = ("all", "outcome", "account", "keyword", "month", "capture")
 
 
 def hours_to_removal(
@@ -76,6 +79,7 @@ class _Row:
     first_captured_at: datetime
     last_seen_alive_at: datetime | None
     detected_at: datetime | None
+    capture: str  # captured, before_capture (removed when first seen), imported (from a dataset)
 
 
 def breakdowns(rows: Iterable[_Row]) -> dict[str, list[Group]]:
@@ -100,6 +104,7 @@ def breakdowns(rows: Iterable[_Row]) -> dict[str, list[Group]]:
             "keyword": row.keywords or [],
             "month": [month],
             "outcome": [row.outcome or "unknown_unavailable"] if removed else [],
+            "capture": [row.capture],
         }
         removed_total += removed
         for by, keys in names.items():
@@ -158,6 +163,11 @@ class StatisticsCache:
                 articles.c.first_captured_at,
                 articles.c.last_seen_alive_at,
                 articles.c.detected_at,
+                case(
+                    (exists().where(versions.c.article_id == articles.c.id), "captured"),
+                    (articles.c.listed.is_not(None), "before_capture"),
+                    else_="imported",
+                ),
             )
             value = breakdowns(
                 _Row(*row) for row in connection.execution_options(yield_per=5000).execute(query)

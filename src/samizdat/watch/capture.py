@@ -22,12 +22,13 @@ from samizdat import __version__
 from samizdat.archive import ArchiveRef
 from samizdat.archive.records import record_id, warc_date
 from samizdat.config import Settings
-from samizdat.fetch import Exchange, Fetcher, FetchResult
+from samizdat.fetch import Exchange, Fetcher, FetchResult, Priority
 from samizdat.fetch.decode import looks_like_text
 from samizdat.platforms import Article, Registry, Unavailable
 from samizdat.store import CaptureRecord, Store, StoredImage, copies
 from samizdat.watch.committer import Committer
 from samizdat.watch.keywords import Watchlist
+from samizdat.watch.refusals import note_answer
 from samizdat.watch.schedule import SchedulePolicy
 
 IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8"
@@ -54,6 +55,8 @@ class CaptureOutcome:
     message: str | None = None
     images: int = 0
     response: ArchiveRef | None = None
+    http_status: int | None = None
+    fetched_at: datetime | None = None
 
 
 class Capturer:
@@ -77,15 +80,22 @@ class Capturer:
         # Image URLs do not change: captures running at the same time share one fetch of each.
         self._image_fetches: dict[str, asyncio.Future[FetchResult]] = {}
 
-    async def capture(self, url: str, *, keywords: Sequence[str] = ()) -> CaptureOutcome:
-        """Capture ``url`` now; ``keywords`` are watched in it besides the global watchlist."""
-        page = await self.fetcher.fetch(url)
+    async def capture(
+        self, url: str, *, keywords: Sequence[str] = (), order: int | None = None
+    ) -> CaptureOutcome:
+        """Capture ``url`` now; ``keywords`` are watched in it besides the global watchlist.
+
+        Its requests go first in their hosts' queues (``Priority.CAPTURE``); ``order`` keeps a
+        retried capture's earlier place among them.
+        """
+        page = await self.fetcher.fetch(url, priority=Priority.CAPTURE, order=order)
         if not page.ok:
             return CaptureOutcome(url, CaptureStatus.FAILED, reason=str(page.failure), message=page.error)
         records = self._exchange_records(page.exchanges)
         response_id = record_id(records[-2])
         assert page.status is not None
         if page.status >= 400:
+            note_answer(self.fetcher, self.settings.watch, page, None)
             refs = await self.committer.archive(records)
             return CaptureOutcome(
                 url,
@@ -93,6 +103,8 @@ class Capturer:
                 reason=f"http_{page.status}",
                 message=f"the server answered {page.status}",
                 response=refs[-2],
+                http_status=page.status,
+                fetched_at=page.fetched_at,
             )
         if not page.content.strip() or not looks_like_text(page.content):
             refs = await self.committer.archive(records)
@@ -103,6 +115,7 @@ class Capturer:
             )
         decoded = page.text()
         parsed = self.registry.parse(page.final_url, decoded.text)
+        note_answer(self.fetcher, self.settings.watch, page, parsed)
         records.append(self._metadata(page, parsed, response_id, decoded.encoding))
         if isinstance(parsed, Unavailable):
             refs = await self.committer.archive(records)
@@ -113,6 +126,8 @@ class Capturer:
                 reason=str(parsed.reason),
                 message=parsed.message,
                 response=_response_ref(refs, page),
+                http_status=page.status,
+                fetched_at=page.fetched_at,
             )
         images, image_records, pending = await self._images(parsed)
         matched = self.watchlist.matches(parsed.title, parsed.text, extra=keywords)
@@ -232,7 +247,12 @@ class Capturer:
         if pending is None:
             # The image host checks Referer: send none, as a browser opening the image directly would.
             pending = asyncio.ensure_future(
-                self.fetcher.fetch(url, accept=IMAGE_ACCEPT, max_bytes=self.settings.capture.max_image_bytes)
+                self.fetcher.fetch(
+                    url,
+                    accept=IMAGE_ACCEPT,
+                    max_bytes=self.settings.capture.max_image_bytes,
+                    priority=Priority.CAPTURE,
+                )
             )
             self._image_fetches[url] = pending
             pending.add_done_callback(lambda _: self._image_fetches.pop(url, None))

@@ -14,15 +14,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from urllib.parse import urljoin, urlsplit
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urljoin
 
-from samizdat import logs
 from samizdat.config import Settings
-from samizdat.fetch import Fetcher, FetchResult
+from samizdat.fetch import Fetcher, FetchResult, Priority
 from samizdat.fetch.decode import looks_like_text
-from samizdat.platforms import Article, Registry, Unavailable, UnavailableReason
+from samizdat.platforms import Article, Registry, Unavailable
 from samizdat.store import CaptureRecord, CheckRow, DueArticle, Store, WatchState, content_hash
+from samizdat.store.queries import AHEAD_OF_ROUTINE
 from samizdat.watch.committer import Committer
 from samizdat.watch.outcomes import (
     REMOVALS,
@@ -34,6 +34,7 @@ from samizdat.watch.outcomes import (
     advance,
     classify,
 )
+from samizdat.watch.refusals import note_answer
 from samizdat.watch.schedule import SchedulePolicy
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 # when its account is gone, the account's newest articles.
 COPIES_DUE_PER_REMOVAL = 20
 ACCOUNT_DUE_PER_REMOVAL = 500
+# A signalled article is made due a day early; one due half a day early or more was signalled.
+SIGNALLED = AHEAD_OF_ROUTINE / 2
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ class Checker:
         self.records = committer.writer.factory
 
     async def check(self, due: DueArticle) -> CheckReport:
-        page = await self.fetcher.fetch(due.check_url)
+        page = await self.fetcher.fetch(due.check_url, priority=request_class(due))
         readable = page.ok and page.status is not None and page.status < 400 and looks_like_text(page.content)
         fingerprint = self.registry.fingerprint(due.platform, page.content) if readable else None
         parsed: Article | Unavailable | None = None
@@ -91,6 +94,10 @@ class Checker:
                 content_hash=due.content_hash,
                 parsed_hash=content_hash(parsed) if isinstance(parsed, Article) else None,
             )
+            first_capture = due.content_hash is None and isinstance(parsed, Article)
+            if first_capture and found.outcome is not Outcome.TRANSIENT:
+                # Removed when first seen, and here after all: this is its first capture.
+                found = Classification(Outcome.EDITED, "captured at last: it was unavailable when first seen")
         followed = None
         if isinstance(parsed, Unavailable) and parsed.follow_url:
             followed = await self._follow(page, parsed.follow_url, due)
@@ -104,19 +111,7 @@ class Checker:
                     parsed_hash=content_hash(parsed),
                 )
                 found = replace(found, message=f"{page.final_url} moved: followed to {moved.final_url}")
-        if _asks_to_back_off(page, parsed):
-            host = urlsplit(page.final_url).hostname or ""
-            seconds = self.settings.watch.backoff_seconds / self.settings.watch.time_scale
-            self.fetcher.back_off(host, seconds)
-            logs.event(
-                log,
-                "host_backing_off",
-                f"{host} asked us to slow down: nothing sent to it for {seconds:g} s",
-                level=logging.WARNING,
-                host=host,
-                seconds=seconds,
-                status=page.status,
-            )
+        note_answer(self.fetcher, self.settings.watch, page, parsed)
         current = ArticleState(
             State(due.state),
             Outcome(due.outcome) if due.outcome else None,
@@ -230,7 +225,7 @@ class Checker:
         self, page: FetchResult, link: str, due: DueArticle
     ) -> tuple[FetchResult, Article] | None:
         """The article where a notice says it moved (a migrated account), when it is there."""
-        moved = await self.fetcher.fetch(urljoin(page.final_url, link))
+        moved = await self.fetcher.fetch(urljoin(page.final_url, link), priority=Priority.CONFIRM)
         if not (moved.ok and moved.status == 200 and looks_like_text(moved.content)):
             return None
         article = self.registry.parse(moved.final_url, moved.text().text)
@@ -246,6 +241,9 @@ class Checker:
         watch = self.settings.watch
         if transition.confirm_after is not None:
             return now + transition.confirm_after
+        if transition.state.state is State.SUSPECT:
+            # The confirming check met a transient failure: look again soon, not on the schedule.
+            return now + timedelta(seconds=watch.retry_seconds) / watch.time_scale
         if transition.state.state is State.REMOVED:
             return now + timedelta(hours=watch.removed_recheck_hours) / watch.time_scale
         age = (now - due.first_captured_at) * watch.time_scale  # in schedule time
@@ -259,8 +257,11 @@ class Checker:
         return now + interval / watch.time_scale
 
 
-def _asks_to_back_off(page, parsed) -> bool:
-    """A verification or rate-limit page, 429 or 503: the host wants fewer requests from us."""
-    if page.status in (429, 503):
-        return True
-    return isinstance(parsed, Unavailable) and parsed.reason is UnavailableReason.TRANSIENT
+def request_class(due: DueArticle) -> Priority:
+    """Where a check stands in its host's queue: confirming a suspected removal, then checks
+    something signalled (they are made due a day early), then routine checks."""
+    if due.state == str(State.SUSPECT):
+        return Priority.CONFIRM
+    if due.next_check_at is not None and due.next_check_at <= datetime.now(UTC) - SIGNALLED:
+        return Priority.SIGNAL
+    return Priority.ROUTINE

@@ -66,7 +66,7 @@ def outcome_of_notice(reason: UnavailableReason) -> Outcome:
 
 
 # 401/403/407 usually mean "not you, not now" (a firewall, a login wall): never a removal.
-_TRANSIENT_STATUSES = frozenset({401, 403, 407, 408, 425, 429})
+TRANSIENT_STATUSES = frozenset({401, 403, 407, 408, 425, 429})
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def classify(
         return Classification(Outcome.NOT_FOUND, f"HTTP {status}")
     if status == 451:
         return Classification(Outcome.LEGAL_BLOCK, "HTTP 451")
-    if status >= 500 or status in _TRANSIENT_STATUSES:
+    if status >= 500 or status in TRANSIENT_STATUSES:
         return Classification(Outcome.TRANSIENT, f"HTTP {status}")
     if status >= 400:
         return Classification(Outcome.UNKNOWN_UNAVAILABLE, f"HTTP {status}")

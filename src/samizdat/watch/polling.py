@@ -1,9 +1,12 @@
-"""Poll the sources that are due and capture what they list for the first time, at once.
+"""Poll sources and hand what they list for the first time to first sight, without waiting for it.
 
-An article not captured at first sight may be gone by the next look, so new entries are
-captured in the same step as the poll that found them. Each source is polled on its own
-interval (divided by ``watch.time_scale``) with conditional requests. An archived article
-that leaves the middle of its listing is made due at once (``sources/listing.py``).
+An article not captured at first sight may be gone by the next look, so a poll gives its new
+URLs to :class:`~samizdat.watch.firstsight.FirstSight`, which captures each on its own at
+once, and the poll is done: the next poll never waits for the captures of this one. Each
+source is polled on its own interval (divided by ``watch.time_scale``) with conditional
+requests; the polls of one host are spread so that they use at most ``watch.poll_share`` of
+its request rate (:class:`PollPacer`). An archived article that leaves the middle of its
+listing is made due at once (``sources/listing.py``).
 """
 
 from __future__ import annotations
@@ -13,13 +16,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from samizdat.config import Settings
-from samizdat.fetch import Fetcher
+from samizdat.fetch import Fetcher, Priority
 from samizdat.sources import SourceKind, poll
 from samizdat.sources.listing import dropped_entries, remembered
 from samizdat.store import Store
 from samizdat.watch.capture import CaptureOutcome
+from samizdat.watch.firstsight import FirstSight, Sighting
 
 
 @dataclass(frozen=True)
@@ -27,85 +32,120 @@ class SourceReport:
     source_id: int
     url: str
     listed: int
-    new: int
+    new: int  # URLs not archived yet, whose capture it started (not those another poll is capturing)
     not_modified: bool = False
     error: str | None = None
-    captures: tuple[CaptureOutcome, ...] = ()
     dropped: int = 0  # archived articles that left the listing's middle, made due for a check
 
 
 def due_sources(rows: list[dict[str, Any]], now: datetime, time_scale: float) -> list[dict[str, Any]]:
-    """The sources whose interval has passed since their last poll (never polled: due)."""
-    return [
+    """The sources whose interval has passed since their last poll (never polled: due), most
+    overdue first."""
+    due = [
         row
         for row in rows
         if row["last_polled_at"] is None
         or row["last_polled_at"] + timedelta(seconds=(row["poll_interval_seconds"] or 900) / time_scale)
         <= now
     ]
+    return sorted(due, key=lambda row: row["last_polled_at"] or datetime.min.replace(tzinfo=UTC))
 
 
-async def poll_sources(pipe, rows: list[dict[str, Any]]) -> list[SourceReport]:
-    """Poll ``rows`` through the pipeline's fetcher; capture every URL not archived yet."""
-    polls = await asyncio.gather(
-        *(
-            poll(
-                pipe.fetcher,
-                row["url"],
-                etag=row["etag"],
-                last_modified=row["last_modified"],
-                kind=SourceKind(row["kind"]) if row["kind"] != str(SourceKind.OPML) else None,
-            )
-            for row in rows
-        )
+class PollPacer:
+    """Spreads the polls of each host so that they take ``share`` of its request rate before
+    anything but first-sight captures: a host with more sources than that share can poll at
+    their interval has them polled in turn, and its checks keep the rest. Polls beyond the
+    share go too, a few at a time, as ``Priority.SPARE``: they use what the checks leave."""
+
+    SPARE_IN_FLIGHT = 2  # per host
+
+    def __init__(self, rate: float, share: float) -> None:
+        self.rate, self.share = rate, share
+        self.gap = 1 / (rate * share) if rate > 0 else 0.0
+        self._next: dict[str, float] = {}
+        self._spare: dict[str, int] = {}
+
+    def split(self, pollers: int) -> None:
+        """``pollers`` processes poll the same hosts (``samizdat worker``): each keeps its part."""
+        self.gap = pollers / (self.rate * self.share) if self.rate > 0 else 0.0
+
+    def take(self, url: str, now: float) -> Priority | None:
+        """The class a poll of ``url`` may start with at ``now`` (monotonic seconds), or None:
+        not now. Call :meth:`done` when a ``SPARE`` poll ends."""
+        host = urlsplit(url).hostname or ""
+        if self._next.get(host, 0.0) <= now:
+            self._next[host] = max(now, self._next.get(host, 0.0)) + self.gap
+            return Priority.POLL
+        if self._spare.get(host, 0) < self.SPARE_IN_FLIGHT:
+            self._spare[host] = self._spare.get(host, 0) + 1
+            return Priority.SPARE
+        return None
+
+    def done(self, url: str, priority: Priority) -> None:
+        if priority is Priority.SPARE:
+            host = urlsplit(url).hostname or ""
+            self._spare[host] -= 1
+
+    def next_start(self) -> float:
+        """The earliest moment some host may be polled within its share again."""
+        return min(self._next.values(), default=0.0)
+
+
+async def poll_source(
+    pipe, row: dict[str, Any], first_sight: FirstSight, priority: Priority = Priority.POLL
+) -> SourceReport:
+    """Poll one source; hand its URLs not archived yet to ``first_sight`` and return at once."""
+    polled = await poll(
+        pipe.fetcher,
+        row["url"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        kind=SourceKind(row["kind"]) if row["kind"] != str(SourceKind.OPML) else None,
+        priority=priority,
     )
-    reports = []
-    claimed: set[str] = set()  # a URL listed by two sources is captured once
-    for row, polled in zip(rows, polls, strict=True):
-        if polled.error:
-            reports.append(SourceReport(row["id"], row["url"], 0, 0, error=polled.error))
-            continue
-        listed = list(dict.fromkeys(entry.url for entry in polled.entries))
-        previous = (
-            [] if polled.not_modified else await asyncio.to_thread(pipe.store.source_listing, row["id"])
-        )
-        now = datetime.now(UTC)
-        dropped = 0
-        if not polled.not_modified and (gone := dropped_entries(previous, listed)):
-            dropped = await asyncio.to_thread(pipe.store.check_urls_soon, gone, now)
-        # What a poll listed is remembered less what could not be captured: what it holds is
-        # not looked up again, and a URL whose capture failed is tried at the next poll.
-        archived_before = set(previous)
-        unseen = [url for url in listed if url not in archived_before]
-        known = await asyncio.to_thread(pipe.store.known_urls, unseen)
-        listing = None if polled.not_modified else remembered(previous, listed)
-        await asyncio.to_thread(
-            pipe.store.source_polled,
-            row["id"],
-            at=now,
-            etag=polled.etag,
-            last_modified=polled.last_modified,
-            title=polled.document.title if polled.document else None,
-            listing=listing,
-        )
-        fresh = [url for url in unseen if url not in known and url not in claimed]
-        claimed.update(fresh)
-        captures: tuple[CaptureOutcome, ...] = ()
-        if fresh:
-            keywords = row.get("keywords") or ()
-            captures = tuple(
-                await asyncio.gather(*(pipe.capturer.capture(url, keywords=keywords) for url in fresh))
-            )
-        failed = {c.url for c in captures if c.article_id is None}
-        if listing and failed:
-            kept = [url for url in listing if url not in failed]
-            await asyncio.to_thread(pipe.store.source_listed, row["id"], kept)
-        reports.append(
-            SourceReport(
-                row["id"], row["url"], len(listed), len(fresh), polled.not_modified, None, captures, dropped
-            )
-        )
-    return reports
+    if polled.error:
+        # Due again at once (it was not polled); the next poll of this host tries it first.
+        await asyncio.to_thread(pipe.store.release_source, row["id"])
+        return SourceReport(row["id"], row["url"], 0, 0, error=polled.error)
+    entries = {}
+    for entry in polled.entries:
+        entries.setdefault(entry.url, entry)
+    previous = await asyncio.to_thread(pipe.store.source_listing, row["id"])
+    # Unchanged (304): it still lists what it listed, and what of that is not archived is tried again.
+    listed = previous if polled.not_modified else list(entries)
+    now = datetime.now(UTC)
+    dropped = 0
+    if not polled.not_modified and (gone := dropped_entries(previous, listed)):
+        dropped = await asyncio.to_thread(pipe.store.check_urls_soon, gone, now)
+    # Every listed URL is looked up, not only those new to the listing: one whose capture failed,
+    # is still running or was cut short by a crash is not archived yet, and is captured now.
+    known = await asyncio.to_thread(pipe.store.known_urls, listed)
+    fresh = [url for url in listed if url not in known]
+    listing = None if polled.not_modified else remembered(previous, listed)
+    await asyncio.to_thread(
+        pipe.store.source_polled,
+        row["id"],
+        at=now,
+        etag=polled.etag,
+        last_modified=polled.last_modified,
+        title=polled.document.title if polled.document else None,
+        listing=listing,
+    )
+    keywords = tuple(row.get("keywords") or ())
+    title = (polled.document.title if polled.document else None) or row.get("title")
+    sightings = [Sighting(url, row["id"], keywords, entries.get(url), title) for url in fresh]
+    started = first_sight.start(sightings)
+    return SourceReport(row["id"], row["url"], len(listed), started, polled.not_modified, None, dropped)
+
+
+async def poll_sources(pipe, rows: list[dict[str, Any]]) -> tuple[list[SourceReport], list[CaptureOutcome]]:
+    """Poll ``rows`` at once and wait for the first-sight captures they start (``samizdat source
+    poll``, tests): the reports in the order of ``rows``, then the captures as they ended."""
+    captures: list[CaptureOutcome] = []
+    first_sight = FirstSight(pipe, lambda _, outcome: captures.append(outcome))
+    reports = await asyncio.gather(*(poll_source(pipe, row, first_sight) for row in rows))
+    await first_sight.wait()
+    return list(reports), captures
 
 
 @dataclass(frozen=True)

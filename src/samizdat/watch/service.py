@@ -1,9 +1,13 @@
 """Everything ``samizdat watch`` does, in one place: re-checks, source polls, notifications, status.
 
-The re-checks run in this process or, with ``workers`` > 1, in worker processes that split
-the articles between them; sources are polled here on their own intervals and new entries
-captured at once; confirmed removals, edits and returns become notification events. The
-:class:`Status` is what the live display shows.
+The re-checks run in this process or, with ``workers`` > 1, in worker processes that claim
+due articles from the database; sources are polled here on their own intervals, each poll a
+task of its own, and what they list for the first time is captured at once by
+:class:`~samizdat.watch.firstsight.FirstSight` (polls never wait for captures, nor captures
+for each other). All of it goes through each host's request queue, most urgent class first
+(``fetch/scheduler.py``). Claims held by processes that are gone (killed, crashed) are freed
+at start and at every sign of life, not after their lease. Confirmed removals, edits and
+returns become notification events. The :class:`Status` is what the live display shows.
 """
 
 from __future__ import annotations
@@ -23,22 +27,23 @@ from datetime import UTC, datetime, timedelta
 from samizdat import logs
 from samizdat.app import Pipeline, pipeline
 from samizdat.config import Settings
-from samizdat.fetch.turns import DatabaseTurns, HostTurns, shared_slots
+from samizdat.fetch.turns import DatabaseTurns, HostTurns, Priority, shared_slots
 from samizdat.store import open_engine
 from samizdat.store.related import relate_pending
-from samizdat.watch.checker import CheckReport
+from samizdat.watch.capture import CaptureOutcome
+from samizdat.watch.checker import SIGNALLED, CheckReport
+from samizdat.watch.firstsight import FirstSight, Sighting, removal_seen
 from samizdat.watch.loop import watch, worker_name
 from samizdat.watch.notify import Event, Notifier
 from samizdat.watch.outcomes import Outcome
-from samizdat.watch.polling import SourceReport, due_sources, poll_sources
+from samizdat.watch.polling import PollPacer, SourceReport, due_sources, poll_source
 from samizdat.watch.workers import check_in_processes, shared_limits
 
-SOURCE_TICK_SECONDS = 1.0
-# A source's poll belongs to the worker that claimed it this long; a failed poll is retried
-# when the claim runs out.
-SOURCE_LEASE = timedelta(minutes=1)
-MIN_SOURCE_LEASE = timedelta(seconds=2)
-MIN_SOURCE_TICK_SECONDS = 0.05
+SOURCE_TICK_SECONDS = 1.0  # the sources are read again at least this often (added, removed, polled)
+MIN_SOURCE_TICK_SECONDS = 0.005
+HEARTBEAT_SECONDS = 2.0
+# A worker not heard from for this long is taken for dead: its claims are freed.
+SILENT_WORKER = timedelta(seconds=5 * HEARTBEAT_SECONDS)
 RELATE_BATCH = 50
 RELATE_IDLE_SECONDS = 2.0
 # Related posts can wait; checks and captures cannot: the relating task rests three times as
@@ -58,7 +63,14 @@ class Status:
     captured: int = 0
     left_listings: int = 0  # archived articles that left a listing, so were checked at once
     related: int = 0  # articles whose related posts were computed
+    removed_before_capture: int = 0  # first sights that were already a removal notice
+    first_sight_failed: int = 0  # captures that failed after their retries (the next poll tries again)
+    claims_freed: int = 0  # claims of dead processes taken over
     due: int = 0
+    # Requests waiting in this process by class, and how long the oldest has waited (seconds).
+    queues: dict[str, tuple[int, float]] = field(default_factory=dict)
+    # Due in the database by class (every process's), and how late the most overdue is (seconds).
+    due_by_class: dict[str, tuple[int, float]] = field(default_factory=dict)
     recent: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=100_000))
     news: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=8))
 
@@ -85,6 +97,8 @@ class Watcher:
         self.turns_in_database = turns_in_database
         self.name = worker_name()
         self.started_at = datetime.now(UTC)
+        self._polled: dict[int, dict] = {}  # sources polled since they were last read
+        self.pollers = 1  # processes polling sources, who split the polls' share of each host
 
     async def run(self, stop: asyncio.Event) -> None:
         turns_engine = None
@@ -95,6 +109,8 @@ class Watcher:
             turns_engine = open_engine(self.settings.database_url)
             turns = DatabaseTurns(self.settings.fetch.per_host_rate, turns_engine)
         async with pipeline(self.settings, turns=turns) as pipe:
+            await self._free_dead_claims(pipe)
+            self.first_sight = FirstSight(pipe, self._captured)
             delivery = asyncio.create_task(self.notifier.run())
             tasks = [
                 asyncio.create_task(self._checks(pipe, stop)),
@@ -107,11 +123,45 @@ class Watcher:
             finally:
                 for task in tasks:
                     task.cancel()
+                await self._finish_first_sight()
                 await self.notifier.aclose()
                 delivery.cancel()
                 await asyncio.to_thread(pipe.store.worker_stopped, self.name)
                 if turns_engine is not None:
                     turns_engine.dispose()
+
+    async def _finish_first_sight(self) -> None:
+        """Let the captures in flight end (their retries cut short after one fetch timeout)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.first_sight.wait(), self.settings.fetch.timeout)
+
+    async def _free_dead_claims(self, pipe: Pipeline) -> None:
+        freed = await asyncio.to_thread(
+            pipe.store.release_dead_claims,
+            datetime.now(UTC),
+            host=socket.gethostname(),
+            silent_after=SILENT_WORKER,
+        )
+        if freed:
+            self.status.claims_freed += freed
+            logs.event(
+                log,
+                "claims_freed",
+                f"took over {freed} claims of workers that are gone",
+                freed=freed,
+                worker=self.name,
+            )
+
+    def _captured(self, sighting: Sighting, outcome: CaptureOutcome) -> None:
+        if outcome.article_id is not None:
+            self.status.captured += 1
+        elif removal_seen(outcome) is not None:
+            self.status.removed_before_capture += 1
+            self.status.news.append(
+                f"{time.strftime('%H:%M:%S')} removed before capture ({outcome.reason}): {sighting.url}"
+            )
+        else:
+            self.status.first_sight_failed += 1
 
     def on_report(self, report: CheckReport, pipe: Pipeline) -> None:
         status = self.status
@@ -180,30 +230,61 @@ class Watcher:
         )
 
     async def _sources(self, pipe: Pipeline, stop: asyncio.Event) -> None:
+        """Start the polls that are due, each as a task of its own, spread per host (``PollPacer``)."""
+        watch = self.settings.watch
+        pacer = PollPacer(self.settings.fetch.per_host_rate, watch.poll_share)
+        polling: dict[int, asyncio.Task[None]] = {}
+        rows: list[dict] = []
+        read_at = -SOURCE_TICK_SECONDS
         while not stop.is_set():
-            rows = await asyncio.to_thread(pipe.store.list_sources)
+            if time.monotonic() - read_at >= SOURCE_TICK_SECONDS:
+                rows = await asyncio.to_thread(pipe.store.list_sources)
+                read_at = time.monotonic()
+                self._polled.clear()
+                pacer.split(self.pollers)
             now = datetime.now(UTC)
-            due = [
-                row
-                for row in due_sources(rows, now, self.settings.watch.time_scale)
+            wait = SOURCE_TICK_SECONDS
+            for row in due_sources([self._polled.get(r["id"], r) for r in rows], now, watch.time_scale):
+                if row["id"] in polling:
+                    continue
+                priority = pacer.take(row["url"], time.monotonic())
+                if priority is None:
+                    wait = min(wait, max(0.0, pacer.next_start() - time.monotonic()))
+                    continue
                 # Other workers may poll too: each due source is polled by the one that claims it.
                 if await asyncio.to_thread(
                     pipe.store.claim_source, row["id"], now=now, worker=self.name, lease=self._source_lease()
-                )
-            ]
-            if due:
-                for report in await poll_sources(pipe, due):
-                    self._count_poll(report)
-            # Look again within a second, or sooner when a source's (scaled) interval is shorter.
-            intervals = [
-                (row["poll_interval_seconds"] or 900) / self.settings.watch.time_scale for row in rows
-            ]
-            tick = max(MIN_SOURCE_TICK_SECONDS, min([SOURCE_TICK_SECONDS, *intervals]))
+                ):
+                    task = asyncio.create_task(self._poll(pipe, row, priority, pacer))
+                    polling[row["id"]] = task
+                    task.add_done_callback(lambda _, key=row["id"]: polling.pop(key, None))
+                else:
+                    pacer.done(row["url"], priority)
+            # Look again when a paced host may be polled again or the soonest source falls due.
+            intervals = [(row["poll_interval_seconds"] or 900) / watch.time_scale for row in rows]
+            wait = max(MIN_SOURCE_TICK_SECONDS, min([wait, *intervals]))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), tick)
+                await asyncio.wait_for(stop.wait(), wait)
+        if polling:
+            await asyncio.wait(list(polling.values()), timeout=self.settings.fetch.timeout)
+
+    async def _poll(self, pipe: Pipeline, row: dict, priority: Priority, pacer: PollPacer) -> None:
+        try:
+            report = await poll_source(pipe, row, self.first_sight, priority)
+        except Exception as exc:  # a bug must not stop the other polls, nor the watcher
+            log.exception("polling source %s failed", row["id"])
+            await asyncio.to_thread(pipe.store.release_source, row["id"])
+            report = SourceReport(row["id"], row["url"], 0, 0, error=repr(exc))
+        finally:
+            pacer.done(row["url"], priority)
+        if report.error is None:
+            # Until the sources are read again, this one counts as polled now.
+            self._polled[row["id"]] = row | {"last_polled_at": datetime.now(UTC)}
+        self._count_poll(report)
 
     def _source_lease(self) -> timedelta:
-        return max(SOURCE_LEASE / self.settings.watch.time_scale, MIN_SOURCE_LEASE)
+        """Long enough for a poll that meets a slow host; a dead worker's claims are freed sooner."""
+        return timedelta(seconds=2 * self.settings.fetch.timeout)
 
     def _count_poll(self, report: SourceReport) -> None:
         self.status.polls += 1
@@ -220,13 +301,11 @@ class Watcher:
             error=report.error,
             worker=self.name,
         )
-        captured = sum(1 for c in report.captures if c.article_id is not None)
-        self.status.captured += captured
         if report.error:
             self.status.news.append(f"{time.strftime('%H:%M:%S')} source {report.source_id}: {report.error}")
-        elif captured:
+        elif report.new:
             self.status.news.append(
-                f"{time.strftime('%H:%M:%S')} source {report.source_id}: {captured} new articles captured"
+                f"{time.strftime('%H:%M:%S')} source {report.source_id}: {report.new} new, capturing them"
             )
         self.status.left_listings += report.dropped
         if report.dropped:
@@ -247,10 +326,18 @@ class Watcher:
                 await asyncio.wait_for(stop.wait(), rest)
 
     async def _count_due(self, pipe: Pipeline, stop: asyncio.Event) -> None:
-        """Every two seconds: the due count for the display, and a sign of life for ``samizdat status``."""
+        """Every two seconds: the queues for the display, a sign of life for ``samizdat status``,
+        and the claims of workers that are gone taken over."""
         while not stop.is_set():
             now = datetime.now(UTC)
-            self.status.due = await asyncio.to_thread(pipe.store.count_due, now)
+            due = await asyncio.to_thread(pipe.store.due_by_class, now, signalled=SIGNALLED)
+            self.status.due_by_class = due
+            self.status.due = sum(count for count, _ in due.values())
+            self.status.queues = {
+                priority.name.lower(): (figures.waiting, round(figures.oldest_seconds, 3))
+                for priority, figures in pipe.fetcher.scheduler.queues().items()
+            }
+            self.status.queues["capture_tasks"] = (self.first_sight.in_flight, 0.0)
             await asyncio.to_thread(
                 pipe.store.heartbeat,
                 self.name,
@@ -260,6 +347,11 @@ class Watcher:
                 now=now,
                 checks=sum(self.status.outcomes.values()),
                 captures=self.status.captured,
+                queues=self.status.queues,
             )
+            await self._free_dead_claims(pipe)
+            if self.turns_in_database:  # other workers poll the same hosts' sources
+                alive = await asyncio.to_thread(pipe.store.workers_alive, now, within=SILENT_WORKER)
+                self.pollers = max(1, alive)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 2.0)
+                await asyncio.wait_for(stop.wait(), HEARTBEAT_SECONDS)

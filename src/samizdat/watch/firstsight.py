@@ -1,0 +1,149 @@
+"""First sight: every new URL a source lists is captured at once, on its own, and retried at once.
+
+An article not captured at first sight may be gone by the next look. A poll hands its new
+URLs here and goes on: each capture is a task of its own (one slow or failing capture never
+holds up another, nor the next poll), its requests at the head of their host's queue
+(``Priority.CAPTURE``). A capture that meets a transient failure — a network error, a body
+cut off, 5xx, 429, 401/403, a verification page, an empty body — is tried again after
+``watch.retry_seconds`` (schedule time, doubling), keeping its place in line, up to
+``watch.capture_retries`` times; after that the URL waits for its source's next poll, which
+lists it again (a poll remembers only what is archived).
+
+A first sight that already shows a removal (a platform's notice, 404, 410, 451) is recorded
+as an article *removed before capture*: the URL, what the listing said of it, and the notice
+kept in WARC as evidence. Like any removal it is declared only when a second look, spaced
+by ``watch.confirmation_seconds``, agrees; should the article be there after all, that look
+captures it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from samizdat.platforms import UnavailableReason
+from samizdat.sources.documents import DiscoveredURL
+from samizdat.store import UnseenRemoval
+from samizdat.watch.capture import CaptureOutcome, CaptureStatus
+from samizdat.watch.outcomes import REMOVALS, TRANSIENT_STATUSES, Outcome, outcome_of_notice
+
+log = logging.getLogger(__name__)
+
+_TRANSIENT_FAILURES = frozenset({"timeout", "connect", "dns", "truncated", "protocol", "empty", "error"})
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """A URL a source listed that is not archived yet, and what the listing said of it."""
+
+    url: str
+    source_id: int | None = None
+    keywords: tuple[str, ...] = ()
+    listed: DiscoveredURL | None = None
+    listing_title: str | None = None  # the source's own title: an account feed names its account
+
+
+def transient(outcome: CaptureOutcome) -> bool:
+    """Whether trying again soon may well succeed."""
+    if outcome.status is CaptureStatus.FAILED:
+        return outcome.reason in _TRANSIENT_FAILURES
+    if outcome.status is CaptureStatus.HTTP_ERROR:
+        status = int(outcome.reason.removeprefix("http_")) if outcome.reason else 0
+        return status >= 500 or status in TRANSIENT_STATUSES
+    return outcome.status is CaptureStatus.UNAVAILABLE and outcome.reason == str(UnavailableReason.TRANSIENT)
+
+
+def removal_seen(outcome: CaptureOutcome) -> Outcome | None:
+    """The removal a first sight shows, if it shows one."""
+    if outcome.status is CaptureStatus.UNAVAILABLE and outcome.reason:
+        found = outcome_of_notice(UnavailableReason(outcome.reason))
+    elif outcome.status is CaptureStatus.HTTP_ERROR and outcome.reason in ("http_404", "http_410"):
+        found = Outcome.NOT_FOUND
+    elif outcome.status is CaptureStatus.HTTP_ERROR and outcome.reason == "http_451":
+        found = Outcome.LEGAL_BLOCK
+    else:
+        return None
+    return found if found in REMOVALS else None
+
+
+class FirstSight:
+    """The first-sight captures in flight in this process (``pipe`` is the process's pipeline)."""
+
+    def __init__(self, pipe, on_done: Callable[[Sighting, CaptureOutcome], None] | None = None) -> None:
+        self.pipe = pipe
+        self.watch = pipe.settings.watch
+        self.on_done = on_done
+        self._running: dict[str, asyncio.Task[CaptureOutcome]] = {}
+        self.removed_before_capture = 0
+
+    def start(self, sightings: Sequence[Sighting]) -> int:
+        """Start capturing each sighting not already being captured; how many were started."""
+        started = 0
+        for sighting in sightings:
+            if sighting.url in self._running:
+                continue
+            task = asyncio.create_task(self._capture(sighting))
+            self._running[sighting.url] = task
+            task.add_done_callback(lambda _, url=sighting.url: self._running.pop(url, None))
+            started += 1
+        return started
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._running)
+
+    async def wait(self) -> None:
+        """Until every capture started so far has ended (with its retries)."""
+        while self._running:
+            await asyncio.wait(list(self._running.values()))
+
+    async def _capture(self, sighting: Sighting) -> CaptureOutcome:
+        place = self.pipe.fetcher.scheduler.ticket()
+        for attempt in range(self.watch.capture_retries + 1):
+            try:
+                outcome = await self.pipe.capturer.capture(
+                    sighting.url, keywords=sighting.keywords, order=place
+                )
+            except Exception as exc:  # a bug or a broken disk must not stop the other captures
+                log.exception("capturing %s failed", sighting.url)
+                outcome = CaptureOutcome(
+                    sighting.url, CaptureStatus.FAILED, reason="error", message=repr(exc)
+                )
+            if not transient(outcome) or attempt == self.watch.capture_retries:
+                break
+            delay = self.watch.retry_seconds * 2**attempt / self.watch.time_scale
+            await asyncio.sleep(delay)
+        removal = removal_seen(outcome)
+        if removal is not None:
+            await self._record_removal(sighting, outcome, removal)
+        if self.on_done:
+            self.on_done(sighting, outcome)
+        return outcome
+
+    async def _record_removal(self, sighting: Sighting, outcome: CaptureOutcome, removal: Outcome) -> None:
+        registry = self.pipe.registry
+        platform = registry.for_url(sighting.url) or registry.platform("generic")
+        listed = sighting.listed
+        seen_at = outcome.fetched_at or datetime.now(UTC)
+        confirm = timedelta(seconds=self.watch.confirmation_seconds) / self.watch.time_scale
+        record = UnseenRemoval(
+            platform=platform.name,
+            canonical_id=platform.canonical_id(sighting.url) or platform.canonical_url(sighting.url),
+            url=sighting.url,
+            seen_at=seen_at,
+            outcome=str(removal),
+            message=outcome.message,
+            http_status=outcome.http_status,
+            evidence=outcome.response,
+            title=listed.title if listed else None,
+            account=(listed.author if listed else None) or sighting.listing_title,
+            published_at=listed.published_at if listed else None,
+            summary=listed.summary if listed else None,
+            next_check_at=seen_at + confirm,
+            source_id=sighting.source_id,
+        )
+        if await asyncio.to_thread(self.pipe.store.record_unseen_removal, record):
+            self.removed_before_capture += 1
