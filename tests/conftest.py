@@ -73,6 +73,16 @@ def database_url(request) -> str:
 
 
 @pytest.fixture
+def migrated_database_url(database_url: str, tmp_path: Path) -> str:
+    """A migrated database on each backend, by URL: SQLite in a file of its own, then PostgreSQL."""
+    from samizdat.store import open_store
+
+    url = database_url or f"sqlite:///{tmp_path / 'shared.db'}"
+    open_store(url).engine.dispose()
+    return url
+
+
+@pytest.fixture
 def settings(database_url: str, tmp_path: Path, simulator: Simulator) -> Settings:
     """Settings for an archive in a temporary directory that may fetch from the simulator, on
     both backends (see ``database_url``)."""

@@ -243,19 +243,11 @@ def _take_database_turns(url, rate, seconds, out):
     out.put(taken)
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_the_per_host_rate_holds_across_processes_through_the_database(backend, tmp_path, request):
+def test_the_per_host_rate_holds_across_processes_through_the_database(migrated_database_url):
     """Workers on several machines share the rate through the database: here three processes."""
     import multiprocessing
 
-    from samizdat.store import open_store
-
-    url = (
-        f"sqlite:///{tmp_path / 'turns.db'}"
-        if backend == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    open_store(url).engine.dispose()
+    url = migrated_database_url
     context = multiprocessing.get_context("spawn")
     out = context.Queue()
     workers = [context.Process(target=_take_database_turns, args=(url, 20.0, 1.5, out)) for _ in range(3)]

@@ -10,7 +10,7 @@ from samizdat.config import FetchSettings
 from samizdat.fetch import Fetcher, FetchFailure, Priority
 from samizdat.fetch.scheduler import HostScheduler
 from samizdat.fetch.turns import DatabaseTurns, HostTurns, shared_slots
-from samizdat.store import open_engine, open_store
+from samizdat.store import open_engine
 
 
 async def _granted_in_order(scheduler: HostScheduler, requests: list[Priority]) -> list[Priority]:
@@ -114,15 +114,8 @@ def test_a_reservation_holds_lower_classes_back_in_shared_memory():
     _reservation_holds(HostTurns(10.0, shared_slots()))
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_a_reservation_holds_lower_classes_back_through_the_database(backend, tmp_path, request):
-    url = (
-        f"sqlite:///{tmp_path / 'turns.db'}"
-        if backend == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    open_store(url).engine.dispose()
-    engine = open_engine(url)
+def test_a_reservation_holds_lower_classes_back_through_the_database(migrated_database_url):
+    engine = open_engine(migrated_database_url)
     try:
         _reservation_holds(DatabaseTurns(10.0, engine))
     finally:

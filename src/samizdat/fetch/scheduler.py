@@ -77,12 +77,6 @@ class HostScheduler:
         state = self._hosts.get(host)
         if state is None:
             state = self._hosts[host] = _Host()
-        if self._grant_at_once(host, state, priority):
-            try:
-                yield
-            finally:
-                self._release(state)
-            return
         waiter = _Waiter(
             int(priority),
             next(self._order) if order is None else order,
@@ -90,15 +84,12 @@ class HostScheduler:
             asyncio.get_running_loop().create_future(),
         )
         heapq.heappush(state.waiting, waiter)
-        if state.dispatcher is None or state.dispatcher.done():
-            state.dispatcher = asyncio.create_task(self._dispatch(host, state))
-        else:
-            state.wake.set()
+        self._serve(host, state)
         try:
             await waiter.granted
         except asyncio.CancelledError:
             if waiter.granted.done() and not waiter.granted.cancelled():
-                self._release(state)  # granted just as it was cancelled: give the place back
+                self._release(host, state)  # granted just as it was cancelled: give the place back
             elif waiter in state.waiting:
                 state.waiting.remove(waiter)
                 heapq.heapify(state.waiting)
@@ -106,7 +97,7 @@ class HostScheduler:
         try:
             yield
         finally:
-            self._release(state)
+            self._release(host, state)
 
     def ticket(self) -> int:
         """A place in line, for a request that will be retried (see :meth:`slot`)."""
@@ -125,59 +116,73 @@ class HostScheduler:
                 )
         return figures
 
-    def _grant_at_once(self, host: str, state: _Host, priority: Priority) -> bool:
-        """Nobody waits, a place is free and so is the turn: no queue to go through."""
-        if state.waiting or state.active >= self.concurrency or self.turns.blocking:
-            return False
-        if self.turns.take(host, priority) > 0:
-            return False
+    def _release(self, host: str, state: _Host) -> None:
+        state.active -= 1
+        self._serve(host, state)
+
+    def _serve(self, host: str, state: _Host) -> None:
+        """Grant what can be granted now, in this very call (a place freed goes straight to the
+        next waiter); what must wait for a turn, or ask the database for one, is left to the
+        host's dispatcher task."""
+        if self.turns.blocking or (state.dispatcher is not None and not state.dispatcher.done()):
+            if state.dispatcher is None or state.dispatcher.done():
+                state.dispatcher = asyncio.create_task(self._dispatch(host, state))
+            state.wake.set()
+            return
+        if self._grant_ready(host, state) > 0:
+            state.dispatcher = asyncio.create_task(self._dispatch(host, state))
+
+    def _grant_ready(self, host: str, state: _Host) -> float:
+        """Grant places while a place and a turn are free; the wait for the next turn (0: none needed)."""
+        while state.waiting and state.active < self.concurrency:
+            waiter, aged = self._next(state)
+            wait = self.turns.take(host, Priority(waiter.priority), aged=aged)
+            if wait > 0:
+                return wait
+            self._grant(state, waiter, aged)
+        return 0.0
+
+    def _grant(self, state: _Host, waiter: _Waiter, aged: bool) -> None:
+        if state.waiting[0] is waiter:
+            heapq.heappop(state.waiting)
+        else:
+            state.waiting.remove(waiter)
+            heapq.heapify(state.waiting)
         state.active += 1
         state.grants += 1
         state.last_grant = time.monotonic()
-        state.grants_since_aged += 1
-        return True
-
-    def _release(self, state: _Host) -> None:
-        state.active -= 1
-        state.wake.set()
+        state.grants_since_aged = 0 if aged else state.grants_since_aged + 1
+        waiter.granted.set_result(True)
 
     async def _dispatch(self, host: str, state: _Host) -> None:
-        """Hand ``host``'s places and turns to its waiters, most urgent first, until none wait."""
-        while state.waiting:
-            if state.active >= self.concurrency:
-                state.wake.clear()
-                await state.wake.wait()
-                continue
-            waiter, aged = self._next(state)
+        """Wait for ``host``'s next turn (or take it from the database) and grant it, most urgent
+        first, until nobody waits or all its places are taken."""
+        while state.waiting and state.active < self.concurrency:
             if self.turns.blocking:
+                waiter, aged = self._next(state)
                 wait = await asyncio.to_thread(self.turns.take, host, Priority(waiter.priority), aged=aged)
+                if wait <= 0 and waiter in state.waiting:  # still there: not cancelled meanwhile
+                    self._grant(state, waiter, aged)
+                    continue
             else:
-                wait = self.turns.take(host, Priority(waiter.priority), aged=aged)
+                wait = self._grant_ready(host, state)
             if wait > 0:
-                # A more urgent request may arrive meanwhile: the next round chooses again.
+                # A more urgent request, or a freed place, may come meanwhile: choose again then.
                 state.wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(state.wake.wait(), wait)
-                continue
-            if waiter not in state.waiting:  # cancelled while the turn was being taken
-                continue
-            state.waiting.remove(waiter)
-            heapq.heapify(state.waiting)
-            state.active += 1
-            state.grants += 1
-            state.last_grant = time.monotonic()
-            state.grants_since_aged = 0 if aged else state.grants_since_aged + 1
-            waiter.granted.set_result(True)
 
     def _next(self, state: _Host) -> tuple[_Waiter, bool]:
         """The most urgent waiter, unless one that has waited too long is owed its share."""
         first = state.waiting[0]
-        oldest = min(state.waiting, key=lambda w: w.since)
         now = time.monotonic()
-        if oldest is first or now - oldest.since < self.aging_seconds:
-            return first, False
         rate = self.turns.rate
         owed = state.grants_since_aged * self.fair_share >= 1 or (
             rate > 0 and now - state.last_grant >= 1 / (self.fair_share * rate)
         )
-        return (oldest, True) if owed else (first, False)
+        if not owed:
+            return first, False
+        oldest = min(state.waiting, key=lambda w: w.since)
+        if oldest is first or now - oldest.since < self.aging_seconds:
+            return first, False
+        return oldest, True
