@@ -197,7 +197,7 @@ async def test_a_first_sight_of_a_removal_notice_is_a_removal_before_capture(set
     with running_site(create_app(settings)) as base:
         page = await asyncio.to_thread(httpx.get, f"{base}/articles/{article_id}?lang=en", timeout=30)
     assert page.status_code == 200
-    assert declared["listed"]["title"] in page.text
+    assert declared["listed"]["title"] in page.text and 'id="before-capture"' in page.text
 
 
 async def test_a_restarted_watcher_takes_over_the_claims_of_a_dead_one_at_once(settings, simulator):
@@ -286,3 +286,11 @@ def test_status_shows_each_class_of_request_and_how_late_it_is(settings, simulat
     figures = json.loads(run("--config", str(config), "status", "--json").stdout)
     assert figures["due_by_class"]["routine"]["count"] == len(ids) - 2
     assert figures["waiting_by_class"]["routine"] == {"count": 7, "oldest_seconds": 12.5}
+
+
+def test_a_listing_s_summary_is_shown_as_text_never_as_markup():
+    from samizdat.web.render import listed_text
+
+    summary = '<p>第一段 &amp; more</p><script>alert(1)</script>\n<img src=x onerror=alert(2)><p>第二段</p>'
+    assert listed_text({"listed": {"summary": summary}}) == ["第一段 & more", "第二段"]
+    assert listed_text({"listed": None}) == []

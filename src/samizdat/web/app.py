@@ -34,7 +34,7 @@ from samizdat.store.statistics import GROUPINGS, to_csv
 from samizdat.web import api, charts, feeds, memento
 from samizdat.web.i18n import OUTCOMES, Translator, choose
 from samizdat.web.limits import RateLimiter
-from samizdat.web.render import safe_article_html
+from samizdat.web.render import listed_text, safe_article_html
 
 HERE = Path(__file__).parent
 REMOVAL_OUTCOMES = (
@@ -184,7 +184,7 @@ def create_app(settings: Settings, store: Store | None = None, files: WarcFiles 
             article=article,
             version=chosen,
             body=body,
-            paragraphs=None if body else (chosen["text"].split("\n") if chosen else []),
+            paragraphs=None if body else (chosen["text"].split("\n") if chosen else listed_text(article)),
             evidence=evidence,
             related=related,
             copies=copies,

@@ -49,6 +49,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "banner.last_seen": ("最后一次见到：{date}", "Last seen online: {date}"),
     "banner.captured": ("存档时间：{date}", "Captured: {date}"),
     "banner.original": ("查看原文", "View original"),
+    "banner.before_capture": (
+        "存档前已被删除：{date} 在订阅源中首次看到时，它已显示删除通知；下面是订阅源对它的描述",
+        "Removed before it could be captured: when first seen in a source's listing on {date} it already "
+        "showed a removal notice; below is what the listing said of it",
+    ),
     "banner.imported": ("来自导入的删除数据集，没有存档内容", "From an imported removal dataset: no capture"),
     "banner.raw": ("查看未经处理的缓存", "View the unprocessed cache"),
     "banner.versions": ("版本历史（{n}）", "Version history ({n})"),

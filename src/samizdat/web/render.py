@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from html import unescape
 
 import nh3
 
@@ -57,3 +58,11 @@ def safe_article_html(html: str, images: Mapping[str, str]) -> str:
     # An image without a description is announced by its address (a content hash) unless
     # marked decorative; the article's own descriptions are kept.
     return _IMG_WITHOUT_ALT.sub('<img alt=""', cleaned)
+
+
+def listed_text(article: dict) -> list[str]:
+    """What a source's listing said of an article never captured (its summary), as plain lines:
+    a feed's summary is markup from elsewhere, shown as text and never as HTML."""
+    summary = (article.get("listed") or {}).get("summary") or ""
+    text = unescape(nh3.clean(summary, tags=set()))
+    return [line.strip() for line in text.splitlines() if line.strip()]
