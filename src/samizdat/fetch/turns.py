@@ -46,7 +46,7 @@ class Priority(enum.IntEnum):
     beyond their share (``watch.poll_share``) use what is left over.
     """
 
-    CAPTURE = 0  # first sight of a new article, and its retries
+    CAPTURE = 0  # first sight of a new article (its page and images), and its retries
     POLL = 1  # a source's poll: the first sight of what it lists
     CONFIRM = 2  # the second look that confirms a suspected removal
     SIGNAL = 3  # a check signalled by a listing, a gone account or a removed copy

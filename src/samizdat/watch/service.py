@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import logging
 import multiprocessing
 import os
@@ -251,15 +252,9 @@ class Watcher:
                 if priority is None:
                     wait = min(wait, max(0.0, pacer.next_start() - time.monotonic()))
                     continue
-                # Other workers may poll too: each due source is polled by the one that claims it.
-                if await asyncio.to_thread(
-                    pipe.store.claim_source, row["id"], now=now, worker=self.name, lease=self._source_lease()
-                ):
-                    task = asyncio.create_task(self._poll(pipe, row, priority, pacer))
-                    polling[row["id"]] = task
-                    task.add_done_callback(lambda _, key=row["id"]: polling.pop(key, None))
-                else:
-                    pacer.done(row["url"], priority)
+                task = asyncio.create_task(self._poll(pipe, row, priority, pacer))
+                polling[row["id"]] = task
+                task.add_done_callback(lambda _, key=row["id"]: polling.pop(key, None))
             # Look again when a paced host may be polled again or the soonest source falls due.
             intervals = [(row["poll_interval_seconds"] or 900) / watch.time_scale for row in rows]
             wait = max(MIN_SOURCE_TICK_SECONDS, min([wait, *intervals]))
@@ -269,6 +264,15 @@ class Watcher:
             await asyncio.wait(list(polling.values()), timeout=self.settings.fetch.timeout)
 
     async def _poll(self, pipe: Pipeline, row: dict, priority: Priority, pacer: PollPacer) -> None:
+        """Claim the source (other workers may poll it too: the one that claims it does), poll it.
+        The claim is a database write: it waits here, never in the loop that starts the polls."""
+        claim = functools.partial(
+            pipe.store.claim_source, now=datetime.now(UTC), worker=self.name, lease=self._source_lease()
+        )
+        claimed = await asyncio.to_thread(claim, row["id"])
+        if not claimed:
+            pacer.done(row["url"], priority)
+            return
         try:
             report = await poll_source(pipe, row, self.first_sight, priority)
         except Exception as exc:  # a bug must not stop the other polls, nor the watcher
