@@ -182,10 +182,7 @@ class HostScheduler:
         )
         if not owed:
             return first, False
-        # Spare requests take only what is left by definition: waiting long gives them nothing.
-        oldest = min(
-            (w for w in state.waiting if w.priority != Priority.SPARE), key=lambda w: w.since, default=first
-        )
+        oldest = min(state.waiting, key=lambda w: w.since)
         if oldest is first or now - oldest.since < self.aging_seconds:
             return first, False
         return oldest, True
