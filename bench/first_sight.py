@@ -69,6 +69,8 @@ def start_simulator(args: argparse.Namespace, directory: Path, seed: int) -> tup
         "--fault-rate", str(args.fault_rate), "--start-in", str(args.setup_seconds),
         "--log", str(directory / "requests.jsonl"), "--plan", str(directory / "plan.json"),
     ]  # fmt: skip
+    if args.images_elsewhere:
+        command += ["--asset-host", "localhost"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     first = process.stdout.readline()
     if not first.startswith("serving"):
@@ -284,6 +286,11 @@ def main() -> int:
     parser.add_argument("--accounts", type=int, default=45)
     parser.add_argument("--removed-share", type=float, default=0.6)
     parser.add_argument("--fault-rate", type=float, default=0.1)
+    parser.add_argument(
+        "--images-elsewhere",
+        action="store_true",
+        help="the pages' images on another host name (localhost), as WeChat's are on its image CDN",
+    )
     parser.add_argument("--kills", type=int, default=0, help="SIGKILL the watcher this many times")
     parser.add_argument("--workers", type=int, default=1, help="samizdat watch --workers")
     parser.add_argument("--runs", type=int, default=1, help="runs with seeds seed, seed+1, …")

@@ -1009,6 +1009,10 @@ def simulate(
     start_in: Annotated[
         float, typer.Option(help="Real seconds before the timeline's clock starts (time to set up).")
     ] = 0.0,
+    asset_host: Annotated[
+        str,
+        typer.Option(help="Host name of the image hosts' assets (localhost: a budget of their own)."),
+    ] = "",
 ) -> None:
     """Serve the local WeChat simulator until interrupted (for demos and benchmarks)."""
     import signal
@@ -1033,6 +1037,7 @@ def simulate(
             fault_rate=fault_rate,
             fault_seed=seed,
             start_in=start_in,
+            asset_host=asset_host,
         )
     except (FileNotFoundError, ValueError) as exc:
         errors.print(str(exc))

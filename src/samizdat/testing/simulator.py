@@ -146,6 +146,7 @@ class Simulator:
         fault_rate: float = 0.0,
         fault_seed: int = 0,
         start_in: float = 0.0,
+        asset_host: str = "",
     ):
         directory = pages or REPO_FIXTURES
         if not (directory / "articles").is_dir():
@@ -182,6 +183,9 @@ class Simulator:
         self._faults = random.Random(fault_seed)
         # The timeline's clock starts this many real seconds after the server: time to set up.
         self.start_in = start_in
+        # The name the pages give the image hosts' assets ("localhost": another host to a client,
+        # with its own request budget, as the platform's image CDN is); empty: this server's own.
+        self.asset_host = asset_host
         # A timeline (see set_fates): each article is published, removed or edited at its time.
         self.fates: dict[str, Fate] = {}
         self.time_scale = time_scale
@@ -208,6 +212,10 @@ class Simulator:
     @property
     def base(self) -> str:
         return f"http://{self.host}"
+
+    @property
+    def asset_base(self) -> str:
+        return f"http://{self.asset_host}:{self._port}" if self.asset_host else self.base
 
     def article_urls(self) -> list[str]:
         """The articles published so far (all of them without a timeline), newest first."""
@@ -447,7 +455,7 @@ class Simulator:
         ).encode(), "application/xml"
 
     def _article_html(self, article: SimulatedArticle) -> str:
-        html = ASSET_URL.sub(lambda m: f"{self.base}/ext/{m.group(1)}/", article.html)
+        html = ASSET_URL.sub(lambda m: f"{self.asset_base}/ext/{m.group(1)}/", article.html)
         for old, new in self.edits.get(article.token, ()):
             html = html.replace(old, new)
         return html
@@ -479,7 +487,7 @@ class Simulator:
             html = self._article_html(article)
         else:
             key = (article.biz, original_mid, article.idx)
-            html = ASSET_URL.sub(lambda m: f"{self.base}/ext/{m.group(1)}/", article.page)
+            html = ASSET_URL.sub(lambda m: f"{self.asset_base}/ext/{m.group(1)}/", article.page)
         page = self._served.get(key)
         if page is None:
             page = self._served[key] = SplicedPage(html, {original_mid: None, "</h2>": 1})
