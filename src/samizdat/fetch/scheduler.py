@@ -41,7 +41,6 @@ class _Host:
     active: int = 0
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     dispatcher: asyncio.Task[None] | None = None
-    grants: int = 0
     last_grant: float = 0.0
     grants_since_aged: int = 0
 
@@ -149,7 +148,6 @@ class HostScheduler:
             state.waiting.remove(waiter)
             heapq.heapify(state.waiting)
         state.active += 1
-        state.grants += 1
         state.last_grant = time.monotonic()
         state.grants_since_aged = 0 if aged else state.grants_since_aged + 1
         waiter.granted.set_result(True)

@@ -51,7 +51,7 @@ def transient(outcome: CaptureOutcome) -> bool:
     if outcome.status is CaptureStatus.FAILED:
         return outcome.reason in _TRANSIENT_FAILURES
     if outcome.status is CaptureStatus.HTTP_ERROR:
-        status = int(outcome.reason.removeprefix("http_")) if outcome.reason else 0
+        status = outcome.http_status or 0
         return status >= 500 or status in TRANSIENT_STATUSES
     return outcome.status is CaptureStatus.UNAVAILABLE and outcome.reason == str(UnavailableReason.TRANSIENT)
 
@@ -60,9 +60,9 @@ def removal_seen(outcome: CaptureOutcome) -> Outcome | None:
     """The removal a first sight shows, if it shows one."""
     if outcome.status is CaptureStatus.UNAVAILABLE and outcome.reason:
         found = outcome_of_notice(UnavailableReason(outcome.reason))
-    elif outcome.status is CaptureStatus.HTTP_ERROR and outcome.reason in ("http_404", "http_410"):
+    elif outcome.status is CaptureStatus.HTTP_ERROR and outcome.http_status in (404, 410):
         found = Outcome.NOT_FOUND
-    elif outcome.status is CaptureStatus.HTTP_ERROR and outcome.reason == "http_451":
+    elif outcome.status is CaptureStatus.HTTP_ERROR and outcome.http_status == 451:
         found = Outcome.LEGAL_BLOCK
     else:
         return None
@@ -77,7 +77,6 @@ class FirstSight:
         self.watch = pipe.settings.watch
         self.on_done = on_done
         self._running: dict[str, asyncio.Task[CaptureOutcome]] = {}
-        self.removed_before_capture = 0
 
     def start(self, sightings: Sequence[Sighting]) -> int:
         """Start capturing each sighting not already being captured; how many were started."""
@@ -145,5 +144,4 @@ class FirstSight:
             next_check_at=seen_at + confirm,
             source_id=sighting.source_id,
         )
-        if await asyncio.to_thread(self.pipe.store.record_unseen_removal, record):
-            self.removed_before_capture += 1
+        await asyncio.to_thread(self.pipe.store.record_unseen_removal, record)

@@ -43,7 +43,8 @@ from samizdat.watch.workers import check_in_processes, shared_limits
 SOURCE_TICK_SECONDS = 1.0  # the sources are read again at least this often (added, removed, polled)
 MIN_SOURCE_TICK_SECONDS = 0.005
 HEARTBEAT_SECONDS = 2.0
-# A worker not heard from for this long is taken for dead: its claims are freed.
+# A worker not heard from for this long is taken for dead: its claims are freed. Real seconds,
+# like the heartbeats it counts (a few seconds of schedule time at 8,640× would be a millisecond).
 SILENT_WORKER = timedelta(seconds=5 * HEARTBEAT_SECONDS)
 RELATE_BATCH = 50
 RELATE_IDLE_SECONDS = 2.0
