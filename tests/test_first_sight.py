@@ -291,6 +291,6 @@ def test_status_shows_each_class_of_request_and_how_late_it_is(settings, simulat
 def test_a_listing_s_summary_is_shown_as_text_never_as_markup():
     from samizdat.web.render import listed_text
 
-    summary = '<p>第一段 &amp; more</p><script>alert(1)</script>\n<img src=x onerror=alert(2)><p>第二段</p>'
+    summary = "<p>第一段 &amp; more</p><script>alert(1)</script>\n<img src=x onerror=alert(2)><p>第二段</p>"
     assert listed_text({"listed": {"summary": summary}}) == ["第一段 & more", "第二段"]
     assert listed_text({"listed": None}) == []

@@ -56,6 +56,32 @@ async def test_within_a_class_first_come_first_served_and_a_retry_keeps_its_plac
     assert granted == ["first", "retry", "new 1", "new 2"]  # the first found the host idle
 
 
+async def test_a_request_cancelled_while_it_waits_is_never_granted_and_the_next_one_is():
+    """The place freed in the same step as a waiter's cancellation (before its task could run
+    its cleanup) goes to the next waiter, not to the cancelled one."""
+    scheduler = HostScheduler(HostTurns(0.0), per_host_concurrency=1)
+    granted: list[str] = []
+    waiters: dict[str, asyncio.Task] = {}
+
+    async def one(name: str) -> None:
+        async with scheduler.slot("one.example", Priority.CAPTURE):
+            granted.append(name)
+            if name == "first":
+                await asyncio.sleep(0.01)
+                waiters["cancelled"].cancel()  # its future is cancelled now, its task runs later
+
+    first = asyncio.create_task(one("first"))
+    await asyncio.sleep(0)
+    waiters["cancelled"] = asyncio.create_task(one("cancelled"))
+    waiters["next"] = asyncio.create_task(one("next"))
+    await asyncio.sleep(0)
+    await first
+    await waiters["next"]
+    with pytest.raises(asyncio.CancelledError):
+        await waiters["cancelled"]
+    assert granted == ["first", "next"]
+
+
 async def test_a_class_kept_waiting_too_long_still_gets_a_share_of_the_turns():
     """Captures without end at 100 requests/s: a routine check waits its aging time, then goes."""
     scheduler = HostScheduler(HostTurns(100.0), per_host_concurrency=1, aging_seconds=0.1)

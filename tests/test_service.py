@@ -9,6 +9,7 @@ import json
 import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -167,3 +168,78 @@ async def test_a_webhook_that_keeps_failing_is_retried_then_given_up():
     await delivery
     assert len(calls) == 3 and calls[0]["article_id"] == 7
     assert (notifier.delivered, notifier.failed) == (0, 1)
+
+
+async def test_related_posts_are_computed_beside_the_watcher_in_a_process_of_its_own(settings, simulator):
+    """The watcher's relating runs in a child process (jieba's second-long dictionary load and
+    the TF-IDF work never hold the watcher's interpreter): every captured article is related."""
+    from sqlalchemy import func, select
+
+    from samizdat.app import pipeline
+    from samizdat.store.schema import related_vectors
+    from samizdat.watch.relating import Relating
+
+    async with pipeline(settings) as pipe:
+        await asyncio.gather(*(pipe.capturer.capture(url) for url in simulator.article_urls()))
+        store = pipe.store
+        relating = Relating(settings.database_url, settings.log)
+        relating.start()
+        try:
+            for _ in range(600):
+                if relating.done >= len(simulator.articles):
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            await asyncio.to_thread(relating.stop)
+        with store.engine.connect() as connection:
+            vectors = connection.scalar(select(func.count()).select_from(related_vectors))
+    assert relating.done == vectors == len(simulator.articles)
+
+
+def test_the_relating_process_ends_with_its_parent(tmp_path):
+    """A watcher killed with SIGKILL leaves no relating process (nor any other child) behind."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from samizdat.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'samizdat.db'}"
+    open_store(url).engine.dispose()
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time\n"
+            "from samizdat.config import LogSettings\n"
+            "from samizdat.watch.relating import Relating\n"
+            f"relating = Relating({url!r}, LogSettings())\n"
+            "relating.start()\n"
+            "print('started', flush=True)\n"
+            "time.sleep(120)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert parent.stdout.readline().strip() == "started"
+    children = [
+        int(pid) for pid in Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()
+    ]
+    assert children
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    parent.stdout.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_running(pid) for pid in children):
+        time.sleep(0.1)
+    assert not [(pid, Path(f"/proc/{pid}/cmdline").read_bytes()) for pid in children if _running(pid)]
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie waiting to be reaped (a container's first process may never reap it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")

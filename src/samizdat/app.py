@@ -18,6 +18,7 @@ from samizdat.store import Store, open_store
 from samizdat.watch import Capturer
 from samizdat.watch.checker import Checker
 from samizdat.watch.committer import Committer
+from samizdat.watch.images import Images
 from samizdat.watch.schedule import RemovalProfile, SchedulePolicy
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,9 @@ async def pipeline(
         aging = settings.watch.aging_seconds / settings.watch.time_scale
         async with Fetcher(settings.fetch, turns=turns, aging_seconds=aging) as fetcher:
             policy = SchedulePolicy(RemovalProfile.load(), checks=settings.watch.checks_per_article)
-            capturer = Capturer(settings, fetcher, committer, store, registry, policy)
-            checker = Checker(settings, fetcher, committer, store, registry, policy)
+            images = Images(settings.capture, fetcher, committer, store)
+            capturer = Capturer(settings, fetcher, committer, store, registry, policy, images)
+            checker = Checker(settings, fetcher, committer, store, registry, policy, images)
             yield Pipeline(settings, store, writer, fetcher, registry, capturer, checker)
     finally:
         committer.close()

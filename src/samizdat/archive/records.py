@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from io import BytesIO
 
@@ -74,6 +74,10 @@ class RecordFactory(RecordBuilder):
             {"WARC-Date": date, "WARC-Concurrent-To": response.rec_headers["WARC-Record-ID"]},
         )
         return response, request
+
+    def records_of(self, exchanges: Sequence[Exchange]) -> list[ArcWarcRecord]:
+        """The records of a fetch's exchanges (its redirects, then its final answer), in order."""
+        return [record for exchange in exchanges for record in self.exchange_records(exchange)]
 
     def revisit_record(
         self, exchange: Exchange, *, refers_to_uri: str, refers_to_date: str, refers_to_id: str

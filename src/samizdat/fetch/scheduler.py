@@ -133,8 +133,8 @@ class HostScheduler:
 
     def _grant_ready(self, host: str, state: _Host) -> float:
         """Grant places while a place and a turn are free; the wait for the next turn (0: none needed)."""
-        while state.waiting and state.active < self.concurrency:
-            waiter, aged = self._next(state)
+        while state.active < self.concurrency and (chosen := self._next(state)) is not None:
+            waiter, aged = chosen
             wait = self.turns.take(host, Priority(waiter.priority), aged=aged)
             if wait > 0:
                 return wait
@@ -157,9 +157,12 @@ class HostScheduler:
         first, until nobody waits or all its places are taken."""
         while state.waiting and state.active < self.concurrency:
             if self.turns.blocking:
-                waiter, aged = self._next(state)
+                chosen = self._next(state)
+                if chosen is None:
+                    return
+                waiter, aged = chosen
                 wait = await asyncio.to_thread(self.turns.take, host, Priority(waiter.priority), aged=aged)
-                if wait <= 0 and waiter in state.waiting:  # still there: not cancelled meanwhile
+                if wait <= 0 and not waiter.granted.done() and waiter in state.waiting:  # not cancelled
                     self._grant(state, waiter, aged)
                     continue
             else:
@@ -170,8 +173,15 @@ class HostScheduler:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(state.wake.wait(), wait)
 
-    def _next(self, state: _Host) -> tuple[_Waiter, bool]:
-        """The most urgent waiter, unless one that has waited too long is owed its share."""
+    def _next(self, state: _Host) -> tuple[_Waiter, bool] | None:
+        """The most urgent waiter, unless one that has waited too long is owed its share.
+
+        A waiter cancelled since it queued (its task has not run its cleanup yet) is dropped
+        here, so that no turn is granted to a request that is gone."""
+        while state.waiting and state.waiting[0].granted.done():
+            heapq.heappop(state.waiting)
+        if not state.waiting:
+            return None
         first = state.waiting[0]
         now = time.monotonic()
         rate = self.turns.rate
@@ -180,7 +190,7 @@ class HostScheduler:
         )
         if not owed:
             return first, False
-        oldest = min(state.waiting, key=lambda w: w.since)
+        oldest = min((w for w in state.waiting if not w.granted.done()), key=lambda w: w.since)
         if oldest is first or now - oldest.since < self.aging_seconds:
             return first, False
         return oldest, True

@@ -40,18 +40,20 @@ class Priority(enum.IntEnum):
     """Who goes first when a host's budget is short, most urgent first.
 
     First sight (captures, then polls) can never be had later: an article removed before it is
-    captured is lost. A suspected removal waits for its confirmation; a signalled check (the
+    captured is lost. Its images come next: the page, which holds the text and names them, is
+    stored first. A suspected removal waits for its confirmation; a signalled check (the
     article left its listing, its account is gone, a copy was removed) is likely a removal;
     routine re-checks are what the schedule can thin out when the budget is short. Polls
     beyond their share (``watch.poll_share``) use what is left over.
     """
 
-    CAPTURE = 0  # first sight of a new article (its page and images), and its retries
+    CAPTURE = 0  # first sight of a new article's page, and its retries
     POLL = 1  # a source's poll: the first sight of what it lists
-    CONFIRM = 2  # the second look that confirms a suspected removal
-    SIGNAL = 3  # a check signalled by a listing, a gone account or a removed copy
-    ROUTINE = 4  # a re-check on the schedule
-    SPARE = 5  # a poll beyond the share of the budget polls are given: only what others leave
+    IMAGE = 2  # the images of a page just stored: what its capture still lacks
+    CONFIRM = 3  # the second look that confirms a suspected removal
+    SIGNAL = 4  # a check signalled by a listing, a gone account or a removed copy
+    ROUTINE = 5  # a re-check on the schedule
+    SPARE = 6  # a poll beyond the share of the budget polls are given: only what others leave
 
 
 def shared_slots(context: Any = None) -> multiprocessing.sharedctypes.SynchronizedArray:

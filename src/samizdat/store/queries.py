@@ -42,6 +42,15 @@ class StoredImage:
 
 
 @dataclass(frozen=True)
+class ImageLinks:
+    """Images fetched after their version was stored, to link to it; their records are durable."""
+
+    version_id: int
+    images: Sequence[StoredImage]
+    seen_at: datetime
+
+
+@dataclass(frozen=True)
 class StoredBlob:
     sha256: str
     url: str
@@ -827,6 +836,30 @@ class Store:
         rows = [{"url": url, "article_id": a} for url, a in wanted.items() if url not in present]
         if rows:
             connection.execute(insert(article_urls), rows)
+
+    def link_images(self, batches: Sequence[ImageLinks]) -> None:
+        """Link images to versions stored before them; a link that exists already is kept as is."""
+        with self.engine.begin() as connection:
+            version_ids = list({batch.version_id for batch in batches})
+            linked = {
+                (row.version_id, row.url)
+                for row in connection.execute(
+                    select(version_blobs.c.version_id, version_blobs.c.url).where(
+                        version_blobs.c.version_id.in_(version_ids)
+                    )
+                )
+            }
+            self._link_images(
+                connection,
+                [
+                    (
+                        batch.version_id,
+                        [image for image in batch.images if (batch.version_id, image.url) not in linked],
+                        batch.seen_at,
+                    )
+                    for batch in batches
+                ],
+            )
 
     def _link_images(
         self, connection: Connection, versions_images: list[tuple[int, Sequence[StoredImage], datetime]]

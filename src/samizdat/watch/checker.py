@@ -1,7 +1,8 @@
 """One re-check of an archived article: fetch, keep the evidence, classify, move its state.
 
 What the check saw is archived before anything is stored (a notice page is the evidence of
-a removal); a live page whose text changed becomes a new version. A live page whose text did
+a removal); a live page whose text changed becomes a new version, its new images fetched
+after it as a capture's are. A live page whose text did
 not change is not archived again: its content already is, and the check moves
 ``last_seen_alive_at``. Most checks find the very page they found before; its fingerprint
 (the page without per-request tokens) says so without parsing it. The next check is set from the
@@ -24,6 +25,7 @@ from samizdat.platforms import Article, Registry, Unavailable
 from samizdat.store import CaptureRecord, CheckRow, DueArticle, Store, WatchState, content_hash
 from samizdat.store.queries import AHEAD_OF_ROUTINE
 from samizdat.watch.committer import Committer
+from samizdat.watch.images import Images
 from samizdat.watch.outcomes import (
     REMOVALS,
     ArticleState,
@@ -67,6 +69,7 @@ class Checker:
         store: Store,
         registry: Registry,
         policy: SchedulePolicy,
+        images: Images,
     ) -> None:
         self.settings = settings
         self.fetcher = fetcher
@@ -75,6 +78,7 @@ class Checker:
         self.registry = registry
         self.policy = policy
         self.records = committer.writer.factory
+        self.images = images
 
     async def check(self, due: DueArticle) -> CheckReport:
         page = await self.fetcher.fetch(due.check_url, priority=request_class(due))
@@ -155,9 +159,11 @@ class Checker:
             # article is checked at its new address from now on.
             moved, article = followed
             moved_fingerprint = self.registry.fingerprint(article.platform, moved.content)
-            notice_records = self._records(page)
-            records = notice_records + self._records(moved)
-            await self.committer.commit(
+            notice_records = self.records.records_of(page.exchanges)
+            records = notice_records + self.records.records_of(moved.exchanges)
+            wanted = self.images.wanted(article)
+            known = await self.images.known(wanted)
+            _, stored = await self.committer.commit(
                 records,
                 lambda refs: CaptureRecord(
                     article=article,
@@ -166,6 +172,7 @@ class Checker:
                     http_status=moved.status or 200,
                     captured_at=moved.fetched_at,
                     response=refs[len(notice_records) + 2 * (len(moved.exchanges) - 1)],
+                    images=list(known.values()),
                     page_fingerprint=moved_fingerprint,
                 ),
                 lambda refs: (
@@ -181,10 +188,13 @@ class Checker:
                     replace(watch_state, page_fingerprint=moved_fingerprint),
                 ),
             )
+            await self.images.keep(stored.version_id, [u for u in wanted if u not in known], moved.fetched_at)
         elif found.outcome is Outcome.EDITED and isinstance(parsed, Article):
             # The same path as a capture: the changed text becomes a version, the page its evidence.
-            records = self._records(page)
-            await self.committer.commit(
+            records = self.records.records_of(page.exchanges)
+            wanted = self.images.wanted(parsed)
+            known = await self.images.known(wanted)
+            _, stored = await self.committer.commit(
                 records,
                 lambda refs: CaptureRecord(
                     article=parsed,
@@ -193,15 +203,17 @@ class Checker:
                     http_status=page.status or 200,
                     captured_at=page.fetched_at,
                     response=refs[2 * (len(page.exchanges) - 1)],
+                    images=list(known.values()),
                     page_fingerprint=fingerprint,
                 ),
                 lambda refs: (None, due.id, watch_state),
             )
+            await self.images.keep(stored.version_id, [u for u in wanted if u not in known], page.fetched_at)
         elif alive:
             # Its content is archived already: an unchanged article only moves its timestamps.
             await self.committer.record_check([], lambda refs: (None, due.id, watch_state))
         else:
-            records = self._records(page)
+            records = self.records.records_of(page.exchanges)
 
             def check_row(refs):
                 evidence = refs[2 * (len(page.exchanges) - 1)] if refs else None
@@ -232,9 +244,6 @@ class Checker:
         if not isinstance(article, Article) or not (article.text.strip() or article.images):
             return None
         return moved, article
-
-    def _records(self, page: FetchResult) -> list:
-        return [record for exchange in page.exchanges for record in self.records.exchange_records(exchange)]
 
     def _next_check(self, due: DueArticle, transition: Transition, now: datetime) -> datetime | None:
         """None: never again (past the horizon, with ``watch.after_horizon_hours`` = 0)."""

@@ -1,7 +1,8 @@
 """One writer for the archive and the database, committing in groups.
 
 Captures hand over their WARC records and, for an article, a function that builds its rows
-from the records' references; checks hand over the article's new state the same way. A
+from the records' references; checks hand over the article's new state, and an article's
+images (fetched after its page) their links to its version, the same way. A
 single thread takes whatever is waiting (up to a batch), appends all records, fsyncs once,
 then commits all rows (captures, then checks), and only then answers each job. Under load
 this turns one fsync and one commit per article into one per batch; alone, a job waits for
@@ -20,11 +21,12 @@ from dataclasses import dataclass, field
 from warcio.recordloader import ArcWarcRecord
 
 from samizdat.archive import ArchiveRef, WarcWriter
-from samizdat.store import CaptureRecord, CaptureResult, CheckRow, Store, WatchState
+from samizdat.store import CaptureRecord, CaptureResult, CheckRow, ImageLinks, Store, WatchState
 
 RowBuilder = Callable[[list[ArchiveRef]], CaptureRecord]
 CheckDone = tuple[CheckRow | None, int, WatchState]
 CheckBuilder = Callable[[list[ArchiveRef]], CheckDone]
+LinksBuilder = Callable[[list[ArchiveRef]], ImageLinks]
 
 
 @dataclass
@@ -34,6 +36,7 @@ class _Job:
     build_check: CheckBuilder | None
     future: asyncio.Future
     loop: asyncio.AbstractEventLoop
+    build_links: LinksBuilder | None = None
     refs: list[ArchiveRef] = field(default_factory=list)
 
 
@@ -64,16 +67,24 @@ class Committer:
         """Make ``records`` (a check's evidence, if any) durable, then store the check."""
         await self._submit(records, None, build_check)
 
+    async def link_images(self, records: Sequence[ArcWarcRecord], build_links: LinksBuilder) -> None:
+        """Make ``records`` (images and revisits) durable, then link the images to their version."""
+        await self._submit(records, None, None, build_links)
+
     def close(self) -> None:
         self._jobs.put(None)
         self._thread.join()
 
     async def _submit(
-        self, records: Sequence[ArcWarcRecord], build_row: RowBuilder | None, build_check: CheckBuilder | None
+        self,
+        records: Sequence[ArcWarcRecord],
+        build_row: RowBuilder | None,
+        build_check: CheckBuilder | None,
+        build_links: LinksBuilder | None = None,
     ) -> tuple[list[ArchiveRef], CaptureResult | None]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
-        self._jobs.put(_Job(records, build_row, build_check, future, loop))
+        self._jobs.put(_Job(records, build_row, build_check, future, loop, build_links))
         return await future
 
     def _run(self) -> None:
@@ -123,6 +134,16 @@ class Committer:
             for job in with_checks:
                 try:
                     self.store.record_checks([job.build_check(job.refs)])  # type: ignore[misc]
+                except Exception as exc:
+                    failed.add(id(job))
+                    _answer(job, exception=exc)
+        with_links = [job for job in batch if job.build_links is not None]
+        try:
+            self.store.link_images([job.build_links(job.refs) for job in with_links])  # type: ignore[misc]
+        except Exception:
+            for job in with_links:
+                try:
+                    self.store.link_images([job.build_links(job.refs)])  # type: ignore[misc]
                 except Exception as exc:
                     failed.add(id(job))
                     _answer(job, exception=exc)

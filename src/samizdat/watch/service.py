@@ -30,7 +30,6 @@ from samizdat.app import Pipeline, pipeline
 from samizdat.config import Settings
 from samizdat.fetch.turns import DatabaseTurns, HostTurns, Priority, shared_slots
 from samizdat.store import open_engine
-from samizdat.store.related import relate_pending
 from samizdat.watch.capture import CaptureOutcome
 from samizdat.watch.checker import SIGNALLED, CheckReport
 from samizdat.watch.firstsight import FirstSight, Sighting, removal_seen
@@ -38,6 +37,7 @@ from samizdat.watch.loop import watch, worker_name
 from samizdat.watch.notify import Event, Notifier
 from samizdat.watch.outcomes import Outcome
 from samizdat.watch.polling import PollPacer, SourceReport, due_sources, poll_source
+from samizdat.watch.relating import Relating
 from samizdat.watch.workers import check_in_processes, shared_limits
 
 SOURCE_TICK_SECONDS = 1.0  # the sources are read again at least this often (added, removed, polled)
@@ -46,11 +46,6 @@ HEARTBEAT_SECONDS = 2.0
 # A worker not heard from for this long is taken for dead: its claims are freed. Real seconds,
 # like the heartbeats it counts (a few seconds of schedule time at 8,640× would be a millisecond).
 SILENT_WORKER = timedelta(seconds=5 * HEARTBEAT_SECONDS)
-RELATE_BATCH = 50
-RELATE_IDLE_SECONDS = 2.0
-# Related posts can wait; checks and captures cannot: the relating task rests three times as
-# long as it worked, so it takes at most a quarter of a core from them.
-RELATE_SHARE = 0.25
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +96,7 @@ class Watcher:
         self.started_at = datetime.now(UTC)
         self._polled: dict[int, dict] = {}  # sources polled since they were last read
         self.pollers = 1  # processes polling sources, who split the polls' share of each host
+        self.relating = Relating(settings.database_url, settings.log)
 
     async def run(self, stop: asyncio.Event) -> None:
         turns_engine = None
@@ -114,17 +110,18 @@ class Watcher:
             await self._free_dead_claims(pipe)
             self.first_sight = FirstSight(pipe, self._captured)
             delivery = asyncio.create_task(self.notifier.run())
+            self.relating.start()
             tasks = [
                 asyncio.create_task(self._checks(pipe, stop)),
                 asyncio.create_task(self._sources(pipe, stop)),
                 asyncio.create_task(self._count_due(pipe, stop)),
-                asyncio.create_task(self._relate(pipe, stop)),
             ]
             try:
                 await asyncio.gather(*tasks)
             finally:
                 for task in tasks:
                     task.cancel()
+                await asyncio.to_thread(self.relating.stop)
                 await self._finish_first_sight()
                 await self.notifier.aclose()
                 delivery.cancel()
@@ -319,17 +316,6 @@ class Watcher:
                 "its listing, checking them now"
             )
 
-    async def _relate(self, pipe: Pipeline, stop: asyncio.Event) -> None:
-        """Related posts for new and edited articles, a batch at a time, idle when none wait."""
-        while not stop.is_set():
-            started = time.monotonic()
-            done = await asyncio.to_thread(relate_pending, pipe.store.engine, limit=RELATE_BATCH)
-            self.status.related += done
-            worked = time.monotonic() - started
-            rest = RELATE_IDLE_SECONDS if done < RELATE_BATCH else worked * (1 - RELATE_SHARE) / RELATE_SHARE
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), rest)
-
     async def _count_due(self, pipe: Pipeline, stop: asyncio.Event) -> None:
         """Every two seconds: the queues for the display, a sign of life for ``samizdat status``,
         and the claims of workers that are gone taken over."""
@@ -338,6 +324,7 @@ class Watcher:
             due = await asyncio.to_thread(pipe.store.due_by_class, now, signalled=SIGNALLED)
             self.status.due_by_class = due
             self.status.due = sum(count for count, _ in due.values())
+            self.status.related = self.relating.done
             self.status.queues = {
                 priority.name.lower(): (figures.waiting, round(figures.oldest_seconds, 3))
                 for priority, figures in pipe.fetcher.scheduler.queues().items()

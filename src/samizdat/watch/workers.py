@@ -156,7 +156,7 @@ def check_in_processes(
     processes = [
         context.Process(
             target=_check_worker,
-            args=(share, slots, stop, reports, until_idle),
+            args=(share, slots, stop, reports, until_idle, os.getpid()),
             daemon=True,
         )
         for _ in range(workers)
@@ -182,13 +182,13 @@ def _check_worker(
     stop: multiprocessing.synchronize.Event,
     reports: multiprocessing.Queue,
     until_idle: bool,
+    parent: int,  # its pid, from the parent itself: it may be gone before this process could ask
 ) -> None:
     from samizdat.app import pipeline
     from samizdat.watch.loop import watch
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop, through ``stop``
     logs.configure(settings.log)
-    parent = os.getppid()
 
     async def run() -> None:
         stopping = asyncio.Event()
