@@ -75,6 +75,34 @@ def test_a_wrong_setting_is_one_clear_error_naming_the_key(tmp_path, text, envir
     assert key in str(error.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[fetch]\ntotal_concurrency = 0\n", "fetch.total_concurrency: expected a whole number ≥ 1, got 0"),
+        ("[fetch]\nper_host_concurrency = 0\n", "fetch.per_host_concurrency: expected a whole number ≥ 1"),
+        ("[watch]\npoll_share = 1.5\n", "watch.poll_share: expected a number > 0 and ≤ 1, got 1.5"),
+        ("[watch]\ntime_scale = 0\n", "watch.time_scale: expected a number > 0, got 0"),
+        ("[web]\nport = 70000\n", "web.port: expected a whole number ≥ 1 and ≤ 65535, got 70000"),
+        ("[fetch]\nmax_redirects = 2.5\n", "fetch.max_redirects: expected a whole number ≥ 0, got 2.5"),
+    ],
+)
+def test_each_number_has_its_own_range_and_the_error_says_it(tmp_path, text, message):
+    """Ranges are declared on the settings themselves, not guessed from a key's name: a watcher
+    with no concurrency would claim nothing, so 0 is refused where it means "nothing runs"."""
+    with pytest.raises(ConfigError) as error:
+        load_settings(write(tmp_path, text), environ={})
+    assert message in str(error.value)
+
+
+def test_zero_is_accepted_where_the_docs_give_it_a_meaning(tmp_path):
+    """`watch.after_horizon_hours = 0` ("never again") and `fetch.per_host_rate = 0` ("no rate
+    limit") are documented values, in the file and in the environment."""
+    settings = load_settings(
+        write(tmp_path, "[watch]\nafter_horizon_hours = 0\n"), environ={"SAMIZDAT_FETCH__PER_HOST_RATE": "0"}
+    )
+    assert settings.watch.after_horizon_hours == 0 and settings.fetch.per_host_rate == 0
+
+
 def test_invalid_toml_says_so(tmp_path):
     path = write(tmp_path, "[fetch\n")
     with pytest.raises(ConfigError, match="not valid TOML"):

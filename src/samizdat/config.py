@@ -17,6 +17,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
@@ -32,22 +33,46 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class Range:
+    """Where a number setting may lie: from ``low`` (itself excluded when ``above``) to ``high``.
+
+    Unmarked, a whole number may be 0 or more and a number must be more than 0."""
+
+    low: float = 0
+    high: float | None = None
+    above: bool = False
+
+    def holds(self, value: float) -> bool:
+        over = value > self.low if self.above else value >= self.low
+        return over and (self.high is None or value <= self.high)
+
+    def __str__(self) -> str:
+        low = f"{'>' if self.above else '≥'} {self.low:g}"
+        return low if self.high is None else f"{low} and ≤ {self.high:g}"
+
+
+AT_LEAST_ONE = Range(1)
+ZERO_OR_MORE = Range(0)
+NUMBERS = {int: ZERO_OR_MORE, float: Range(0, above=True)}
+
+
+@dataclass(frozen=True)
 class FetchSettings:
     user_agent: str = DEFAULT_USER_AGENT
     timeout: float = 20.0
     connect_timeout: float = 10.0
     max_redirects: int = 10
-    max_body_bytes: int = 20_000_000
-    per_host_concurrency: int = 4
-    per_host_rate: float = 0.0  # requests per second to one host; 0: limited by concurrency only
-    total_concurrency: int = 32
+    max_body_bytes: Annotated[int, AT_LEAST_ONE] = 20_000_000
+    per_host_concurrency: Annotated[int, AT_LEAST_ONE] = 4
+    per_host_rate: Annotated[float, ZERO_OR_MORE] = 0.0  # requests/s to one host; 0: no rate limit
+    total_concurrency: Annotated[int, AT_LEAST_ONE] = 32
     allow_private_networks: bool = False
     http2: bool = True
 
 
 @dataclass(frozen=True)
 class ArchiveSettings:
-    warc_max_bytes: int = 1_000_000_000
+    warc_max_bytes: Annotated[int, AT_LEAST_ONE] = 1_000_000_000
     warc_prefix: str = "samizdat"
     fsync: bool = True
 
@@ -62,28 +87,26 @@ class CaptureSettings:
 @dataclass(frozen=True)
 class WatchSettings:
     time_scale: float = 1.0  # divides every interval: 60 runs a simulated hour in a minute
-    checks_per_article: int = 60  # requests spent per article over the 7-day schedule
+    checks_per_article: Annotated[int, AT_LEAST_ONE] = 60  # requests per article over the 7-day schedule
     confirmation_seconds: float = 1800.0  # a removal is declared when a check this much later agrees
     horizon_days: float = 7.0  # the adaptive schedule's span (at most the removal profile's, 7 days)
-    after_horizon_hours: float = 168.0  # past the horizon, a live article is checked this often; 0: never
+    # Past the horizon, a live article is checked this often; 0: never again.
+    after_horizon_hours: Annotated[float, ZERO_OR_MORE] = 168.0
     removed_recheck_hours: float = 24.0  # removed articles are still looked at: some come back
     backoff_seconds: float = 600.0  # a run of verification or rate-limit pages rests a host up to 4× this
     claim_lease_seconds: float = 300.0  # a worker's claim on due checks; a dead worker's claims free after it
     retry_seconds: float = 15.0  # a failed first sight (or confirmation) is tried again this soon, doubling
     capture_retries: int = 3  # retries of a first sight before it waits for the source's next poll
-    poll_share: float = 0.5  # at most this share of a host's rate goes to polling its sources
+    # At most this share of a host's rate goes to polling its sources.
+    poll_share: Annotated[float, Range(0, 1, above=True)] = 0.5
     aging_seconds: float = 600.0  # a request waiting this long gets a share of its host's turns, any class
-
-    def __post_init__(self) -> None:
-        if self.poll_share > 1:
-            raise ConfigError(f"watch.poll_share: expected a share between 0 and 1, got {self.poll_share!r}")
 
 
 @dataclass(frozen=True)
 class NotifySettings:
     webhooks: tuple[str, ...] = ()  # URLs that receive each event as a JSON POST
     apprise: tuple[str, ...] = ()  # Apprise URLs (needs `pip install apprise`)
-    attempts: int = 5  # deliveries tried per event and target, with doubling back-off
+    attempts: Annotated[int, AT_LEAST_ONE] = 5  # deliveries tried per event and target, doubling back-off
     backoff_seconds: float = 2.0  # wait before the first retry
     timeout: float = 10.0
 
@@ -96,9 +119,9 @@ class KeywordSettings:
 @dataclass(frozen=True)
 class WebSettings:
     host: str = "127.0.0.1"
-    port: int = 8080
+    port: Annotated[int, Range(1, 65535)] = 8080
     admin_token: str = ""  # bearer token for the admin API (add sources, submit URLs); empty: disabled
-    page_size: int = 30
+    page_size: Annotated[int, AT_LEAST_ONE] = 30
     base_url: str = ""  # the site's public address, for feeds and Memento links; empty: from the request
     search_per_minute: int = 30  # searches a minute per client address, after a burst; 0: no limit
     search_burst: int = 20
@@ -212,7 +235,7 @@ def _merge(base: dict[str, typing.Any], extra: dict[str, typing.Any]) -> None:
 def _build(cls: type, raw: typing.Any, prefix: str) -> typing.Any:
     if not isinstance(raw, dict):
         raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a table of settings")
-    hints = typing.get_type_hints(cls)
+    hints = typing.get_type_hints(cls, include_extras=True)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(raw) - set(fields))
     if unknown:
@@ -225,6 +248,9 @@ def _build(cls: type, raw: typing.Any, prefix: str) -> typing.Any:
 
 def _convert(kind: typing.Any, value: typing.Any, key: str) -> typing.Any:
     origin = typing.get_origin(kind)
+    if origin is Annotated:
+        kind, bounds = typing.get_args(kind)
+        return _scalar(kind, value, key, bounds)
     if dataclasses.is_dataclass(kind):
         return _build(kind, value, key + ".")
     if origin is dict:
@@ -246,26 +272,20 @@ def _convert(kind: typing.Any, value: typing.Any, key: str) -> typing.Any:
     return _scalar(kind, value, key)
 
 
-def _scalar(kind: type, value: typing.Any, key: str) -> typing.Any:
+def _scalar(kind: type, value: typing.Any, key: str, bounds: Range | None = None) -> typing.Any:
     if isinstance(value, _EnvValue):
         value = _parse_env_scalar(kind, str(value), key)
     if kind is bool:
         if isinstance(value, bool):
             return value
         raise ConfigError(f"{key}: expected true or false, got {value!r}")
-    if kind is int:
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            return value
-        raise ConfigError(f"{key}: expected a whole number ≥ 0, got {value!r}")
-    if kind is float:
-        zero_allowed = key.endswith("per_host_rate")
-        if (
-            isinstance(value, int | float)
-            and not isinstance(value, bool)
-            and (value > 0 or (zero_allowed and value == 0))
-        ):
-            return float(value)
-        raise ConfigError(f"{key}: expected a number > 0, got {value!r}")
+    if kind in NUMBERS:
+        bounds = bounds or NUMBERS[kind]
+        what = "a whole number" if kind is int else "a number"
+        allowed = int if kind is int else int | float
+        if isinstance(value, allowed) and not isinstance(value, bool) and bounds.holds(value):
+            return kind(value)
+        raise ConfigError(f"{key}: expected {what} {bounds}, got {value!r}")
     if kind is Path:
         if isinstance(value, str) and value:
             return Path(value).expanduser()
