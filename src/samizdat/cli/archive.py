@@ -1,0 +1,192 @@
+"""Commands on the archive as a whole: related posts, statistics, backups, migrations, verification."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from samizdat.cli.base import app, console, errors, progress_bar, settings_of, store_of
+
+
+@app.command("relate")
+def relate_command(ctx: typer.Context) -> None:
+    """Compute the related posts of every article still without them (``watch`` does it as they arrive)."""
+    from samizdat.store.related import relate_pending
+
+    store = store_of(ctx)
+    done = 0
+    with progress_bar() as progress:
+        bar = progress.add_task("related posts", total=None)
+        while found := relate_pending(store.engine, limit=200):
+            done += found
+            progress.advance(bar, found)
+    console.print(f"related posts computed for {done:,} articles")
+
+
+@app.command("stats")
+def stats_command(
+    ctx: typer.Context,
+    by: Annotated[str, typer.Option(help="Group by: all, outcome, account, keyword or month.")] = "outcome",
+    csv: Annotated[bool, typer.Option("--csv", help="Every group as CSV on standard output.")] = False,
+    top: Annotated[int, typer.Option(help="Rows in the table (the CSV has them all).")] = 20,
+) -> None:
+    """Removal rate and time from publication to removal, by outcome, account, keyword or month."""
+    from rich.table import Table
+
+    from samizdat.store.reader import Reader
+    from samizdat.store.statistics import GROUPINGS, to_csv
+
+    if by not in GROUPINGS:
+        errors.print(f"[red]--by must be one of[/red] {', '.join(GROUPINGS)}")
+        raise typer.Exit(2)
+    groups = Reader(store_of(ctx).engine).breakdowns()[by]
+    if csv:
+        sys.stdout.write(to_csv(groups, by))
+        return
+    table = Table(by, "articles", "removed", "rate", "median h", "p25–p75 h")
+    for group in groups[:top]:
+        median, low, high = (group.quantile(share) for share in (0.5, 0.25, 0.75))
+        table.add_row(
+            group.name,
+            f"{group.articles:,}",
+            f"{group.removed:,}",
+            f"{group.removal_rate:.1%}",
+            "" if median is None else f"{median:.1f}",
+            "" if low is None else f"{low:.1f}–{high:.1f}",
+        )
+    console.print(table)
+
+
+@app.command("backup")
+def backup_command(
+    ctx: typer.Context,
+    destination: Annotated[Path, typer.Argument(metavar="DEST", help="A new, empty directory.")],
+) -> None:
+    """A consistent copy of the archive (database and WARC files), also while it is being watched."""
+    from samizdat.backup import BackupError, backup
+
+    try:
+        summary = backup(settings_of(ctx), store_of(ctx), destination)
+    except BackupError as exc:
+        errors.print(f"[red]cannot back up:[/red] {exc}")
+        raise typer.Exit(2) from None
+    rows = sum(t.target_rows for t in summary.tables)
+    console.print(
+        f"backed up to {summary.path}: {rows:,} rows in {len(summary.tables)} tables,"
+        f" {summary.files} WARC files ({summary.bytes / 1e6:,.1f} MB);"
+        f" restore with `samizdat restore {summary.path}`"
+    )
+
+
+@app.command("restore")
+def restore_command(
+    ctx: typer.Context,
+    source: Annotated[Path, typer.Argument(metavar="SRC", help="A directory made by `samizdat backup`.")],
+) -> None:
+    """Bring a backup back into this (empty) archive: its database and its data directory."""
+    from samizdat.backup import BackupError, restore
+
+    try:
+        summary = restore(settings_of(ctx), source)
+    except BackupError as exc:
+        errors.print(f"[red]cannot restore:[/red] {exc}")
+        raise typer.Exit(2) from None
+    rows = sum(t.target_rows for t in summary.tables)
+    console.print(
+        f"restored {rows:,} rows and {summary.files} WARC files into {summary.path}; run `samizdat verify`"
+    )
+
+
+@app.command()
+def migrate(ctx: typer.Context) -> None:
+    """Create or upgrade the database schema (also done automatically on first use)."""
+    store = store_of(ctx)
+    console.print(f"database is up to date: {store.engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command("migrate-to")
+def migrate_to(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="The target database, e.g. postgresql://user@host/samizdat.")],
+) -> None:
+    """Copy this archive's database into another (empty) one, then compare every table."""
+    from rich.table import Table
+
+    from samizdat.store import DatabaseURLError, open_store
+    from samizdat.store.transfer import TransferRefused, copy_archive
+
+    source = store_of(ctx)
+    try:
+        target = open_store(url)
+    except DatabaseURLError as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    counts = source.counts()
+    with progress_bar() as progress:
+        bars: dict[str, Any] = {}
+
+        def advance(table: str, rows: int) -> None:
+            if table not in bars:
+                bars[table] = progress.add_task(table, total=counts.get(table))
+            progress.advance(bars[table], rows)
+
+        try:
+            checks = copy_archive(source.engine, target.engine, on_rows=advance)
+        except TransferRefused as exc:
+            errors.print(f"[red]cannot copy:[/red] {exc}")
+            raise typer.Exit(1) from None
+        finally:
+            target.engine.dispose()
+            source.engine.dispose()
+    table = Table("table", "rows here", "rows there", "digest", "")
+    for check in checks:
+        table.add_row(
+            check.table,
+            f"{check.source_rows:,}",
+            f"{check.target_rows:,}",
+            check.source_digest[:16],
+            "[green]same[/green]" if check.ok else "[red]DIFFERENT[/red]",
+        )
+    console.print(table)
+    if not all(check.ok for check in checks):
+        errors.print("[red]the copy differs from the source: keep using the source[/red]")
+        raise typer.Exit(1)
+    console.print(
+        f"copied and verified: set database.url = {url!r} to use it (WARC files stay where they are)"
+    )
+
+
+@app.command()
+def verify(ctx: typer.Context) -> None:
+    """Read every WARC file whole and every record the database points at; check digests,
+    image hashes and links. Exits 1 on any problem."""
+    from samizdat.app import warc_storage
+    from samizdat.verify import verify_archive
+
+    settings = settings_of(ctx)
+    store = store_of(ctx)
+    with progress_bar() as progress:
+        bars: dict[str, Any] = {}
+
+        def advance(stage: str, done: int, total: int) -> None:
+            if stage not in bars:
+                bars[stage] = progress.add_task(stage, total=total)
+            progress.update(bars[stage], completed=done)
+
+        report = verify_archive(warc_storage(settings), store, progress=advance)
+    for name, cut in report.repaired:
+        errors.print(
+            f"[yellow]{name}: cut a torn record of {cut:,} bytes off its end (its writer stopped)[/yellow]"
+        )
+    for problem in report.problems:
+        errors.print(f"[red]{problem}[/red]")
+    console.print(
+        f"{report.files:,} WARC files, {report.records:,} records read whole;"
+        f" {report.references:,} references read back ({report.images:,} images checked against their hash);"
+        f" {len(report.problems)} problems"
+    )
+    if report.problems:
+        raise typer.Exit(1)

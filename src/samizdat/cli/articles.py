@@ -1,0 +1,278 @@
+"""Commands on articles: capture them now, parse saved pages, export and show the archive."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from samizdat.cli.base import (
+    app,
+    console,
+    errors,
+    join_present,
+    json_default,
+    outcomes_table,
+    progress_bar,
+    settings_of,
+    store_of,
+)
+from samizdat.config import Settings
+
+if TYPE_CHECKING:
+    from samizdat.watch import CaptureOutcome
+
+
+@app.command()
+def capture(
+    ctx: typer.Context,
+    urls: Annotated[list[str] | None, typer.Argument(help="Article URLs to capture now.")] = None,
+    from_file: Annotated[
+        Path | None, typer.Option("--from-file", "-f", help="A file of URLs, one per line ('-' for stdin).")
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (0: one per core for long lists, else one).")
+    ] = 0,
+) -> None:
+    """Capture pages now: raw exchange into WARC, parsed article into the database."""
+    from samizdat.watch import CaptureStatus
+    from samizdat.watch.workers import default_workers
+
+    targets = list(urls or [])
+    if from_file is not None:
+        lines = sys.stdin.read() if str(from_file) == "-" else from_file.read_text("utf-8")
+        targets += [line.strip() for line in lines.splitlines() if line.strip() and not line.startswith("#")]
+    if not targets:
+        errors.print("nothing to capture: give URLs or --from-file FILE")
+        raise typer.Exit(2)
+    store_of(ctx)  # create or migrate the database once, before any worker starts
+    outcomes = _capture_all(settings_of(ctx), targets, workers or default_workers(len(targets)))
+    console.print(outcomes_table(outcomes))
+    if any(o.status is CaptureStatus.FAILED for o in outcomes):
+        raise typer.Exit(1)
+
+
+def _capture_all(settings: Settings, urls: list[str], workers: int) -> list[CaptureOutcome]:
+    import asyncio
+
+    from samizdat.watch.workers import capture_in_processes, capture_urls
+
+    with progress_bar(enabled=len(urls) > 1) as progress:
+        bar = progress.add_task("capturing", total=len(urls))
+        if workers > 1:
+            return capture_in_processes(settings, urls, workers, lambda _: progress.advance(bar))
+        return asyncio.run(capture_urls(settings, urls, lambda _i, _o: progress.advance(bar)))
+
+
+@app.command()
+def extract(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="Saved pages (.html or .html.gz).", exists=True)],
+    url: Annotated[
+        str | None, typer.Option(help="The page's URL (default: recognise the platform by content).")
+    ] = None,
+) -> None:
+    """Parse saved pages offline; print one JSON object per file (JSON Lines)."""
+    import gzip
+    import json
+
+    from samizdat.fetch import decode_html
+    from samizdat.platforms import Registry
+
+    registry = Registry(settings_of(ctx).platforms)
+    failed = False
+    for path in files:
+        try:
+            raw = path.read_bytes()
+            if raw[:2] == b"\x1f\x8b":
+                raw = gzip.decompress(raw)
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            errors.print(f"[red]{path}:[/red] cannot read: {exc}")
+            failed = True
+            continue
+        text = decode_html(raw).text
+        parsed = registry.parse(url, text)
+        print(json.dumps(_extract_row(path, url, parsed), ensure_ascii=False, default=json_default))
+    if failed:
+        raise typer.Exit(1)
+
+
+def _extract_row(path: Path, url: str | None, parsed: Any) -> dict[str, Any]:
+    from samizdat.platforms import Article
+
+    if isinstance(parsed, Article):
+        return {
+            "file": str(path),
+            "platform": parsed.platform,
+            "url": parsed.url or url,
+            "canonical_id": parsed.canonical_id,
+            "title": parsed.title,
+            "account": parsed.account,
+            "account_id": parsed.account_id,
+            "author": parsed.author,
+            "published_at": parsed.published_at,
+            "published_precision": parsed.published_precision,
+            "text": parsed.text,
+            "images": list(parsed.images),
+            "cover": parsed.cover,
+            "description": parsed.description,
+            "repost_of": parsed.repost_of,
+            "media": [m.__dict__ for m in parsed.media],
+            "site_name": parsed.site_name,
+            "language": parsed.language,
+            "labels": list(parsed.labels),
+            "unavailable": None,
+        }
+    return {
+        "file": str(path),
+        "platform": parsed.platform,
+        "url": url,
+        "canonical_id": None,
+        "title": None,
+        "account": None,
+        "author": None,
+        "published_at": None,
+        "text": None,
+        "images": [],
+        "unavailable": str(parsed.reason),
+        "message": parsed.message,
+        "detail": parsed.detail,
+        "follow_url": parsed.follow_url,
+    }
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    format: Annotated[str, typer.Option("--format", help="jsonl, wacz or cdxj.")] = "jsonl",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default stdout; a WACZ needs one).")
+    ] = None,
+    query: Annotated[str | None, typer.Option("--query", "-q", help="WACZ: only articles matching.")] = None,
+    article: Annotated[list[int] | None, typer.Option("--article", help="WACZ: only these ids.")] = None,
+) -> None:
+    """Export the archive: articles as JSON lines, a WACZ package, or a CDXJ index of the WARC files."""
+    import json
+
+    from samizdat.app import warc_storage
+    from samizdat.archive.wacz import archive_index, write_wacz
+    from samizdat.store.reader import Reader, selected_articles
+
+    if format not in ("jsonl", "wacz", "cdxj"):
+        errors.print(f"unknown format {format!r}: use jsonl, wacz or cdxj")
+        raise typer.Exit(2)
+    store = store_of(ctx)
+    settings = settings_of(ctx)
+    if format == "wacz":
+        if output is None:
+            errors.print("a WACZ is a zip file: give --output FILE.wacz")
+            raise typer.Exit(2)
+        ids = selected_articles(Reader(store.engine), query=query, ids=article)
+        refs, pages = Reader(store.engine).package(ids)
+        write_wacz(output, warc_storage(settings), refs, pages, title=query or "samizdat archive")
+        console.print(f"wrote {output}: {len(ids)} articles, {len(refs)} records")
+        return
+    if format == "cdxj":
+        out = output.open("w", encoding="utf-8") if output else sys.stdout
+        try:
+            for line in archive_index(warc_storage(settings)):
+                out.write(line + "\n")
+        finally:
+            if output:
+                out.close()
+        return
+    out = output.open("w", encoding="utf-8") if output else sys.stdout
+    try:
+        for row in store.iter_export():
+            out.write(json.dumps(_export_row(row), ensure_ascii=False, default=json_default) + "\n")
+    finally:
+        if output:
+            out.close()
+
+
+def _export_row(row: dict[str, Any]) -> dict[str, Any]:
+    details = row["details"] or {}
+    ref = row["warc"]
+    return {
+        "id": row["id"],
+        "url": row["url"],
+        "canonical_id": row["canonical_id"],
+        "platform": row["platform"],
+        "title": row["title"],
+        "account": row["account"],
+        "account_id": row["account_id"],
+        "author": row["author"],
+        "published_at": row["published_at"],
+        "published_precision": row["published_precision"],
+        "text": row["text"],
+        "images": details.get("images", []),
+        "cover": details.get("cover"),
+        "description": details.get("description"),
+        "repost_of": details.get("repost_of"),
+        "media": details.get("media", []),
+        "state": row["state"],
+        # the outcome names of the watch: "alive" while live, else the (suspected or confirmed) reason
+        "status": row["outcome"] if row["state"] != "live" and row["outcome"] else "alive",
+        "outcome": row["outcome"],
+        "detected_at": row["detected_at"],
+        "first_captured_at": row["first_version_at"],  # null: removed before it could be captured
+        "first_seen_at": row["first_captured_at"],
+        "last_seen_alive_at": row["last_seen_alive_at"],
+        "versions": row["versions"],
+        "latest_captured_at": row["version_captured_at"],
+        "final_url": row["final_url"],
+        "http_status": row["http_status"],
+        "warc": ref.__dict__ if ref else None,
+        "cluster_id": row["cluster_id"],  # articles sharing a text share it; null when alone
+        "related": row["related"],  # ids of related posts (not copies), nearest first
+        "keywords": row["keywords"] or [],  # watchlist terms the article matched
+        "listed": row["listed"],  # what a source's listing said of it (title, account, date, summary)
+    }
+
+
+@app.command()
+def show(ctx: typer.Context, article_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+    """A readable summary of one article: metadata, versions, checks, images, evidence."""
+    from rich.table import Table
+
+    store = store_of(ctx)
+    article = store.article(article_id)
+    if article is None:
+        errors.print(f"no article with id {article_id}")
+        raise typer.Exit(1)
+    latest = article["versions"][-1] if article["versions"] else None
+    console.rule(f"[bold]{article['title'] or '(no title)'}")
+    facts = Table.grid(padding=(0, 2))
+    for label, value in (
+        ("id", article["id"]),
+        ("platform", article["platform"]),
+        ("canonical id", article["canonical_id"]),
+        ("url", article["url"]),
+        ("account", join_present(article["account"], article["account_id"])),
+        ("author", article["author"]),
+        ("published", article["published_at"]),
+        ("state", join_present(article["state"], article["outcome"])),
+        ("first captured", article["first_captured_at"]),
+        ("last seen alive", article["last_seen_alive_at"]),
+        ("reached by", "\n".join(article["urls"])),
+    ):
+        facts.add_row(f"[dim]{label}[/dim]", str(value) if value is not None else "—")
+    console.print(facts)
+    if latest:
+        text = latest["text"]
+        console.print()
+        console.print(text[:1200] + ("…" if len(text) > 1200 else ""))
+    versions = Table("version", "captured", "status", "characters", "WARC record", title="versions")
+    for version in article["versions"]:
+        ref = version["warc"]
+        versions.add_row(
+            str(version["id"]),
+            str(version["captured_at"]),
+            str(version["http_status"]),
+            str(len(version["text"])),
+            f"{ref.file}@{ref.offset}" if ref else "—",
+        )
+    console.print(versions)
+    console.print(f"{len(article['images'])} images archived, {len(article['checks'])} checks recorded")

@@ -1,0 +1,117 @@
+"""The command line's shared parts: the app, its consoles, the settings and the store of a command.
+
+Every command module imports its heavy stages inside its commands, so that ``samizdat --help``
+and a quick command start in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+
+from samizdat import __version__, logs
+from samizdat.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from samizdat.store import Store
+    from samizdat.watch import CaptureOutcome
+
+app = typer.Typer(
+    help="samizdat: capture articles at first sight, keep them as evidence, find them again.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"samizdat {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Settings file (default ./samizdat.toml).")
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", envvar="SAMIZDAT_DATA_DIR", help="Where the database and WARC files live."
+        ),
+    ] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True)] = False,
+) -> None:
+    try:
+        ctx.obj = load_settings(config, data_dir=data_dir)
+    except ConfigError as exc:
+        errors.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    logs.configure(ctx.obj.log)
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    return ctx.obj
+
+
+def store_of(ctx: typer.Context) -> Store:
+    """The archive's store, its connections closed when the command ends (the CLI also runs in
+    other programs' processes: tests, notebooks)."""
+    from samizdat.app import open_archive
+    from samizdat.store import DatabaseURLError
+
+    try:
+        store = open_archive(settings_of(ctx))
+    except DatabaseURLError as exc:
+        errors.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    ctx.call_on_close(store.engine.dispose)
+    return store
+
+
+def outcomes_table(outcomes: list[CaptureOutcome]) -> Table:
+    from rich.table import Table
+
+    table = Table("id", "platform", "status", "title / reason", "url", show_lines=False)
+    for outcome in outcomes:
+        detail = outcome.title if outcome.title is not None else f"{outcome.reason}: {outcome.message}"
+        table.add_row(
+            str(outcome.article_id or "—"), outcome.platform or "—", str(outcome.status), detail, outcome.url
+        )
+    return table
+
+
+def progress_bar(enabled: bool = True) -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=errors,
+        transient=True,
+        disable=not enabled,
+    )
+
+
+def join_present(*parts: Any) -> str | None:
+    present = [str(p) for p in parts if p]
+    return " · ".join(present) if present else None
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")

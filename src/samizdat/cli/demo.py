@@ -1,0 +1,196 @@
+"""The offline demo and the platform simulator it runs against."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from samizdat.cli.base import app, console, errors, settings_of
+from samizdat.config import Settings
+
+DEMO_TIME_SCALE = 3600.0
+
+
+DEMO_SECONDS = 30.0
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    copies: Annotated[int, typer.Option(help="Distinct copies of each sample article to serve.")] = 1,
+    pages: Annotated[
+        Path | None, typer.Option(help="Simulator fixtures (default tests/fixtures/wechat).")
+    ] = None,
+    serve_site: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the site on web.port afterwards, until Ctrl-C.")
+    ] = True,
+) -> None:
+    """Offline demo: capture what the local simulator serves, watch it remove articles, show the site."""
+    import asyncio
+
+    from samizdat.cli.archive import relate_command
+    from samizdat.cli.articles import capture
+    from samizdat.cli.watching import serve
+    from samizdat.config import PlatformSettings
+    from samizdat.testing import Simulator
+
+    settings = settings_of(ctx)
+    try:
+        simulator = Simulator(pages, copies=copies)
+    except FileNotFoundError as exc:
+        errors.print(str(exc))
+        raise typer.Exit(2) from None
+    with simulator:
+        wechat = settings.platforms.get("wechat") or PlatformSettings()
+        settings = replace(
+            settings,
+            fetch=replace(settings.fetch, allow_private_networks=True),
+            platforms={
+                **settings.platforms,
+                "wechat": replace(wechat, hosts=(*wechat.hosts, simulator.host)),
+            },
+            # the demo runs in simulated time: one hour a second
+            watch=replace(settings.watch, time_scale=DEMO_TIME_SCALE),
+        )
+        console.print(f"simulator serving {len(simulator.articles)} articles at {simulator.base}")
+        urls = simulator.article_urls() + [f"{simulator.base}/notice/{name}" for name in simulator.notices]
+        ctx.obj = settings
+        capture(ctx, urls=urls, from_file=None, workers=1)
+        removals = list(
+            zip(
+                simulator.articles[:3], ("deleted-by-author", "violation", "multiple-complaints"), strict=True
+            )
+        )
+        for article, notice in removals:
+            simulator.remove(article, notice)
+        console.print(
+            f"the simulator now removes {len(removals)} articles; watching in simulated time "
+            "(one hour a second) until each removal is confirmed…"
+        )
+        declared = asyncio.run(_demo_watch(settings, len(removals)))
+        console.print(f"{declared} of {len(removals)} removals detected and confirmed")
+    relate_command(ctx)
+    console.print(f"archive in {settings.data_dir}: try `samizdat show 1` or `samizdat export`")
+    if serve_site:
+        serve(ctx, host=None, port=None)
+
+
+@app.command()
+def simulate(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 8765,
+    copies: Annotated[int, typer.Option(help="Distinct copies of each sample article to serve.")] = 1,
+    pages: Annotated[
+        Path | None, typer.Option(help="Simulator fixtures (default tests/fixtures/wechat).")
+    ] = None,
+    timeline: Annotated[
+        bool, typer.Option(help="Publish, remove and edit articles over simulated time (real removal data).")
+    ] = False,
+    time_scale: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 1.0,
+    publish_hours: Annotated[
+        float, typer.Option(help="Publications spread over this many simulated hours.")
+    ] = 24.0,
+    removed_share: Annotated[float, typer.Option(help="Share of articles that will be removed.")] = 0.2,
+    edited_share: Annotated[float, typer.Option(help="Share of articles that will be edited.")] = 0.02,
+    seed: Annotated[int, typer.Option(help="Seed of the timeline's random draws.")] = 0,
+    rate_limit: Annotated[
+        float, typer.Option(help="Article requests/s above which a verification page is shown (0: none).")
+    ] = 0.0,
+    log: Annotated[Path | None, typer.Option(help="Append every request to this JSON-lines file.")] = None,
+    plan_file: Annotated[
+        Path | None, typer.Option("--plan", help="Write each article's fate (the ground truth) here.")
+    ] = None,
+    listings_keep_removed: Annotated[
+        bool,
+        typer.Option(help="Feeds and sitemaps keep listing removed articles (a caching RSS bridge)."),
+    ] = False,
+    account_entries: Annotated[int, typer.Option(help="Newest articles listed by each account's feed.")] = 50,
+    account_feeds: Annotated[
+        str, typer.Option(help="Which feeds accounts.opml names: xml (RSS 2.0) or json (JSON Feed).")
+    ] = "xml",
+    articles: Annotated[int, typer.Option(help="Serve only this many of the copies (0: all).")] = 0,
+    accounts: Annotated[
+        int, typer.Option(help="Spread the articles over this many account feeds (0: one per biz).")
+    ] = 0,
+    fault_rate: Annotated[
+        float,
+        typer.Option(help="Share of article and feed requests that fail: 503, verification page, cut body."),
+    ] = 0.0,
+    start_in: Annotated[
+        float, typer.Option(help="Real seconds before the timeline's clock starts (time to set up).")
+    ] = 0.0,
+    asset_host: Annotated[
+        str,
+        typer.Option(help="Host name of the image hosts' assets (localhost: a budget of their own)."),
+    ] = "",
+) -> None:
+    """Serve the local WeChat simulator until interrupted (for demos and benchmarks)."""
+    import signal
+    import threading
+
+    from samizdat.testing import Simulator
+    from samizdat.testing.timeline import plan, real_removals, save_plan
+
+    try:
+        simulator = Simulator(
+            pages,
+            copies=copies,
+            port=port,
+            time_scale=time_scale,
+            rate_limit=rate_limit,
+            log_path=log,
+            listings_keep_removed=listings_keep_removed,
+            account_entries=account_entries,
+            account_feeds=account_feeds,
+            articles=articles,
+            accounts=accounts,
+            fault_rate=fault_rate,
+            fault_seed=seed,
+            start_in=start_in,
+            asset_host=asset_host,
+        )
+    except (FileNotFoundError, ValueError) as exc:
+        errors.print(str(exc))
+        raise typer.Exit(2) from None
+    if timeline:
+        fates = plan(
+            len(simulator.articles),
+            real_removals(),
+            publish_over=publish_hours * 3600,
+            removed_share=removed_share,
+            edited_share=edited_share,
+            seed=seed,
+        )
+        simulator.set_fates(fates)
+    with simulator:
+        if plan_file and timeline:
+            save_plan(plan_file, [a.path for a in simulator.articles], fates, simulator.started, time_scale)
+        # The first line is for programs that start the simulator: they read the address from it.
+        print(f"serving {len(simulator.articles)} articles at {simulator.base}", flush=True)
+        print(f"article URLs: {simulator.base}/urls.txt", flush=True)
+        # SIGTERM ends the wait like Ctrl-C, so the request log is flushed and closed.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+
+async def _demo_watch(settings: Settings, expected: int) -> int:
+    import asyncio
+    import time
+
+    from samizdat.app import pipeline
+    from samizdat.cli.watching import print_news
+    from samizdat.watch.loop import watch_pass
+
+    declared = 0
+    deadline = time.monotonic() + DEMO_SECONDS
+    async with pipeline(settings) as pipe:
+        while declared < expected and time.monotonic() < deadline:
+            for found in await watch_pass(pipe.store, pipe.checker, settings.fetch.total_concurrency):
+                declared += found.declared
+                print_news(found)
+            await asyncio.sleep(0.1)
+    return declared

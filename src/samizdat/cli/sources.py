@@ -1,0 +1,172 @@
+"""Commands on sources: the feeds, sitemaps and URL lists articles are found in, and removal datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from samizdat.cli.base import app, console, errors, outcomes_table, settings_of, store_of
+from samizdat.config import Settings
+
+if TYPE_CHECKING:
+    from samizdat.watch import CaptureOutcome
+    from samizdat.watch.polling import SourceReport
+
+
+source_app = typer.Typer(
+    help="Feeds, sitemaps and URL lists to discover articles from.", no_args_is_help=True
+)
+
+
+app.add_typer(source_app, name="source")
+
+
+@source_app.command("add")
+def source_add(
+    ctx: typer.Context,
+    url: str,
+    interval: Annotated[int, typer.Option(help="Seconds between polls.")] = 900,
+    keyword: Annotated[
+        list[str] | None,
+        typer.Option("--keyword", "-k", help="Watch this term in the source's articles (repeatable)."),
+    ] = None,
+) -> None:
+    """Add a source; its kind (feed, sitemap, URL list, OPML of feeds) is recognised from it."""
+    import asyncio
+
+    from samizdat.watch.polling import SourceRefused, add_source
+
+    store = store_of(ctx)
+    try:
+        added = asyncio.run(
+            add_source(settings_of(ctx), store, url, interval_seconds=interval, keywords=keyword or ())
+        )
+    except SourceRefused as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    for source in added:
+        state = "added" if source.created else "already there"
+        console.print(
+            f"{state}: source {source.source_id} ({source.kind}) {source.url}"
+            f" — {source.listed} entries listed now"
+        )
+
+
+@source_app.command("import-opml")
+def source_import_opml(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(exists=True, help="An OPML file of feeds.")],
+    interval: Annotated[int, typer.Option(help="Seconds between polls.")] = 900,
+) -> None:
+    """Add every feed an OPML file lists."""
+    from samizdat.sources import NotASource, SourceKind, read_source
+
+    store = store_of(ctx)
+    try:
+        document = read_source(file.read_bytes(), kind=SourceKind.OPML)
+    except NotASource as exc:
+        errors.print(f"[red]{file}:[/red] {exc}")
+        raise typer.Exit(1) from None
+    added = sum(
+        store.add_source(str(SourceKind.FEED), feed, title=None, interval_seconds=interval)[1]
+        for feed in document.children
+    )
+    console.print(f"{added} feeds added, {len(document.children) - added} already there")
+
+
+@source_app.command("list")
+def source_list(ctx: typer.Context) -> None:
+    """The sources and when each was last polled."""
+    from rich.table import Table
+
+    table = Table("id", "kind", "url", "title", "every", "last polled")
+    for row in store_of(ctx).list_sources():
+        table.add_row(
+            str(row["id"]),
+            row["kind"],
+            row["url"],
+            row["title"] or "—",
+            f"{row['poll_interval_seconds']} s",
+            str(row["last_polled_at"] or "never"),
+        )
+    console.print(table)
+
+
+@source_app.command("remove")
+def source_remove(ctx: typer.Context, key: Annotated[str, typer.Argument(help="Source id or URL.")]) -> None:
+    """Stop following a source (its articles stay archived)."""
+    if not store_of(ctx).remove_source(key):
+        errors.print(f"no source {key}")
+        raise typer.Exit(1)
+    console.print(f"removed source {key}")
+
+
+@source_app.command("poll")
+def source_poll(ctx: typer.Context) -> None:
+    """Poll every source once and capture the articles not seen before, at first sight."""
+    import asyncio
+
+    settings = settings_of(ctx)
+    rows = store_of(ctx).list_sources()
+    reports, captures = asyncio.run(_poll_all(settings, rows))
+    for report in reports:
+        if report.error:
+            errors.print(f"[yellow]source {report.source_id}:[/yellow] {report.error}")
+            continue
+        status = "unchanged (304)" if report.not_modified else f"{report.listed} listed, {report.new} new"
+        if report.dropped:
+            status += f", {report.dropped} gone from the listing (due for a check now)"
+        console.print(f"source {report.source_id} {report.url}: {status}")
+    if captures:
+        console.print(outcomes_table(captures))
+
+
+async def _poll_all(settings: Settings, rows: list[dict]) -> tuple[list[SourceReport], list[CaptureOutcome]]:
+    """Every source once, through one pipeline (its per-host limits apply across sources)."""
+    from samizdat.app import pipeline
+    from samizdat.watch.polling import poll_sources
+
+    async with pipeline(settings) as pipe:
+        return await poll_sources(pipe, rows)
+
+
+@app.command("import-removals")
+def import_removals_command(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(metavar="FILE.csv", help="A removal dataset (CSV or CSV.gz).")],
+    platform: Annotated[str, typer.Option(help="Whose notice messages the dataset quotes.")] = "wechat",
+    utc_offset: Annotated[
+        str, typer.Option(help="The offset of times written without one (Wechatscope: Hong Kong, +08:00).")
+    ] = "+08:00",
+    dataset: Annotated[str | None, typer.Option(help="A name for the dataset (default: the file's).")] = None,
+) -> None:
+    """Load removals others recorded (e.g. Wechatscope's CSV) so the statistics can be compared."""
+    from rich.table import Table
+
+    from samizdat.sources.removals import parse_offset
+    from samizdat.watch.imports import RemovalDatasetError, import_removals
+
+    settings = settings_of(ctx)
+    if not path.is_file():
+        errors.print(f"[red]no such file:[/red] {path}")
+        raise typer.Exit(2)
+    try:
+        report = import_removals(
+            settings, store_of(ctx), path, platform=platform, tz=parse_offset(utc_offset), dataset=dataset
+        )
+    except (RemovalDatasetError, KeyError) as exc:
+        errors.print(f"[red]cannot import:[/red] {exc.args[0]}")
+        raise typer.Exit(2) from None
+    table = Table("outcome", "rows", "share")
+    for outcome, count in report.outcomes.most_common():
+        table.add_row(outcome, f"{count:,}", f"{count / report.rows:.1%}")
+    console.print(table)
+    console.print(
+        f"{report.rows:,} rows read, {report.added:,} added ({report.rows - report.added:,} already here)"
+    )
+    for message, count in report.unrecognised.most_common(10):
+        errors.print(
+            f"[yellow]not a known notice ({count}×), kept as unknown_unavailable:[/yellow] {message}"
+        )

@@ -1,0 +1,317 @@
+"""Commands that watch: the watcher, a worker among many, the site beside them, the queue's status."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from samizdat.cli.base import app, console, errors, settings_of, store_of
+from samizdat.config import Settings
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from samizdat.watch.checker import CheckReport
+
+
+@app.command("watch")
+def watch_command(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="Run the checks due now, then stop.")] = False,
+    workers: Annotated[int, typer.Option(help="Processes that run re-checks (they split the articles).")] = 1,
+) -> None:
+    """Re-check archived articles on their schedule and poll sources; report removals once confirmed."""
+    _run_watcher(ctx, once=once, workers=workers)
+
+
+@app.command("run")
+def run_command(
+    ctx: typer.Context,
+    workers: Annotated[int, typer.Option(help="Processes that run re-checks (they split the articles).")] = 1,
+) -> None:
+    """Everything in one process: watch the sources and articles, and serve the site."""
+    settings = settings_of(ctx)
+    from samizdat.web.app import create_app
+    from samizdat.web.server import running_site
+
+    app_ = create_app(settings, store_of(ctx))
+    with running_site(app_, host=settings.web.host, port=settings.web.port) as base:
+        console.print(f"site: {base}/")
+        _run_watcher(ctx, once=False, workers=workers)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default web.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default web.port).")] = None,
+) -> None:
+    """Serve the reader site, the API, feeds and Memento (read-only; the watcher may run beside it)."""
+    import uvicorn
+
+    from samizdat.web.app import create_app
+
+    settings = settings_of(ctx)
+    host, port = host or settings.web.host, port or settings.web.port
+    console.print(f"serving {settings.data_dir} at http://{host}:{port}/ — Ctrl-C stops")
+    uvicorn.run(create_app(settings, store_of(ctx)), host=host, port=port, log_level="warning")
+
+
+@app.command("worker")
+def worker_command(ctx: typer.Context) -> None:
+    """One of many: poll, capture and check alongside any other workers sharing this database.
+
+    Start as many as you like, on any machines that share the database and the archive
+    directory. Due checks and source polls are claimed, so each is done by one worker; the
+    per-host rate is shared through the database. Prints one JSON status line every 10 s.
+    """
+    import asyncio
+    import signal
+
+    from samizdat.watch.service import Watcher
+
+    settings = settings_of(ctx)
+    store_of(ctx)
+
+    async def run() -> None:
+        watcher = Watcher(settings, turns_in_database=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        running = asyncio.create_task(watcher.run(stop))
+        while not running.done():
+            await asyncio.wait([running], timeout=10)
+            status = watcher.status
+            line = {
+                "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "worker": watcher.name,
+                "checks": sum(status.outcomes.values()),
+                "checks_per_minute": status.checks_per_minute(),
+                "outcomes": dict(status.outcomes),
+                "declared": status.declared,
+                "captured": status.captured,
+                "related": status.related,
+                "due": status.due,
+                "due_by_class": status.due_by_class,
+                "waiting_by_class": status.queues,
+                "removed_before_capture": status.removed_before_capture,
+            }
+            console.print_json(json.dumps(line), indent=None)
+        await running
+
+    asyncio.run(run())
+
+
+# What waits in the workers' queues, by class, most urgent first (fetch/turns.Priority), and
+# what is due in the database.
+# What waits in the workers' queues, by class, most urgent first (fetch/turns.Priority), and
+# what is due in the database.
+WAITING_CLASSES = {
+    "capture": "first-sight captures",
+    "capture_tasks": "first-sight captures running (with retries)",
+    "poll": "source polls",
+    "image": "images of pages just stored",
+    "confirm": "confirmations",
+    "signal": "signalled checks",
+    "routine": "routine checks",
+    "spare": "polls beyond their share",
+}
+
+
+DUE_CLASSES = {"confirm": "confirmations", "signal": "signalled checks", "routine": "routine checks"}
+
+
+ALIVE_WITHIN = timedelta(seconds=30)
+
+
+@app.command("status")
+def status_command(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object, for monitoring.")] = False,
+) -> None:
+    """The work queue by class (due, claimed, late, waiting), the workers seen lately, per-host requests."""
+    from rich.table import Table
+
+    from samizdat.watch.checker import SIGNALLED
+
+    store = store_of(ctx)
+    now = datetime.now(UTC)
+    queue = store.queue(now, late_after=timedelta(minutes=5))
+    due = store.due_by_class(now, signalled=SIGNALLED)
+    alive = [w for w in queue["workers"] if now - w["seen_at"] < ALIVE_WITHIN]
+    waiting: dict[str, list[float]] = {}
+    for worker in alive:
+        for name, (count, oldest) in (worker["queues"] or {}).items():
+            total = waiting.setdefault(name, [0, 0.0])
+            total[0] += count
+            total[1] = max(total[1], oldest)
+    if as_json:
+        figures = {
+            "at": now.isoformat(),
+            "due": queue["due"],
+            "claimed": queue["claimed"],
+            "late": queue["late"],
+            "due_by_class": {k: {"count": c, "late_seconds": round(late, 3)} for k, (c, late) in due.items()},
+            "waiting_by_class": {k: {"count": c, "oldest_seconds": o} for k, (c, o) in waiting.items()},
+            "workers_alive": len(alive),
+        }
+        print(json.dumps(figures))
+        return
+    table = Table(
+        "queue",
+        "",
+        show_header=False,
+        title=f"samizdat status — {store.engine.url.render_as_string(hide_password=True)}",
+    )
+    table.add_row("due now", f"{queue['due']:,}")
+    for name, label in DUE_CLASSES.items():
+        count, late = due[name]
+        table.add_row(f"  {label}", f"{count:,}" + (f", the most overdue by {late:,.0f} s" if count else ""))
+    table.add_row("claimed by a worker", f"{queue['claimed']:,}")
+    table.add_row("late (due > 5 min, unclaimed)", f"{queue['late']:,}")
+    oldest = queue["oldest_due"]
+    table.add_row("oldest due", f"{(now - oldest).total_seconds():,.0f} s ago" if oldest else "—")
+    table.add_row("waiting for their host's turn", "(in the workers alive, most urgent first)")
+    for name, label in WAITING_CLASSES.items():
+        count, oldest_wait = waiting.get(name, (0, 0.0))
+        table.add_row(f"  {label}", f"{count:,}" + (f", the oldest for {oldest_wait:.1f} s" if count else ""))
+    console.print(table)
+    workers = Table(
+        "worker", "host", "pid", "seen", "up", "checks", "captures", title=f"workers alive: {len(alive)}"
+    )
+    for w in queue["workers"]:
+        seen = (now - w["seen_at"]).total_seconds()
+        up = (now - w["started_at"]).total_seconds() / 60
+        workers.add_row(
+            w["name"], w["host"], str(w["pid"]),
+            f"{seen:.0f} s ago" + ("" if seen < ALIVE_WITHIN.total_seconds() else " (gone?)"),
+            f"{up:.0f} min", f"{w['checks']:,}", f"{w['captures']:,}",
+        )  # fmt: skip
+    console.print(workers)
+    hosts = Table("host", "requests (workers' shared turns)", "next turn", title="per-host budget")
+    for row in queue["hosts"]:
+        wait = row["next_at"] - now.timestamp()
+        hosts.add_row(
+            row["host"], f"{row['requests']:,}", f"in {wait:.0f} s (backing off)" if wait > 1 else "now"
+        )
+    rate = settings_of(ctx).fetch.per_host_rate
+    hosts.caption = f"fetch.per_host_rate = {rate:g}/s" if rate else "fetch.per_host_rate = 0 (no rate limit)"
+    console.print(hosts)
+
+
+def _run_watcher(ctx: typer.Context, *, once: bool, workers: int) -> None:
+    import asyncio
+
+    from samizdat.config import ConfigError
+    from samizdat.watch.loop import AlreadyWatching, WatchLock
+
+    settings = settings_of(ctx)
+    store_of(ctx)
+    try:
+        with WatchLock(settings.data_dir):
+            if once:
+                asyncio.run(_watch_once(settings))
+            else:
+                asyncio.run(_watch_live(settings, workers))
+    except AlreadyWatching as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    except ConfigError as exc:
+        errors.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+async def _watch_once(settings: Settings) -> None:
+    from samizdat.app import pipeline
+    from samizdat.watch.loop import watch_pass
+
+    counts: dict[str, int] = {}
+
+    def report(found: CheckReport) -> None:
+        counts[str(found.outcome)] = counts.get(str(found.outcome), 0) + 1
+        print_news(found)
+
+    async with pipeline(settings) as pipe:
+        await watch_pass(pipe.store, pipe.checker, settings.fetch.total_concurrency, report)
+    summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "no checks were due"
+    console.print(f"checks: {summary}")
+
+
+async def _watch_live(settings: Settings, workers: int) -> None:
+    import asyncio
+    import signal
+
+    from rich.live import Live
+
+    from samizdat.watch.service import Watcher
+
+    watcher = Watcher(settings, workers=workers)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    running = asyncio.create_task(watcher.run(stop))
+    with Live(_status_table(watcher, settings), console=console, refresh_per_second=2) as live:
+        while not running.done():
+            await asyncio.wait([running], timeout=0.5)
+            live.update(_status_table(watcher, settings))
+    await running
+    status = watcher.status
+    console.print(
+        f"\nstopped: {sum(status.outcomes.values())} checks, {status.declared} removals declared, "
+        f"{status.edited} edits, {status.captured} new articles captured"
+    )
+
+
+def _status_table(watcher, settings: Settings) -> Table:
+    from rich.table import Table
+
+    status = watcher.status
+    fetch = settings.fetch
+    table = Table(title="samizdat watch — Ctrl-C stops after the checks in flight", show_header=False)
+    table.add_row("due now", f"{status.due:,}")
+    table.add_row("checks / min", f"{status.checks_per_minute():,}")
+    table.add_row(
+        "checks by outcome", ", ".join(f"{k} {v:,}" for k, v in status.outcomes.most_common()) or "—"
+    )
+    table.add_row("removals declared", f"{status.declared:,}")
+    table.add_row("edits · back online", f"{status.edited:,} · {status.restored:,}")
+    table.add_row("sources polled · new articles", f"{status.polls:,} · {status.captured:,}")
+    table.add_row(
+        "removed before capture · first sights failed",
+        f"{status.removed_before_capture:,} · {status.first_sight_failed:,} (tried again at the next poll)",
+    )
+    table.add_row("left a listing, checked at once", f"{status.left_listings:,}")
+    for name, label in DUE_CLASSES.items():
+        count, late = status.due_by_class.get(name, (0, 0.0))
+        table.add_row(f"due: {label}", f"{count:,}" + (f", most overdue by {late:,.0f} s" if count else ""))
+    waiting = [
+        f"{label} {count:,}" + (f" ({oldest:.1f} s)" if count else "")
+        for name, label in WAITING_CLASSES.items()
+        for count, oldest in [status.queues.get(name, (0, 0.0))]
+    ]
+    table.add_row("waiting for a turn (oldest)", ", ".join(waiting))
+    if status.claims_freed:
+        table.add_row("claims of dead workers taken over", f"{status.claims_freed:,}")
+    table.add_row("related posts computed", f"{status.related:,}")
+    rate = f"{fetch.per_host_rate:g}/s" if fetch.per_host_rate else "no rate limit"
+    table.add_row(
+        "per-host budget", f"{fetch.per_host_concurrency} in flight, {rate} (workers: {watcher.workers})"
+    )
+    table.add_row("notifications", f"{watcher.notifier.delivered} sent, {watcher.notifier.failed} failed")
+    for line in status.news:
+        table.add_row("", line)
+    return table
+
+
+def print_news(found: CheckReport) -> None:
+    if found.declared:
+        console.print(
+            f"[bold red]removed[/bold red] article {found.article_id}: {found.outcome} — {found.message}"
+        )
+    elif found.restored:
+        console.print(f"[green]back online[/green] article {found.article_id}")
