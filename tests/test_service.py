@@ -243,3 +243,59 @@ def _running(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state not in ("Z", "X")
+
+
+async def test_a_failing_loop_of_the_watcher_is_logged_and_started_again(
+    settings, simulator, monkeypatch, caplog
+):
+    """An error in one of the watcher's loops (here the heartbeat's count of due checks) is
+    logged and the loop starts again; the watcher goes on and stops when asked."""
+    from samizdat.store import Store
+
+    caplog.set_level(logging.ERROR, logger="samizdat")
+    original = Store.due_by_class
+    calls = [0]
+
+    def fails_once(self, *args, **kwargs):
+        calls[0] += 1
+        if calls[0] == 1:
+            raise RuntimeError("the database went away for a moment")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "due_by_class", fails_once)
+    watcher = Watcher(settings)
+    stop = asyncio.Event()
+    running = asyncio.create_task(watcher.run(stop))
+    for _ in range(100):
+        await asyncio.sleep(0.1)
+        if calls[0] >= 2:
+            break
+    stop.set()
+    await asyncio.wait_for(running, 30)
+    assert watcher.status.errors == 1 and calls[0] >= 2  # failed once, then counted again
+    assert any(getattr(r, "event", None) == "loop_failed" and r.loop == "heartbeat" for r in caplog.records)
+
+
+async def test_a_writer_that_fails_fails_its_captures_and_stops_the_watcher(settings, simulator, monkeypatch):
+    """An error escaping the archive writer's thread fails the captures waiting on it with that
+    error (none waits forever), every later one at once, and the watcher stops and says why."""
+    from samizdat.app import pipeline
+    from samizdat.watch.committer import Committer, CommitterFailed
+    from samizdat.watch.service import WatcherFailed
+
+    def broken(self, batch):
+        raise RuntimeError("a bug in the writer")
+
+    monkeypatch.setattr(Committer, "_process", broken)
+    async with pipeline(settings) as pipe:
+        url = simulator.article_urls()[0]
+        with pytest.raises(CommitterFailed, match="a bug in the writer"):
+            await asyncio.wait_for(pipe.capturer.capture(url), 20)
+        with pytest.raises(CommitterFailed):
+            await asyncio.wait_for(pipe.capturer.capture(simulator.article_urls()[1]), 20)
+    store = open_archive(settings)
+    store.add_source("feed", f"{simulator.base}/feed.xml", title=None, interval_seconds=60)
+    store.engine.dispose()
+    watcher = Watcher(settings)
+    with pytest.raises(WatcherFailed, match="a bug in the writer"):
+        await asyncio.wait_for(watcher.run(asyncio.Event()), 30)

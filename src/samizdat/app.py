@@ -29,6 +29,7 @@ class Pipeline:
     settings: Settings
     store: Store
     writer: WarcWriter
+    committer: Committer
     fetcher: Fetcher
     registry: Registry
     capturer: Capturer
@@ -77,7 +78,7 @@ async def pipeline(
             images = Images(settings.capture, fetcher, committer, store)
             capturer = Capturer(settings, fetcher, committer, store, registry, policy, images)
             checker = Checker(settings, fetcher, committer, store, registry, policy, images)
-            yield Pipeline(settings, store, writer, fetcher, registry, capturer, checker)
+            yield Pipeline(settings, store, writer, committer, fetcher, registry, capturer, checker)
     finally:
         committer.close()
         writer.close()

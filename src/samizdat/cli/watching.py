@@ -208,6 +208,7 @@ def _run_watcher(ctx: typer.Context, *, once: bool, workers: int) -> None:
 
     from samizdat.config import ConfigError
     from samizdat.watch.loop import AlreadyWatching, WatchLock
+    from samizdat.watch.service import WatcherFailed
 
     settings = settings_of(ctx)
     store_of(ctx)
@@ -223,6 +224,9 @@ def _run_watcher(ctx: typer.Context, *, once: bool, workers: int) -> None:
     except ConfigError as exc:
         errors.print(f"[red]configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
+    except WatcherFailed as exc:
+        errors.print(f"[red]stopped:[/red] {exc} — `samizdat verify` checks what was written")
+        raise typer.Exit(1) from None
 
 
 async def _watch_once(settings: Settings) -> None:

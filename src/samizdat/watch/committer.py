@@ -13,6 +13,7 @@ single capture: records on disk before any row that points at them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -40,11 +41,16 @@ class _Job:
     refs: list[ArchiveRef] = field(default_factory=list)
 
 
+class CommitterFailed(RuntimeError):
+    """The writer thread stopped on an unexpected error: nothing more can be stored."""
+
+
 class Committer:
     def __init__(self, writer: WarcWriter, store: Store, *, max_batch: int = 64) -> None:
         self.writer = writer
         self.store = store
         self.max_batch = max_batch
+        self.failure: BaseException | None = None  # what stopped the writer thread, if anything
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="samizdat-committer", daemon=True)
         self._thread.start()
@@ -82,27 +88,44 @@ class Committer:
         build_check: CheckBuilder | None,
         build_links: LinksBuilder | None = None,
     ) -> tuple[list[ArchiveRef], CaptureResult | None]:
+        if self.failure is not None:
+            raise CommitterFailed(f"the archive writer stopped: {self.failure!r}") from self.failure
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
         self._jobs.put(_Job(records, build_row, build_check, future, loop, build_links))
+        if self.failure is not None and not future.done():  # it stopped as this job came: none will answer
+            future.set_exception(CommitterFailed(f"the archive writer stopped: {self.failure!r}"))
         return await future
 
     def _run(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            batch = [job]
-            while len(batch) < self.max_batch:
+        batch: list[_Job] = []
+        try:
+            while True:
+                job = self._jobs.get()
+                if job is None:
+                    return
+                batch = [job]
+                while len(batch) < self.max_batch:
+                    try:
+                        more = self._jobs.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        self._process(batch)
+                        return
+                    batch.append(more)
+                self._process(batch)
+        except BaseException as exc:  # a bug here must not leave every later job waiting forever
+            self.failure = exc
+            failed = CommitterFailed(f"the archive writer stopped: {exc!r}")
+            while True:  # the batch in hand, and whatever was queued behind it, fail with the error
+                for job in batch:
+                    _answer(job, exception=failed)
                 try:
-                    more = self._jobs.get_nowait()
+                    waiting = self._jobs.get_nowait()
                 except queue.Empty:
                     break
-                if more is None:
-                    self._process(batch)
-                    return
-                batch.append(more)
-            self._process(batch)
+                batch = [waiting] if waiting is not None else []
 
     def _process(self, batch: list[_Job]) -> None:
         try:
@@ -165,4 +188,5 @@ def _answer(job: _Job, *, result=None, exception: BaseException | None = None) -
         else:
             job.future.set_result(result)
 
-    job.loop.call_soon_threadsafe(settle)
+    with contextlib.suppress(RuntimeError):  # its event loop is closed: nobody waits for it
+        job.loop.call_soon_threadsafe(settle)

@@ -22,8 +22,10 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from samizdat import logs
 from samizdat.app import Pipeline, pipeline
@@ -46,6 +48,7 @@ HEARTBEAT_SECONDS = 2.0
 # A worker not heard from for this long is taken for dead: its claims are freed. Real seconds,
 # like the heartbeats it counts (a few seconds of schedule time at 8,640× would be a millisecond).
 SILENT_WORKER = timedelta(seconds=5 * HEARTBEAT_SECONDS)
+RESTART_SECONDS = 1.0  # a loop of the watcher that failed starts again after this rest
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +66,7 @@ class Status:
     removed_before_capture: int = 0  # first sights that were already a removal notice
     first_sight_failed: int = 0  # captures that failed after their retries (the next poll tries again)
     claims_freed: int = 0  # claims of dead processes taken over
+    errors: int = 0  # loops of the watcher that failed and were started again
     due: int = 0
     # Requests waiting in this process by class, and how long the oldest has waited (seconds).
     queues: dict[str, tuple[int, float]] = field(default_factory=dict)
@@ -76,6 +80,10 @@ class Status:
         while self.recent and self.recent[0] < cutoff:
             self.recent.popleft()
         return len(self.recent)
+
+
+class WatcherFailed(RuntimeError):
+    """The watcher stopped because it could not go on (its archive writer failed)."""
 
 
 class Watcher:
@@ -97,6 +105,7 @@ class Watcher:
         self._polled: dict[int, dict] = {}  # sources polled since they were last read
         self.pollers = 1  # processes polling sources, who split the polls' share of each host
         self.relating = Relating(settings.database_url, settings.log)
+        self._background: set[asyncio.Task] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         turns_engine = None
@@ -111,15 +120,16 @@ class Watcher:
             self.first_sight = FirstSight(pipe, self._captured)
             delivery = asyncio.create_task(self.notifier.run())
             self.relating.start()
+            loops = {"checks": self._checks, "sources": self._sources, "heartbeat": self._count_due}
             tasks = [
-                asyncio.create_task(self._checks(pipe, stop)),
-                asyncio.create_task(self._sources(pipe, stop)),
-                asyncio.create_task(self._count_due(pipe, stop)),
+                asyncio.create_task(self._keep_running(name, run, pipe, stop)) for name, run in loops.items()
             ]
             try:
                 await asyncio.gather(*tasks)
             finally:
                 for task in tasks:
+                    task.cancel()
+                for task in self._background:
                     task.cancel()
                 await asyncio.to_thread(self.relating.stop)
                 await self._finish_first_sight()
@@ -128,6 +138,52 @@ class Watcher:
                 await asyncio.to_thread(pipe.store.worker_stopped, self.name)
                 if turns_engine is not None:
                     turns_engine.dispose()
+            if pipe.committer.failure is not None:
+                raise WatcherFailed(f"the archive writer stopped: {pipe.committer.failure!r}")
+
+    async def _keep_running(
+        self,
+        name: str,
+        run: Callable[[Pipeline, asyncio.Event], Awaitable[None]],
+        pipe: Pipeline,
+        stop: asyncio.Event,
+    ) -> None:
+        """Run one of the watcher's loops until ``stop``: an error is logged and the loop started
+        again after a rest, never the end of the others. Only a writer that cannot store
+        anything more stops the watcher (``stop`` is set, the error raised by :meth:`run`)."""
+        while not stop.is_set():
+            try:
+                await run(pipe, stop)
+                return
+            except Exception as exc:
+                if pipe.committer.failure is not None:
+                    stop.set()
+                    return
+                self.status.errors += 1
+                logs.event(
+                    log,
+                    "loop_failed",
+                    f"the watcher's {name} loop failed ({exc!r}); starting it again in {RESTART_SECONDS:g} s",
+                    level=logging.ERROR,
+                    loop=name,
+                    error=repr(exc),
+                    worker=self.name,
+                )
+                log.debug("the %s loop failed", name, exc_info=True)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), RESTART_SECONDS)
+
+    def _in_background(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """A task nobody awaits, kept until it ends (the loop holds tasks only weakly); its error
+        is logged, not lost."""
+        task = asyncio.create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a background task of the watcher failed", exc_info=task.exception())
 
     async def _finish_first_sight(self) -> None:
         """Let the captures in flight end (their retries cut short after one fetch timeout)."""
@@ -177,7 +233,7 @@ class Watcher:
             status.edited += 1
             kind = "edited"
         if kind is not None:
-            asyncio.get_running_loop().create_task(self._announce(kind, report, pipe))
+            self._in_background(self._announce(kind, report, pipe))
 
     async def _announce(self, kind: str, report: CheckReport, pipe: Pipeline) -> None:
         article = await asyncio.to_thread(pipe.store.article, report.article_id) or {}
@@ -320,6 +376,16 @@ class Watcher:
         """Every two seconds: the queues for the display, a sign of life for ``samizdat status``,
         and the claims of workers that are gone taken over."""
         while not stop.is_set():
+            if pipe.committer.failure is not None:
+                logs.event(
+                    log,
+                    "writer_failed",
+                    f"the archive writer stopped ({pipe.committer.failure!r}): stopping the watcher",
+                    level=logging.ERROR,
+                    worker=self.name,
+                )
+                stop.set()
+                return
             now = datetime.now(UTC)
             due = await asyncio.to_thread(pipe.store.due_by_class, now, signalled=SIGNALLED)
             self.status.due_by_class = due
