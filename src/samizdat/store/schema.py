@@ -191,14 +191,6 @@ checks = Table(
 )
 Index("ix_checks_article_id_checked_at", checks.c.article_id, checks.c.checked_at)
 
-hosts = Table(
-    "hosts",
-    metadata,
-    Column("host", String(255), primary_key=True),
-    Column("backoff_until", UTCDateTime),
-    Column("last_verification_at", UTCDateTime),
-)
-
 # The searchable form of each article's latest version, folded (see store/search.py); on
 # SQLite an FTS5 table of character bigrams (search_fts) indexes it.
 search_docs = Table(
