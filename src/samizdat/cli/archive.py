@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from samizdat.cli.base import app, console, errors, progress_bar, settings_of, store_of
+
+if TYPE_CHECKING:
+    from samizdat.backup import BackupSummary
 
 
 @app.command("relate")
@@ -66,13 +70,9 @@ def backup_command(
     destination: Annotated[Path, typer.Argument(metavar="DEST", help="A new, empty directory.")],
 ) -> None:
     """A consistent copy of the archive (database and WARC files), also while it is being watched."""
-    from samizdat.backup import BackupError, backup
+    from samizdat.backup import backup
 
-    try:
-        summary = backup(settings_of(ctx), store_of(ctx), destination)
-    except BackupError as exc:
-        errors.print(f"[red]cannot back up:[/red] {exc}")
-        raise typer.Exit(2) from None
+    summary = _or_exit("back up", lambda: backup(settings_of(ctx), store_of(ctx), destination))
     rows = sum(t.target_rows for t in summary.tables)
     console.print(
         f"backed up to {summary.path}: {rows:,} rows in {len(summary.tables)} tables,"
@@ -87,17 +87,24 @@ def restore_command(
     source: Annotated[Path, typer.Argument(metavar="SRC", help="A directory made by `samizdat backup`.")],
 ) -> None:
     """Bring a backup back into this (empty) archive: its database and its data directory."""
-    from samizdat.backup import BackupError, restore
+    from samizdat.backup import restore
 
-    try:
-        summary = restore(settings_of(ctx), source)
-    except BackupError as exc:
-        errors.print(f"[red]cannot restore:[/red] {exc}")
-        raise typer.Exit(2) from None
+    summary = _or_exit("restore", lambda: restore(settings_of(ctx), source))
     rows = sum(t.target_rows for t in summary.tables)
     console.print(
         f"restored {rows:,} rows and {summary.files} WARC files into {summary.path}; run `samizdat verify`"
     )
+
+
+def _or_exit(action: str, run: Callable[[], BackupSummary]) -> BackupSummary:
+    """What ``run`` returns, or the reason it refused and exit status 2."""
+    from samizdat.backup import BackupError
+
+    try:
+        return run()
+    except BackupError as exc:
+        errors.print(f"[red]cannot {action}:[/red] {exc}")
+        raise typer.Exit(2) from None
 
 
 @app.command()

@@ -12,9 +12,12 @@ from samizdat.cli.base import app, console, errors, settings_of, store_of
 from samizdat.config import Settings
 
 if TYPE_CHECKING:
+    import asyncio
+
     from rich.table import Table
 
     from samizdat.watch.checker import CheckReport
+    from samizdat.watch.service import Watcher
 
 
 @app.command("watch")
@@ -69,7 +72,6 @@ def worker_command(ctx: typer.Context) -> None:
     per-host rate is shared through the database. Prints one JSON status line every 10 s.
     """
     import asyncio
-    import signal
 
     from samizdat.watch.service import Watcher
 
@@ -78,11 +80,7 @@ def worker_command(ctx: typer.Context) -> None:
 
     async def run() -> None:
         watcher = Watcher(settings, turns_in_database=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        running = asyncio.create_task(watcher.run(stop))
+        running = _until_signalled(watcher)
         while not running.done():
             await asyncio.wait([running], timeout=10)
             status = watcher.status
@@ -247,18 +245,13 @@ async def _watch_once(settings: Settings) -> None:
 
 async def _watch_live(settings: Settings, workers: int) -> None:
     import asyncio
-    import signal
 
     from rich.live import Live
 
     from samizdat.watch.service import Watcher
 
     watcher = Watcher(settings, workers=workers)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    running = asyncio.create_task(watcher.run(stop))
+    running = _until_signalled(watcher)
     with Live(_status_table(watcher, settings), console=console, refresh_per_second=2) as live:
         while not running.done():
             await asyncio.wait([running], timeout=0.5)
@@ -269,6 +262,18 @@ async def _watch_live(settings: Settings, workers: int) -> None:
         f"\nstopped: {sum(status.outcomes.values())} checks, {status.declared} removals declared, "
         f"{status.edited} edits, {status.captured} new articles captured"
     )
+
+
+def _until_signalled(watcher: Watcher) -> asyncio.Task[None]:
+    """Run ``watcher`` until SIGINT or SIGTERM (it ends the checks in flight first)."""
+    import asyncio
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return asyncio.create_task(watcher.run(stop))
 
 
 def _status_table(watcher, settings: Settings) -> Table:

@@ -139,37 +139,22 @@ class Committer:
         failed: set[int] = set()
         with_rows = [job for job in batch if job.build_row is not None]
         results: dict[int, CaptureResult] = {}
-        try:
-            rows = [job.build_row(job.refs) for job in with_rows]  # type: ignore[misc]
-            results = dict(zip(map(id, with_rows), self.store.record_captures(rows), strict=True))
-        except Exception:
-            # One bad row must not sink the others: retry each alone to find it.
-            for job in with_rows:
-                try:
-                    results[id(job)] = self.store.record_captures([job.build_row(job.refs)])[0]  # type: ignore[misc]
-                except Exception as exc:
-                    failed.add(id(job))
-                    _answer(job, exception=exc)
-        with_checks = [job for job in batch if job.build_check is not None and id(job) not in failed]
-        try:
-            self.store.record_checks([job.build_check(job.refs) for job in with_checks])  # type: ignore[misc]
-        except Exception:
-            for job in with_checks:
-                try:
-                    self.store.record_checks([job.build_check(job.refs)])  # type: ignore[misc]
-                except Exception as exc:
-                    failed.add(id(job))
-                    _answer(job, exception=exc)
-        with_links = [job for job in batch if job.build_links is not None]
-        try:
-            self.store.link_images([job.build_links(job.refs) for job in with_links])  # type: ignore[misc]
-        except Exception:
-            for job in with_links:
-                try:
-                    self.store.link_images([job.build_links(job.refs)])  # type: ignore[misc]
-                except Exception as exc:
-                    failed.add(id(job))
-                    _answer(job, exception=exc)
+
+        def record_captures(jobs: list[_Job]) -> None:
+            rows = [job.build_row(job.refs) for job in jobs]  # type: ignore[misc]
+            results.update(zip(map(id, jobs), self.store.record_captures(rows), strict=True))
+
+        _each_bad_one_alone(with_rows, record_captures, failed)
+        _each_bad_one_alone(
+            [job for job in batch if job.build_check is not None and id(job) not in failed],
+            lambda jobs: self.store.record_checks([job.build_check(job.refs) for job in jobs]),  # type: ignore[misc]
+            failed,
+        )
+        _each_bad_one_alone(
+            [job for job in batch if job.build_links is not None],
+            lambda jobs: self.store.link_images([job.build_links(job.refs) for job in jobs]),  # type: ignore[misc]
+            failed,
+        )
         for job in batch:
             if id(job) in failed:
                 continue
@@ -177,6 +162,20 @@ class Committer:
                 _answer(job, result=(job.refs, None))
             elif id(job) in results:
                 _answer(job, result=(job.refs, results[id(job)]))
+
+
+def _each_bad_one_alone(jobs: list[_Job], store: Callable[[list[_Job]], None], failed: set[int]) -> None:
+    """Store the rows of ``jobs`` in one go; if that fails, each job alone, so that one bad row
+    fails its own job (answered with its error, added to ``failed``) and sinks no other."""
+    try:
+        store(jobs)
+    except Exception:
+        for job in jobs:
+            try:
+                store([job])
+            except Exception as exc:
+                failed.add(id(job))
+                _answer(job, exception=exc)
 
 
 def _answer(job: _Job, *, result=None, exception: BaseException | None = None) -> None:
