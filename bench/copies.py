@@ -3,7 +3,7 @@
 Usage: python bench/copies.py [--articles N] [--postgres ADMIN_URL] [--no-postgres]
 
 1. Separation, on the repost set (samizdat.testing.reposts) made from the real texts of
-   tests/fixtures/cwced (69 Chinese web pages) and tests/fixtures/wechat (14 WeChat
+   tests/fixtures/cwced (69 Chinese web pages) and src/samizdat/testing/pages/wechat (14 WeChat
    articles): every repost against its original, and every pair of different texts.
    MinHash containment (what samizdat links on) beside SimHash over jieba words (64 bits,
    Hamming distance), the usual alternative: where the two groups overlap, a threshold
@@ -44,6 +44,7 @@ from samizdat.platforms.base import Article
 from samizdat.store import CaptureRecord, open_store
 from samizdat.store.copies import fingerprint, index_copies
 from samizdat.store.schema import articles, copy_keys, copy_signatures, versions
+from samizdat.testing import REMOVALS
 from samizdat.testing.corpus import fixture_texts
 from samizdat.testing.postgres import fresh_database
 from samizdat.testing.reposts import repost_set
@@ -133,9 +134,7 @@ def recall(texts: list[str], url: str) -> None:
 
 def headlines() -> list[str]:
     """The 17,411 real titles of the removal dataset: Chinese text unrelated to the reposts."""
-    with gzip.open(
-        FIXTURES / "removals" / "wechatscope-removals-2018-2020.csv.gz", "rt", encoding="utf-8"
-    ) as f:
+    with gzip.open(REMOVALS, "rt", encoding="utf-8") as f:
         return [row["title"] + "。" for row in csv.DictReader(f)]
 
 

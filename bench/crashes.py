@@ -20,11 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from samizdat.testing import Simulator
+from samizdat.testing import WECHAT_PAGES, Simulator
 from samizdat.testing.crashes import crash_rounds
 from samizdat.testing.postgres import ADMIN_URL, fresh_database
 
-FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "wechat"
+FIXTURES = WECHAT_PAGES
 
 
 def main() -> int:

@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from samizdat.testing import REMOVALS, WECHAT_PAGES
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 TARGETS = ("page", "source", "config", "url", "removals")
@@ -35,13 +37,13 @@ TARGETS = ("page", "source", "config", "url", "removals")
 def seeds(target: str) -> list[bytes]:
     """Real inputs to start from."""
     if target == "page":
-        pages = [p.read_bytes() for p in sorted((FIXTURES / "wechat" / "articles").glob("*.html"))[:6]]
-        pages += [p.read_bytes() for p in sorted((FIXTURES / "wechat" / "notices").rglob("*.html"))[:6]]
+        pages = [p.read_bytes() for p in sorted((WECHAT_PAGES / "articles").glob("*.html"))[:6]]
+        pages += [p.read_bytes() for p in sorted((WECHAT_PAGES / "notices").rglob("*.html"))[:6]]
         return pages
     if target == "source":
         from samizdat.testing import Simulator
 
-        with Simulator(FIXTURES / "wechat") as sim:
+        with Simulator(WECHAT_PAGES) as sim:
             import httpx
 
             paths = ("/feed.xml", "/feed.json", "/sitemap.xml", "/sitemap-articles.xml", "/accounts.opml")
@@ -54,7 +56,7 @@ def seeds(target: str) -> list[bytes]:
             b"https://mp.weixin.qq.com/s/AbCdEf",
             b"http://news.example.cn/a/b?utm_source=x&id=3",
         ]
-    dataset = FIXTURES / "removals" / "wechatscope-removals-2018-2020.csv.gz"
+    dataset = REMOVALS
     lines = gzip.decompress(dataset.read_bytes()).splitlines()
     return [b"\n".join(lines[:40])]
 

@@ -27,11 +27,11 @@ from sqlalchemy import func, select
 
 from samizdat.store import open_store
 from samizdat.store.schema import articles
-from samizdat.testing import Simulator
+from samizdat.testing import WECHAT_PAGES, Simulator
 from samizdat.testing.crashes import config_file
 from site_load import serve
 
-FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "wechat"
+FIXTURES = WECHAT_PAGES
 SEARCHES = ("北约", "峰会", "中国", "新闻", "公交", "医生", "美国", "检察院")
 
 

@@ -36,6 +36,7 @@ from samizdat.platforms.base import Article
 from samizdat.store import CaptureRecord, open_store
 from samizdat.store.related import relate_pending, related_ids, words
 from samizdat.store.schema import articles, related_terms
+from samizdat.testing import REMOVALS
 from samizdat.testing.corpus import fixture_texts, topics
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
@@ -99,9 +100,7 @@ def quality(directory: str) -> None:
 
 
 def cost(directory: str, count: int) -> None:
-    with gzip.open(
-        FIXTURES / "removals" / "wechatscope-removals-2018-2020.csv.gz", "rt", encoding="utf-8"
-    ) as f:
+    with gzip.open(REMOVALS, "rt", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     store = open_store(f"sqlite:///{directory}/cost.db")
     rng = random.Random(3)

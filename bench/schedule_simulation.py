@@ -2,7 +2,7 @@
 
 Usage: python bench/schedule_simulation.py [--checks K] [--fit]
 
-Removal ages come from 17,411 real removals (tests/fixtures/removals, wechatscope 2018-2020).
+Removal ages come from 17,411 real removals (src/samizdat/testing/pages/removals, wechatscope 2018-2020).
 The data gives the publication day, not the hour, so the hour is taken as unknown and
 uniformly likely within that day, before the removal: the fit spreads each removal over the
 ages it may have had; the evaluation draws one publication hour per removal (fixed seed).
@@ -28,15 +28,10 @@ from bisect import bisect_left
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from samizdat.testing import REMOVALS
 from samizdat.watch.schedule import PROFILE_FILE, RemovalProfile, SchedulePolicy
 
-DATA = (
-    Path(__file__).resolve().parent.parent
-    / "tests"
-    / "fixtures"
-    / "removals"
-    / "wechatscope-removals-2018-2020.csv.gz"
-)
+DATA = REMOVALS
 CHINA = timezone(timedelta(hours=8))
 HORIZON_HOURS = 7 * 24
 

@@ -3,8 +3,8 @@
 Usage: python bench/site_load.py [--articles N] [--data DIR] [--queries Q] [--duration S]
 
 Builds (once; kept in --data) an archive of N articles: titles, accounts, removal times and
-reasons from the 17,411 real removals (tests/fixtures/removals, reused in rounds), bodies made
-of paragraphs drawn from the real sample pages (tests/fixtures/wechat), a third of them in
+reasons from the 17,411 real removals (src/samizdat/testing/pages/removals, reused in rounds), bodies made
+of paragraphs drawn from the real sample pages (src/samizdat/testing/pages/wechat), a third of them in
 traditional characters. Then, against ``samizdat serve`` (uvicorn, --workers processes) on
 loopback:
 
@@ -36,11 +36,12 @@ from pathlib import Path
 import httpx
 import opencc
 
+from samizdat import testing
 from samizdat.testing.timeline import NOTICE_FOR_MESSAGE, OUTCOME_OF_NOTICE
 
 ROOT = Path(__file__).resolve().parent.parent
-REMOVALS = ROOT / "tests" / "fixtures" / "removals" / "wechatscope-removals-2018-2020.csv.gz"
-PAGES = ROOT / "tests" / "fixtures" / "wechat"
+REMOVALS = testing.REMOVALS
+PAGES = testing.WECHAT_PAGES
 CHINA = timezone(timedelta(hours=8))
 
 

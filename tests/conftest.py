@@ -1,4 +1,4 @@
-"""Shared fixtures. Fixture pages: see tests/fixtures/wechat/PROVENANCE.md."""
+"""Shared fixtures. Fixture pages: see src/samizdat/testing/pages/wechat/PROVENANCE.md."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import Engine, create_engine, event, text
 
 from samizdat.config import DatabaseSettings, FetchSettings, PlatformSettings, Settings
-from samizdat.testing import Simulator
+from samizdat.testing import WECHAT_PAGES, Simulator
 from samizdat.testing.postgres import ADMIN_URL, fresh_database
 
 FIXTURES = Path(__file__).parent / "fixtures"
-WECHAT = FIXTURES / "wechat"
+WECHAT = WECHAT_PAGES
 
 
 LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "ip6-localhost"})

@@ -1,6 +1,6 @@
 """Backup while the archive is being written, restore, and the same pages served.
 
-Pages: the simulator's (tests/fixtures/wechat, see PROVENANCE.md)."""
+Pages: the simulator's (src/samizdat/testing/pages/wechat, see PROVENANCE.md)."""
 
 import asyncio
 import dataclasses

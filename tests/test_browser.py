@@ -1,6 +1,6 @@
 """In real headless Chromium (Debian's, driven by Playwright): the banner, search, the language
 switch, and hostile archived pages that must not run anything, neither in the article view nor
-in the raw cache. The hostile page is a real article page (tests/fixtures/wechat/articles/
+in the raw cache. The hostile page is a real article page (src/samizdat/testing/pages/wechat/articles/
 huashangbao-2018-background-image.html) with attacks injected into its body. Screenshots of
 the pages land in docs/screenshots/ (the README shows them)."""
 

@@ -1,6 +1,6 @@
 """SIGKILL during captures and checks, then a restart: nothing acknowledged lost, nothing torn,
 nothing twice, the schedule intact, on both backends with two capture processes. A few rounds here; ``bench/crashes.py`` runs twenty over
-1,000 captures (docs/reliability.md). Pages: the simulator's (tests/fixtures/wechat)."""
+1,000 captures (docs/reliability.md). Pages: the simulator's (src/samizdat/testing/pages/wechat)."""
 
 from samizdat.testing import Simulator
 from samizdat.testing.crashes import crash_rounds

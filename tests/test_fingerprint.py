@@ -1,6 +1,6 @@
 """Page fingerprints: equal across requests of one page, different when the page differs.
 
-Pages: the saved WeChat articles in tests/fixtures/wechat (PROVENANCE.md), served by the
+Pages: the saved WeChat articles in src/samizdat/testing/pages/wechat (PROVENANCE.md), served by the
 simulator, which gives each response a fresh nonce, request id and server time."""
 
 import gzip

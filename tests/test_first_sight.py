@@ -2,7 +2,7 @@
 retried at once in schedule time, a first sight that is already a removal notice is kept as a
 removal before capture, and a restarted watcher takes over a dead one's claims at once.
 
-Pages: the simulator's (tests/fixtures/wechat, PROVENANCE.md); the hanging and failing article
+Pages: the simulator's (src/samizdat/testing/pages/wechat, PROVENANCE.md); the hanging and failing article
 servers below are made here."""
 
 import asyncio

@@ -11,7 +11,7 @@ from samizdat.platforms.text import split_scripts
 from samizdat.platforms.wechat import PLATFORM as WECHAT
 from tests.conftest import WECHAT as PAGES
 
-# A real 2020 article page (wechatscope archive, see tests/fixtures/wechat/PROVENANCE.md).
+# A real 2020 article page (wechatscope archive, see src/samizdat/testing/pages/wechat/PROVENANCE.md).
 PAGE = gzip.decompress(
     (PAGES / "pre-deletion" / "gh_b8daf85c7cd9_2020-10-06_2247491127_M0o5mVn7Wy.html.gz").read_bytes()
 ).decode("utf-8")

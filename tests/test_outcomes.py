@@ -1,4 +1,4 @@
-"""Check outcomes and the confirmation rule. Notice pages: tests/fixtures/wechat (PROVENANCE.md)."""
+"""Check outcomes and the confirmation rule. Notice pages: src/samizdat/testing/pages/wechat (PROVENANCE.md)."""
 
 import json
 from datetime import UTC, datetime, timedelta

@@ -1,7 +1,7 @@
 """Related posts, computed incrementally after capture.
 
 The articles are the fixtures' real texts (samizdat.testing.corpus: tests/fixtures/cwced, from
-immortal-autumn/Chinese-Web-Content-Extraction-Dataset, MIT; tests/fixtures/wechat, see
+immortal-autumn/Chinese-Web-Content-Extraction-Dataset, MIT; src/samizdat/testing/pages/wechat, see
 PROVENANCE.md), each labelled with a topic by hand in tests/fixtures/topics.json.
 """
 

@@ -1,6 +1,6 @@
 """Importing a removal dataset and the statistics over it.
 
-The dataset is tests/fixtures/removals/wechatscope-removals-2018-2020.csv.gz: 17,411 removals
+The dataset is src/samizdat/testing/pages/removals/wechatscope-removals-2018-2020.csv.gz: 17,411 removals
 recorded by a public research monitor (a mirror of Wechatscope's data, Terminus2049/Wechatscope,
 ceninfo.csv). The expected figures are computed here from the CSV itself, with nothing of samizdat.
 """
@@ -23,12 +23,12 @@ from samizdat.sources.removals import RemovalDatasetError, read_removals
 from samizdat.store import open_store
 from samizdat.store.reader import Reader
 from samizdat.store.statistics import to_csv
+from samizdat.testing import REMOVALS
 from samizdat.watch.imports import import_removals
 from samizdat.web.app import create_app
 from samizdat.web.server import running_site
-from tests.conftest import FIXTURES
 
-DATASET = FIXTURES / "removals" / "wechatscope-removals-2018-2020.csv.gz"
+DATASET = REMOVALS
 HKT = timezone(timedelta(hours=8))
 # The dataset's messages, by the outcome they name (read off the file by hand).
 MESSAGES = {

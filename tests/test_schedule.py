@@ -1,4 +1,4 @@
-"""The re-check schedule fitted to real removals (tests/fixtures/removals, wechatscope 2018-2020)."""
+"""The re-check schedule fitted to real removals (src/samizdat/testing/pages/removals, wechatscope 2018-2020)."""
 
 import random
 import sys

@@ -1,7 +1,7 @@
 """Search is exact: for any query, the articles found are exactly those a brute-force scan finds.
 
-Texts: the article bodies of the sample pages (tests/fixtures/wechat/{pre-deletion,articles}, PROVENANCE.md), cut
-into pieces and given titles from the real removal list (tests/fixtures/removals), a third
+Texts: the article bodies of the sample pages (src/samizdat/testing/pages/wechat/{pre-deletion,articles}, PROVENANCE.md), cut
+into pieces and given titles from the real removal list (src/samizdat/testing/pages/removals), a third
 converted to traditional characters; queries are random substrings of 1-6 characters of the
 stored texts, in either script, plus strings with spaces and punctuation."""
 
@@ -22,9 +22,10 @@ from samizdat.platforms.base import Article
 from samizdat.platforms.wechat import PLATFORM as WECHAT
 from samizdat.store import CaptureRecord, open_store
 from samizdat.store.reader import ArticleFilter, Reader
+from samizdat.testing import REMOVALS
 from samizdat.testing.simulator import load_pages
-from tests.conftest import FIXTURES, fresh_postgres_database
 from tests.conftest import WECHAT as PAGES
+from tests.conftest import fresh_postgres_database
 
 TO_TRADITIONAL = opencc.OpenCC("s2t")
 
@@ -36,9 +37,7 @@ def corpus(count=160, seed=7):
         parsed = WECHAT.parse("https://mp.weixin.qq.com/s/x", page)
         if isinstance(parsed, Article) and parsed.text:
             bodies.append(parsed.text)
-    with gzip.open(
-        FIXTURES / "removals" / "wechatscope-removals-2018-2020.csv.gz", "rt", encoding="utf-8"
-    ) as handle:
+    with gzip.open(REMOVALS, "rt", encoding="utf-8") as handle:
         rows = [row for _, row in zip(range(count), csv.DictReader(handle), strict=False)]
     rng = random.Random(seed)
     articles = []

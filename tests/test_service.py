@@ -1,7 +1,7 @@
 """The watcher as a whole against the simulator's timeline: sources polled on their interval,
 new articles captured at first sight, removals declared with their reasons, notifications
 delivered (with retries), the per-host budget kept in the simulator's request log.
-Pages: tests/fixtures/wechat (PROVENANCE.md)."""
+Pages: src/samizdat/testing/pages/wechat (PROVENANCE.md)."""
 
 import asyncio
 import dataclasses

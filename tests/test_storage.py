@@ -1,7 +1,7 @@
 """The archive reached through its storage interface alone (archive/storage.py): captures,
 checks, the site's raw cache and images, WACZ, the CDXJ index and verify work the same on a
 second implementation that keeps no file on disk (samizdat.testing.storage, written like an
-object store client). Pages: the simulator's (tests/fixtures/wechat, PROVENANCE.md)."""
+object store client). Pages: the simulator's (src/samizdat/testing/pages/wechat, PROVENANCE.md)."""
 
 import io
 import json

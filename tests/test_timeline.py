@@ -1,4 +1,4 @@
-"""The simulator's timeline: removals drawn from the real dataset (tests/fixtures/removals,
+"""The simulator's timeline: removals drawn from the real dataset (src/samizdat/testing/pages/removals,
 WeChatScope 2018–2020), articles published, removed and edited at their simulated times."""
 
 import statistics

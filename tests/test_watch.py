@@ -1,5 +1,5 @@
 """Re-checks against the simulator: removals declared after confirmation, with their reason and
-evidence; transient failures never declared. Pages: tests/fixtures/wechat (PROVENANCE.md)."""
+evidence; transient failures never declared. Pages: src/samizdat/testing/pages/wechat (PROVENANCE.md)."""
 
 import asyncio
 import dataclasses

@@ -1,5 +1,5 @@
 """The reader site, API, feeds and Memento over a real archive: simulator pages (built from
-tests/fixtures/wechat, see PROVENANCE.md) captured, two of them removed and the removals
+src/samizdat/testing/pages/wechat, see PROVENANCE.md) captured, two of them removed and the removals
 detected by the watcher, as in production."""
 
 import asyncio

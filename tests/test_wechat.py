@@ -1,4 +1,4 @@
-"""The WeChat parser on real saved pages (tests/fixtures/wechat, see PROVENANCE.md)."""
+"""The WeChat parser on real saved pages (src/samizdat/testing/pages/wechat, see PROVENANCE.md)."""
 
 import gzip
 import json

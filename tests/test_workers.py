@@ -1,5 +1,5 @@
 """Several `samizdat worker` processes sharing one database (SQLite and PostgreSQL) against the
-simulator (pages built from tests/fixtures/wechat, PROVENANCE.md): each due check is done once,
+simulator (pages built from src/samizdat/testing/pages/wechat, PROVENANCE.md): each due check is done once,
 a worker killed with SIGKILL mid-batch loses nothing, the per-host budget holds in the
 simulator's own request log."""
 

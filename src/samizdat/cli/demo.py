@@ -23,7 +23,7 @@ def demo(
     ctx: typer.Context,
     copies: Annotated[int, typer.Option(help="Distinct copies of each sample article to serve.")] = 1,
     pages: Annotated[
-        Path | None, typer.Option(help="Simulator fixtures (default tests/fixtures/wechat).")
+        Path | None, typer.Option(help="Pages to serve (default: the WeChat pages shipped with samizdat).")
     ] = None,
     serve_site: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Serve the site on web.port afterwards, until Ctrl-C.")
@@ -84,7 +84,7 @@ def simulate(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 8765,
     copies: Annotated[int, typer.Option(help="Distinct copies of each sample article to serve.")] = 1,
     pages: Annotated[
-        Path | None, typer.Option(help="Simulator fixtures (default tests/fixtures/wechat).")
+        Path | None, typer.Option(help="Pages to serve (default: the WeChat pages shipped with samizdat).")
     ] = None,
     timeline: Annotated[
         bool, typer.Option(help="Publish, remove and edit articles over simulated time (real removal data).")

@@ -1,6 +1,6 @@
 """Read a removal dataset: a CSV of articles others saw removed (title, account, publication
 date, removal time, the notice's message), such as the Wechatscope monitor's
-(``tests/fixtures/removals``). Imported, its rows sit beside the archive's own removals so the
+(``src/samizdat/testing/pages/removals``). Imported, its rows sit beside the archive's own removals so the
 statistics can be compared with published figures.
 
 Columns are found by name, in any order, under the names the known datasets use. A file

@@ -15,6 +15,7 @@ from pathlib import Path
 from samizdat.fetch.decode import decode_html
 from samizdat.platforms.base import Article
 from samizdat.platforms.wechat import PLATFORM as WECHAT
+from samizdat.testing.simulator import WECHAT_PAGES
 
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.S | re.I)
 
@@ -39,7 +40,7 @@ def fixture_texts(fixtures: Path) -> list[Text]:
                 cleaned.read_text("utf-8", "replace"),
             )
         )
-    wechat = fixtures / "wechat"
+    wechat = WECHAT_PAGES
     pages = sorted((wechat / "pre-deletion").glob("*.html.gz")) + sorted((wechat / "articles").glob("*.html"))
     for path in pages:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()

@@ -1,6 +1,6 @@
 """A local WeChat-like platform on 127.0.0.1, for tests, benchmarks and the offline demo.
 
-It serves the real saved pages (``tests/fixtures/wechat``) under the URLs they declare, any
+It serves the real saved pages (``src/samizdat/testing/pages/wechat``) under the URLs they declare, any
 number of distinct copies of them (for load), every notice page, images for the image host,
 and the ways a real network misbehaves: slow drip, endless body, reset mid-body, truncated
 gzip, wrong Content-Length, redirect loops, huge, empty and binary bodies, undeclared GBK.
@@ -45,7 +45,8 @@ from samizdat.platforms.wechat import script_vars
 from samizdat.testing.spliced import SplicedPage
 from samizdat.testing.timeline import Fate
 
-REPO_FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "wechat"
+# The real saved pages the simulator serves, shipped with the package (PROVENANCE.md there).
+WECHAT_PAGES = Path(__file__).resolve().parent / "pages" / "wechat"
 # Asset hosts of the platform (images, covers, video posters): served by the simulator under
 # /ext/<host>/… so that nothing a page references leads off this machine.
 ASSET_URL = re.compile(r"https?:(?:\\?/){2}((?:[\w-]+\.)*(?:qpic\.cn|qlogo\.cn|res\.wx\.qq\.com))/")
@@ -148,11 +149,11 @@ class Simulator:
         start_in: float = 0.0,
         asset_host: str = "",
     ):
-        directory = pages or REPO_FIXTURES
+        directory = pages or WECHAT_PAGES
         if not (directory / "articles").is_dir():
             raise FileNotFoundError(
                 f"no simulator pages under {directory}: pass the fixtures directory "
-                "(tests/fixtures/wechat in a source checkout)"
+                "(src/samizdat/testing/pages/wechat in a source checkout)"
             )
         article_pages, self.notices = load_pages(directory)
         made = make_articles(article_pages, copies)

@@ -2,7 +2,7 @@
 
 Removal ages and reasons are drawn from a real removal dataset (WeChatScope, 2018–2020: one
 row per removed article with its publication day, removal time and the notice shown; a copy
-is in ``tests/fixtures/removals/``). The data gives the publication *day* only, so the hour
+is in ``src/samizdat/testing/pages/removals/``). The data gives the publication *day* only, so the hour
 of publication is drawn uniformly within that day, never after the removal. The dataset
 holds removed articles only; which share of articles is removed is a parameter.
 """
@@ -19,10 +19,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-REMOVALS_CSV = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "removals"
+REMOVALS_CSV = Path(__file__).resolve().parent / "pages" / "removals"
 CHINA_TIME = timezone(timedelta(hours=8))
 
-# The dataset's notice texts → the simulator's notice pages (tests/fixtures/wechat/notices).
+# The dataset's notice texts → the simulator's notice pages (src/samizdat/testing/pages/wechat/notices).
 NOTICE_FOR_MESSAGE = {
     "该内容已被发布者删除": "deleted-by-author",
     "The content has been deleted by the author.": "deleted-by-author",
