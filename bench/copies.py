@@ -41,8 +41,9 @@ from sqlalchemy import func, insert, select
 from samizdat.archive import ArchiveRef
 from samizdat.folding import fold
 from samizdat.platforms.base import Article
+from samizdat.relate.copies import fingerprint
 from samizdat.store import CaptureRecord, open_store
-from samizdat.store.copies import fingerprint, index_copies
+from samizdat.store.copies import index_copies
 from samizdat.store.schema import articles, copy_keys, copy_signatures, versions
 from samizdat.testing import REMOVALS
 from samizdat.testing.corpus import fixture_texts

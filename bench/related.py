@@ -33,8 +33,9 @@ from sqlalchemy import func, select
 
 from samizdat.archive import ArchiveRef
 from samizdat.platforms.base import Article
+from samizdat.relate.related import words
 from samizdat.store import CaptureRecord, open_store
-from samizdat.store.related import relate_pending, related_ids, words
+from samizdat.store.related import relate_pending, related_ids
 from samizdat.store.schema import articles, related_terms
 from samizdat.testing import REMOVALS
 from samizdat.testing.corpus import fixture_texts, topics

@@ -215,8 +215,8 @@ def test_export_wacz_and_cdxj(tmp_path, simulator, database_url):
 
 
 def test_migrate_to_postgresql_copies_and_verifies_everything(tmp_path, simulator, postgres_url):
+    from samizdat.read.reader import ArticleFilter, Reader
     from samizdat.store import open_store
-    from samizdat.store.reader import ArticleFilter, Reader
 
     config = config_for(tmp_path, simulator)
     assert run("--config", config, "capture", *simulator.article_urls()[:4]).exit_code == 0

@@ -14,8 +14,9 @@ from sqlalchemy import select, update
 
 from samizdat.archive import ArchiveRef
 from samizdat.platforms.base import Article
+from samizdat.relate.copies import fingerprint
 from samizdat.store import CaptureRecord, open_store
-from samizdat.store.copies import fingerprint, reindex_copies
+from samizdat.store.copies import reindex_copies
 from samizdat.store.related import relate_pending
 from samizdat.store.schema import articles
 from samizdat.testing.corpus import fixture_texts

@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from samizdat.archive import ArchiveRef
 from samizdat.platforms.base import Article
+from samizdat.relate.related import Packed, vector
 from samizdat.store import CaptureRecord, open_store
-from samizdat.store.related import KEEP, Packed, relate_pending, related_ids, vector
+from samizdat.store.related import KEEP, relate_pending, related_ids
 from samizdat.store.schema import articles, related_vectors
 from samizdat.testing.corpus import fixture_texts, topics
 from samizdat.testing.reposts import repost_set

@@ -19,10 +19,10 @@ from typer.testing import CliRunner
 
 from samizdat.cli import app
 from samizdat.config import DatabaseSettings, KeywordSettings, Settings
+from samizdat.read.reader import Reader
+from samizdat.read.statistics import to_csv
 from samizdat.sources.removals import RemovalDatasetError, read_removals
 from samizdat.store import open_store
-from samizdat.store.reader import Reader
-from samizdat.store.statistics import to_csv
 from samizdat.testing import REMOVALS
 from samizdat.watch.imports import import_removals
 from samizdat.web.app import create_app

@@ -20,8 +20,8 @@ from samizdat.archive import ArchiveRef
 from samizdat.folding import fold
 from samizdat.platforms.base import Article
 from samizdat.platforms.wechat import PLATFORM as WECHAT
+from samizdat.read.reader import ArticleFilter, Reader
 from samizdat.store import CaptureRecord, open_store
-from samizdat.store.reader import ArticleFilter, Reader
 from samizdat.testing import REMOVALS
 from samizdat.testing.simulator import load_pages
 from tests.conftest import WECHAT as PAGES

@@ -14,8 +14,8 @@ from sqlalchemy import update
 
 from samizdat.app import pipeline
 from samizdat.archive import read_record
-from samizdat.store.queries import ref_from_row
 from samizdat.store.schema import articles
+from samizdat.store.values import ref_from_row
 from samizdat.testing import Simulator
 from samizdat.watch.loop import AlreadyWatching, WatchLock, watch, watch_pass
 from samizdat.watch.polling import poll_sources

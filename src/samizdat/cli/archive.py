@@ -40,8 +40,8 @@ def stats_command(
     """Removal rate and time from publication to removal, by outcome, account, keyword or month."""
     from rich.table import Table
 
-    from samizdat.store.reader import Reader
-    from samizdat.store.statistics import GROUPINGS, to_csv
+    from samizdat.read.reader import Reader
+    from samizdat.read.statistics import GROUPINGS, to_csv
 
     if by not in GROUPINGS:
         errors.print(f"[red]--by must be one of[/red] {', '.join(GROUPINGS)}")

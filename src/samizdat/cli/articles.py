@@ -158,7 +158,7 @@ def export(
 
     from samizdat.app import warc_storage
     from samizdat.archive.wacz import archive_index, write_wacz
-    from samizdat.store.reader import Reader, selected_articles
+    from samizdat.read.reader import Reader, selected_articles
 
     if format not in ("jsonl", "wacz", "cdxj"):
         errors.print(f"unknown format {format!r}: use jsonl, wacz or cdxj")

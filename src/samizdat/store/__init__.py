@@ -2,14 +2,14 @@
 
 from samizdat.store.engine import DatabaseURLError, open_engine
 from samizdat.store.migrate import migrate
-from samizdat.store.queries import (
+from samizdat.store.queries import Store
+from samizdat.store.values import (
     CaptureRecord,
     CaptureResult,
     CheckRow,
     DueArticle,
     ImageLinks,
     ImportedRemoval,
-    Store,
     StoredImage,
     UnseenRemoval,
     WatchState,

@@ -1,4 +1,5 @@
-"""Exact Chinese-aware search over each article's latest version.
+"""Exact Chinese-aware search over each article's latest version: the index, and how it is written
+(it is queried by :mod:`samizdat.read.search`).
 
 A query of any length returns exactly the articles whose title, account, author or text
 contain it (after folding: :mod:`samizdat.folding`, so 北約 finds 北约). Chinese has no spaces
@@ -30,8 +31,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Float, Integer, Text, bindparam, delete, func, insert, or_, select, text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.engine import Connection
 
 from samizdat.folding import fold
@@ -39,7 +39,7 @@ from samizdat.store.schema import search_docs
 
 RUN = re.compile(r"\S+")
 # ASCII punctuation and controls, which the tokenizer would split on, as plane-15 private use.
-_PROTECTED = str.maketrans(
+PROTECTED = str.maketrans(
     {c: chr(0xF0000 + c) for c in range(128) if not chr(c).isalnum() and not chr(c).isspace()}
 )
 COLUMNS = ("title", "account", "author", "body")
@@ -59,7 +59,7 @@ def index_tokens(folded: str) -> str:
     '北约 约峰 峰会 会 na at to o 1'
     """
     tokens: list[str] = []
-    for run in RUN.findall(folded.translate(_PROTECTED)):
+    for run in RUN.findall(folded.translate(PROTECTED)):
         tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
         tokens.append(run[-1])
     return " ".join(tokens)
@@ -96,44 +96,6 @@ class SearchDoc:
     account: str | None
     author: str | None
     body: str | None
-
-
-@dataclass(frozen=True)
-class ParsedQuery:
-    folded: str  # what a matching text contains, folded
-    match: str | None  # the FTS5 expression narrowing the candidates; None: scan
-    exact: bool  # the FTS5 expression alone gives exactly the matches
-
-
-def parse_query(query: str) -> ParsedQuery | None:
-    """
-    >>> parse_query("北約")
-    ParsedQuery(folded='北约', match='"北约"', exact=True)
-    >>> parse_query("峰 NATO")
-    ParsedQuery(folded='峰 nato', match='"峰 na at to"', exact=False)
-    >>> parse_query("约，峰").exact
-    True
-    """
-    folded = fold(query.strip())
-    if not folded:
-        return None
-    runs = RUN.findall(folded.translate(_PROTECTED))
-    if len(runs) == 1:
-        return ParsedQuery(folded, _phrase(runs[0]), exact=runs[0] == folded.translate(_PROTECTED))
-    # Runs separated by spaces follow one another in the index: each but the last ends its run
-    # (its bigrams, then its last character alone), the last begins one (its bigrams). One
-    # phrase of all of them narrows to the texts with these runs side by side; the
-    # verification then checks the spaces themselves.
-    tokens = [token for run in runs[:-1] for token in index_tokens(run).split()]
-    tokens += index_tokens(runs[-1]).split()[:-1]
-    return ParsedQuery(folded, '"' + " ".join(tokens) + '"', exact=False)
-
-
-def _phrase(run: str) -> str:
-    """One run as FTS5 sees it: the phrase of its bigrams, or a prefix for a single character."""
-    if len(run) == 1:
-        return f'"{run}"*'
-    return '"' + index_tokens(run).rsplit(" ", 1)[0] + '"'
 
 
 def is_sqlite(connection: Connection) -> bool:
@@ -188,46 +150,3 @@ def reindex_all(connection: Connection) -> None:
 
 def _tokens(row) -> dict[str, str]:
     return {c: index_tokens(row[c] or "") for c in COLUMNS}
-
-
-def matches(connection: Connection, parsed: ParsedQuery, *, ranked: bool = True):
-    """A subquery of (article_id, rank) for the articles that contain the query; lower rank is better.
-
-    Unranked, every rank is 0 and nothing is scored: counting and newest-first listing of a
-    common word stay cheap however many articles contain it.
-    """
-    verify = or_(*(_contains(connection, search_docs.c[c], parsed.folded) for c in COLUMNS))
-    if is_sqlite(connection) and parsed.match is not None:
-        weights = ", ".join(str(w) for w in WEIGHTS)
-        rank = f"bm25({FTS_TABLE}, {weights})" if ranked else "0.0"
-        hits = (
-            text(
-                f"SELECT rowid AS article_id, {rank} AS rank FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :match"
-            )
-            .bindparams(match=parsed.match)
-            .columns(article_id=Integer, rank=Float)
-            .subquery("hits")
-        )
-        if parsed.exact:
-            return hits
-        return (
-            select(hits.c.article_id, hits.c.rank)
-            .join(search_docs, search_docs.c.article_id == hits.c.article_id)
-            .where(verify)
-            .subquery("verified")
-        )
-    # PostgreSQL: candidates from the GIN-indexed tokens, verified; a title hit ranks first.
-    in_title = _contains(connection, search_docs.c.title, parsed.folded)
-    query = select(search_docs.c.article_id, (-in_title.cast(Integer)).cast(Float).label("rank")).where(
-        verify
-    )
-    if required := required_tokens(parsed.folded):
-        wanted = bindparam(None, required, type_=postgresql.ARRAY(Text))
-        query = query.where(search_docs.c.tokens.op("@>")(wanted))
-    return query.subquery("scanned")
-
-
-def _contains(connection: Connection, column, needle: str):
-    if is_sqlite(connection):
-        return func.instr(column, bindparam(None, needle)) > 0
-    return func.strpos(column, bindparam(None, needle)) > 0

@@ -24,7 +24,8 @@ from samizdat.config import Settings
 from samizdat.fetch import Fetcher, FetchResult, Priority
 from samizdat.fetch.decode import looks_like_text
 from samizdat.platforms import Article, Registry, Unavailable
-from samizdat.store import CaptureRecord, Store, copies
+from samizdat.relate import copies
+from samizdat.store import CaptureRecord, Store
 from samizdat.watch.committer import Committer
 from samizdat.watch.images import Images
 from samizdat.watch.keywords import Watchlist

@@ -23,7 +23,7 @@ from samizdat.fetch import Fetcher, FetchResult, Priority
 from samizdat.fetch.decode import looks_like_text
 from samizdat.platforms import Article, Registry, Unavailable
 from samizdat.store import CaptureRecord, CheckRow, DueArticle, Store, WatchState, content_hash
-from samizdat.store.queries import AHEAD_OF_ROUTINE
+from samizdat.store.claims import AHEAD_OF_ROUTINE
 from samizdat.watch.committer import Committer
 from samizdat.watch.images import Images
 from samizdat.watch.outcomes import (

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from samizdat.store.reader import ArticleFilter, ArticleSummary
+from samizdat.read.reader import ArticleFilter, ArticleSummary
 from samizdat.watch.polling import SourceRefused, add_source
 from samizdat.watch.workers import capture_urls
 from samizdat.web.memento import timemap_path

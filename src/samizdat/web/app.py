@@ -28,9 +28,9 @@ from samizdat.archive.wacz import write_wacz
 from samizdat.config import Settings
 from samizdat.fetch.decode import ContentEncodingError, decompress
 from samizdat.platforms import Registry
+from samizdat.read.reader import ArticleFilter, Reader
+from samizdat.read.statistics import GROUPINGS, to_csv
 from samizdat.store import Store
-from samizdat.store.reader import ArticleFilter, Reader
-from samizdat.store.statistics import GROUPINGS, to_csv
 from samizdat.web import api, charts, feeds, memento
 from samizdat.web.i18n import OUTCOMES, Translator, choose
 from samizdat.web.limits import RateLimiter

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from feedgen.feed import FeedGenerator
 
-from samizdat.store.reader import ArticleFilter
+from samizdat.read.reader import ArticleFilter
 from samizdat.web.i18n import Translator
 
 router = APIRouter(tags=["feeds"])

@@ -16,7 +16,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from samizdat.platforms import Registry
-from samizdat.store.reader import Capture
+from samizdat.read.reader import Capture
 
 router = APIRouter(tags=["memento"])
 LINK_FORMAT = "application/link-format"

@@ -18,7 +18,10 @@ from sqlalchemy import Engine, and_, case, func, or_, select
 from samizdat.archive import ArchiveRef
 from samizdat.archive.wacz import Page
 from samizdat.folding import fold, fold_with_origins
-from samizdat.store.queries import _local_time, latest_texts, ref_from_row
+from samizdat.read.search import matches, parse_query
+from samizdat.read.statistics import Group, StatisticsCache, hours_to_removal
+from samizdat.store.articles import local_time
+from samizdat.store.captures import latest_texts
 from samizdat.store.schema import (
     article_urls,
     articles,
@@ -28,8 +31,7 @@ from samizdat.store.schema import (
     version_blobs,
     versions,
 )
-from samizdat.store.search import matches, parse_query
-from samizdat.store.statistics import Group, StatisticsCache, hours_to_removal
+from samizdat.store.values import ref_from_row
 
 SNIPPET_CHARS = 70
 # Scoring every match is cheap for a few thousand and slow for tens of thousands (a common
@@ -353,7 +355,7 @@ def _summary(row, snippet: Sequence[tuple[str, bool]] = ()) -> ArticleSummary:
         url=row.url,
         state=row.state,
         outcome=row.outcome,
-        published_at=_local_time(row.published_at, row.published_offset_minutes),
+        published_at=local_time(row.published_at, row.published_offset_minutes),
         first_captured_at=row.first_captured_at,
         last_seen_alive_at=row.last_seen_alive_at,
         detected_at=row.detected_at,

@@ -1,0 +1,179 @@
+"""The values the store takes and gives: what a capture, a check or an import stores, and
+references to WARC records."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from samizdat.archive import ArchiveRef
+from samizdat.platforms.base import Article
+from samizdat.relate.copies import Fingerprint
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    url: str  # as the article gives it
+    sha256: str
+    media_type: str | None
+    size: int
+    ref: ArchiveRef | None  # None when the blob was archived by an earlier capture
+
+
+@dataclass(frozen=True)
+class ImageLinks:
+    """Images fetched after their version was stored, to link to it; their records are durable."""
+
+    version_id: int
+    images: Sequence[StoredImage]
+    seen_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    sha256: str
+    url: str
+    media_type: str | None
+    size: int
+    first_seen_at: datetime
+    ref: ArchiveRef
+
+
+@dataclass(frozen=True)
+class CaptureRecord:
+    """Everything one successful capture adds; its WARC records are already durable."""
+
+    article: Article
+    urls: Sequence[str]  # every URL this capture reached the page by
+    final_url: str
+    http_status: int
+    captured_at: datetime
+    response: ArchiveRef
+    images: Sequence[StoredImage] = ()
+    next_check_at: datetime | None = None  # for a new article: its first re-check
+    page_fingerprint: str | None = None  # the page without per-request tokens (re-checks compare it)
+    keywords: Sequence[str] = ()  # watchlist terms the article matched: it is checked as a priority
+    # The text's MinHash (store/copies.py), when the capture computed it; else the store does.
+    text_fingerprint: Fingerprint | None = None
+
+
+@dataclass(frozen=True)
+class ImportedRemoval:
+    """A removal someone else saw (a removal dataset's row): no capture, never checked here."""
+
+    platform: str
+    canonical_id: str
+    url: str  # urn:samizdat:import:<dataset>:<key> when the dataset gives no address
+    title: str
+    account: str | None
+    account_id: str | None
+    published_at: datetime
+    published_precision: str
+    outcome: str
+    message: str
+    detected_at: datetime
+    keywords: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class UnseenRemoval:
+    """An article that showed a removal the first time samizdat looked: what its listing said
+    of it, and the page it showed (the evidence)."""
+
+    platform: str
+    canonical_id: str
+    url: str
+    seen_at: datetime
+    outcome: str
+    message: str | None
+    http_status: int | None
+    evidence: ArchiveRef | None
+    title: str | None
+    account: str | None
+    published_at: datetime | None
+    summary: str | None
+    next_check_at: datetime  # the look that confirms the removal, or captures the article after all
+    source_id: int | None = None
+
+
+@dataclass(frozen=True)
+class DueArticle:
+    """An article whose next check is due, with what the check compares against."""
+
+    id: int
+    platform: str
+    canonical_id: str
+    check_url: str  # where its latest version was fetched from
+    content_hash: str
+    state: str
+    outcome: str | None
+    priority: int
+    first_captured_at: datetime
+    last_seen_alive_at: datetime | None
+    suspected_at: datetime | None
+    detected_at: datetime | None
+    page_fingerprint: str | None = None
+    next_check_at: datetime | None = None  # when it was due: a day early means it was signalled
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    article_id: int
+    checked_at: datetime
+    outcome: str
+    message: str | None
+    http_status: int | None
+    evidence: ArchiveRef | None  # the page the check saw (a notice is evidence of a removal)
+
+
+@dataclass(frozen=True)
+class WatchState:
+    state: str
+    outcome: str | None
+    suspected_at: datetime | None
+    last_seen_alive_at: datetime | None
+    detected_at: datetime | None
+    next_check_at: datetime | None
+    page_fingerprint: str | None  # of the latest page that parsed as the article
+
+
+@dataclass(frozen=True)
+class CaptureResult:
+    article_id: int
+    version_id: int
+    new_article: bool
+    new_version: bool
+
+
+def content_hash(article: Article) -> str:
+    """Identity of an article's content: its title and text, whitespace-normalised."""
+    normalized = " ".join(article.title.split()) + "\n" + " ".join(article.text.split())
+    return hashlib.sha256(normalized.encode("utf-8")).hexdigest()
+
+
+def ref_columns(ref: ArchiveRef | None, prefix: str = "warc") -> dict[str, Any]:
+    if ref is None:
+        return {}
+    return {
+        f"{prefix}_file": ref.file,
+        f"{prefix}_offset": ref.offset,
+        f"{prefix}_length": ref.length,
+        f"{prefix}_digest": ref.digest,
+        f"{prefix}_record_id": ref.record_id,
+    }
+
+
+def ref_from_row(row: Any, prefix: str = "warc") -> ArchiveRef | None:
+    mapping = row._mapping if hasattr(row, "_mapping") else row
+    if mapping.get(f"{prefix}_file") is None:
+        return None
+    return ArchiveRef(
+        mapping[f"{prefix}_file"],
+        mapping[f"{prefix}_offset"],
+        mapping[f"{prefix}_length"],
+        mapping[f"{prefix}_digest"],
+        mapping[f"{prefix}_record_id"],
+    )
