@@ -26,10 +26,10 @@ from pathlib import Path
 
 import httpx
 
-from samizdat.app import open_archive
 from samizdat.config import FetchSettings, PlatformSettings, Settings
+from samizdat.store import open_archive
 from samizdat.watch import CaptureStatus
-from samizdat.watch.workers import capture_in_processes, capture_urls
+from samizdat.workers import capture_in_processes, capture_urls
 
 
 def start_simulator(copies: int) -> tuple[subprocess.Popen, str]:

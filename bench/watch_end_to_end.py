@@ -6,7 +6,7 @@ Usage: python bench/watch_end_to_end.py [--copies N] [--time-scale S] [--sim-hou
 simulated hours (at 560× this 2-core machine cannot capture 10,000 articles in 24 simulated
 hours and re-check the others too); 20 % of them are removed at ages and for reasons drawn
 from the 17,411 real removals (WeChatScope 2018–2020), 2 % are edited. The watcher
-(``samizdat.watch.service``, as ``samizdat watch`` runs it) polls every account's feed,
+(``samizdat.service``, as ``samizdat watch`` runs it) polls every account's feed,
 captures new articles at first sight and re-checks them on the adaptive schedule, within a
 per-host request budget; an article that leaves its account's feed (as a removed one leaves
 the platform's own lists; ``--listings-keep-removed`` turns this off) is checked at once. After H
@@ -42,12 +42,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from samizdat.app import open_archive
 from samizdat.config import FetchSettings, PlatformSettings, Settings, WatchSettings
 from samizdat.platforms.wechat import PLATFORM as WECHAT
+from samizdat.service import Watcher
 from samizdat.sources import SourceKind, read_source
+from samizdat.store import open_archive
 from samizdat.testing.timeline import OUTCOME_OF_NOTICE
-from samizdat.watch.service import Watcher
 
 HORIZON_HOURS = 168.0  # watch.horizon_days
 

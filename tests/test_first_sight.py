@@ -21,13 +21,13 @@ import httpx
 from sqlalchemy import select, update
 
 from samizdat.app import pipeline
+from samizdat.service import Watcher
 from samizdat.store.schema import articles, sources
 from samizdat.testing import Simulator
 from samizdat.watch.capture import CaptureStatus
 from samizdat.watch.firstsight import FirstSight, Sighting
 from samizdat.watch.loop import watch_pass, worker_name
 from samizdat.watch.polling import poll_sources
-from samizdat.watch.service import Watcher
 from samizdat.web.app import create_app
 from samizdat.web.server import running_site
 from tests.conftest import WECHAT
@@ -107,7 +107,7 @@ async def test_a_poll_never_waits_for_the_captures_it_started(settings, simulato
 
 
 def _open_store(settings):
-    from samizdat.app import open_archive
+    from samizdat.store import open_archive
 
     return open_archive(settings)
 

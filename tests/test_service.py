@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from samizdat.app import open_archive
 from samizdat.config import KeywordSettings, NotifySettings
 from samizdat.platforms.wechat import PLATFORM
+from samizdat.service import Watcher
+from samizdat.store import open_archive
 from samizdat.testing import Simulator
 from samizdat.testing.timeline import Fate
 from samizdat.watch.keywords import Watchlist, fold
-from samizdat.watch.service import Watcher
 from tests.conftest import WECHAT
 
 SCALE = 3600.0  # one simulated hour per second
@@ -280,8 +280,8 @@ async def test_a_writer_that_fails_fails_its_captures_and_stops_the_watcher(sett
     """An error escaping the archive writer's thread fails the captures waiting on it with that
     error (none waits forever), every later one at once, and the watcher stops and says why."""
     from samizdat.app import pipeline
+    from samizdat.service import WatcherFailed
     from samizdat.watch.committer import Committer, CommitterFailed
-    from samizdat.watch.service import WatcherFailed
 
     def broken(self, batch):
         raise RuntimeError("a bug in the writer")

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 from samizdat import logs
 from samizdat.archive import WarcWriter
-from samizdat.archive.storage import LocalWarcFiles, WarcFiles
+from samizdat.archive.storage import WarcFiles, warc_storage
 from samizdat.config import Settings
 from samizdat.fetch import Fetcher
 from samizdat.fetch.turns import DatabaseTurns, HostTurns
 from samizdat.platforms import Registry
-from samizdat.store import Store, open_store
+from samizdat.store import Store, open_archive
 from samizdat.watch import Capturer
 from samizdat.watch.checker import Checker
 from samizdat.watch.committer import Committer
@@ -34,16 +34,6 @@ class Pipeline:
     registry: Registry
     capturer: Capturer
     checker: Checker
-
-
-def warc_storage(settings: Settings) -> WarcFiles:
-    """Where this archive keeps its WARC files."""
-    return LocalWarcFiles(settings.warc_dir)
-
-
-def open_archive(settings: Settings) -> Store:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return open_store(settings.database_url)
 
 
 @asynccontextmanager

@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from samizdat import __version__
-from samizdat.app import warc_storage
 from samizdat.archive.integrity import scan_file
+from samizdat.archive.storage import warc_storage
 from samizdat.config import Settings
 from samizdat.store import Store, open_store
 from samizdat.store.transfer import TableCheck, copy_archive

@@ -14,7 +14,10 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
+
+if TYPE_CHECKING:
+    from samizdat.config import Settings
 
 # The directory (inside the archive's) of marks for files being written.
 WRITING = ".writing"
@@ -149,3 +152,8 @@ class LocalWarcFiles:
 def warc_files(where: WarcFiles | Path | str) -> WarcFiles:
     """``where`` itself, or the directory it names as :class:`LocalWarcFiles`."""
     return LocalWarcFiles(Path(where)) if isinstance(where, Path | str) else where
+
+
+def warc_storage(settings: Settings) -> WarcFiles:
+    """Where the archive of ``settings`` keeps its WARC files."""
+    return LocalWarcFiles(settings.warc_dir)

@@ -170,7 +170,7 @@ def migrate_to(
 def verify(ctx: typer.Context) -> None:
     """Read every WARC file whole and every record the database points at; check digests,
     image hashes and links. Exits 1 on any problem."""
-    from samizdat.app import warc_storage
+    from samizdat.archive.storage import warc_storage
     from samizdat.verify import verify_archive
 
     settings = settings_of(ctx)

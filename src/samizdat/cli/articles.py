@@ -38,7 +38,7 @@ def capture(
 ) -> None:
     """Capture pages now: raw exchange into WARC, parsed article into the database."""
     from samizdat.watch import CaptureStatus
-    from samizdat.watch.workers import default_workers
+    from samizdat.workers import default_workers
 
     targets = list(urls or [])
     if from_file is not None:
@@ -57,7 +57,7 @@ def capture(
 def _capture_all(settings: Settings, urls: list[str], workers: int) -> list[CaptureOutcome]:
     import asyncio
 
-    from samizdat.watch.workers import capture_in_processes, capture_urls
+    from samizdat.workers import capture_in_processes, capture_urls
 
     with progress_bar(enabled=len(urls) > 1) as progress:
         bar = progress.add_task("capturing", total=len(urls))
@@ -156,7 +156,7 @@ def export(
     """Export the archive: articles as JSON lines, a WACZ package, or a CDXJ index of the WARC files."""
     import json
 
-    from samizdat.app import warc_storage
+    from samizdat.archive.storage import warc_storage
     from samizdat.archive.wacz import archive_index, write_wacz
     from samizdat.read.reader import Reader, selected_articles
 

@@ -68,8 +68,7 @@ def settings_of(ctx: typer.Context) -> Settings:
 def store_of(ctx: typer.Context) -> Store:
     """The archive's store, its connections closed when the command ends (the CLI also runs in
     other programs' processes: tests, notebooks)."""
-    from samizdat.app import open_archive
-    from samizdat.store import DatabaseURLError
+    from samizdat.store import DatabaseURLError, open_archive
 
     try:
         store = open_archive(settings_of(ctx))

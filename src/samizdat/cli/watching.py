@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 
     from rich.table import Table
 
+    from samizdat.service import Watcher
     from samizdat.watch.checker import CheckReport
-    from samizdat.watch.service import Watcher
 
 
 @app.command("watch")
@@ -73,7 +73,7 @@ def worker_command(ctx: typer.Context) -> None:
     """
     import asyncio
 
-    from samizdat.watch.service import Watcher
+    from samizdat.service import Watcher
 
     settings = settings_of(ctx)
     store_of(ctx)
@@ -205,8 +205,8 @@ def _run_watcher(ctx: typer.Context, *, once: bool, workers: int) -> None:
     import asyncio
 
     from samizdat.config import ConfigError
+    from samizdat.service import WatcherFailed
     from samizdat.watch.loop import AlreadyWatching, WatchLock
-    from samizdat.watch.service import WatcherFailed
 
     settings = settings_of(ctx)
     store_of(ctx)
@@ -248,7 +248,7 @@ async def _watch_live(settings: Settings, workers: int) -> None:
 
     from rich.live import Live
 
-    from samizdat.watch.service import Watcher
+    from samizdat.service import Watcher
 
     watcher = Watcher(settings, workers=workers)
     running = _until_signalled(watcher)

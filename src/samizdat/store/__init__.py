@@ -1,5 +1,6 @@
 """Store stage: the database schema, its migrations, and every query the other stages need."""
 
+from samizdat.config import Settings
 from samizdat.store.engine import DatabaseURLError, open_engine
 from samizdat.store.migrate import migrate
 from samizdat.store.queries import Store
@@ -15,6 +16,12 @@ from samizdat.store.values import (
     WatchState,
     content_hash,
 )
+
+
+def open_archive(settings: Settings) -> Store:
+    """The store of the archive ``settings`` describes (its directory made if need be)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return open_store(settings.database_url)
 
 
 def open_store(url: str) -> Store:
@@ -38,6 +45,7 @@ __all__ = [
     "WatchState",
     "content_hash",
     "migrate",
+    "open_archive",
     "open_engine",
     "open_store",
 ]

@@ -13,8 +13,8 @@ from pydantic import BaseModel, Field
 
 from samizdat.read.reader import ArticleFilter, ArticleSummary
 from samizdat.watch.polling import SourceRefused, add_source
-from samizdat.watch.workers import capture_urls
 from samizdat.web.memento import timemap_path
+from samizdat.workers import capture_urls
 
 router = APIRouter(prefix="/api", tags=["archive"])
 

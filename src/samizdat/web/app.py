@@ -21,16 +21,15 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from samizdat.app import open_archive, warc_storage
 from samizdat.archive import CorruptRecord, read_record
-from samizdat.archive.storage import WarcFiles
+from samizdat.archive.storage import WarcFiles, warc_storage
 from samizdat.archive.wacz import write_wacz
 from samizdat.config import Settings
 from samizdat.fetch.decode import ContentEncodingError, decompress
 from samizdat.platforms import Registry
 from samizdat.read.reader import ArticleFilter, Reader
 from samizdat.read.statistics import GROUPINGS, to_csv
-from samizdat.store import Store
+from samizdat.store import Store, open_archive
 from samizdat.web import api, charts, feeds, memento
 from samizdat.web.i18n import OUTCOMES, Translator, choose
 from samizdat.web.limits import RateLimiter

@@ -23,6 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 from samizdat import logs
+from samizdat.app import pipeline
 from samizdat.config import Settings
 from samizdat.fetch.turns import HostTurns, shared_slots
 from samizdat.watch.capture import CaptureOutcome, CaptureStatus
@@ -44,8 +45,6 @@ async def capture_urls(
     turns: HostTurns | None = None,
 ) -> list[CaptureOutcome]:
     """Capture ``urls`` in this process; ``on_done(index, outcome)`` is called as each ends."""
-    from samizdat.app import pipeline
-
     async with pipeline(settings, turns=turns) as pipe:
         limit = asyncio.Semaphore(settings.fetch.total_concurrency)
 
@@ -184,7 +183,6 @@ def _check_worker(
     until_idle: bool,
     parent: int,  # its pid, from the parent itself: it may be gone before this process could ask
 ) -> None:
-    from samizdat.app import pipeline
     from samizdat.watch.loop import watch
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop, through ``stop``

@@ -40,7 +40,7 @@ from samizdat.watch.notify import Event, Notifier
 from samizdat.watch.outcomes import Outcome
 from samizdat.watch.polling import PollPacer, SourceReport, due_sources, poll_source
 from samizdat.watch.relating import Relating
-from samizdat.watch.workers import check_in_processes, shared_limits
+from samizdat.workers import check_in_processes, shared_limits
 
 SOURCE_TICK_SECONDS = 1.0  # the sources are read again at least this often (added, removed, polled)
 MIN_SOURCE_TICK_SECONDS = 0.005
