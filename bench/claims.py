@@ -24,9 +24,9 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from samizdat.fetch.turns import DatabaseTurns
 from samizdat.store import WatchState, open_store
 from samizdat.store.schema import articles
+from samizdat.store.turns import DatabaseTurns
 from samizdat.testing.postgres import fresh_database
 
 DEFAULT_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

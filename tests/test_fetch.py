@@ -228,8 +228,8 @@ def test_the_per_host_rate_holds_across_processes():
 def _take_database_turns(url, rate, seconds, out):
     import time as clock
 
-    from samizdat.fetch.turns import DatabaseTurns
     from samizdat.store import open_engine
+    from samizdat.store.turns import DatabaseTurns
 
     engine = open_engine(url)
     turns, taken, end = DatabaseTurns(rate, engine), [], clock.monotonic() + seconds

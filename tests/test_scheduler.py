@@ -9,8 +9,9 @@ import pytest
 from samizdat.config import FetchSettings
 from samizdat.fetch import Fetcher, FetchFailure, Priority
 from samizdat.fetch.scheduler import HostScheduler
-from samizdat.fetch.turns import DatabaseTurns, HostTurns, shared_slots
+from samizdat.fetch.turns import HostTurns, shared_slots
 from samizdat.store import open_engine
+from samizdat.store.turns import DatabaseTurns
 
 
 async def _granted_in_order(scheduler: HostScheduler, requests: list[Priority]) -> list[Priority]:

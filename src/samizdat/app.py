@@ -12,7 +12,7 @@ from samizdat.archive import WarcWriter
 from samizdat.archive.storage import WarcFiles, warc_storage
 from samizdat.config import Settings
 from samizdat.fetch import Fetcher
-from samizdat.fetch.turns import DatabaseTurns, HostTurns
+from samizdat.fetch.turns import Turns
 from samizdat.platforms import Registry
 from samizdat.store import Store, open_archive
 from samizdat.watch import Capturer
@@ -38,7 +38,7 @@ class Pipeline:
 
 @asynccontextmanager
 async def pipeline(
-    settings: Settings, *, turns: HostTurns | DatabaseTurns | None = None, files: WarcFiles | None = None
+    settings: Settings, *, turns: Turns | None = None, files: WarcFiles | None = None
 ) -> AsyncIterator[Pipeline]:
     """Every stage, built from ``settings``; ``turns`` shares the per-host rate with other
     processes; ``files`` keeps the WARC files elsewhere than the archive directory."""

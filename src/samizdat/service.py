@@ -30,8 +30,9 @@ from typing import Any
 from samizdat import logs
 from samizdat.app import Pipeline, pipeline
 from samizdat.config import Settings
-from samizdat.fetch.turns import DatabaseTurns, HostTurns, Priority, shared_slots
+from samizdat.fetch.turns import HostTurns, Priority, Turns, shared_slots
 from samizdat.store import open_engine
+from samizdat.store.turns import DatabaseTurns
 from samizdat.watch.capture import CaptureOutcome
 from samizdat.watch.checker import SIGNALLED, CheckReport
 from samizdat.watch.firstsight import FirstSight, Sighting, removal_seen
@@ -109,7 +110,7 @@ class Watcher:
 
     async def run(self, stop: asyncio.Event) -> None:
         turns_engine = None
-        turns: HostTurns | DatabaseTurns | None = None
+        turns: Turns | None = None
         if self.slots is not None:
             turns = HostTurns(self.settings.fetch.per_host_rate, self.slots)
         elif self.turns_in_database and self.settings.fetch.per_host_rate > 0:

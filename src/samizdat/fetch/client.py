@@ -25,7 +25,7 @@ from samizdat.fetch.decode import ContentEncodingError, DecodedText, decode_html
 from samizdat.fetch.safety import Resolver, UnsafeURL, check_scheme, resolve, safe_address
 from samizdat.fetch.scheduler import HostScheduler
 from samizdat.fetch.streams import AsyncioBackend
-from samizdat.fetch.turns import DatabaseTurns, HostTurns, Priority
+from samizdat.fetch.turns import HostTurns, Priority, Turns
 
 Headers = tuple[tuple[str, str], ...]
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -107,7 +107,7 @@ class Fetcher:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         resolver: Resolver = resolve,
-        turns: HostTurns | DatabaseTurns | None = None,
+        turns: Turns | None = None,
         aging_seconds: float = 60.0,
     ) -> None:
         self.settings = settings

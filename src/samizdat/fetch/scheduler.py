@@ -22,7 +22,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from samizdat.fetch.turns import DatabaseTurns, HostTurns, Priority
+from samizdat.fetch.turns import Priority, Turns
 
 FAIR_SHARE = 0.1
 
@@ -56,7 +56,7 @@ class QueueFigures:
 class HostScheduler:
     def __init__(
         self,
-        turns: HostTurns | DatabaseTurns,
+        turns: Turns,
         per_host_concurrency: int,
         *,
         aging_seconds: float = 60.0,
