@@ -193,6 +193,8 @@ def export(
 
 
 def _export_row(row: dict[str, Any]) -> dict[str, Any]:
+    from samizdat.watch.outcomes import public_status
+
     details = row["details"] or {}
     ref = row["warc"]
     return {
@@ -213,8 +215,7 @@ def _export_row(row: dict[str, Any]) -> dict[str, Any]:
         "repost_of": details.get("repost_of"),
         "media": details.get("media", []),
         "state": row["state"],
-        # the outcome names of the watch: "alive" while live, else the (suspected or confirmed) reason
-        "status": row["outcome"] if row["state"] != "live" and row["outcome"] else "alive",
+        "status": public_status(row["state"], row["outcome"]),
         "outcome": row["outcome"],
         "detected_at": row["detected_at"],
         "first_captured_at": row["first_version_at"],  # null: removed before it could be captured

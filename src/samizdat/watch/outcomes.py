@@ -120,6 +120,19 @@ class State(enum.StrEnum):
     REMOVED = "removed"
 
 
+def public_status(state: str, outcome: str | None) -> str:
+    """An article's ``status`` wherever it is shown (export, API, site): ``live``, ``suspect``
+    (a check saw a removal, a second one has not confirmed it yet) or, once confirmed, the
+    removal's outcome (``deleted_by_author``, ``removed_violation``, ``http_404``, …).
+
+    >>> public_status("live", None), public_status("suspect", "deleted_by_author")
+    ('live', 'suspect')
+    >>> public_status("removed", "removed_violation")
+    'removed_violation'
+    """
+    return outcome if state == State.REMOVED and outcome else state
+
+
 @dataclass(frozen=True)
 class ArticleState:
     state: State = State.LIVE

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from samizdat.read.reader import ArticleFilter, ArticleSummary
+from samizdat.watch.outcomes import public_status
 from samizdat.watch.polling import SourceRefused, add_source
 from samizdat.web.memento import timemap_path
 from samizdat.workers import capture_urls
@@ -47,7 +48,7 @@ def _out(item: ArticleSummary) -> ArticleOut:
         account=item.account,
         author=item.author,
         url=item.url,
-        status=_status(item.state, item.outcome),
+        status=public_status(item.state, item.outcome),
         published_at=item.published_at,
         first_captured_at=item.first_captured_at,
         last_seen_alive_at=item.last_seen_alive_at,
@@ -55,10 +56,6 @@ def _out(item: ArticleSummary) -> ArticleOut:
         snippet="".join(piece for piece, _ in item.snippet) or None,
         links=_links(item.id, item.url),
     )
-
-
-def _status(state: str, outcome: str | None) -> str:
-    return outcome if state == "removed" and outcome else state
 
 
 def _links(article_id: int, url: str) -> dict[str, str]:
@@ -126,7 +123,7 @@ def article(request: Request, article_id: int) -> dict[str, Any]:
         "title": found["title"],
         "account": found["account"],
         "author": found["author"],
-        "status": _status(found["state"], found["outcome"]),
+        "status": public_status(found["state"], found["outcome"]),
         "published_at": found["published_at"],
         "first_captured_at": found["first_captured_at"],
         "last_seen_alive_at": found["last_seen_alive_at"],
@@ -140,7 +137,7 @@ def article(request: Request, article_id: int) -> dict[str, Any]:
                 "id": c.id,
                 "account": c.account,
                 "url": c.url,
-                "status": _status(c.state, c.outcome),
+                "status": public_status(c.state, c.outcome),
                 "detected_at": c.detected_at,
                 "last_seen_alive_at": c.last_seen_alive_at,
             }
