@@ -42,6 +42,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 from xml.sax.saxutils import escape
 
 from samizdat.platforms.wechat import script_vars
+from samizdat.testing.faults import FAULTS, not_found, send
 from samizdat.testing.spliced import SplicedPage
 from samizdat.testing.timeline import Fate
 
@@ -332,7 +333,7 @@ class Simulator:
         if not path.startswith(("/s", "/account/")):
             self._logged(path, "other")
         if path.startswith("/fault/"):
-            return await FAULTS.get(path[len("/fault/") :], _not_found)(self, writer, query)
+            return await FAULTS.get(path[len("/fault/") :], not_found)(self, writer, query)
         if path == "/s" or path.startswith("/s/"):
             if path == "/s":
                 identity = (query.get("__biz", ""), query.get("mid", ""), query.get("idx", "1"))
@@ -372,20 +373,20 @@ class Simulator:
             self._logged(path, "article", moved)
             return self._article_page(writer, headers, moved, edited=False)
         if path.startswith("/ext/"):
-            _send(writer, 200, tiny_png(path), [("Content-Type", "image/png")])
+            send(writer, 200, tiny_png(path), [("Content-Type", "image/png")])
             return True
         if path.startswith("/notice/") and path[8:] in self.notices:
             return self._page(writer, headers, self.notices[path[8:]])
         if path == "/news/duplicate-images":
-            _send(writer, 200, DUPLICATE_IMAGES.encode(), [("Content-Type", "text/html; charset=utf-8")])
+            send(writer, 200, DUPLICATE_IMAGES.encode(), [("Content-Type", "text/html; charset=utf-8")])
             return True
         if path in ("/feed.xml", "/feed.json", "/sitemap.xml", "/sitemap-articles.xml"):
             body, content_type = self._listing(path)
             etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
             if headers.get("if-none-match") == etag:
-                _send(writer, 304, b"", [("ETag", etag)])
+                send(writer, 304, b"", [("ETag", etag)])
             else:
-                _send(writer, 200, body, [("Content-Type", content_type), ("ETag", etag)])
+                send(writer, 200, body, [("Content-Type", content_type), ("ETag", etag)])
             return True
         if path.startswith("/account/") and path.endswith((".xml", ".json")):
             if self._random_fault():
@@ -394,7 +395,7 @@ class Simulator:
             feed, _, extension = unquote(path[len("/account/") :]).rpartition(".")
             listed = [self.base + a.path for a in self._listed() if a.feed == feed][: self.account_entries]
             self._logged(path, "feed")
-            _send(writer, 200, *_feed(feed, listed, extension))
+            send(writer, 200, *_feed(feed, listed, extension))
             return True
         if path == "/accounts.opml":
             feeds = [
@@ -403,16 +404,16 @@ class Simulator:
             ]
             outlines = "".join(f'<outline type="rss" xmlUrl="{escape(feed)}"/>' for feed in feeds)
             body = f'<?xml version="1.0"?><opml version="2.0"><body>{outlines}</body></opml>'
-            _send(writer, 200, body.encode(), [("Content-Type", "text/x-opml")])
+            send(writer, 200, body.encode(), [("Content-Type", "text/x-opml")])
             return True
         if path == "/urls.txt":
             body = "".join(url + "\n" for url in self.article_urls()).encode()
-            _send(writer, 200, body, [("Content-Type", "text/plain; charset=utf-8")])
+            send(writer, 200, body, [("Content-Type", "text/plain; charset=utf-8")])
             return True
         if path == "/redirect" and "to" in query:
-            _send(writer, 302, b"", [("Location", query["to"])])
+            send(writer, 302, b"", [("Location", query["to"])])
             return True
-        return await _not_found(self, writer, query)
+        return await not_found(self, writer, query)
 
     def remove(self, article: SimulatedArticle, notice: str) -> None:
         """From now on ``article`` shows the notice page ``notice`` (a name in expected.json)."""
@@ -429,7 +430,7 @@ class Simulator:
     async def _flaky(self, writer: asyncio.StreamWriter, headers: dict[str, str], kind: int) -> bool:
         """One transient failure: 503 (``kind`` 0), the verification page (1), a body cut off (2)."""
         if kind == 0:
-            _send(writer, 503, b"busy", [("Content-Type", "text/plain")])
+            send(writer, 503, b"busy", [("Content-Type", "text/plain")])
             return True
         if kind == 1:
             return self._page(writer, headers, self.notices["verification"])
@@ -467,7 +468,7 @@ class Simulator:
         if self.gzip_pages and "gzip" in headers.get("accept-encoding", ""):
             body = gzip.compress(body, compresslevel=1)
             extra.append(("Content-Encoding", "gzip"))
-        _send(writer, 200, body, extra)
+        send(writer, 200, body, extra)
         return True
 
     def _article_page(
@@ -503,7 +504,7 @@ class Simulator:
         extra = [("Content-Type", "text/html; charset=utf-8")]
         if zipped:
             extra.append(("Content-Encoding", "gzip"))
-        _send(writer, 200, page.render(zipped, values), extra)
+        send(writer, 200, page.render(zipped, values), extra)
         return True
 
 
@@ -521,117 +522,6 @@ def _feed(title: str, urls: list[str], extension: str) -> tuple[bytes, list[tupl
     return body.encode(), [("Content-Type", "application/rss+xml")]
 
 
-def _send(
-    writer: asyncio.StreamWriter,
-    status: int,
-    body: bytes,
-    headers: list[tuple[str, str]],
-    *,
-    length: int | None = None,
-) -> None:
-    reason = {
-        200: "OK",
-        302: "Found",
-        404: "Not Found",
-        410: "Gone",
-        451: "Unavailable For Legal Reasons",
-        500: "Internal Server Error",
-        503: "Service Unavailable",
-    }.get(status, "Status")
-    lines = [
-        f"HTTP/1.1 {status} {reason}",
-        f"Content-Length: {len(body) if length is None else length}",
-        *(f"{k}: {v}" for k, v in headers),
-    ]
-    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
-
-
-async def _not_found(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str, str]) -> bool:
-    _send(writer, 404, b"<html><body>not found</body></html>", [("Content-Type", "text/html")])
-    return True
-
-
-async def _slow(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str, str]) -> bool:
-    """A body that drips one byte every ``interval`` seconds."""
-    interval = float(query.get("interval", "0.5"))
-    body = b"<html><body>" + b"x" * 200 + b"</body></html>"
-    writer.write(
-        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n" + f"Content-Length: {len(body)}\r\n\r\n".encode()
-    )
-    for byte in body:
-        writer.write(bytes([byte]))
-        await writer.drain()
-        await asyncio.sleep(interval)
-    return False
-
-
-async def _endless(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str, str]) -> bool:
-    """A chunked body that never ends (until the client hangs up)."""
-    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n")
-    chunk = b"<p>" + b"endless " * 8000 + b"</p>"
-    frame = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
-    while True:
-        writer.write(frame)
-        await writer.drain()
-
-
-async def _huge(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str, str]) -> bool:
-    """A ``size``-byte page (default 50 MB) with an honest Content-Length."""
-    size = int(query.get("size", str(50 * 1024 * 1024)))
-    declare = query.get("declare", "1") == "1"
-    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
-    head += f"Content-Length: {size}\r\n\r\n".encode() if declare else b"Connection: close\r\n\r\n"
-    writer.write(head)
-    block = b"<p>" + b"a" * 65530 + b"</p>"
-    sent = 0
-    while sent < size:
-        piece = block[: size - sent]
-        writer.write(piece)
-        sent += len(piece)
-        await writer.drain()
-    return False
-
-
-async def _reset(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str, str]) -> bool:
-    """Promise 100 kB, send 1 kB, then drop the connection."""
-    writer.write(
-        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n<html>" + b"x" * 1000
-    )
-    await writer.drain()
-    writer.transport.abort()
-    return False
-
-
-async def _truncated_gzip(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str, str]) -> bool:
-    body = gzip.compress(b"<html><body>" + "中文内容".encode() * 5000 + b"</body></html>")[:-200]
-    _send(writer, 200, body, [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip")])
-    return True
-
-
-async def _wrong_length(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str, str]) -> bool:
-    body = b"<html><body>short</body></html>"
-    _send(writer, 200, body, [("Content-Type", "text/html"), ("Connection", "close")], length=len(body) + 500)
-    await writer.drain()
-    return False
-
-
-async def _redirect_loop(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str, str]) -> bool:
-    hop = int(query.get("hop", "0")) + 1
-    _send(writer, 302, b"", [("Location", f"/fault/redirect-loop?hop={hop}")])
-    return True
-
-
-async def _empty(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str, str]) -> bool:
-    _send(writer, 200, b"", [("Content-Type", "text/html")])
-    return True
-
-
-async def _binary(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str, str]) -> bool:
-    body = bytes(hashlib.sha256(str(i).encode()).digest()[0] for i in range(20000))
-    _send(writer, 200, body, [("Content-Type", "text/html")])
-    return True
-
-
 # Image bytes depend on the path only, so these two URLs give the same image.
 DUPLICATE_IMAGES = (
     "<html><head><title>同一张图片的两个地址</title></head><body><article><h1>同一张图片的两个地址</h1>"
@@ -640,43 +530,3 @@ DUPLICATE_IMAGES = (
     "<p>第二段正文，再次出现同一张图片，只是地址的参数不同。</p>"
     '<img src="/ext/mmbiz.qpic.cn/photo/1?wx_fmt=jpeg"></article></body></html>'
 )
-
-ARTICLE_IN_GBK = (
-    "<html><head><title>中文标题：本地测试文章</title></head><body><div id='main'>"
-    "<h1>中文标题：本地测试文章</h1><p>发布时间：2021-03-04 10:20</p>"
-    + "".join(f"<p>这是第{i}段正文，用来检验没有声明编码的国标页面能否被正确解码。</p>" for i in range(12))
-    + "</div></body></html>"
-)
-
-
-async def _gbk_undeclared(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str, str]) -> bool:
-    _send(writer, 200, ARTICLE_IN_GBK.encode("gbk"), [("Content-Type", "text/html")])
-    return True
-
-
-async def _misdeclared(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str, str]) -> bool:
-    """Declared UTF-8 in the header, actually GBK."""
-    _send(writer, 200, ARTICLE_IN_GBK.encode("gbk"), [("Content-Type", "text/html; charset=utf-8")])
-    return True
-
-
-async def _status(sim: Simulator, writer: asyncio.StreamWriter, query: dict[str, str]) -> bool:
-    code = int(query.get("code", "500"))
-    _send(writer, code, f"<html><body>status {code}</body></html>".encode(), [("Content-Type", "text/html")])
-    return True
-
-
-FAULTS = {
-    "slow": _slow,
-    "endless": _endless,
-    "huge": _huge,
-    "reset": _reset,
-    "truncated-gzip": _truncated_gzip,
-    "wrong-length": _wrong_length,
-    "redirect-loop": _redirect_loop,
-    "empty": _empty,
-    "binary": _binary,
-    "gbk-undeclared": _gbk_undeclared,
-    "misdeclared": _misdeclared,
-    "status": _status,
-}
