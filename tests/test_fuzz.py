@@ -17,6 +17,7 @@ from samizdat.platforms.generic import PLATFORM as GENERIC
 from samizdat.platforms.wechat import PLATFORM as WECHAT
 from samizdat.sources.documents import NotASource, read_source
 from samizdat.sources.removals import RemovalDatasetError, read_removals
+from samizdat.testing import WECHAT_PAGES
 
 # 300 inputs each in the normal run; SAMIZDAT_FUZZ_EXAMPLES=20000 for a long one (docs/reliability.md).
 FAST = settings(
@@ -214,7 +215,7 @@ def test_a_removal_file_that_looks_gzipped_but_is_not_is_refused(tmp_path):
 def test_control_characters_and_broken_hosts_in_addresses_do_not_stop_the_parse():
     """Found by bench/fuzz.py: a character reference to a control character (&#1;) in an
     image's address reached lxml through the body rewrite. Page: a sample WeChat article."""
-    source = WECHAT / "articles" / "huashangbao-2018-background-image.html"
+    source = WECHAT_PAGES / "articles" / "huashangbao-2018-background-image.html"
     page = source.read_text("utf-8")
     at = page.index(">", page.index('id="js_content"')) + 1
     page = (

@@ -66,7 +66,7 @@ def test_english_news_page():
 
 def test_chinese_page_in_gbk_with_a_dateline():
     from samizdat.fetch.decode import decode_html
-    from samizdat.testing.simulator import ARTICLE_IN_GBK
+    from samizdat.testing.faults import ARTICLE_IN_GBK
 
     text = decode_html(ARTICLE_IN_GBK.encode("gbk")).text
     article = GENERIC.parse("http://news.example.cn/a.html", text)
