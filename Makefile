@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench fuzz demo clean
+.PHONY: run test test-fast lint bench fuzz demo clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -28,6 +28,12 @@ $(BROWSER):
 test: $(STAMP) $(BROWSER)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest -q
+
+# The inner loop: everything but the tests marked slow (simulations, subprocesses, kills, the
+# browser), in under two minutes. CI runs `make test`, all of them.
+test-fast: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/pytest -q -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

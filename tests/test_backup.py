@@ -26,6 +26,7 @@ async def capture(settings, urls):
         return [(await pipe.capturer.capture(url)).article_id for url in urls]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", ["sqlite", "postgresql"])
 def test_a_backup_taken_during_captures_restores_to_the_same_pages(tmp_path, target, request, database_url):
     """From either backend (``database_url``: the live archive's) to either (``target``)."""

@@ -27,6 +27,8 @@ from samizdat.web.app import create_app
 from samizdat.web.server import running_site
 from tests.conftest import WECHAT, fast_archive_settings, fresh_postgres_database
 
+pytestmark = pytest.mark.slow
+
 CHROMIUM = os.environ.get("SAMIZDAT_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 

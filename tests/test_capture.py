@@ -33,6 +33,7 @@ def simulated(simulator, label):
     return next(a for a in simulator.articles if (a.biz, a.mid, a.idx) == (biz, mid, idx))
 
 
+@pytest.mark.slow
 async def test_every_sample_article_is_captured_with_exact_fields(settings, simulator):
     outcomes, store = await capture_all(settings, simulator.article_urls())
     assert [o.status for o in outcomes] == [CaptureStatus.CAPTURED] * len(simulator.articles)
@@ -173,6 +174,7 @@ async def test_bad_input_gives_a_clear_outcome_and_writes_no_row(settings, simul
     assert store.counts() == {"articles": 0, "versions": 0, "blobs": 0, "checks": 0}
 
 
+@pytest.mark.slow
 async def test_slow_drip_times_out(settings, simulator):
     outcomes, store = await capture_all(
         with_fetch(settings, timeout=1.0), [simulator.base + "/fault/slow?interval=0.3"]

@@ -20,6 +20,7 @@ def run(*args, env=None):
     return result
 
 
+@pytest.mark.slow
 def test_capture_export_show_and_verify(tmp_path, simulator, database_url):
     config = config_for(tmp_path, simulator, database_url)
     urls = simulator.article_urls()[:3]
@@ -146,6 +147,7 @@ def test_bad_database_url_is_a_clear_error(tmp_path):
     assert "database.url" in result.output
 
 
+@pytest.mark.slow
 def test_demo_runs_offline_and_detects_the_removals(tmp_path, database_url):
     result = run(
         "--data-dir",
@@ -158,6 +160,7 @@ def test_demo_runs_offline_and_detects_the_removals(tmp_path, database_url):
     assert "3 of 3 removals detected and confirmed" in result.output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["serve", "run"])
 def test_serve_and_run_serve_the_site_over_an_archive(tmp_path, simulator, command, database_url):
     import socket
@@ -195,6 +198,7 @@ def test_serve_and_run_serve_the_site_over_an_archive(tmp_path, simulator, comma
         server.stdout.close()
 
 
+@pytest.mark.slow
 def test_export_wacz_and_cdxj(tmp_path, simulator, database_url):
     import subprocess
     import sys

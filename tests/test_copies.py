@@ -127,6 +127,7 @@ def _ids(store):
         return connection.execute(select(articles.c.id, articles.c.canonical_id)).all()
 
 
+@pytest.mark.slow
 def test_the_article_page_lists_the_other_copies_with_their_status(tmp_path, database_url):
     from samizdat.config import DatabaseSettings, Settings
     from samizdat.web.app import create_app

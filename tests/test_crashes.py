@@ -2,11 +2,14 @@
 nothing twice, the schedule intact, on both backends with two capture processes. A few rounds here; ``bench/crashes.py`` runs twenty over
 1,000 captures (docs/reliability.md). Pages: the simulator's (src/samizdat/testing/pages/wechat)."""
 
+import pytest
+
 from samizdat.testing import Simulator
 from samizdat.testing.crashes import crash_rounds
 from tests.conftest import WECHAT
 
 
+@pytest.mark.slow
 def test_killed_captures_and_watches_leave_a_whole_archive(tmp_path, database_url):
     with Simulator(WECHAT, copies=3) as sim:
         report = crash_rounds(

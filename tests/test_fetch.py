@@ -34,6 +34,7 @@ async def test_user_agent_is_the_operators(simulator):
     assert ("User-Agent", "ResearchBot/2.0 (+mailto:ops@example.org)") in result.exchanges[0].request_headers
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("path", "failure", "changes"),
     [
@@ -205,6 +206,7 @@ def _take_turns(slots, rate, seconds, out):
     out.put(taken)
 
 
+@pytest.mark.slow
 def test_the_per_host_rate_holds_across_processes():
     """Three processes taking turns for one host at 20/s: 20 a second between them, not 60."""
     import itertools
@@ -243,6 +245,7 @@ def _take_database_turns(url, rate, seconds, out):
     out.put(taken)
 
 
+@pytest.mark.slow
 def test_the_per_host_rate_holds_across_processes_through_the_database(migrated_database_url):
     """Workers on several machines share the rate through the database: here three processes."""
     import multiprocessing

@@ -18,6 +18,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from sqlalchemy import select, update
 
 from samizdat.app import pipeline
@@ -87,6 +88,7 @@ async def run_watcher(settings, seconds: float) -> Watcher:
     return watcher
 
 
+@pytest.mark.slow
 async def test_a_poll_never_waits_for_the_captures_it_started(settings, simulator):
     """A listed article whose page hangs for 4 s: the source is still polled on its interval
     meanwhile, and the other listed article is captured at once (on the code before this
@@ -156,6 +158,7 @@ async def test_a_failed_first_sight_is_retried_at_once_in_schedule_time(settings
     assert elapsed < 2.0
 
 
+@pytest.mark.slow
 async def test_a_first_sight_of_a_removal_notice_is_a_removal_before_capture(settings, tmp_path):
     """The feed still lists an article that already shows the violation notice: it is kept with
     what the feed said of it and the notice as evidence, declared once a second look agrees,
@@ -245,6 +248,7 @@ def _dead_pid() -> int:
     return pid
 
 
+@pytest.mark.slow
 def test_status_shows_each_class_of_request_and_how_late_it_is(settings, simulator, tmp_path):
     """``samizdat status`` tells what is being given up: due checks by class (confirmations,
     signalled, routine) with the most overdue, and each live worker's queues."""

@@ -9,6 +9,7 @@ import string
 import time
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -71,6 +72,7 @@ def test_entities_dtds_and_external_references_are_never_expanded():
             assert all(len(entry.title or "") < 10_000 for entry in document.entries)
 
 
+@pytest.mark.slow
 @FAST
 @given(text=st.text(max_size=300))
 def test_any_configuration_is_read_or_refused_clearly(text, tmp_path_factory):

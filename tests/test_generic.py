@@ -39,6 +39,7 @@ signatures within sixty days to force a vote, a threshold reached only once befo
 </body></html>"""
 
 
+@pytest.mark.slow
 def test_quality_gate_on_cwced():
     result = extraction_eval.evaluate(extraction_eval.DEFAULT_DATA)
     assert result.pages == 69

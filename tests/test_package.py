@@ -7,9 +7,12 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_the_wheel_carries_what_the_demo_needs(tmp_path):
     dist = tmp_path / "dist"
     subprocess.run(

@@ -47,6 +47,7 @@ def relate_all(store) -> dict[str, list[str]]:
         return {keys[a]: [keys[r] for r in found] for a, found in related_ids(connection, list(keys)).items()}
 
 
+@pytest.mark.slow
 def test_related_posts_arrive_incrementally_share_topics_and_leave_copies_out(store):
     # Captured in three batches, related posts computed after each: older articles' lists take
     # in the newer ones.

@@ -65,6 +65,7 @@ def settings(request, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_statistics_of_an_imported_dataset_reproduce_its_own_shares(settings):
     rows = dataset_rows()
     store = open_store(settings.database_url)
@@ -107,6 +108,7 @@ def test_statistics_of_an_imported_dataset_reproduce_its_own_shares(settings):
     assert again.rows == 17411 and again.added == 0
 
 
+@pytest.mark.slow
 def test_the_statistics_page_and_csv_show_the_breakdowns(tmp_path, database_url):
     settings = Settings(data_dir=tmp_path / "data", database=DatabaseSettings(url=database_url))
     store = open_store(settings.database_url)

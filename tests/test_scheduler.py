@@ -149,6 +149,7 @@ def test_a_reservation_holds_lower_classes_back_through_the_database(migrated_da
         engine.dispose()
 
 
+@pytest.mark.slow
 async def test_time_in_the_queue_is_not_counted_against_the_fetch_timeout(simulator):
     """Two requests a second with a 0.4 s timeout: the fourth waits 1.5 s for its turn and is
     still answered, since the timeout counts from the moment a request is sent."""

@@ -91,6 +91,7 @@ def brute_force(by_id, query):
     return {i for i, fields in by_id.items() if any(needle in fold(f or "") for f in fields)}
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_substrings_of_stored_texts_find_exactly_the_texts_that_contain_them(indexed, data):
@@ -109,6 +110,7 @@ def test_substrings_of_stored_texts_find_exactly_the_texts_that_contain_them(ind
     assert reader.matching_ids(query) == expected, query
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(query=st.text(alphabet="北约峰会的中国人 ,.，。、NATOSummit2023-", min_size=1, max_size=6))
 def test_arbitrary_queries_match_the_brute_force_scan(indexed, query):

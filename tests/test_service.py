@@ -52,6 +52,7 @@ def webhook():
     server.server_close()
 
 
+@pytest.mark.slow
 async def test_the_watcher_polls_captures_at_first_sight_and_reports_removals(settings, webhook, caplog):
     caplog.set_level(logging.INFO, logger="samizdat")
     url, received, calls = webhook
@@ -170,6 +171,7 @@ async def test_a_webhook_that_keeps_failing_is_retried_then_given_up():
     assert (notifier.delivered, notifier.failed) == (0, 1)
 
 
+@pytest.mark.slow
 async def test_related_posts_are_computed_beside_the_watcher_in_a_process_of_its_own(settings, simulator):
     """The watcher's relating runs in a child process (jieba's second-long dictionary load and
     the TF-IDF work never hold the watcher's interpreter): every captured article is related."""
@@ -196,6 +198,7 @@ async def test_related_posts_are_computed_beside_the_watcher_in_a_process_of_its
     assert relating.done == vectors == len(simulator.articles)
 
 
+@pytest.mark.slow
 def test_the_relating_process_ends_with_its_parent(tmp_path):
     """A watcher killed with SIGKILL leaves no relating process (nor any other child) behind."""
     import signal
@@ -245,6 +248,7 @@ def _running(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+@pytest.mark.slow
 async def test_a_failing_loop_of_the_watcher_is_logged_and_started_again(
     settings, simulator, monkeypatch, caplog
 ):
@@ -276,6 +280,7 @@ async def test_a_failing_loop_of_the_watcher_is_logged_and_started_again(
     assert any(getattr(r, "event", None) == "loop_failed" and r.loop == "heartbeat" for r in caplog.records)
 
 
+@pytest.mark.slow
 async def test_a_writer_that_fails_fails_its_captures_and_stops_the_watcher(settings, simulator, monkeypatch):
     """An error escaping the archive writer's thread fails the captures waiting on it with that
     error (none waits forever), every later one at once, and the watcher stops and says why."""

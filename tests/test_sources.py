@@ -120,6 +120,7 @@ def test_hostile_xml_entities_are_not_expanded():
     assert all("root:" not in e.url and "aaaaaaaaaa" not in e.url for e in entries)
 
 
+@pytest.mark.slow
 def test_source_add_and_poll_against_the_simulator(tmp_path, simulator, database_url):
     config = config_for(tmp_path, simulator, database_url)
     runner = CliRunner()

@@ -51,6 +51,7 @@ async def run_for(pipe, seconds: float) -> list:
     return reports
 
 
+@pytest.mark.slow
 async def test_a_removal_is_detected_confirmed_and_kept_as_evidence(settings, own_simulator):
     settings = fast(settings, own_simulator)
     articles = own_simulator.articles[:4]
@@ -77,6 +78,7 @@ async def test_a_removal_is_detected_confirmed_and_kept_as_evidence(settings, ow
         assert {c["outcome"] for c in state["checks"]} == {"alive"}
 
 
+@pytest.mark.slow
 async def test_transient_failures_are_never_declared(settings, own_simulator):
     settings = fast(settings, own_simulator)
     settings = dataclasses.replace(settings, fetch=dataclasses.replace(settings.fetch, timeout=3))
@@ -94,6 +96,7 @@ async def test_transient_failures_are_never_declared(settings, own_simulator):
     assert counts["articles"] == len(own_simulator.articles)
 
 
+@pytest.mark.slow
 async def test_an_article_coming_back_is_restored(settings, own_simulator):
     settings = fast(settings, own_simulator)
     # removed articles are looked at again every 0.5 simulated hours here (default 24)
@@ -125,6 +128,7 @@ def test_one_watcher_per_data_directory(tmp_path):
         pass
 
 
+@pytest.mark.slow
 def test_watch_command_runs_due_checks_and_refuses_a_second_watcher(tmp_path, own_simulator, database_url):
     from typer.testing import CliRunner
 
@@ -208,6 +212,7 @@ async def test_a_silent_edit_becomes_a_new_version(settings, own_simulator):
     assert any(line.startswith("-") and word in line for line in details["diff"])
 
 
+@pytest.mark.slow
 async def test_claims_hand_each_due_article_to_one_worker_until_checked_or_the_lease_ends(
     settings, own_simulator
 ):
@@ -243,6 +248,7 @@ async def test_a_migrated_account_is_followed_to_the_article_s_new_address(setti
     assert "该公众号已迁移" in gzip.decompress(notice.payload).decode("utf-8")
 
 
+@pytest.mark.slow
 async def test_a_fifth_of_answers_failing_never_makes_a_removal_over_thousands_of_checks(settings):
     """503s, verification pages and connections reset mid-body, one answer in five."""
     with Simulator(WECHAT, copies=10) as sim:
@@ -267,6 +273,7 @@ async def test_a_fifth_of_answers_failing_never_makes_a_removal_over_thousands_o
     assert states == {"live"}
 
 
+@pytest.mark.slow
 async def test_a_restart_in_the_middle_loses_no_schedule_and_no_capture(settings, own_simulator):
     settings = fast(settings, own_simulator)
     async with pipeline(settings) as pipe:
@@ -335,6 +342,7 @@ async def test_a_removed_text_makes_its_copies_due_at_once(settings):
     assert [(r.article_id, r.outcome) for r in second] == [(ids[1], "alive")]
 
 
+@pytest.mark.slow
 async def test_a_burst_of_verification_pages_declares_nothing_and_the_host_rests(settings):
     """A platform that answers with verification pages while it is asked too often: nothing is
     declared removed, and after each verification page the host rests (the simulator's log
@@ -366,6 +374,7 @@ async def test_a_burst_of_verification_pages_declares_nothing_and_the_host_rests
     assert max(b - a for a, b in itertools.pairwise(times)) >= rest * 0.9
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("keep_removed", [False, True])
 async def test_an_article_gone_from_its_listing_is_checked_at_once(settings, keep_removed):
     """The platform's own lists drop a removed article at once (a caching bridge keeps it): the
@@ -390,6 +399,7 @@ async def test_an_article_gone_from_its_listing_is_checked_at_once(settings, kee
     assert {(r.article_id, r.outcome) for r in checked} == {(i, "deleted_by_author") for i in removed_ids}
 
 
+@pytest.mark.slow
 async def test_a_listed_url_whose_capture_failed_is_tried_again_at_the_next_poll(settings):
     """What a listing holds is remembered, but only what is archived counts as seen: a URL whose
     capture failed (after its retries) is captured again at the next poll."""

@@ -338,6 +338,7 @@ def test_searches_are_limited_per_client_and_nothing_else_is(archive):
     assert others == [200] * 5
 
 
+@pytest.mark.slow
 def test_submitted_urls_never_reach_private_addresses(archive):
     """SSRF through the admin API: with the default fetch settings (private networks refused),
     nothing submitted reaches the simulator on loopback, by address, name or scheme."""

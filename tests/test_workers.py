@@ -34,6 +34,7 @@ def start_worker(env):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_workers_share_the_checks_survive_a_kill_and_keep_the_budget(backend, tmp_path, request):
     url = (
