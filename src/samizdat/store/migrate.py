@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Alembic runs a migration through module-level proxies (alembic.op, alembic.context): two
@@ -16,7 +19,14 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _ONE_AT_A_TIME = threading.Lock()
 
 
+def head_revision() -> str:
+    """The newest revision: migrations are numbered in one line (``0013_drop_hosts.py``)."""
+    return max(path.name.split("_", 1)[0] for path in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
+
+
 def alembic_config(connection) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -24,6 +34,21 @@ def alembic_config(connection) -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (a no-op when it is already there)."""
+    """Bring the schema to the newest revision (a no-op when it is already there).
+
+    A database already at the head is seen with one query, without loading Alembic (a fifth
+    of a second of every command's start)."""
+    if _revision(engine) == head_revision():
+        return
+    from alembic import command
+
     with _ONE_AT_A_TIME, engine.begin() as connection:
         command.upgrade(alembic_config(connection), "head")
+
+
+def _revision(engine: Engine) -> str | None:
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(text("SELECT version_num FROM alembic_version"))
+    except DBAPIError:  # a new database: no version table yet
+        return None

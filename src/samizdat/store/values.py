@@ -7,11 +7,13 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from samizdat.archive import ArchiveRef
-from samizdat.platforms.base import Article
-from samizdat.relate.copies import Fingerprint
+
+if TYPE_CHECKING:
+    from samizdat.platforms.base import Article
+    from samizdat.relate.copies import Fingerprint
 
 
 @dataclass(frozen=True)
