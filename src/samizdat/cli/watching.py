@@ -123,6 +123,7 @@ WAITING_CLASSES = {
 DUE_CLASSES = {"confirm": "confirmations", "signal": "signalled checks", "routine": "routine checks"}
 
 
+# Real seconds, like the heartbeats they count (a worker beats every 2 s whatever the time scale).
 ALIVE_WITHIN = timedelta(seconds=30)
 
 
@@ -138,7 +139,8 @@ def status_command(
 
     store = store_of(ctx)
     now = datetime.now(UTC)
-    queue = store.queue(now, late_after=timedelta(minutes=5))
+    # Lateness is schedule time: five minutes of the schedule, however fast it runs.
+    queue = store.queue(now, late_after=timedelta(minutes=5) / settings_of(ctx).watch.time_scale)
     due = store.due_by_class(now, signalled=SIGNALLED)
     alive = [w for w in queue["workers"] if now - w["seen_at"] < ALIVE_WITHIN]
     waiting: dict[str, list[float]] = {}
@@ -170,7 +172,7 @@ def status_command(
         count, late = due[name]
         table.add_row(f"  {label}", f"{count:,}" + (f", the most overdue by {late:,.0f} s" if count else ""))
     table.add_row("claimed by a worker", f"{queue['claimed']:,}")
-    table.add_row("late (due > 5 min, unclaimed)", f"{queue['late']:,}")
+    table.add_row("late (due > 5 schedule min, unclaimed)", f"{queue['late']:,}")
     oldest = queue["oldest_due"]
     table.add_row("oldest due", f"{(now - oldest).total_seconds():,.0f} s ago" if oldest else "—")
     table.add_row("waiting for their host's turn", "(in the workers alive, most urgent first)")

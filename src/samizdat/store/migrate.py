@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +20,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _ONE_AT_A_TIME = threading.Lock()
 
 
+@functools.cache
 def head_revision() -> str:
     """The newest revision: migrations are numbered in one line (``0013_drop_hosts.py``)."""
     return max(path.name.split("_", 1)[0] for path in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))

@@ -129,8 +129,7 @@ class Capturer:
                 http_status=page.status,
                 fetched_at=page.fetched_at,
             )
-        wanted = self.images.wanted(parsed)
-        known = await self.images.known(wanted)
+        images = await self.images.plan(parsed)
         matched = self.watchlist.matches(parsed.title, parsed.text, extra=keywords)
         # Here, in the capture's own process, not in the one writer that stores every capture.
         text_fingerprint = copies.fingerprint(parsed.text)
@@ -143,7 +142,7 @@ class Capturer:
                 http_status=page.status,
                 captured_at=page.fetched_at,
                 response=_response_ref(refs, page),
-                images=list(known.values()),
+                images=images.known,
                 page_fingerprint=self.registry.fingerprint(parsed.platform, page.content),
                 keywords=matched,
                 text_fingerprint=text_fingerprint,
@@ -151,8 +150,7 @@ class Capturer:
             )
 
         refs, result = await self.committer.commit(records, row)
-        missing = [url for url in wanted if url not in known]
-        kept = await self.images.keep(result.version_id, missing, page.fetched_at)
+        kept = await self.images.keep(result.version_id, images.missing, page.fetched_at)
         return CaptureOutcome(
             url,
             CaptureStatus.CAPTURED if result.new_version else CaptureStatus.UNCHANGED,
@@ -161,7 +159,7 @@ class Capturer:
             version_id=result.version_id,
             title=parsed.title,
             canonical_id=parsed.canonical_id,
-            images=len(known) + kept,
+            images=len(images.known) + kept,
             response=_response_ref(refs, page),
         )
 

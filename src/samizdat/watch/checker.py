@@ -161,8 +161,7 @@ class Checker:
             moved_fingerprint = self.registry.fingerprint(article.platform, moved.content)
             notice_records = self.records.records_of(page.exchanges)
             records = notice_records + self.records.records_of(moved.exchanges)
-            wanted = self.images.wanted(article)
-            known = await self.images.known(wanted)
+            images = await self.images.plan(article)
             _, stored = await self.committer.commit(
                 records,
                 lambda refs: CaptureRecord(
@@ -172,7 +171,7 @@ class Checker:
                     http_status=moved.status or 200,
                     captured_at=moved.fetched_at,
                     response=refs[len(notice_records) + 2 * (len(moved.exchanges) - 1)],
-                    images=list(known.values()),
+                    images=images.known,
                     page_fingerprint=moved_fingerprint,
                 ),
                 lambda refs: (
@@ -188,12 +187,11 @@ class Checker:
                     replace(watch_state, page_fingerprint=moved_fingerprint),
                 ),
             )
-            await self.images.keep(stored.version_id, [u for u in wanted if u not in known], moved.fetched_at)
+            await self.images.keep(stored.version_id, images.missing, moved.fetched_at)
         elif found.outcome is Outcome.EDITED and isinstance(parsed, Article):
             # The same path as a capture: the changed text becomes a version, the page its evidence.
             records = self.records.records_of(page.exchanges)
-            wanted = self.images.wanted(parsed)
-            known = await self.images.known(wanted)
+            images = await self.images.plan(parsed)
             _, stored = await self.committer.commit(
                 records,
                 lambda refs: CaptureRecord(
@@ -203,12 +201,12 @@ class Checker:
                     http_status=page.status or 200,
                     captured_at=page.fetched_at,
                     response=refs[2 * (len(page.exchanges) - 1)],
-                    images=list(known.values()),
+                    images=images.known,
                     page_fingerprint=fingerprint,
                 ),
                 lambda refs: (None, due.id, watch_state),
             )
-            await self.images.keep(stored.version_id, [u for u in wanted if u not in known], page.fetched_at)
+            await self.images.keep(stored.version_id, images.missing, page.fetched_at)
         elif alive:
             # Its content is archived already: an unchanged article only moves its timestamps.
             await self.committer.record_check([], lambda refs: (None, due.id, watch_state))

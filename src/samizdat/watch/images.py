@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from warcio.recordloader import ArcWarcRecord
@@ -30,6 +30,12 @@ from samizdat.watch.committer import Committer
 IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8"
 
 
+@dataclass(frozen=True)
+class ImagePlan:
+    known: list[StoredImage]  # archived before: linked when the version is stored
+    missing: list[str]  # fetched after it, then linked (:meth:`Images.keep`)
+
+
 class Images:
     def __init__(
         self, settings: CaptureSettings, fetcher: Fetcher, committer: Committer, store: Store
@@ -42,18 +48,15 @@ class Images:
         # Image URLs do not change: captures running at the same time share one fetch of each.
         self._fetches: dict[str, asyncio.Future[FetchResult]] = {}
 
-    def wanted(self, article: Article) -> list[str]:
-        """The image URLs of ``article`` to keep, in page order, its cover last."""
+    async def plan(self, article: Article) -> ImagePlan:
+        """``article``'s images to keep (page order, its cover last): those archived before, by
+        any article, and the URLs still to fetch once its version is stored."""
         if not self.settings.images:
-            return []
+            return ImagePlan([], [])
         urls = dict.fromkeys([*article.images, *([article.cover] if article.cover else [])])
-        return list(urls)[: self.settings.max_images_per_article]
-
-    async def known(self, urls: Sequence[str]) -> dict[str, StoredImage]:
-        """Those of ``urls`` archived before (by any article): linked without a fetch."""
-        if not urls:
-            return {}
-        return await asyncio.to_thread(self.store.known_images, list(urls))
+        wanted = list(urls)[: self.settings.max_images_per_article]
+        known = await asyncio.to_thread(self.store.known_images, wanted) if wanted else {}
+        return ImagePlan(list(known.values()), [url for url in wanted if url not in known])
 
     async def keep(self, version_id: int, urls: Sequence[str], seen_at: datetime) -> int:
         """Fetch ``urls`` (images of a stored version not archived before), archive and link
