@@ -137,38 +137,122 @@ async def test_a_watchlisted_article_is_a_priority(settings, simulator):
     assert all(not r["keywords"] for r in rows if not r["priority"])
 
 
-async def test_a_webhook_that_keeps_failing_is_retried_then_given_up():
+async def _one_article(settings, simulator):
+    from samizdat.app import pipeline
+
+    settings = dataclasses.replace(settings, capture=dataclasses.replace(settings.capture, images=False))
+    async with pipeline(settings) as pipe:
+        outcome = await pipe.capturer.capture(simulator.base + simulator.articles[0].path)
+    return outcome.article_id
+
+
+async def test_notifications_wait_in_the_outbox_and_are_delivered_at_least_once(settings, simulator):
+    """A declared removal is written to the outbox with its check; a target that answers is
+    not sent it again when another target fails; a failing target is tried ``attempts`` times;
+    a notification claimed by a process that died is delivered by the next."""
+    from datetime import UTC, datetime, timedelta
+
     import httpx
 
-    from samizdat.watch.notify import Event, Notifier
+    from samizdat.store import Announcement, WatchState
+    from samizdat.watch.notify import Notifier
 
-    calls = []
+    article_id = await _one_article(settings, simulator)
+    store = open_archive(settings)
+    now = datetime.now(UTC)
+    removed = Announcement("removed", "removed_violation", "此内容因违规无法查看", now)
+    state = WatchState("removed", "removed_violation", now, now, now, now + timedelta(days=1), None, removed)
+    store.record_checks([(None, article_id, state)])
+    # A process took it and died before delivering it: its claim is freed at once.
+    (claimed,) = store.take_notifications(now, 10, worker="otherhost:1:watch", lease=timedelta(hours=1))
+    store.heartbeat(
+        "otherhost:1:watch", host="otherhost", pid=1, started_at=now, now=now - timedelta(minutes=5),
+        checks=0, captures=0, queues={},
+    )
+    assert store.release_dead_claims(now, host="thishost", silent_after=timedelta(seconds=10)) == 1
+
+    calls: dict[str, list] = {"good": [], "bad": []}
 
     def answer(request):
-        calls.append(json.loads(request.content))
-        return httpx.Response(503)
+        target = request.url.host.split(".")[0]
+        calls[target].append((json.loads(request.content), request.headers["idempotency-key"]))
+        return httpx.Response(204 if target == "good" else 503)
 
     notifier = Notifier(
-        NotifySettings(webhooks=("http://hooks.test/x",), attempts=3, backoff_seconds=0.01),
+        NotifySettings(webhooks=("http://good.test/x", "http://bad.test/x"), attempts=3, backoff_seconds=0.01),
+        store,
+        worker="thishost:2:watch",
         transport=httpx.MockTransport(answer),
     )
-    delivery = asyncio.create_task(notifier.run())
-    notifier.send(
-        Event(
-            "removed",
-            7,
-            "removed_violation",
-            "此内容因违规无法查看",
-            "u",
-            "t",
-            "a",
-            "2026-11-27T00:00:00+00:00",
-        )
-    )
-    await notifier.aclose()
+    stop = asyncio.Event()
+    delivery = asyncio.create_task(notifier.run(stop))
+    for _ in range(100):
+        if store.notification_counts()["given_up"]:
+            break
+        notifier.wake()
+        await asyncio.sleep(0.05)
+    stop.set()
     await delivery
-    assert len(calls) == 3 and calls[0]["article_id"] == 7
+    assert len(calls["good"]) == 1 and len(calls["bad"]) == 3  # the good target was not sent it again
+    body, key = calls["good"][0]
+    assert body["id"] == key == claimed.key and body["article_id"] == article_id
+    assert (body["kind"], body["outcome"], body["message"]) == ("removed", "removed_violation", "此内容因违规无法查看")
+    assert body["url"] == store.article(article_id)["url"] and body["title"]
+    assert {key for _, key in calls["bad"]} == {claimed.key}  # the same key on every attempt
+    assert store.notification_counts() == {"pending": 0, "delivered": 0, "given_up": 1}
     assert (notifier.delivered, notifier.failed) == (0, 1)
+    store.engine.dispose()
+
+
+async def test_without_a_target_pending_notifications_are_given_up_not_hoarded(settings, simulator):
+    from datetime import UTC, datetime
+
+    from samizdat.store import Announcement, WatchState
+    from samizdat.watch.notify import Notifier
+
+    article_id = await _one_article(settings, simulator)
+    store = open_archive(settings)
+    now = datetime.now(UTC)
+    edited = Announcement("edited", "edited", None, now)
+    store.record_checks([(None, article_id, WatchState("live", None, None, now, None, now, None, edited))])
+    stop = asyncio.Event()
+    delivery = asyncio.create_task(Notifier(NotifySettings(), store, worker="w").run(stop))
+    for _ in range(100):
+        if store.notification_counts()["given_up"]:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await delivery
+    assert store.notification_counts() == {"pending": 0, "delivered": 0, "given_up": 1}
+    store.engine.dispose()
+
+
+async def test_a_submitted_url_is_captured_by_the_watcher_not_the_site(settings, simulator):
+    """The admin API only queues (``store.request_captures``); the watcher takes the request at
+    first sight and writes back how it went, for ``/api/captures/<id>``."""
+    from datetime import UTC, datetime
+
+    settings = dataclasses.replace(settings, capture=dataclasses.replace(settings.capture, images=False))
+    store = open_archive(settings)
+    urls = [simulator.base + simulator.articles[i].path for i in (4, 5)]
+    requests = store.request_captures([*urls, urls[0]], datetime.now(UTC))
+    assert [store.capture_request(r.id).state for r in requests] == ["queued"] * 3
+    watcher = Watcher(settings)
+    stop = asyncio.Event()
+    running = asyncio.create_task(watcher.run(stop))
+    for _ in range(200):
+        if all(store.capture_request(r.id).state == "done" for r in requests):
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await running
+    done = [store.capture_request(r.id) for r in requests]
+    assert [d.state for d in done] == ["done"] * 3
+    assert {d.status for d in done[:2]} == {"captured"} and done[2].status in {"captured", "unchanged"}
+    assert done[0].article_id == done[2].article_id and done[0].article_id != done[1].article_id
+    assert store.article(done[1].article_id)["canonical_id"] == PLATFORM.canonical_id(urls[1])
+    assert watcher.status.requested == 3
+    store.engine.dispose()
 
 
 @pytest.mark.slow

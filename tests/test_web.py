@@ -140,20 +140,19 @@ def test_admin_endpoints_need_the_operator_s_token(client, archive):
     assert client.post("/api/captures", json={"urls": [sim.base + sim.articles[3].path]}).status_code == 401
     wrong = client.post("/api/captures", json={"urls": ["x"]}, headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401
-    done = client.post(
-        "/api/captures",
-        json={"urls": [sim.base + sim.articles[3].path]},
-        headers={"Authorization": "Bearer s3cret"},
-    )
-    assert done.status_code == 200
-    assert done.json()["captures"][0] | {"title": None} == {
-        "url": sim.base + sim.articles[3].path,
-        "status": "unchanged",  # captured before: no new version
-        "article_id": ids[3],
-        "title": None,
-        "reason": None,
-        "message": None,
-    }
+    auth = {"Authorization": "Bearer s3cret"}
+    url = sim.base + sim.articles[3].path
+    queued = client.post("/api/captures", json={"urls": [url]}, headers=auth)
+    assert queued.status_code == 202  # the site only queues it: the watcher captures it
+    (answer,) = queued.json()["captures"]
+    assert answer["url"] == url and answer["state"] == "queued"
+    assert queued.headers["location"] == answer["links"]["self"] == f"/api/captures/{answer['id']}"
+    assert client.get(answer["links"]["self"]).status_code == 401
+    assert client.get(answer["links"]["self"], headers=auth).json()["state"] == "queued"
+    assert client.get("/api/captures/999999", headers=auth).status_code == 404
+    mixed = client.post("/api/captures", json={"urls": ["file:///etc/passwd", url]}, headers=auth).json()
+    assert [c["state"] for c in mixed["captures"]] == ["refused", "queued"]
+    assert "only http and https" in mixed["captures"][0]["message"]
 
 
 def test_search_finds_two_character_words_and_traditional_forms(client, archive):
@@ -364,11 +363,11 @@ def test_submitted_urls_never_reach_private_addresses(archive):
     before = len(sim.requests)
     auth = {"Authorization": "Bearer s3cret"}
     with running_site(create_app(strict)) as base, httpx.Client(base_url=base, timeout=30) as client:
-        captures = client.post("/api/captures", json={"urls": vectors}, headers=auth).json()["captures"]
+        submitted = client.post("/api/captures", json={"urls": vectors}, headers=auth)
         sources = [
             client.post("/api/sources", json={"url": url}, headers=auth).status_code for url in vectors
         ]
-    assert [c["status"] for c in captures] == ["failed"] * len(vectors)
-    assert all(c["article_id"] is None for c in captures)
+    assert submitted.status_code == 422  # refused before anything is queued
+    assert [c["state"] for c in submitted.json()["captures"]] == ["refused"] * len(vectors)
     assert sources == [422] * len(vectors)
     assert len(sim.requests) == before  # the simulator on loopback saw none of it

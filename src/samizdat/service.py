@@ -31,13 +31,13 @@ from samizdat import logs
 from samizdat.app import Pipeline, pipeline
 from samizdat.config import Settings
 from samizdat.fetch.turns import HostTurns, Priority, Turns, shared_slots
-from samizdat.store import open_engine
+from samizdat.store import CaptureRequest, open_engine
 from samizdat.store.turns import DatabaseTurns
 from samizdat.watch.capture import CaptureOutcome
 from samizdat.watch.checker import SIGNALLED, CheckReport
 from samizdat.watch.firstsight import FirstSight, Sighting, removal_seen
 from samizdat.watch.loop import watch, worker_name
-from samizdat.watch.notify import Event, Notifier
+from samizdat.watch.notify import Notifier
 from samizdat.watch.outcomes import Outcome
 from samizdat.watch.polling import PollPacer, SourceReport, due_sources, poll_source
 from samizdat.watch.relating import Relating
@@ -49,6 +49,7 @@ HEARTBEAT_SECONDS = 2.0
 # A worker not heard from for this long is taken for dead: its claims are freed. Real seconds,
 # like the heartbeats it counts (a few seconds of schedule time at 8,640× would be a millisecond).
 SILENT_WORKER = timedelta(seconds=5 * HEARTBEAT_SECONDS)
+REQUESTS_PER_TAKE = 200  # submitted URLs taken at a time (the API takes up to 200 per call)
 RESTART_SECONDS = 1.0  # a loop of the watcher that failed starts again after this rest
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,9 @@ class Status:
     first_sight_failed: int = 0  # captures that failed after their retries (the next poll tries again)
     claims_freed: int = 0  # claims of dead processes taken over
     errors: int = 0  # loops of the watcher that failed and were started again
+    requested: int = 0  # URLs submitted through the admin API, captured (or tried)
+    notified: int = 0  # notifications delivered to every target
+    notify_failed: int = 0  # notifications given up after their attempts
     due: int = 0
     # Requests waiting in this process by class, and how long the oldest has waited (seconds).
     queues: dict[str, tuple[int, float]] = field(default_factory=dict)
@@ -99,13 +103,13 @@ class Watcher:
         # One per-host rate for this process and the check workers together (shared memory).
         self.slots = shared_slots(multiprocessing.get_context("spawn")) if workers > 1 else None
         self.status = Status()
-        self.notifier = Notifier(settings.notify)
         self.turns_in_database = turns_in_database
         self.name = worker_name()
         self.started_at = datetime.now(UTC)
         self._polled: dict[int, dict] = {}  # sources polled since they were last read
         self.pollers = 1  # processes polling sources, who split the polls' share of each host
         self.relating = Relating(settings.database_url, settings.log)
+        self.notifier: Notifier | None = None
         self._background: set[asyncio.Task] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -119,9 +123,15 @@ class Watcher:
         async with pipeline(self.settings, turns=turns) as pipe:
             await self._free_dead_claims(pipe)
             self.first_sight = FirstSight(pipe, self._captured)
-            delivery = asyncio.create_task(self.notifier.run())
+            self.notifier = Notifier(self.settings.notify, pipe.store, worker=self.name)
             self.relating.start()
-            loops = {"checks": self._checks, "sources": self._sources, "heartbeat": self._count_due}
+            loops = {
+                "checks": self._checks,
+                "sources": self._sources,
+                "requests": self._requests,
+                "notifications": lambda _, stop: self.notifier.run(stop),
+                "heartbeat": self._count_due,
+            }
             tasks = [
                 asyncio.create_task(self._keep_running(name, run, pipe, stop)) for name, run in loops.items()
             ]
@@ -134,8 +144,6 @@ class Watcher:
                     task.cancel()
                 await asyncio.to_thread(self.relating.stop)
                 await self._finish_first_sight()
-                await self.notifier.aclose()
-                delivery.cancel()
                 await asyncio.to_thread(pipe.store.worker_stopped, self.name)
                 if turns_engine is not None:
                     turns_engine.dispose()
@@ -209,6 +217,8 @@ class Watcher:
             )
 
     def _captured(self, sighting: Sighting, outcome: CaptureOutcome) -> None:
+        if sighting.request_id is not None:
+            self._in_background(self._finish_request(self.first_sight.pipe, sighting, outcome))
         if outcome.article_id is not None:
             self.status.captured += 1
         elif removal_seen(outcome) is not None:
@@ -234,31 +244,23 @@ class Watcher:
             status.edited += 1
             kind = "edited"
         if kind is not None:
+            self.notifier.wake()  # the check wrote its notification into the outbox
             self._in_background(self._announce(kind, report, pipe))
 
     async def _announce(self, kind: str, report: CheckReport, pipe: Pipeline) -> None:
         article = await asyncio.to_thread(pipe.store.article, report.article_id) or {}
-        event = Event(
-            kind=kind,
-            article_id=report.article_id,
-            outcome=str(report.outcome),
-            message=report.message,
-            url=article.get("url"),
-            title=article.get("title"),
-            account=article.get("account"),
-            at=datetime.now(UTC).isoformat(),
-        )
-        self.status.news.append(f"{time.strftime('%H:%M:%S')} {event.summary()}")
+        detail = f"{report.outcome}: {report.message}" if report.message else str(report.outcome)
+        summary = f"{kind}: {article.get('title') or article.get('url')} ({detail})"
+        self.status.news.append(f"{time.strftime('%H:%M:%S')} {summary}")
         logs.event(
             log,
             f"article_{kind}",
-            event.summary(),
-            article_id=event.article_id,
-            outcome=event.outcome,
-            url=event.url,
+            summary,
+            article_id=report.article_id,
+            outcome=str(report.outcome),
+            url=article.get("url"),
             worker=self.name,
         )
-        self.notifier.send(event)
 
     async def _checks(self, pipe: Pipeline, stop: asyncio.Event) -> None:
         if self.workers <= 1:
@@ -341,6 +343,45 @@ class Watcher:
             self._polled[row["id"]] = row | {"last_polled_at": datetime.now(UTC)}
         self._count_poll(report)
 
+    async def _requests(self, pipe: Pipeline, stop: asyncio.Event) -> None:
+        """Take the URLs submitted through the site (it only queues them) and capture each at
+        first sight, as if a source had listed it; how each went is written back for the API."""
+        while not stop.is_set():
+            taken = await asyncio.to_thread(
+                pipe.store.take_capture_requests,
+                datetime.now(UTC),
+                REQUESTS_PER_TAKE,
+                worker=self.name,
+                lease=self._request_lease(),
+            )
+            self.first_sight.start([Sighting(request.url, request_id=request.id) for request in taken])
+            if len(taken) < REQUESTS_PER_TAKE:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), SOURCE_TICK_SECONDS)
+
+    def _request_lease(self) -> timedelta:
+        """A capture with all its retries; a dead worker's requests are freed sooner."""
+        watch = self.settings.watch
+        retries = sum(watch.retry_seconds * 2**attempt for attempt in range(watch.capture_retries))
+        tries = watch.capture_retries + 1
+        return timedelta(seconds=2 * tries * self.settings.fetch.timeout + retries / watch.time_scale)
+
+    async def _finish_request(self, pipe: Pipeline, sighting: Sighting, outcome: CaptureOutcome) -> None:
+        done = CaptureRequest(
+            sighting.request_id,  # type: ignore[arg-type]
+            sighting.url,
+            datetime.now(UTC),
+            "done",
+            finished_at=datetime.now(UTC),
+            status=str(outcome.status),
+            article_id=outcome.article_id,
+            reason=str(outcome.reason) if outcome.reason else None,
+            message=outcome.message,
+            http_status=outcome.http_status,
+        )
+        await asyncio.to_thread(pipe.store.finish_capture_request, done)
+        self.status.requested += 1
+
     def _source_lease(self) -> timedelta:
         """Long enough for a poll that meets a slow host; a dead worker's claims are freed sooner."""
         return timedelta(seconds=2 * self.settings.fetch.timeout)
@@ -397,6 +438,8 @@ class Watcher:
                 for priority, figures in pipe.fetcher.scheduler.queues().items()
             }
             self.status.queues["capture_tasks"] = (self.first_sight.in_flight, 0.0)
+            if self.notifier is not None:
+                self.status.notified, self.status.notify_failed = self.notifier.delivered, self.notifier.failed
             await asyncio.to_thread(
                 pipe.store.heartbeat,
                 self.name,

@@ -313,7 +313,9 @@ def _status_table(watcher, settings: Settings) -> Table:
     table.add_row(
         "per-host budget", f"{fetch.per_host_concurrency} in flight, {rate} (workers: {watcher.workers})"
     )
-    table.add_row("notifications", f"{watcher.notifier.delivered} sent, {watcher.notifier.failed} failed")
+    table.add_row("notifications", f"{status.notified:,} sent, {status.notify_failed:,} given up")
+    if status.requested:
+        table.add_row("submitted URLs captured", f"{status.requested:,}")
     for line in status.news:
         table.add_row("", line)
     return table

@@ -5,12 +5,15 @@ from samizdat.store.engine import DatabaseURLError, open_engine
 from samizdat.store.migrate import migrate
 from samizdat.store.queries import Store
 from samizdat.store.values import (
+    Announcement,
     CaptureRecord,
+    CaptureRequest,
     CaptureResult,
     CheckRow,
     DueArticle,
     ImageLinks,
     ImportedRemoval,
+    PendingNotification,
     StoredImage,
     UnseenRemoval,
     WatchState,
@@ -32,13 +35,16 @@ def open_store(url: str) -> Store:
 
 
 __all__ = [
+    "Announcement",
     "CaptureRecord",
+    "CaptureRequest",
     "CaptureResult",
     "CheckRow",
     "DatabaseURLError",
     "DueArticle",
     "ImageLinks",
     "ImportedRemoval",
+    "PendingNotification",
     "Store",
     "StoredImage",
     "UnseenRemoval",

@@ -9,15 +9,21 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, delete, func, insert, or_, select, update
 
+from samizdat.store.notifications import add_notifications
 from samizdat.store.schema import (
     article_urls,
     articles,
+    capture_requests,
     checks,
     host_turns,
+    notifications,
     sources,
     workers,
 )
 from samizdat.store.values import CheckRow, DueArticle, WatchState, ref_columns
+
+# Every table whose rows a worker claims: a dead worker's claims are freed in all of them.
+_CLAIMED = (articles, sources, capture_requests, notifications)
 
 # A signal that an article may be gone (it left its listing, its account was blocked, a copy
 # was removed) puts its next check this far in the past: claims take the most overdue first,
@@ -106,7 +112,7 @@ class ClaimQueries:
             known = {row.name: row for row in connection.execute(select(workers))}
             claimers = {
                 name
-                for table in (articles, sources)
+                for table in _CLAIMED
                 for name in connection.scalars(
                     select(table.c.claimed_by).where(table.c.claimed_by.is_not(None)).distinct()
                 )
@@ -122,7 +128,7 @@ class ClaimQueries:
             if not gone:
                 return 0
             freed = 0
-            for table in (articles, sources):
+            for table in _CLAIMED:
                 freed += connection.execute(
                     update(table)
                     .where(table.c.claimed_by.in_(sorted(gone)))
@@ -230,6 +236,9 @@ class ClaimQueries:
                     }
                     for _, article_id, state in done
                 ],
+            )
+            add_notifications(
+                connection, [(article_id, state.announce) for _, article_id, state in done if state.announce]
             )
 
     def check_siblings_soon(self, article_id: int, now: datetime, *, sharing: str, limit: int) -> int:

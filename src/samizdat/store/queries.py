@@ -1,6 +1,7 @@
 """The store: every query other stages use, one class made of one part per concern.
 
-The parts (``captures``, ``claims``, ``sources``, ``imports``, ``integrity``, ``articles``)
+The parts (``captures``, ``claims``, ``sources``, ``imports``, ``integrity``, ``articles``,
+``requests`` for URLs the site queues, ``notifications`` for the outbox)
 share nothing but the engine; other stages talk to the database only through a ``Store``.
 """
 
@@ -13,9 +14,20 @@ from samizdat.store.captures import CaptureQueries
 from samizdat.store.claims import ClaimQueries
 from samizdat.store.imports import ImportQueries
 from samizdat.store.integrity import IntegrityQueries
+from samizdat.store.notifications import NotificationQueries
+from samizdat.store.requests import CaptureRequestQueries
 from samizdat.store.sources import SourceQueries
 
 
-class Store(CaptureQueries, ClaimQueries, SourceQueries, ImportQueries, IntegrityQueries, ArticleReads):
+class Store(
+    CaptureQueries,
+    ClaimQueries,
+    SourceQueries,
+    ImportQueries,
+    IntegrityQueries,
+    ArticleReads,
+    CaptureRequestQueries,
+    NotificationQueries,
+):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

@@ -278,3 +278,56 @@ related_posts = Table(
     Column("score", Float, nullable=False),
 )
 Index("ix_related_posts_related_id", related_posts.c.related_id)
+
+# URLs submitted through the admin API: the site only queues them (it never writes the archive);
+# the watcher or a worker takes each at first-sight priority and writes down how it went.
+capture_requests = Table(
+    "capture_requests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("claimed_by", String(100)),  # the worker capturing it now
+    Column("claimed_until", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    Column("status", String(20)),  # watch.capture.CaptureStatus, once finished
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="SET NULL")),
+    Column("reason", String(40)),
+    Column("message", Text),
+    Column("http_status", Integer),
+)
+Index(
+    "ix_capture_requests_queued",
+    capture_requests.c.id,
+    sqlite_where=capture_requests.c.finished_at.is_(None),
+    postgresql_where=capture_requests.c.finished_at.is_(None),
+)
+
+# The outbox of notifications: written in the same transaction as the check that declares a
+# removal, a return or an edit, so that none is lost in a crash; delivered at least once to
+# each target, with ``key`` as the receiver's idempotency key (watch/notify.py).
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(40), nullable=False, unique=True),
+    Column("kind", String(20), nullable=False),  # removed, restored, edited
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("outcome", String(40), nullable=False),
+    Column("message", Text),
+    Column("detected_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("delivered_to", JSON),  # the targets that took it, so a retry skips them
+    Column("delivered_at", UTCDateTime),  # every target took it
+    Column("gave_up_at", UTCDateTime),  # out of attempts, or no target was configured
+    Column("last_error", Text),
+    Column("claimed_by", String(100)),
+    Column("claimed_until", UTCDateTime),
+)
+Index(
+    "ix_notifications_pending",
+    notifications.c.next_attempt_at,
+    sqlite_where=notifications.c.delivered_at.is_(None) & notifications.c.gave_up_at.is_(None),
+    postgresql_where=notifications.c.delivered_at.is_(None) & notifications.c.gave_up_at.is_(None),
+)

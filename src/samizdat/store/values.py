@@ -132,6 +132,16 @@ class CheckRow:
 
 
 @dataclass(frozen=True)
+class Announcement:
+    """What a check tells the operator's systems: a declared removal, a return or an edit."""
+
+    kind: str  # removed, restored, edited
+    outcome: str
+    message: str | None
+    detected_at: datetime
+
+
+@dataclass(frozen=True)
 class WatchState:
     state: str
     outcome: str | None
@@ -140,6 +150,42 @@ class WatchState:
     detected_at: datetime | None
     next_check_at: datetime | None
     page_fingerprint: str | None  # of the latest page that parsed as the article
+    # Stored with the check in the notification outbox, in the same transaction.
+    announce: Announcement | None = None
+
+
+@dataclass(frozen=True)
+class PendingNotification:
+    """A notification to deliver, with what the receiver is told of its article."""
+
+    id: int
+    key: str  # the idempotency key: the same for every delivery of this notification
+    kind: str
+    article_id: int
+    outcome: str
+    message: str | None
+    detected_at: datetime
+    attempts: int
+    delivered_to: tuple[str, ...]
+    url: str | None
+    title: str | None
+    account: str | None
+
+
+@dataclass(frozen=True)
+class CaptureRequest:
+    """A URL submitted through the admin API, and how its capture went once it is done."""
+
+    id: int
+    url: str
+    requested_at: datetime
+    state: str  # queued, capturing, done
+    finished_at: datetime | None = None
+    status: str | None = None
+    article_id: int | None = None
+    reason: str | None = None
+    message: str | None = None
+    http_status: int | None = None
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,15 @@ from samizdat.config import Settings
 from samizdat.fetch import Fetcher, FetchResult, Priority
 from samizdat.fetch.decode import looks_like_text
 from samizdat.platforms import Article, Registry, Unavailable
-from samizdat.store import CaptureRecord, CheckRow, DueArticle, Store, WatchState, content_hash
+from samizdat.store import (
+    Announcement,
+    CaptureRecord,
+    CheckRow,
+    DueArticle,
+    Store,
+    WatchState,
+    content_hash,
+)
 from samizdat.store.claims import AHEAD_OF_ROUTINE
 from samizdat.watch.committer import Committer
 from samizdat.watch.images import Images
@@ -153,6 +161,7 @@ class Checker:
             state.detected_at,
             next_at,
             fingerprint if alive else due.page_fingerprint,
+            announce=announcement(transition, found, page.fetched_at),
         )
         if followed is not None and alive:
             # The account moved: the notice and the page it led to are archived, and the
@@ -262,6 +271,21 @@ class Checker:
                 return None
             interval = timedelta(hours=watch.after_horizon_hours)
         return now + interval / watch.time_scale
+
+
+def announcement(transition: Transition, found: Classification, at: datetime) -> Announcement | None:
+    """What the operator is told of this check, if anything: a removal once declared (not
+    while suspected), a return, an edit."""
+    if transition.declared:
+        kind = "removed"
+    elif transition.restored:
+        kind = "restored"
+    elif found.outcome is Outcome.EDITED:
+        kind = "edited"
+    else:
+        return None
+    outcome = transition.state.outcome if transition.declared else found.outcome
+    return Announcement(kind, str(outcome or found.outcome), found.message or None, at)
 
 
 def request_class(due: DueArticle) -> Priority:

@@ -44,6 +44,7 @@ class Sighting:
     keywords: tuple[str, ...] = ()
     listed: DiscoveredURL | None = None
     listing_title: str | None = None  # the source's own title: an account feed names its account
+    request_id: int | None = None  # submitted through the site: its capture request
 
 
 def transient(outcome: CaptureOutcome) -> bool:
@@ -82,13 +83,20 @@ class FirstSight:
         """Start capturing each sighting not already being captured; how many were started."""
         started = 0
         for sighting in sightings:
-            if sighting.url in self._running:
+            running = self._running.get(sighting.url)
+            if running is not None:
+                if sighting.request_id is not None:  # submitted while a source's capture of it runs
+                    running.add_done_callback(lambda task, s=sighting: self._also_done(s, task))
                 continue
             task = asyncio.create_task(self._capture(sighting))
             self._running[sighting.url] = task
             task.add_done_callback(lambda _, url=sighting.url: self._running.pop(url, None))
             started += 1
         return started
+
+    def _also_done(self, sighting: Sighting, task: asyncio.Task[CaptureOutcome]) -> None:
+        if self.on_done and not task.cancelled() and task.exception() is None:
+            self.on_done(sighting, task.result())
 
     @property
     def in_flight(self) -> int:

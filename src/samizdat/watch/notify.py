@@ -1,10 +1,16 @@
 """Tell the operator's systems when an article is removed, edited or back: webhooks and Apprise.
 
-Each event is POSTed as JSON to every configured webhook (``notify.webhooks``) and, when
-``notify.apprise`` lists Apprise URLs, sent through Apprise (an optional install). Delivery
-runs beside the checks and never slows them; a failed delivery is retried with doubling
-back-off (``notify.attempts`` times in all), then logged and dropped. Webhook URLs are the
-operator's own, so they may point into a private network, unlike the URLs being watched.
+A check that declares a removal, a return or an edit writes a notification into the outbox
+(the ``notifications`` table) in the same transaction as the check itself, so a crash loses
+none. The watcher delivers them: each is POSTed as JSON to every configured webhook
+(``notify.webhooks``) with its ``id`` in the body and in an ``Idempotency-Key`` header, and
+sent through Apprise when ``notify.apprise`` lists Apprise URLs (an optional install).
+Delivery is at least once: a receiver may see the same ``id`` twice (after a crash between
+its answer and our note of it) and should keep the first. A failed delivery is tried again
+with doubling back-off (``notify.attempts`` times in all), skipping the targets that took it,
+then given up and logged. Webhook URLs are the operator's own, so they may point into a
+private network, unlike the URLs being watched. With no target configured, what is pending
+is marked given up rather than kept to flood a target added later.
 """
 
 from __future__ import annotations
@@ -14,24 +20,47 @@ import contextlib
 import json
 import logging
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
 from samizdat.config import ConfigError, NotifySettings
+from samizdat.store import PendingNotification, Store
 
 log = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0  # the outbox is read at least this often (and at once when a check adds to it)
+BATCH = 50
+APPRISE = "apprise"  # the target name of Apprise deliveries in the outbox
 
 
 @dataclass(frozen=True)
 class Event:
+    """What a receiver gets (the JSON body of a webhook POST)."""
+
+    id: str  # the idempotency key: the same on every delivery of this event
     kind: str  # "removed", "edited" or "restored"
     article_id: int
     outcome: str
-    message: str
+    message: str | None
     url: str | None
     title: str | None
     account: str | None
     at: str  # ISO 8601 with offset: when it was detected
+
+    @classmethod
+    def of(cls, pending: PendingNotification) -> Event:
+        return cls(
+            pending.key,
+            pending.kind,
+            pending.article_id,
+            pending.outcome,
+            pending.message,
+            pending.url,
+            pending.title,
+            pending.account,
+            pending.detected_at.isoformat(),
+        )
 
     def summary(self) -> str:
         detail = f"{self.outcome}: {self.message}" if self.message else self.outcome
@@ -39,70 +68,121 @@ class Event:
 
 
 class Notifier:
-    """``notifier.send(event)`` queues; ``await notifier.run()`` delivers until ``aclose``."""
+    """``await notifier.run(stop)`` delivers what the outbox holds until ``stop`` is set;
+    ``wake()`` says something was just added."""
 
     def __init__(
-        self, settings: NotifySettings, *, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        settings: NotifySettings,
+        store: Store,
+        *,
+        worker: str,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = settings
-        self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        self.store = store
+        self.worker = worker
         self._client = httpx.AsyncClient(timeout=settings.timeout, transport=transport, trust_env=False)
         self._apprise = _apprise(settings.apprise) if settings.apprise else None
+        self._added = asyncio.Event()
         self.delivered = 0
         self.failed = 0
+        self.sent: list[Event] = []  # the latest delivered, for the live display
 
     @property
-    def enabled(self) -> bool:
-        return bool(self.settings.webhooks or self._apprise)
+    def targets(self) -> tuple[str, ...]:
+        return self.settings.webhooks + ((APPRISE,) if self._apprise else ())
 
-    def send(self, event: Event) -> None:
-        if self.enabled:
-            self._queue.put_nowait(event)
+    def wake(self) -> None:
+        self._added.set()
 
-    async def run(self) -> None:
-        while (event := await self._queue.get()) is not None:
-            await asyncio.gather(
-                *(self._deliver(event, webhook) for webhook in self.settings.webhooks),
-                *([self._deliver(event, None)] if self._apprise else []),
-            )
-
-    async def aclose(self, drain_seconds: float = 10.0) -> None:
-        """Deliver what is queued (for at most ``drain_seconds``), then stop."""
-        self._queue.put_nowait(None)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(drain_seconds):
-                while not self._queue.empty():
-                    await asyncio.sleep(0.05)
-        await self._client.aclose()
-
-    async def _deliver(self, event: Event, webhook: str | None) -> None:
-        delay = self.settings.backoff_seconds
-        for attempt in range(1, self.settings.attempts + 1):
-            try:
-                if webhook is not None:
-                    response = await self._client.post(
-                        webhook,
-                        content=json.dumps(asdict(event), ensure_ascii=False).encode("utf-8"),
-                        headers={"Content-Type": "application/json; charset=utf-8"},
+    async def run(self, stop: asyncio.Event) -> None:
+        try:
+            while not stop.is_set():
+                self._added.clear()
+                if self.targets:
+                    taken = await asyncio.to_thread(
+                        self.store.take_notifications,
+                        datetime.now(UTC),
+                        BATCH,
+                        worker=self.worker,
+                        lease=self._lease(),
                     )
-                    response.raise_for_status()
+                    await asyncio.gather(*(self._deliver(pending) for pending in taken))
+                    if len(taken) == BATCH:
+                        continue
+                    timeout: float | None = POLL_SECONDS
                 else:
-                    sent = await asyncio.to_thread(
-                        self._apprise.notify, title="samizdat", body=event.summary()
+                    await asyncio.to_thread(
+                        self.store.drop_notifications, datetime.now(UTC), "no notification target configured"
                     )
-                    if not sent:
-                        raise RuntimeError("Apprise could not deliver to any of its URLs")
-                self.delivered += 1
-                return
+                    timeout = None  # until something is added
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(timeout):
+                        await _first(stop.wait(), self._added.wait())
+        finally:
+            await self._client.aclose()
+
+    def _lease(self) -> timedelta:
+        return timedelta(seconds=2 * self.settings.timeout * max(1, len(self.targets)))
+
+    async def _deliver(self, pending: PendingNotification) -> None:
+        event = Event.of(pending)
+        delivered = set(pending.delivered_to)
+        errors = []
+        for target in self.targets:
+            if target in delivered:
+                continue
+            try:
+                await self._send(event, target)
+                delivered.add(target)
             except (httpx.HTTPError, RuntimeError) as exc:
-                target = webhook or "apprise"
-                if attempt == self.settings.attempts:
-                    self.failed += 1
-                    log.warning("gave up notifying %s of article %d: %s", target, event.article_id, exc)
-                    return
-                log.info("notifying %s failed (%s); retrying in %.1f s", target, exc, delay)
-                await asyncio.sleep(delay)
-                delay *= 2
+                errors.append(f"{target}: {exc}")
+        attempt = pending.attempts + 1
+        error = "; ".join(errors) or None
+        retry_at = None
+        if error is None:
+            self.delivered += 1
+            self.sent.append(event)
+            del self.sent[:-20]
+        elif attempt >= self.settings.attempts:
+            self.failed += 1
+            log.warning("gave up notifying of article %d after %d attempts: %s", event.article_id, attempt, error)
+        else:
+            delay = self.settings.backoff_seconds * 2 ** (attempt - 1)
+            retry_at = datetime.now(UTC) + timedelta(seconds=delay)
+            log.info("notifying of article %d failed (%s); trying again in %.1f s", event.article_id, error, delay)
+        await asyncio.to_thread(
+            self.store.notification_tried,
+            pending.id,
+            datetime.now(UTC),
+            delivered_to=sorted(delivered),
+            error=error,
+            retry_at=retry_at,
+        )
+
+    async def _send(self, event: Event, target: str) -> None:
+        if target == APPRISE:
+            sent = await asyncio.to_thread(self._apprise.notify, title="samizdat", body=event.summary())
+            if not sent:
+                raise RuntimeError("Apprise could not deliver to any of its URLs")
+            return
+        response = await self._client.post(
+            target,
+            content=json.dumps(asdict(event), ensure_ascii=False).encode("utf-8"),
+            headers={"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": event.id},
+        )
+        response.raise_for_status()
+
+
+async def _first(*waits) -> None:
+    """Until the first of ``waits`` ends (the others cancelled)."""
+    tasks = [asyncio.ensure_future(wait) for wait in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
 
 
 def _apprise(urls: tuple[str, ...]):

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import statistics
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from samizdat.fetch.safety import UnsafeURL, safe_address
 from samizdat.read.reader import ArticleFilter, ArticleSummary
+from samizdat.store import CaptureRequest
 from samizdat.watch.outcomes import public_status
 from samizdat.watch.polling import SourceRefused, add_source
 from samizdat.web.memento import timemap_path
-from samizdat.workers import capture_urls
 
 router = APIRouter(prefix="/api", tags=["archive"])
 
@@ -250,20 +252,65 @@ async def add_source_endpoint(request: Request, source: SourceIn) -> dict[str, A
     return {"sources": [asdict(a) for a in added]}
 
 
-@router.post("/captures", dependencies=[Depends(require_admin)], tags=["admin"])
-async def capture(request: Request, body: UrlsIn) -> dict[str, Any]:
-    """Capture these URLs now; each becomes a watched article."""
-    outcomes = await capture_urls(request.app.state.settings, body.urls)
-    return {
-        "captures": [
-            {
-                "url": o.url,
-                "status": str(o.status),
-                "article_id": o.article_id,
-                "title": o.title,
-                "reason": str(o.reason) if o.reason else None,
-                "message": o.message,
-            }
-            for o in outcomes
-        ]
+@router.post("/captures", dependencies=[Depends(require_admin)], status_code=202, tags=["admin"])
+async def capture(request: Request, response: Response, body: UrlsIn) -> dict[str, Any]:
+    """Queue these URLs for capture at first sight; each becomes a watched article.
+
+    The site never writes the archive: the watcher (``samizdat watch`` or a ``samizdat worker``)
+    takes queued URLs at the head of their host's queue. Each queued URL has its own
+    ``/api/captures/<id>`` that says how its capture went. URLs that can never be fetched
+    (not http(s), or on a private network) are refused at once; none queued: 422.
+    """
+    settings = request.app.state.settings
+    refused: dict[int, str] = {}
+    for index, url in enumerate(body.urls):
+        try:
+            await safe_address(url, allow_private=settings.fetch.allow_private_networks)
+        except (UnsafeURL, LookupError) as exc:
+            refused[index] = str(exc)
+    wanted = [url for index, url in enumerate(body.urls) if index not in refused]
+    queued = iter(await asyncio.to_thread(request.app.state.store.request_captures, wanted, datetime.now(UTC)))
+    answers = []
+    for index, url in enumerate(body.urls):
+        if index in refused:
+            answers.append({"url": url, "state": "refused", "message": refused[index]})
+        else:
+            answers.append(_capture_request(next(queued)))
+    if not wanted:
+        response.status_code = 422
+    elif len(body.urls) == 1:
+        response.headers["Location"] = answers[0]["links"]["self"]
+    return {"captures": answers}
+
+
+@router.get("/captures/{request_id}", dependencies=[Depends(require_admin)], tags=["admin"])
+async def capture_status(request: Request, request_id: int) -> dict[str, Any]:
+    """How a submitted URL's capture went: ``queued``, ``capturing`` or ``done`` (with the
+    capture.s ``status`` — captured, unchanged, unavailable, http_error, failed — its article
+    and why)."""
+    found = await asyncio.to_thread(request.app.state.store.capture_request, request_id)
+    if found is None:
+        raise HTTPException(404, f"no capture request {request_id}")
+    return _capture_request(found)
+
+
+def _capture_request(found: CaptureRequest) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "id": found.id,
+        "url": found.url,
+        "state": found.state,
+        "requested_at": found.requested_at.isoformat(),
+        "links": {"self": f"/api/captures/{found.id}"},
     }
+    if found.state == "done":
+        answer |= {
+            "finished_at": found.finished_at.isoformat() if found.finished_at else None,
+            "status": found.status,
+            "article_id": found.article_id,
+            "reason": found.reason,
+            "message": found.message,
+            "http_status": found.http_status,
+        }
+        if found.article_id is not None:
+            answer["links"]["article"] = f"/api/articles/{found.article_id}"
+    return answer
