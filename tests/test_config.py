@@ -61,8 +61,11 @@ def test_data_dir_argument_wins_over_everything(tmp_path):
         ('[fetch]\ntimeout = "soon"\n', {}, "fetch.timeout"),
         ("[fetch]\ntimeuot = 3\n", {}, "fetch.timeuot"),
         ("[fetch]\nmax_redirects = -1\n", {}, "fetch.max_redirects"),
-        ('[fetch]\nallow_private_networks = "yes"\n', {}, "fetch.allow_private_networks"),
-        ('[platforms.wechat]\nhosts = "mp.weixin.qq.com"\n', {}, "platforms.wechat.hosts"),
+        ('[fetch]\nallow_private_networks = "perhaps"\n', {}, "fetch.allow_private_networks"),
+        ("[platforms.wechat]\nhosts = 3\n", {}, "platforms.wechat.hosts"),
+        ("[platforms.wechat]\nhots = []\n", {}, "platforms.wechat.hots"),
+        ('[log]\nformat = "xml"\n', {}, "log.format"),
+        ('data_dir = ""\n', {}, "data_dir"),
         ("fetch = 3\n", {}, "fetch"),
         ("", {"SAMIZDAT_FETCH__TIMEOUT": "abc"}, "SAMIZDAT_FETCH__TIMEOUT"),
         ("", {"SAMIZDAT_ARCHIVE__FSYNC": "perhaps"}, "archive.fsync"),
@@ -123,3 +126,63 @@ def test_example_config_file_is_valid():
 def test_time_scale_has_a_short_environment_name():
     settings = load_settings(environ={"SAMIZDAT_TIME_SCALE": "3600"}, cwd=Path("/nonexistent"))
     assert settings.watch.time_scale == 3600.0
+
+
+def test_file_then_environment_then_flags_and_each_key_says_where_it_came_from(tmp_path):
+    from samizdat.config import load_layers
+
+    path = write(tmp_path, 'data_dir = "/a"\n[fetch]\ntimeout = 5\nper_host_rate = 2\n')
+    layers = load_layers(
+        path, data_dir=Path("/b"), environ={"SAMIZDAT_FETCH__PER_HOST_RATE": "3", "SAMIZDAT_TIME_SCALE": "60"}
+    )
+    settings = layers.settings
+    assert (settings.data_dir, settings.fetch.timeout, settings.fetch.per_host_rate) == (Path("/b"), 5.0, 3.0)
+    assert settings.watch.time_scale == 60.0
+    assert layers.origin("data_dir") == "--data-dir"
+    assert layers.origin("fetch.timeout") == str(path)
+    assert layers.origin("fetch.per_host_rate") == "SAMIZDAT_FETCH__PER_HOST_RATE"
+    assert layers.origin("watch.time_scale") == "SAMIZDAT_WATCH__TIME_SCALE"
+    assert layers.origin("fetch.user_agent") == "default"
+
+
+def test_settings_changed_in_code_are_checked_too():
+    """A setting made by a program (``dataclasses.replace``) meets the same ranges as one read."""
+    import dataclasses
+
+    from pydantic import ValidationError
+
+    settings = load_settings(environ={}, cwd=Path("/nonexistent"))
+    with pytest.raises(ValidationError):
+        dataclasses.replace(settings.fetch, total_concurrency=0)
+
+
+def test_samizdat_config_prints_every_key_with_its_unit_and_origin(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from samizdat.cli import app
+
+    path = write(tmp_path, "[fetch]\ntimeout = 5\n")
+    result = CliRunner().invoke(
+        app,
+        ["--config", str(path), "config", "--json"],
+        env={"SAMIZDAT_WEB__ADMIN_TOKEN": "hunter2", "SAMIZDAT_WATCH__POLL_SHARE": "0.25"},
+    )
+    assert result.exit_code == 0, result.output
+    rows = {row["key"]: row for row in map(json.loads, result.output.splitlines())}
+    assert rows["fetch.timeout"] | {"about": ""} == {
+        "key": "fetch.timeout", "value": 5.0, "unit": "s", "from": str(path), "about": ""
+    }
+    assert rows["watch.poll_share"]["value"] == 0.25
+    assert rows["watch.poll_share"]["from"] == "SAMIZDAT_WATCH__POLL_SHARE"
+    assert rows["web.admin_token"]["value"] == "(set)" and "hunter2" not in result.output
+    assert rows["platforms.wechat.hosts"]["value"] == ["mp.weixin.qq.com", "weixin.qq.com"]
+    from samizdat.config import effective
+
+    every_key = {key for key, _, _ in effective(load_settings(environ={}, cwd=tmp_path))}
+    assert set(rows) == every_key and len(every_key) == 46
+    wrong = CliRunner().invoke(app, ["config"], env={"SAMIZDAT_FETCH__TOTAL_CONCURRENCY": "0"})
+    assert wrong.exit_code == 2
+    assert "fetch.total_concurrency: expected a whole number ≥ 1, got '0'" in wrong.output
+    assert "SAMIZDAT_FETCH__TOTAL_CONCURRENCY" in wrong.output

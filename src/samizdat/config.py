@@ -1,10 +1,14 @@
-"""Settings: defaults here, then ``samizdat.toml``, then ``SAMIZDAT_*`` environment variables.
+"""Settings: one typed model, read from defaults, then ``samizdat.toml``, then ``SAMIZDAT_*``
+environment variables, then command-line flags (each later one wins).
 
-Every key is typed; a wrong key or value raises one :class:`ConfigError` that names the key
-and says how to fix it. Environment variables use the dotted key with ``__`` between parts,
+Every key is declared once below with its type, its allowed range and its unit; pydantic
+checks them and pydantic-settings reads the file and the environment. A wrong key or value
+raises one :class:`ConfigError` that names the key, says what was expected and where the
+value came from. Environment variables use the dotted key with ``__`` between parts,
 upper-cased: ``fetch.timeout`` is ``SAMIZDAT_FETCH__TIMEOUT``, ``platforms.wechat.hosts`` is
 ``SAMIZDAT_PLATFORMS__WECHAT__HOSTS`` (a comma-separated list). ``SAMIZDAT_DATA_DIR`` sets
 ``data_dir``; ``SAMIZDAT_TIME_SCALE`` is short for ``SAMIZDAT_WATCH__TIME_SCALE``.
+``samizdat config`` prints the effective settings and where each came from.
 """
 
 from __future__ import annotations
@@ -12,12 +16,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-import types
 import typing
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, ValidationError, create_model
+from pydantic.dataclasses import dataclass
+from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, TomlConfigSettingsSource
 
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
@@ -26,150 +32,158 @@ DEFAULT_USER_AGENT = (
 CONFIG_FILE_NAME = "samizdat.toml"
 ENV_PREFIX = "SAMIZDAT_"
 ENV_SHORTHANDS = {"SAMIZDAT_TIME_SCALE": "SAMIZDAT_WATCH__TIME_SCALE"}
+DEFAULT = "default"
+
+_SECTION = ConfigDict(extra="forbid")
 
 
 class ConfigError(ValueError):
     """A setting is unknown or has a value of the wrong kind."""
 
 
-@dataclass(frozen=True)
-class Range:
-    """Where a number setting may lie: from ``low`` (itself excluded when ``above``) to ``high``.
-
-    Unmarked, a whole number may be 0 or more and a number must be more than 0."""
-
-    low: float = 0
-    high: float | None = None
-    above: bool = False
-
-    def holds(self, value: float) -> bool:
-        over = value > self.low if self.above else value >= self.low
-        return over and (self.high is None or value <= self.high)
-
-    def __str__(self) -> str:
-        low = f"{'>' if self.above else '≥'} {self.low:g}"
-        return low if self.high is None else f"{low} and ≤ {self.high:g}"
+def setting(default: Any, about: str, *, unit: str = "", **bounds: float) -> Any:
+    """A key's default, what it means, its unit and its range (``ge``, ``gt``, ``le``)."""
+    return Field(default, description=about, json_schema_extra={"unit": unit} if unit else None, **bounds)
 
 
-AT_LEAST_ONE = Range(1)
-ZERO_OR_MORE = Range(0)
-NUMBERS = {int: ZERO_OR_MORE, float: Range(0, above=True)}
+def _split_commas(value: Any) -> Any:
+    """A list from the environment is comma-separated text."""
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
 
 
-@dataclass(frozen=True)
+def _directory(value: Any) -> Any:
+    if isinstance(value, str):
+        if not value.strip():
+            raise ValueError("expected a directory path")
+        return Path(value).expanduser()
+    return value
+
+
+Texts = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_split_commas)]
+
+
+@dataclass(frozen=True, config=_SECTION)
 class FetchSettings:
-    user_agent: str = DEFAULT_USER_AGENT
-    timeout: float = 20.0
-    connect_timeout: float = 10.0
-    max_redirects: int = 10
-    max_body_bytes: Annotated[int, AT_LEAST_ONE] = 20_000_000
-    per_host_concurrency: Annotated[int, AT_LEAST_ONE] = 4
-    per_host_rate: Annotated[float, ZERO_OR_MORE] = 0.0  # requests/s to one host; 0: no rate limit
-    total_concurrency: Annotated[int, AT_LEAST_ONE] = 32
-    allow_private_networks: bool = False
-    http2: bool = True
+    user_agent: str = setting(DEFAULT_USER_AGENT, "sent with every request")
+    timeout: float = setting(20.0, "a whole fetch, redirects and body included", unit="s", gt=0)
+    connect_timeout: float = setting(10.0, "to open a connection", unit="s", gt=0)
+    max_redirects: int = setting(10, "redirects followed per fetch", ge=0)
+    max_body_bytes: int = setting(20_000_000, "bodies past this are refused", unit="bytes", ge=1)
+    per_host_concurrency: int = setting(4, "requests in flight to one host", ge=1)
+    per_host_rate: float = setting(0.0, "requests a second to one host; 0: no rate limit", unit="1/s", ge=0)
+    total_concurrency: int = setting(32, "requests in flight altogether", ge=1)
+    allow_private_networks: bool = setting(False, "fetch private, loopback and reserved addresses")
+    http2: bool = setting(True, "speak HTTP/2 where the server does")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class ArchiveSettings:
-    warc_max_bytes: Annotated[int, AT_LEAST_ONE] = 1_000_000_000
-    warc_prefix: str = "samizdat"
-    fsync: bool = True
+    warc_max_bytes: int = setting(1_000_000_000, "a WARC file past this size is closed", unit="bytes", ge=1)
+    warc_prefix: str = setting("samizdat", "the start of every WARC file name")
+    fsync: bool = setting(True, "make records durable before the database points at them")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class CaptureSettings:
-    images: bool = True
-    max_images_per_article: int = 200
-    max_image_bytes: int = 15_000_000
+    images: bool = setting(True, "archive each article's images (once per content hash)")
+    max_images_per_article: int = setting(200, "images kept per article", ge=0)
+    max_image_bytes: int = setting(15_000_000, "larger images are left out", unit="bytes", ge=0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class WatchSettings:
-    time_scale: float = 1.0  # divides every interval: 60 runs a simulated hour in a minute
-    checks_per_article: Annotated[int, AT_LEAST_ONE] = 60  # requests per article over the 7-day schedule
-    confirmation_seconds: float = 1800.0  # a removal is declared when a check this much later agrees
-    horizon_days: float = 7.0  # the adaptive schedule's span (at most the removal profile's, 7 days)
-    # Past the horizon, a live article is checked this often; 0: never again.
-    after_horizon_hours: Annotated[float, ZERO_OR_MORE] = 168.0
-    removed_recheck_hours: float = 24.0  # removed articles are still looked at: some come back
-    backoff_seconds: float = 600.0  # a run of verification or rate-limit pages rests a host up to 4× this
-    claim_lease_seconds: float = 300.0  # a worker's claim on due checks; a dead worker's claims free after it
-    retry_seconds: float = 15.0  # a failed first sight (or confirmation) is tried again this soon, doubling
-    capture_retries: int = 3  # retries of a first sight before it waits for the source's next poll
-    # At most this share of a host's rate goes to polling its sources.
-    poll_share: Annotated[float, Range(0, 1, above=True)] = 0.5
-    aging_seconds: float = 600.0  # a request waiting this long gets a share of its host's turns, any class
+    time_scale: float = setting(1.0, "divides every interval: 60 runs a simulated hour in a minute", gt=0)
+    checks_per_article: int = setting(60, "requests per article over the 7-day schedule", ge=1)
+    confirmation_seconds: float = setting(
+        1800.0, "a removal is declared when a check this much later agrees", unit="s", gt=0
+    )
+    horizon_days: float = setting(7.0, "the adaptive schedule's span (at most 7 days)", unit="days", gt=0)
+    after_horizon_hours: float = setting(
+        168.0, "past the horizon, a live article is checked this often; 0: never again", unit="h", ge=0
+    )
+    removed_recheck_hours: float = setting(24.0, "removed articles are still looked at: some come back", unit="h", gt=0)
+    backoff_seconds: float = setting(
+        600.0, "a run of verification or rate-limit pages rests a host up to 4× this", unit="s", gt=0
+    )
+    claim_lease_seconds: float = setting(300.0, "a worker's claim on due checks", unit="s", gt=0)
+    retry_seconds: float = setting(
+        15.0, "a failed first sight (or confirmation) is tried again this soon, doubling", unit="s", gt=0
+    )
+    capture_retries: int = setting(3, "retries of a first sight before it waits for the next poll", ge=0)
+    poll_share: float = setting(0.5, "at most this share of a host's rate goes to polling its sources", gt=0, le=1)
+    aging_seconds: float = setting(
+        600.0, "a request waiting this long gets a share of its host's turns, any class", unit="s", gt=0
+    )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class NotifySettings:
-    webhooks: tuple[str, ...] = ()  # URLs that receive each event as a JSON POST
-    apprise: tuple[str, ...] = ()  # Apprise URLs (needs `pip install apprise`)
-    attempts: Annotated[int, AT_LEAST_ONE] = 5  # deliveries tried per event and target, doubling back-off
-    backoff_seconds: float = 2.0  # wait before the first retry
-    timeout: float = 10.0
+    webhooks: Texts = setting((), "URLs that receive each event as a JSON POST")
+    apprise: Texts = setting((), "Apprise URLs (needs `pip install apprise`)")
+    attempts: int = setting(5, "deliveries tried per event and target, doubling back-off", ge=1)
+    backoff_seconds: float = setting(2.0, "wait before the first retry", unit="s", gt=0)
+    timeout: float = setting(10.0, "one delivery", unit="s", gt=0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class KeywordSettings:
-    terms: tuple[str, ...] = ()  # articles matching any of these are priority (checked more often)
+    terms: Texts = setting((), "articles matching any of these are priority (checked more often)")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class WebSettings:
-    host: str = "127.0.0.1"
-    port: Annotated[int, Range(1, 65535)] = 8080
-    admin_token: str = ""  # bearer token for the admin API (add sources, submit URLs); empty: disabled
-    page_size: Annotated[int, AT_LEAST_ONE] = 30
-    base_url: str = ""  # the site's public address, for feeds and Memento links; empty: from the request
-    search_per_minute: int = 30  # searches a minute per client address, after a burst; 0: no limit
-    search_burst: int = 20
+    host: str = setting("127.0.0.1", "where `samizdat serve` listens")
+    port: int = setting(8080, "", ge=1, le=65535)
+    admin_token: str = setting("", "bearer token for the admin API; empty: the admin API is off")
+    page_size: int = setting(30, "articles per list page", ge=1)
+    base_url: str = setting("", "the site's public address, for feeds and Memento; empty: from the request")
+    search_per_minute: int = setting(30, "searches a minute per client address, after a burst; 0: no limit", ge=0)
+    search_burst: int = setting(20, "searches allowed at once before the rate applies", ge=0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class DatabaseSettings:
-    url: str = ""
+    url: str = setting("", "empty: SQLite in data_dir; or postgresql://user@host/dbname")
 
 
-LOG_FORMATS = ("text", "json")
-LOG_LEVELS = ("debug", "info", "warning", "error")
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class LogSettings:
-    format: str = "text"  # json: one object per line, for a log collector
-    level: str = "info"
-
-    def __post_init__(self) -> None:
-        if self.format not in LOG_FORMATS:
-            raise ConfigError(f"log.format: expected one of {', '.join(LOG_FORMATS)}, got {self.format!r}")
-        if self.level not in LOG_LEVELS:
-            raise ConfigError(f"log.level: expected one of {', '.join(LOG_LEVELS)}, got {self.level!r}")
+    format: Literal["text", "json"] = setting("text", "json: one object per line, for a log collector")
+    level: Literal["debug", "info", "warning", "error"] = setting("info", "")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class PlatformSettings:
-    hosts: tuple[str, ...] = ()
+    hosts: Texts = setting((), "URLs on these hosts are parsed by this platform's module")
 
 
-def _default_platforms() -> dict[str, PlatformSettings]:
-    return {"wechat": PlatformSettings(hosts=("mp.weixin.qq.com", "weixin.qq.com"))}
+BUILTIN_PLATFORMS = {"wechat": PlatformSettings(hosts=("mp.weixin.qq.com", "weixin.qq.com"))}
 
 
-@dataclass(frozen=True)
+def _with_builtin_platforms(platforms: dict[str, PlatformSettings]) -> dict[str, PlatformSettings]:
+    """A platform named in the settings replaces its built-in entry; the others stay."""
+    return BUILTIN_PLATFORMS | platforms
+
+
+@dataclass(frozen=True, config=_SECTION)
 class Settings:
-    data_dir: Path = Path("samizdat-data")
-    fetch: FetchSettings = field(default_factory=FetchSettings)
-    archive: ArchiveSettings = field(default_factory=ArchiveSettings)
-    capture: CaptureSettings = field(default_factory=CaptureSettings)
-    watch: WatchSettings = field(default_factory=WatchSettings)
-    notify: NotifySettings = field(default_factory=NotifySettings)
-    keywords: KeywordSettings = field(default_factory=KeywordSettings)
-    database: DatabaseSettings = field(default_factory=DatabaseSettings)
-    web: WebSettings = field(default_factory=WebSettings)
-    log: LogSettings = field(default_factory=LogSettings)
-    platforms: dict[str, PlatformSettings] = field(default_factory=_default_platforms)
+    data_dir: Annotated[Path, BeforeValidator(_directory)] = setting(
+        Path("samizdat-data"), "the SQLite database and the WARC files"
+    )
+    fetch: FetchSettings = dataclasses.field(default_factory=FetchSettings)
+    archive: ArchiveSettings = dataclasses.field(default_factory=ArchiveSettings)
+    capture: CaptureSettings = dataclasses.field(default_factory=CaptureSettings)
+    watch: WatchSettings = dataclasses.field(default_factory=WatchSettings)
+    notify: NotifySettings = dataclasses.field(default_factory=NotifySettings)
+    keywords: KeywordSettings = dataclasses.field(default_factory=KeywordSettings)
+    database: DatabaseSettings = dataclasses.field(default_factory=DatabaseSettings)
+    web: WebSettings = dataclasses.field(default_factory=WebSettings)
+    log: LogSettings = dataclasses.field(default_factory=LogSettings)
+    platforms: Annotated[dict[str, PlatformSettings], AfterValidator(_with_builtin_platforms)] = (
+        dataclasses.field(default_factory=lambda: dict(BUILTIN_PLATFORMS))
+    )
 
     @property
     def database_url(self) -> str:
@@ -180,6 +194,38 @@ class Settings:
         return self.data_dir / "warcs"
 
 
+# The shape pydantic-settings reads the file and the environment into: the fields of Settings.
+_Sources = create_model(
+    "_Sources",
+    __base__=BaseSettings,
+    **{name: (info.annotation, info) for name, info in Settings.__pydantic_fields__.items()},  # type: ignore[attr-defined]
+)
+
+
+class _Environment(EnvSettingsSource):
+    """The ``SAMIZDAT_*`` variables of a given mapping (the process's, or a test's)."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._given = {ENV_SHORTHANDS.get(name, name).lower(): value for name, value in environ.items()}
+        super().__init__(
+            _Sources, env_prefix=ENV_PREFIX, env_nested_delimiter="__", case_sensitive=False
+        )
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {name: value for name, value in self._given.items() if name.startswith(ENV_PREFIX.lower())}
+
+
+@dataclasses.dataclass(frozen=True)
+class Layers:
+    """The effective settings and, for each dotted key set anywhere, where it was set."""
+
+    settings: Settings
+    origins: dict[str, str]
+
+    def origin(self, key: str) -> str:
+        return self.origins.get(key, DEFAULT)
+
+
 def load_settings(
     config_path: Path | None = None,
     *,
@@ -188,129 +234,152 @@ def load_settings(
     cwd: Path | None = None,
 ) -> Settings:
     """Read settings from ``config_path`` (or ``./samizdat.toml`` when present) and the environment."""
-    environ = os.environ if environ is None else environ
-    raw: dict[str, typing.Any] = {}
+    return load_layers(config_path, data_dir=data_dir, environ=environ, cwd=cwd).settings
+
+
+def load_layers(
+    config_path: Path | None = None,
+    *,
+    data_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Layers:
+    """Like :func:`load_settings`, keeping where each key came from."""
     if config_path is None:
         candidate = (cwd or Path.cwd()) / CONFIG_FILE_NAME
         config_path = candidate if candidate.is_file() else None
     elif not config_path.is_file():
         raise ConfigError(f"config file {config_path} does not exist: check the --config path")
+    layers: list[tuple[str, dict[str, Any]]] = []
     if config_path is not None:
-        try:
-            raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{config_path} is not valid TOML: {exc}") from exc
-    _merge(raw, _from_environ(environ))
+        layers.append((str(config_path), _read_toml(config_path)))
+    try:
+        from_environment = _Environment(os.environ if environ is None else environ)()
+    except Exception as exc:  # pydantic-settings' own errors name the variable
+        raise ConfigError(f"the environment: {exc}") from None
+    layers.append(("environment", from_environment))
     if data_dir is not None:
-        raw["data_dir"] = str(data_dir)
-    return _build(Settings, raw, "")
+        layers.append(("--data-dir", {"data_dir": str(data_dir)}))
+    merged: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for name, values in layers:
+        _merge(merged, values)
+        for key, _ in _flatten(values):
+            origins[key] = _env_name(key) if name == "environment" else name
+    try:
+        settings = Settings(**merged)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, origins)) from None
+    except TypeError as exc:  # a section given as a value (``fetch = 3``)
+        raise ConfigError(f"config: {exc}") from None
+    return Layers(settings, origins)
 
 
-def _from_environ(environ: Mapping[str, str]) -> dict[str, typing.Any]:
-    tree: dict[str, typing.Any] = {}
-    for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX):
-            continue
-        name = ENV_SHORTHANDS.get(name, name)
-        parts = name[len(ENV_PREFIX) :].lower().split("__")
-        node = tree
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = _EnvValue(value)
-    return tree
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return TomlConfigSettingsSource(_Sources, toml_file=path)()
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
 
 
-class _EnvValue(str):
-    """A value from the environment: always text, converted by the key's declared type."""
-
-
-def _merge(base: dict[str, typing.Any], extra: dict[str, typing.Any]) -> None:
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
     for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
             _merge(base[key], value)
         else:
-            base[key] = value
+            base[key] = dict(value) if isinstance(value, Mapping) else value
 
 
-def _build(cls: type, raw: typing.Any, prefix: str) -> typing.Any:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a table of settings")
-    hints = typing.get_type_hints(cls, include_extras=True)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(raw) - set(fields))
-    if unknown:
-        key = prefix + unknown[0]
-        known = ", ".join(sorted(fields))
-        raise ConfigError(f"{key}: unknown setting (known here: {known})")
-    values = {name: _convert(hints[name], raw[name], prefix + name) for name in raw}
-    return cls(**values)
+def _flatten(values: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for key, value in values.items():
+        if isinstance(value, Mapping):
+            yield from _flatten(value, f"{prefix}{key}.")
+        else:
+            yield prefix + key, value
 
 
-def _convert(kind: typing.Any, value: typing.Any, key: str) -> typing.Any:
-    origin = typing.get_origin(kind)
-    if origin is Annotated:
-        kind, bounds = typing.get_args(kind)
-        return _scalar(kind, value, key, bounds)
-    if dataclasses.is_dataclass(kind):
-        return _build(kind, value, key + ".")
-    if origin is dict:
-        _, item_kind = typing.get_args(kind)
-        if not isinstance(value, dict):
-            raise ConfigError(f"{key}: expected a table, got {value!r}")
-        merged = dict(_default_platforms()) if key == "platforms" else {}
-        for name, item in value.items():
-            merged[name] = _convert(item_kind, item, f"{key}.{name}")
-        return merged
-    if origin is tuple:
-        if isinstance(value, _EnvValue):
-            value = [part.strip() for part in value.split(",") if part.strip()]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f'{key}: expected a list of strings, e.g. ["a", "b"]; got {value!r}')
-        return tuple(value)
-    if origin in (typing.Union, types.UnionType):
-        kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
-    return _scalar(kind, value, key)
+def effective(settings: Any, prefix: str = "") -> Iterator[tuple[str, Any, Any]]:
+    """Every dotted key of ``settings`` with its value and its field (for its meaning and unit)."""
+    for name, info in type(settings).__pydantic_fields__.items():
+        value = getattr(settings, name)
+        if dataclasses.is_dataclass(value):
+            yield from effective(value, f"{prefix}{name}.")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                yield from effective(item, f"{prefix}{name}.{key}.")
+        else:
+            yield prefix + name, value, info
 
 
-def _scalar(kind: type, value: typing.Any, key: str, bounds: Range | None = None) -> typing.Any:
-    if isinstance(value, _EnvValue):
-        value = _parse_env_scalar(kind, str(value), key)
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-        raise ConfigError(f"{key}: expected true or false, got {value!r}")
-    if kind in NUMBERS:
-        bounds = bounds or NUMBERS[kind]
-        what = "a whole number" if kind is int else "a number"
-        allowed = int if kind is int else int | float
-        if isinstance(value, allowed) and not isinstance(value, bool) and bounds.holds(value):
-            return kind(value)
-        raise ConfigError(f"{key}: expected {what} {bounds}, got {value!r}")
-    if kind is Path:
-        if isinstance(value, str) and value:
-            return Path(value).expanduser()
-        raise ConfigError(f"{key}: expected a directory path, got {value!r}")
-    if isinstance(value, str):
-        return value
-    raise ConfigError(f"{key}: expected text, got {value!r}")
+def _env_name(key: str) -> str:
+    return ENV_PREFIX + key.upper().replace(".", "__")
 
 
-def _parse_env_scalar(kind: type, text: str, key: str) -> typing.Any:
-    env_name = ENV_PREFIX + key.upper().replace(".", "__")
-    try:
-        if kind is bool:
-            lowered = text.strip().lower()
-            if lowered in ("1", "true", "yes", "on"):
-                return True
-            if lowered in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(text)
-        if kind is int:
-            return int(text)
-        if kind is float:
-            return float(text)
-    except ValueError:
-        raise ConfigError(
-            f"{key}: environment variable {env_name}={text!r} is not a valid {kind.__name__}"
-        ) from None
-    return text
+def _explain(error: ValidationError, origins: Mapping[str, str]) -> str:
+    """The first problem, in the terms of the settings: key, what is allowed, what was given."""
+    problem = error.errors()[0]
+    location = [str(part) for part in problem["loc"]]
+    key = ".".join(location)
+    given = problem.get("input")
+    where = origins.get(key)
+    source = f" (from {where})" if where else ""
+    if problem["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
+        known = ", ".join(sorted(_fields_at(location[:-1])))
+        return f"{key}: unknown setting{source} (known here: {known})"
+    kind = getattr(_field_at(location), "annotation", None)
+    if kind in (int, float):
+        expected = _number(_field_at(location))
+    elif kind is bool:
+        expected = "true or false"
+    elif typing.get_origin(kind) is Literal:
+        expected = "one of " + ", ".join(typing.get_args(kind))
+    elif kind == tuple[str, ...]:
+        expected = 'a list of texts, e.g. ["a", "b"]'
+    elif dataclasses.is_dataclass(kind) or problem["type"] == "dict_type":
+        expected = f"a table of settings ([{key}])"
+    elif problem["type"] == "value_error":
+        expected = str(problem["ctx"]["error"]).removeprefix("expected ")
+    else:
+        expected = problem["msg"].removeprefix("Input should be ")
+    return f"{key}: expected {expected}, got {given!r}{source}"
+
+
+def _walk(location: list[str]) -> tuple[Any, Any]:
+    """The section and the field a validation error's location points at (None: none such);
+    a platform's own name in the location is skipped."""
+    section: Any = Settings
+    field = None
+    parts = list(location)
+    while parts:
+        part = parts.pop(0)
+        field = getattr(section, "__pydantic_fields__", {}).get(part)
+        if field is None:
+            return section, None
+        if section is Settings and part == "platforms":
+            if not parts:
+                return section, field
+            parts.pop(0)
+            section = PlatformSettings
+        else:
+            section = field.annotation
+    return section, field
+
+
+def _fields_at(location: list[str]) -> list[str]:
+    section, _ = _walk(location)
+    return list(getattr(section, "__pydantic_fields__", {}))
+
+
+def _field_at(location: list[str]) -> Any:
+    return _walk(location)[1]
+
+
+def _number(field: Any) -> str:
+    what = "a whole number" if field.annotation is int else "a number"
+    bounds = []
+    for bound in field.metadata:
+        for name, sign in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<")):
+            limit = getattr(bound, name, None)
+            if limit is not None:
+                bounds.append(f"{sign} {limit:g}")
+    return " ".join([what, " and ".join(bounds)]) if bounds else what

@@ -13,15 +13,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from samizdat import __version__, logs
-from samizdat.config import ConfigError, Settings, load_settings
+from samizdat import __version__
 
 if TYPE_CHECKING:
     from rich.progress import Progress
     from rich.table import Table
 
+    from samizdat.config import Layers, Settings
     from samizdat.store import Store
     from samizdat.watch import CaptureOutcome
+
+LAYERS = "samizdat.layers"  # ctx.meta key: the settings with where each key came from
 
 app = typer.Typer(
     help="samizdat: capture articles at first sight, keep them as evidence, find them again.",
@@ -53,16 +55,28 @@ def main(
     ] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True)] = False,
 ) -> None:
+    from samizdat import logs
+    from samizdat.config import ConfigError, load_layers
+
+    source = ctx.get_parameter_source("data_dir")
+    if source is not None and source.name == "ENVIRONMENT":
+        data_dir = None  # read with the other SAMIZDAT_* variables, and said to come from there
     try:
-        ctx.obj = load_settings(config, data_dir=data_dir)
+        layers = load_layers(config, data_dir=data_dir)
     except ConfigError as exc:
-        errors.print(f"[red]configuration error:[/red] {exc}")
+        errors.print(f"[red]configuration error:[/red] {exc}", soft_wrap=True, highlight=False)
         raise typer.Exit(2) from None
+    ctx.obj = layers.settings
+    ctx.meta[LAYERS] = layers
     logs.configure(ctx.obj.log)
 
 
 def settings_of(ctx: typer.Context) -> Settings:
     return ctx.obj
+
+
+def layers_of(ctx: typer.Context) -> Layers:
+    return ctx.meta[LAYERS]
 
 
 def store_of(ctx: typer.Context) -> Store:
