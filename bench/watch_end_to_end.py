@@ -184,7 +184,7 @@ def main() -> int:
 def report(args, settings: Settings, plan: dict, watcher: Watcher, log_path: Path) -> None:
     end = args.sim_hours * 3600
     store = open_archive(settings)
-    rows = {row["canonical_id"]: row for row in store.iter_export()}
+    rows = {row.canonical_id: row for row in store.iter_export()}
     fates = {WECHAT.canonical_id("https://x" + path): fate for path, fate in plan["articles"].items()}
     by_query = {key: rows.get(key) for key in fates}
     eligible_capture = [q for q, f in fates.items() if f["removed_at"] is not None and f["removed_at"] <= end]
@@ -193,7 +193,7 @@ def report(args, settings: Settings, plan: dict, watcher: Watcher, log_path: Pat
         q
         for q in long_lived
         if by_query[q] is not None
-        and sim_seconds(by_query[q]["first_captured_at"], plan) < fates[q]["removed_at"]
+        and sim_seconds(by_query[q].first_seen_at, plan) < fates[q]["removed_at"]
     ]
     horizon = HORIZON_HOURS * 3600
     # Removals within the schedule's horizon (the monitor's look-back); later ones are counted apart.
@@ -206,21 +206,21 @@ def report(args, settings: Settings, plan: dict, watcher: Watcher, log_path: Pat
     past_horizon = [
         q for q in captured_before if fates[q]["removed_at"] - fates[q]["published_at"] >= horizon
     ]
-    declared = {q: row for q, row in by_query.items() if row is not None and row["state"] == "removed"}
+    declared = {q: row for q, row in by_query.items() if row is not None and row.state == "removed"}
     false = [
         q
         for q in declared
         if fates[q]["removed_at"] is None
-        or sim_seconds(declared[q]["detected_at"], plan) < fates[q]["removed_at"]
+        or sim_seconds(declared[q].detected_at, plan) < fates[q]["removed_at"]
     ]
     detected = [q for q in should_detect if q in declared]
     right = [
         q
         for q in declared
-        if q not in false and declared[q]["outcome"] == OUTCOME_OF_NOTICE[fates[q]["notice"]]
+        if q not in false and declared[q].outcome == OUTCOME_OF_NOTICE[fates[q]["notice"]]
     ]
-    delays = [sim_seconds(declared[q]["detected_at"], plan) - fates[q]["removed_at"] for q in detected]
-    seen = [sim_seconds(declared[q]["suspected_at"], plan) - fates[q]["removed_at"] for q in detected]
+    delays = [sim_seconds(declared[q].detected_at, plan) - fates[q]["removed_at"] for q in detected]
+    seen = [sim_seconds(declared[q].suspected_at, plan) - fates[q]["removed_at"] for q in detected]
     # The fixed-interval policy with the same number of article requests over the same lives.
     requests = [json.loads(line) for line in log_path.read_text().splitlines()]
     article_requests = [t for t, path, *_ in requests if path.startswith("/s")]

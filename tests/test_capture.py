@@ -40,16 +40,16 @@ async def test_every_sample_article_is_captured_with_exact_fields(settings, simu
     for name, label in LABELS.items():
         article_id = store.article_id_for_url(simulator.base + simulated(simulator, label).path)
         article = store.article(article_id)
-        assert article["title"] == label["title"], name
-        assert article["account"] == label["nickname"], name
-        assert article["published_at"].date().isoformat() == label["created_at"], name
-        assert article["published_at"].utcoffset().total_seconds() == 8 * 3600
-        assert article["account_id"] == name.split("_2020")[0]
-        (version,) = article["versions"]
-        stored = read_record(settings.warc_dir, version["warc"])
+        assert article.title == label["title"], name
+        assert article.account == label["nickname"], name
+        assert article.published_at.date().isoformat() == label["created_at"], name
+        assert article.published_at.utcoffset().total_seconds() == 8 * 3600
+        assert article.account_id == name.split("_2020")[0]
+        (version,) = article.versions
+        stored = read_record(settings.warc_dir, version.warc)
         served = gzip.decompress(stored.payload).decode("utf-8")
         assert label["title"].split("|")[0].strip() in served  # the exact page as served
-        assert version["text"] and version["text"] in article["versions"][0]["text"]
+        assert version.text and version.text == article.latest.text
 
 
 async def test_warc_files_pass_warcio_check_and_every_reference_reads_back(settings, simulator):
@@ -84,9 +84,9 @@ async def test_short_and_long_url_of_one_article_are_one_record(settings, simula
     assert short.article_id == outcomes[0].article_id
     assert short.canonical_id == f"{article.biz}:{article.mid}:{article.idx}"
     stored = store.article(short.article_id)
-    assert len(stored["versions"]) == 1
-    assert len(stored["checks"]) == 2
-    assert simulator.short_url(article) in stored["urls"]
+    assert len(stored.versions) == 1
+    assert len(stored.checks) == 2
+    assert simulator.short_url(article) in stored.urls
     assert store.counts()["articles"] == 1
 
 
@@ -132,8 +132,8 @@ async def test_recapturing_adds_a_check_and_no_duplicate_version(settings, simul
     again, _ = await capture_all(settings, [url])
     assert again[0].status is CaptureStatus.UNCHANGED
     article = store.article(first[0].article_id)
-    assert len(article["versions"]) == 1
-    assert [c["outcome"] for c in article["checks"]] == ["alive", "alive"]
+    assert len(article.versions) == 1
+    assert [c.outcome for c in article.checks] == ["alive", "alive"]
     assert store.counts()["blobs"] > 0
     with store.engine.connect() as connection:
         assert (
@@ -192,8 +192,8 @@ async def test_chinese_pages_with_missing_or_wrong_charset_are_read_correctly(se
     assert outcome.platform == "generic"
     assert outcome.title == "中文标题：本地测试文章"
     article = store.article(outcome.article_id)
-    assert article["versions"][0]["text"].count("段正文") == 12
-    assert article["published_at"].isoformat() == "2021-03-04T10:20:00+08:00"
+    assert article.versions[0].text.count("段正文") == 12
+    assert article.published_at.isoformat() == "2021-03-04T10:20:00+08:00"
 
 
 async def test_http_errors_are_archived_not_parsed(settings, simulator):

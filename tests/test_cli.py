@@ -229,8 +229,8 @@ def test_migrate_to_postgresql_copies_and_verifies_everything(tmp_path, simulato
     assert "copied and verified" in moved.output and "DIFFERENT" not in moved.output
     target = open_store(postgres_url)
     article = target.article(1)
-    assert article["versions"] and article["urls"]
-    word = article["title"][:2]
+    assert article.versions and article.urls
+    word = article.title[:2]
     assert 1 in {i.id for i in Reader(target.engine).articles(ArticleFilter(query=word)).items}
     again = run("--config", config, "migrate-to", postgres_url)
     assert again.exit_code == 1 and "already holds 4 articles" in again.output

@@ -172,7 +172,11 @@ def test_samizdat_config_prints_every_key_with_its_unit_and_origin(tmp_path):
     assert result.exit_code == 0, result.output
     rows = {row["key"]: row for row in map(json.loads, result.output.splitlines())}
     assert rows["fetch.timeout"] | {"about": ""} == {
-        "key": "fetch.timeout", "value": 5.0, "unit": "s", "from": str(path), "about": ""
+        "key": "fetch.timeout",
+        "value": 5.0,
+        "unit": "s",
+        "from": str(path),
+        "about": "",
     }
     assert rows["watch.poll_share"]["value"] == 0.25
     assert rows["watch.poll_share"]["from"] == "SAMIZDAT_WATCH__POLL_SHARE"

@@ -106,7 +106,7 @@ def test_the_store_clusters_reposts_across_articles_and_not_edits(store):
     assert found["alone"] is None
     assert len({found[f"original-{r.original}"] for r in chosen}) == len(chosen)
     article = store.article(ids[f"original-{chosen[0].original}"])
-    assert len(article["versions"]) == 2 and article["cluster_id"] == ids[f"original-{chosen[0].original}"]
+    assert len(article.versions) == 2 and article.cluster_id == ids[f"original-{chosen[0].original}"]
 
     # An article made of two texts of like length copies both: it merges their clusters under
     # the oldest article (texts 9 and 10 have 1,346 and 1,351 shingles).
@@ -118,7 +118,7 @@ def test_the_store_clusters_reposts_across_articles_and_not_edits(store):
     with store.engine.begin() as connection:
         reindex_copies(connection)
     assert clusters(store) == merged
-    exported = {row["canonical_id"]: row["cluster_id"] for row in store.iter_export()}
+    exported = {row.canonical_id: row.cluster_id for row in store.iter_export()}
     assert exported == merged
 
 

@@ -177,13 +177,13 @@ async def test_a_first_sight_of_a_removal_notice_is_a_removal_before_capture(set
             declared = pipe.store.article(article_id)
     assert reports[0].new == len(sim.articles)
     assert sum(c.status is CaptureStatus.UNAVAILABLE for c in captures) == 1
-    assert (suspected["state"], suspected["outcome"]) == ("suspect", "removed_violation")
-    assert suspected["versions"] == []
-    (evidence,) = suspected["checks"]
-    assert evidence["warc_file"] and evidence["outcome"] == "removed_violation"
+    assert (suspected.state, suspected.outcome) == ("suspect", "removed_violation")
+    assert suspected.versions == ()
+    (evidence,) = suspected.checks
+    assert evidence.evidence and evidence.outcome == "removed_violation"
     assert [r.declared for r in checked if r.article_id == article_id] == [True]
-    assert (declared["state"], declared["outcome"]) == ("removed", "removed_violation")
-    assert declared["listed"]["title"]  # the feed's title for the entry
+    assert (declared.state, declared.outcome) == ("removed", "removed_violation")
+    assert declared.listed["title"]  # the feed's title for the entry
 
     config = tmp_path / "samizdat.toml"
     config.write_text(
@@ -192,7 +192,7 @@ async def test_a_first_sight_of_a_removal_notice_is_a_removal_before_capture(set
     exported = [json.loads(line) for line in run("--config", str(config), "export").stdout.splitlines()]
     row = next(r for r in exported if r["id"] == article_id)
     assert (row["status"], row["first_captured_at"], row["versions"]) == ("removed_violation", None, 0)
-    assert row["first_seen_at"] is not None and row["listed"]["title"] == declared["listed"]["title"]
+    assert row["first_seen_at"] is not None and row["listed"]["title"] == declared.listed["title"]
     assert sum(r["first_captured_at"] is not None for r in exported) == len(sim.articles) - 1
     stats = run("--config", str(config), "stats", "--by", "capture", "--csv").stdout
     assert "before_capture,1,1," in stats and f"captured,{len(sim.articles) - 1},0," in stats
@@ -296,5 +296,5 @@ def test_a_listing_s_summary_is_shown_as_text_never_as_markup():
     from samizdat.web.render import listed_text
 
     summary = "<p>第一段 &amp; more</p><script>alert(1)</script>\n<img src=x onerror=alert(2)><p>第二段</p>"
-    assert listed_text({"listed": {"summary": summary}}) == ["第一段 & more", "第二段"]
-    assert listed_text({"listed": None}) == []
+    assert listed_text({"summary": summary}) == ["第一段 & more", "第二段"]
+    assert listed_text(None) == []

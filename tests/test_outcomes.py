@@ -9,15 +9,9 @@ from hypothesis import strategies as st
 
 from samizdat.fetch import FetchFailure, FetchResult
 from samizdat.platforms import Registry
+from samizdat.status import Outcome, State
 from samizdat.store import content_hash
-from samizdat.watch.outcomes import (
-    ArticleState,
-    Classification,
-    Outcome,
-    State,
-    advance,
-    classify,
-)
+from samizdat.watch.outcomes import ArticleState, Classification, advance, classify
 from tests.conftest import WECHAT
 
 NOTICES = json.loads((WECHAT / "notices" / "constructed" / "expected.json").read_text("utf-8"))

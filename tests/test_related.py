@@ -82,8 +82,8 @@ def test_a_new_version_makes_its_article_pending_again(store):
     store.record_capture(record(TEXTS[0].key, edited.title, edited.text, START + timedelta(days=1)))
     assert relate_pending(store.engine, limit=50) == 1
     assert relate_pending(store.engine, limit=50) == 0
-    exported = {row["canonical_id"]: row["related"] for row in store.iter_export()}
-    assert len(exported) == 10 and all(isinstance(ids, list) for ids in exported.values())
+    exported = {row.canonical_id: row.related for row in store.iter_export()}
+    assert len(exported) == 10 and all(isinstance(ids, tuple) for ids in exported.values())
 
 
 def test_packed_vectors_score_as_the_cosine_of_the_word_vectors():

@@ -88,14 +88,14 @@ async def test_the_watcher_polls_captures_at_first_sight_and_reports_removals(se
         stop.set()
         await running
         log = list(sim.requests)
-    rows = {row["canonical_id"]: row for row in store.iter_export()}
+    rows = {row.canonical_id: row for row in store.iter_export()}
     assert len(rows) == count  # every article captured once published
     expected = {
         PLATFORM.canonical_id(sim.base + sim.articles[i].path): outcome
         for i, outcome in {0: "removed_violation", 1: "deleted_by_author", 2: "removed_complaint"}.items()
     }
     for canonical_id, row in rows.items():
-        status = row["outcome"] if row["state"] == "removed" else "alive"
+        status = row.outcome if row.state == "removed" else "alive"
         assert status == expected.get(canonical_id, "alive"), canonical_id
     assert watcher.status.declared == 3
     assert sorted(event["outcome"] for event in received) == sorted(expected.values())
@@ -131,10 +131,10 @@ async def test_a_watchlisted_article_is_a_priority(settings, simulator):
     async with pipeline(settings) as pipe:
         outcomes = [await pipe.capturer.capture(simulator.base + a.path) for a in simulator.articles]
         rows = [pipe.store.article(o.article_id) for o in outcomes if o.article_id]
-    flagged = [r for r in rows if r["priority"]]
-    assert flagged and all(r["keywords"] == ["中國共產黨"] for r in flagged)
-    assert all("中国共产党" in (r["versions"][-1]["text"] + r["title"]) for r in flagged)
-    assert all(not r["keywords"] for r in rows if not r["priority"])
+    flagged = [r for r in rows if r.priority]
+    assert flagged and all(r.keywords == ("中國共產黨",) for r in flagged)
+    assert all("中国共产党" in (r.versions[-1].text + r.title) for r in flagged)
+    assert all(not r.keywords for r in rows if not r.priority)
 
 
 async def _one_article(settings, simulator):
@@ -166,8 +166,14 @@ async def test_notifications_wait_in_the_outbox_and_are_delivered_at_least_once(
     # A process took it and died before delivering it: its claim is freed at once.
     (claimed,) = store.take_notifications(now, 10, worker="otherhost:1:watch", lease=timedelta(hours=1))
     store.heartbeat(
-        "otherhost:1:watch", host="otherhost", pid=1, started_at=now, now=now - timedelta(minutes=5),
-        checks=0, captures=0, queues={},
+        "otherhost:1:watch",
+        host="otherhost",
+        pid=1,
+        started_at=now,
+        now=now - timedelta(minutes=5),
+        checks=0,
+        captures=0,
+        queues={},
     )
     assert store.release_dead_claims(now, host="thishost", silent_after=timedelta(seconds=10)) == 1
 
@@ -179,7 +185,9 @@ async def test_notifications_wait_in_the_outbox_and_are_delivered_at_least_once(
         return httpx.Response(204 if target == "good" else 503)
 
     notifier = Notifier(
-        NotifySettings(webhooks=("http://good.test/x", "http://bad.test/x"), attempts=3, backoff_seconds=0.01),
+        NotifySettings(
+            webhooks=("http://good.test/x", "http://bad.test/x"), attempts=3, backoff_seconds=0.01
+        ),
         store,
         worker="thishost:2:watch",
         transport=httpx.MockTransport(answer),
@@ -196,8 +204,12 @@ async def test_notifications_wait_in_the_outbox_and_are_delivered_at_least_once(
     assert len(calls["good"]) == 1 and len(calls["bad"]) == 3  # the good target was not sent it again
     body, key = calls["good"][0]
     assert body["id"] == key == claimed.key and body["article_id"] == article_id
-    assert (body["kind"], body["outcome"], body["message"]) == ("removed", "removed_violation", "此内容因违规无法查看")
-    assert body["url"] == store.article(article_id)["url"] and body["title"]
+    assert (body["kind"], body["outcome"], body["message"]) == (
+        "removed",
+        "removed_violation",
+        "此内容因违规无法查看",
+    )
+    assert body["url"] == store.article(article_id).url and body["title"]
     assert {key for _, key in calls["bad"]} == {claimed.key}  # the same key on every attempt
     assert store.notification_counts() == {"pending": 0, "delivered": 0, "given_up": 1}
     assert (notifier.delivered, notifier.failed) == (0, 1)
@@ -250,7 +262,7 @@ async def test_a_submitted_url_is_captured_by_the_watcher_not_the_site(settings,
     assert [d.state for d in done] == ["done"] * 3
     assert {d.status for d in done[:2]} == {"captured"} and done[2].status in {"captured", "unchanged"}
     assert done[0].article_id == done[2].article_id and done[0].article_id != done[1].article_id
-    assert store.article(done[1].article_id)["canonical_id"] == PLATFORM.canonical_id(urls[1])
+    assert store.article(done[1].article_id).canonical_id == PLATFORM.canonical_id(urls[1])
     assert watcher.status.requested == 3
     store.engine.dispose()
 

@@ -47,18 +47,18 @@ def test_capture_rows_round_trip(backend, tmp_path, request):
         False,
     )
     article = store.article(first.article_id)
-    assert article["title"].startswith("权威发布")
-    assert article["published_at"].isoformat() == "2020-10-10T14:30:13+08:00"
-    assert article["versions"][0]["warc"] == record().response
-    assert [c["outcome"] for c in article["checks"]] == ["alive", "alive"]
-    assert sorted(i["url"] for i in article["images"]) == [
+    assert article.title.startswith("权威发布")
+    assert article.published_at.isoformat() == "2020-10-10T14:30:13+08:00"
+    assert article.versions[0].warc == record().response
+    assert [c.outcome for c in article.checks] == ["alive", "alive"]
+    assert sorted(i.url for i in article.images) == [
         "https://mmbiz.qpic.cn/a.png",
         "https://mmbiz.qpic.cn/a.png?wx_fmt=jpeg",
     ]
     assert store.counts() == {"articles": 1, "versions": 1, "blobs": 1, "checks": 2}
     (row,) = store.iter_export()
-    assert row["canonical_id"] == "MzI1MzM5OTczNw==:2247490970:1"
-    assert row["versions"] == 1 and row["warc"].offset == 311
+    assert row.canonical_id == "MzI1MzM5OTczNw==:2247490970:1"
+    assert row.version_count == 1 and row.latest.warc.offset == 311
     assert len(list(store.all_refs())) == 4  # one version, two checks, one blob
     tables = set(inspect(store.engine).get_table_names())
     assert {

@@ -15,7 +15,6 @@ from sqlalchemy import update
 from samizdat.app import pipeline
 from samizdat.archive import read_record
 from samizdat.store.schema import articles
-from samizdat.store.values import ref_from_row
 from samizdat.testing import Simulator
 from samizdat.watch.loop import AlreadyWatching, WatchLock, watch, watch_pass
 from samizdat.watch.polling import poll_sources
@@ -65,17 +64,17 @@ async def test_a_removal_is_detected_confirmed_and_kept_as_evidence(settings, ow
         states = [pipe.store.article(i) for i in ids]
     declared = [r for r in reports if r.declared]
     assert sorted(r.article_id for r in declared) == sorted(ids[:2])  # each declared exactly once
-    assert (states[0]["state"], states[0]["outcome"]) == ("removed", "removed_violation")
-    assert (states[1]["state"], states[1]["outcome"]) == ("removed", "deleted_by_author")
+    assert (states[0].state, states[0].outcome) == ("removed", "removed_violation")
+    assert (states[1].state, states[1].outcome) == ("removed", "deleted_by_author")
     for state in states[:2]:
-        assert state["last_seen_alive_at"] < state["suspected_at"] < state["detected_at"]  # bracketed
-        removal_checks = [c for c in state["checks"] if c["outcome"] == state["outcome"]]
+        assert state.last_seen_alive_at < state.suspected_at < state.detected_at  # bracketed
+        removal_checks = [c for c in state.checks if c.outcome == state.outcome]
         assert len(removal_checks) >= 2  # first sighting and the confirmation
-        evidence = read_record(settings.warc_dir, ref_from_row(removal_checks[-1]))
+        evidence = read_record(settings.warc_dir, removal_checks[-1].evidence)
         assert "weui-msg" in gzip.decompress(evidence.payload).decode("utf-8")
     for state in states[2:]:
-        assert state["state"] == "live" and state["detected_at"] is None
-        assert {c["outcome"] for c in state["checks"]} == {"alive"}
+        assert state.state == "live" and state.detected_at is None
+        assert {c.outcome for c in state.checks} == {"alive"}
 
 
 @pytest.mark.slow
@@ -109,12 +108,12 @@ async def test_an_article_coming_back_is_restored(settings, own_simulator):
         own_simulator.remove(article, "account-blocked")
         declared = [r for r in await run_for(pipe, 2.5) if r.declared]
         assert [r.article_id for r in declared] == [article_id]
-        assert pipe.store.article(article_id)["outcome"] == "account_gone"
+        assert pipe.store.article(article_id).outcome == "account_gone"
         del own_simulator.removed[article.token]
         restored = [r for r in await run_for(pipe, 1.0) if r.restored]
         state = pipe.store.article(article_id)
     assert [r.article_id for r in restored] == [article_id]
-    assert (state["state"], state["outcome"], state["detected_at"]) == ("live", None, None)
+    assert (state.state, state.outcome, state.detected_at) == ("live", None, None)
 
 
 def test_one_watcher_per_data_directory(tmp_path):
@@ -186,8 +185,8 @@ async def test_an_unchanged_page_is_recognised_without_parsing_and_stores_nothin
     assert len(reports) == 3
     assert all(r.outcome == "alive" and r.same_page for r in reports)
     assert warc_bytes(settings) == archived  # the content is archived once, not at every check
-    assert len(state["versions"]) == 1
-    assert state["last_seen_alive_at"] > state["first_captured_at"]
+    assert len(state.versions) == 1
+    assert state.last_seen_alive_at > state.first_seen_at
 
 
 async def test_a_silent_edit_becomes_a_new_version(settings, own_simulator):
@@ -195,7 +194,7 @@ async def test_a_silent_edit_becomes_a_new_version(settings, own_simulator):
     article = own_simulator.articles[0]
     async with pipeline(settings) as pipe:
         article_id = (await pipe.capturer.capture(own_simulator.base + article.path)).article_id
-        first_text = pipe.store.article(article_id)["versions"][0]["text"]
+        first_text = pipe.store.article(article_id).versions[0].text
         word = next(w for w in first_text.split() if len(w) >= 4)
         own_simulator.edit(article, word, word + "（已修改）")
         reports = await check_now(pipe, 3)
@@ -203,11 +202,11 @@ async def test_a_silent_edit_becomes_a_new_version(settings, own_simulator):
     edited = [r for r in reports if r.outcome == "edited"]
     assert len(edited) == 1  # once: after it, the edited page is the one compared against
     assert all(r.outcome == "alive" for r in reports if r is not edited[0])
-    assert len(state["versions"]) == 2
-    assert "（已修改）" in state["versions"][-1]["text"] and "（已修改）" not in first_text
-    assert state["state"] == "live"
-    details = state["versions"][-1]["details"]
-    assert details["previous_version_id"] == state["versions"][0]["id"]
+    assert len(state.versions) == 2
+    assert "（已修改）" in state.versions[-1].text and "（已修改）" not in first_text
+    assert state.state == "live"
+    details = state.versions[-1].details
+    assert details["previous_version_id"] == state.versions[0].id
     assert any(line.startswith("+") and "（已修改）" in line for line in details["diff"])
     assert any(line.startswith("-") and word in line for line in details["diff"])
 
@@ -241,10 +240,10 @@ async def test_a_migrated_account_is_followed_to_the_article_s_new_address(setti
     assert not any(r.declared for r in reports)
     assert reports[0].outcome == "alive" and "followed to" in reports[0].message
     assert all(r.outcome == "alive" for r in reports)
-    assert state["state"] == "live"
+    assert state.state == "live"
     assert due[0].check_url == f"{own_simulator.base}/moved/{article.token}"
-    moved = [c for c in state["checks"] if c["message"] and "followed to" in c["message"]]
-    notice = read_record(settings.warc_dir, ref_from_row(moved[0]))  # the notice is kept as evidence
+    moved = [c for c in state.checks if c.message and "followed to" in c.message]
+    notice = read_record(settings.warc_dir, moved[0].evidence)  # the notice is kept as evidence
     assert "该公众号已迁移" in gzip.decompress(notice.payload).decode("utf-8")
 
 
@@ -314,7 +313,7 @@ async def test_a_blocked_account_makes_its_other_articles_due_at_once(settings):
             second = await watch_pass(pipe.store, pipe.checker, 8)
             states = [pipe.store.article(i) for i in ids]
     assert sorted(r.article_id for r in second) == sorted(ids[1:])
-    assert all(s["state"] == "suspect" and s["outcome"] == "account_gone" for s in states)
+    assert all(s.state == "suspect" and s.outcome == "account_gone" for s in states)
 
 
 async def test_a_removed_text_makes_its_copies_due_at_once(settings):
@@ -329,7 +328,7 @@ async def test_a_removed_text_makes_its_copies_due_at_once(settings):
                 (await pipe.capturer.capture(sim.base + a.path)).article_id for a in (first_copy, second_copy)
             ]
             assert (
-                pipe.store.article(ids[0])["cluster_id"] == pipe.store.article(ids[1])["cluster_id"] == ids[0]
+                pipe.store.article(ids[0]).cluster_id == pipe.store.article(ids[1]).cluster_id == ids[0]
             )
             sim.remove(first_copy, "deleted-by-author")
             with pipe.store.engine.begin() as connection:
@@ -361,7 +360,7 @@ async def test_a_burst_of_verification_pages_declares_nothing_and_the_host_rests
             sim.rate_limit = 4  # more than four article pages a second: verification pages
             sim.requests.clear()
             reports = await run_for(pipe, 4.0)
-            states = {pipe.store.article(r.article_id)["state"] for r in reports}
+            states = {pipe.store.article(r.article_id).state for r in reports}
     verification = [entry for entry in sim.requests if entry[2] == "verification"]
     assert verification and any(r.outcome == "transient" for r in reports)
     assert not any(r.declared for r in reports) and states == {"live"}

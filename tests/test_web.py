@@ -136,7 +136,7 @@ def test_api_lists_with_cursors_and_links(client, archive):
 
 
 def test_admin_endpoints_need_the_operator_s_token(client, archive):
-    _, ids, sim = archive
+    _, _, sim = archive
     assert client.post("/api/captures", json={"urls": [sim.base + sim.articles[3].path]}).status_code == 401
     wrong = client.post("/api/captures", json={"urls": ["x"]}, headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401

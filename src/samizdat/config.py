@@ -103,7 +103,9 @@ class WatchSettings:
     after_horizon_hours: float = setting(
         168.0, "past the horizon, a live article is checked this often; 0: never again", unit="h", ge=0
     )
-    removed_recheck_hours: float = setting(24.0, "removed articles are still looked at: some come back", unit="h", gt=0)
+    removed_recheck_hours: float = setting(
+        24.0, "removed articles are still looked at: some come back", unit="h", gt=0
+    )
     backoff_seconds: float = setting(
         600.0, "a run of verification or rate-limit pages rests a host up to 4× this", unit="s", gt=0
     )
@@ -112,7 +114,9 @@ class WatchSettings:
         15.0, "a failed first sight (or confirmation) is tried again this soon, doubling", unit="s", gt=0
     )
     capture_retries: int = setting(3, "retries of a first sight before it waits for the next poll", ge=0)
-    poll_share: float = setting(0.5, "at most this share of a host's rate goes to polling its sources", gt=0, le=1)
+    poll_share: float = setting(
+        0.5, "at most this share of a host's rate goes to polling its sources", gt=0, le=1
+    )
     aging_seconds: float = setting(
         600.0, "a request waiting this long gets a share of its host's turns, any class", unit="s", gt=0
     )
@@ -139,7 +143,9 @@ class WebSettings:
     admin_token: str = setting("", "bearer token for the admin API; empty: the admin API is off")
     page_size: int = setting(30, "articles per list page", ge=1)
     base_url: str = setting("", "the site's public address, for feeds and Memento; empty: from the request")
-    search_per_minute: int = setting(30, "searches a minute per client address, after a burst; 0: no limit", ge=0)
+    search_per_minute: int = setting(
+        30, "searches a minute per client address, after a burst; 0: no limit", ge=0
+    )
     search_burst: int = setting(20, "searches allowed at once before the rate applies", ge=0)
 
 
@@ -207,9 +213,7 @@ class _Environment(EnvSettingsSource):
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self._given = {ENV_SHORTHANDS.get(name, name).lower(): value for name, value in environ.items()}
-        super().__init__(
-            _Sources, env_prefix=ENV_PREFIX, env_nested_delimiter="__", case_sensitive=False
-        )
+        super().__init__(_Sources, env_prefix=ENV_PREFIX, env_nested_delimiter="__", case_sensitive=False)
 
     def _load_env_vars(self) -> Mapping[str, str | None]:
         return {name: value for name, value in self._given.items() if name.startswith(ENV_PREFIX.lower())}

@@ -31,6 +31,7 @@ from samizdat import logs
 from samizdat.app import Pipeline, pipeline
 from samizdat.config import Settings
 from samizdat.fetch.turns import HostTurns, Priority, Turns, shared_slots
+from samizdat.status import Outcome
 from samizdat.store import CaptureRequest, open_engine
 from samizdat.store.turns import DatabaseTurns
 from samizdat.watch.capture import CaptureOutcome
@@ -38,7 +39,6 @@ from samizdat.watch.checker import SIGNALLED, CheckReport
 from samizdat.watch.firstsight import FirstSight, Sighting, removal_seen
 from samizdat.watch.loop import watch, worker_name
 from samizdat.watch.notify import Notifier
-from samizdat.watch.outcomes import Outcome
 from samizdat.watch.polling import PollPacer, SourceReport, due_sources, poll_source
 from samizdat.watch.relating import Relating
 from samizdat.workers import check_in_processes, shared_limits
@@ -248,9 +248,10 @@ class Watcher:
             self._in_background(self._announce(kind, report, pipe))
 
     async def _announce(self, kind: str, report: CheckReport, pipe: Pipeline) -> None:
-        article = await asyncio.to_thread(pipe.store.article, report.article_id) or {}
+        article = await asyncio.to_thread(pipe.store.article, report.article_id)
+        named = (article.title or article.url) if article else f"article {report.article_id}"
         detail = f"{report.outcome}: {report.message}" if report.message else str(report.outcome)
-        summary = f"{kind}: {article.get('title') or article.get('url')} ({detail})"
+        summary = f"{kind}: {named} ({detail})"
         self.status.news.append(f"{time.strftime('%H:%M:%S')} {summary}")
         logs.event(
             log,
@@ -258,7 +259,7 @@ class Watcher:
             summary,
             article_id=report.article_id,
             outcome=str(report.outcome),
-            url=article.get("url"),
+            url=article.url if article else None,
             worker=self.name,
         )
 
@@ -439,7 +440,10 @@ class Watcher:
             }
             self.status.queues["capture_tasks"] = (self.first_sight.in_flight, 0.0)
             if self.notifier is not None:
-                self.status.notified, self.status.notify_failed = self.notifier.delivered, self.notifier.failed
+                self.status.notified, self.status.notify_failed = (
+                    self.notifier.delivered,
+                    self.notifier.failed,
+                )
             await asyncio.to_thread(
                 pipe.store.heartbeat,
                 self.name,

@@ -19,9 +19,10 @@ from samizdat.cli.base import (
     settings_of,
     store_of,
 )
-from samizdat.config import Settings
 
 if TYPE_CHECKING:
+    from samizdat.config import Settings
+    from samizdat.store.views import ExportedArticle
     from samizdat.watch import CaptureOutcome
 
 
@@ -192,44 +193,42 @@ def export(
             out.close()
 
 
-def _export_row(row: dict[str, Any]) -> dict[str, Any]:
-    from samizdat.watch.outcomes import public_status
-
-    details = row["details"] or {}
-    ref = row["warc"]
+def _export_row(article: ExportedArticle) -> dict[str, Any]:
+    latest = article.latest
+    details = latest.details if latest else {}
     return {
-        "id": row["id"],
-        "url": row["url"],
-        "canonical_id": row["canonical_id"],
-        "platform": row["platform"],
-        "title": row["title"],
-        "account": row["account"],
-        "account_id": row["account_id"],
-        "author": row["author"],
-        "published_at": row["published_at"],
-        "published_precision": row["published_precision"],
-        "text": row["text"],
+        "id": article.id,
+        "url": article.url,
+        "canonical_id": article.canonical_id,
+        "platform": article.platform,
+        "title": article.title,
+        "account": article.account,
+        "account_id": article.account_id,
+        "author": article.author,
+        "published_at": article.published_at,
+        "published_precision": article.published_precision,
+        "text": latest.text if latest else None,
         "images": details.get("images", []),
         "cover": details.get("cover"),
         "description": details.get("description"),
         "repost_of": details.get("repost_of"),
         "media": details.get("media", []),
-        "state": row["state"],
-        "status": public_status(row["state"], row["outcome"]),
-        "outcome": row["outcome"],
-        "detected_at": row["detected_at"],
-        "first_captured_at": row["first_version_at"],  # null: removed before it could be captured
-        "first_seen_at": row["first_captured_at"],
-        "last_seen_alive_at": row["last_seen_alive_at"],
-        "versions": row["versions"],
-        "latest_captured_at": row["version_captured_at"],
-        "final_url": row["final_url"],
-        "http_status": row["http_status"],
-        "warc": ref.__dict__ if ref else None,
-        "cluster_id": row["cluster_id"],  # articles sharing a text share it; null when alone
-        "related": row["related"],  # ids of related posts (not copies), nearest first
-        "keywords": row["keywords"] or [],  # watchlist terms the article matched
-        "listed": row["listed"],  # what a source's listing said of it (title, account, date, summary)
+        "state": article.state,
+        "status": article.status,
+        "outcome": article.outcome,
+        "detected_at": article.detected_at,
+        "first_captured_at": article.first_version_at,  # null: removed before it could be captured
+        "first_seen_at": article.first_seen_at,
+        "last_seen_alive_at": article.last_seen_alive_at,
+        "versions": article.version_count,
+        "latest_captured_at": latest.captured_at if latest else None,
+        "final_url": latest.final_url if latest else None,
+        "http_status": latest.http_status if latest else None,
+        "warc": latest.warc.__dict__ if latest and latest.warc else None,
+        "cluster_id": article.cluster_id,  # articles sharing a text share it; null when alone
+        "related": list(article.related),  # ids of related posts (not copies), nearest first
+        "keywords": list(article.keywords),  # watchlist terms the article matched
+        "listed": article.listed,  # what a source's listing said of it (title, account, date, summary)
     }
 
 
@@ -243,37 +242,37 @@ def show(ctx: typer.Context, article_id: Annotated[int, typer.Argument(metavar="
     if article is None:
         errors.print(f"no article with id {article_id}")
         raise typer.Exit(1)
-    latest = article["versions"][-1] if article["versions"] else None
-    console.rule(f"[bold]{article['title'] or '(no title)'}")
+    latest = article.latest
+    console.rule(f"[bold]{article.title or '(no title)'}")
     facts = Table.grid(padding=(0, 2))
     for label, value in (
-        ("id", article["id"]),
-        ("platform", article["platform"]),
-        ("canonical id", article["canonical_id"]),
-        ("url", article["url"]),
-        ("account", join_present(article["account"], article["account_id"])),
-        ("author", article["author"]),
-        ("published", article["published_at"]),
-        ("state", join_present(article["state"], article["outcome"])),
-        ("first captured", article["first_captured_at"]),
-        ("last seen alive", article["last_seen_alive_at"]),
-        ("reached by", "\n".join(article["urls"])),
+        ("id", article.id),
+        ("platform", article.platform),
+        ("canonical id", article.canonical_id),
+        ("url", article.url),
+        ("account", join_present(article.account, article.account_id)),
+        ("author", article.author),
+        ("published", article.published_at),
+        ("status", article.status),
+        ("first seen", article.first_seen_at),
+        ("last seen alive", article.last_seen_alive_at),
+        ("reached by", "\n".join(article.urls)),
     ):
         facts.add_row(f"[dim]{label}[/dim]", str(value) if value is not None else "—")
     console.print(facts)
     if latest:
-        text = latest["text"]
+        text = latest.text
         console.print()
         console.print(text[:1200] + ("…" if len(text) > 1200 else ""))
     versions = Table("version", "captured", "status", "characters", "WARC record", title="versions")
-    for version in article["versions"]:
-        ref = version["warc"]
+    for version in article.versions:
+        ref = version.warc
         versions.add_row(
-            str(version["id"]),
-            str(version["captured_at"]),
-            str(version["http_status"]),
-            str(len(version["text"])),
+            str(version.id),
+            str(version.captured_at),
+            str(version.http_status),
+            str(len(version.text)),
             f"{ref.file}@{ref.offset}" if ref else "—",
         )
     console.print(versions)
-    console.print(f"{len(article['images'])} images archived, {len(article['checks'])} checks recorded")
+    console.print(f"{len(article.images)} images archived, {len(article.checks)} checks recorded")

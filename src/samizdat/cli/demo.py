@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from samizdat.cli.base import app, console, errors, settings_of
-from samizdat.config import Settings
+
+if TYPE_CHECKING:
+    from samizdat.config import Settings
 
 DEMO_TIME_SCALE = 3600.0
 

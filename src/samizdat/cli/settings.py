@@ -47,6 +47,10 @@ def config_command(
 
     table = Table("key", "value", "unit", "from", *(["meaning"] if explain else []))
     for row in rows:
-        shown = json.dumps(row["value"], ensure_ascii=False) if not isinstance(row["value"], str) else row["value"]
+        shown = (
+            json.dumps(row["value"], ensure_ascii=False)
+            if not isinstance(row["value"], str)
+            else row["value"]
+        )
         table.add_row(row["key"], shown, row["unit"], row["from"], *([row["about"]] if explain else []))
     console.print(table)

@@ -20,7 +20,7 @@ from samizdat.archive.wacz import Page
 from samizdat.folding import fold, fold_with_origins
 from samizdat.read.search import matches, parse_query
 from samizdat.read.statistics import Group, StatisticsCache, hours_to_removal
-from samizdat.store.articles import local_time
+from samizdat.status import State, public_status
 from samizdat.store.captures import latest_texts
 from samizdat.store.schema import (
     article_urls,
@@ -32,6 +32,7 @@ from samizdat.store.schema import (
     versions,
 )
 from samizdat.store.values import ref_from_row
+from samizdat.store.views import local_time
 
 SNIPPET_CHARS = 70
 # Scoring every match is cheap for a few thousand and slow for tens of thousands (a common
@@ -64,6 +65,10 @@ class ArticleSummary:
     last_seen_alive_at: datetime | None
     detected_at: datetime | None
     snippet: Sequence[tuple[str, bool]] = ()  # (text, highlighted) pieces around a search hit
+
+    @property
+    def status(self) -> str:
+        return public_status(self.state, self.outcome)
 
 
 @dataclass(frozen=True)
@@ -191,7 +196,11 @@ class Reader:
             rows = connection.execute(
                 select(articles)
                 .where(articles.c.cluster_id == cluster_id, articles.c.id != article_id)
-                .order_by((articles.c.state == "removed").asc(), articles.c.first_captured_at, articles.c.id)
+                .order_by(
+                    (articles.c.state == State.REMOVED.value).asc(),
+                    articles.c.first_captured_at,
+                    articles.c.id,
+                )
             )
             return [_summary(row) for row in rows]
 
@@ -207,7 +216,7 @@ class Reader:
     def _conditions(self, filters: ArticleFilter) -> list[Any]:
         conditions: list[Any] = []
         if filters.removed_only or filters.outcome:
-            conditions.append(articles.c.state == "removed")
+            conditions.append(articles.c.state == State.REMOVED.value)
         if filters.outcome:
             conditions.append(articles.c.outcome == filters.outcome)
         if filters.account:
@@ -224,7 +233,7 @@ class Reader:
             row = connection.execute(
                 select(
                     func.count().label("total"),
-                    func.sum(case((articles.c.state == "removed", 1), else_=0)).label("removed"),
+                    func.sum(case((articles.c.state == State.REMOVED.value, 1), else_=0)).label("removed"),
                     func.min(articles.c.first_captured_at).label("first"),
                     func.max(articles.c.first_captured_at).label("last"),
                 ).where(articles.c.account == name)
@@ -307,7 +316,7 @@ class Reader:
                     articles.c.published_at,
                     articles.c.first_captured_at,
                     articles.c.last_seen_alive_at,
-                ).where(articles.c.state == "removed")
+                ).where(articles.c.state == State.REMOVED.value)
             ).all()
             totals = dict(
                 connection.execute(select(articles.c.state, func.count()).group_by(articles.c.state)).all()
@@ -323,7 +332,7 @@ class Reader:
                 term
                 for terms in connection.scalars(
                     select(articles.c.keywords).where(
-                        articles.c.state == "removed", articles.c.keywords.is_not(None)
+                        articles.c.state == State.REMOVED.value, articles.c.keywords.is_not(None)
                     )
                 )
                 for term in terms or ()

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, case, exists, func, select
 
+from samizdat.status import State
 from samizdat.store.schema import articles, checks, versions
 
 GROUPINGS = ("all", "outcome", "account", "keyword", "month", "capture")
@@ -89,7 +90,7 @@ def breakdowns(rows: Iterable[_Row]) -> dict[str, list[Group]]:
     groups: dict[str, dict[str, Group]] = {by: {} for by in GROUPINGS}
     removed_total = 0
     for row in rows:
-        removed = row.state == "removed"
+        removed = row.state == State.REMOVED.value
         hours = hours_to_removal(
             row.published_at, row.first_captured_at, row.last_seen_alive_at, row.detected_at
         )

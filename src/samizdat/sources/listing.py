@@ -5,7 +5,10 @@ A platform's own list of an account's articles (WeChat's history list, a profile
 sitemap) stops listing an article the moment it is removed, long before a routine re-check
 would look at it. Entries also leave a listing harmlessly, off its old end, as newer ones push
 them out. Feeds put their newest entry first; a listing whose new entries arrive at its end is
-read the other way round. A dropped entry is only made due for a check: the check and its
+read the other way round (a newest-first listing that gained nothing and lost only its newest
+entries, older ones sliding in at its end, has the same shape as an appending one that lost its
+oldest: it is read as appending, and that removal waits for its routine check). A dropped entry
+is only made due for a check: the check and its
 confirmation decide what happened, so a listing that reorders or forgets costs requests,
 never a false deletion.
 """

@@ -1,10 +1,8 @@
-"""One article with everything about it, and the whole archive as export rows."""
+"""One article with everything about it, and the whole archive as export rows (store/views.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
-from typing import Any
 
 from sqlalchemy import Engine, func, select
 
@@ -18,39 +16,53 @@ from samizdat.store.schema import (
     versions,
 )
 from samizdat.store.values import ref_from_row
+from samizdat.store.views import (
+    ArticleDetail,
+    CheckView,
+    ExportedArticle,
+    ImageView,
+    VersionView,
+    article_view_fields,
+)
 
 
 class ArticleReads:
     engine: Engine
 
-    def article(self, article_id: int) -> dict[str, Any] | None:
+    def article(self, article_id: int) -> ArticleDetail | None:
         with self.engine.connect() as connection:
             row = connection.execute(select(articles).where(articles.c.id == article_id)).first()
             if row is None:
                 return None
-            result = dict(row._mapping)
-            result["published_at"] = local_time(row.published_at, row.published_offset_minutes)
-            result["versions"] = [
-                {**dict(v._mapping), "warc": ref_from_row(v)}
+            history = tuple(
+                VersionView(
+                    v.id,
+                    v.captured_at,
+                    v.title,
+                    v.text,
+                    v.final_url,
+                    v.http_status,
+                    v.details or {},
+                    ref_from_row(v),
+                    v.html,
+                )
                 for v in connection.execute(
                     select(versions).where(versions.c.article_id == article_id).order_by(versions.c.id)
                 )
-            ]
-            result["checks"] = [
-                dict(c._mapping)
+            )
+            stored_checks = tuple(
+                CheckView(c.id, c.checked_at, c.outcome, c.http_status, c.message, ref_from_row(c))
                 for c in connection.execute(
                     select(checks).where(checks.c.article_id == article_id).order_by(checks.c.id)
                 )
-            ]
-            result["urls"] = list(
+            )
+            urls = tuple(
                 connection.scalars(select(article_urls.c.url).where(article_urls.c.article_id == article_id))
             )
-            latest = result["versions"][-1]["id"] if result["versions"] else None
-            result["images"] = (
-                []
-                if latest is None
-                else [
-                    dict(i._mapping)
+            images = ()
+            if history:
+                images = tuple(
+                    ImageView(i.url, i.sha256, i.size, i.media_type, ref_from_row(i))
                     for i in connection.execute(
                         select(
                             version_blobs.c.url,
@@ -64,22 +76,30 @@ class ArticleReads:
                             blobs.c.warc_record_id,
                         )
                         .join(blobs, blobs.c.sha256 == version_blobs.c.sha256)
-                        .where(version_blobs.c.version_id == latest)
+                        .where(version_blobs.c.version_id == history[-1].id)
                     )
-                ]
-            )
-            return result
+                )
+            related = tuple(related_ids(connection, [article_id])[article_id])
+        first = history[0].captured_at if history else None
+        return ArticleDetail(
+            **article_view_fields(row, history[-1] if history else None, len(history), first),
+            versions=history,
+            checks=stored_checks,
+            urls=urls,
+            images=images,
+            related=related,
+        )
 
-    def iter_export(self) -> Iterator[dict[str, Any]]:
-        """One dict per article with its latest version and its related posts, oldest article first.
+    def iter_export(self) -> Iterator[ExportedArticle]:
+        """Every article with its latest version and its related posts, oldest article first.
 
         Articles never captured (removed before their first capture, or imported from a removal
-        dataset) come with no version: ``versions`` 0, ``first_version_at`` and the text None."""
+        dataset) come with no version: ``version_count`` 0, ``latest`` and ``first_version_at`` None."""
         latest = (
             select(
                 versions.c.article_id,
                 func.max(versions.c.id).label("version_id"),
-                func.count().label("versions"),
+                func.count().label("version_count"),
                 func.min(versions.c.captured_at).label("first_version_at"),
             )
             .group_by(versions.c.article_id)
@@ -88,6 +108,8 @@ class ArticleReads:
         query = (
             select(
                 articles,
+                latest.c.version_id,
+                versions.c.title.label("version_title"),
                 versions.c.text,
                 versions.c.captured_at.label("version_captured_at"),
                 versions.c.details,
@@ -98,7 +120,7 @@ class ArticleReads:
                 versions.c.warc_length,
                 versions.c.warc_digest,
                 versions.c.warc_record_id,
-                func.coalesce(latest.c.versions, 0).label("versions"),
+                func.coalesce(latest.c.version_count, 0).label("version_count"),
                 latest.c.first_version_at,
             )
             .outerjoin(latest, latest.c.article_id == articles.c.id)
@@ -109,14 +131,19 @@ class ArticleReads:
             for rows in connection.execution_options(yield_per=500).execute(query).partitions():
                 related = related_ids(lookups, [row.id for row in rows])
                 for row in rows:
-                    yield dict(row._mapping) | {
-                        "published_at": local_time(row.published_at, row.published_offset_minutes),
-                        "warc": ref_from_row(row),
-                        "related": related[row.id],
-                    }
-
-
-def local_time(moment: datetime | None, offset_minutes: int | None) -> datetime | None:
-    if moment is None or offset_minutes is None:
-        return moment
-    return moment.astimezone(timezone(timedelta(minutes=offset_minutes)))
+                    version = None
+                    if row.version_id is not None:
+                        version = VersionView(
+                            row.version_id,
+                            row.version_captured_at,
+                            row.version_title,
+                            row.text,
+                            row.final_url,
+                            row.http_status,
+                            row.details or {},
+                            ref_from_row(row),
+                        )
+                    yield ExportedArticle(
+                        **article_view_fields(row, version, row.version_count, row.first_version_at),
+                        related=tuple(related[row.id]),
+                    )

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from samizdat.platforms.base import Article
+from samizdat.status import State
 from samizdat.store.copies import NewVersion, plan_copies, store_copies
 from samizdat.store.related import forget
 from samizdat.store.schema import (
@@ -128,7 +129,7 @@ class CaptureQueries:
                         | {
                             "platform": r.article.platform,
                             "canonical_id": r.article.canonical_id,
-                            "state": "live",
+                            "state": State.LIVE.value,
                             "priority": 1 if r.keywords else 0,
                             "keywords": list(r.keywords),
                             "first_captured_at": r.captured_at,

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, delete, func, insert, or_, select, update
 
+from samizdat.status import State
 from samizdat.store.notifications import add_notifications
 from samizdat.store.schema import (
     article_urls,
@@ -49,7 +50,7 @@ class ClaimQueries:
         # then the most overdue (the next-check index, in order, stopping at ``limit``).
         suspects = (
             select(articles.c.id)
-            .where(articles.c.state == "suspect", due, free)
+            .where(articles.c.state == State.SUSPECT.value, due, free)
             .order_by(articles.c.next_check_at)
             .limit(limit)
         )
@@ -70,7 +71,7 @@ class ClaimQueries:
                     .values(claimed_by=worker, claimed_until=now + lease)
                     .returning(articles)
                 ).all()
-        rows.sort(key=lambda row: (row.state != "suspect", row.next_check_at))
+        rows.sort(key=lambda row: (row.state != State.SUSPECT.value, row.next_check_at))
         return [
             DueArticle(
                 row.id,
@@ -174,7 +175,7 @@ class ClaimQueries:
         ``signal`` (made due ``signalled`` early or more) and ``routine`` — each with how
         late the most overdue one is, in seconds."""
         due = articles.c.next_check_at <= now
-        suspect = articles.c.state == "suspect"
+        suspect = articles.c.state == State.SUSPECT.value
         early = articles.c.next_check_at <= now - signalled
         classes = {
             "confirm": (due, suspect),
@@ -255,7 +256,7 @@ class ClaimQueries:
                 .where(
                     column == value,
                     articles.c.id != article_id,
-                    articles.c.state == "live",
+                    articles.c.state == State.LIVE.value,
                     articles.c.next_check_at > now - AHEAD_OF_ROUTINE,
                 )
                 .order_by(articles.c.first_captured_at.desc())
@@ -281,7 +282,7 @@ class ClaimQueries:
                     update(articles)
                     .where(
                         articles.c.id.in_(reached),
-                        articles.c.state == "live",
+                        articles.c.state == State.LIVE.value,
                         articles.c.next_check_at > now - AHEAD_OF_ROUTINE,
                     )
                     .values(next_check_at=now - AHEAD_OF_ROUTINE)

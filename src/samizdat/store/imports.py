@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, insert, select
 
+from samizdat.status import State
 from samizdat.store.captures import offset_minutes
 from samizdat.store.schema import (
     article_urls,
@@ -60,7 +61,7 @@ class ImportQueries:
                                 "published_at": r.published_at,
                                 "published_offset_minutes": offset_minutes(r.published_at),
                                 "published_precision": r.published_precision,
-                                "state": "removed",
+                                "state": State.REMOVED.value,
                                 "outcome": r.outcome,
                                 "priority": 0,
                                 "first_captured_at": imported_at,
@@ -119,7 +120,7 @@ class ImportQueries:
                     "account": removal.account,
                     "published_at": removal.published_at,
                     "published_offset_minutes": offset_minutes(removal.published_at),
-                    "state": "suspect",
+                    "state": State.SUSPECT.value,
                     "outcome": removal.outcome,
                     "priority": 0,
                     "source_id": removal.source_id,

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from sqlalchemy import Engine, func, or_, select
 
 from samizdat.archive import ArchiveRef
+from samizdat.status import State
 from samizdat.store.schema import (
     articles,
     blobs,
@@ -19,12 +20,6 @@ from samizdat.store.values import ref_from_row
 
 class IntegrityQueries:
     engine: Engine
-
-    def check_ref(self, check_id: int) -> ArchiveRef | None:
-        """Where the page a check saw is kept (a removal notice is the removal's evidence)."""
-        with self.engine.connect() as connection:
-            row = connection.execute(select(checks).where(checks.c.id == check_id)).first()
-        return ref_from_row(row) if row is not None else None
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as connection:
@@ -47,7 +42,7 @@ class IntegrityQueries:
                 problems.append(f"{orphans} articles name a cluster whose article does not exist")
             undated = connection.scalar(
                 select(func.count()).where(
-                    articles.c.state == "removed",
+                    articles.c.state == State.REMOVED.value,
                     or_(articles.c.detected_at.is_(None), articles.c.outcome.is_(None)),
                 )
             )

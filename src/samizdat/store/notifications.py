@@ -110,7 +110,9 @@ class NotificationQueries:
         else:
             values["next_attempt_at"] = retry_at
         with self.engine.begin() as connection:
-            connection.execute(update(notifications).where(notifications.c.id == notification_id).values(values))
+            connection.execute(
+                update(notifications).where(notifications.c.id == notification_id).values(values)
+            )
 
     def drop_notifications(self, now: datetime, reason: str) -> int:
         """Give up every pending notification (nowhere to send them); how many."""

@@ -19,7 +19,9 @@ class CaptureRequestQueries:
         with self.engine.begin() as connection:
             ids = [
                 connection.scalar(
-                    insert(capture_requests).values(url=url, requested_at=now).returning(capture_requests.c.id)
+                    insert(capture_requests)
+                    .values(url=url, requested_at=now)
+                    .returning(capture_requests.c.id)
                 )
                 for url in urls
             ]
@@ -48,7 +50,9 @@ class CaptureRequestQueries:
                     .returning(capture_requests.c.id)
                 )
             )
-        return [CaptureRequest(row.id, row.url, row.requested_at, "capturing") for row in rows if row.id in taken]
+        return [
+            CaptureRequest(row.id, row.url, row.requested_at, "capturing") for row in rows if row.id in taken
+        ]
 
     def finish_capture_request(self, done: CaptureRequest) -> None:
         with self.engine.begin() as connection:

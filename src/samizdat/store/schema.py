@@ -28,6 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 
+from samizdat.status import State
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -97,7 +99,7 @@ articles = Table(
     Column("published_at", UTCDateTime),
     Column("published_offset_minutes", Integer),
     Column("published_precision", String(10)),
-    Column("state", String(20), nullable=False, default="live"),
+    Column("state", String(20), nullable=False, default=State.LIVE.value),
     Column("outcome", String(40)),
     Column("priority", Integer, nullable=False, default=0),
     Column("source_id", Integer, ForeignKey("sources.id", ondelete="SET NULL")),

@@ -22,6 +22,7 @@ from samizdat.config import Settings
 from samizdat.fetch import Fetcher, FetchResult, Priority
 from samizdat.fetch.decode import looks_like_text
 from samizdat.platforms import Article, Registry, Unavailable
+from samizdat.status import REMOVALS, Outcome, State
 from samizdat.store import (
     Announcement,
     CaptureRecord,
@@ -35,11 +36,8 @@ from samizdat.store.claims import AHEAD_OF_ROUTINE
 from samizdat.watch.committer import Committer
 from samizdat.watch.images import Images
 from samizdat.watch.outcomes import (
-    REMOVALS,
     ArticleState,
     Classification,
-    Outcome,
-    State,
     Transition,
     advance,
     classify,

@@ -26,9 +26,10 @@ from datetime import UTC, datetime, timedelta
 
 from samizdat.platforms import UnavailableReason
 from samizdat.sources.documents import DiscoveredURL
+from samizdat.status import REMOVALS, Outcome
 from samizdat.store import UnseenRemoval
 from samizdat.watch.capture import CaptureOutcome, CaptureStatus
-from samizdat.watch.outcomes import REMOVALS, TRANSIENT_STATUSES, Outcome, outcome_of_notice
+from samizdat.watch.outcomes import TRANSIENT_STATUSES, outcome_of_notice
 
 log = logging.getLogger(__name__)
 

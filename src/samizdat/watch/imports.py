@@ -13,9 +13,10 @@ from pathlib import Path
 from samizdat.config import Settings
 from samizdat.platforms.registry import Registry
 from samizdat.sources.removals import RemovalDatasetError, read_removals
+from samizdat.status import REMOVALS, Outcome
 from samizdat.store import ImportedRemoval, Store
 from samizdat.watch.keywords import Watchlist
-from samizdat.watch.outcomes import REMOVALS, Outcome, outcome_of_notice
+from samizdat.watch.outcomes import outcome_of_notice
 
 
 @dataclass

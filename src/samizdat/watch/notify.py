@@ -147,11 +147,15 @@ class Notifier:
             del self.sent[:-20]
         elif attempt >= self.settings.attempts:
             self.failed += 1
-            log.warning("gave up notifying of article %d after %d attempts: %s", event.article_id, attempt, error)
+            log.warning(
+                "gave up notifying of article %d after %d attempts: %s", event.article_id, attempt, error
+            )
         else:
             delay = self.settings.backoff_seconds * 2 ** (attempt - 1)
             retry_at = datetime.now(UTC) + timedelta(seconds=delay)
-            log.info("notifying of article %d failed (%s); trying again in %.1f s", event.article_id, error, delay)
+            log.info(
+                "notifying of article %d failed (%s); trying again in %.1f s", event.article_id, error, delay
+            )
         await asyncio.to_thread(
             self.store.notification_tried,
             pending.id,

@@ -15,7 +15,6 @@ from pydantic import BaseModel, Field
 from samizdat.fetch.safety import UnsafeURL, safe_address
 from samizdat.read.reader import ArticleFilter, ArticleSummary
 from samizdat.store import CaptureRequest
-from samizdat.watch.outcomes import public_status
 from samizdat.watch.polling import SourceRefused, add_source
 from samizdat.web.memento import timemap_path
 
@@ -50,7 +49,7 @@ def _out(item: ArticleSummary) -> ArticleOut:
         account=item.account,
         author=item.author,
         url=item.url,
-        status=public_status(item.state, item.outcome),
+        status=item.status,
         published_at=item.published_at,
         first_captured_at=item.first_captured_at,
         last_seen_alive_at=item.last_seen_alive_at,
@@ -117,62 +116,63 @@ def article(request: Request, article_id: int) -> dict[str, Any]:
     if found is None:
         raise HTTPException(404, "no such article in the archive")
     return {
-        "id": found["id"],
-        "platform": found["platform"],
-        "canonical_id": found["canonical_id"],
-        "url": found["url"],
-        "urls": found["urls"],
-        "title": found["title"],
-        "account": found["account"],
-        "author": found["author"],
-        "status": public_status(found["state"], found["outcome"]),
-        "published_at": found["published_at"],
-        "first_captured_at": found["first_captured_at"],
-        "last_seen_alive_at": found["last_seen_alive_at"],
-        "suspected_at": found["suspected_at"],
-        "detected_at": found["detected_at"],
-        "keywords": found["keywords"] or [],
+        "id": found.id,
+        "platform": found.platform,
+        "canonical_id": found.canonical_id,
+        "url": found.url,
+        "urls": list(found.urls),
+        "title": found.title,
+        "account": found.account,
+        "author": found.author,
+        "status": found.status,
+        "published_at": found.published_at,
+        "first_captured_at": found.first_version_at,  # null: removed before it could be captured
+        "first_seen_at": found.first_seen_at,
+        "last_seen_alive_at": found.last_seen_alive_at,
+        "suspected_at": found.suspected_at,
+        "detected_at": found.detected_at,
+        "keywords": list(found.keywords),
         # Other articles with this text (null when alone) and related posts, nearest first.
-        "cluster_id": found["cluster_id"],
+        "cluster_id": found.cluster_id,
         "copies": [
             {
                 "id": c.id,
                 "account": c.account,
                 "url": c.url,
-                "status": public_status(c.state, c.outcome),
+                "status": c.status,
                 "detected_at": c.detected_at,
                 "last_seen_alive_at": c.last_seen_alive_at,
             }
-            for c in request.app.state.reader.copies(article_id, found["cluster_id"])
+            for c in request.app.state.reader.copies(article_id, found.cluster_id)
         ],
         "related": [r.id for r in request.app.state.reader.related(article_id, limit=8)],
         "versions": [
             {
-                "id": v["id"],
-                "captured_at": v["captured_at"],
-                "title": v["title"],
-                "text": v["text"],
-                "final_url": v["final_url"],
-                "http_status": v["http_status"],
-                "diff": v["details"].get("diff"),
+                "id": v.id,
+                "captured_at": v.captured_at,
+                "title": v.title,
+                "text": v.text,
+                "final_url": v.final_url,
+                "http_status": v.http_status,
+                "diff": v.diff,
                 "links": {
-                    "raw": f"/raw/{article_id}/versions/{v['id']}",
-                    "html": f"/articles/{article_id}?version={v['id']}",
+                    "raw": f"/raw/{article_id}/versions/{v.id}",
+                    "html": f"/articles/{article_id}?version={v.id}",
                 },
             }
-            for v in found["versions"]
+            for v in found.versions
         ],
         "checks": [
             {
-                "checked_at": c["checked_at"],
-                "outcome": c["outcome"],
-                "http_status": c["http_status"],
-                "message": c["message"],
-                "evidence": f"/raw/{article_id}/checks/{c['id']}" if c["warc_file"] else None,
+                "checked_at": c.checked_at,
+                "outcome": c.outcome,
+                "http_status": c.http_status,
+                "message": c.message,
+                "evidence": f"/raw/{article_id}/checks/{c.id}" if c.evidence else None,
             }
-            for c in found["checks"]
+            for c in found.checks
         ],
-        "links": _links(article_id, found["url"]),
+        "links": _links(article_id, found.url),
     }
 
 
@@ -269,7 +269,9 @@ async def capture(request: Request, response: Response, body: UrlsIn) -> dict[st
         except (UnsafeURL, LookupError) as exc:
             refused[index] = str(exc)
     wanted = [url for index, url in enumerate(body.urls) if index not in refused]
-    queued = iter(await asyncio.to_thread(request.app.state.store.request_captures, wanted, datetime.now(UTC)))
+    queued = iter(
+        await asyncio.to_thread(request.app.state.store.request_captures, wanted, datetime.now(UTC))
+    )
     answers = []
     for index, url in enumerate(body.urls):
         if index in refused:

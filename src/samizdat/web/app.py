@@ -30,6 +30,7 @@ from samizdat.platforms import Registry
 from samizdat.read.reader import ArticleFilter, Reader
 from samizdat.read.statistics import GROUPINGS, to_csv
 from samizdat.store import Store, open_archive
+from samizdat.store.views import ArticleDetail, VersionView
 from samizdat.web import api, charts, feeds, memento
 from samizdat.web.i18n import OUTCOMES, Translator, choose
 from samizdat.web.limits import RateLimiter
@@ -169,28 +170,28 @@ def create_app(settings: Settings, store: Store | None = None, files: WarcFiles 
     def article_page(request: Request, article_id: int, version: int | None = None):
         article = _article_or_404(app, article_id)
         chosen = _version(article, version)
-        images = {i["url"]: i["sha256"] for i in article["images"]}
-        body = Markup(safe_article_html(chosen["html"], images)) if chosen else Markup("")
+        images = {i.url: i.sha256 for i in article.images}
+        body = Markup(safe_article_html(chosen.html or "", images)) if chosen else Markup("")
         evidence = next(
-            (c for c in reversed(article["checks"]) if c["outcome"] == article["outcome"] and c["warc_file"]),
+            (c for c in reversed(article.checks) if c.outcome == article.outcome and c.evidence),
             None,
         )
         related = app.state.reader.related(article_id)
-        copies = app.state.reader.copies(article_id, article.get("cluster_id"))
+        copies = app.state.reader.copies(article_id, article.cluster_id)
         response = page(
             request,
             "article.html",
             article=article,
             version=chosen,
             body=body,
-            paragraphs=None if body else (chosen["text"].split("\n") if chosen else listed_text(article)),
+            paragraphs=None if body else (chosen.text.split("\n") if chosen else listed_text(article.listed)),
             evidence=evidence,
             related=related,
             copies=copies,
-            timemap_url=memento.timemap_path(article["url"]),
+            timemap_url=memento.timemap_path(article.url),
         )
         if chosen:
-            memento.add_headers(response, request, article["url"], chosen["captured_at"])
+            memento.add_headers(response, request, article.url, chosen.captured_at)
         return response
 
     @app.get("/articles/{article_id}/versions", response_class=HTMLResponse, include_in_schema=False)
@@ -270,27 +271,27 @@ def create_app(settings: Settings, store: Store | None = None, files: WarcFiles 
     @app.get("/raw/{article_id}", include_in_schema=False)
     def raw_latest(article_id: int):
         article = _article_or_404(app, article_id)
-        if not article["versions"]:
+        if article.latest is None:
             raise HTTPException(404, "no capture of this article")
-        return _raw(app.state.files, article["versions"][-1]["warc"])
+        return _raw(app.state.files, article.latest.warc)
 
     @app.get("/raw/{article_id}/versions/{version_id}", include_in_schema=False)
     def raw_version(request: Request, article_id: int, version_id: int):
         article = _article_or_404(app, article_id)
-        chosen = next((v for v in article["versions"] if v["id"] == version_id), None)
+        chosen = next((v for v in article.versions if v.id == version_id), None)
         if chosen is None:
             raise HTTPException(404, "no such version of this article")
-        response = _raw(app.state.files, chosen["warc"])
-        memento.add_headers(response, request, article["url"], chosen["captured_at"])
+        response = _raw(app.state.files, chosen.warc)
+        memento.add_headers(response, request, article.url, chosen.captured_at)
         return response
 
     @app.get("/raw/{article_id}/checks/{check_id}", include_in_schema=False)
     def raw_check(article_id: int, check_id: int):
         article = _article_or_404(app, article_id)
-        check = next((c for c in article["checks"] if c["id"] == check_id and c["warc_file"]), None)
+        check = next((c for c in article.checks if c.id == check_id and c.evidence), None)
         if check is None:
             raise HTTPException(404, "this check kept no page")
-        return _raw(app.state.files, app.state.store.check_ref(check_id))
+        return _raw(app.state.files, check.evidence)
 
     @app.get("/blobs/{sha256}", include_in_schema=False)
     def blob(sha256: str):
@@ -351,20 +352,18 @@ def _wacz(files: WarcFiles, reader: Reader, ids: list[int], name: str) -> Respon
     )
 
 
-def _article_or_404(app: FastAPI, article_id: int) -> dict[str, Any]:
+def _article_or_404(app: FastAPI, article_id: int) -> ArticleDetail:
     article = app.state.store.article(article_id)
     if article is None:
         raise HTTPException(404, "no such article in the archive")
     return article
 
 
-def _version(article: dict[str, Any], version_id: int | None) -> dict[str, Any] | None:
-    if not article["versions"]:
-        return None
+def _version(article: ArticleDetail, version_id: int | None) -> VersionView | None:
     if version_id is None:
-        return article["versions"][-1]
-    for version in article["versions"]:
-        if version["id"] == version_id:
+        return article.latest
+    for version in article.versions:
+        if version.id == version_id:
             return version
     raise HTTPException(404, "no such version of this article")
 

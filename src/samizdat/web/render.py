@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from html import unescape
+from typing import Any
 
 import nh3
 
@@ -60,9 +61,9 @@ def safe_article_html(html: str, images: Mapping[str, str]) -> str:
     return _IMG_WITHOUT_ALT.sub('<img alt=""', cleaned)
 
 
-def listed_text(article: dict) -> list[str]:
+def listed_text(listed: dict[str, Any] | None) -> list[str]:
     """What a source's listing said of an article never captured (its summary), as plain lines:
     a feed's summary is markup from elsewhere, shown as text and never as HTML."""
-    summary = (article.get("listed") or {}).get("summary") or ""
+    summary = (listed or {}).get("summary") or ""
     text = unescape(nh3.clean(summary, tags=set()))
     return [line.strip() for line in text.splitlines() if line.strip()]

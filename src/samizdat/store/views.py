@@ -1,0 +1,141 @@
+"""What the store gives about an article, typed: built here once, read by the CLI, the export,
+the API, the site's templates and the watcher's announcements alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from samizdat.archive import ArchiveRef
+from samizdat.status import public_status
+
+
+@dataclass(frozen=True)
+class VersionView:
+    """One archived version: its text, and the page (a WARC record) it was read from."""
+
+    id: int
+    captured_at: datetime
+    title: str | None
+    text: str
+    final_url: str | None
+    http_status: int | None
+    details: dict[str, Any]  # what the platform read besides the text (images, cover, diff, …)
+    warc: ArchiveRef | None
+    html: str | None = None  # the article's body as the platform gave it (not in the export)
+
+    @property
+    def diff(self) -> Any:
+        return self.details.get("diff")
+
+
+@dataclass(frozen=True)
+class CheckView:
+    """One re-check that was stored (not every unchanged one is), with the page it saw."""
+
+    id: int
+    checked_at: datetime
+    outcome: str
+    http_status: int | None
+    message: str | None
+    evidence: ArchiveRef | None
+
+
+@dataclass(frozen=True)
+class ImageView:
+    url: str
+    sha256: str
+    size: int
+    media_type: str | None
+    warc: ArchiveRef | None
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    """An article as it is shown anywhere: its own facts, its latest version, its relations.
+
+    ``status`` is the one public status (:func:`samizdat.status.public_status`)."""
+
+    id: int
+    platform: str
+    canonical_id: str
+    url: str
+    title: str | None
+    account: str | None
+    account_id: str | None
+    author: str | None
+    published_at: datetime | None  # in the article's own UTC offset when known
+    published_precision: str | None
+    state: str
+    outcome: str | None
+    priority: int
+    first_seen_at: datetime  # when samizdat first saw it (a capture, or a removal notice)
+    last_seen_alive_at: datetime | None
+    suspected_at: datetime | None
+    detected_at: datetime | None
+    keywords: tuple[str, ...]  # watchlist terms it matched
+    cluster_id: int | None  # the oldest article sharing its text; None alone
+    listed: dict[str, Any] | None  # what a source's listing said of it
+    latest: VersionView | None  # None: removed before it could be captured
+    version_count: int
+    first_version_at: datetime | None
+
+    @property
+    def status(self) -> str:
+        return public_status(self.state, self.outcome)
+
+
+@dataclass(frozen=True)
+class ArticleDetail(ArticleView):
+    """An article with its whole history: every version, stored check, URL and image."""
+
+    versions: tuple[VersionView, ...] = ()
+    checks: tuple[CheckView, ...] = ()
+    urls: tuple[str, ...] = ()
+    images: tuple[ImageView, ...] = ()
+    related: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExportedArticle(ArticleView):
+    """An article as ``samizdat export`` writes it: its latest version and its related posts."""
+
+    related: tuple[int, ...] = ()
+
+
+def article_view_fields(
+    row: Any, latest: VersionView | None, version_count: int, first_version_at: datetime | None
+) -> dict[str, Any]:
+    """The fields of an :class:`ArticleView` from an ``articles`` row: the one place they are mapped."""
+    return {
+        "id": row.id,
+        "platform": row.platform,
+        "canonical_id": row.canonical_id,
+        "url": row.url,
+        "title": row.title,
+        "account": row.account,
+        "account_id": row.account_id,
+        "author": row.author,
+        "published_at": local_time(row.published_at, row.published_offset_minutes),
+        "published_precision": row.published_precision,
+        "state": row.state,
+        "outcome": row.outcome,
+        "priority": row.priority,
+        "first_seen_at": row.first_captured_at,
+        "last_seen_alive_at": row.last_seen_alive_at,
+        "suspected_at": row.suspected_at,
+        "detected_at": row.detected_at,
+        "keywords": tuple(row.keywords or ()),
+        "cluster_id": row.cluster_id,
+        "listed": row.listed,
+        "latest": latest,
+        "version_count": version_count,
+        "first_version_at": first_version_at,
+    }
+
+
+def local_time(moment: datetime | None, offset_minutes: int | None) -> datetime | None:
+    if moment is None or offset_minutes is None:
+        return moment
+    return moment.astimezone(timezone(timedelta(minutes=offset_minutes)))
