@@ -235,3 +235,18 @@ def test_migrate_to_postgresql_copies_and_verifies_everything(tmp_path, simulato
     again = run("--config", config, "migrate-to", postgres_url)
     assert again.exit_code == 1 and "already holds 4 articles" in again.output
     target.engine.dispose()
+
+
+def test_the_command_line_loads_no_stage_until_a_command_runs():
+    """``samizdat --help`` stays fast (docs/benchmarks.md): importing the CLI loads neither the
+    settings model, the database, the HTTP client, numpy nor the web framework."""
+    import subprocess
+    import sys
+
+    heavy = ("pydantic", "pydantic_settings", "sqlalchemy", "httpx", "numpy", "fastapi", "jieba")
+    probe = (
+        "import sys, samizdat.cli; "
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r} or m == 'samizdat.config'))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"

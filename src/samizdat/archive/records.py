@@ -12,13 +12,14 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from io import BytesIO
+from typing import TYPE_CHECKING
 
-import httpx
 from warcio.recordbuilder import RecordBuilder
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 
-from samizdat.fetch import Exchange
+if TYPE_CHECKING:
+    from samizdat.fetch import Exchange
 
 WARC_VERSION = "WARC/1.1"
 # The body is stored de-chunked, so a Transfer-Encoding header would misdescribe it.
@@ -59,6 +60,8 @@ class RecordFactory(RecordBuilder):
         if exchange.ip:
             warc_headers["WARC-IP-Address"] = exchange.ip
         response = self._record(exchange.url, "response", exchange.body, http_headers, warc_headers)
+        import httpx  # only writers get here: readers of the archive need not load the HTTP client
+
         path = httpx.URL(exchange.url).raw_path.decode("ascii")
         request_headers = StatusAndHeaders(
             f"{exchange.method} {path}",

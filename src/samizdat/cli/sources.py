@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from samizdat.cli.base import app, console, errors, outcomes_table, settings_of, store_of
-from samizdat.config import Settings
 
 if TYPE_CHECKING:
+    from samizdat.config import Settings
     from samizdat.watch import CaptureOutcome
     from samizdat.watch.polling import SourceReport
 

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from samizdat.cli.base import app, console, errors, settings_of, store_of
-from samizdat.config import Settings
 
 if TYPE_CHECKING:
     import asyncio
 
     from rich.table import Table
 
+    from samizdat.config import Settings
     from samizdat.service import Watcher
     from samizdat.watch.checker import CheckReport
 

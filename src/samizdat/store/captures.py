@@ -6,14 +6,12 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from samizdat.platforms.base import Article
 from samizdat.status import State
-from samizdat.store.copies import NewVersion, plan_copies, store_copies
 from samizdat.store.related import forget
 from samizdat.store.schema import (
     article_urls,
@@ -34,6 +32,9 @@ from samizdat.store.values import (
     ref_columns,
     ref_from_row,
 )
+
+if TYPE_CHECKING:
+    from samizdat.platforms.base import Article
 
 
 class CaptureQueries:
@@ -87,6 +88,9 @@ class CaptureQueries:
         stored texts are looked up before the transaction: it holds the write lock only to
         write.
         """
+        # Here, not at the top: MinHash (numpy) is for writers; readers of the store skip it.
+        from samizdat.store.copies import NewVersion, plan_copies, store_copies
+
         with self.engine.connect() as connection:
             plans = plan_copies(connection, [(r.article.text, r.text_fingerprint) for r in records])
         with self.engine.begin() as connection:

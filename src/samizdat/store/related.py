@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from samizdat.relate.related import Packed, vector, word_hash
 from samizdat.store.schema import articles, related_posts, related_terms, related_vectors, versions
 
 INDEX_TERMS = 40
@@ -58,6 +57,10 @@ def relate_pending(engine: Engine, *, limit: int = 100) -> int:
 
 def relate(connection: Connection, article_id: int) -> None:
     """Index one article's words and find its related posts, updating its neighbours' lists."""
+    # Here, not at the top: numpy and the vectors are the relating process's, and a command
+    # that only reads an article (``samizdat show``) need not load them.
+    from samizdat.relate.related import Packed, vector, word_hash
+
     row = connection.execute(
         select(articles.c.title, articles.c.cluster_id).where(articles.c.id == article_id)
     ).one()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    ARRAY,
     JSON,
     BigInteger,
     Column,
@@ -26,7 +27,6 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.dialects import postgresql
 
 from samizdat.status import State
 
@@ -204,7 +204,7 @@ search_docs = Table(
     Column("author", Text),
     Column("body", Text),
     # PostgreSQL: the distinct characters and bigrams, GIN-indexed (SQLite has search_fts instead).
-    Column("tokens", JSON().with_variant(postgresql.ARRAY(Text), "postgresql")),
+    Column("tokens", JSON().with_variant(ARRAY(Text), "postgresql")),
 )
 
 
