@@ -29,15 +29,13 @@ from pathlib import Path
 import httpx
 from sqlalchemy import update
 
+from capture_throughput import raw_fetch, simulator_settings, start_simulator
 from samizdat.config import DatabaseSettings, Settings
 from samizdat.store import open_archive
 from samizdat.store.schema import articles
 from samizdat.testing.postgres import fresh_database
 from samizdat.watch.checker import CheckReport
 from samizdat.workers import capture_in_processes, check_in_processes
-
-sys.path.insert(0, str(Path(__file__).parent))
-from capture_throughput import raw_fetch, simulator_settings, start_simulator
 
 
 def checks_per_second(settings: Settings, workers: int) -> tuple[int, float, dict[str, int], int]:

@@ -18,7 +18,7 @@ from samizdat.verify import verify_archive
 from samizdat.watch.loop import watch_pass
 from samizdat.web.app import create_app
 from samizdat.web.server import running_site
-from tests.conftest import WECHAT, fast_archive_settings
+from tests.helpers import WECHAT, fast_archive_settings
 
 
 async def capture(settings, urls):

@@ -25,7 +25,7 @@ from samizdat.testing import Simulator
 from samizdat.watch.loop import watch_pass
 from samizdat.web.app import create_app
 from samizdat.web.server import running_site
-from tests.conftest import WECHAT, fast_archive_settings, fresh_postgres_database
+from tests.helpers import WECHAT, fast_archive_settings, fresh_postgres_database
 
 pytestmark = pytest.mark.slow
 

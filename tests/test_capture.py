@@ -14,7 +14,7 @@ from samizdat.app import pipeline
 from samizdat.archive import read_record
 from samizdat.store.schema import article_urls, blobs, version_blobs
 from samizdat.watch import CaptureStatus
-from tests.conftest import WECHAT, with_fetch
+from tests.helpers import WECHAT, with_fetch
 
 LABELS = json.loads((WECHAT / "pre-deletion" / "labels.json").read_text("utf-8"))
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from samizdat.cli import app
 from samizdat.store import open_store
-from tests.conftest import WECHAT, config_for
+from tests.helpers import WECHAT, config_for
 
 LABELS = json.loads((WECHAT / "pre-deletion" / "labels.json").read_text("utf-8"))
 

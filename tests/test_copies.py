@@ -21,7 +21,7 @@ from samizdat.store.related import relate_pending
 from samizdat.store.schema import articles
 from samizdat.testing.corpus import fixture_texts
 from samizdat.testing.reposts import repost_set
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 
 TEXTS = [t.text for t in fixture_texts(FIXTURES)]
 REPOSTS = repost_set(TEXTS)

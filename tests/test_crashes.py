@@ -6,7 +6,7 @@ import pytest
 
 from samizdat.testing import Simulator
 from samizdat.testing.crashes import crash_rounds
-from tests.conftest import WECHAT
+from tests.helpers import WECHAT
 
 
 @pytest.mark.slow

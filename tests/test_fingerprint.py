@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from samizdat.platforms import Registry
 from samizdat.platforms.fingerprint import page_fingerprint
 from samizdat.testing.spliced import SplicedPage
-from tests.conftest import WECHAT
+from tests.helpers import WECHAT
 
 REGISTRY = Registry()
 

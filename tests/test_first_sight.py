@@ -31,7 +31,7 @@ from samizdat.watch.loop import watch_pass, worker_name
 from samizdat.watch.polling import poll_sources
 from samizdat.web.app import create_app
 from samizdat.web.server import running_site
-from tests.conftest import WECHAT
+from tests.helpers import WECHAT
 from tests.test_cli import run
 
 FAST = 3600.0  # a simulated hour a second
@@ -200,7 +200,7 @@ async def test_a_first_sight_of_a_removal_notice_is_a_removal_before_capture(set
     with running_site(create_app(settings)) as base:
         page = await asyncio.to_thread(httpx.get, f"{base}/articles/{article_id}?lang=en", timeout=30)
     assert page.status_code == 200
-    assert declared["listed"]["title"] in page.text and 'id="before-capture"' in page.text
+    assert declared.listed["title"] in page.text and 'id="before-capture"' in page.text
 
 
 async def test_a_restarted_watcher_takes_over_the_claims_of_a_dead_one_at_once(settings, simulator):

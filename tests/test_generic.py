@@ -1,17 +1,14 @@
 """The generic extractor: a quality gate on cwced (real Chinese pages) and hostile markup."""
 
-import sys
-from pathlib import Path
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from samizdat.platforms import Article
 from samizdat.platforms.generic import PLATFORM as GENERIC
+from tests.helpers import bench_module
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
-import extraction_eval
+extraction_eval = bench_module("extraction_eval")
 
 # Pinned minimums: CI fails when a change makes extraction worse (bench/extraction_eval.py).
 MIN_BODY_F1 = 0.92

@@ -9,7 +9,7 @@ from samizdat.fetch.decode import decode_html
 from samizdat.platforms import Article, Registry, Unavailable
 from samizdat.platforms.text import split_scripts
 from samizdat.platforms.wechat import PLATFORM as WECHAT
-from tests.conftest import WECHAT as PAGES
+from tests.helpers import WECHAT as PAGES
 
 # A real 2020 article page (wechatscope archive, see src/samizdat/testing/pages/wechat/PROVENANCE.md).
 PAGE = gzip.decompress(

@@ -12,7 +12,7 @@ from samizdat.platforms import Registry
 from samizdat.status import Outcome, State
 from samizdat.store import content_hash
 from samizdat.watch.outcomes import ArticleState, Classification, advance, classify
-from tests.conftest import WECHAT
+from tests.helpers import WECHAT
 
 NOTICES = json.loads((WECHAT / "notices" / "constructed" / "expected.json").read_text("utf-8"))
 ARTICLE_PAGE = (WECHAT / "articles" / "gongchandangyuan-2018-video-iframe.html").read_text("utf-8")

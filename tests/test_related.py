@@ -19,7 +19,7 @@ from samizdat.store.related import KEEP, relate_pending, related_ids
 from samizdat.store.schema import articles, related_vectors
 from samizdat.testing.corpus import fixture_texts, topics
 from samizdat.testing.reposts import repost_set
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 
 TEXTS = fixture_texts(FIXTURES)
 TOPICS = topics(FIXTURES)

@@ -1,16 +1,14 @@
 """The re-check schedule fitted to real removals (src/samizdat/testing/pages/removals, wechatscope 2018-2020)."""
 
 import random
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from samizdat.watch.schedule import RemovalProfile, SchedulePolicy
+from tests.helpers import bench_module
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
-import schedule_simulation
+schedule_simulation = bench_module("schedule_simulation")
 
 PROFILE = RemovalProfile.load()
 

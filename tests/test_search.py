@@ -24,8 +24,8 @@ from samizdat.read.reader import ArticleFilter, Reader
 from samizdat.store import CaptureRecord, open_store
 from samizdat.testing import REMOVALS
 from samizdat.testing.simulator import load_pages
-from tests.conftest import WECHAT as PAGES
-from tests.conftest import fresh_postgres_database
+from tests.helpers import WECHAT as PAGES
+from tests.helpers import fresh_postgres_database
 
 TO_TRADITIONAL = opencc.OpenCC("s2t")
 

@@ -20,7 +20,7 @@ from samizdat.store import open_archive
 from samizdat.testing import Simulator
 from samizdat.testing.timeline import Fate
 from samizdat.watch.keywords import Watchlist, fold
-from tests.conftest import WECHAT
+from tests.helpers import WECHAT
 
 SCALE = 3600.0  # one simulated hour per second
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from samizdat.cli import app
 from samizdat.sources import NotASource, read_source, recognise
-from tests.conftest import config_for
+from tests.helpers import config_for
 
 RSS2 = b"""<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>\xe5\x85\xac\xe4\xbc\x97\xe5\x8f\xb7</title>
 <item><title>One</title><link>https://mp.weixin.qq.com/s/one</link><pubDate>Wed, 19 Jul 2023 08:00:00 GMT</pubDate></item>

@@ -9,7 +9,7 @@ from sqlalchemy import inspect, text
 from samizdat.archive import ArchiveRef
 from samizdat.platforms.wechat import PLATFORM as WECHAT
 from samizdat.store import CaptureRecord, StoredImage, open_store
-from tests.conftest import WECHAT as PAGES
+from tests.helpers import WECHAT as PAGES
 
 
 def sqlite_url(tmp_path):

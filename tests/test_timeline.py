@@ -10,7 +10,7 @@ import pytest
 
 from samizdat.testing import Simulator
 from samizdat.testing.timeline import Fate, plan, real_removals
-from tests.conftest import WECHAT
+from tests.helpers import WECHAT
 
 
 def test_real_removals_keep_the_dataset_s_reasons_and_ages():

@@ -18,7 +18,7 @@ from samizdat.store.schema import articles
 from samizdat.testing import Simulator
 from samizdat.watch.loop import AlreadyWatching, WatchLock, watch, watch_pass
 from samizdat.watch.polling import poll_sources
-from tests.conftest import WECHAT
+from tests.helpers import WECHAT
 
 # One simulated hour passes in a second: a first re-check comes within a fraction of a second,
 # and a removal is confirmed 30 simulated minutes (half a second) after it was first seen.
@@ -264,7 +264,7 @@ async def test_a_fifth_of_answers_failing_never_makes_a_removal_over_thousands_o
                 with pipe.store.engine.begin() as connection:
                     connection.execute(update(articles).values(next_check_at=datetime.now(UTC)))
                 await watch(pipe.store, pipe.checker, 16, asyncio.Event(), reports.append, until_idle=True)
-            states = {a["state"] for a in map(pipe.store.article, range(1, len(sim.articles) + 1))}
+            states = {a.state for a in map(pipe.store.article, range(1, len(sim.articles) + 1))}
     outcomes = {str(r.outcome) for r in reports}
     assert outcomes == {"alive", "transient"}
     assert sum(r.outcome == "transient" for r in reports) > 300
@@ -279,10 +279,10 @@ async def test_a_restart_in_the_middle_loses_no_schedule_and_no_capture(settings
         for article in own_simulator.articles[:7]:
             await pipe.capturer.capture(own_simulator.base + article.path)
         await check_now(pipe, 1)
-        before = {a["id"]: a["next_check_at"] for a in map(pipe.store.article, range(1, 8))}
+        before = {a.id: a.next_check_at for a in map(pipe.store.article, range(1, 8))}
     # A new process: same data directory, nothing carried over but the files.
     async with pipeline(settings) as pipe:
-        after = {a["id"]: a["next_check_at"] for a in map(pipe.store.article, range(1, 8))}
+        after = {a.id: a.next_check_at for a in map(pipe.store.article, range(1, 8))}
         for article in own_simulator.articles[7:]:
             await pipe.capturer.capture(own_simulator.base + article.path)
         reports = await check_now(pipe, 1)

@@ -9,7 +9,7 @@ import pytest
 from samizdat.platforms import Article, Registry, Unavailable, UnavailableReason
 from samizdat.platforms.wechat import PLATFORM as WECHAT
 from samizdat.platforms.wechat import script_vars
-from tests.conftest import WECHAT as PAGES
+from tests.helpers import WECHAT as PAGES
 
 CST = timezone(timedelta(hours=8))
 LABELS = json.loads((PAGES / "pre-deletion" / "labels.json").read_text("utf-8"))

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from samizdat.store import open_store
 from samizdat.store.schema import articles
 from samizdat.testing import Simulator
-from tests.conftest import WECHAT
+from tests.helpers import WECHAT
 
 RATE = 25.0  # requests per second to the simulator, for all workers together
 TIME_SCALE = 3600.0  # one simulated hour a second: with 20 checks per article, one every few seconds

@@ -256,6 +256,7 @@ def show(ctx: typer.Context, article_id: Annotated[int, typer.Argument(metavar="
         ("status", article.status),
         ("first seen", article.first_seen_at),
         ("last seen alive", article.last_seen_alive_at),
+        ("next check", article.next_check_at),
         ("reached by", "\n".join(article.urls)),
     ):
         facts.add_row(f"[dim]{label}[/dim]", str(value) if value is not None else "—")

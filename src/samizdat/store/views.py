@@ -74,6 +74,7 @@ class ArticleView:
     last_seen_alive_at: datetime | None
     suspected_at: datetime | None
     detected_at: datetime | None
+    next_check_at: datetime | None  # None: never again
     keywords: tuple[str, ...]  # watchlist terms it matched
     cluster_id: int | None  # the oldest article sharing its text; None alone
     listed: dict[str, Any] | None  # what a source's listing said of it
@@ -126,6 +127,7 @@ def article_view_fields(
         "last_seen_alive_at": row.last_seen_alive_at,
         "suspected_at": row.suspected_at,
         "detected_at": row.detected_at,
+        "next_check_at": row.next_check_at,
         "keywords": tuple(row.keywords or ()),
         "cluster_id": row.cluster_id,
         "listed": row.listed,

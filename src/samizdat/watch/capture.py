@@ -10,6 +10,7 @@ page (:mod:`samizdat.watch.images`).
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from samizdat.archive import ArchiveRef
 from samizdat.archive.records import record_id
 from samizdat.config import Settings
 from samizdat.fetch import Fetcher, FetchResult, Priority
-from samizdat.fetch.decode import looks_like_text
+from samizdat.fetch.decode import DecodedText, looks_like_text
 from samizdat.platforms import Article, Registry, Unavailable
 from samizdat.relate import copies
 from samizdat.store import CaptureRecord, Store
@@ -113,8 +114,9 @@ class Capturer:
             return CaptureOutcome(
                 url, CaptureStatus.FAILED, reason=kind, message=message, response=_response_ref(refs, page)
             )
-        decoded = page.text()
-        parsed = self.registry.parse(page.final_url, decoded.text)
+        # Decoding and parsing are CPU work: in a thread, so the event loop keeps serving the
+        # other captures' and checks' requests meanwhile.
+        decoded, parsed = await asyncio.to_thread(self._read, page)
         note_answer(self.fetcher, self.settings.watch, page, parsed)
         records.append(self._metadata(page, parsed, response_id, decoded.encoding))
         if isinstance(parsed, Unavailable):
@@ -130,9 +132,11 @@ class Capturer:
                 fetched_at=page.fetched_at,
             )
         images = await self.images.plan(parsed)
-        matched = self.watchlist.matches(parsed.title, parsed.text, extra=keywords)
-        # Here, in the capture's own process, not in the one writer that stores every capture.
-        text_fingerprint = copies.fingerprint(parsed.text)
+        # In the capture's own process, not in the one writer that stores every capture; in a
+        # thread, off the event loop.
+        matched, text_fingerprint, page_fingerprint = await asyncio.to_thread(
+            self._digest, parsed, page, keywords
+        )
 
         def row(refs: list[ArchiveRef]) -> CaptureRecord:
             return CaptureRecord(
@@ -143,7 +147,7 @@ class Capturer:
                 captured_at=page.fetched_at,
                 response=_response_ref(refs, page),
                 images=images.known,
-                page_fingerprint=self.registry.fingerprint(parsed.platform, page.content),
+                page_fingerprint=page_fingerprint,
                 keywords=matched,
                 text_fingerprint=text_fingerprint,
                 next_check_at=self._first_check(page.fetched_at, priority=bool(matched)),
@@ -161,6 +165,21 @@ class Capturer:
             canonical_id=parsed.canonical_id,
             images=len(images.known) + kept,
             response=_response_ref(refs, page),
+        )
+
+    def _read(self, page: FetchResult) -> tuple[DecodedText, Article | Unavailable]:
+        decoded = page.text()
+        return decoded, self.registry.parse(page.final_url, decoded.text)
+
+    def _digest(
+        self, article: Article, page: FetchResult, keywords: Sequence[str]
+    ) -> tuple[tuple[str, ...], copies.Fingerprint, str]:
+        """The watchlist terms it matches, its text's MinHash, its page's fingerprint."""
+        matched = self.watchlist.matches(article.title, article.text, extra=keywords)
+        return (
+            matched,
+            copies.fingerprint(article.text),
+            self.registry.fingerprint(article.platform, page.content),
         )
 
     def _metadata(

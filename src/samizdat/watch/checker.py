@@ -88,26 +88,13 @@ class Checker:
 
     async def check(self, due: DueArticle) -> CheckReport:
         page = await self.fetcher.fetch(due.check_url, priority=request_class(due))
-        readable = page.ok and page.status is not None and page.status < 400 and looks_like_text(page.content)
-        fingerprint = self.registry.fingerprint(due.platform, page.content) if readable else None
-        parsed: Article | Unavailable | None = None
-        if fingerprint is not None and fingerprint == due.page_fingerprint:
-            # The very page that last parsed as this article: alive and unchanged, nothing to parse.
-            found = Classification(Outcome.ALIVE)
-        else:
-            if readable:
-                parsed = self.registry.parse(page.final_url, page.text().text)
-            found = classify(
-                page,
-                parsed,
-                canonical_id=due.canonical_id,
-                content_hash=due.content_hash,
-                parsed_hash=content_hash(parsed) if isinstance(parsed, Article) else None,
-            )
-            first_capture = due.content_hash is None and isinstance(parsed, Article)
-            if first_capture and found.outcome is not Outcome.TRANSIENT:
-                # Removed when first seen, and here after all: this is its first capture.
-                found = Classification(Outcome.EDITED, "captured at last: it was unavailable when first seen")
+        # Fingerprinting, parsing and classifying are CPU work: in a thread, so the event loop
+        # keeps serving the other checks' and captures' requests meanwhile.
+        fingerprint, parsed, found = await asyncio.to_thread(self._read, due, page)
+        first_capture = due.content_hash is None and isinstance(parsed, Article)
+        if first_capture and found.outcome is not Outcome.TRANSIENT:
+            # Removed when first seen, and here after all: this is its first capture.
+            found = Classification(Outcome.EDITED, "captured at last: it was unavailable when first seen")
         followed = None
         if isinstance(parsed, Unavailable) and parsed.follow_url:
             followed = await self._follow(page, parsed.follow_url, due)
@@ -238,6 +225,25 @@ class Checker:
             same_page=parsed is None and found.outcome is Outcome.ALIVE,
         )
 
+    def _read(
+        self, due: DueArticle, page: FetchResult
+    ) -> tuple[str | None, Article | Unavailable | None, Classification]:
+        """The page's fingerprint, what it parses as (None: the very page that last parsed as
+        this article, or nothing readable), and what the check found."""
+        readable = page.ok and page.status is not None and page.status < 400 and looks_like_text(page.content)
+        fingerprint = self.registry.fingerprint(due.platform, page.content) if readable else None
+        if fingerprint is not None and fingerprint == due.page_fingerprint:
+            return fingerprint, None, Classification(Outcome.ALIVE)  # alive and unchanged: nothing to parse
+        parsed = self.registry.parse(page.final_url, page.text().text) if readable else None
+        found = classify(
+            page,
+            parsed,
+            canonical_id=due.canonical_id,
+            content_hash=due.content_hash,
+            parsed_hash=content_hash(parsed) if isinstance(parsed, Article) else None,
+        )
+        return fingerprint, parsed, found
+
     async def _follow(
         self, page: FetchResult, link: str, due: DueArticle
     ) -> tuple[FetchResult, Article] | None:
@@ -245,7 +251,7 @@ class Checker:
         moved = await self.fetcher.fetch(urljoin(page.final_url, link), priority=Priority.CONFIRM)
         if not (moved.ok and moved.status == 200 and looks_like_text(moved.content)):
             return None
-        article = self.registry.parse(moved.final_url, moved.text().text)
+        article = await asyncio.to_thread(lambda: self.registry.parse(moved.final_url, moved.text().text))
         if not isinstance(article, Article) or not (article.text.strip() or article.images):
             return None
         return moved, article
