@@ -199,8 +199,15 @@ async def test_a_first_sight_of_a_removal_notice_is_a_removal_before_capture(set
 
     with running_site(create_app(settings)) as base:
         page = await asyncio.to_thread(httpx.get, f"{base}/articles/{article_id}?lang=en", timeout=30)
+        api = await asyncio.to_thread(httpx.get, f"{base}/api/articles/{article_id}", timeout=30)
+        listed = await asyncio.to_thread(httpx.get, f"{base}/api/articles?removed=true", timeout=30)
     assert page.status_code == 200
     assert declared.listed["title"] in page.text and 'id="before-capture"' in page.text
+    # The export, the API's article and the API's list say the same of it.
+    (item,) = [i for i in listed.json()["items"] if i["id"] == article_id]
+    for shown in (api.json(), item):
+        assert (shown["status"], shown["first_captured_at"]) == ("removed_violation", None)
+        assert datetime.fromisoformat(shown["first_seen_at"]) == datetime.fromisoformat(row["first_seen_at"])
 
 
 async def test_a_restarted_watcher_takes_over_the_claims_of_a_dead_one_at_once(settings, simulator):

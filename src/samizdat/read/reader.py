@@ -61,7 +61,8 @@ class ArticleSummary:
     state: str
     outcome: str | None
     published_at: datetime | None
-    first_captured_at: datetime
+    first_seen_at: datetime  # a capture, or a removal notice seen before any capture
+    first_captured_at: datetime | None  # its first version; None: removed before it was captured
     last_seen_alive_at: datetime | None
     detected_at: datetime | None
     snippet: Sequence[tuple[str, bool]] = ()  # (text, highlighted) pieces around a search hit
@@ -98,6 +99,18 @@ class Statistics:
     totals: dict[str, int] = field(default_factory=dict)
 
 
+# A list's articles with the time of their first version (none for an article removed before
+# it was captured): one index lookup per listed row.
+_LISTED = (
+    articles,
+    select(func.min(versions.c.captured_at))
+    .where(versions.c.article_id == articles.c.id)
+    .correlate(articles)
+    .scalar_subquery()
+    .label("first_version_at"),
+)
+
+
 def _sort_key():
     return func.coalesce(articles.c.detected_at, articles.c.first_captured_at)
 
@@ -117,7 +130,7 @@ class Reader:
         if filters.query and (parsed := parse_query(filters.query)) is not None:
             return self._search(parsed, conditions, limit, cursor)
         key = _sort_key()
-        query = select(articles, key.label("sort_key")).where(*conditions)
+        query = select(*_LISTED, key.label("sort_key")).where(*conditions)
         if cursor:
             moment, last_id = _decode_cursor(cursor)
             query = query.where(or_(key < moment, and_(key == moment, articles.c.id < int(last_id))))
@@ -149,7 +162,7 @@ class Reader:
                 hits = matches(connection, parsed)
                 offset = int(position[1]) if position else 0
                 rows = connection.execute(
-                    select(articles)
+                    select(*_LISTED)
                     .join(hits, hits.c.article_id == articles.c.id)
                     .where(*conditions)
                     .order_by(hits.c.rank, _sort_key().desc(), articles.c.id.desc())
@@ -159,7 +172,7 @@ class Reader:
                 more = offset + limit < total
                 next_cursor = _encode_cursor("offset", offset + limit) if more else None
             else:
-                query = select(articles).join(found, found.c.article_id == articles.c.id).where(*conditions)
+                query = select(*_LISTED).join(found, found.c.article_id == articles.c.id).where(*conditions)
                 if position:
                     query = query.where(found.c.article_id < int(position[1]))
                 rows = connection.execute(query.order_by(found.c.article_id.desc()).limit(limit + 1)).all()
@@ -180,7 +193,7 @@ class Reader:
         """The articles nearest this one in what they talk about (store/related.py), nearest first."""
         with self.engine.connect() as connection:
             rows = connection.execute(
-                select(articles)
+                select(*_LISTED)
                 .join(related_posts, related_posts.c.related_id == articles.c.id)
                 .where(related_posts.c.article_id == article_id)
                 .order_by(related_posts.c.score.desc(), articles.c.id)
@@ -194,7 +207,7 @@ class Reader:
             return []
         with self.engine.connect() as connection:
             rows = connection.execute(
-                select(articles)
+                select(*_LISTED)
                 .where(articles.c.cluster_id == cluster_id, articles.c.id != article_id)
                 .order_by(
                     (articles.c.state == State.REMOVED.value).asc(),
@@ -365,7 +378,8 @@ def _summary(row, snippet: Sequence[tuple[str, bool]] = ()) -> ArticleSummary:
         state=row.state,
         outcome=row.outcome,
         published_at=local_time(row.published_at, row.published_offset_minutes),
-        first_captured_at=row.first_captured_at,
+        first_seen_at=row.first_captured_at,
+        first_captured_at=row.first_version_at,
         last_seen_alive_at=row.last_seen_alive_at,
         detected_at=row.detected_at,
         snippet=snippet,

@@ -7,14 +7,7 @@ from collections.abc import Iterator
 from sqlalchemy import Engine, func, select
 
 from samizdat.store.related import related_ids
-from samizdat.store.schema import (
-    article_urls,
-    articles,
-    blobs,
-    checks,
-    version_blobs,
-    versions,
-)
+from samizdat.store.schema import article_urls, articles, blobs, checks, version_blobs, versions
 from samizdat.store.values import ref_from_row
 from samizdat.store.views import (
     ArticleDetail,

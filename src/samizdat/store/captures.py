@@ -13,14 +13,7 @@ from sqlalchemy.engine import Connection
 
 from samizdat.status import State
 from samizdat.store.related import forget
-from samizdat.store.schema import (
-    article_urls,
-    articles,
-    blobs,
-    checks,
-    version_blobs,
-    versions,
-)
+from samizdat.store.schema import article_urls, articles, blobs, checks, version_blobs, versions
 from samizdat.store.search import SearchDoc, index_documents
 from samizdat.store.values import (
     CaptureRecord,

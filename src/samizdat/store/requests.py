@@ -10,6 +10,9 @@ from sqlalchemy import Engine, insert, or_, select, update
 from samizdat.store.schema import capture_requests
 from samizdat.store.values import CaptureRequest
 
+# What a finished request says of its capture (the columns of the same names).
+_OUTCOME = ("finished_at", "status", "article_id", "reason", "message", "http_status")
+
 
 class CaptureRequestQueries:
     engine: Engine
@@ -60,14 +63,8 @@ class CaptureRequestQueries:
                 update(capture_requests)
                 .where(capture_requests.c.id == done.id)
                 .values(
-                    finished_at=done.finished_at,
-                    status=done.status,
-                    article_id=done.article_id,
-                    reason=done.reason,
-                    message=done.message,
-                    http_status=done.http_status,
-                    claimed_by=None,
-                    claimed_until=None,
+                    {name: getattr(done, name) for name in _OUTCOME}
+                    | {"claimed_by": None, "claimed_until": None}
                 )
             )
 

@@ -56,6 +56,11 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value is not None else None
 
 
+def partial_index(name: str, column: Column, *, where) -> Index:
+    """An index of the rows ``where`` holds only, on both backends."""
+    return Index(name, column, sqlite_where=where, postgresql_where=where)
+
+
 def warc_columns(prefix: str = "warc") -> list[Column]:
     """Where a WARC record lives; all null when the row has no record (e.g. a network failure)."""
     return [
@@ -127,12 +132,7 @@ Index("ix_articles_account", articles.c.account)
 Index("ix_articles_account_id", articles.c.account_id)
 Index("ix_articles_cluster_id", articles.c.cluster_id)
 # Only claimed rows (a few hundred at a time): who holds claims is found at once (claims of dead workers).
-Index(
-    "ix_articles_claimed_by",
-    articles.c.claimed_by,
-    sqlite_where=articles.c.claimed_by.is_not(None),
-    postgresql_where=articles.c.claimed_by.is_not(None),
-)
+partial_index("ix_articles_claimed_by", articles.c.claimed_by, where=articles.c.claimed_by.is_not(None))
 
 # Every URL an article was reached by (short, long, redirect target): one article, many URLs.
 article_urls = Table(
@@ -298,11 +298,8 @@ capture_requests = Table(
     Column("message", Text),
     Column("http_status", Integer),
 )
-Index(
-    "ix_capture_requests_queued",
-    capture_requests.c.id,
-    sqlite_where=capture_requests.c.finished_at.is_(None),
-    postgresql_where=capture_requests.c.finished_at.is_(None),
+partial_index(
+    "ix_capture_requests_queued", capture_requests.c.id, where=capture_requests.c.finished_at.is_(None)
 )
 
 # The outbox of notifications: written in the same transaction as the check that declares a
@@ -327,9 +324,8 @@ notifications = Table(
     Column("claimed_by", String(100)),
     Column("claimed_until", UTCDateTime),
 )
-Index(
+partial_index(
     "ix_notifications_pending",
     notifications.c.next_attempt_at,
-    sqlite_where=notifications.c.delivered_at.is_(None) & notifications.c.gave_up_at.is_(None),
-    postgresql_where=notifications.c.delivered_at.is_(None) & notifications.c.gave_up_at.is_(None),
+    where=notifications.c.delivered_at.is_(None) & notifications.c.gave_up_at.is_(None),
 )

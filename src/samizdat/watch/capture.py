@@ -21,17 +21,13 @@ from warcio.recordloader import ArcWarcRecord
 from samizdat import __version__
 from samizdat.archive import ArchiveRef
 from samizdat.archive.records import record_id
-from samizdat.config import Settings
-from samizdat.fetch import Fetcher, FetchResult, Priority
+from samizdat.fetch import FetchResult, Priority
 from samizdat.fetch.decode import DecodedText, looks_like_text
-from samizdat.platforms import Article, Registry, Unavailable
+from samizdat.platforms import Article, Unavailable
 from samizdat.relate import copies
-from samizdat.store import CaptureRecord, Store
-from samizdat.watch.committer import Committer
-from samizdat.watch.images import Images
-from samizdat.watch.keywords import Watchlist
+from samizdat.store import CaptureRecord
 from samizdat.watch.refusals import note_answer
-from samizdat.watch.schedule import SchedulePolicy
+from samizdat.watch.step import WatchStep
 
 
 class CaptureStatus(enum.StrEnum):
@@ -59,27 +55,7 @@ class CaptureOutcome:
     fetched_at: datetime | None = None
 
 
-class Capturer:
-    def __init__(
-        self,
-        settings: Settings,
-        fetcher: Fetcher,
-        committer: Committer,
-        store: Store,
-        registry: Registry,
-        policy: SchedulePolicy,
-        images: Images,
-    ) -> None:
-        self.settings = settings
-        self.fetcher = fetcher
-        self.committer = committer
-        self.store = store
-        self.registry = registry
-        self.policy = policy
-        self.records = committer.writer.factory
-        self.watchlist = Watchlist(settings.keywords.terms)
-        self.images = images
-
+class Capturer(WatchStep):
     async def capture(
         self, url: str, *, keywords: Sequence[str] = (), order: int | None = None
     ) -> CaptureOutcome:

@@ -18,23 +18,19 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin
 
-from samizdat.config import Settings
-from samizdat.fetch import Fetcher, FetchResult, Priority
+from samizdat.fetch import FetchResult, Priority
 from samizdat.fetch.decode import looks_like_text
-from samizdat.platforms import Article, Registry, Unavailable
+from samizdat.platforms import Article, Unavailable
 from samizdat.status import REMOVALS, Outcome, State
 from samizdat.store import (
     Announcement,
     CaptureRecord,
     CheckRow,
     DueArticle,
-    Store,
     WatchState,
     content_hash,
 )
 from samizdat.store.claims import AHEAD_OF_ROUTINE
-from samizdat.watch.committer import Committer
-from samizdat.watch.images import Images
 from samizdat.watch.outcomes import (
     ArticleState,
     Classification,
@@ -43,7 +39,7 @@ from samizdat.watch.outcomes import (
     classify,
 )
 from samizdat.watch.refusals import note_answer
-from samizdat.watch.schedule import SchedulePolicy
+from samizdat.watch.step import WatchStep
 
 log = logging.getLogger(__name__)
 
@@ -66,26 +62,7 @@ class CheckReport:
     same_page: bool = False  # the fingerprint matched: nothing was parsed or stored
 
 
-class Checker:
-    def __init__(
-        self,
-        settings: Settings,
-        fetcher: Fetcher,
-        committer: Committer,
-        store: Store,
-        registry: Registry,
-        policy: SchedulePolicy,
-        images: Images,
-    ) -> None:
-        self.settings = settings
-        self.fetcher = fetcher
-        self.committer = committer
-        self.store = store
-        self.registry = registry
-        self.policy = policy
-        self.records = committer.writer.factory
-        self.images = images
-
+class Checker(WatchStep):
     async def check(self, due: DueArticle) -> CheckReport:
         page = await self.fetcher.fetch(due.check_url, priority=request_class(due))
         # Fingerprinting, parsing and classifying are CPU work: in a thread, so the event loop

@@ -29,7 +29,8 @@ class ArticleOut(BaseModel):
     url: str
     status: str = Field(description="'live', 'suspect', or the confirmed removal outcome")
     published_at: datetime | None
-    first_captured_at: datetime
+    first_captured_at: datetime | None = Field(description="its first capture; null: removed before it")
+    first_seen_at: datetime = Field(description="its first capture, or the removal notice seen before it")
     last_seen_alive_at: datetime | None
     detected_at: datetime | None
     snippet: str | None = None
@@ -43,18 +44,9 @@ class ArticleList(BaseModel):
 
 
 def _out(item: ArticleSummary) -> ArticleOut:
+    shown = {name: getattr(item, name) for name in ArticleOut.model_fields if hasattr(item, name)}
     return ArticleOut(
-        id=item.id,
-        title=item.title,
-        account=item.account,
-        author=item.author,
-        url=item.url,
-        status=item.status,
-        published_at=item.published_at,
-        first_captured_at=item.first_captured_at,
-        last_seen_alive_at=item.last_seen_alive_at,
-        detected_at=item.detected_at,
-        snippet="".join(piece for piece, _ in item.snippet) or None,
+        **shown | {"snippet": "".join(piece for piece, _ in item.snippet) or None},
         links=_links(item.id, item.url),
     )
 

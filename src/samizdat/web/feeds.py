@@ -62,7 +62,7 @@ def removed_feed(
     feed.link(href=base + "/" + query_string(filters), rel="alternate")
     feed.language(lang)
     if items:
-        feed.updated(max(i.detected_at or i.first_captured_at for i in items))
+        feed.updated(max(i.detected_at or i.first_seen_at for i in items))
     else:
         feed.updated(date(2000, 1, 1).isoformat() + "T00:00:00Z")
     for item in reversed(items):  # feedgen prepends: add oldest first so the newest leads
@@ -70,7 +70,7 @@ def removed_feed(
         entry.id(f"{base}/articles/{item.id}")
         entry.title(item.title or item.url)
         entry.link(href=f"{base}/articles/{item.id}", rel="alternate")
-        entry.updated(item.detected_at or item.first_captured_at)
+        entry.updated(item.detected_at or item.first_seen_at)
         if item.published_at:
             entry.published(item.published_at)
         if item.account:
