@@ -48,7 +48,7 @@ CHINA = timezone(timedelta(hours=8))
 def paragraphs() -> list[str]:
     from samizdat.platforms.base import Article
     from samizdat.platforms.wechat import PLATFORM as WECHAT
-    from samizdat.testing.simulator import load_pages
+    from samizdat.testing.content import load_pages
 
     pool: list[str] = []
     pages, _ = load_pages(PAGES)

@@ -20,7 +20,7 @@ from playwright import sync_api as playwright  # a dev dependency: `make test` i
 
 from samizdat.app import pipeline
 from samizdat.config import DatabaseSettings
-from samizdat.platforms.wechat import script_vars
+from samizdat.platforms.wechat.page import script_vars
 from samizdat.testing import Simulator
 from samizdat.watch.loop import watch_pass
 from samizdat.web.app import create_app

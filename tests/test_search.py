@@ -23,7 +23,7 @@ from samizdat.platforms.wechat import PLATFORM as WECHAT
 from samizdat.read.reader import ArticleFilter, Reader
 from samizdat.store import CaptureRecord, open_store
 from samizdat.testing import REMOVALS
-from samizdat.testing.simulator import load_pages
+from samizdat.testing.content import load_pages
 from tests.helpers import WECHAT as PAGES
 from tests.helpers import fresh_postgres_database
 

@@ -8,7 +8,7 @@ import pytest
 
 from samizdat.platforms import Article, Registry, Unavailable, UnavailableReason
 from samizdat.platforms.wechat import PLATFORM as WECHAT
-from samizdat.platforms.wechat import script_vars
+from samizdat.platforms.wechat.page import script_vars
 from tests.helpers import WECHAT as PAGES
 
 CST = timezone(timedelta(hours=8))

@@ -1,6 +1,7 @@
 """Test helpers that ship with samizdat: a local platform simulator (also the offline demo)."""
 
-from samizdat.testing.simulator import WECHAT_PAGES, Simulator, tiny_png
+from samizdat.testing.content import WECHAT_PAGES, tiny_png
+from samizdat.testing.simulator import Simulator
 from samizdat.testing.timeline import REMOVALS_CSV
 
 # The removal dataset (Wechatscope 2018–2020) the timeline draws from.

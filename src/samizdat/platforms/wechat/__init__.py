@@ -1,27 +1,25 @@
 """WeChat official-account articles (mp.weixin.qq.com), both the 2016–2018 and 2020+ markup.
 
 Facts and texts come from ``shared/docs/wechat.md`` and were checked against the saved pages
-in ``shared/samples/wechat/``. Selectors and notice texts are data at the top of the module.
+in ``shared/samples/wechat/``. Selectors and notice texts are data at the top of the module;
+reading the parts of an article page (its script variables, dates, images, players, body) is
+``page.py``'s.
 """
 
 from __future__ import annotations
 
-import copy
-import functools
 import html as htmllib
-import re
-from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qsl, quote, urlencode
 
-from lxml import etree, html
+from lxml import html
 
 from samizdat.platforms.base import Article, Media, Unavailable, UnavailableReason, join_url, split_url
-from samizdat.platforms.text import clean_line, clean_markup, element_text, parse_html, split_scripts
+from samizdat.platforms.text import clean_line, element_text, parse_html, split_scripts
+from samizdat.platforms.wechat import page
 
 NAME = "wechat"
 DEFAULT_HOSTS = ("mp.weixin.qq.com", "weixin.qq.com")
 # WeChat shows every time in China Standard Time (UTC+8, no daylight saving).
-CHINA_TIME = timezone(timedelta(hours=8), "CST")
 
 TRACKING_PARAMS = frozenset(
     {
@@ -71,7 +69,6 @@ ACCOUNT = (
     "//*[contains(@class,'profile_nickname')]",
     "//*[contains(@class,'rich_media_meta_nickname')]",
 )
-AUTHOR = ("//*[@id='js_author_name']",)
 SHARED_CONTENT = "//*[@id='js_share_content']"
 NOTICE_TEXT = (
     "//*[contains(@class,'weui-msg__title')]",
@@ -158,34 +155,6 @@ def _notice_text(haystack: str) -> tuple[UnavailableReason, str] | None:
 
 RUMOUR_TEXTS = ("此文章被第三方评估为不实信息",)
 
-# The script variables the parser reads (wechat.md, "Article page markers").
-SCRIPT_VARIABLES = (
-    "biz",
-    "__biz",
-    "mid",
-    "appmsgid",
-    "idx",
-    "sn",
-    "msg_title",
-    "nickname",
-    "nick_name",
-    "user_name",
-    "ct",
-    "create_time",
-    "publish_timestamp",
-    "publish_time",
-    "createTime",
-    "msg_cdn_url",
-    "cdn_url",
-    "msg_desc",
-    "transfer_target_link",
-)
-_EXPRESSION_END = re.compile(r"[;\n]")
-_STRING_LITERAL = re.compile(r"""(["'])((?:\\.|(?!\1).)*)\1""")
-_JS_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|.)")
-_CSS_URL = re.compile(r"""url\(\s*(?:&quot;|["'])?([^"')&]+?)(?:&quot;|["'])?\s*\)""")
-_DATE_TEXT = re.compile(r"(\d{4})[-年/.](\d{1,2})[-月/.](\d{1,2})日?(?:\s+(\d{1,2}):(\d{2}))?")
-
 
 def is_wechat_host(host: str) -> bool:
     return host == "mp.weixin.qq.com" or host.endswith(".weixin.qq.com")
@@ -210,9 +179,9 @@ class WeChat:
 
     def sniff(self, html_text: str) -> bool:
         # Whole-page substring tests: pages carry up to 600 kB of inline script before the body.
-        page = html_text
-        return ("mp.weixin.qq.com" in page or "res.wx.qq.com" in page or "rich_media" in page) and (
-            'id="js_content"' in page or "activity-detail" in page or "weui-msg" in page
+        text = html_text
+        return ("mp.weixin.qq.com" in text or "res.wx.qq.com" in text or "rich_media" in text) and (
+            'id="js_content"' in text or "activity-detail" in text or "weui-msg" in text
         )
 
     def canonical_url(self, url: str) -> str:
@@ -247,14 +216,14 @@ class WeChat:
     def parse(self, url: str, html_text: str) -> Article | Unavailable:
         markup, scripts = split_scripts(html_text)
         tree = parse_html(markup)
-        variables = _variables(scripts)
-        body = _first(tree, BODY)
+        variables = page.variables(scripts)
+        body = page.first(tree, BODY)
         body_text = element_text(body) if body is not None else ""
         if body is None or (not body_text and not body.xpath(".//img|.//iframe|.//mpvoice")):
             notice = self._notice(tree, url, variables)
             if notice is not None:
                 return notice
-            if body is None and not _picture_post_images(html_text) and not tree.xpath(SHARED_CONTENT):
+            if body is None and not page.picture_post_images(html_text) and not tree.xpath(SHARED_CONTENT):
                 # Neither an article nor a known notice (a login wall, a changed layout): say so,
                 # and never let it pass for an empty article or a deletion.
                 return Unavailable(
@@ -273,18 +242,23 @@ class WeChat:
         haystack = " ".join([*message_parts, title])
         if any(tree.xpath(xp) for xp in VERIFICATION_MARKS) or any(p in url for p in VERIFICATION_PATHS):
             message = message_parts[0] if message_parts else "verification page"
-            return Unavailable(NAME, UnavailableReason.TRANSIENT, message, _detail(message_parts, message))
+            return Unavailable(
+                NAME, UnavailableReason.TRANSIENT, message, page.detail(message_parts, message)
+            )
         if (found_notice := _notice_text(haystack)) is not None:
             reason, text = found_notice
             matched = next((m for m in message_parts if text in m), text)
             follow = None
             if reason is UnavailableReason.ACCOUNT_GONE:
                 follow = variables.get("transfer_target_link")
-            return Unavailable(NAME, reason, matched, _detail(message_parts, matched), follow)
+            return Unavailable(NAME, reason, matched, page.detail(message_parts, matched), follow)
         if message_parts:
             # An unknown notice: report it as transient so nothing is declared on a guess.
             return Unavailable(
-                NAME, UnavailableReason.TRANSIENT, message_parts[0], _detail(message_parts, message_parts[0])
+                NAME,
+                UnavailableReason.TRANSIENT,
+                message_parts[0],
+                page.detail(message_parts, message_parts[0]),
             )
         return None
 
@@ -319,33 +293,35 @@ class WeChat:
             canonical = self.canonical_url(url)
             article_url = canonical
         title = (
-            _first_text(tree, TITLE)
-            or _meta(tree, "og:title")
+            page.first_text(tree, TITLE)
+            or page.meta(tree, "og:title")
             or var("msg_title")
             or clean_line(tree.findtext(".//title") or "")
         )
-        account = _first_text(tree, ACCOUNT) or var("nickname") or var("nick_name") or None
+        account = page.first_text(tree, ACCOUNT) or var("nickname") or var("nick_name") or None
         images: list[str] = []
         media: list[Media] = []
         html_body = ""
         if body is not None:
-            images = _images(body, url)
-            media = _media(body, url)
-            html_body = _body_html(body, url)
-        cover = var("msg_cdn_url") or var("cdn_url") or _meta(tree, "og:image") or None
-        description = var("msg_desc") or _meta(tree, "og:description") or _meta(tree, "description") or None
+            images = page.images(body, url)
+            media = page.media(body, url)
+            html_body = page.body_html(body, url)
+        cover = var("msg_cdn_url") or var("cdn_url") or page.meta(tree, "og:image") or None
+        description = (
+            var("msg_desc") or page.meta(tree, "og:description") or page.meta(tree, "description") or None
+        )
         if not images:
-            images = _picture_post_images(html_text)
+            images = page.picture_post_images(html_text)
         repost_of = None
         share = tree.xpath("//*[@id='js_share_source']/@data-url")
         if share and share[0].strip():
             shared_url = join_url(url, share[0])
             repost_of = self.canonical_url(shared_url) if shared_url else None
         share_text = ""
-        shared = _first(tree, SHARED_CONTENT)
+        shared = page.first(tree, SHARED_CONTENT)
         if shared is not None and not body_text:
             share_text = element_text(shared)
-        published_at = _published_at(tree, var)
+        published_at = page.published_at(tree, var)
         labels = (
             ("rumour",)
             if any(t in html_text for t in RUMOUR_TEXTS) or tree.xpath("//*[contains(@class,'page_rumor')]")
@@ -360,7 +336,7 @@ class WeChat:
             html=html_body,
             account=htmllib.unescape(account) if account else None,
             account_id=var("user_name") or None,
-            author=_author(tree, account),
+            author=page.author(tree, account),
             published_at=published_at,
             published_precision="second"
             if published_at and var("ct").isdigit()
@@ -376,220 +352,6 @@ class WeChat:
             language="zh",
             labels=labels,
         )
-
-
-@functools.cache
-def _compiled(xpath: str) -> etree.XPath:
-    return etree.XPath(xpath)
-
-
-def _first(tree: html.HtmlElement, xpath: str) -> html.HtmlElement | None:
-    found = _compiled(xpath)(tree)
-    return found[0] if found else None
-
-
-def _first_text(tree: html.HtmlElement, xpaths: tuple[str, ...]) -> str:
-    for xp in xpaths:
-        for element in _compiled(xp)(tree):
-            text = clean_line(element_text(element))
-            if text:
-                return text
-    return ""
-
-
-def _meta(tree: html.HtmlElement, name: str) -> str:
-    for value in tree.xpath(f"//meta[@property='{name}' or @name='{name}']/@content"):
-        if value.strip():
-            return clean_line(value)
-    return ""
-
-
-def script_vars(html_text: str) -> dict[str, str]:
-    """The first non-empty string value of each script variable the parser reads.
-
-    Pages write ``var biz = "" || "Mz…";`` and may assign a name twice, the first time empty.
-    Only script elements are read: an article's own text may show code such as ``var mid = 1``.
-
-    >>> script_vars('<p>var mid = "9";</p><script>var biz = "" || "MzA=";\\n var ct = "1522968980";</script>')
-    {'biz': 'MzA=', 'ct': '1522968980'}
-    """
-    return _variables(split_scripts(html_text)[1])
-
-
-def _variables(scripts: list[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    joined = "\n".join(scripts)
-    for name in SCRIPT_VARIABLES:
-        value = _first_assignment(joined, name)
-        if value:
-            found[name] = value
-    return found
-
-
-def _first_assignment(scripts: str, name: str) -> str:
-    """The first non-empty string assigned to ``name`` (``name = …`` or ``name: …``) in ``scripts``."""
-    position = scripts.find(name)
-    while position >= 0:
-        before = scripts[position - 1] if position else " "
-        after = position + len(name)
-        # a declaration, an object key or a window property; not "&sn=" inside a string
-        if before in " \t\r\n,;{(" or scripts.endswith("window.", 0, position):
-            rest = scripts[after : after + 2000]
-            stripped = rest.lstrip(" \t")
-            if stripped[:1] in ("=", ":") and stripped[1:2] != "=":
-                expression = _EXPRESSION_END.split(stripped[1:], maxsplit=1)[0]
-                for literal in _STRING_LITERAL.finditer(expression):
-                    value = _unescape_js(literal.group(2)).strip()
-                    if value:
-                        return htmllib.unescape(value)
-        position = scripts.find(name, after)
-    return ""
-
-
-def _unescape_js(value: str) -> str:
-    def replace(match: re.Match[str]) -> str:
-        code = match.group(1)
-        if code[0] in "xu" and len(code) > 1:
-            return chr(int(code[1:], 16))
-        return {"n": "\n", "t": "\t", "r": ""}.get(code, code)
-
-    return _JS_ESCAPE.sub(replace, value)
-
-
-def _author(tree: html.HtmlElement, account: str | None) -> str | None:
-    for candidate in (_first_text(tree, AUTHOR), _meta(tree, "author"), _meta(tree, "og:article:author")):
-        if candidate and candidate != account:
-            return candidate
-    # 2018 layout: the author is a bare meta_text between the date and the account name.
-    for element in tree.xpath("//*[@id='meta_content']//em[contains(@class,'rich_media_meta_text')]"):
-        text = clean_line(element_text(element))
-        if (
-            text
-            and element.get("id") not in ("post-date", "publish_time")
-            and not _DATE_TEXT.search(text)
-            and text != account
-            and text not in ("Today", "今天", "昨天", "Yesterday")
-        ):
-            return text
-    return None
-
-
-def _published_at(tree: html.HtmlElement, var) -> datetime | None:
-    for name in ("ct", "create_time", "publish_timestamp"):
-        stamp = var(name)
-        if stamp.isdigit() and len(stamp) >= 9:
-            return datetime.fromtimestamp(int(stamp), CHINA_TIME)
-    candidates = [var("publish_time"), var("createTime")]
-    candidates += [
-        clean_line(element_text(el)) for el in tree.xpath("//*[@id='publish_time' or @id='post-date']")
-    ]
-    for text in candidates:
-        match = _DATE_TEXT.search(text or "")
-        if match:
-            year, month, day, hour, minute = match.groups()
-            try:
-                return datetime(
-                    int(year), int(month), int(day), int(hour or 0), int(minute or 0), tzinfo=CHINA_TIME
-                )
-            except ValueError:
-                continue
-    return None
-
-
-def _image_url(element: html.HtmlElement, base: str) -> str | None:
-    for attribute in ("data-src", "data-original", "src"):
-        value = (element.get(attribute) or "").strip()
-        if value and not value.startswith("data:"):
-            return join_url(base, htmllib.unescape(value))
-    return None
-
-
-def _images(body: html.HtmlElement, base: str) -> list[str]:
-    found: dict[str, None] = {}
-    for img in body.iter("img"):
-        url = _image_url(img, base)
-        if url:
-            found[url] = None
-    for element in body.xpath(".//*[@style]"):
-        for match in _CSS_URL.finditer(element.get("style", "")):
-            url = match.group(1).strip()
-            if url and not url.startswith("data:") and (joined := join_url(base, htmllib.unescape(url))):
-                found[joined] = None
-    return list(found)
-
-
-PLAYERS = ".//iframe[contains(@class,'video_iframe')]|.//mpvoice|.//qqmusic"
-MEDIA_LABELS = {"video": "视频 video", "audio": "音频 audio", "music": "音乐 music"}
-
-
-def _media_of(element: html.HtmlElement, base: str) -> Media | None:
-    """The playable thing behind a video iframe, ``<mpvoice>`` or ``<qqmusic>`` placeholder."""
-    if element.tag == "iframe":
-        src = (element.get("data-src") or element.get("src") or "").strip()
-        if src and (joined := join_url(base, htmllib.unescape(src))):
-            return Media("video", joined)
-        vid = element.get("data-mpvid")
-        if vid:
-            return Media(
-                "video", f"https://mp.weixin.qq.com/mp/readtemplate?t=pages/video_player_tmpl&vid={vid}"
-            )
-    elif element.tag == "mpvoice":
-        file_id = element.get("voice_encode_fileid")
-        if file_id:
-            return Media(
-                "audio", f"https://res.wx.qq.com/voice/getvoice?mediaid={file_id}", element.get("name") or ""
-            )
-    else:
-        url = element.get("audiourl") or element.get("src") or ""
-        if url and (joined := join_url(base, htmllib.unescape(url))):
-            return Media(
-                "music",
-                joined,
-                element.get("music_name") or element.get("musicname") or "",
-            )
-    return None
-
-
-def _media(body: html.HtmlElement, base: str) -> list[Media]:
-    return [m for m in (_media_of(el, base) for el in body.xpath(PLAYERS)) if m is not None]
-
-
-def _body_html(body: html.HtmlElement, base: str) -> str:
-    """The article body with lazy images resolved and players replaced by plain links."""
-    body = copy.deepcopy(body)  # the tree stays as parsed; only the copy is rewritten
-    body.attrib.pop("style", None)
-    for img in body.iter("img"):
-        url = _image_url(img, base)
-        if url:
-            img.set("src", url)
-    for element in body.xpath(PLAYERS):
-        item = _media_of(element, base)
-        if item is None:
-            element.drop_tree()
-            continue
-        # Character references in the page (&#1;) reach the parsed text as control characters,
-        # which lxml refuses to set: cleaned like the page itself.
-        link = html.Element(
-            "a", href=clean_markup(item.url), **{"class": f"samizdat-media samizdat-{item.kind}"}
-        )
-        link.text = clean_markup(f"[{MEDIA_LABELS[item.kind]}] {item.title}".strip())
-        link.tail = clean_markup(element.tail) if element.tail else None
-        element.getparent().replace(element, link)
-    return html.tostring(body, encoding="unicode", with_tail=False)
-
-
-def _picture_post_images(html_text: str) -> list[str]:
-    start = html_text.find("picture_page_info_list")
-    if start < 0:
-        return []
-    chunk = html_text[start : start + 200_000]
-    urls = re.findall(r"""cdn_url\s*:\s*['"]([^'"]+)['"]""", chunk)
-    return list(dict.fromkeys(htmllib.unescape(u) for u in urls if u.startswith("http")))
-
-
-def _detail(parts: list[str], matched: str | None = None) -> str | None:
-    rest = [p for p in parts if p != matched]
-    return " ".join(rest) or None
 
 
 PLATFORM = WeChat()
