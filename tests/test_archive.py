@@ -167,3 +167,34 @@ def test_read_record_needs_the_directory_it_was_written_to(tmp_path):
     writer.close()
     with pytest.raises(CorruptRecord):
         read_record(Path(tmp_path / "b"), ref)
+
+
+def test_a_record_rewritten_with_its_own_digests_is_caught_by_the_database_s(tmp_path):
+    """A forger who changes the payload and rewrites WARC-Payload-Digest and WARC-Block-Digest to
+    match makes a record that agrees with itself: the digest the database holds still tells."""
+    writer = WarcWriter(tmp_path)
+    ref = writer.append(RecordFactory().exchange_records(exchange(b"original evidence")))[0]
+    writer.close()
+    path = tmp_path / ref.file
+    data = path.read_bytes()
+    record = gzip.decompress(data[ref.offset : ref.offset + ref.length])
+    head, block = record.split(b"\r\n\r\n", 1)
+    block = block[: -len(b"\r\n\r\n")].replace(b"original", b"doctored")
+    _, payload = block.split(b"\r\n\r\n", 1)
+    head = head.replace(ref.digest.encode(), sha256_label(payload).encode())
+    lines = [
+        f"WARC-Block-Digest: {sha256_label(block)}".encode()
+        if line.startswith(b"WARC-Block-Digest")
+        else line
+        for line in head.split(b"\r\n")
+    ]
+    forged = gzip.compress(b"\r\n".join(lines) + b"\r\n\r\n" + block + b"\r\n\r\n")
+    path.write_bytes(data[: ref.offset] + forged + data[ref.offset + ref.length :])
+    forged_ref = ArchiveRef(ref.file, ref.offset, len(forged), ref.digest, ref.record_id)
+    with pytest.raises(CorruptRecord, match="the database"):
+        read_record(tmp_path, forged_ref)
+    # A changed byte under the old headers fails on the digests, as it always did.
+    bad_block = gzip.compress(record.replace(b"original", b"doctored"))
+    path.write_bytes(data[: ref.offset] + bad_block + data[ref.offset + ref.length :])
+    with pytest.raises(CorruptRecord, match="digest"):
+        read_record(tmp_path, ArchiveRef(ref.file, ref.offset, len(bad_block), ref.digest, ref.record_id))

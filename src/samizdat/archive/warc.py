@@ -198,7 +198,8 @@ def read_member(files: WarcFiles | Path, ref: ArchiveRef) -> bytes:
 
 
 def read_record(files: WarcFiles | Path, ref: ArchiveRef) -> StoredRecord:
-    """Read the record at ``ref`` and check its digest; raise :class:`CorruptRecord` if it fails."""
+    """Read the record at ``ref`` and check it against the database's digest and its own block
+    digest; raise :class:`CorruptRecord` if anything disagrees."""
     raw = read_member(files, ref)
     try:
         record = next(iter(ArchiveIterator(io.BytesIO(raw), no_record_parse=False)))
@@ -206,12 +207,22 @@ def read_record(files: WarcFiles | Path, ref: ArchiveRef) -> StoredRecord:
     except (StopIteration, OSError, EOFError, ValueError, gzip.BadGzipFile) as exc:
         raise CorruptRecord(f"{ref.file}@{ref.offset}: not a WARC record ({exc})") from None
     headers = dict(record.rec_headers.headers)
+    where = f"{ref.file}@{ref.offset}"
     if headers.get("WARC-Record-ID") != ref.record_id:
-        raise CorruptRecord(f"{ref.file}@{ref.offset}: holds another record than {ref.record_id}")
-    if headers.get("WARC-Payload-Digest") == ref.digest and record.rec_type != "revisit":
+        raise CorruptRecord(f"{where}: holds another record than {ref.record_id}")
+    # The database's digest is the one that counts: a record whose payload and digest headers
+    # were rewritten together agrees with itself, not with it.
+    claimed = headers.get("WARC-Payload-Digest") or headers.get("WARC-Block-Digest")
+    if claimed != ref.digest:
+        raise CorruptRecord(f"{where}: the record's digest header says {claimed}, the database {ref.digest}")
+    if "WARC-Payload-Digest" in headers and record.rec_type != "revisit":
         actual = sha256_label(payload)
         if actual != ref.digest:
-            raise CorruptRecord(f"{ref.file}@{ref.offset}: payload digest {actual} != {ref.digest}")
+            raise CorruptRecord(f"{where}: payload digest {actual} != {ref.digest}")
+    if "WARC-Block-Digest" in headers:
+        actual = sha256_label(_block(raw, headers))
+        if actual != headers["WARC-Block-Digest"]:
+            raise CorruptRecord(f"{where}: block digest {actual} != {headers['WARC-Block-Digest']}")
     http = record.http_headers
     return StoredRecord(
         ref=ref,
@@ -222,3 +233,10 @@ def read_record(files: WarcFiles | Path, ref: ArchiveRef) -> StoredRecord:
         http_headers=list(http.headers) if http else [],
         payload=payload,
     )
+
+
+def _block(member: bytes, headers: dict[str, str]) -> bytes:
+    """The record's block: what follows its WARC headers, ``Content-Length`` bytes of it."""
+    data = gzip.decompress(member)
+    start = data.index(b"\r\n\r\n") + 4
+    return data[start : start + int(headers.get("Content-Length", "0"))]
