@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -124,6 +125,26 @@ async def test_one_image_under_two_urls_is_one_blob_and_a_revisit_record(setting
     assert [r["warc-target-uri"].rsplit("=", 1)[1] for r in records if r["warc-type"] == "revisit"] == [
         "jpeg"
     ]
+
+
+async def test_the_archive_s_cdxj_is_the_one_cdxj_indexer_writes(settings, simulator):
+    """pywb reads samizdat's own index: its keys are the ``surt`` package's (lower case, ``=``
+    kept), a revisit is ``warc/revisit``; the whole index equals the reference indexer's."""
+    from samizdat.archive.wacz import archive_index
+
+    image_page = f"http://localhost:{simulator.host.split(':')[1]}/news/duplicate-images"
+    await capture_all(settings, [image_page, *simulator.article_urls()[:4]])
+    files = sorted(p.name for p in settings.warc_dir.glob("*.warc.gz"))
+    reference = subprocess.run(
+        [str(Path(sys.executable).parent / "cdxj-indexer"), "-s", *files],
+        cwd=settings.warc_dir,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    ours = "".join(line + "\n" for line in archive_index(settings.warc_dir))
+    assert ours == reference
+    assert '"mime": "warc/revisit"' in ours and "__biz=mza" in ours  # SURT: lower case, "=" kept
 
 
 async def test_recapturing_adds_a_check_and_no_duplicate_version(settings, simulator):

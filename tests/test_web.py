@@ -202,6 +202,38 @@ def test_timemap_and_timegate(client, archive):
     assert client.get("/timemap/link/https://example.org/never").status_code == 404
 
 
+def test_the_reference_memento_client_negotiates_and_the_timemap_lists_the_notices(client, archive):
+    """memento_client (the Memento project's own) asks with HEAD and follows the TimeGate; the
+    TimeMap lists the removal notices the checks kept beside the article's versions."""
+    import requests
+    from memento_client import MementoClient
+
+    _, ids, sim = archive
+    removed = ids[0]  # removed for a violation: a version, then the notice pages of its checks
+    url = sim.base + sim.articles[0].path
+    base = str(client.base_url).rstrip("/")
+    links = parse_link_format(client.get(f"/timemap/link/{url}").text)
+    mementos = [(uri, attrs) for uri, attrs in links if "memento" in attrs["rel"]]
+    assert f"/articles/{removed}?version=" in mementos[0][0]
+    assert f"/raw/{removed}/checks/" in mementos[-1][0] and len(mementos) >= 3
+    for uri, _ in mementos:
+        head = client.head(uri.removeprefix(base))
+        assert head.status_code == 200 and head.headers["memento-datetime"] and not head.content
+    assert client.head(f"/timemap/link/{url}").status_code == 200
+    gate = client.head(f"/timegate/{url}", follow_redirects=False)
+    assert gate.status_code == 302 and gate.headers["vary"] == "accept-datetime"
+
+    # The original is the simulator's page: the client is handed its (empty) headers instead of
+    # asking the simulator for them.
+    original = requests.Response()
+    original.status_code = 200
+    with MementoClient(timegate_uri=base + "/timegate/", check_native_timegate=False) as memento:
+        info = memento.get_memento_info(url, datetime(2030, 1, 1), req_uri_response=original)
+        first = memento.get_memento_info(url, datetime(2000, 1, 1), req_uri_response=original)
+    assert info["mementos"]["closest"]["uri"][0] == mementos[-1][0]  # now: the removal notice
+    assert first["mementos"]["closest"]["uri"][0] == mementos[0][0]  # before: the article itself
+
+
 def test_stats_and_account_pages_render(client, archive):
     _, ids, _ = archive
     stats = client.get("/stats", headers={"Accept-Language": "en"})

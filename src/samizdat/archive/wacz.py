@@ -17,8 +17,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit
 
+import surt
 from warcio.archiveiterator import ArchiveIterator
 
 from samizdat import __version__
@@ -29,21 +29,13 @@ WACZ_VERSION = "1.1.1"
 INDEXED_TYPES = ("response", "resource", "revisit")
 
 
-def surt(url: str) -> str:
-    """Sort-friendly URI Reordering Transform, as CDX indexes key URLs.
+def url_key(url: str) -> str:
+    """The URL's SURT, as pywb and ``cdxj-indexer`` key their indexes (the ``surt`` package's).
 
-    >>> surt("https://www.Example.com/a/b?z=1&a=2#frag")
-    'com,example)/a/b?a=2&z=1'
+    >>> url_key("https://mp.weixin.qq.com/s?__biz=MzA4ODUzNjAxOA==&mid=2671068104&idx=7")
+    'com,qq,weixin,mp)/s?__biz=mza4oduznjaxoa==&idx=7&mid=2671068104'
     """
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if host.startswith("www."):
-        host = host[4:]
-    key = ",".join(reversed(host.split("."))) + ")"
-    if parts.port and parts.port not in (80, 443):
-        key = key[:-1] + f":{parts.port})"
-    query = urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True)))
-    return key + (parts.path or "/") + ("?" + query if query else "")
+    return surt.surt(url)
 
 
 @dataclass(frozen=True)
@@ -63,9 +55,13 @@ def cdxj_lines(stream, filename: str, *, base_offset: int = 0) -> Iterator[str]:
         url = headers.get_header("WARC-Target-URI")
         date = headers.get_header("WARC-Date") or ""
         http = record.http_headers
+        if record.rec_type == "revisit":
+            mime = "warc/revisit"  # as pywb expects: the payload is elsewhere
+        else:
+            mime = (http.get_header("Content-Type") or "").split(";")[0].strip() if http else ""
         fields = {
             "url": url,
-            "mime": (http.get_header("Content-Type") or "").split(";")[0].strip() if http else "",
+            "mime": mime,
             "status": http.get_statuscode() if http else "200",
             "digest": headers.get_header("WARC-Payload-Digest") or "",
         }
@@ -76,7 +72,7 @@ def cdxj_lines(stream, filename: str, *, base_offset: int = 0) -> Iterator[str]:
             "filename": filename,
         }
         stamp = "".join(c for c in date if c.isdigit())[:14]
-        yield f"{surt(url)} {stamp} {json.dumps(fields, ensure_ascii=False)}"
+        yield f"{url_key(url)} {stamp} {json.dumps(fields, ensure_ascii=False)}"
 
 
 def archive_index(files: WarcFiles | Path) -> Iterator[str]:

@@ -82,12 +82,14 @@ class ArticlePage:
 
 @dataclass(frozen=True)
 class Capture:
-    """One archived version as a memento of the URLs its article was reached by."""
+    """One archived representation of the URLs an article was reached by (a Memento): a version
+    of the article, or the page a check kept (a removal notice) when ``check_id`` is set."""
 
     article_id: int
-    version_id: int
+    version_id: int | None
     captured_at: datetime
     url: str
+    check_id: int | None = None
 
 
 @dataclass
@@ -264,7 +266,8 @@ class Reader:
         }
 
     def captures(self, url: str) -> list[Capture]:
-        """Every version of the article reached by ``url``, oldest first (a Memento TimeMap)."""
+        """Every archived representation of the article reached by ``url``, oldest first (a
+        Memento TimeMap): its versions and the notices its checks kept."""
         return self._captures(select(article_urls.c.article_id).where(article_urls.c.url == url))
 
     def captures_of(self, platform: str, canonical_id: str) -> list[Capture]:
@@ -279,12 +282,24 @@ class Reader:
             article_id = connection.scalar(article_query)
             if article_id is None:
                 return []
-            rows = connection.execute(
-                select(versions.c.id, versions.c.captured_at, versions.c.final_url)
-                .where(versions.c.article_id == article_id)
-                .order_by(versions.c.captured_at, versions.c.id)
-            ).all()
-        return [Capture(article_id, row.id, row.captured_at, row.final_url) for row in rows]
+            kept = [
+                Capture(article_id, row.id, row.captured_at, row.final_url)
+                for row in connection.execute(
+                    select(versions.c.id, versions.c.captured_at, versions.c.final_url).where(
+                        versions.c.article_id == article_id
+                    )
+                )
+            ]
+            url = connection.scalar(select(articles.c.url).where(articles.c.id == article_id))
+            kept += [
+                Capture(article_id, None, row.checked_at, url, check_id=row.id)
+                for row in connection.execute(
+                    select(checks.c.id, checks.c.checked_at).where(
+                        checks.c.article_id == article_id, checks.c.warc_file.is_not(None)
+                    )
+                )
+            ]
+        return sorted(kept, key=lambda c: (c.captured_at, c.check_id is not None, c.version_id or c.check_id))
 
     def package(self, article_ids: Sequence[int]) -> tuple[list[ArchiveRef], list[Page]]:
         """What a WACZ of these articles holds: every version's response and images, the evidence of

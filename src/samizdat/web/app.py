@@ -87,6 +87,7 @@ def create_app(settings: Settings, store: Store | None = None, files: WarcFiles 
     app.include_router(api.router)
     app.include_router(feeds.router)
     app.include_router(memento.router)
+    app.add_middleware(HeadAsGet)
 
     searches = RateLimiter(settings.web.search_per_minute, settings.web.search_burst)
 
@@ -286,12 +287,14 @@ def create_app(settings: Settings, store: Store | None = None, files: WarcFiles 
         return response
 
     @app.get("/raw/{article_id}/checks/{check_id}", include_in_schema=False)
-    def raw_check(article_id: int, check_id: int):
+    def raw_check(request: Request, article_id: int, check_id: int):
         article = _article_or_404(app, article_id)
         check = next((c for c in article.checks if c.id == check_id and c.evidence), None)
         if check is None:
             raise HTTPException(404, "this check kept no page")
-        return _raw(app.state.files, check.evidence)
+        response = _raw(app.state.files, check.evidence)
+        memento.add_headers(response, request, article.url, check.checked_at)
+        return response
 
     @app.get("/blobs/{sha256}", include_in_schema=False)
     def blob(sha256: str):
@@ -350,6 +353,28 @@ def _wacz(files: WarcFiles, reader: Reader, ids: list[int], name: str) -> Respon
         media_type="application/wacz+zip",
         headers={"Content-Disposition": f'attachment; filename="{name}.wacz"'},
     )
+
+
+class HeadAsGet:
+    """HEAD wherever GET is served (Memento clients and link checkers ask with HEAD first): the
+    GET's status and headers, without its body."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message) -> None:
+            if message["type"] == "http.response.body":
+                if not message.get("more_body", False):
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            await send(message)
+
+        await self.app(dict(scope, method="GET"), receive, headers_only)
 
 
 def _article_or_404(app: FastAPI, article_id: int) -> ArticleDetail:

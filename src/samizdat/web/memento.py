@@ -3,7 +3,9 @@
 Original URLs go in the path, as in pywb and the Wayback Machine: ``/timemap/link/<url>``
 and ``/timegate/<url>``; the request's query string belongs to the original URL (WeChat's
 article URLs are all query). An archived version of an article is a memento: its page is
-``/articles/<id>?version=<version id>``.
+``/articles/<id>?version=<version id>``; so is every page a check kept (a removal notice, seen at
+that URI at that time), at ``/raw/<id>/checks/<check id>``. Every route answers HEAD as GET does
+(``web/app.py``), as Memento clients ask.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ def timegate_path(url: str) -> str:
 
 
 def memento_path(capture: Capture) -> str:
+    if capture.check_id is not None:  # the notice a check kept: shown as it was served
+        return f"/raw/{capture.article_id}/checks/{capture.check_id}"
     return f"/articles/{capture.article_id}?version={capture.version_id}"
 
 
