@@ -50,7 +50,7 @@ async def test_every_stage_works_through_the_interface_alone(settings, simulator
         package = site.get(f"/articles/{outcomes[0].article_id}.wacz")
     assert package.status_code == 200
     with zipfile.ZipFile(io.BytesIO(package.content)) as wacz:
-        index = wacz.read("indexes/index.cdxj").decode()
+        index = wacz.read("indexes/index.cdx").decode()
     assert ")/s" in index and ")/ext/" in index  # the article page and its images
 
 

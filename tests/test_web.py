@@ -258,7 +258,7 @@ def test_wacz_packages_validate_and_hold_the_evidence(client, archive, tmp_path)
     checked = subprocess.run([*wacz, "validate", "-f", str(package)], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     with zipfile.ZipFile(package) as archive_zip:
-        index = archive_zip.read("indexes/index.cdxj").decode()
+        index = archive_zip.read("indexes/index.cdx").decode()
     assert index.count("\n") >= 2  # the capture and the removal notice kept as evidence
     searched = client.get(
         "/search.wacz", params={"q": client.get(f"/api/articles/{ids[2]}").json()["title"][:2]}

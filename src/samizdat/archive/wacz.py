@@ -118,7 +118,8 @@ def write_wacz(
         )
     files = {
         "archive/data.warc.gz": warc,
-        "indexes/index.cdxj": index.encode("utf-8"),
+        # The name py-wacz validates and pywb's `wb-manager add --unpack-wacz` looks for (CDXJ lines).
+        "indexes/index.cdx": index.encode("utf-8"),
         "pages/pages.jsonl": ("\n".join(page_lines) + "\n").encode("utf-8"),
     }
     package = {
