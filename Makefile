@@ -12,6 +12,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# pywb, which the interop tests run against samizdat's archive, pins its own dependencies
+# (gevent among them): it gets a virtualenv of its own.
+PYWB := .venv-pywb/.installed
+
+$(PYWB):
+	test -d .venv-pywb || $(PY) -m venv .venv-pywb
+	.venv-pywb/bin/pip install -q 'pywb>=2.9,<3'
+	touch $(PYWB)
+
 # Starts the local WeChat-like simulator and captures every article it lists into ./samizdat-data.
 run: $(STAMP)
 	$(BIN)/samizdat demo
@@ -25,7 +34,7 @@ $(BROWSER):
 	  (apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-noto-cjk >/dev/null); \
 	else echo "browser tests need: sudo apt-get install chromium fonts-noto-cjk"; exit 1; fi
 
-test: $(STAMP) $(BROWSER)
+test: $(STAMP) $(BROWSER) $(PYWB)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest -q
 
