@@ -264,6 +264,10 @@ async def test_a_submitted_url_is_captured_by_the_watcher_not_the_site(settings,
     assert done[0].article_id == done[2].article_id and done[0].article_id != done[1].article_id
     assert store.article(done[1].article_id).canonical_id == PLATFORM.canonical_id(urls[1])
     assert watcher.status.requested == 3
+    # The watcher sealed what it stored: a signed head covers both captures' log entries.
+    head = store.tree_head()
+    assert head is not None and head.size == store.log_size() >= 2
+    assert watcher.status.log_size == head.size
     store.engine.dispose()
 
 

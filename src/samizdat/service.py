@@ -30,6 +30,7 @@ from typing import Any
 from samizdat import logs
 from samizdat.app import Pipeline, pipeline
 from samizdat.config import Settings
+from samizdat.evidence.keys import archive_key
 from samizdat.fetch.turns import HostTurns, Priority, Turns, shared_slots
 from samizdat.status import Outcome
 from samizdat.store import CaptureRequest, open_engine
@@ -41,6 +42,7 @@ from samizdat.watch.loop import watch, worker_name
 from samizdat.watch.notify import Notifier
 from samizdat.watch.polling import PollPacer, SourceReport, due_sources, poll_source
 from samizdat.watch.relating import Relating
+from samizdat.watch.sealing import seal
 from samizdat.workers import check_in_processes, shared_limits
 
 SOURCE_TICK_SECONDS = 1.0  # the sources are read again at least this often (added, removed, polled)
@@ -49,6 +51,7 @@ HEARTBEAT_SECONDS = 2.0
 # A worker not heard from for this long is taken for dead: its claims are freed. Real seconds,
 # like the heartbeats it counts (a few seconds of schedule time at 8,640× would be a millisecond).
 SILENT_WORKER = timedelta(seconds=5 * HEARTBEAT_SECONDS)
+SEAL_SECONDS = 5.0  # the log's new entries get a signed tree head this often (real seconds)
 REQUESTS_PER_TAKE = 200  # submitted URLs taken at a time (the API takes up to 200 per call)
 RESTART_SECONDS = 1.0  # a loop of the watcher that failed starts again after this rest
 
@@ -72,6 +75,7 @@ class Status:
     requested: int = 0  # URLs submitted through the admin API, captured (or tried)
     notified: int = 0  # notifications delivered to every target
     notify_failed: int = 0  # notifications given up after their attempts
+    log_size: int = 0  # entries of the tamper-evident log under the latest signed tree head
     due: int = 0
     # Requests waiting in this process by class, and how long the oldest has waited (seconds).
     queues: dict[str, tuple[int, float]] = field(default_factory=dict)
@@ -130,6 +134,7 @@ class Watcher:
                 "sources": self._sources,
                 "requests": self._requests,
                 "notifications": lambda _, stop: self.notifier.run(stop),
+                "log": self._seal,
                 "heartbeat": self._count_due,
             }
             tasks = [
@@ -343,6 +348,19 @@ class Watcher:
             # Until the sources are read again, this one counts as polled now.
             self._polled[row["id"]] = row | {"last_polled_at": datetime.now(UTC)}
         self._count_poll(report)
+
+    async def _seal(self, pipe: Pipeline, stop: asyncio.Event) -> None:
+        """Every few seconds, and once more at the end: the log's waiting entries sequenced and
+        a new tree head signed (``watch/sealing.py``)."""
+        key = await asyncio.to_thread(archive_key, self.settings.data_dir)
+        while True:
+            head = await asyncio.to_thread(seal, pipe.store, key)
+            if head is not None:
+                self.status.log_size = head.size
+            if stop.is_set():
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), SEAL_SECONDS)
 
     async def _requests(self, pipe: Pipeline, stop: asyncio.Event) -> None:
         """Take the URLs submitted through the site (it only queues them) and capture each at

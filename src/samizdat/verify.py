@@ -1,18 +1,21 @@
 """``samizdat verify``: every WARC file read whole, every database reference read back, every
-image checked against its content hash, and the rows' links; a report that says what is wrong.
+image checked against its content hash, the rows' links, and the tamper-evident log against
+its signed heads, the records and the rows; a report that says what is wrong.
 First, as any restart does, the torn tail a killed writer left is cut (archive/integrity.py).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from samizdat.archive import CorruptRecord, read_record
+from samizdat.archive import ArchiveRef, CorruptRecord, read_record
 from samizdat.archive.integrity import scan_stream
 from samizdat.archive.storage import WarcFiles, warc_files
+from samizdat.evidence.keys import head_is_signed_by
 from samizdat.fetch.decode import ContentEncodingError, decompress
 from samizdat.store import Store
 
@@ -25,14 +28,21 @@ class Report:
     records: int = 0
     references: int = 0
     images: int = 0
+    log_entries: int = 0
+    tree_heads: int = 0
     repaired: list[tuple[str, int]] = field(default_factory=list)  # torn tails cut, as a restart does
     problems: list[str] = field(default_factory=list)
 
 
 def verify_archive(
-    files: WarcFiles | Path, store: Store, *, progress: Callable[[str, int, int], None] | None = None
+    files: WarcFiles | Path,
+    store: Store,
+    *,
+    public_key: bytes | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> Report:
-    """Check everything; ``progress(stage, done, total)`` is told along the way."""
+    """Check everything (the log too, given the archive's ``public_key``); ``progress(stage,
+    done, total)`` is told along the way."""
     files = warc_files(files)
     report = Report(repaired=files.recover())
     tell = progress or (lambda stage, done, total: None)
@@ -64,4 +74,64 @@ def verify_archive(
                 report.problems.append(f"blobs {key}: the image in its record has another content hash")
         tell("references", done, len(refs))
     report.problems += store.link_problems()
+    if public_key is not None:
+        report.problems += log_problems(files, store, public_key, report, tell)
     return report
+
+
+def log_problems(
+    files: WarcFiles, store: Store, public_key: bytes, report: Report, tell: Callable[[str, int, int], None]
+) -> list[str]:
+    """The log against itself, its signed heads, the WARC records and the database's rows.
+
+    Each entry must hash to the leaf the tree holds; every signed head must be signed by the
+    archive's key and have the root the tree gives at its size (so no entry under a head was
+    changed, dropped or reordered since it was signed); each entry's record must read back with
+    the entry's digest, and the database's row must point at that very record."""
+    problems: list[str] = []
+    rows = list(store.all_refs())
+    versions = {key: ref for table, key, ref in rows if table == "versions"}
+    checked = {(ref.record_id, ref.digest) for table, _, ref in rows if table == "checks"}
+    size = store.log_size()
+    for done, (entry, leaf) in enumerate(store.iter_log(), 1):
+        report.log_entries += 1
+        if leaf != entry.leaf:
+            problems.append(f"log entry {entry.seq}: its text does not hash to the leaf the tree holds")
+        payload = json.loads(entry.entry)
+        record = payload.get("record")
+        if record:
+            ref = ArchiveRef(
+                record["file"], record["offset"], record["length"], record["digest"], record["record_id"]
+            )
+            try:
+                read_record(files, ref)
+            except CorruptRecord as exc:
+                problems.append(f"log entry {entry.seq}: {exc}")
+            if entry.kind == "capture":
+                row = versions.get(payload["version"])
+                if row != ref:
+                    problems.append(
+                        f"log entry {entry.seq}: version {payload['version']} no longer points at the record "
+                        f"logged for it ({ref.record_id}, {ref.digest}): the row changed after it was logged"
+                    )
+            elif (ref.record_id, ref.digest) not in checked:
+                problems.append(
+                    f"log entry {entry.seq}: no check points at its record {ref.record_id} with digest "
+                    f"{ref.digest} (a row was changed or removed after it was logged)"
+                )
+        tell("log", done, size)
+    for head in store.tree_heads():
+        report.tree_heads += 1
+        if not head_is_signed_by(head, public_key):
+            problems.append(f"tree head of {head.size} entries: not signed by this archive's key")
+        try:
+            root = store.log_root(head.size)
+        except LookupError as exc:
+            problems.append(f"tree head of {head.size} entries: {exc}")
+            continue
+        if root != head.root:
+            problems.append(
+                f"tree head of {head.size} entries: the log now gives another root at that size "
+                "(an entry it covers was changed, dropped or reordered)"
+            )
+    return problems

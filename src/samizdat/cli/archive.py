@@ -171,6 +171,7 @@ def verify(ctx: typer.Context) -> None:
     """Read every WARC file whole and every record the database points at; check digests,
     image hashes and links. Exits 1 on any problem."""
     from samizdat.archive.storage import warc_storage
+    from samizdat.evidence.keys import archive_key, public_raw
     from samizdat.verify import verify_archive
 
     settings = settings_of(ctx)
@@ -183,7 +184,8 @@ def verify(ctx: typer.Context) -> None:
                 bars[stage] = progress.add_task(stage, total=total)
             progress.update(bars[stage], completed=done)
 
-        report = verify_archive(warc_storage(settings), store, progress=advance)
+        key = public_raw(archive_key(settings.data_dir))
+        report = verify_archive(warc_storage(settings), store, public_key=key, progress=advance)
     for name, cut in report.repaired:
         errors.print(
             f"[yellow]{name}: cut a torn record of {cut:,} bytes off its end (its writer stopped)[/yellow]"
@@ -193,6 +195,7 @@ def verify(ctx: typer.Context) -> None:
     console.print(
         f"{report.files:,} WARC files, {report.records:,} records read whole;"
         f" {report.references:,} references read back ({report.images:,} images checked against their hash);"
+        f" {report.log_entries:,} log entries under {report.tree_heads:,} signed tree heads;"
         f" {len(report.problems)} problems"
     )
     if report.problems:

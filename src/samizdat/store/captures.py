@@ -5,13 +5,14 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from samizdat.status import State
+from samizdat.store.log import add_log_entries, ref_payload
 from samizdat.store.related import forget
 from samizdat.store.schema import article_urls, articles, blobs, checks, version_blobs, versions
 from samizdat.store.search import SearchDoc, index_documents
@@ -28,6 +29,21 @@ from samizdat.store.values import (
 
 if TYPE_CHECKING:
     from samizdat.platforms.base import Article
+
+
+def capture_payload(record: CaptureRecord, result: CaptureResult) -> dict[str, Any]:
+    """A new version: the page it was read from, and the images stored with it (by content)."""
+    return {
+        "article": result.article_id,
+        "version": result.version_id,
+        "platform": record.article.platform,
+        "canonical_id": record.article.canonical_id,
+        "url": record.final_url,
+        "captured_at": record.captured_at.astimezone(UTC).isoformat(),
+        "content_hash": content_hash(record.article),
+        "record": ref_payload(record.response),
+        "images": sorted({image.sha256 for image in record.images}),
+    }
 
 
 class CaptureQueries:
@@ -93,6 +109,14 @@ class CaptureQueries:
                 for i, result in zip(round_indices, self._record_batch(connection, batch), strict=True):
                     results[i] = result
             done: list[CaptureResult] = results  # type: ignore[assignment]
+            add_log_entries(
+                connection,
+                [
+                    ("capture", result.article_id, capture_payload(record, result))
+                    for record, result in zip(records, done, strict=True)
+                    if result.new_version
+                ],
+            )
             store_copies(
                 connection,
                 [

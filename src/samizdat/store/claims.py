@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, delete, func, insert, or_, select, update
 
 from samizdat.status import State
+from samizdat.store.log import add_log_entries, check_payload
 from samizdat.store.notifications import add_notifications
 from samizdat.store.schema import (
     article_urls,
@@ -240,6 +241,37 @@ class ClaimQueries:
             )
             add_notifications(
                 connection, [(article_id, state.announce) for _, article_id, state in done if state.announce]
+            )
+            add_log_entries(
+                connection,
+                [
+                    (
+                        "check",
+                        check.article_id,
+                        check_payload(
+                            check.article_id,
+                            check.checked_at,
+                            check.outcome,
+                            check.http_status,
+                            check.evidence,
+                        ),
+                    )
+                    for check in check_rows
+                    if check.evidence is not None
+                ]
+                + [
+                    (
+                        state.announce.kind,
+                        article_id,
+                        {
+                            "article": article_id,
+                            "outcome": state.announce.outcome,
+                            "detected_at": state.announce.detected_at.astimezone(UTC).isoformat(),
+                        },
+                    )
+                    for _, article_id, state in done
+                    if state.announce
+                ],
             )
 
     def check_siblings_soon(self, article_id: int, now: datetime, *, sharing: str, limit: int) -> int:

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, insert, select
 
 from samizdat.status import State
 from samizdat.store.captures import offset_minutes
+from samizdat.store.log import add_log_entries, check_payload
 from samizdat.store.schema import (
     article_urls,
     articles,
@@ -149,6 +150,22 @@ class ImportQueries:
                     "warc_record_id": None,
                     **ref_columns(removal.evidence),
                 },
+            )
+            add_log_entries(
+                connection,
+                [
+                    (
+                        "check",
+                        article_id,
+                        check_payload(
+                            article_id,
+                            removal.seen_at,
+                            removal.outcome,
+                            removal.http_status,
+                            removal.evidence,
+                        ),
+                    )
+                ],
             )
             index_documents(connection, [SearchDoc(article_id, removal.title, removal.account, None, "")])
             return article_id

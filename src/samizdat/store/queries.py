@@ -1,7 +1,8 @@
 """The store: every query other stages use, one class made of one part per concern.
 
 The parts (``captures``, ``claims``, ``sources``, ``imports``, ``integrity``, ``articles``,
-``requests`` for URLs the site queues, ``notifications`` for the outbox)
+``requests`` for URLs the site queues, ``notifications`` for the outbox, ``log`` for the
+tamper-evident log)
 share nothing but the engine; other stages talk to the database only through a ``Store``.
 """
 
@@ -14,6 +15,7 @@ from samizdat.store.captures import CaptureQueries
 from samizdat.store.claims import ClaimQueries
 from samizdat.store.imports import ImportQueries
 from samizdat.store.integrity import IntegrityQueries
+from samizdat.store.log import LogQueries
 from samizdat.store.notifications import NotificationQueries
 from samizdat.store.requests import CaptureRequestQueries
 from samizdat.store.sources import SourceQueries
@@ -28,6 +30,7 @@ class Store(
     ArticleReads,
     CaptureRequestQueries,
     NotificationQueries,
+    LogQueries,
 ):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

@@ -329,3 +329,40 @@ partial_index(
     notifications.c.next_attempt_at,
     where=notifications.c.delivered_at.is_(None) & notifications.c.gave_up_at.is_(None),
 )
+
+# The tamper-evident log (store/log.py, evidence/merkle.py): every assertion of the archive —
+# a capture, a check that kept a page, a declared removal, a return, an edit — as an entry
+# written with the rows it asserts; ``seq`` is its place in the Merkle tree, given later by the
+# one sequencer, so that writers never wait for each other.
+log_entries = Table(
+    "log_entries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", BigInteger, unique=True),  # null until sequenced
+    Column("kind", String(20), nullable=False),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="SET NULL")),
+    Column("entry", Text, nullable=False),  # canonical JSON, hashed as its UTF-8 bytes
+    Column("created_at", UTCDateTime, nullable=False),
+)
+partial_index("ix_log_entries_pending", log_entries.c.id, where=log_entries.c.seq.is_(None))
+Index("ix_log_entries_article_id", log_entries.c.article_id)
+
+# Every complete subtree of the log: 2**level leaves from leaf position * 2**level.
+log_nodes = Table(
+    "log_nodes",
+    metadata,
+    Column("level", Integer, primary_key=True),
+    Column("position", BigInteger, primary_key=True),
+    Column("hash", LargeBinary, nullable=False),
+)
+
+# Signed tree heads: the log's size and root at a time, signed with the archive's key.
+tree_heads = Table(
+    "tree_heads",
+    metadata,
+    Column("size", BigInteger, primary_key=True),
+    Column("root", LargeBinary, nullable=False),
+    Column("signed_at", UTCDateTime, nullable=False),
+    Column("key_id", String(64), nullable=False),  # SHA-256 of the raw public key, hex
+    Column("signature", LargeBinary, nullable=False),
+)

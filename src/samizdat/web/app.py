@@ -31,7 +31,7 @@ from samizdat.read.reader import ArticleFilter, Reader
 from samizdat.read.statistics import GROUPINGS, to_csv
 from samizdat.store import Store, open_archive
 from samizdat.store.views import ArticleDetail, VersionView
-from samizdat.web import api, charts, feeds, memento
+from samizdat.web import api, charts, evidence, feeds, memento
 from samizdat.web.i18n import OUTCOMES, Translator, choose
 from samizdat.web.limits import RateLimiter
 from samizdat.web.render import listed_text, safe_article_html
@@ -87,6 +87,7 @@ def create_app(settings: Settings, store: Store | None = None, files: WarcFiles 
     app.include_router(api.router)
     app.include_router(feeds.router)
     app.include_router(memento.router)
+    app.include_router(evidence.router)
     app.add_middleware(HeadAsGet)
 
     searches = RateLimiter(settings.web.search_per_minute, settings.web.search_burst)

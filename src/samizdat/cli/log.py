@@ -1,0 +1,109 @@
+"""``samizdat log``: the tamper-evident log — the archive's key, signed tree heads, entries
+with their proofs (JSON, as the API gives them and ``tools/verify_evidence.py`` reads them)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from samizdat.cli.base import app, console, errors, settings_of, store_of
+
+log_app = typer.Typer(
+    help="The tamper-evident log: key, tree heads, entries and proofs.", no_args_is_help=True
+)
+app.add_typer(log_app, name="log")
+
+
+def _print(document: dict) -> None:
+    console.print_json(json.dumps(document, ensure_ascii=False))
+
+
+@log_app.command("key")
+def key_command(ctx: typer.Context) -> None:
+    """The archive's public key (made the first time) and its id: publish them."""
+    import base64
+
+    from samizdat.evidence.keys import archive_key, key_id, public_raw
+
+    found = archive_key(settings_of(ctx).data_dir)
+    _print(
+        {
+            "algorithm": "Ed25519",
+            "public_key": base64.b64encode(public_raw(found)).decode(),
+            "key_id": key_id(found),
+        }
+    )
+
+
+@log_app.command("seal")
+def seal_command(ctx: typer.Context) -> None:
+    """Give the waiting entries their places and sign a tree head now (the watcher does it)."""
+    from samizdat.evidence.keys import archive_key
+    from samizdat.watch.sealing import seal
+    from samizdat.web.evidence import head_json
+
+    head = seal(store_of(ctx), archive_key(settings_of(ctx).data_dir))
+    if head is None:
+        console.print("nothing new to seal")
+        return
+    _print(head_json(head))
+
+
+@log_app.command("head")
+def head_command(
+    ctx: typer.Context, size: Annotated[int | None, typer.Option(help="The head signed at this size.")] = None
+) -> None:
+    """The latest signed tree head."""
+    from samizdat.web.evidence import head_json
+
+    found = store_of(ctx).tree_head(size)
+    if found is None:
+        errors.print("no such tree head (run `samizdat log seal`, or let the watcher sign one)")
+        raise typer.Exit(1)
+    _print(head_json(found))
+
+
+@log_app.command("entry")
+def entry_command(
+    ctx: typer.Context,
+    seq: Annotated[int, typer.Argument(help="The entry's place in the log.")],
+    size: Annotated[int | None, typer.Option(help="Prove it under the head signed at this size.")] = None,
+) -> None:
+    """Entry SEQ with its inclusion proof under a signed head."""
+    from samizdat.web.evidence import head_json
+
+    store = store_of(ctx)
+    found, signed = store.log_entry(seq), store.tree_head(size)
+    if found is None or signed is None or seq >= signed.size:
+        errors.print(f"entry {seq} is not under a signed tree head yet")
+        raise typer.Exit(1)
+    _print(
+        {
+            "seq": found.seq,
+            "kind": found.kind,
+            "entry": found.entry,
+            "leaf_hash": found.leaf.hex(),
+            "proof": [p.hex() for p in store.inclusion(seq, signed.size)],
+            "tree_head": head_json(signed),
+        }
+    )
+
+
+@log_app.command("consistency")
+def consistency_command(
+    ctx: typer.Context,
+    first: Annotated[int, typer.Argument(help="Size of the older signed head.")],
+    second: Annotated[int, typer.Argument(help="Size of the newer signed head.")],
+) -> None:
+    """The proof that the older signed head's tree is a prefix of the newer one's."""
+    from samizdat.web.evidence import head_json
+
+    store = store_of(ctx)
+    heads = [store.tree_head(first), store.tree_head(second)]
+    if None in heads or first > second:
+        errors.print("both sizes must be of signed heads, the first no larger")
+        raise typer.Exit(1)
+    proof = store.consistency(first, second)
+    _print({"first": head_json(heads[0]), "second": head_json(heads[1]), "proof": [p.hex() for p in proof]})

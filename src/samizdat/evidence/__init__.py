@@ -1,0 +1,1 @@
+"""Evidence stage: a tamper-evident log of what the archive asserts, and the archive's key."""

@@ -1,0 +1,81 @@
+"""The log's public face: the archive's key, signed tree heads, entries with their inclusion
+proofs and consistency proofs between heads — what ``tools/verify_evidence.py`` checks."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from samizdat.evidence.heads import TreeHead
+from samizdat.evidence.keys import archive_key, key_id, public_raw
+
+router = APIRouter(prefix="/api/log", tags=["evidence"])
+
+
+def head_json(head: TreeHead) -> dict[str, Any]:
+    return {
+        "size": head.size,
+        "root": head.root.hex(),
+        "signed_at": head.signed_at.isoformat(),
+        "key_id": head.key_id,
+        "signature": base64.b64encode(head.signature).decode(),
+        "signed_bytes": base64.b64encode(head.message()).decode(),
+    }
+
+
+@router.get("/key")
+async def key(request: Request) -> dict[str, Any]:
+    """The archive's public key (Ed25519, raw 32 bytes in base64) and its id (SHA-256, hex)."""
+    found = await asyncio.to_thread(archive_key, request.app.state.settings.data_dir)
+    return {
+        "algorithm": "Ed25519",
+        "public_key": base64.b64encode(public_raw(found)).decode(),
+        "key_id": key_id(found),
+    }
+
+
+@router.get("/head")
+async def head(request: Request, size: int | None = None) -> dict[str, Any]:
+    """The latest signed tree head (or the one signed at ``size`` entries)."""
+    found = await asyncio.to_thread(request.app.state.store.tree_head, size)
+    if found is None:
+        raise HTTPException(
+            404, "no tree head has been signed yet" if size is None else f"no head of size {size}"
+        )
+    return head_json(found)
+
+
+@router.get("/entries/{seq}")
+async def entry(request: Request, seq: int, size: int | None = None) -> dict[str, Any]:
+    """Entry ``seq`` as it was hashed, with its inclusion proof in the tree of the latest
+    signed head (or of the head signed at ``size``)."""
+    store = request.app.state.store
+    found = await asyncio.to_thread(store.log_entry, seq)
+    signed = await asyncio.to_thread(store.tree_head, size)
+    if found is None or signed is None or seq >= signed.size:
+        raise HTTPException(404, f"entry {seq} is not under a signed tree head yet")
+    proof = await asyncio.to_thread(store.inclusion, seq, signed.size)
+    return {
+        "seq": found.seq,
+        "kind": found.kind,
+        "entry": found.entry,
+        "leaf_hash": found.leaf.hex(),
+        "proof": [p.hex() for p in proof],
+        "tree_head": head_json(signed),
+    }
+
+
+@router.get("/consistency")
+async def consistency(
+    request: Request, first: int = Query(ge=1), second: int = Query(ge=1)
+) -> dict[str, Any]:
+    """The proof that the signed head of ``first`` entries is a prefix of the one of ``second``."""
+    store = request.app.state.store
+    heads = [await asyncio.to_thread(store.tree_head, size) for size in (first, second)]
+    if None in heads or first > second:
+        raise HTTPException(404, "both sizes must be of signed heads, the first no larger")
+    proof = await asyncio.to_thread(store.consistency, first, second)
+    return {"first": head_json(heads[0]), "second": head_json(heads[1]), "proof": [p.hex() for p in proof]}

@@ -1,0 +1,134 @@
+"""The tamper-evident log end to end: what the archive asserts is logged with the rows it
+rests on, sealed under signed tree heads, proved by the API and the CLI, checked by the
+standalone verifier (which imports nothing of samizdat) and by `samizdat verify`.
+Pages: the simulator's (src/samizdat/testing/pages/wechat/PROVENANCE.md)."""
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import text, update
+from typer.testing import CliRunner
+
+from samizdat.app import pipeline
+from samizdat.archive.storage import warc_storage
+from samizdat.cli import app
+from samizdat.evidence.keys import archive_key, public_raw
+from samizdat.store.schema import log_entries
+from samizdat.verify import verify_archive
+from samizdat.watch.loop import watch_pass
+from samizdat.watch.sealing import seal
+from tests.helpers import fast_archive_settings
+
+VERIFIER = Path(__file__).parent.parent / "tools" / "verify_evidence.py"
+
+
+def cli(settings, *args):
+    result = CliRunner().invoke(app, ["--data-dir", str(settings.data_dir), *args], env=_database(settings))
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def _database(settings):
+    return {"SAMIZDAT_DATABASE__URL": settings.database.url} if settings.database.url else {}
+
+
+def verifier(tmp_path, key, evidence) -> subprocess.CompletedProcess:
+    (tmp_path / "key.json").write_text(json.dumps(key))
+    (tmp_path / "evidence.json").write_text(json.dumps(evidence))
+    return subprocess.run(
+        [sys.executable, str(VERIFIER), str(tmp_path / "key.json"), str(tmp_path / "evidence.json")],
+        capture_output=True,
+        text=True,
+    )
+
+
+async def build(settings, sim, captured: int):
+    async with pipeline(settings) as pipe:
+        for article in sim.articles[:captured]:
+            await pipe.capturer.capture(sim.base + article.path)
+        sim.remove(sim.articles[0], "violation")
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            await watch_pass(pipe.store, pipe.checker, 8)
+            await asyncio.sleep(0.05)
+        return pipe.store
+
+
+async def test_the_log_proves_what_the_archive_asserts_and_verify_catches_rewrites(
+    database_url, tmp_path, simulator
+):
+    from samizdat.testing import Simulator
+    from tests.helpers import WECHAT
+
+    with Simulator(WECHAT, copies=1) as sim:
+        settings = fast_archive_settings(tmp_path / "data", sim)
+        if database_url:
+            from dataclasses import replace
+
+            settings = replace(settings, database=replace(settings.database, url=database_url))
+        store = await build(settings, sim, 4)
+        key = archive_key(settings.data_dir)
+        first = seal(store, key)
+        kinds = [store.log_entry(seq).kind for seq in range(first.size)]
+        assert kinds.count("capture") == 4 and kinds.count("removed") == 1 and kinds.count("check") >= 2
+        removed_entry = json.loads(store.log_entry(kinds.index("removed")).entry)
+        assert removed_entry["outcome"] == "removed_violation"
+
+        published = cli(settings, "log", "key")
+        entry = cli(settings, "log", "entry", "0")
+        assert json.loads(entry["entry"])["kind"] == "capture"
+        genuine = verifier(tmp_path, published, entry)
+        assert genuine.returncode == 0, genuine.stdout
+        assert genuine.stdout.count("ok  ") == 2
+        for forged in (
+            entry | {"entry": entry["entry"].replace('"capture"', '"check"')},
+            entry | {"tree_head": entry["tree_head"] | {"size": entry["tree_head"]["size"] + 1}},
+            entry | {"proof": list(reversed(entry["proof"]))},
+        ):
+            assert verifier(tmp_path, published, forged).returncode == 1
+
+        async with pipeline(settings) as pipe:  # the log grows: the new head extends the old
+            await pipe.capturer.capture(sim.base + sim.articles[5].path)
+        second = seal(store, key)
+        assert second.size > first.size
+        proof = cli(settings, "log", "consistency", str(first.size), str(second.size))
+        assert verifier(tmp_path, published, proof).returncode == 0
+        forked = proof | {"first": proof["first"] | {"root": "00" * 32}}
+        assert verifier(tmp_path, published, forked).returncode == 1
+
+        files = warc_storage(settings)
+        public = public_raw(key)
+        clean = verify_archive(files, store, public_key=public)
+        assert clean.problems == [] and clean.log_entries == second.size and clean.tree_heads == 2
+
+        # A rewritten entry, and then the whole tree rebuilt over it: the signed heads tell.
+        with store.engine.begin() as connection:
+            original = connection.scalar(text("select entry from log_entries where seq = 0"))
+            connection.execute(
+                update(log_entries)
+                .where(log_entries.c.seq == 0)
+                .values(entry=original.replace("http", "ftp"))
+            )
+        problems = verify_archive(files, store, public_key=public).problems
+        assert any("log entry 0: its text does not hash" in p for p in problems)
+        with store.engine.begin() as connection:
+            connection.execute(text("update log_entries set seq = null"))
+            connection.execute(text("delete from log_nodes"))
+        while store.sequence_log():
+            pass
+        problems = verify_archive(files, store, public_key=public).problems
+        assert any("tree head of" in p and "another root" in p for p in problems), problems
+
+        # A database row pointed at another record than the one logged.
+        with store.engine.begin() as connection:
+            connection.execute(update(log_entries).where(log_entries.c.seq == 0).values(entry=original))
+            connection.execute(text("update versions set warc_record_id = '<urn:uuid:other>' where id = 1"))
+        problems = verify_archive(files, store, public_key=public).problems
+        assert any("version 1 no longer points at the record" in p for p in problems), problems
+        # A head signed by another key is not the archive's.
+        assert verify_archive(files, store, public_key=b"\x01" * 32).problems
+        store.engine.dispose()

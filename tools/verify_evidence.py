@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Check a samizdat archive's evidence yourself, without samizdat.
+
+Needs Python 3.9+ and the `cryptography` package (pip install cryptography). Give it what the
+archive publishes:
+
+    curl -o key.json   https://ARCHIVE/api/log/key
+    curl -o entry.json https://ARCHIVE/api/log/entries/SEQ
+    python3 verify_evidence.py key.json entry.json
+    curl -o cons.json  "https://ARCHIVE/api/log/consistency?first=OLD&second=NEW"
+    python3 verify_evidence.py key.json cons.json
+
+For an entry it checks that (1) the tree head is signed by the key, over the bytes it rebuilds
+from the head's size, root and time, and (2) the entry, hashed as it is given, is at its place
+in the tree under that head (RFC 9162 inclusion proof). For a consistency proof it checks both
+heads' signatures and that the older tree is a prefix of the newer one: nothing logged before
+was changed or dropped since. Compare the key id with one you obtained some other way (the
+archive's site, a printout, a copy a colleague kept): a signature only tells who signed.
+
+Exit status 0 when everything holds, 1 otherwise, with one line per check.
+"""
+
+import base64
+import hashlib
+import json
+import sys
+from datetime import datetime, timezone
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+
+def leaf_hash(entry):
+    return hashlib.sha256(b"\x00" + entry).digest()
+
+
+def node_hash(left, right):
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def verify_inclusion(index, size, leaf, proof, root):
+    """RFC 9162, section 2.1.3.2."""
+    if not 0 <= index < size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def verify_consistency(first, second, first_root, second_root, proof):
+    """RFC 9162, section 2.1.4.2."""
+    if not 0 < first <= second:
+        return False
+    if first == second:
+        return not proof and first_root == second_root
+    path = list(proof)
+    if first & (first - 1) == 0:
+        path.insert(0, first_root)
+    if not path:
+        return False
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and fr == first_root and sr == second_root
+
+
+def head_message(head):
+    """The bytes a tree head's signature covers, rebuilt from the head itself."""
+    when = datetime.fromisoformat(head["signed_at"]).astimezone(timezone.utc)  # noqa: UP017 (Python 3.9)
+    text = "samizdat tree head v1\n{}\n{}\n{}\n".format(
+        head["size"], head["root"], when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    )
+    return text.encode()
+
+
+def head_signed(head, key):
+    if head["key_id"] != hashlib.sha256(key).hexdigest():
+        return False
+    try:
+        signature = base64.b64decode(head["signature"])
+        Ed25519PublicKey.from_public_bytes(key).verify(signature, head_message(head))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def main(arguments):
+    if len(arguments) != 2:
+        print(__doc__)
+        return 2
+    with open(arguments[0], encoding="utf-8") as handle:
+        key_document = json.load(handle)
+    with open(arguments[1], encoding="utf-8") as handle:
+        evidence = json.load(handle)
+    key = base64.b64decode(key_document["public_key"])
+    print("key id:", hashlib.sha256(key).hexdigest())
+    checks = []
+    if "entry" in evidence:
+        head = evidence["tree_head"]
+        signed = head_signed(head, key)
+        checks.append(("tree head of {} entries signed by the key".format(head["size"]), signed))
+        included = verify_inclusion(
+            evidence["seq"],
+            head["size"],
+            leaf_hash(evidence["entry"].encode("utf-8")),
+            [bytes.fromhex(p) for p in evidence["proof"]],
+            bytes.fromhex(head["root"]),
+        )
+        checks.append(("entry {} is in that tree, as given".format(evidence["seq"]), included))
+    else:
+        first, second = evidence["first"], evidence["second"]
+        checks.append(("older head signed by the key", head_signed(first, key)))
+        checks.append(("newer head signed by the key", head_signed(second, key)))
+        consistent = verify_consistency(
+            first["size"],
+            second["size"],
+            bytes.fromhex(first["root"]),
+            bytes.fromhex(second["root"]),
+            [bytes.fromhex(p) for p in evidence["proof"]],
+        )
+        checks.append(("the older tree is a prefix of the newer one", consistent))
+    for what, holds in checks:
+        print("ok  " if holds else "FAIL", what)
+    return 0 if all(holds for _, holds in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
