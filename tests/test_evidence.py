@@ -84,6 +84,20 @@ async def test_the_log_proves_what_the_archive_asserts_and_verify_catches_rewrit
         genuine = verifier(tmp_path, published, entry)
         assert genuine.returncode == 0, genuine.stdout
         assert genuine.stdout.count("ok  ") == 2
+        import httpx
+
+        from samizdat.web.app import create_app
+        from samizdat.web.server import running_site
+
+        with (  # the site serves the same evidence
+            running_site(create_app(settings)) as base,
+            httpx.Client(base_url=base, timeout=30) as client,
+        ):
+            assert client.get("/api/log/key").json() == published
+            assert client.get("/api/log/entries/0").json() == entry
+            page = client.get("/articles/1", params={"lang": "en"}).text
+            assert 'id="evidence"' in page and 'href="/api/log/entries/0"' in page
+            assert client.head("/api/log/head").status_code == 200
         for forged in (
             entry | {"entry": entry["entry"].replace('"capture"', '"check"')},
             entry | {"tree_head": entry["tree_head"] | {"size": entry["tree_head"]["size"] + 1}},

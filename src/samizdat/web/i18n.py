@@ -61,6 +61,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "article.published": ("发布于 {date}", "Published {date}"),
     "article.by": ("作者：{name}", "By {name}"),
     "article.related": ("相关文章", "Related posts"),
+    "evidence.heading": ("核验这份存档", "Verify this copy"),
+    "evidence.intro": (
+        "每次存档与每次检查都写入一份只增不改的日志，日志的树头由本存档的密钥签名。"
+        "下列记录可用 tools/verify_evidence.py 独立核验。",
+        "Each capture and check is written to an append-only log whose tree heads are signed with "
+        "this archive's key. Anyone can check the entries below with tools/verify_evidence.py.",
+    ),
+    "evidence.entry": ("日志第 {seq} 条：{kind}", "log entry {seq}: {kind}"),
+    "evidence.proof": ("证明", "proof"),
+    "evidence.digest": ("页面记录摘要", "page record digest"),
+    "evidence.key": ("存档公钥", "the archive's public key"),
+    "evidence.wacz": ("下载 WACZ 包", "download the WACZ package"),
+    "evidence.pending": (
+        "尚未封存进日志（几秒后再看）",
+        "not yet sealed into the log (look again in a few seconds)",
+    ),
     "copies.heading": ("同文转载（{n}）", "Copies of this text ({n})"),
     "copies.online": ("仍可阅读（{date} 确认）", "still online (seen {date})"),
     "copies.removed": ("也已于 {date} 被删除", "also removed on {date}"),
