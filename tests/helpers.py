@@ -77,3 +77,90 @@ def fresh_postgres_database():
         pytest.skip(f"no PostgreSQL at {ADMIN_URL} (set SAMIZDAT_TEST_POSTGRES): {exc}")
     with fresh_database(ADMIN_URL) as url:
         yield url
+
+
+TSA_CONFIG = """[ tsa ]
+default_tsa = tsa_config
+[ tsa_config ]
+dir = .
+serial = ./serial
+crypto_device = builtin
+signer_digest = sha256
+default_policy = 1.2.3.4.1
+digests = sha256, sha384, sha512
+accuracy = secs:1
+ordering = yes
+tsa_name = no
+ess_cert_id_chain = no
+ess_cert_id_alg = sha256
+[ tsa_ext ]
+extendedKeyUsage = critical,timeStamping
+basicConstraints = CA:false
+"""
+
+
+@contextlib.contextmanager
+def local_tsa(directory: Path):
+    """An RFC 3161 time-stamping authority on 127.0.0.1, made with ``openssl ts``: a root
+    certificate, a TSA certificate it signed, and a server answering each query with
+    ``openssl ts -reply``. Yields (its URL, the root's PEM file)."""
+    import subprocess
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "tsa.cnf").write_text(TSA_CONFIG)
+    (directory / "serial").write_text("01\n")
+
+    def openssl(*args: str, stdin: bytes | None = None) -> bytes:
+        return subprocess.run(
+            ["openssl", *args], cwd=directory, input=stdin, capture_output=True, check=True
+        ).stdout
+
+    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes")
+    openssl(
+        "req",
+        "-x509",
+        *ec,
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "30",
+        "-subj",
+        "/CN=test TSA root",
+    )
+    openssl("req", *ec, "-keyout", "tsa.key", "-out", "tsa.csr", "-subj", "/CN=test TSA")
+    openssl(
+        "x509", "-req", "-in", "tsa.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", "tsa.pem", "-days", "30", "-extfile", "tsa.cnf", "-extensions", "tsa_ext",
+    )  # fmt: skip
+    lock = threading.Lock()
+
+    class Authority(BaseHTTPRequestHandler):
+        def do_POST(self):
+            query = self.rfile.read(int(self.headers["Content-Length"]))
+            with lock:  # one serial file
+                (directory / "query.tsq").write_bytes(query)
+                openssl(
+                    "ts", "-reply", "-queryfile", "query.tsq", "-config", "tsa.cnf", "-section", "tsa_config",
+                    "-inkey", "tsa.key", "-signer", "tsa.pem", "-out", "reply.tsr",
+                )  # fmt: skip
+                reply = (directory / "reply.tsr").read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/timestamp-reply")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Authority)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/tsr", directory / "ca.pem"
+    finally:
+        server.shutdown()
+        server.server_close()

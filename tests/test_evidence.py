@@ -146,3 +146,47 @@ async def test_the_log_proves_what_the_archive_asserts_and_verify_catches_rewrit
         # A head signed by another key is not the archive's.
         assert verify_archive(files, store, public_key=b"\x01" * 32).problems
         store.engine.dispose()
+
+
+async def test_tree_heads_are_stamped_by_a_time_stamping_authority_and_verify_checks_the_tokens(
+    tmp_path, simulator
+):
+    """A local RFC 3161 authority (``openssl ts``) stamps each signed head; the token is kept
+    only once it checks out, `verify` checks it against the roots given, and a token that was
+    altered or comes from an authority not trusted is reported."""
+    from dataclasses import replace
+
+    from samizdat.config import TimestampSettings
+    from samizdat.watch.sealing import stamp_head
+    from tests.helpers import local_tsa
+
+    with local_tsa(tmp_path / "tsa") as (authority, root):
+        settings = fast_archive_settings(tmp_path / "data", simulator)
+        settings = replace(
+            settings, timestamps=TimestampSettings(authorities=(authority,), ca_file=str(root))
+        )
+        async with pipeline(settings) as pipe:
+            await pipe.capturer.capture(simulator.base + simulator.articles[0].path)
+            store = pipe.store
+        head = seal(store, archive_key(settings.data_dir))
+        assert await stamp_head(store, head, settings.timestamps) == []
+        unreachable = TimestampSettings(authorities=("http://127.0.0.1:9/tsr",), ca_file=str(root))
+        assert len(await stamp_head(store, head, unreachable)) == 1  # said, not kept
+    ((stamped_by, token, at),) = store.head_timestamps(head.size)
+    assert stamped_by == authority and abs((at - head.signed_at).total_seconds()) < 60
+    shown = cli(settings, "log", "head")
+    assert shown["timestamps"][0]["authority"] == authority
+
+    files, public = warc_storage(settings), public_raw(archive_key(settings.data_dir))
+    report = verify_archive(files, store, public_key=public, timestamp_roots=root)
+    assert report.problems == [] and report.timestamps == 1
+    untrusted = verify_archive(files, store, public_key=public, timestamp_roots=tmp_path / "tsa" / "tsa.pem")
+    assert any("stamp of" in p for p in untrusted.problems)
+    with store.engine.begin() as connection:
+        altered = token[:-40] + bytes(b ^ 0xFF for b in token[-40:])
+        connection.execute(text("update head_timestamps set token = :token"), {"token": altered})
+    assert any(
+        "stamp of" in p
+        for p in verify_archive(files, store, public_key=public, timestamp_roots=root).problems
+    )
+    store.engine.dispose()

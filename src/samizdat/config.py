@@ -132,6 +132,15 @@ class NotifySettings:
 
 
 @dataclass(frozen=True, config=_SECTION)
+class TimestampSettings:
+    authorities: Texts = setting((), "RFC 3161 time-stamping URLs that stamp each signed tree head")
+    ca_file: str = setting(
+        "/etc/ssl/certs/ca-certificates.crt", "the roots the authorities' certificates are checked against"
+    )
+    timeout: float = setting(10.0, "one stamp request", unit="s", gt=0)
+
+
+@dataclass(frozen=True, config=_SECTION)
 class KeywordSettings:
     terms: Texts = setting((), "articles matching any of these are priority (checked more often)")
 
@@ -183,6 +192,7 @@ class Settings:
     capture: CaptureSettings = dataclasses.field(default_factory=CaptureSettings)
     watch: WatchSettings = dataclasses.field(default_factory=WatchSettings)
     notify: NotifySettings = dataclasses.field(default_factory=NotifySettings)
+    timestamps: TimestampSettings = dataclasses.field(default_factory=TimestampSettings)
     keywords: KeywordSettings = dataclasses.field(default_factory=KeywordSettings)
     database: DatabaseSettings = dataclasses.field(default_factory=DatabaseSettings)
     web: WebSettings = dataclasses.field(default_factory=WebSettings)

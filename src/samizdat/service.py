@@ -42,7 +42,7 @@ from samizdat.watch.loop import watch, worker_name
 from samizdat.watch.notify import Notifier
 from samizdat.watch.polling import PollPacer, SourceReport, due_sources, poll_source
 from samizdat.watch.relating import Relating
-from samizdat.watch.sealing import seal
+from samizdat.watch.sealing import seal, stamp_head
 from samizdat.workers import check_in_processes, shared_limits
 
 SOURCE_TICK_SECONDS = 1.0  # the sources are read again at least this often (added, removed, polled)
@@ -357,6 +357,14 @@ class Watcher:
             head = await asyncio.to_thread(seal, pipe.store, key)
             if head is not None:
                 self.status.log_size = head.size
+                for failure in await stamp_head(pipe.store, head, self.settings.timestamps):
+                    logs.event(
+                        log,
+                        "timestamp_failed",
+                        f"tree head of {head.size} entries not stamped: {failure}",
+                        level=logging.WARNING,
+                        worker=self.name,
+                    )
             if stop.is_set():
                 return
             with contextlib.suppress(TimeoutError):

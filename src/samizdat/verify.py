@@ -16,10 +16,12 @@ from samizdat.archive import ArchiveRef, CorruptRecord, read_record
 from samizdat.archive.integrity import scan_stream
 from samizdat.archive.storage import WarcFiles, warc_files
 from samizdat.evidence.keys import head_is_signed_by
+from samizdat.evidence.timestamps import TimestampError, check
 from samizdat.fetch.decode import ContentEncodingError, decompress
 from samizdat.store import Store
 
 MAX_IMAGE_BYTES = 200_000_000
+DEFAULT_ROOTS = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
 @dataclass
@@ -30,6 +32,7 @@ class Report:
     images: int = 0
     log_entries: int = 0
     tree_heads: int = 0
+    timestamps: int = 0
     repaired: list[tuple[str, int]] = field(default_factory=list)  # torn tails cut, as a restart does
     problems: list[str] = field(default_factory=list)
 
@@ -39,6 +42,7 @@ def verify_archive(
     store: Store,
     *,
     public_key: bytes | None = None,
+    timestamp_roots: Path | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> Report:
     """Check everything (the log too, given the archive's ``public_key``); ``progress(stage,
@@ -75,12 +79,17 @@ def verify_archive(
         tell("references", done, len(refs))
     report.problems += store.link_problems()
     if public_key is not None:
-        report.problems += log_problems(files, store, public_key, report, tell)
+        report.problems += log_problems(files, store, public_key, report, tell, timestamp_roots)
     return report
 
 
 def log_problems(
-    files: WarcFiles, store: Store, public_key: bytes, report: Report, tell: Callable[[str, int, int], None]
+    files: WarcFiles,
+    store: Store,
+    public_key: bytes,
+    report: Report,
+    tell: Callable[[str, int, int], None],
+    timestamp_roots: Path | None = None,
 ) -> list[str]:
     """The log against itself, its signed heads, the WARC records and the database's rows.
 
@@ -134,4 +143,16 @@ def log_problems(
                 f"tree head of {head.size} entries: the log now gives another root at that size "
                 "(an entry it covers was changed, dropped or reordered)"
             )
+        for authority, token, stamped_at in store.head_timestamps(head.size):
+            report.timestamps += 1
+            try:
+                given = check(head.message(), token, timestamp_roots or DEFAULT_ROOTS)
+            except TimestampError as exc:
+                problems.append(f"tree head of {head.size} entries, stamp of {authority}: {exc}")
+                continue
+            if given != stamped_at:
+                problems.append(
+                    f"tree head of {head.size} entries, stamp of {authority}: the token says {given}, "
+                    f"the database {stamped_at}"
+                )
     return problems

@@ -185,7 +185,13 @@ def verify(ctx: typer.Context) -> None:
             progress.update(bars[stage], completed=done)
 
         key = public_raw(archive_key(settings.data_dir))
-        report = verify_archive(warc_storage(settings), store, public_key=key, progress=advance)
+        report = verify_archive(
+            warc_storage(settings),
+            store,
+            public_key=key,
+            timestamp_roots=Path(settings.timestamps.ca_file),
+            progress=advance,
+        )
     for name, cut in report.repaired:
         errors.print(
             f"[yellow]{name}: cut a torn record of {cut:,} bytes off its end (its writer stopped)[/yellow]"
@@ -195,7 +201,8 @@ def verify(ctx: typer.Context) -> None:
     console.print(
         f"{report.files:,} WARC files, {report.records:,} records read whole;"
         f" {report.references:,} references read back ({report.images:,} images checked against their hash);"
-        f" {report.log_entries:,} log entries under {report.tree_heads:,} signed tree heads;"
+        f" {report.log_entries:,} log entries under {report.tree_heads:,} signed tree heads"
+        f" ({report.timestamps:,} time stamps checked);"
         f" {len(report.problems)} problems"
     )
     if report.problems:

@@ -3,6 +3,7 @@ with their proofs (JSON, as the API gives them and ``tools/verify_evidence.py`` 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Annotated
 
@@ -41,14 +42,17 @@ def key_command(ctx: typer.Context) -> None:
 def seal_command(ctx: typer.Context) -> None:
     """Give the waiting entries their places and sign a tree head now (the watcher does it)."""
     from samizdat.evidence.keys import archive_key
-    from samizdat.watch.sealing import seal
+    from samizdat.watch.sealing import seal, stamp_head
     from samizdat.web.evidence import head_json
 
-    head = seal(store_of(ctx), archive_key(settings_of(ctx).data_dir))
+    store, settings = store_of(ctx), settings_of(ctx)
+    head = seal(store, archive_key(settings.data_dir))
     if head is None:
         console.print("nothing new to seal")
         return
-    _print(head_json(head))
+    for failure in asyncio.run(stamp_head(store, head, settings.timestamps)):
+        errors.print(f"[yellow]not stamped: {failure}[/yellow]")
+    _print(head_json(head, store.head_timestamps(head.size)))
 
 
 @log_app.command("head")
@@ -58,11 +62,12 @@ def head_command(
     """The latest signed tree head."""
     from samizdat.web.evidence import head_json
 
-    found = store_of(ctx).tree_head(size)
+    store = store_of(ctx)
+    found = store.tree_head(size)
     if found is None:
         errors.print("no such tree head (run `samizdat log seal`, or let the watcher sign one)")
         raise typer.Exit(1)
-    _print(head_json(found))
+    _print(head_json(found, store.head_timestamps(found.size)))
 
 
 @log_app.command("entry")

@@ -28,7 +28,7 @@ from samizdat.evidence.merkle import (
     node_hash,
     subtree_from_complete,
 )
-from samizdat.store.schema import log_entries, log_nodes, tree_heads
+from samizdat.store.schema import head_timestamps, log_entries, log_nodes, tree_heads
 
 SEQUENCE_BATCH = 10_000
 _SEQUENCER_LOCK = 0x53414D4C  # PostgreSQL advisory lock: one sequencer at a time
@@ -205,6 +205,24 @@ class LogQueries:
         with self.engine.connect() as connection:
             row = connection.execute(query.limit(1)).first()
         return None if row is None else _head(row)
+
+    def add_head_timestamp(self, size: int, authority: str, token: bytes, stamped_at: datetime) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert(head_timestamps).values(
+                    size=size, authority=authority, token=token, stamped_at=stamped_at
+                )
+            )
+
+    def head_timestamps(self, size: int) -> list[tuple[str, bytes, datetime]]:
+        """(authority, token, time it gives) for each stamp of the head of ``size`` entries."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(head_timestamps)
+                .where(head_timestamps.c.size == size)
+                .order_by(head_timestamps.c.authority)
+            ).all()
+        return [(row.authority, row.token, row.stamped_at) for row in rows]
 
     def tree_heads(self) -> list[TreeHead]:
         with self.engine.connect() as connection:

@@ -366,3 +366,14 @@ tree_heads = Table(
     Column("key_id", String(64), nullable=False),  # SHA-256 of the raw public key, hex
     Column("signature", LargeBinary, nullable=False),
 )
+
+# RFC 3161 tokens of the tree heads (evidence/timestamps.py): an authority's signed time of a
+# head's signed bytes.
+head_timestamps = Table(
+    "head_timestamps",
+    metadata,
+    Column("size", BigInteger, ForeignKey("tree_heads.size", ondelete="CASCADE"), primary_key=True),
+    Column("authority", Text, primary_key=True),
+    Column("token", LargeBinary, nullable=False),
+    Column("stamped_at", UTCDateTime, nullable=False),  # the time the token gives
+)

@@ -1,15 +1,20 @@
-"""Sealing the log: the waiting entries get their places in the Merkle tree, and a tree head
-over them is signed with the archive's key (``samizdat watch`` does it every few seconds;
-``samizdat log seal`` by hand)."""
+"""Sealing the log: the waiting entries get their places in the Merkle tree, a tree head over
+them is signed with the archive's key, and the time-stamping authorities of the settings stamp
+it (``samizdat watch`` does it every few seconds; ``samizdat log seal`` by hand)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 
+import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from samizdat.config import TimestampSettings
 from samizdat.evidence.heads import TreeHead
 from samizdat.evidence.keys import sign_head
+from samizdat.evidence.timestamps import TimestampError, check, stamp
 from samizdat.store import Store
 
 
@@ -24,3 +29,19 @@ def seal(store: Store, key: Ed25519PrivateKey) -> TreeHead | None:
     head = sign_head(key, size, store.log_root(size), datetime.now(UTC))
     store.add_tree_head(head)
     return head
+
+
+async def stamp_head(store: Store, head: TreeHead, settings: TimestampSettings) -> list[str]:
+    """Have each authority of ``settings`` stamp ``head``; a token is kept once it checks out
+    against ``settings.ca_file``. What went wrong, one line per authority that failed."""
+    failures = []
+    async with httpx.AsyncClient(timeout=settings.timeout, trust_env=False) as client:
+        for authority in settings.authorities:
+            try:
+                token = await stamp(client, authority, head.message())
+                stamped_at = await asyncio.to_thread(check, head.message(), token, Path(settings.ca_file))
+            except TimestampError as exc:
+                failures.append(f"{authority}: {exc}")
+                continue
+            await asyncio.to_thread(store.add_head_timestamp, head.size, authority, token, stamped_at)
+    return failures

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -15,7 +17,8 @@ from samizdat.evidence.keys import archive_key, key_id, public_raw
 router = APIRouter(prefix="/api/log", tags=["evidence"])
 
 
-def head_json(head: TreeHead) -> dict[str, Any]:
+def head_json(head: TreeHead, stamps: Sequence[tuple[str, bytes, datetime]] = ()) -> dict[str, Any]:
+    """A signed tree head, with the RFC 3161 tokens that stamp its signed bytes, if any."""
     return {
         "size": head.size,
         "root": head.root.hex(),
@@ -23,6 +26,10 @@ def head_json(head: TreeHead) -> dict[str, Any]:
         "key_id": head.key_id,
         "signature": base64.b64encode(head.signature).decode(),
         "signed_bytes": base64.b64encode(head.message()).decode(),
+        "timestamps": [
+            {"authority": authority, "time": at.isoformat(), "token": base64.b64encode(token).decode()}
+            for authority, token, at in stamps
+        ],
     }
 
 
@@ -40,12 +47,13 @@ async def key(request: Request) -> dict[str, Any]:
 @router.get("/head")
 async def head(request: Request, size: int | None = None) -> dict[str, Any]:
     """The latest signed tree head (or the one signed at ``size`` entries)."""
-    found = await asyncio.to_thread(request.app.state.store.tree_head, size)
+    store = request.app.state.store
+    found = await asyncio.to_thread(store.tree_head, size)
     if found is None:
         raise HTTPException(
             404, "no tree head has been signed yet" if size is None else f"no head of size {size}"
         )
-    return head_json(found)
+    return head_json(found, await asyncio.to_thread(store.head_timestamps, found.size))
 
 
 @router.get("/entries/{seq}")
