@@ -35,17 +35,17 @@ $(BROWSER):
 	else echo "browser tests need: sudo apt-get install chromium fonts-noto-cjk"; exit 1; fi
 
 test: $(STAMP) $(BROWSER) $(PYWB)
-	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest -q
 
 # The inner loop: everything but the tests marked slow (simulations, subprocesses, kills, the
 # browser), in under two minutes. CI runs `make test`, all of them.
 test-fast: $(STAMP)
-	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest -q -m "not slow"
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff check src tests bench
 
 bench: $(STAMP)
 	$(BIN)/python bench/extraction_eval.py

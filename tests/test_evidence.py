@@ -23,7 +23,7 @@ from samizdat.watch.loop import watch_pass
 from samizdat.watch.sealing import seal
 from tests.helpers import fast_archive_settings
 
-VERIFIER = Path(__file__).parent.parent / "tools" / "verify_evidence.py"
+VERIFIER = Path(__file__).parent.parent / "src" / "samizdat" / "evidence" / "verify_evidence.py"
 
 
 def cli(settings, *args):
@@ -113,6 +113,64 @@ async def test_the_log_proves_what_the_archive_asserts_and_verify_catches_rewrit
         assert verifier(tmp_path, published, proof).returncode == 0
         forked = proof | {"first": proof["first"] | {"root": "00" * 32}}
         assert verifier(tmp_path, published, forked).returncode == 1
+
+        # One article's evidence bundle: its WACZ, its entries with proofs, the head, the key, the
+        # checker and the methods statement; the checker runs from the bundle alone.
+        import zipfile
+
+        bundle_path = tmp_path / "evidence.zip"
+        result = CliRunner().invoke(
+            app,
+            [
+                "--data-dir",
+                str(settings.data_dir),
+                "export",
+                "--format",
+                "evidence",
+                "--article",
+                "1",
+                "-o",
+                str(bundle_path),
+            ],
+            env=_database(settings),
+        )
+        assert result.exit_code == 0, result.output
+        unpacked = tmp_path / "bundle"
+        with zipfile.ZipFile(bundle_path) as bundle:
+            bundle.extractall(unpacked)
+        methods = (unpacked / "METHODS.md").read_text()
+        assert "## How the removal was confirmed" in methods and "removed_violation" in methods
+        assert (unpacked / "article-1.wacz").stat().st_size > 0 and (
+            unpacked / "log" / "tree-head.bin"
+        ).exists()
+        for entry_file in sorted((unpacked / "log").glob("entry-*.json")):
+            checked = subprocess.run(
+                [
+                    sys.executable,
+                    str(unpacked / "verify_evidence.py"),
+                    str(unpacked / "log" / "key.json"),
+                    str(entry_file),
+                ],
+                capture_output=True,
+                text=True,
+            )
+            assert checked.returncode == 0, checked.stdout
+        missing = CliRunner().invoke(
+            app,
+            [
+                "--data-dir",
+                str(settings.data_dir),
+                "export",
+                "--format",
+                "evidence",
+                "--article",
+                "999",
+                "-o",
+                str(bundle_path),
+            ],
+            env=_database(settings),
+        )
+        assert missing.exit_code == 1 and "no article 999" in missing.output
 
         files = warc_storage(settings)
         public = public_raw(key)

@@ -147,25 +147,45 @@ def _extract_row(path: Path, url: str | None, parsed: Any) -> dict[str, Any]:
 @app.command()
 def export(
     ctx: typer.Context,
-    format: Annotated[str, typer.Option("--format", help="jsonl, wacz or cdxj.")] = "jsonl",
+    format: Annotated[str, typer.Option("--format", help="jsonl, wacz, cdxj or evidence.")] = "jsonl",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write (default stdout; a WACZ needs one).")
     ] = None,
     query: Annotated[str | None, typer.Option("--query", "-q", help="WACZ: only articles matching.")] = None,
-    article: Annotated[list[int] | None, typer.Option("--article", help="WACZ: only these ids.")] = None,
+    article: Annotated[
+        list[int] | None, typer.Option("--article", help="WACZ: only these ids; evidence: the one article.")
+    ] = None,
 ) -> None:
-    """Export the archive: articles as JSON lines, a WACZ package, or a CDXJ index of the WARC files."""
+    """Export the archive: articles as JSON lines, a WACZ package, a CDXJ index of the WARC files,
+    or one article's evidence bundle (its WACZ, log entries with proofs, the signed head, the key,
+    the standalone checker and a methods statement)."""
     import json
 
     from samizdat.archive.storage import warc_storage
     from samizdat.archive.wacz import archive_index, write_wacz
     from samizdat.read.reader import Reader, selected_articles
 
-    if format not in ("jsonl", "wacz", "cdxj"):
-        errors.print(f"unknown format {format!r}: use jsonl, wacz or cdxj")
+    if format not in ("jsonl", "wacz", "cdxj", "evidence"):
+        errors.print(f"unknown format {format!r}: use jsonl, wacz, cdxj or evidence")
         raise typer.Exit(2)
     store = store_of(ctx)
     settings = settings_of(ctx)
+    if format == "evidence":
+        from samizdat.read.bundle import BundleRefused, write_evidence_bundle
+
+        if output is None or not article or len(article) != 1:
+            errors.print("an evidence bundle is one article's zip: give --article ID --output FILE.zip")
+            raise typer.Exit(2)
+        try:
+            bundle = write_evidence_bundle(output, settings, store, warc_storage(settings), article[0])
+        except BundleRefused as exc:
+            errors.print(str(exc))
+            raise typer.Exit(1) from None
+        console.print(
+            f"wrote {output}: article {bundle.article_id}, {bundle.entries} log entries under the head of "
+            f"{bundle.tree_size}, {bundle.timestamps} time stamps"
+        )
+        return
     if format == "wacz":
         if output is None:
             errors.print("a WACZ is a zip file: give --output FILE.wacz")

@@ -1,5 +1,6 @@
 """``samizdat log``: the tamper-evident log — the archive's key, signed tree heads, entries
-with their proofs (JSON, as the API gives them and ``tools/verify_evidence.py`` reads them)."""
+with their proofs (JSON, as the API gives them and the standalone ``verify_evidence.py``,
+served at ``/api/log/verifier.py``, reads them)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ Leaves are hashed as ``SHA-256(0x00 || entry)``, inner nodes as ``SHA-256(0x01 |
 right)``; the tree of ``n`` leaves splits at the largest power of two below ``n``. Proofs are
 computed through a :class:`Subtrees` accessor (the store keeps every complete subtree) and
 checked by the verification algorithms of RFC 9162 (2.1.3.2 and 2.1.4.2), which need nothing
-but hashes: ``tools/verify_evidence.py`` carries a copy of them that imports nothing of ours.
+but hashes: ``verify_evidence.py`` beside this module (served at ``/api/log/verifier.py``)
+carries a copy of them that imports nothing of ours, so that anyone can run it.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """The log's public face: the archive's key, signed tree heads, entries with their inclusion
-proofs and consistency proofs between heads — what ``tools/verify_evidence.py`` checks."""
+proofs and consistency proofs between heads — what the standalone ``verify_evidence.py``
+(served here at ``/api/log/verifier.py``) checks."""
 
 from __future__ import annotations
 
@@ -7,14 +8,17 @@ import asyncio
 import base64
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import PlainTextResponse
 
 from samizdat.evidence.heads import TreeHead
 from samizdat.evidence.keys import archive_key, key_id, public_raw
 
 router = APIRouter(prefix="/api/log", tags=["evidence"])
+VERIFIER = Path(__file__).resolve().parent.parent / "evidence" / "verify_evidence.py"
 
 
 def head_json(head: TreeHead, stamps: Sequence[tuple[str, bytes, datetime]] = ()) -> dict[str, Any]:
@@ -31,6 +35,13 @@ def head_json(head: TreeHead, stamps: Sequence[tuple[str, bytes, datetime]] = ()
             for authority, token, at in stamps
         ],
     }
+
+
+@router.get("/verifier.py", response_class=PlainTextResponse)
+async def verifier() -> str:
+    """The standalone checker of heads and proofs (Python and the ``cryptography`` package, no
+    samizdat), to download and run: ``python3 verifier.py key.json entry.json``."""
+    return VERIFIER.read_text(encoding="utf-8")
 
 
 @router.get("/key")

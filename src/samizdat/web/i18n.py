@@ -64,9 +64,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "evidence.heading": ("核验这份存档", "Verify this copy"),
     "evidence.intro": (
         "每次存档与每次检查都写入一份只增不改的日志，日志的树头由本存档的密钥签名。"
-        "下列记录可用 tools/verify_evidence.py 独立核验。",
+        "下列记录可用 /api/log/verifier.py 这个独立脚本核验。",
         "Each capture and check is written to an append-only log whose tree heads are signed with "
-        "this archive's key. Anyone can check the entries below with tools/verify_evidence.py.",
+        "this archive's key. Anyone can check the entries below with the standalone script "
+        "/api/log/verifier.py.",
     ),
     "evidence.entry": ("日志第 {seq} 条：{kind}", "log entry {seq}: {kind}"),
     "evidence.proof": ("证明", "proof"),
