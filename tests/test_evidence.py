@@ -36,6 +36,24 @@ def _database(settings):
     return {"SAMIZDAT_DATABASE__URL": settings.database.url} if settings.database.url else {}
 
 
+def export_evidence(settings, article: int, path: Path):
+    return CliRunner().invoke(
+        app,
+        [
+            "--data-dir",
+            str(settings.data_dir),
+            "export",
+            "--format",
+            "evidence",
+            "--article",
+            str(article),
+            "-o",
+            str(path),
+        ],
+        env=_database(settings),
+    )
+
+
 def verifier(tmp_path, key, evidence) -> subprocess.CompletedProcess:
     (tmp_path / "key.json").write_text(json.dumps(key))
     (tmp_path / "evidence.json").write_text(json.dumps(evidence))
@@ -119,21 +137,7 @@ async def test_the_log_proves_what_the_archive_asserts_and_verify_catches_rewrit
         import zipfile
 
         bundle_path = tmp_path / "evidence.zip"
-        result = CliRunner().invoke(
-            app,
-            [
-                "--data-dir",
-                str(settings.data_dir),
-                "export",
-                "--format",
-                "evidence",
-                "--article",
-                "1",
-                "-o",
-                str(bundle_path),
-            ],
-            env=_database(settings),
-        )
+        result = export_evidence(settings, 1, bundle_path)
         assert result.exit_code == 0, result.output
         unpacked = tmp_path / "bundle"
         with zipfile.ZipFile(bundle_path) as bundle:
@@ -155,21 +159,7 @@ async def test_the_log_proves_what_the_archive_asserts_and_verify_catches_rewrit
                 text=True,
             )
             assert checked.returncode == 0, checked.stdout
-        missing = CliRunner().invoke(
-            app,
-            [
-                "--data-dir",
-                str(settings.data_dir),
-                "export",
-                "--format",
-                "evidence",
-                "--article",
-                "999",
-                "-o",
-                str(bundle_path),
-            ],
-            env=_database(settings),
-        )
+        missing = export_evidence(settings, 999, bundle_path)
         assert missing.exit_code == 1 and "no article 999" in missing.output
 
         files = warc_storage(settings)

@@ -25,26 +25,19 @@ def _print(document: dict) -> None:
 @log_app.command("key")
 def key_command(ctx: typer.Context) -> None:
     """The archive's public key (made the first time) and its id: publish them."""
-    import base64
 
-    from samizdat.evidence.keys import archive_key, key_id, public_raw
+    from samizdat.evidence.keys import archive_key, key_document
 
     found = archive_key(settings_of(ctx).data_dir)
-    _print(
-        {
-            "algorithm": "Ed25519",
-            "public_key": base64.b64encode(public_raw(found)).decode(),
-            "key_id": key_id(found),
-        }
-    )
+    _print(key_document(found))
 
 
 @log_app.command("seal")
 def seal_command(ctx: typer.Context) -> None:
     """Give the waiting entries their places and sign a tree head now (the watcher does it)."""
+    from samizdat.evidence.heads import head_document
     from samizdat.evidence.keys import archive_key
     from samizdat.watch.sealing import seal, stamp_head
-    from samizdat.web.evidence import head_json
 
     store, settings = store_of(ctx), settings_of(ctx)
     head = seal(store, archive_key(settings.data_dir))
@@ -53,7 +46,7 @@ def seal_command(ctx: typer.Context) -> None:
         return
     for failure in asyncio.run(stamp_head(store, head, settings.timestamps)):
         errors.print(f"[yellow]not stamped: {failure}[/yellow]")
-    _print(head_json(head, store.head_timestamps(head.size)))
+    _print(head_document(head, store.head_timestamps(head.size)))
 
 
 @log_app.command("head")
@@ -61,14 +54,14 @@ def head_command(
     ctx: typer.Context, size: Annotated[int | None, typer.Option(help="The head signed at this size.")] = None
 ) -> None:
     """The latest signed tree head."""
-    from samizdat.web.evidence import head_json
+    from samizdat.evidence.heads import head_document
 
     store = store_of(ctx)
     found = store.tree_head(size)
     if found is None:
         errors.print("no such tree head (run `samizdat log seal`, or let the watcher sign one)")
         raise typer.Exit(1)
-    _print(head_json(found, store.head_timestamps(found.size)))
+    _print(head_document(found, store.head_timestamps(found.size)))
 
 
 @log_app.command("entry")
@@ -78,23 +71,16 @@ def entry_command(
     size: Annotated[int | None, typer.Option(help="Prove it under the head signed at this size.")] = None,
 ) -> None:
     """Entry SEQ with its inclusion proof under a signed head."""
-    from samizdat.web.evidence import head_json
+    from samizdat.evidence.heads import entry_document, head_document
 
     store = store_of(ctx)
     found, signed = store.log_entry(seq), store.tree_head(size)
     if found is None or signed is None or seq >= signed.size:
         errors.print(f"entry {seq} is not under a signed tree head yet")
         raise typer.Exit(1)
-    _print(
-        {
-            "seq": found.seq,
-            "kind": found.kind,
-            "entry": found.entry,
-            "leaf_hash": found.leaf.hex(),
-            "proof": [p.hex() for p in store.inclusion(seq, signed.size)],
-            "tree_head": head_json(signed),
-        }
-    )
+    proof = store.inclusion(seq, signed.size)
+    head = head_document(signed, store.head_timestamps(signed.size))
+    _print(entry_document(found.seq, found.kind, found.entry, found.leaf, proof, head))
 
 
 @log_app.command("consistency")
@@ -104,7 +90,7 @@ def consistency_command(
     second: Annotated[int, typer.Argument(help="Size of the newer signed head.")],
 ) -> None:
     """The proof that the older signed head's tree is a prefix of the newer one's."""
-    from samizdat.web.evidence import head_json
+    from samizdat.evidence.heads import head_document
 
     store = store_of(ctx)
     heads = [store.tree_head(first), store.tree_head(second)]
@@ -112,4 +98,10 @@ def consistency_command(
         errors.print("both sizes must be of signed heads, the first no larger")
         raise typer.Exit(1)
     proof = store.consistency(first, second)
-    _print({"first": head_json(heads[0]), "second": head_json(heads[1]), "proof": [p.hex() for p in proof]})
+    _print(
+        {
+            "first": head_document(heads[0]),
+            "second": head_document(heads[1]),
+            "proof": [p.hex() for p in proof],
+        }
+    )

@@ -9,6 +9,7 @@ log has not been rewritten since without the change showing.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 from datetime import datetime
@@ -51,6 +52,15 @@ def public_raw(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
 
 def key_id(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
     return hashlib.sha256(public_raw(key)).hexdigest()
+
+
+def key_document(key: Ed25519PrivateKey | Ed25519PublicKey) -> dict[str, str]:
+    """The public key as the API, the CLI and evidence bundles publish it."""
+    return {
+        "algorithm": "Ed25519",
+        "public_key": base64.b64encode(public_raw(key)).decode(),
+        "key_id": key_id(key),
+    }
 
 
 def sign_head(key: Ed25519PrivateKey, size: int, root: bytes, signed_at: datetime) -> TreeHead:

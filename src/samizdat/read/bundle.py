@@ -10,7 +10,6 @@ not prove — written from the archive's own records, not from a template of cla
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import zipfile
@@ -21,7 +20,8 @@ from pathlib import Path
 from samizdat.archive.storage import WarcFiles
 from samizdat.archive.wacz import write_wacz
 from samizdat.config import Settings
-from samizdat.evidence.keys import archive_key, key_id, public_raw
+from samizdat.evidence.heads import entry_document, head_document
+from samizdat.evidence.keys import archive_key, key_document
 from samizdat.read.reader import Reader
 from samizdat.store import Store
 from samizdat.store.views import ArticleDetail
@@ -59,45 +59,27 @@ def write_evidence_bundle(
     refs, pages = Reader(store.engine).package([article_id])
     wacz = io.BytesIO()
     write_wacz(wacz, files, refs, pages, title=f"samizdat article {article_id}")
-    head_document = {
-        "size": head.size,
-        "root": head.root.hex(),
-        "signed_at": head.signed_at.isoformat(),
-        "key_id": head.key_id,
-        "signature": base64.b64encode(head.signature).decode(),
-        "signed_bytes": base64.b64encode(head.message()).decode(),
-        "timestamps": [
-            {"authority": a, "time": t.isoformat(), "file": f"log/stamp-{i}.tsr"}
-            for i, (a, _, t) in enumerate(stamps)
-        ],
+    head_shown = head_document(head, stamps) | {
+        "timestamp_files": [f"log/stamp-{i}.tsr" for i in range(len(stamps))]
     }
     proofs = [
-        {
-            "seq": entry.seq,
-            "kind": entry.kind,
-            "entry": entry.entry,
-            "leaf_hash": entry.leaf.hex(),
-            "proof": [p.hex() for p in store.inclusion(entry.seq, head.size)],
-            "tree_head": head_document,
-        }
+        entry_document(
+            entry.seq, entry.kind, entry.entry, entry.leaf, store.inclusion(entry.seq, head.size), head_shown
+        )
         for entry in entries
     ]
-    key_document = {
-        "algorithm": "Ed25519",
-        "public_key": base64.b64encode(public_raw(key)).decode(),
-        "key_id": key_id(key),
-    }
+    published = key_document(key)
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         bundle.writestr(f"article-{article_id}.wacz", wacz.getvalue(), compress_type=zipfile.ZIP_STORED)
-        bundle.writestr("log/key.json", json.dumps(key_document, indent=2))
-        bundle.writestr("log/tree-head.json", json.dumps(head_document, indent=2))
+        bundle.writestr("log/key.json", json.dumps(published, indent=2))
+        bundle.writestr("log/tree-head.json", json.dumps(head_shown, indent=2))
         bundle.writestr("log/tree-head.bin", head.message())
         for i, (_, token, _) in enumerate(stamps):
             bundle.writestr(f"log/stamp-{i}.tsr", token)
         for proof in proofs:
             bundle.writestr(f"log/entry-{proof['seq']}.json", json.dumps(proof, indent=2, ensure_ascii=False))
         bundle.writestr("verify_evidence.py", VERIFIER.read_text(encoding="utf-8"))
-        bundle.writestr("METHODS.md", methods(article, proofs, head_document, key_document, settings))
+        bundle.writestr("METHODS.md", methods(article, proofs, head_shown, published, settings))
     return Bundle(article_id, len(entries), head.size, len(stamps))
 
 

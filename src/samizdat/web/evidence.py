@@ -5,36 +5,17 @@ proofs and consistency proofs between heads — what the standalone ``verify_evi
 from __future__ import annotations
 
 import asyncio
-import base64
-from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
 
-from samizdat.evidence.heads import TreeHead
-from samizdat.evidence.keys import archive_key, key_id, public_raw
+from samizdat.evidence.heads import entry_document, head_document
+from samizdat.evidence.keys import archive_key, key_document
 
 router = APIRouter(prefix="/api/log", tags=["evidence"])
 VERIFIER = Path(__file__).resolve().parent.parent / "evidence" / "verify_evidence.py"
-
-
-def head_json(head: TreeHead, stamps: Sequence[tuple[str, bytes, datetime]] = ()) -> dict[str, Any]:
-    """A signed tree head, with the RFC 3161 tokens that stamp its signed bytes, if any."""
-    return {
-        "size": head.size,
-        "root": head.root.hex(),
-        "signed_at": head.signed_at.isoformat(),
-        "key_id": head.key_id,
-        "signature": base64.b64encode(head.signature).decode(),
-        "signed_bytes": base64.b64encode(head.message()).decode(),
-        "timestamps": [
-            {"authority": authority, "time": at.isoformat(), "token": base64.b64encode(token).decode()}
-            for authority, token, at in stamps
-        ],
-    }
 
 
 @router.get("/verifier.py", response_class=PlainTextResponse)
@@ -48,11 +29,7 @@ async def verifier() -> str:
 async def key(request: Request) -> dict[str, Any]:
     """The archive's public key (Ed25519, raw 32 bytes in base64) and its id (SHA-256, hex)."""
     found = await asyncio.to_thread(archive_key, request.app.state.settings.data_dir)
-    return {
-        "algorithm": "Ed25519",
-        "public_key": base64.b64encode(public_raw(found)).decode(),
-        "key_id": key_id(found),
-    }
+    return key_document(found)
 
 
 @router.get("/head")
@@ -64,7 +41,7 @@ async def head(request: Request, size: int | None = None) -> dict[str, Any]:
         raise HTTPException(
             404, "no tree head has been signed yet" if size is None else f"no head of size {size}"
         )
-    return head_json(found, await asyncio.to_thread(store.head_timestamps, found.size))
+    return head_document(found, await asyncio.to_thread(store.head_timestamps, found.size))
 
 
 @router.get("/entries/{seq}")
@@ -77,14 +54,10 @@ async def entry(request: Request, seq: int, size: int | None = None) -> dict[str
     if found is None or signed is None or seq >= signed.size:
         raise HTTPException(404, f"entry {seq} is not under a signed tree head yet")
     proof = await asyncio.to_thread(store.inclusion, seq, signed.size)
-    return {
-        "seq": found.seq,
-        "kind": found.kind,
-        "entry": found.entry,
-        "leaf_hash": found.leaf.hex(),
-        "proof": [p.hex() for p in proof],
-        "tree_head": head_json(signed),
-    }
+    stamps = await asyncio.to_thread(store.head_timestamps, signed.size)
+    return entry_document(
+        found.seq, found.kind, found.entry, found.leaf, proof, head_document(signed, stamps)
+    )
 
 
 @router.get("/consistency")
@@ -97,4 +70,8 @@ async def consistency(
     if None in heads or first > second:
         raise HTTPException(404, "both sizes must be of signed heads, the first no larger")
     proof = await asyncio.to_thread(store.consistency, first, second)
-    return {"first": head_json(heads[0]), "second": head_json(heads[1]), "proof": [p.hex() for p in proof]}
+    return {
+        "first": head_document(heads[0]),
+        "second": head_document(heads[1]),
+        "proof": [p.hex() for p in proof],
+    }
