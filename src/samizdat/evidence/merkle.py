@@ -4,8 +4,8 @@ Leaves are hashed as ``SHA-256(0x00 || entry)``, inner nodes as ``SHA-256(0x01 |
 right)``; the tree of ``n`` leaves splits at the largest power of two below ``n``. Proofs are
 computed through a :class:`Subtrees` accessor (the store keeps every complete subtree) and
 checked by the verification algorithms of RFC 9162 (2.1.3.2 and 2.1.4.2), which need nothing
-but hashes: ``verify_evidence.py`` beside this module (served at ``/api/log/verifier.py``)
-carries a copy of them that imports nothing of ours, so that anyone can run it.
+but hashes: they live in ``verify_evidence.py`` beside this module (served at
+``/api/log/verifier.py``), which imports nothing of ours, so that anyone can run it.
 """
 
 from __future__ import annotations
@@ -13,17 +13,23 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 
-LEAF_PREFIX = b"\x00"
-NODE_PREFIX = b"\x01"
+# The hashing and the checks are the standalone checker's own, so that what anyone runs is
+# what the archive is tested with.
+from samizdat.evidence.verify_evidence import leaf_hash, node_hash, verify_consistency, verify_inclusion
+
+__all__ = [
+    "consistency_proof",
+    "inclusion_proof",
+    "leaf_hash",
+    "node_hash",
+    "root_of",
+    "split",
+    "subtree_from_complete",
+    "verify_consistency",
+    "verify_inclusion",
+]
+
 Subtrees = Callable[[int, int], bytes]  # (start, end) -> the hash of the leaves [start, end)
-
-
-def leaf_hash(entry: bytes) -> bytes:
-    return hashlib.sha256(LEAF_PREFIX + entry).digest()
-
-
-def node_hash(left: bytes, right: bytes) -> bytes:
-    return hashlib.sha256(NODE_PREFIX + left + right).digest()
 
 
 def split(size: int) -> int:
@@ -90,60 +96,3 @@ def consistency_proof(first: int, second: int, subtree: Subtrees) -> list[bytes]
     if not 0 < first <= second:
         raise ValueError(f"no consistency proof from a tree of {first} to one of {second}")
     return subproof(first, 0, second, True)
-
-
-def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes], root: bytes) -> bool:
-    """RFC 9162, 2.1.3.2: whether ``leaf`` (a leaf hash) is entry ``index`` of the tree ``root``."""
-    if not 0 <= index < size:
-        return False
-    fn, sn, r = index, size - 1, leaf
-    for p in proof:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and r == root
-
-
-def verify_consistency(
-    first: int, second: int, first_root: bytes, second_root: bytes, proof: Sequence[bytes]
-) -> bool:
-    """RFC 9162, 2.1.4.2: whether the tree ``first_root`` of ``first`` leaves is a prefix of the
-    tree ``second_root`` of ``second`` leaves."""
-    if not 0 < first <= second:
-        return False
-    if first == second:
-        return not proof and first_root == second_root
-    path = list(proof)
-    if first & (first - 1) == 0:  # a power of two: the first tree is a subtree of the second
-        path.insert(0, first_root)
-    if not path:
-        return False
-    fn, sn = first - 1, second - 1
-    while fn & 1:
-        fn >>= 1
-        sn >>= 1
-    fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            fr = node_hash(c, fr)
-            sr = node_hash(c, sr)
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            sr = node_hash(sr, c)
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and fr == first_root and sr == second_root

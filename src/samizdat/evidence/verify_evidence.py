@@ -26,9 +26,6 @@ import json
 import sys
 from datetime import datetime, timezone
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 
 def leaf_hash(entry):
     return hashlib.sha256(b"\x00" + entry).digest()
@@ -102,6 +99,9 @@ def head_message(head):
 
 
 def head_signed(head, key):
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     if head["key_id"] != hashlib.sha256(key).hexdigest():
         return False
     try:
