@@ -23,6 +23,7 @@ from samizdat.config import Settings
 from samizdat.evidence.heads import entry_document, head_document
 from samizdat.evidence.keys import archive_key, key_document
 from samizdat.read.reader import Reader
+from samizdat.status import Outcome, State
 from samizdat.store import Store
 from samizdat.store.views import ArticleDetail
 
@@ -48,7 +49,7 @@ def write_evidence_bundle(
     if article is None:
         raise BundleRefused(f"no article {article_id} in this archive")
     head = store.tree_head()
-    entries = [e for e in store.log_entries_of(article_id) if head is not None and e.seq < head.size]
+    entries = store.log_entries_of(article_id)
     if head is None or not entries:
         raise BundleRefused(
             f"nothing of article {article_id} is under a signed tree head yet: run `samizdat log seal` "
@@ -109,7 +110,11 @@ def methods(article: ArticleDetail, proofs: list[dict], head: dict, key: dict, s
         )
     if not article.versions:
         lines.append("- The article was already unavailable when first seen: only the notice below was kept.")
-    notices = [c for c in article.checks if c.evidence is not None and c.outcome not in ("alive", "edited")]
+    notices = [
+        c
+        for c in article.checks
+        if c.evidence is not None and c.outcome not in (Outcome.ALIVE, Outcome.EDITED)
+    ]
     if notices:
         lines += ["", "## What the platform showed instead"]
         for check in notices:
@@ -117,7 +122,7 @@ def methods(article: ArticleDetail, proofs: list[dict], head: dict, key: dict, s
                 f"- {check.checked_at.isoformat()}: `{check.outcome}` (HTTP {check.http_status}); "
                 f'"{check.message or ""}" — page kept as WARC record `{check.evidence.record_id}`.'
             )
-    if article.state == "removed":
+    if article.state == State.REMOVED:
         lines += [
             "",
             "## How the removal was confirmed",

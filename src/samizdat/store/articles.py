@@ -72,7 +72,6 @@ class ArticleReads:
                         .where(version_blobs.c.version_id == history[-1].id)
                     )
                 )
-            related = tuple(related_ids(connection, [article_id])[article_id])
         first = history[0].captured_at if history else None
         return ArticleDetail(
             **article_view_fields(row, history[-1] if history else None, len(history), first),
@@ -80,7 +79,6 @@ class ArticleReads:
             checks=stored_checks,
             urls=urls,
             images=images,
-            related=related,
         )
 
     def iter_export(self) -> Iterator[ExportedArticle]:

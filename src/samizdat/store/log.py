@@ -10,7 +10,7 @@ subtrees. Proofs are computed from those subtrees (``evidence/merkle.py``).
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -26,6 +26,7 @@ from samizdat.evidence.merkle import (
     inclusion_proof,
     leaf_hash,
     node_hash,
+    root_of,
     subtree_from_complete,
 )
 from samizdat.store.schema import head_timestamps, log_entries, log_nodes, tree_heads
@@ -39,15 +40,7 @@ def canonical(payload: dict[str, Any]) -> str:
 
 
 def ref_payload(ref: ArchiveRef | None) -> dict[str, Any] | None:
-    if ref is None:
-        return None
-    return {
-        "file": ref.file,
-        "offset": ref.offset,
-        "length": ref.length,
-        "digest": ref.digest,
-        "record_id": ref.record_id,
-    }
+    return None if ref is None else dataclasses.asdict(ref)
 
 
 def add_log_entries(
@@ -145,7 +138,20 @@ class LogQueries:
 
     def log_root(self, size: int) -> bytes:
         with self.engine.connect() as connection:
-            return _subtrees(connection)(0, size) if size else hashlib.sha256(b"").digest()
+            return _subtrees(connection)(0, size) if size else root_of([])
+
+    def log_roots(self, sizes: Sequence[int]) -> dict[int, bytes | LookupError]:
+        """The root at each of ``sizes``, the complete subtrees they share read once (a
+        missing one is given as the error)."""
+        found: dict[int, bytes | LookupError] = {}
+        with self.engine.connect() as connection:
+            subtree = _subtrees(connection)
+            for size in sizes:
+                try:
+                    found[size] = subtree(0, size) if size else root_of([])
+                except LookupError as exc:
+                    found[size] = exc
+        return found
 
     def log_entry(self, seq: int) -> LogEntry | None:
         with self.engine.connect() as connection:
@@ -153,10 +159,12 @@ class LogQueries:
         return None if row is None else LogEntry(row.seq, row.kind, row.article_id, row.entry)
 
     def log_entries_of(self, article_id: int) -> list[LogEntry]:
+        """The article's entries under the latest signed tree head (those a proof can be given for)."""
+        signed = select(func.max(tree_heads.c.size)).scalar_subquery()
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(log_entries)
-                .where(log_entries.c.article_id == article_id, log_entries.c.seq.is_not(None))
+                .where(log_entries.c.article_id == article_id, log_entries.c.seq < signed)
                 .order_by(log_entries.c.seq)
             ).all()
         return [LogEntry(row.seq, row.kind, row.article_id, row.entry) for row in rows]

@@ -95,7 +95,6 @@ class ArticleDetail(ArticleView):
     checks: tuple[CheckView, ...] = ()
     urls: tuple[str, ...] = ()
     images: tuple[ImageView, ...] = ()
-    related: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,6 @@ class Notifier:
         self._added = asyncio.Event()
         self.delivered = 0
         self.failed = 0
-        self.sent: list[Event] = []  # the latest delivered, for the live display
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -124,6 +123,8 @@ class Notifier:
             await self._client.aclose()
 
     def _lease(self) -> timedelta:
+        # Real seconds, as the back-off below: these waits are the operator's own systems',
+        # never the watched platform's, so the schedule's time scale does not apply.
         return timedelta(seconds=2 * self.settings.timeout * max(1, len(self.targets)))
 
     async def _deliver(self, pending: PendingNotification) -> None:
@@ -143,8 +144,6 @@ class Notifier:
         retry_at = None
         if error is None:
             self.delivered += 1
-            self.sent.append(event)
-            del self.sent[:-20]
         elif attempt >= self.settings.attempts:
             self.failed += 1
             log.warning(

@@ -180,8 +180,7 @@ def create_app(settings: Settings, store: Store | None = None, files: WarcFiles 
         )
         related = app.state.reader.related(article_id)
         copies = app.state.reader.copies(article_id, article.cluster_id)
-        head = app.state.store.tree_head()
-        log_entries = [e for e in app.state.store.log_entries_of(article_id) if head and e.seq < head.size]
+        log_entries = app.state.store.log_entries_of(article_id)
         response = page(
             request,
             "article.html",
