@@ -22,10 +22,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from samizdat.evidence.heads import TreeHead, head_message
 
 KEY_FILE = "archive-key.pem"
+PUBLIC_FILE = "archive-key.pub"  # its public half: what readers of the archive need, and all
 
 
 def archive_key(data_dir: Path) -> Ed25519PrivateKey:
-    """The archive's key, made the first time (readable by its owner only)."""
+    """The archive's key, made the first time (readable by its owner only), its public half
+    written beside it."""
     path = data_dir / KEY_FILE
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -42,6 +44,25 @@ def archive_key(data_dir: Path) -> Ed25519PrivateKey:
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path} is not an Ed25519 key")
+    public = data_dir / PUBLIC_FILE
+    if not public.exists():
+        public.write_bytes(
+            key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+    return key
+
+
+def published_key(data_dir: Path) -> Ed25519PublicKey | None:
+    """The archive's public key, read without touching the private one (the site, ``verify``,
+    bundles); None before the first key was made."""
+    path = data_dir / PUBLIC_FILE
+    if not path.exists():
+        return None
+    key = serialization.load_pem_public_key(path.read_bytes())
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError(f"{path} is not an Ed25519 public key")
     return key
 
 

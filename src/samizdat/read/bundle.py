@@ -21,7 +21,7 @@ from samizdat.archive.storage import WarcFiles
 from samizdat.archive.wacz import write_wacz
 from samizdat.config import Settings
 from samizdat.evidence.heads import entry_document, head_document
-from samizdat.evidence.keys import archive_key, key_document
+from samizdat.evidence.keys import key_document, published_key
 from samizdat.read.reader import Reader
 from samizdat.status import Outcome, State
 from samizdat.store import Store
@@ -55,7 +55,9 @@ def write_evidence_bundle(
             f"nothing of article {article_id} is under a signed tree head yet: run `samizdat log seal` "
             "(the watcher seals every few seconds)"
         )
-    key = archive_key(settings.data_dir)
+    key = published_key(settings.data_dir)
+    if key is None:
+        raise BundleRefused(f"the archive's public key ({settings.data_dir}/archive-key.pub) is missing")
     stamps = store.head_timestamps(head.size)
     refs, pages = Reader(store.engine).package([article_id])
     wacz = io.BytesIO()

@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from samizdat.evidence.heads import entry_document, head_document
-from samizdat.evidence.keys import archive_key, key_document
+from samizdat.evidence.keys import key_document, published_key
 
 router = APIRouter(prefix="/api/log", tags=["evidence"])
 VERIFIER = Path(__file__).resolve().parent.parent / "evidence" / "verify_evidence.py"
@@ -28,7 +28,11 @@ async def verifier() -> str:
 @router.get("/key")
 async def key(request: Request) -> dict[str, Any]:
     """The archive's public key (Ed25519, raw 32 bytes in base64) and its id (SHA-256, hex)."""
-    found = await asyncio.to_thread(archive_key, request.app.state.settings.data_dir)
+    found = await asyncio.to_thread(published_key, request.app.state.settings.data_dir)
+    if found is None:  # the site never makes the key, nor reads its private half
+        raise HTTPException(
+            404, "this archive has no key yet: the watcher makes it when it first seals the log"
+        )
     return key_document(found)
 
 
