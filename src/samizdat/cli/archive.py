@@ -171,7 +171,7 @@ def verify(ctx: typer.Context) -> None:
     """Read every WARC file whole and every record the database points at; check digests,
     image hashes and links. Exits 1 on any problem."""
     from samizdat.archive.storage import warc_storage
-    from samizdat.evidence.keys import public_raw, published_key
+    from samizdat.evidence.keys import KEY_FILE, archive_key, public_raw, published_key
     from samizdat.verify import verify_archive
 
     settings = settings_of(ctx)
@@ -185,6 +185,8 @@ def verify(ctx: typer.Context) -> None:
             progress.update(bars[stage], completed=done)
 
         published = published_key(settings.data_dir)
+        if published is None and (settings.data_dir / KEY_FILE).exists():
+            published = archive_key(settings.data_dir).public_key()  # made before the public file was
         # No public key: any signed head then fails its signature check, as it should.
         key = public_raw(published) if published is not None else b""
         report = verify_archive(
