@@ -21,6 +21,14 @@ $(PYWB):
 	.venv-pywb/bin/pip install -q 'pywb>=2.9,<3'
 	touch $(PYWB)
 
+# ReplayWeb.page, which an interop test runs in Chromium over samizdat's WACZ: its npm package
+# (the UI script and the service worker), unpacked; nothing of it is committed.
+REPLAYWEBPAGE := .cache/replaywebpage/package/ui.js
+
+$(REPLAYWEBPAGE):
+	mkdir -p .cache/replaywebpage
+	cd .cache/replaywebpage && npm pack --silent replaywebpage@2.4.6 >/dev/null && tar xzf replaywebpage-2.4.6.tgz
+
 # Starts the local WeChat-like simulator and captures every article it lists into ./samizdat-data.
 run: $(STAMP)
 	$(BIN)/samizdat demo
@@ -34,7 +42,7 @@ $(BROWSER):
 	  (apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-noto-cjk >/dev/null); \
 	else echo "browser tests need: sudo apt-get install chromium fonts-noto-cjk"; exit 1; fi
 
-test: $(STAMP) $(BROWSER) $(PYWB)
+test: $(STAMP) $(BROWSER) $(PYWB) $(REPLAYWEBPAGE)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest -q
 

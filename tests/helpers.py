@@ -145,7 +145,7 @@ def local_tsa(directory: Path):
                 (directory / "query.tsq").write_bytes(query)
                 openssl(
                     "ts", "-reply", "-queryfile", "query.tsq", "-config", "tsa.cnf", "-section", "tsa_config",
-                    "-inkey", "tsa.key", "-signer", "tsa.pem", "-out", "reply.tsr",
+                    "-inkey", "tsa.key", "-signer", "tsa.pem", "-chain", "ca.pem", "-out", "reply.tsr",
                 )  # fmt: skip
                 reply = (directory / "reply.tsr").read_bytes()
             self.send_response(200)

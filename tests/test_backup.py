@@ -4,6 +4,7 @@ Pages: the simulator's (src/samizdat/testing/pages/wechat, see PROVENANCE.md).""
 
 import asyncio
 import dataclasses
+import stat
 import threading
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 from samizdat.app import pipeline
 from samizdat.backup import BackupError, backup, restore
 from samizdat.config import DatabaseSettings
+from samizdat.evidence.keys import KEY_FILES, archive_key
 from samizdat.store import open_store
 from samizdat.testing import Simulator
 from samizdat.verify import verify_archive
@@ -44,6 +46,7 @@ def test_a_backup_taken_during_captures_restores_to_the_same_pages(tmp_path, tar
         # The other seven are captured while the backup is taken.
         writing = threading.Thread(target=lambda: asyncio.run(capture(settings, urls[7:])))
         writing.start()
+        archive_key(settings.data_dir)
         store = open_store(settings.database_url)
         summary = backup(settings, store, tmp_path / "backup")
         writing.join()
@@ -60,6 +63,9 @@ def test_a_backup_taken_during_captures_restores_to_the_same_pages(tmp_path, tar
         ]
         with pytest.raises(BackupError, match="already holds"):
             restore(restored, tmp_path / "backup")
+        for name in KEY_FILES:  # the restored archive signs as the same archive, its log unforked
+            assert (restored.data_dir / name).read_bytes() == (settings.data_dir / name).read_bytes()
+        assert stat.S_IMODE((restored.data_dir / "archive-key.pem").stat().st_mode) == 0o600
 
         restored_store = open_store(restored.database_url)
         report = verify_archive(restored.warc_dir, restored_store)

@@ -147,7 +147,8 @@ async def test_the_log_proves_what_the_archive_asserts_and_verify_catches_rewrit
         assert (unpacked / "article-1.wacz").stat().st_size > 0 and (
             unpacked / "log" / "tree-head.bin"
         ).exists()
-        for entry_file in sorted((unpacked / "log").glob("entry-*.json")):
+        assert "verify_evidence.py log/key.json article-1.wacz" in methods
+        for entry_file in [*sorted((unpacked / "log").glob("entry-*.json")), unpacked / "article-1.wacz"]:
             checked = subprocess.run(
                 [
                     sys.executable,

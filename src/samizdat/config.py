@@ -120,6 +120,9 @@ class WatchSettings:
     aging_seconds: float = setting(
         600.0, "a request waiting this long gets a share of its host's turns, any class", unit="s", gt=0
     )
+    seal_seconds: float = setting(
+        5.0, "new log entries get a signed tree head this often (real time, not scaled)", unit="s", gt=0
+    )
 
 
 @dataclass(frozen=True, config=_SECTION)
@@ -138,6 +141,16 @@ class TimestampSettings:
         "/etc/ssl/certs/ca-certificates.crt", "the roots the authorities' certificates are checked against"
     )
     timeout: float = setting(10.0, "one stamp request", unit="s", gt=0)
+
+
+@dataclass(frozen=True, config=_SECTION)
+class PackageSettings:
+    domain: str = setting(
+        "", "sign WACZ files as this domain (authsign's domain mode); empty: the package key alone"
+    )
+    domain_cert: str = setting(
+        "", "PEM chain (leaf first) certifying the package key for `domain`: see `samizdat log csr`"
+    )
 
 
 @dataclass(frozen=True, config=_SECTION)
@@ -193,6 +206,7 @@ class Settings:
     watch: WatchSettings = dataclasses.field(default_factory=WatchSettings)
     notify: NotifySettings = dataclasses.field(default_factory=NotifySettings)
     timestamps: TimestampSettings = dataclasses.field(default_factory=TimestampSettings)
+    packages: PackageSettings = dataclasses.field(default_factory=PackageSettings)
     keywords: KeywordSettings = dataclasses.field(default_factory=KeywordSettings)
     database: DatabaseSettings = dataclasses.field(default_factory=DatabaseSettings)
     web: WebSettings = dataclasses.field(default_factory=WebSettings)

@@ -51,7 +51,6 @@ HEARTBEAT_SECONDS = 2.0
 # A worker not heard from for this long is taken for dead: its claims are freed. Real seconds,
 # like the heartbeats it counts (a few seconds of schedule time at 8,640× would be a millisecond).
 SILENT_WORKER = timedelta(seconds=5 * HEARTBEAT_SECONDS)
-SEAL_SECONDS = 5.0  # the log's new entries get a signed tree head this often (real seconds)
 REQUESTS_PER_TAKE = 200  # submitted URLs taken at a time (the API takes up to 200 per call)
 RESTART_SECONDS = 1.0  # a loop of the watcher that failed starts again after this rest
 
@@ -368,7 +367,7 @@ class Watcher:
             if stop.is_set():
                 return
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), SEAL_SECONDS)
+                await asyncio.wait_for(stop.wait(), self.settings.watch.seal_seconds)
 
     async def _requests(self, pipe: Pipeline, stop: asyncio.Event) -> None:
         """Take the URLs submitted through the site (it only queues them) and capture each at

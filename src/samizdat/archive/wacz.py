@@ -13,7 +13,7 @@ import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,8 +92,10 @@ def write_wacz(
     pages: Iterable[Page],
     *,
     title: str,
+    sign: Callable[[str, str], dict] | None = None,
 ) -> None:
-    """Package the records at ``refs`` (each once, in order) and ``pages`` as a WACZ."""
+    """Package the records at ``refs`` (each once, in order) and ``pages`` as a WACZ; ``sign``,
+    given the package's hash and creation time, makes the ``signedData`` of its digest file."""
     data = io.BytesIO()
     seen: set[tuple[str, int]] = set()
     for ref in refs:
@@ -122,11 +124,12 @@ def write_wacz(
         "indexes/index.cdx": index.encode("utf-8"),
         "pages/pages.jsonl": ("\n".join(page_lines) + "\n").encode("utf-8"),
     }
+    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     package = {
         "profile": "data-package",
         "wacz_version": WACZ_VERSION,
         "title": title,
-        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created": created,
         "software": f"samizdat {__version__}",
         "resources": [
             {
@@ -139,11 +142,13 @@ def write_wacz(
         ],
     }
     package_bytes = json.dumps(package, indent=2, ensure_ascii=False).encode("utf-8")
-    digest = {"path": "datapackage.json", "hash": "sha256:" + hashlib.sha256(package_bytes).hexdigest()}
-    with zipfile.ZipFile(target, "w") as archive:
+    digest: dict = {"path": "datapackage.json", "hash": "sha256:" + hashlib.sha256(package_bytes).hexdigest()}
+    if sign is not None:
+        digest["signedData"] = sign(digest["hash"], created)
+    # Every file stored, none deflated, as py-wacz writes them: replay tools read the WARC in place
+    # by byte ranges, and ReplayWeb.page checks each file's digest over its bytes as stored.
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:
         for path, content in files.items():
-            # The WARC is gzip already; replay tools read it in place when it is stored uncompressed.
-            method = zipfile.ZIP_STORED if path.endswith(".gz") else zipfile.ZIP_DEFLATED
-            archive.writestr(path, content, compress_type=method)
-        archive.writestr("datapackage.json", package_bytes, compress_type=zipfile.ZIP_DEFLATED)
-        archive.writestr("datapackage-digest.json", json.dumps(digest), compress_type=zipfile.ZIP_DEFLATED)
+            archive.writestr(path, content)
+        archive.writestr("datapackage.json", package_bytes)
+        archive.writestr("datapackage-digest.json", json.dumps(digest, indent=2))

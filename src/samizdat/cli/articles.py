@@ -190,10 +190,19 @@ def export(
         if output is None:
             errors.print("a WACZ is a zip file: give --output FILE.wacz")
             raise typer.Exit(2)
+        from samizdat.evidence.keys import archive_key
+        from samizdat.evidence.packages import PackageSigningError, package_signer
+
+        archive_key(settings.data_dir)  # the package key comes with it
+        try:
+            sign = package_signer(settings)
+        except PackageSigningError as exc:
+            errors.print(str(exc))
+            raise typer.Exit(2) from None
         ids = selected_articles(Reader(store.engine), query=query, ids=article)
         refs, pages = Reader(store.engine).package(ids)
-        write_wacz(output, warc_storage(settings), refs, pages, title=query or "samizdat archive")
-        console.print(f"wrote {output}: {len(ids)} articles, {len(refs)} records")
+        write_wacz(output, warc_storage(settings), refs, pages, title=query or "samizdat archive", sign=sign)
+        console.print(f"wrote {output}: {len(ids)} articles, {len(refs)} records, signed")
         return
     if format == "cdxj":
         out = output.open("w", encoding="utf-8") if output else sys.stdout

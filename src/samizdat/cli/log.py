@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -28,8 +29,28 @@ def key_command(ctx: typer.Context) -> None:
 
     from samizdat.evidence.keys import archive_key, key_document
 
-    found = archive_key(settings_of(ctx).data_dir)
-    _print(key_document(found))
+    data_dir = settings_of(ctx).data_dir
+    _print(key_document(archive_key(data_dir), data_dir))
+
+
+@log_app.command("csr")
+def csr_command(
+    ctx: typer.Context,
+    domain: Annotated[str, typer.Argument(help="The domain the archive is served from.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the request (PEM).")],
+) -> None:
+    """A certificate request for DOMAIN over the package key, to sign WACZ files as that domain.
+
+    Have a CA sign it (Let's Encrypt: ``certbot certonly --csr FILE``), then set
+    packages.domain and packages.domain_cert (the chain it returns). authsign accepts a
+    signature made within 7 days of the certificate's issue: renew it weekly."""
+    from samizdat.evidence.keys import archive_key, package_key
+    from samizdat.evidence.packages import certificate_request
+
+    data_dir = settings_of(ctx).data_dir
+    archive_key(data_dir)
+    output.write_bytes(certificate_request(package_key(data_dir), domain))
+    console.print(f"wrote {output}: a request for {domain} over {data_dir}/package-key.pem")
 
 
 @log_app.command("seal")

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from cryptography.hazmat.primitives import serialization
 
 QUERY_TYPE = "application/timestamp-query"
 REPLY_TYPE = "application/timestamp-reply"
@@ -49,14 +50,46 @@ def query(message: bytes) -> bytes:
         return out.read_bytes()
 
 
-async def stamp(client: httpx.AsyncClient, authority: str, message: bytes) -> bytes:
+def stamp(authority: str, message: bytes, *, timeout: float) -> bytes:
     """The token ``authority`` gives for ``message`` (its whole RFC 3161 response)."""
     try:
-        response = await client.post(authority, content=query(message), headers={"Content-Type": QUERY_TYPE})
+        response = httpx.post(
+            authority,
+            content=query(message),
+            headers={"Content-Type": QUERY_TYPE},
+            timeout=timeout,
+            trust_env=False,
+        )
         response.raise_for_status()
     except httpx.HTTPError as exc:
         raise TimestampError(f"{authority}: {exc}") from None
     return response.content
+
+
+def token_certificates(token: bytes) -> str:
+    """The certificates a token carries (the authority's, and the chain when it sent one), as
+    PEM, each followed by the one that issued it."""
+    from cryptography import x509
+
+    with tempfile.TemporaryDirectory() as directory:
+        reply, inner = Path(directory) / "reply.tsr", Path(directory) / "token.der"
+        reply.write_bytes(token)
+        if _openssl("ts", "-reply", "-in", str(reply), "-token_out", "-out", str(inner)).returncode != 0:
+            raise TimestampError("the authority's answer is not an RFC 3161 response")
+        printed = _openssl("pkcs7", "-inform", "DER", "-in", str(inner), "-print_certs")
+    certificates = (
+        x509.load_pem_x509_certificates(printed.stdout.encode()) if "BEGIN" in printed.stdout else []
+    )
+    if not certificates:
+        raise TimestampError("the token carries no certificate: ask the authority for it (-cert)")
+    issuers = {c.issuer for c in certificates if c.issuer != c.subject}
+    chain = [next((c for c in certificates if c.subject not in issuers), certificates[0])]
+    while len(chain) < len(certificates):
+        issuer = next((c for c in certificates if c.subject == chain[-1].issuer and c not in chain), None)
+        if issuer is None:
+            break
+        chain.append(issuer)
+    return "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in chain)
 
 
 def check(message: bytes, token: bytes, ca_file: Path) -> datetime:

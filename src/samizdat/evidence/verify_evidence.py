@@ -9,12 +9,17 @@ archive publishes:
     python3 verify_evidence.py key.json entry.json
     curl -o cons.json  "https://ARCHIVE/api/log/consistency?first=OLD&second=NEW"
     python3 verify_evidence.py key.json cons.json
+    curl -o article.wacz https://ARCHIVE/articles/ID.wacz
+    python3 verify_evidence.py key.json article.wacz
 
 For an entry it checks that (1) the tree head is signed by the key, over the bytes it rebuilds
 from the head's size, root and time, and (2) the entry, hashed as it is given, is at its place
 in the tree under that head (RFC 9162 inclusion proof). For a consistency proof it checks both
 heads' signatures and that the older tree is a prefix of the newer one: nothing logged before
-was changed or dropped since. Compare the key id with one you obtained some other way (the
+was changed or dropped since. For a WACZ package it checks every file against the package's
+list of SHA-256 digests, that list against the signed digest, the signature (WACZ signing
+specification) against the archive's package key, and that key's endorsement by the archive
+key. Compare the key id with one you obtained some other way (the
 archive's site, a printout, a copy a colleague kept): a signature only tells who signed.
 
 Exit status 0 when everything holds, 1 otherwise, with one line per check.
@@ -24,6 +29,7 @@ import base64
 import hashlib
 import json
 import sys
+import zipfile
 from datetime import datetime, timezone
 
 
@@ -112,16 +118,83 @@ def head_signed(head, key):
     return True
 
 
+def package_signed(signed, package_key):
+    """Whether the WACZ ``signedData`` holds for the package key (SPKI DER): the raw ``r||s``
+    signature of the anonymous mode, or the DER one of a domain certificate for that key."""
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    if "domainCert" in signed:
+        public = x509.load_pem_x509_certificates(signed["domainCert"].encode())[0].public_key()
+    else:
+        public = serialization.load_der_public_key(base64.b64decode(signed["publicKey"]))
+    der_public = public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    if der_public != package_key:
+        return False
+    signature = base64.b64decode(signed["signature"])
+    if "domainCert" not in signed:
+        half = len(signature) // 2
+        signature = encode_dss_signature(
+            int.from_bytes(signature[:half], "big"), int.from_bytes(signature[half:], "big")
+        )
+    try:
+        public.verify(signature, signed["hash"].encode("ascii"), ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def package_checks(key_document, key, path):
+    """What a WACZ package's digests and signature say, one (check, holds) each."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    checks = []
+    with zipfile.ZipFile(path) as package:
+        listing = package.read("datapackage.json")
+        digest = json.loads(package.read("datapackage-digest.json"))
+        for resource in json.loads(listing)["resources"]:
+            found = "sha256:" + hashlib.sha256(package.read(resource["path"])).hexdigest()
+            checks.append(
+                ("{} is as the package lists it".format(resource["path"]), found == resource["hash"])
+            )
+    listed = "sha256:" + hashlib.sha256(listing).hexdigest()
+    checks.append(("the list of files is the one the digest names", listed == digest["hash"]))
+    signed = digest.get("signedData")
+    published = key_document.get("package_key")
+    if signed is None or published is None:
+        checks.append(("the package is signed by the archive's package key", False))
+        return checks
+    package_key = base64.b64decode(published["public_key"])
+    try:
+        endorsement = base64.b64decode(published["endorsement"])
+        Ed25519PublicKey.from_public_bytes(key).verify(endorsement, b"samizdat package key\n" + package_key)
+        endorsed = True
+    except (InvalidSignature, ValueError):
+        endorsed = False
+    checks.append(("the package key is endorsed by the archive key", endorsed))
+    checks.append(("the signature covers this package", signed["hash"] == digest["hash"]))
+    checks.append(("the package is signed by the archive's package key", package_signed(signed, package_key)))
+    return checks
+
+
 def main(arguments):
     if len(arguments) != 2:
         print(__doc__)
         return 2
     with open(arguments[0], encoding="utf-8") as handle:
         key_document = json.load(handle)
-    with open(arguments[1], encoding="utf-8") as handle:
-        evidence = json.load(handle)
     key = base64.b64decode(key_document["public_key"])
     print("key id:", hashlib.sha256(key).hexdigest())
+    if zipfile.is_zipfile(arguments[1]):
+        return report(package_checks(key_document, key, arguments[1]))
+    with open(arguments[1], encoding="utf-8") as handle:
+        evidence = json.load(handle)
     checks = []
     if "entry" in evidence:
         head = evidence["tree_head"]
@@ -147,6 +220,10 @@ def main(arguments):
             [bytes.fromhex(p) for p in evidence["proof"]],
         )
         checks.append(("the older tree is a prefix of the newer one", consistent))
+    return report(checks)
+
+
+def report(checks):
     for what, holds in checks:
         print("ok  " if holds else "FAIL", what)
     return 0 if all(holds for _, holds in checks) else 1

@@ -22,6 +22,7 @@ from samizdat.archive.wacz import write_wacz
 from samizdat.config import Settings
 from samizdat.evidence.heads import entry_document, head_document
 from samizdat.evidence.keys import key_document, published_key
+from samizdat.evidence.packages import package_signer
 from samizdat.read.reader import Reader
 from samizdat.status import Outcome, State
 from samizdat.store import Store
@@ -61,7 +62,9 @@ def write_evidence_bundle(
     stamps = store.head_timestamps(head.size)
     refs, pages = Reader(store.engine).package([article_id])
     wacz = io.BytesIO()
-    write_wacz(wacz, files, refs, pages, title=f"samizdat article {article_id}")
+    write_wacz(
+        wacz, files, refs, pages, title=f"samizdat article {article_id}", sign=package_signer(settings)
+    )
     head_shown = head_document(head, stamps) | {
         "timestamp_files": [f"log/stamp-{i}.tsr" for i in range(len(stamps))]
     }
@@ -71,7 +74,7 @@ def write_evidence_bundle(
         )
         for entry in entries
     ]
-    published = key_document(key)
+    published = key_document(key, settings.data_dir)
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         bundle.writestr(f"article-{article_id}.wacz", wacz.getvalue(), compress_type=zipfile.ZIP_STORED)
         bundle.writestr("log/key.json", json.dumps(published, indent=2))
@@ -147,6 +150,15 @@ def methods(article: ArticleDetail, proofs: list[dict], head: dict, key: dict, s
         "    python3 verify_evidence.py log/key.json log/entry-N.json",
         "",
     ]
+    if "package_key" in key:
+        lines += [
+            "The WACZ is signed as the WACZ signing specification has it, with the archive's package key, "
+            "which the Ed25519 key endorses (`package_key` in `log/key.json`). The same script checks every "
+            "file of the package against its digests, the signature and the endorsement:",
+            "",
+            f"    python3 verify_evidence.py log/key.json article-{article.id}.wacz",
+            "",
+        ]
     if head["timestamps"]:
         lines += [
             "The head was also stamped by RFC 3161 time-stamping authorities (`log/stamp-N.tsr`); check a "

@@ -8,7 +8,6 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from samizdat.config import TimestampSettings
@@ -35,13 +34,12 @@ async def stamp_head(store: Store, head: TreeHead, settings: TimestampSettings) 
     """Have each authority of ``settings`` stamp ``head``; a token is kept once it checks out
     against ``settings.ca_file``. What went wrong, one line per authority that failed."""
     failures = []
-    async with httpx.AsyncClient(timeout=settings.timeout, trust_env=False) as client:
-        for authority in settings.authorities:
-            try:
-                token = await stamp(client, authority, head.message())
-                stamped_at = await asyncio.to_thread(check, head.message(), token, Path(settings.ca_file))
-            except TimestampError as exc:
-                failures.append(f"{authority}: {exc}")
-                continue
-            await asyncio.to_thread(store.add_head_timestamp, head.size, authority, token, stamped_at)
+    for authority in settings.authorities:
+        try:
+            token = await asyncio.to_thread(stamp, authority, head.message(), timeout=settings.timeout)
+            stamped_at = await asyncio.to_thread(check, head.message(), token, Path(settings.ca_file))
+        except TimestampError as exc:
+            failures.append(f"{authority}: {exc}")
+            continue
+        await asyncio.to_thread(store.add_head_timestamp, head.size, authority, token, stamped_at)
     return failures

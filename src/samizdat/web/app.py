@@ -25,6 +25,8 @@ from samizdat.archive import CorruptRecord, read_record
 from samizdat.archive.storage import WarcFiles, warc_storage
 from samizdat.archive.wacz import write_wacz
 from samizdat.config import Settings
+from samizdat.evidence.packages import PackageSigningError, package_signer
+from samizdat.evidence.timestamps import TimestampError
 from samizdat.fetch.decode import ContentEncodingError, decompress
 from samizdat.platforms import Registry
 from samizdat.read.reader import ArticleFilter, Reader
@@ -166,7 +168,7 @@ def create_app(settings: Settings, store: Store | None = None, files: WarcFiles 
     def article_wacz(article_id: int):
         """The article's captures, images and removal evidence as a WACZ package."""
         _article_or_404(app, article_id)
-        return _wacz(app.state.files, app.state.reader, [article_id], f"samizdat-article-{article_id}")
+        return _wacz(app.state, [article_id], f"samizdat-article-{article_id}")
 
     @app.get("/articles/{article_id}", response_class=HTMLResponse, include_in_schema=False)
     def article_page(request: Request, article_id: int, version: int | None = None):
@@ -324,7 +326,7 @@ def create_app(settings: Settings, store: Store | None = None, files: WarcFiles 
     def search_wacz(q: Annotated[str, Query(min_length=1)]):
         """Every article matching ``q`` (up to 1,000), as one WACZ package."""
         ids = app.state.reader.articles(ArticleFilter(query=q), limit=MAX_WACZ_ARTICLES).items
-        return _wacz(app.state.files, app.state.reader, [i.id for i in ids], "samizdat-search")
+        return _wacz(app.state, [i.id for i in ids], "samizdat-search")
 
     @app.get("/healthz", include_in_schema=False)
     def health():
@@ -344,12 +346,13 @@ def create_app(settings: Settings, store: Store | None = None, files: WarcFiles 
     return app
 
 
-def _wacz(files: WarcFiles, reader: Reader, ids: list[int], name: str) -> Response:
-    refs, pages = reader.package(ids)
+def _wacz(state, ids: list[int], name: str) -> Response:
+    """The WACZ of ``ids``, signed with the archive's package key once there is one."""
+    refs, pages = state.reader.package(ids)
     buffer = io.BytesIO()
     try:
-        write_wacz(buffer, files, refs, pages, title=name)
-    except (CorruptRecord, OSError) as exc:
+        write_wacz(buffer, state.files, refs, pages, title=name, sign=package_signer(state.settings))
+    except (CorruptRecord, OSError, PackageSigningError, TimestampError) as exc:
         raise HTTPException(500, f"the archive cannot be packaged: {exc}") from None
     return Response(
         buffer.getvalue(),

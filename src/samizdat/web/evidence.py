@@ -27,13 +27,14 @@ async def verifier() -> str:
 
 @router.get("/key")
 async def key(request: Request) -> dict[str, Any]:
-    """The archive's public key (Ed25519, raw 32 bytes in base64) and its id (SHA-256, hex)."""
+    """The archive's public key (Ed25519, raw 32 bytes in base64), its id (SHA-256, hex), and the
+    package key that signs its WACZ files (SPKI in base64) with the archive key's endorsement."""
     found = await asyncio.to_thread(published_key, request.app.state.settings.data_dir)
     if found is None:  # the site never makes the key, nor reads its private half
         raise HTTPException(
             404, "this archive has no key yet: the watcher makes it when it first seals the log"
         )
-    return key_document(found)
+    return key_document(found, request.app.state.settings.data_dir)
 
 
 @router.get("/head")
