@@ -194,6 +194,18 @@ async def test_the_log_proves_what_the_archive_asserts_and_verify_catches_rewrit
         assert any("version 1 no longer points at the record" in p for p in problems), problems
         # A head signed by another key is not the archive's.
         assert verify_archive(files, store, public_key=b"\x01" * 32).problems
+
+        # A record cut out of its WARC file (the file still whole, every other member intact).
+        with store.engine.connect() as connection:
+            name, offset, length = connection.execute(
+                text("select warc_file, warc_offset, warc_length from versions where id = 2")
+            ).one()
+        path = settings.data_dir / "warcs" / name
+        data = path.read_bytes()
+        path.write_bytes(data[:offset] + data[offset + length :])
+        problems = verify_archive(files, store, public_key=public).problems
+        assert any(p.startswith("versions 2: ") and "holds another record" in p for p in problems), problems
+        assert any("no WARC record starts there" in p for p in problems), problems
         store.engine.dispose()
 
 

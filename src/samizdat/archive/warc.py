@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
+from warcio.statusandheaders import StatusAndHeadersParserException
 from warcio.warcwriter import WARCWriter
 
 from samizdat import __version__
@@ -206,6 +208,9 @@ def read_record(files: WarcFiles | Path, ref: ArchiveRef) -> StoredRecord:
         payload = record.raw_stream.read()
     except (StopIteration, OSError, EOFError, ValueError, gzip.BadGzipFile) as exc:
         raise CorruptRecord(f"{ref.file}@{ref.offset}: not a WARC record ({exc})") from None
+    except (ArchiveLoadFailed, StatusAndHeadersParserException):
+        # Bytes that are not a record where the database says one starts: cut out, moved, overwritten.
+        raise CorruptRecord(f"{ref.file}@{ref.offset}: no WARC record starts there") from None
     headers = dict(record.rec_headers.headers)
     where = f"{ref.file}@{ref.offset}"
     if headers.get("WARC-Record-ID") != ref.record_id:
