@@ -149,7 +149,7 @@ def site(request, tmp_path_factory):
         hostile = next(i for i, a in zip(ids, sim.articles, strict=True) if "hostile markup" in a.page)
         corpus = [i for i, a in zip(ids, sim.articles, strict=True) if "<p>payload " in a.page]
         with running_site(create_app(settings)) as base:
-            yield base, hostile, ids, beacon, corpus
+            yield base, hostile, ids, beacon, corpus, settings
     beacon.close()
 
 
@@ -181,7 +181,7 @@ def assert_nothing_ran(page, beacon):
 
 
 def test_the_article_view_runs_none_of_the_hostile_markup(site, browser):
-    base, hostile, _, beacon, _ = site
+    base, hostile, _, beacon, _, _ = site
     page = new_page(browser)
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -194,7 +194,7 @@ def test_the_article_view_runs_none_of_the_hostile_markup(site, browser):
 
 
 def test_the_raw_cache_shows_the_page_as_captured_but_inert(site, browser):
-    base, hostile, _, beacon, _ = site
+    base, hostile, _, beacon, _, _ = site
     page = new_page(browser)
     page.goto(f"{base}/raw/{hostile}")
     assert "hostile markup below" in page.content()  # served as captured, attacks included
@@ -207,7 +207,7 @@ def test_the_raw_cache_shows_the_page_as_captured_but_inert(site, browser):
 def test_no_payload_of_the_corpus_runs_on_any_page(site, browser):
     """75 payloads, each its own archived article: its page, its raw cache, its versions, and
     the lists and search results that show its title."""
-    base, _, _, beacon, corpus = site
+    base, _, _, beacon, corpus, _ = site
     assert len(corpus) == len(PAYLOADS) >= 50 and all(isinstance(i, int) for i in corpus)
     page = new_page(browser)
     dialogs = []
@@ -228,7 +228,7 @@ def test_no_payload_of_the_corpus_runs_on_any_page(site, browser):
 
 
 def test_banner_language_switch_and_search(site, browser):
-    base, _hostile, ids, _, _ = site
+    base, _hostile, ids, _, _, _ = site
     page = new_page(browser, "zh-CN")
     page.goto(f"{base}/articles/{ids[0]}")
     banner = page.locator("#banner")
@@ -251,3 +251,145 @@ def test_banner_language_switch_and_search(site, browser):
     page.goto(f"{base}/stats")
     assert page.locator("svg.chart").count() >= 1
     page.screenshot(path=str(SCREENSHOTS / "statistics.png"), full_page=False)
+
+
+@pytest.fixture(scope="module")
+def mirror(site, tmp_path_factory):
+    """The same archive as a static mirror, served by a plain static file server under a path
+    prefix (the mirror must work anywhere): its base URL and its directory."""
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler
+
+    from samizdat.archive.storage import warc_storage
+    from samizdat.evidence.keys import archive_key, key_document
+    from samizdat.evidence.packages import package_signer
+    from samizdat.store import open_archive
+    from samizdat.web.mirror import build_mirror
+
+    settings = site[5]
+    served = tmp_path_factory.mktemp("static")
+    store = open_archive(settings)
+    key = archive_key(settings.data_dir)
+    try:
+        build_mirror(
+            store,
+            warc_storage(settings),
+            served / "some" / "prefix",
+            key=key,
+            key_document=key_document(key, settings.data_dir),
+            sign_package=package_signer(settings),
+        )
+    finally:
+        store.engine.dispose()
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(served)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/some/prefix/", served / "some" / "prefix"
+    server.shutdown()
+    server.server_close()
+
+
+def watched_page(browser, base: str, lang="zh-CN"):
+    """A page that records every request that left for outside ``base`` (none may leave the
+    mirror) and every dialog."""
+    page = new_page(browser, lang)
+    page.outside, page.dialogs = [], []
+    local = (base, "data:", "about:")
+
+    def left(request, blocked=False):
+        if not request.url.startswith(local) and not blocked:
+            page.outside.append(request.url)
+
+    page.on("response", lambda response: left(response.request))
+    # A request sent that failed has left too; one the page's own policy stopped has not.
+    page.on("requestfailed", lambda request: left(request, "csp" in (request.failure or "").lower()))
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    return page
+
+
+def test_the_mirror_navigates_by_relative_links_in_both_languages(mirror, browser):
+    mirror, _ = mirror
+    page = watched_page(browser, mirror)
+    page.goto(mirror + "index.html")
+    assert page.locator("html").get_attribute("lang") == "zh-Hans"
+    page.locator("ol.articles .title").first.click()
+    banner = page.locator("#banner")
+    assert "该内容已被删除" in banner.inner_text() and "被发布者删除" in banner.inner_text()
+    assert page.locator("#article-body img").count() == 0 or all(
+        src is None or src.startswith("../blobs/")  # an image the archive lacks has no address
+        for src in page.locator("#article-body img").evaluate_all("e => e.map(i => i.getAttribute('src'))")
+    )
+    page.click("#lang-switch")
+    assert "/some/prefix/en/articles/" in page.url
+    assert "deleted by its publisher" in page.locator("#banner").inner_text()
+    page.get_by_role("link", name="Statistics").click()
+    assert page.locator("svg.chart").count() >= 1
+    page.get_by_role("link", name="Accounts").click()
+    page.locator("ol.accounts a").first.click()
+    assert page.locator("ol.articles .title").count() >= 1
+    page.click("#lang-switch")
+    assert page.locator("html").get_attribute("lang") == "zh-Hans" and "/en/" not in page.url
+    page.locator("ol.articles .title").first.click()
+    page.locator("#raw-link").click()
+    assert page.locator("iframe.raw-cache").count() == 1
+    assert page.outside == [] and page.dialogs == []
+
+
+def test_the_mirror_search_finds_an_article_by_a_two_character_word(site, mirror, browser):
+    import jieba
+
+    from samizdat.store import open_archive
+
+    _, _, ids, _, _, settings = site
+    mirror, _ = mirror
+    store = open_archive(settings)
+    try:
+        titled = [store.article(i) for i in ids]
+    finally:
+        store.engine.dispose()
+    article, word = next(
+        (a, w)
+        for a in titled
+        if "payload" not in (a.title or "")
+        for w in jieba.lcut(a.title or "")
+        if len(w) == 2 and all("\u4e00" <= c <= "\u9fff" for c in w)
+    )
+    page = watched_page(browser, mirror, "en-US")
+    page.goto(mirror + "en/search.html")
+    page.fill("#q", word)
+    page.press("#q", "Enter")
+    page.wait_for_selector("#results li", timeout=20_000)
+    found = page.locator("#results li").evaluate_all("items => items.map(i => i.dataset.id)")
+    assert str(article.id) in found, (word, found)
+    assert page.locator("#results mark").count() >= 1
+    page.locator(f"#results li[data-id='{article.id}'] a").click()
+    assert page.url.endswith(f"/some/prefix/en/articles/{article.id}.html")
+    assert page.outside == [] and page.dialogs == []
+
+
+def test_no_payload_of_the_corpus_runs_on_the_mirror(site, mirror, browser):
+    """The XSS corpus again, on the mirror: no headers, only its pages' own policy."""
+    _, hostile, _, beacon, corpus, _ = site
+    mirror, root = mirror
+    page = watched_page(browser, mirror)
+    paths = ["index.html", "en/index.html", "stats.html", "search.html?q=payload", "accounts/index.html"]
+    for article_id in [hostile, *corpus]:
+        paths += [f"articles/{article_id}.html", f"en/articles/{article_id}/versions.html"]
+    raw = sorted(p.relative_to(root).as_posix() for p in root.glob("raw/*/versions/*.html"))
+    assert len(raw) >= len(corpus)
+    for path in paths + raw:
+        response = page.goto(mirror + path)
+        assert response is not None and response.status == 200, path
+        # The page and the raw cache's frame; frames the archived page opens inside that frame
+        # inherit its sandbox (and one that never starts, `javascript:` in a sandbox, has no
+        # window to ask).
+        for frame in [page.main_frame, *page.main_frame.child_frames]:
+            assert frame.evaluate("() => window.__pwned === undefined"), (path, frame.url)
+    page.goto(mirror + f"articles/{corpus[0]}.html")
+    assert "payload 1 <script>window.__pwned=1</script>" in page.locator("h1").first.inner_text()
+    page.wait_for_timeout(500)
+    assert beacon.hits == [] and page.dialogs == [] and page.outside == []

@@ -243,6 +243,18 @@ class Reader:
             conditions.append(key < datetime.combine(filters.until + timedelta(days=1), time(), UTC))
         return conditions
 
+    def account_names(self) -> list[tuple[str, int, int]]:
+        """Every account with its articles and removals, most removals first."""
+        removed = func.sum(case((articles.c.state == State.REMOVED.value, 1), else_=0))
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(articles.c.account, func.count(), removed)
+                .where(articles.c.account.is_not(None))
+                .group_by(articles.c.account)
+                .order_by(removed.desc(), func.count().desc(), articles.c.account)
+            ).all()
+        return [(name, total, int(gone or 0)) for name, total, gone in rows]
+
     def account(self, name: str) -> dict[str, Any] | None:
         with self.engine.connect() as connection:
             row = connection.execute(

@@ -19,7 +19,6 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from markupsafe import Markup
 
 from samizdat.archive import CorruptRecord, read_record
 from samizdat.archive.storage import WarcFiles, warc_storage
@@ -33,10 +32,10 @@ from samizdat.read.reader import ArticleFilter, Reader
 from samizdat.read.statistics import GROUPINGS, to_csv
 from samizdat.store import Store, open_archive
 from samizdat.store.views import ArticleDetail, VersionView
-from samizdat.web import api, charts, evidence, feeds, memento
+from samizdat.web import api, evidence, feeds, memento
 from samizdat.web.i18n import OUTCOMES, Translator, choose
 from samizdat.web.limits import RateLimiter
-from samizdat.web.render import listed_text, safe_article_html
+from samizdat.web.pages import article_context, stats_context
 
 HERE = Path(__file__).parent
 REMOVAL_OUTCOMES = (
@@ -66,7 +65,6 @@ SECURITY_HEADERS = {
 LANG_COOKIE_DAYS = 365
 MAX_RAW_BYTES = 200_000_000
 MAX_WACZ_ARTICLES = 1000
-STATS_ROWS = 20  # rows per table on the statistics page; the CSV has them all
 
 
 def create_app(settings: Settings, store: Store | None = None, files: WarcFiles | None = None) -> FastAPI:
@@ -117,7 +115,7 @@ def create_app(settings: Settings, store: Store | None = None, files: WarcFiles 
         response = templates.TemplateResponse(
             request,
             name,
-            {"t": t, "lang": lang, "switch_url": _switched(request, lang), **context},
+            {"t": t, "lang": lang, "link": _same_path, "switch_url": _switched(request, lang), **context},
             status_code=status,
         )
         if request.query_params.get("lang") in ("zh", "en"):
@@ -174,28 +172,8 @@ def create_app(settings: Settings, store: Store | None = None, files: WarcFiles 
     def article_page(request: Request, article_id: int, version: int | None = None):
         article = _article_or_404(app, article_id)
         chosen = _version(article, version)
-        images = {i.url: i.sha256 for i in article.images}
-        body = Markup(safe_article_html(chosen.html or "", images)) if chosen else Markup("")
-        evidence = next(
-            (c for c in reversed(article.checks) if c.outcome == article.outcome and c.evidence),
-            None,
-        )
-        related = app.state.reader.related(article_id)
-        copies = app.state.reader.copies(article_id, article.cluster_id)
-        log_entries = app.state.store.log_entries_of(article_id)
-        response = page(
-            request,
-            "article.html",
-            article=article,
-            version=chosen,
-            body=body,
-            paragraphs=None if body else (chosen.text.split("\n") if chosen else listed_text(article.listed)),
-            evidence=evidence,
-            related=related,
-            copies=copies,
-            log_entries=log_entries,
-            timemap_url=memento.timemap_path(article.url),
-        )
+        context = article_context(app.state.reader, app.state.store, article, chosen)
+        response = page(request, "article.html", timemap_url=memento.timemap_path(article.url), **context)
         if chosen:
             memento.add_headers(response, request, article.url, chosen.captured_at)
         return response
@@ -224,45 +202,7 @@ def create_app(settings: Settings, store: Store | None = None, files: WarcFiles 
 
     @app.get("/stats", response_class=HTMLResponse, include_in_schema=False)
     def stats_page(request: Request):
-        lang = _language(request)
-        t = Translator(lang)
-        stats = app.state.reader.statistics()
-        names = {name: t.outcome(name) for name in OUTCOMES}
-        figures = {
-            "by_day": Markup(charts.stacked_days(stats.removals_by_day, names, title=t("stats.by_day"))),
-            "age": Markup(
-                charts.histogram(stats.removal_ages_hours, title=t("stats.age"), unit=t("stats.hours"))
-            ),
-            "accounts": Markup(
-                charts.bars(
-                    [charts.Bar(n, removed) for n, removed, _ in stats.top_accounts],
-                    title=t("stats.top_accounts"),
-                )
-            ),
-            "keywords": Markup(
-                charts.bars([charts.Bar(k, c) for k, c in stats.top_keywords], title=t("stats.top_keywords"))
-            ),
-        }
-        groups = app.state.reader.breakdowns()
-        months = groups["month"][-24:]
-        figures["months"] = Markup(
-            charts.bars(
-                [charts.Bar(g.name, round(100 * g.removal_rate, 1)) for g in months],
-                title=t("stats.monthly_rate"),
-            )
-        )
-        figures["outcome_hours"] = Markup(
-            charts.bars(
-                [
-                    charts.Bar(t.outcome(g.name), round(g.quantile(0.5), 1))
-                    for g in groups["outcome"]
-                    if g.hours
-                ],
-                title=t("stats.outcome_hours"),
-            )
-        )
-        tables = {by: found[:STATS_ROWS] for by, found in groups.items() if by != "month"} | {"month": months}
-        return page(request, "stats.html", stats=stats, figures=figures, tables=tables)
+        return page(request, "stats.html", **stats_context(app.state.reader, Translator(_language(request))))
 
     @app.get("/stats.csv", include_in_schema=False)
     def stats_csv(by: str = "outcome"):
@@ -446,6 +386,11 @@ def _with(request: Request, **changes: str | None) -> str:
         else:
             params[key] = value
     return request.url.path + ("?" + urlencode(params) if params else "")
+
+
+def _same_path(path: str) -> str:
+    """How the live site links to its own pages: by their paths (the mirror maps them to files)."""
+    return path
 
 
 def _quote(value: str) -> str:

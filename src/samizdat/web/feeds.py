@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from urllib.parse import urlencode
 
@@ -51,25 +52,41 @@ def removed_feed(
     t = Translator(lang if lang in ("zh", "en") else "zh")
     configured = request.app.state.settings.web.base_url
     base = configured.rstrip("/") if configured else str(request.base_url).rstrip("/")
-    feed = FeedGenerator()
+    query = query_string(filters)
     title = " · ".join(
         part for part in (t("site.name"), t.outcome(outcome) if outcome else None, account, q) if part
     )
-    feed.id(base + "/feeds/removed.atom" + query_string(filters))
+    atom = removals_atom(
+        items,
+        t,
+        title=title,
+        feed_url=f"{base}/feeds/removed.atom{query}",
+        site_url=f"{base}/{query}",
+        article_url=lambda article_id: f"{base}/articles/{article_id}",
+    )
+    return Response(atom, media_type="application/atom+xml")
+
+
+def removals_atom(
+    items: list, t: Translator, *, title: str, feed_url: str, site_url: str, article_url: Callable[[int], str]
+) -> bytes:
+    """An Atom feed of ``items`` (removals, newest first); the site and the static mirror share it."""
+    feed = FeedGenerator()
+    feed.id(feed_url)
     feed.title(title)
     feed.subtitle(t("site.tagline"))
-    feed.link(href=base + "/feeds/removed.atom" + query_string(filters), rel="self")
-    feed.link(href=base + "/" + query_string(filters), rel="alternate")
-    feed.language(lang)
+    feed.link(href=feed_url, rel="self")
+    feed.link(href=site_url, rel="alternate")
+    feed.language(t.lang)
     if items:
         feed.updated(max(i.detected_at or i.first_seen_at for i in items))
     else:
         feed.updated(date(2000, 1, 1).isoformat() + "T00:00:00Z")
     for item in reversed(items):  # feedgen prepends: add oldest first so the newest leads
         entry = feed.add_entry()
-        entry.id(f"{base}/articles/{item.id}")
+        entry.id(article_url(item.id))
         entry.title(item.title or item.url)
-        entry.link(href=f"{base}/articles/{item.id}", rel="alternate")
+        entry.link(href=article_url(item.id), rel="alternate")
         entry.updated(item.detected_at or item.first_seen_at)
         if item.published_at:
             entry.published(item.published_at)
@@ -82,4 +99,4 @@ def removed_feed(
         )
         if item.outcome:
             entry.category(term=item.outcome, label=t.outcome(item.outcome))
-    return Response(feed.atom_str(pretty=True), media_type="application/atom+xml")
+    return feed.atom_str(pretty=True)

@@ -35,6 +35,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "list.empty": ("还没有文章。", "No articles yet."),
     "list.no_removals": ("还没有检测到删除。", "No removal detected yet."),
     "list.next": ("下一页", "Next page"),
+    "list.newer": ("较新", "Newer"),
+    "list.older": ("较早", "Older"),
+    "nav.accounts": ("公众号", "Accounts"),
+    "accounts.title": ("全部公众号", "All accounts"),
+    "accounts.row": ("{total} 篇，{removed} 篇被删除", "{total} articles, {removed} removed"),
+    "raw.title": ("原始缓存：{title}", "Unprocessed cache: {title}"),
+    "raw.note": (
+        "这是抓取时的原始页面，不作任何处理。为安全起见，它在一个隔离的框架中显示："
+        "页面中的脚本不会运行，也不会从别处加载任何内容。",
+        "The page exactly as captured. For safety it is shown in an isolated frame: "
+        "its scripts do not run and nothing is loaded from elsewhere.",
+    ),
+    "raw.back": ("返回文章", "Back to the article"),
+    "search.loading": ("正在载入搜索索引……", "Loading the search index…"),
+    "search.needs_server": (
+        "搜索需要通过网址打开本镜像（例如 samizdat mirror serve），直接打开文件时无法使用。",
+        "Search needs the mirror opened over HTTP (for example samizdat mirror serve), not as local files.",
+    ),
     "feed.subscribe": ("订阅（Atom）", "Subscribe (Atom)"),
     "banner.removed": (
         "该内容已被删除，本站存档恢复",

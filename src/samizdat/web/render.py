@@ -10,7 +10,7 @@ from the platform, so reading an article never tells the platform who reads it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from html import unescape
 from typing import Any
 
@@ -35,13 +35,16 @@ def blob_path(sha256: str) -> str:
     return f"/blobs/{sha256}"
 
 
-def safe_article_html(html: str, images: Mapping[str, str]) -> str:
-    """``html`` sanitized; ``images`` maps each archived image URL (as the page gives it) to its hash."""
+def safe_article_html(
+    html: str, images: Mapping[str, str], image_path: Callable[[str], str] = blob_path
+) -> str:
+    """``html`` sanitized; ``images`` maps each archived image URL (as the page gives it) to its
+    hash, ``image_path`` a hash to where the archive serves that image."""
 
     def attribute(tag: str, name: str, value: str) -> str | None:
         if tag == "img" and name == "src":
             sha256 = images.get(value)
-            return blob_path(sha256) if sha256 else None
+            return image_path(sha256) if sha256 else None
         return value
 
     cleaned = nh3.clean(
