@@ -240,11 +240,11 @@ class Mirror:
         article = self.store.article(article_id)
         if article is None:
             return []
-        for version in article.versions or (None,):
-            if version is None or version == article.latest:
-                chosen, path = article.latest, f"/articles/{article.id}"
-            else:
-                chosen, path = version, f"/articles/{article.id}?version={version.id}"
+        # The article's page shows its latest version; each version has its own page too (the
+        # versions page links them all, the latest included).
+        shown = [(article.latest, f"/articles/{article.id}")]
+        shown += [(v, f"/articles/{article.id}?version={v.id}") for v in article.versions]
+        for chosen, path in shown:
             names = {lang: mirror_file(path, lang) for lang in LANGUAGES}
             for lang, name in names.items():
                 context = article_context(
@@ -261,7 +261,7 @@ class Mirror:
                     lang,
                     names["en" if lang == "zh" else "zh"],
                     timemap_url=None,
-                    searchable=lang == "zh" and chosen is article.latest,
+                    searchable=lang == "zh" and "?" not in path,
                     **context,
                 )
         self.each_language(out, f"/articles/{article.id}/versions", "versions.html", article=article)

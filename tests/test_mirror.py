@@ -1,0 +1,139 @@
+"""The static mirror: incremental builds write only what changed, and `mirror verify` catches a
+changed byte, a removed file and an added one, in a directory and over HTTP.
+Pages: the simulator's (src/samizdat/testing/pages/wechat/PROVENANCE.md)."""
+
+import asyncio
+import json
+import threading
+import time
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from typer.testing import CliRunner
+
+from samizdat.app import pipeline
+from samizdat.archive.storage import warc_storage
+from samizdat.cli import app
+from samizdat.evidence.keys import archive_key, key_document, public_raw
+from samizdat.evidence.packages import package_signer
+from samizdat.store import open_archive
+from samizdat.watch.loop import watch_pass
+from samizdat.web.mirror import build_mirror, mirror_file, verify_mirror
+from tests.helpers import fast_archive_settings
+
+pytestmark = pytest.mark.slow
+
+
+async def capture(settings, sim, articles, remove=()):
+    async with pipeline(settings) as pipe:
+        ids = [(await pipe.capturer.capture(sim.base + a.path)).article_id for a in articles]
+        for article in remove:
+            sim.remove(article, "violation")
+        deadline = time.monotonic() + (3 if remove else 0)
+        while time.monotonic() < deadline:
+            await watch_pass(pipe.store, pipe.checker, 8)
+            await asyncio.sleep(0.05)
+        return ids
+
+
+def build(settings, root, **options):
+    store = open_archive(settings)
+    key = archive_key(settings.data_dir)
+    try:
+        return build_mirror(
+            store,
+            warc_storage(settings),
+            root,
+            key=key,
+            key_document=key_document(key, settings.data_dir),
+            sign_package=package_signer(settings),
+            **options,
+        )
+    finally:
+        store.engine.dispose()
+
+
+@pytest.fixture
+def built(tmp_path, simulator):
+    settings = fast_archive_settings(tmp_path / "data", simulator)
+    ids = asyncio.run(capture(settings, simulator, simulator.articles[:6], remove=simulator.articles[:1]))
+    root = tmp_path / "mirror"
+    report = build(settings, root, search=False)
+    return settings, root, ids, report
+
+
+def test_a_second_build_writes_only_what_changed(built, simulator):
+    settings, root, ids, first = built
+    assert first.problems == [] and first.articles == len(ids) and first.written == first.files
+    again = build(settings, root, search=False)
+    assert again.articles == 0 and again.written == 0 and again.files == first.files
+
+    before = {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+    new = asyncio.run(capture(settings, simulator, simulator.articles[6:8], remove=simulator.articles[1:2]))
+    later = build(settings, root, search=False)
+    rewritten = {p.relative_to(root).as_posix() for p, t in before.items() if p.stat().st_mtime_ns != t}
+    # The two new articles and the removed one, their pages in both languages, the lists that
+    # show them, the feeds and statistics: not the other articles' pages.
+    assert later.articles == 3
+    assert (root / mirror_file(f"/articles/{new[0]}", "zh")).exists() and "index.html" in rewritten
+    for untouched in (ids[0], *ids[2:]):
+        mine = (
+            f"articles/{untouched}.",
+            f"articles/{untouched}/",
+            f"en/articles/{untouched}",
+            f"raw/{untouched}/",
+        )
+        assert not [name for name in rewritten if name.startswith(mine)], untouched
+    removed_page = (root / mirror_file(f"/articles/{ids[1]}", "zh")).read_text()
+    assert 'class="banner banner-removed"' in removed_page
+    assert verify_mirror(str(root), public_raw(archive_key(settings.data_dir))).ok
+
+
+def test_verify_catches_a_changed_byte_a_removed_file_and_an_added_one(built):
+    settings, root, ids, _ = built
+    key = public_raw(archive_key(settings.data_dir))
+    assert verify_mirror(str(root), key).ok
+    page = root / mirror_file(f"/articles/{ids[2]}", "zh")
+    data = bytearray(page.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    page.write_bytes(bytes(data))
+    (root / "stats" / "month.csv").unlink()
+    (root / "articles" / "extra.html").write_text("<p>not from the archive</p>")
+    check = verify_mirror(str(root), key)
+    assert check.signed and check.altered == [page.relative_to(root).as_posix()]
+    assert check.removed == ["stats/month.csv"] and check.added == ["articles/extra.html"]
+
+    result = CliRunner().invoke(app, ["--data-dir", str(settings.data_dir), "mirror", "verify", str(root)])
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())
+    assert "1 altered, 1 removed, 1 added" in said and "signed by this archive's key: yes" in said
+
+    # A manifest rewritten to match is no longer the archive's.
+    manifest = json.loads((root / "manifest.json").read_text())
+    manifest["files"].pop("stats/month.csv")
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    assert not verify_mirror(str(root), key).signed
+
+
+def test_verify_over_http_finds_what_a_host_changed(built):
+    settings, root, _, _ = built
+    key = public_raw(archive_key(settings.data_dir))
+    index = root / "index.html"
+    index.write_text(index.read_text().replace("</main>", '<a href="en/planted.html">more</a></main>'))
+    (root / "en" / "planted.html").write_text("<p>planted</p>")
+    (root / "feeds" / "removed.en.atom").unlink()
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(root.parent)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        check = verify_mirror(f"http://127.0.0.1:{server.server_address[1]}/{root.name}/", key)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert check.signed and check.altered == ["index.html"]
+    assert check.removed == ["feeds/removed.en.atom"] and check.added == ["en/planted.html"]
