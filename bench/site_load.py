@@ -59,7 +59,8 @@ def paragraphs() -> list[str]:
     return pool
 
 
-def build(data: Path, count: int) -> None:
+def build(data: Path, count: int, start: int = 0) -> None:
+    """Articles ``start`` to ``count`` (their ids one more), as described above."""
     from samizdat.archive import ArchiveRef
     from samizdat.config import Settings
     from samizdat.platforms.base import Article
@@ -71,14 +72,14 @@ def build(data: Path, count: int) -> None:
     with gzip.open(REMOVALS, "rt", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     pool = paragraphs()
-    rng = random.Random(1)
+    rng = random.Random(1 + start)
     traditional = opencc.OpenCC("s2t")
     ref = ArchiveRef("none.warc.gz", 0, 1, "sha256:none", "<urn:uuid:none>")
     started = time.monotonic()
     removed = []
-    for start in range(0, count, 1000):
+    for chunk in range(start, count, 1000):
         records = []
-        for i in range(start, min(count, start + 1000)):
+        for i in range(chunk, min(count, chunk + 1000)):
             row = rows[i % len(rows)]
             chosen = rng.sample(pool, rng.randrange(5, 25))
             title = row["title"] or f"文章 {i}"
@@ -105,7 +106,7 @@ def build(data: Path, count: int) -> None:
             notice = NOTICE_FOR_MESSAGE.get(row["censored_msg"].strip())
             removed.append((detected, OUTCOME_OF_NOTICE.get(notice, "unknown_unavailable")))
         store.record_captures(records)
-        print(f"  {min(count, start + 1000):,} articles ({time.monotonic() - started:.0f} s)", flush=True)
+        print(f"  {min(count, chunk + 1000):,} articles ({time.monotonic() - started:.0f} s)", flush=True)
     with store.engine.begin() as connection:
         from sqlalchemy import bindparam, update
 
@@ -114,7 +115,7 @@ def build(data: Path, count: int) -> None:
         connection.execute(
             update(articles).where(articles.c.id == bindparam("article_id")),
             [
-                {"article_id": i + 1, "state": "removed", "outcome": outcome, "detected_at": detected}
+                {"article_id": start + i + 1, "state": "removed", "outcome": outcome, "detected_at": detected}
                 for i, (detected, outcome) in enumerate(removed)
                 if detected is not None
             ],

@@ -31,6 +31,8 @@ def build_command(
         datetime | None, typer.Option(help="Render what changed after this time (default: the last build).")
     ] = None,
     search: Annotated[bool, typer.Option(help="Build the search index (Pagefind).")] = True,
+    raw: Annotated[bool, typer.Option(help="Include the unprocessed cache (most of the size).")] = True,
+    packages: Annotated[bool, typer.Option(help="Include each article's signed WACZ.")] = True,
     base_url: Annotated[
         str, typer.Option(help="Where the mirror will be served, for its feeds' links.")
     ] = "",
@@ -64,6 +66,8 @@ def build_command(
                 full=full,
                 since=since.astimezone() if since else None,
                 search=search,
+                raw=raw,
+                packages=packages,
                 progress=lambda done, total: progress.update(bar, completed=done, total=total),
             )
         except MirrorError as exc:

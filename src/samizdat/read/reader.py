@@ -203,7 +203,9 @@ class Reader:
             )
             return [_summary(row) for row in rows]
 
-    def copies(self, article_id: int, cluster_id: int | None) -> list[ArticleSummary]:
+    def copies(
+        self, article_id: int, cluster_id: int | None, limit: int | None = None
+    ) -> list[ArticleSummary]:
         """The other articles sharing this one's text: those still online first, then by capture."""
         if cluster_id is None:
             return []
@@ -216,8 +218,16 @@ class Reader:
                     articles.c.first_captured_at,
                     articles.c.id,
                 )
+                .limit(limit)
             )
             return [_summary(row) for row in rows]
+
+    def copy_count(self, cluster_id: int | None) -> int:
+        """How many other articles share the text of an article of ``cluster_id``."""
+        if cluster_id is None:
+            return 0
+        with self.engine.connect() as connection:
+            return connection.scalar(select(func.count()).where(articles.c.cluster_id == cluster_id)) - 1
 
     def matching_ids(self, query: str) -> set[int]:
         """Every article that contains ``query`` (the search's answer as a set; tests compare it)."""

@@ -50,13 +50,15 @@ from samizdat.archive.wacz import write_wacz
 from samizdat.evidence.heads import head_document
 from samizdat.evidence.packages import PackageSigner
 from samizdat.fetch.decode import ContentEncodingError, decode_html, decompress
+from samizdat.folding import fold, fold_char
 from samizdat.read.reader import ArticleFilter, ArticleSummary, Reader
 from samizdat.read.statistics import GROUPINGS, to_csv
 from samizdat.store import Store
 from samizdat.store.schema import articles, log_entries
 from samizdat.web.feeds import removals_atom
 from samizdat.web.i18n import OUTCOMES, Translator
-from samizdat.web.pages import article_context, stats_context
+from samizdat.web.pages import article_body, article_surroundings, stats_context
+from samizdat.web.render import listed_text
 
 HERE = Path(__file__).parent
 MANIFEST = "manifest.json"
@@ -73,6 +75,9 @@ POLICY = (
 )
 # The log's routine checks of a live article change nothing a mirror shows.
 CHANGING_KINDS = ("capture", "removed", "restored", "edited")
+SUMMARY_CHARS = 120
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_RUNS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[^\W\u3400-\u9fff\uf900-\ufaff_]+")
 
 
 class MirrorError(ValueError):
@@ -104,7 +109,7 @@ def mirror_file(path: str, lang: str) -> str:
     >>> mirror_file("/articles/12?version=3", "en")
     'en/articles/12/versions/3.html'
     >>> mirror_file("/accounts/%E4%BA%BA%E6%B0%91", "zh")
-    'accounts/a0f5e4b3c1f1a6e4.html'
+    'accounts/0cfe1b3c1bb2914b.html'
     """
     parts = urlsplit(path)
     route, query = parts.path, parse_qs(parts.query)
@@ -207,8 +212,11 @@ class Mirror:
         *,
         sign_package: PackageSigner | None,
         base_url: str = "",
+        raw: bool = True,
+        packages: bool = True,
     ) -> None:
         self.store, self.warcs, self.root = store, files, root
+        self.with_raw, self.with_packages = raw, packages
         self.reader = Reader(store.engine)
         self.sign_package = sign_package
         self.base_url = base_url.rstrip("/")
@@ -222,7 +230,12 @@ class Mirror:
             lang=lang,
             link=link,
             switch_url=relative(other, name),
-            mirror={"policy": POLICY, "root": relative("", name) or "./"},
+            mirror={
+                "policy": POLICY,
+                "root": relative("", name) or "./",
+                "raw": self.with_raw,
+                "packages": self.with_packages,
+            },
             **context,
         )
         out.write(name, page)
@@ -244,15 +257,12 @@ class Mirror:
         # versions page links them all, the latest included).
         shown = [(article.latest, f"/articles/{article.id}")]
         shown += [(v, f"/articles/{article.id}?version={v.id}") for v in article.versions]
+        surroundings = article_surroundings(self.reader, self.store, article)
         for chosen, path in shown:
             names = {lang: mirror_file(path, lang) for lang in LANGUAGES}
             for lang, name in names.items():
-                context = article_context(
-                    self.reader,
-                    self.store,
-                    article,
-                    chosen,
-                    image_path=lambda sha256, page=name: relative(f"blobs/{sha256}", page),
+                body = article_body(
+                    article, chosen, lambda sha256, page=name: relative(f"blobs/{sha256}", page)
                 )
                 self.render(
                     out,
@@ -261,17 +271,40 @@ class Mirror:
                     lang,
                     names["en" if lang == "zh" else "zh"],
                     timemap_url=None,
-                    searchable=lang == "zh" and "?" not in path,
-                    **context,
+                    **surroundings,
+                    **body,
                 )
+        self.search_document(out, article)
         self.each_language(out, f"/articles/{article.id}/versions", "versions.html", article=article)
+        if self.with_packages:
+            self.package(out, article.id)
+        if not self.with_raw:
+            return [image.sha256 for image in article.images]
         for version in article.versions:
             self.raw(out, f"raw/{article.id}/versions/{version.id}.html", version.warc, article)
         for check in article.checks:
             if check.evidence is not None:
                 self.raw(out, f"raw/{article.id}/checks/{check.id}.html", check.evidence, article)
-        self.package(out, article.id)
         return [image.sha256 for image in article.images]
+
+    def search_document(self, out: Files, article) -> None:
+        """What the search index holds of the article: a page of its own, never shown, with its
+        title, account and text as folded tokens (overlapping character pairs for Chinese, so
+        that any 2-character substring is a term, as the site's own search finds substrings)
+        and, as metadata, its id, title and the start of its text for the result list."""
+        version = article.latest
+        title = (version.title if version else None) or article.title or article.url
+        text = version.text if version else "\n".join(listed_text(article.listed))
+        searched = " ".join(
+            part for part in (title, article.account or "", article.author or "", text) if part
+        )
+        page = self.templates.get_template("mirror_search_document.html").render(
+            article=article,
+            title=title,
+            summary=" ".join(text.split())[:SUMMARY_CHARS],
+            terms=search_terms(searched),
+        )
+        out.write(f"search/{article.id}.html", page)
 
     def raw(self, out: Files, name: str, ref, article) -> None:
         """The unprocessed cache, inert: the archived page as the ``srcdoc`` of a sandboxed frame."""
@@ -426,6 +459,35 @@ class Mirror:
             out.write(f"stats/{by}.csv", to_csv(groups[by], by))
 
 
+def search_terms(text: str) -> str:
+    """``text`` folded (web and site search alike: NFKC, case, traditional → simplified) as the
+    terms of the mirror's index: each run of Chinese characters as its overlapping pairs, other
+    words whole. static/search.js turns a query into terms the same way.
+
+    >>> search_terms("北約峰會 NATO 2024年")
+    '北约 约峰 峰会 nato 2024 年'
+    """
+    terms: list[str] = []
+    for run in _RUNS.findall(fold(text)):
+        if _CJK.match(run):
+            terms += [run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)]
+        else:
+            terms.append(run)
+    return " ".join(terms)
+
+
+def fold_table() -> dict[str, str]:
+    """Every CJK character that folds to another, for static/search.js to fold queries as the
+    index was folded."""
+    table = {}
+    for code in range(0x3400, 0xA000):
+        char = chr(code)
+        folded = fold_char(char)
+        if folded != char:
+            table[char] = folded
+    return table
+
+
 def changed_articles(store: Store, since: datetime) -> set[int]:
     """The articles whose pages a build after ``since`` must render again: those the log says
     were captured, removed, restored or edited since, and the articles sharing their text."""
@@ -520,6 +582,8 @@ def build_mirror(
     full: bool = False,
     since: datetime | None = None,
     search: bool = True,
+    raw: bool = True,
+    packages: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> MirrorReport:
     """Build (or bring up to date) the mirror in ``root``; see the module's description."""
@@ -532,10 +596,13 @@ def build_mirror(
         since = datetime.fromisoformat(previous["built_at"])
     report = MirrorReport(root)
     out = Files(root, previous["files"] if previous else {}, report)
-    mirror = Mirror(store, warcs, root, sign_package=sign_package, base_url=base_url)
+    mirror = Mirror(
+        store, warcs, root, sign_package=sign_package, base_url=base_url, raw=raw, packages=packages
+    )
 
     for name in ("style.css", "search.js"):
         out.write(f"static/{name}", (HERE / "static" / name).read_bytes())
+    out.write("static/fold.json", json.dumps(fold_table(), ensure_ascii=False, separators=(",", ":")))
     if incremental:
         ids = sorted(changed_articles(store, since))
     else:

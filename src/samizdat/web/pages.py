@@ -17,6 +17,7 @@ from samizdat.web.i18n import OUTCOMES, Translator
 from samizdat.web.render import blob_path, listed_text, safe_article_html
 
 STATS_ROWS = 20  # rows per table on the statistics page; the CSV has them all
+COPIES_SHOWN = 30
 
 
 def article_context(
@@ -27,18 +28,34 @@ def article_context(
     *,
     image_path: Callable[[str], str] = blob_path,
 ) -> dict[str, Any]:
+    return article_surroundings(reader, store, article) | article_body(article, chosen, image_path)
+
+
+def article_body(
+    article: ArticleDetail, chosen: VersionView | None, image_path: Callable[[str], str] = blob_path
+) -> dict[str, Any]:
+    """The version shown: its sanitised body (images from ``image_path``), else its text."""
     images = {i.url: i.sha256 for i in article.images}
     body = Markup(safe_article_html(chosen.html or "", images, image_path)) if chosen else Markup("")
     return {
-        "article": article,
         "version": chosen,
         "body": body,
         "paragraphs": None if body else (chosen.text.split("\n") if chosen else listed_text(article.listed)),
+    }
+
+
+def article_surroundings(reader: Reader, store: Store, article: ArticleDetail) -> dict[str, Any]:
+    """What an article's page shows besides the version: the same for each of its versions."""
+    return {
+        "article": article,
         "evidence": next(
             (c for c in reversed(article.checks) if c.outcome == article.outcome and c.evidence), None
         ),
         "related": reader.related(article.id),
-        "copies": reader.copies(article.id, article.cluster_id),
+        # A text reposted by hundreds of accounts: the page names the first of them (those still
+        # online first) and counts the rest; the API lists them all.
+        "copies": reader.copies(article.id, article.cluster_id, limit=COPIES_SHOWN),
+        "copies_total": reader.copy_count(article.cluster_id),
         "log_entries": store.log_entries_of(article.id),
     }
 

@@ -1,23 +1,43 @@
 // The mirror's search: Pagefind's index of the archived articles, queried in the browser.
-// No markup from the index is inserted as HTML: titles and excerpts are set as text.
+// The index holds each article as folded terms (web/mirror.py, search_terms): Chinese as
+// overlapping character pairs, other words whole. A query is folded and cut the same way, so
+// that any substring of an article's text finds it, as on the site. Nothing from the index is
+// inserted as HTML: titles and summaries are set as text.
 const box = document.getElementById("search");
 const input = box.querySelector("input");
 const list = document.getElementById("results");
 const count = document.getElementById("result-count");
 const MAX_SHOWN = 50;
 
-function excerpt(target, marked) {
-  // Pagefind marks the hits with <mark>: keep those, as text, and nothing else.
-  const parsed = new DOMParser().parseFromString(marked, "text/html");
-  for (const node of parsed.body.childNodes) {
-    if (node.nodeName === "MARK") {
-      const mark = document.createElement("mark");
-      mark.textContent = node.textContent;
-      target.append(mark);
-    } else {
-      target.append(document.createTextNode(node.textContent));
-    }
+const CJK = /[\u3400-\u9fff\uf900-\ufaff]/;
+const RUNS = /[\u3400-\u9fff\uf900-\ufaff]+|[\p{L}\p{M}\p{N}]+/gu;
+let folds = null;
+
+function fold(text) {
+  const normal = text.normalize("NFKC").toLowerCase();
+  return Array.from(normal, (c) => folds[c] ?? c).join("");
+}
+
+function terms(query) {
+  const out = [];
+  for (const run of fold(query).match(RUNS) ?? []) {
+    if (!CJK.test(run)) out.push(run);
+    else if (run.length === 1) out.push(run);
+    else for (let i = 0; i + 1 < run.length; i++) out.push(run.slice(i, i + 2));
   }
+  return out.join(" ");
+}
+
+function highlighted(target, text, query) {
+  // The query's own characters marked where the summary holds them as typed.
+  const at = query ? text.indexOf(query) : -1;
+  if (at < 0) {
+    target.textContent = text;
+    return;
+  }
+  const mark = document.createElement("mark");
+  mark.textContent = query;
+  target.append(text.slice(0, at), mark, text.slice(at + query.length));
 }
 
 let pagefind = null;
@@ -26,7 +46,9 @@ async function load() {
     count.textContent = box.dataset.needsServer;
     return null;
   }
-  pagefind ??= await import(new URL(box.dataset.root + "pagefind/pagefind.js", location.href).href);
+  const root = new URL(box.dataset.root, location.href);
+  folds ??= await (await fetch(new URL("static/fold.json", root))).json();
+  pagefind ??= await import(new URL("pagefind/pagefind.js", root).href);
   return pagefind;
 }
 
@@ -38,7 +60,7 @@ async function run(query) {
     count.textContent = "";
     return;
   }
-  const found = await engine.search(query);
+  const found = await engine.search(terms(query));
   if (input.value.trim() !== query) return; // a newer query is on its way
   count.textContent = found.results.length
     ? box.dataset.count.replace("{n}", found.results.length)
@@ -51,14 +73,17 @@ async function run(query) {
     const link = document.createElement("a");
     link.className = "title";
     link.href = box.dataset.pages + "articles/" + encodeURIComponent(data.meta.id) + ".html";
-    link.textContent = data.meta.title || data.meta.id;
+    highlighted(link, data.meta.title || data.meta.id, query);
     const snippet = document.createElement("p");
     snippet.className = "snippet";
-    excerpt(snippet, data.excerpt);
+    highlighted(snippet, data.meta.summary ?? "", query);
     item.append(link, snippet);
     list.append(item);
   }
 }
+
+// The same search for scripts (the mirror's benchmark measures it): every result's Pagefind id.
+window.samizdatSearch = async (query) => (await (await load()).search(terms(query))).results.map((r) => r.id);
 
 box.querySelector("form").addEventListener("submit", (event) => {
   event.preventDefault();
