@@ -57,7 +57,8 @@ def build(settings: Settings, root: Path) -> None:
     finally:
         store.engine.dispose()
     print(
-        f"  {report.articles:,} articles rendered in {report.seconds:,.1f} s; {report.written:,} files written, "
+        f"  {report.articles:,} articles rendered in {report.seconds:,.1f} s; "
+        f"{report.written:,} files written, "
         f"{report.unchanged:,} unchanged; mirror {report.files:,} files, {report.bytes / 1e6:,.1f} MB, "
         f"search index {report.search_bytes / 1e6:,.1f} MB",
         flush=True,
@@ -126,7 +127,8 @@ def recall(settings: Settings, root: Path, queries: int) -> None:
         server.shutdown()
         server.server_close()
     print(
-        f"search recall against the server's top 20: {statistics.mean(shares):.3f} over {len(shares)} queries "
+        f"search recall against the server's top 20: {statistics.mean(shares):.3f} "
+        f"over {len(shares)} queries "
         + ", ".join(f"{n} characters {statistics.mean(v):.3f} ({len(v)})" for n, v in by_length.items() if v)
         + f"; mirror search p50 {statistics.median(timings):.0f} ms, max {max(timings):.0f} ms",
         flush=True,
