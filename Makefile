@@ -68,7 +68,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/related.py --articles 20000
 	$(BIN)/python bench/crashes.py --rounds 20 --copies 72
 	$(BIN)/python bench/load_with_watcher.py --minutes 10
-	cd bench && ../$(BIN)/python mirror.py --articles 10000
+	cd bench && ../$(BIN)/python static_mirror.py --articles 10000
 
 # Coverage-guided fuzzing of every reader of untrusted input, two minutes each (docs/reliability.md).
 fuzz: $(STAMP)

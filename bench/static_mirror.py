@@ -1,7 +1,7 @@
 """The static mirror at scale: a full build, an incremental rebuild after 100 new articles, the
 size on disk and of the search index, and the search's recall against the server's.
 
-Usage: python bench/mirror.py [--articles N] [--data DIR] [--queries Q] [--added A]
+Usage: python bench/static_mirror.py [--articles N] [--data DIR] [--queries Q] [--added A]
 
 The archive is bench/site_load.py's (kept in --data): N articles whose titles, accounts and
 removals come from 17,411 real removals, with bodies of paragraphs from the real sample pages.
