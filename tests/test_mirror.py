@@ -19,7 +19,8 @@ from samizdat.evidence.keys import archive_key, key_document, public_raw
 from samizdat.evidence.packages import package_signer
 from samizdat.store import open_archive
 from samizdat.watch.loop import watch_pass
-from samizdat.web.mirror import build_mirror, mirror_file, verify_mirror
+from samizdat.web.mirror import build_mirror, mirror_file
+from samizdat.web.mirror.verify import verify_mirror
 from tests.helpers import fast_archive_settings
 
 pytestmark = pytest.mark.slow

@@ -94,7 +94,8 @@ def verify_command(
 ) -> None:
     """Check every file of a mirror against its signed manifest: what was altered, added or removed."""
     from samizdat.evidence.keys import public_raw, published_key
-    from samizdat.web.mirror import MirrorError, verify_mirror
+    from samizdat.web.mirror import MirrorError
+    from samizdat.web.mirror.verify import verify_mirror
 
     trusted = None
     if key:

@@ -1,0 +1,206 @@
+"""The public archive as static files: ``samizdat mirror build DIR``.
+
+A mirror is the reader site without a server — any static host, a USB stick or a
+content-addressed store can carry it. It renders the site's own templates (web/pages.py gives
+both the same contexts), with every link relative so that it works under any path prefix:
+recently removed (paged), every article behind its banner with its versions, removal notice,
+copies and related posts, accounts, statistics with their charts and CSV, Atom feeds, both
+languages (Chinese at the root, English under ``en/``), the images, the unprocessed cache, one
+signed WACZ per article, and a client-side search index (Pagefind, whose extended build
+segments Chinese).
+
+A static host sets no headers, so the mirror's pages carry their Content-Security-Policy in a
+meta element, and archived HTML never runs on the mirror's origin: the article bodies are the
+sanitised ones, and the unprocessed cache is shown inside a sandboxed frame (``srcdoc``: no
+scripts, an opaque origin; the page's policy also keeps it from loading anything).
+
+``manifest.json`` lists every file with its SHA-256 and is signed with the archive's key
+(``manifest.sig``): ``samizdat mirror verify DIR|URL`` checks a copy someone else hosts
+(web/mirror/verify.py). A
+second build renders only the articles the log says changed since the last one (new captures,
+removals, returns, edits, and the articles that share their text) and the pages that list them,
+and writes only the files whose bytes changed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import and_, or_, select
+
+from samizdat.archive.storage import WarcFiles
+from samizdat.evidence.heads import head_document
+from samizdat.evidence.packages import PackageSigner
+from samizdat.read.reader import ArticleFilter
+from samizdat.store import Store
+from samizdat.store.schema import articles, log_entries
+from samizdat.web.mirror.layout import (
+    LANGUAGES,
+    MANIFEST,
+    SIGNATURE,
+    Files,
+    MirrorError,
+    MirrorReport,
+    manifest_bytes,
+    mirror_file,
+    read_manifest,
+    tree_files,
+)
+from samizdat.web.mirror.pages import Mirror, fold_table
+
+WEB = Path(__file__).parent.parent
+# The log's routine checks of a live article change nothing a mirror shows.
+CHANGING_KINDS = ("capture", "removed", "restored", "edited")
+
+
+def changed_articles(store: Store, since: datetime) -> set[int]:
+    """The articles whose pages a build after ``since`` must render again: those the log says
+    were captured, removed, restored or edited since, and the articles sharing their text."""
+    with store.engine.connect() as connection:
+        touched = set(
+            connection.scalars(
+                select(log_entries.c.article_id).where(
+                    log_entries.c.created_at > since,
+                    log_entries.c.kind.in_(CHANGING_KINDS),
+                    log_entries.c.article_id.is_not(None),
+                )
+            )
+        )
+        if not touched:
+            return touched
+        clusters = select(articles.c.cluster_id).where(
+            and_(articles.c.id.in_(touched), articles.c.cluster_id.is_not(None))
+        )
+        mates = connection.scalars(
+            select(articles.c.id).where(or_(articles.c.cluster_id.in_(clusters), articles.c.id.in_(clusters)))
+        )
+        return touched | set(mates)
+
+
+def index_search(root: Path) -> int:
+    """Run Pagefind (extended: it segments Chinese) over the mirror; the index's size in bytes."""
+    target = root / "pagefind"
+    if target.exists():
+        shutil.rmtree(target)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "pagefind", "--site", str(root), "--output-subdir", "pagefind"],
+            capture_output=True,
+            text=True,
+            timeout=3600,
+        )
+    except FileNotFoundError as exc:
+        raise MirrorError(f"Pagefind cannot be run ({exc}): pip install 'samizdat[mirror]'") from None
+    if done.returncode != 0:
+        raise MirrorError(
+            "Pagefind failed: "
+            + (done.stderr or done.stdout).strip()[-500:]
+            + " — pip install 'samizdat[mirror]'"
+        )
+    return sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
+
+
+def build_mirror(
+    store: Store,
+    warcs: WarcFiles,
+    root: Path,
+    *,
+    key: Ed25519PrivateKey,
+    key_document: dict[str, Any],
+    sign_package: PackageSigner | None,
+    base_url: str = "",
+    full: bool = False,
+    since: datetime | None = None,
+    search: bool = True,
+    raw: bool = True,
+    packages: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> MirrorReport:
+    """Build (or bring up to date) the mirror in ``root``; see the module's description."""
+    started = time.monotonic()
+    built_at = datetime.now(UTC)
+    root.mkdir(parents=True, exist_ok=True)
+    previous = read_manifest(root)
+    incremental = previous is not None and not full
+    if incremental and since is None:
+        since = datetime.fromisoformat(previous["built_at"])
+    report = MirrorReport(root)
+    out = Files(root, previous["files"] if previous else {}, report)
+    mirror = Mirror(
+        store, warcs, root, sign_package=sign_package, base_url=base_url, raw=raw, packages=packages
+    )
+
+    for name in ("style.css", "search.js"):
+        out.write(f"static/{name}", (WEB / "static" / name).read_bytes())
+    out.write("static/fold.json", json.dumps(fold_table(), ensure_ascii=False, separators=(",", ":")))
+    if incremental:
+        ids = sorted(changed_articles(store, since))
+    else:
+        with store.engine.connect() as connection:
+            ids = list(connection.scalars(select(articles.c.id).order_by(articles.c.id)))
+    images: list[str] = []
+    for done, article_id in enumerate(ids, 1):
+        images += mirror.article(out, article_id)
+        if progress:
+            progress(done, len(ids))
+    mirror.images(out, images)
+    report.articles = len(ids)
+
+    mirror.removed(out)
+    names = mirror.accounts(out)
+    if incremental:
+        with store.engine.connect() as connection:
+            touched = set(connection.scalars(select(articles.c.account).where(articles.c.id.in_(ids))))
+        names = [name for name in names if name in touched]
+    for name in names:
+        mirror.account(out, name)
+    for lang in LANGUAGES:
+        mirror.feed(out, ArticleFilter(removed_only=True), lang, f"feeds/removed.{lang}.atom")
+    mirror.statistics(out)
+    mirror.each_language(out, "/search", "mirror_search.html")
+    out.write("log/key.json", json.dumps(key_document, indent=2))
+    head = store.tree_head()
+    if head is not None:
+        out.write(
+            "log/head.json", json.dumps(head_document(head, store.head_timestamps(head.size)), indent=2)
+        )
+
+    search_files = {n for n in out.previous if n.startswith("pagefind/")}
+    for name in out.previous:
+        if name in out.digests or name in search_files:
+            continue
+        if incremental:
+            out.keep(name)
+        else:
+            (root / name).unlink(missing_ok=True)
+            report.deleted += 1
+    if search and (report.written or not search_files):
+        report.search_bytes = index_search(root)
+        for name, path in tree_files(root, "pagefind"):
+            out.digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    else:
+        for name in search_files:
+            out.keep(name)
+        report.search_bytes = sum((root / n).stat().st_size for n in search_files if (root / n).exists())
+
+    manifest = manifest_bytes(out.digests, built_at, key_document["key_id"])
+    (root / MANIFEST).write_bytes(manifest)
+    (root / SIGNATURE).write_text(base64.b64encode(key.sign(manifest)).decode() + "\n")
+    report.files = len(out.digests)
+    report.bytes = sum((root / n).stat().st_size for n in out.digests if (root / n).exists())
+    report.seconds = time.monotonic() - started
+    return report
+
+
+__all__ = ["MirrorError", "MirrorReport", "build_mirror", "changed_articles", "mirror_file"]
