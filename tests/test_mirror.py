@@ -18,10 +18,11 @@ from samizdat.cli import app
 from samizdat.evidence.keys import archive_key, key_document, public_raw
 from samizdat.evidence.packages import package_signer
 from samizdat.store import open_archive
+from samizdat.testing import Simulator
 from samizdat.watch.loop import watch_pass
 from samizdat.web.mirror import build_mirror, mirror_file
 from samizdat.web.mirror.verify import verify_mirror
-from tests.helpers import fast_archive_settings
+from tests.helpers import WECHAT, fast_archive_settings
 
 pytestmark = pytest.mark.slow
 
@@ -53,6 +54,13 @@ def build(settings, root, **options):
         )
     finally:
         store.engine.dispose()
+
+
+@pytest.fixture
+def simulator():
+    """A simulator of this module's own: its tests remove articles from it."""
+    with Simulator(WECHAT, copies=1) as sim:
+        yield sim
 
 
 @pytest.fixture
