@@ -92,6 +92,11 @@ def copy_archive(
         if reading.dialect.name == "postgresql":
             reading = reading.execution_options(isolation_level="REPEATABLE READ")
         with reading.begin():
+            if reading.dialect.name == "sqlite":
+                # The sqlite3 module begins no transaction before a SELECT: without this each
+                # table would be read at its own moment, and rows of one could point at rows
+                # the other was read too early to hold.
+                reading.exec_driver_sql("BEGIN")
             for table in COPIED:
                 _copy_table(reading, target, table, on_rows)
     with target.begin() as writing:
