@@ -24,6 +24,14 @@ WECHAT = WECHAT_PAGES
 BENCH = Path(__file__).parent.parent / "bench"
 
 
+def missing(what: str, *, module: bool = False) -> None:
+    """A tool or service the test needs is absent: fail under CI (which installs everything),
+    skip elsewhere saying what to install."""
+    if os.environ.get("CI") == "true":
+        raise AssertionError(what)
+    pytest.skip(what, allow_module_level=module)
+
+
 def bench_module(name: str) -> ModuleType:
     """A script of ``bench/`` as a module, for the tests that hold its figures to a floor (the
     scripts are run as programs, not installed, so they are loaded from their file)."""
@@ -72,9 +80,7 @@ def fresh_postgres_database():
             connection.execute(text("select 1"))
         admin.dispose()
     except Exception as exc:
-        if os.environ.get("CI") == "true":
-            raise AssertionError(f"PostgreSQL must be reachable under CI ({ADMIN_URL}): {exc}") from exc
-        pytest.skip(f"no PostgreSQL at {ADMIN_URL} (set SAMIZDAT_TEST_POSTGRES): {exc}")
+        missing(f"no PostgreSQL at {ADMIN_URL} (set SAMIZDAT_TEST_POSTGRES): {exc}")
     with fresh_database(ADMIN_URL) as url:
         yield url
 

@@ -26,7 +26,7 @@ import pytest
 
 from samizdat.archive.wacz import archive_index
 from samizdat.cli import app
-from tests.helpers import fast_archive_settings
+from tests.helpers import fast_archive_settings, missing
 
 PYWB = Path(os.environ.get("SAMIZDAT_PYWB", Path(__file__).parent.parent / ".venv-pywb"))
 
@@ -36,10 +36,7 @@ pytestmark = pytest.mark.slow
 def pywb_tool(name: str) -> Path:
     tool = PYWB / "bin" / name
     if not tool.exists():
-        message = f"pywb is not installed at {PYWB}: run `make .venv-pywb/.installed` (or set SAMIZDAT_PYWB)"
-        if os.environ.get("CI") == "true":
-            raise AssertionError(message)
-        pytest.skip(message)
+        missing(f"pywb is not installed at {PYWB}: run `make .venv-pywb/.installed` (or set SAMIZDAT_PYWB)")
     return tool
 
 
@@ -169,9 +166,7 @@ EMBED = """<!doctype html><meta charset="utf-8"><script src="./ui.js"></script>
 
 def _needed(path: Path, message: str) -> None:
     if not path.exists():
-        if os.environ.get("CI") == "true":
-            raise AssertionError(message)
-        pytest.skip(message)
+        missing(message)
 
 
 def serve_ranges(root: Path):
