@@ -59,8 +59,10 @@ def paragraphs() -> list[str]:
     return pool
 
 
-def build(data: Path, count: int, start: int = 0) -> None:
-    """Articles ``start`` to ``count`` (their ids one more), as described above."""
+def build(data: Path, count: int, start: int = 0, own_text: bool = False) -> None:
+    """Articles ``start`` to ``count`` (their ids one more), as described above; with
+    ``own_text`` each paragraph's characters are shuffled, so that no two articles share text
+    (drawn whole from one small pool, most bodies share paragraphs with many others)."""
     from samizdat.archive import ArchiveRef
     from samizdat.config import Settings
     from samizdat.platforms.base import Article
@@ -82,6 +84,8 @@ def build(data: Path, count: int, start: int = 0) -> None:
         for i in range(chunk, min(count, chunk + 1000)):
             row = rows[i % len(rows)]
             chosen = rng.sample(pool, rng.randrange(5, 25))
+            if own_text:
+                chosen = ["".join(rng.sample(p, len(p))) for p in chosen]
             title = row["title"] or f"文章 {i}"
             if i % 3 == 0:
                 chosen, title = [traditional.convert(p) for p in chosen], traditional.convert(title)

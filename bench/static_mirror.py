@@ -10,7 +10,9 @@ and the WACZ packages (`--no-raw --no-packages`): pages, images, lists, feeds, s
 the Pagefind index. Recall: for Q random 2-, 3- and 4-character substrings of stored texts,
 the share of the server's top 20 (the site's own search, `Reader.articles`) that the mirror's
 search (Pagefind in headless Chromium, on the mirror served by a plain static server) finds
-among all its results.
+among all its results. The added articles have text of their own (shuffled paragraphs), as most
+new captures do: a new copy of an archived text changes every page of its cluster.
+Article pages are rendered by one process per CPU (`build_mirror`'s default).
 """
 
 from __future__ import annotations
@@ -150,8 +152,8 @@ def main() -> int:
     print(f"full build of {args.articles:,} articles:", flush=True)
     build(settings, root)
     recall(settings, root, args.queries)
-    site_load.build(data, args.articles + args.added, start=args.articles)
-    print(f"incremental build after {args.added} new articles:", flush=True)
+    site_load.build(data, args.articles + args.added, start=args.articles, own_text=True)
+    print(f"incremental build after {args.added} new articles, each with its own text:", flush=True)
     build(settings, root)
     return 0
 

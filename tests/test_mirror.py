@@ -99,6 +99,23 @@ def test_a_second_build_writes_only_what_changed(built, simulator):
     assert verify_mirror(str(root), public_raw(archive_key(settings.data_dir))).ok
 
 
+def test_workers_write_the_same_mirror_as_one_process(built, tmp_path, monkeypatch):
+    settings, root, ids, serial = built
+    monkeypatch.setattr("samizdat.web.mirror.CHUNK", 1)  # a task per article: both workers render
+    parallel = build(settings, tmp_path / "parallel", search=False, workers=2)
+    assert parallel.problems == [] and parallel.articles == serial.articles == len(ids)
+    files = {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and p.name not in ("manifest.json", "manifest.sig")
+    }
+    differing = [name for name, data in files.items() if (tmp_path / "parallel" / name).read_bytes() != data]
+    # A WACZ records when it was packaged and signed.
+    assert files and all(name.endswith(".wacz") for name in differing), differing
+    manifests = [json.loads((r / "manifest.json").read_text())["files"] for r in (root, tmp_path / "parallel")]
+    assert manifests[0].keys() == manifests[1].keys()
+
+
 def test_verify_catches_a_changed_byte_a_removed_file_and_an_added_one(built):
     settings, root, ids, _ = built
     key = public_raw(archive_key(settings.data_dir))

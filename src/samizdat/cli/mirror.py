@@ -1,11 +1,12 @@
 """``samizdat mirror``: the public archive as static files anyone can host, checked against the
-archive's signature (web/mirror.py)."""
+archive's signature (web/mirror/)."""
 
 from __future__ import annotations
 
 import base64
 import contextlib
 import json
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -36,6 +37,9 @@ def build_command(
     base_url: Annotated[
         str, typer.Option(help="Where the mirror will be served, for its feeds' links.")
     ] = "",
+    workers: Annotated[
+        int, typer.Option(min=1, help="Processes rendering article pages (default: one per CPU).")
+    ] = os.cpu_count() or 1,
 ) -> None:
     """Write the public site as static files into DIRECTORY; a second build writes only what
     changed, and the signed manifest lets anyone check a copy (`samizdat mirror verify`)."""
@@ -68,6 +72,7 @@ def build_command(
                 search=search,
                 raw=raw,
                 packages=packages,
+                workers=workers,
                 progress=lambda done, total: progress.update(bar, completed=done, total=total),
             )
         except MirrorError as exc:

@@ -20,6 +20,10 @@ scripts, an opaque origin; the page's policy also keeps it from loading anything
 second build renders only the articles the log says changed since the last one (new captures,
 removals, returns, edits, and the articles that share their text) and the pages that list them,
 and writes only the files whose bytes changed.
+
+Article pages, most of a build's time, are rendered by ``workers`` processes (forked: each
+opens its own database connections), each writing its own share of the files and returning
+their digests.
 """
 
 from __future__ import annotations
@@ -27,11 +31,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import multiprocessing
+import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -62,6 +70,49 @@ from samizdat.web.mirror.pages import Mirror, fold_table
 WEB = Path(__file__).parent.parent
 # The log's routine checks of a live article change nothing a mirror shows.
 CHANGING_KINDS = ("capture", "removed", "restored", "edited")
+CHUNK = 50  # articles a worker renders per task: small enough for a smooth progress bar
+
+
+@dataclass
+class _Rendered:
+    """What a worker's share of the article pages left: the files it wrote and the images shown."""
+
+    articles: int
+    digests: dict[str, str]
+    written: int
+    unchanged: int
+    problems: list[str]
+    images: list[str] = field(default_factory=list)
+
+
+_forked: dict[str, Any] = {}  # the parent's Mirror and previous digests, inherited by forked workers
+
+
+def _render_chunk(ids: list[int]) -> _Rendered:
+    mirror: Mirror = _forked["mirror"]
+    if _forked.pop("fresh_connections", False):
+        # The pool's connections came with the fork; they belong to the parent.
+        mirror.store.engine.dispose(close=False)
+    report = MirrorReport(mirror.root)
+    out = Files(mirror.root, _forked["previous"], report)
+    images = [sha256 for article_id in ids for sha256 in mirror.article(out, article_id)]
+    return _Rendered(len(ids), out.digests, report.written, report.unchanged, report.problems, images)
+
+
+def _render_articles(
+    mirror: Mirror, previous: dict[str, str], ids: list[int], workers: int
+) -> Iterator[_Rendered]:
+    chunks = [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
+    parallel = workers > 1 and len(chunks) > 1 and "fork" in multiprocessing.get_all_start_methods()
+    _forked.update(mirror=mirror, previous=previous, fresh_connections=parallel)
+    try:
+        if not parallel:
+            yield from map(_render_chunk, chunks)
+            return
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            yield from pool.map(_render_chunk, chunks)
+    finally:
+        _forked.clear()
 
 
 def changed_articles(store: Store, since: datetime) -> set[int]:
@@ -95,7 +146,11 @@ def index_search(root: Path) -> int:
         shutil.rmtree(target)
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "pagefind", "--site", str(root), "--output-subdir", "pagefind"],
+            [
+                sys.executable,
+                *("-m", "pagefind", "--site", str(root), "--output-subdir", "pagefind"),
+                *("--glob", "search/*.html"),  # the search documents, not the pages people read
+            ],
             capture_output=True,
             text=True,
             timeout=3600,
@@ -125,6 +180,7 @@ def build_mirror(
     search: bool = True,
     raw: bool = True,
     packages: bool = True,
+    workers: int = os.cpu_count() or 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> MirrorReport:
     """Build (or bring up to date) the mirror in ``root``; see the module's description."""
@@ -150,8 +206,14 @@ def build_mirror(
         with store.engine.connect() as connection:
             ids = list(connection.scalars(select(articles.c.id).order_by(articles.c.id)))
     images: list[str] = []
-    for done, article_id in enumerate(ids, 1):
-        images += mirror.article(out, article_id)
+    done = 0
+    for rendered in _render_articles(mirror, out.previous, ids, workers):
+        out.digests.update(rendered.digests)
+        report.written += rendered.written
+        report.unchanged += rendered.unchanged
+        report.problems += rendered.problems
+        images += rendered.images
+        done += rendered.articles
         if progress:
             progress(done, len(ids))
     mirror.images(out, images)
