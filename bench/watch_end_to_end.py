@@ -192,8 +192,7 @@ def report(args, settings: Settings, plan: dict, watcher: Watcher, log_path: Pat
     captured_before = [
         q
         for q in long_lived
-        if by_query[q] is not None
-        and sim_seconds(by_query[q].first_seen_at, plan) < fates[q]["removed_at"]
+        if by_query[q] is not None and sim_seconds(by_query[q].first_seen_at, plan) < fates[q]["removed_at"]
     ]
     horizon = HORIZON_HOURS * 3600
     # Removals within the schedule's horizon (the monitor's look-back); later ones are counted apart.
@@ -215,9 +214,7 @@ def report(args, settings: Settings, plan: dict, watcher: Watcher, log_path: Pat
     ]
     detected = [q for q in should_detect if q in declared]
     right = [
-        q
-        for q in declared
-        if q not in false and declared[q].outcome == OUTCOME_OF_NOTICE[fates[q]["notice"]]
+        q for q in declared if q not in false and declared[q].outcome == OUTCOME_OF_NOTICE[fates[q]["notice"]]
     ]
     delays = [sim_seconds(declared[q].detected_at, plan) - fates[q]["removed_at"] for q in detected]
     seen = [sim_seconds(declared[q].suspected_at, plan) - fates[q]["removed_at"] for q in detected]

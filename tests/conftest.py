@@ -12,7 +12,7 @@ from sqlalchemy import Engine, event
 
 from samizdat.config import DatabaseSettings, FetchSettings, PlatformSettings, Settings
 from samizdat.testing import Simulator
-from tests.helpers import WECHAT, fresh_postgres_database
+from tests.helpers import LISTED_ONLY, WECHAT, fresh_postgres_database
 
 LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "ip6-localhost"})
 
@@ -85,6 +85,7 @@ def settings(database_url: str, tmp_path: Path, simulator: Simulator) -> Setting
         fetch=FetchSettings(allow_private_networks=True, timeout=10, max_body_bytes=5_000_000),
         platforms={"wechat": PlatformSettings(hosts=("mp.weixin.qq.com", simulator.host))},
         database=DatabaseSettings(url=database_url),
+        links=LISTED_ONLY,
     )
 
 

@@ -112,7 +112,9 @@ def test_workers_write_the_same_mirror_as_one_process(built, tmp_path, monkeypat
     differing = [name for name, data in files.items() if (tmp_path / "parallel" / name).read_bytes() != data]
     # A WACZ records when it was packaged and signed.
     assert files and all(name.endswith(".wacz") for name in differing), differing
-    manifests = [json.loads((r / "manifest.json").read_text())["files"] for r in (root, tmp_path / "parallel")]
+    manifests = [
+        json.loads((r / "manifest.json").read_text())["files"] for r in (root, tmp_path / "parallel")
+    ]
     assert manifests[0].keys() == manifests[1].keys()
 
 

@@ -327,9 +327,7 @@ async def test_a_removed_text_makes_its_copies_due_at_once(settings):
             ids = [
                 (await pipe.capturer.capture(sim.base + a.path)).article_id for a in (first_copy, second_copy)
             ]
-            assert (
-                pipe.store.article(ids[0]).cluster_id == pipe.store.article(ids[1]).cluster_id == ids[0]
-            )
+            assert pipe.store.article(ids[0]).cluster_id == pipe.store.article(ids[1]).cluster_id == ids[0]
             sim.remove(first_copy, "deleted-by-author")
             with pipe.store.engine.begin() as connection:
                 connection.execute(

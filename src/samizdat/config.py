@@ -126,6 +126,16 @@ class WatchSettings:
 
 
 @dataclass(frozen=True, config=_SECTION)
+class LinkSettings:
+    follow: Texts = setting(("wechat",), "platforms whose articles' links to other articles are captured too")
+    depth: int = setting(1, "links followed from an article a source listed: 1 = its links, not theirs", ge=0)
+    per_account_per_day: int = setting(
+        30, "captures of linked articles one account's pages may start a (schedule) day", ge=0
+    )
+    per_day: int = setting(1000, "captures of linked articles a (schedule) day, all accounts", ge=0)
+
+
+@dataclass(frozen=True, config=_SECTION)
 class NotifySettings:
     webhooks: Texts = setting((), "URLs that receive each event as a JSON POST")
     apprise: Texts = setting((), "Apprise URLs (needs `pip install apprise`)")
@@ -204,6 +214,7 @@ class Settings:
     archive: ArchiveSettings = dataclasses.field(default_factory=ArchiveSettings)
     capture: CaptureSettings = dataclasses.field(default_factory=CaptureSettings)
     watch: WatchSettings = dataclasses.field(default_factory=WatchSettings)
+    links: LinkSettings = dataclasses.field(default_factory=LinkSettings)
     notify: NotifySettings = dataclasses.field(default_factory=NotifySettings)
     timestamps: TimestampSettings = dataclasses.field(default_factory=TimestampSettings)
     packages: PackageSettings = dataclasses.field(default_factory=PackageSettings)

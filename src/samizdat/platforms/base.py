@@ -52,6 +52,8 @@ class Article:
     site_name: str | None = None
     language: str | None = None
     labels: tuple[str, ...] = field(default=())
+    links: tuple[str, ...] = ()  # other articles of its platform it links to, as their URLs
+    listings: tuple[str, ...] = ()  # lists of articles it names (a WeChat album), to read as sources
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,42 @@ class Unavailable:
     message: str
     detail: str | None = None
     follow_url: str | None = None  # e.g. where a migrated account's article now lives
+
+
+@dataclass(frozen=True)
+class ListedArticle:
+    """One entry of a platform's own list of articles (a WeChat album)."""
+
+    url: str
+    title: str | None = None
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ListingPage:
+    """One page of such a list, and where the next one is (None: this was the last)."""
+
+    title: str | None
+    items: tuple[ListedArticle, ...]
+    next_url: str | None = None
+
+
+class ListingRefused(ValueError):
+    """A listing page answered something other than its items: an error code, a verification
+    page, a document of another kind. The message says which."""
+
+
+class Lister(Protocol):
+    """A platform that has lists of articles of its own (WeChat's albums) offers these."""
+
+    def listing(self, url: str) -> str | None:
+        """``url`` as the one address of the listing it names, or None when it names none."""
+
+    def listing_pages(self, listing: str) -> tuple[str, str | None]:
+        """The first page to ask for, and another form to fall back to when that one fails."""
+
+    def read_listing_page(self, url: str, body: bytes) -> ListingPage:
+        """Read one page (:class:`ListingRefused` when it holds no items to read)."""
 
 
 class Platform(Protocol):

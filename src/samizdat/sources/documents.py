@@ -23,6 +23,7 @@ class SourceKind(enum.StrEnum):
     SITEMAP = "sitemap"
     URL_LIST = "urls"
     OPML = "opml"
+    LISTING = "listing"  # a platform's own list of articles (a WeChat album): sources/listings.py
 
 
 class NotASource(ValueError):
@@ -44,6 +45,7 @@ class SourceDocument:
     title: str | None = None
     entries: tuple[DiscoveredURL, ...] = ()
     children: tuple[str, ...] = field(default=())  # sitemaps of a sitemap index, feeds of an OPML list
+    note: str | None = None  # what reading it left out (a list longer than a poll reads)
 
 
 _SAFE_XML = etree.XMLParser(

@@ -1,5 +1,7 @@
 """Fetch a source politely (conditional requests) and read what it lists.
 
+A platform's own list of articles (a WeChat album) is read page by page (sources/listings.py).
+
 A sitemap index is followed one level down; an OPML file lists feeds, which become sources
 of their own. Every fetch goes through the same :class:`~samizdat.fetch.Fetcher` as captures,
 with its safety checks and politeness limits.
@@ -10,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from samizdat.fetch import Fetcher, Priority
+from samizdat.platforms.registry import Registry
 from samizdat.sources.documents import DiscoveredURL, NotASource, SourceDocument, SourceKind, read_source
+from samizdat.sources.listings import read_listing
 
 MAX_CHILD_SITEMAPS = 50
 SOURCE_ACCEPT = (
@@ -40,7 +44,15 @@ async def poll(
     last_modified: str | None = None,
     kind: SourceKind | None = None,
     priority: Priority = Priority.POLL,
+    platforms: Registry | None = None,
 ) -> Poll:
+    if kind is SourceKind.LISTING:
+        if platforms is None:
+            return Poll(url, None, error="a platform's list of articles needs the platforms to read it")
+        try:
+            return Poll(url, await read_listing(fetcher, platforms, url, priority))
+        except NotASource as exc:
+            return Poll(url, None, error=str(exc))
     headers = {}
     if etag:
         headers["If-None-Match"] = etag

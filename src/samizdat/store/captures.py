@@ -12,6 +12,7 @@ from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from samizdat.status import State
+from samizdat.store.links import store_links
 from samizdat.store.log import add_log_entries, ref_payload
 from samizdat.store.related import forget
 from samizdat.store.schema import article_urls, articles, blobs, checks, version_blobs, versions
@@ -238,6 +239,7 @@ class CaptureQueries:
                 ],
             )
             forget(connection, [a for _, a, _ in new_versions])
+            store_links(connection, [(a, r.links) for r, a, _ in new_versions])
         results = []
         check_rows = []
         for i, (r, a, d) in enumerate(zip(records, article_ids, digests, strict=True)):

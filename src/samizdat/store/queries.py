@@ -15,6 +15,7 @@ from samizdat.store.captures import CaptureQueries
 from samizdat.store.claims import ClaimQueries
 from samizdat.store.imports import ImportQueries
 from samizdat.store.integrity import IntegrityQueries
+from samizdat.store.links import LinkQueries
 from samizdat.store.log import LogQueries
 from samizdat.store.notifications import NotificationQueries
 from samizdat.store.requests import CaptureRequestQueries
@@ -31,6 +32,7 @@ class Store(
     CaptureRequestQueries,
     NotificationQueries,
     LogQueries,
+    LinkQueries,
 ):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

@@ -88,6 +88,24 @@ sources = Table(
     Column("claimed_by", String(100)),  # the worker polling it now
     Column("claimed_until", UTCDateTime),
     Column("listing", JSON),  # the URLs its last poll listed, in order (sources/listing.py)
+    # The account it lists articles of (an album found in the account's articles); null: none.
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="SET NULL")),
+)
+
+# Accounts someone asked to watch (``samizdat account add``). Articles are attached by what
+# they say of themselves: WeChat's biz (the first part of their canonical id), user name or nickname.
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("platform", String(40), nullable=False),
+    Column("biz", Text),  # WeChat's account id, as in its article URLs (__biz)
+    Column("user_name", Text),  # gh_…
+    Column("nickname", Text),
+    Column("follow_albums", Integer, nullable=False, default=1),  # albums in its articles become sources
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("platform", "biz", name="uq_accounts_platform_biz"),
+    UniqueConstraint("platform", "user_name", name="uq_accounts_platform_user_name"),
 )
 
 articles = Table(
@@ -142,6 +160,19 @@ article_urls = Table(
     Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
 )
 Index("ix_article_urls_article_id", article_urls.c.article_id)
+
+# The links to other articles in an article's latest captured version, in page order: the URL as
+# the page gave it (made canonical) and, when the URL names it, the linked article's identity.
+article_links = Table(
+    "article_links",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("canonical_id", Text),
+)
+Index("ix_article_links_canonical_id", article_links.c.canonical_id)
+Index("ix_article_links_url", article_links.c.url)
 
 versions = Table(
     "versions",

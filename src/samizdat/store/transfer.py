@@ -19,6 +19,8 @@ from typing import Any
 from sqlalchemy import Engine, Integer, func, insert, select, text
 
 from samizdat.store.schema import (
+    accounts,
+    article_links,
     article_urls,
     articles,
     blobs,
@@ -36,9 +38,11 @@ from samizdat.store.search import reindex_all
 
 # Foreign-key order: a row's parents are copied before it.
 COPIED = (
+    accounts,
     sources,
     articles,
     article_urls,
+    article_links,
     versions,
     blobs,
     version_blobs,

@@ -60,6 +60,7 @@ class CaptureRecord:
     keywords: Sequence[str] = ()  # watchlist terms the article matched: it is checked as a priority
     # The text's MinHash (store/copies.py), when the capture computed it; else the store does.
     text_fingerprint: Fingerprint | None = None
+    links: Sequence[tuple[str, str | None]] = ()  # (URL, canonical id) of each article it links to
 
 
 @dataclass(frozen=True)

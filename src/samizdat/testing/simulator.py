@@ -20,6 +20,11 @@ Routes::
     /fault/<kind>                    misbehaving responses, see FAULTS
     /redirect?to=URL                 302 to any URL (for SSRF tests)
     /news/duplicate-images           a news page showing one image under two URLs
+    /mp/appmsgalbum?__biz=…&album_id=…[&f=json]   an account's album, HTML or JSON pages (albums.py)
+
+The saved pages' links to other WeChat articles and albums lead to this server too: nothing a
+page links leads off this machine. With ``linked=True`` every article's body ends with links
+to earlier articles of its album, one of another account, and its album (albums.py).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 from xml.sax.saxutils import escape
 
+from samizdat.testing import albums
 from samizdat.testing.content import (
     DUPLICATE_IMAGES,
     WECHAT_PAGES,
@@ -55,6 +61,9 @@ from samizdat.testing.timeline import Fate
 # Asset hosts of the platform (images, covers, video posters): served by the simulator under
 # /ext/<host>/… so that nothing a page references leads off this machine.
 ASSET_URL = re.compile(r"https?:(?:\\?/){2}((?:[\w-]+\.)*(?:qpic\.cn|qlogo\.cn|res\.wx\.qq\.com))/")
+PLATFORM_LINK = re.compile(r"https?://mp\.weixin\.qq\.com/(?=s[?/]|mp/appmsgalbum\?)")
+BODY_START = re.compile(r"""<div[^>]*\bid=["']js_content["'][^>]*>""")
+LINKS_SLOT = "<!--samizdat:links-->"
 
 
 # Feeds list the newest entries only, as real ones do; the sitemap and URL list have everything.
@@ -83,6 +92,7 @@ class Simulator:
         fault_seed: int = 0,
         start_in: float = 0.0,
         asset_host: str = "",
+        linked: bool = False,
     ):
         directory = pages or WECHAT_PAGES
         if not (directory / "articles").is_dir():
@@ -140,6 +150,12 @@ class Simulator:
             raise ValueError(f"account feeds are xml or json, not {account_feeds!r}")
         self.account_entries = account_entries
         self.account_feeds = account_feeds
+        self.linked = linked
+        self.albums: dict[str, list[SimulatedArticle]] = {}
+        for article in sorted(self.articles, key=lambda a: (int(a.mid), a.idx)):
+            self.albums.setdefault(albums.album_id(article.biz), []).append(article)
+        # How each album answers (albums.ALBUM_ANSWERS), by album id; "normal" when not named.
+        self.album_answers: dict[str, str] = {}
 
     @property
     def host(self) -> str:
@@ -264,7 +280,7 @@ class Simulator:
     async def _respond(self, target: str, headers: dict[str, str], writer: asyncio.StreamWriter) -> bool:
         parts = urlsplit(target)
         path, query = parts.path, dict(parse_qsl(parts.query))
-        if not path.startswith(("/s", "/account/")):
+        if not path.startswith(("/s", "/account/", "/mp/appmsgalbum")):
             self._logged(path, "other")
         if path.startswith("/fault/"):
             return await FAULTS.get(path[len("/fault/") :], not_found)(self, writer, query)
@@ -344,10 +360,47 @@ class Simulator:
             body = "".join(url + "\n" for url in self.article_urls()).encode()
             send(writer, 200, body, [("Content-Type", "text/plain; charset=utf-8")])
             return True
+        if path == "/mp/appmsgalbum" and query.get("album_id") in self.albums:
+            return await self._album(writer, headers, query)
         if path == "/redirect" and "to" in query:
             send(writer, 302, b"", [("Location", query["to"])])
             return True
         return await not_found(self, writer, query)
+
+    def album_url(self, article: SimulatedArticle) -> str:
+        """The album holding ``article`` (every account has one)."""
+        return self.base + albums.album_path(article.biz)
+
+    async def _album(
+        self, writer: asyncio.StreamWriter, headers: dict[str, str], query: dict[str, str]
+    ) -> bool:
+        album = query["album_id"]
+        answer = self.album_answers.get(album, "normal")
+        if self._random_fault():
+            self._logged("/mp/appmsgalbum", "fault")
+            return await self._flaky(writer, headers, self._faults.randrange(3))
+        if answer == "verification":
+            self._logged("/mp/appmsgalbum", "verification")
+            return self._page(writer, headers, self.notices["verification"])
+        now = self.now()
+        listed = [a for a in self.albums[album] if a in set(self._listed())]
+        if self.fates:  # published ones only, oldest first as the album shows them
+            listed = [a for a in listed if self.fates[a.token].published_at <= now]
+        title = f"合集 {album[-4:]}"
+        self._logged("/mp/appmsgalbum", "album")
+        if query.get("f") == "json":
+            body = albums.album_json(self.base, title, listed, query, answer)
+            send(writer, 200, body, [("Content-Type", "application/json; charset=utf-8")])
+            return True
+        return self._page(writer, headers, albums.album_html(self.base, title, listed))
+
+    def _links_block(self, article: SimulatedArticle) -> str:
+        if not self.linked:
+            return ""
+        album = self.albums[albums.album_id(article.biz)]
+        others = [a for a in self.articles if a.biz != article.biz]
+        other = others[int(article.mid) % len(others)] if others else None
+        return albums.recommended(self.base, article, album, other)
 
     def remove(self, article: SimulatedArticle, notice: str) -> None:
         """From now on ``article`` shows the notice page ``notice`` (a name in expected.json)."""
@@ -391,10 +444,17 @@ class Simulator:
         ).encode(), "application/xml"
 
     def _article_html(self, article: SimulatedArticle) -> str:
-        html = ASSET_URL.sub(lambda m: f"{self.asset_base}/ext/{m.group(1)}/", article.html)
+        html = self._local(article.html)
         for old, new in self.edits.get(article.token, ()):
             html = html.replace(old, new)
         return html
+
+    def _local(self, page: str) -> str:
+        """``page`` with its assets and its links to the platform served from here, and a slot
+        for the links an article's body ends with."""
+        page = ASSET_URL.sub(lambda m: f"{self.asset_base}/ext/{m.group(1)}/", page)
+        page = PLATFORM_LINK.sub(self.base + "/", page)
+        return BODY_START.sub(lambda m: m.group(0) + LINKS_SLOT, page, count=1)
 
     def _page(self, writer: asyncio.StreamWriter, headers: dict[str, str], html: str) -> bool:
         extra = [("Content-Type", "text/html; charset=utf-8")]
@@ -423,13 +483,13 @@ class Simulator:
             html = self._article_html(article)
         else:
             key = (article.biz, original_mid, article.idx)
-            html = ASSET_URL.sub(lambda m: f"{self.asset_base}/ext/{m.group(1)}/", article.page)
+            html = self._local(article.page)
         page = self._served.get(key)
         if page is None:
-            page = self._served[key] = SplicedPage(html, {original_mid: None, "</h2>": 1})
-        values: dict[str, str] = {}
+            page = self._served[key] = SplicedPage(html, {original_mid: None, "</h2>": 1, LINKS_SLOT: 1})
+        values: dict[str, str] = {LINKS_SLOT: self._links_block(article)}
         if article.token not in self.edits:  # an edited page has its copy's values already
-            values = {
+            values |= {
                 original_mid: article.mid,
                 "</h2>": f" ({article.copy})</h2>" if article.copy else "</h2>",
             }

@@ -53,6 +53,9 @@ class CaptureOutcome:
     response: ArchiveRef | None = None
     http_status: int | None = None
     fetched_at: datetime | None = None
+    links: tuple[str, ...] = ()  # the other articles the captured page links to
+    listings: tuple[str, ...] = ()  # the lists of articles it names (WeChat albums)
+    account: str | None = None  # the account it names (user name, else nickname)
 
 
 class Capturer(WatchStep):
@@ -114,6 +117,8 @@ class Capturer(WatchStep):
             self._digest, parsed, page, keywords
         )
 
+        platform = self.registry.platform(parsed.platform)
+
         def row(refs: list[ArchiveRef]) -> CaptureRecord:
             return CaptureRecord(
                 article=parsed,
@@ -127,6 +132,7 @@ class Capturer(WatchStep):
                 keywords=matched,
                 text_fingerprint=text_fingerprint,
                 next_check_at=self._first_check(page.fetched_at, priority=bool(matched)),
+                links=[(link, platform.canonical_id(link)) for link in parsed.links],
             )
 
         refs, result = await self.committer.commit(records, row)
@@ -141,6 +147,9 @@ class Capturer(WatchStep):
             canonical_id=parsed.canonical_id,
             images=len(images.known) + kept,
             response=_response_ref(refs, page),
+            links=parsed.links,
+            listings=parsed.listings,
+            account=parsed.account_id or parsed.account,
         )
 
     def _read(self, page: FetchResult) -> tuple[DecodedText, Article | Unavailable]:

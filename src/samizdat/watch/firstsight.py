@@ -9,6 +9,9 @@ cut off, 5xx, 429, 401/403, a verification page, an empty body — is tried agai
 ``watch.capture_retries`` times; after that the URL waits for its source's next poll, which
 lists it again (a poll remembers only what is archived).
 
+A new capture's links to other articles are captured the same way, within the caps of
+``links.*`` (watch/links.py).
+
 A first sight that already shows a removal (a platform's notice, 404, 410, 451) is recorded
 as an article *removed before capture*: the URL, what the listing said of it, and the notice
 kept in WARC as evidence. Like any removal it is declared only when a second look, spaced
@@ -29,6 +32,7 @@ from samizdat.sources.documents import DiscoveredURL
 from samizdat.status import REMOVALS, Outcome
 from samizdat.store import UnseenRemoval
 from samizdat.watch.capture import CaptureOutcome, CaptureStatus
+from samizdat.watch.links import LinkBudget, follows
 from samizdat.watch.outcomes import TRANSIENT_STATUSES, outcome_of_notice
 
 log = logging.getLogger(__name__)
@@ -46,6 +50,7 @@ class Sighting:
     listed: DiscoveredURL | None = None
     listing_title: str | None = None  # the source's own title: an account feed names its account
     request_id: int | None = None  # submitted through the site: its capture request
+    depth: int = 0  # 0: listed by a source or submitted; n: reached by n links (watch/links.py)
 
 
 def transient(outcome: CaptureOutcome) -> bool:
@@ -79,6 +84,8 @@ class FirstSight:
         self.watch = pipe.settings.watch
         self.on_done = on_done
         self._running: dict[str, asyncio.Task[CaptureOutcome]] = {}
+        self.links = LinkBudget(pipe.settings.links, self.watch.time_scale)
+        self.linked = 0  # captures started by links, since the start
 
     def start(self, sightings: Sequence[Sighting]) -> int:
         """Start capturing each sighting not already being captured; how many were started."""
@@ -127,9 +134,21 @@ class FirstSight:
         removal = removal_seen(outcome)
         if removal is not None:
             await self._record_removal(sighting, outcome, removal)
+        if outcome.status is CaptureStatus.CAPTURED:
+            await self._follow_links(sighting, outcome)
         if self.on_done:
             self.on_done(sighting, outcome)
         return outcome
+
+    async def _follow_links(self, sighting: Sighting, outcome: CaptureOutcome) -> None:
+        """Start capturing the articles a new capture links to (watch/links.py)."""
+        if not outcome.links or not follows(self.pipe.settings.links, outcome.platform, sighting.depth):
+            return
+        platform = self.pipe.registry.platform(outcome.platform)
+        pairs = [(url, platform.canonical_id(url)) for url in outcome.links if url not in self._running]
+        fresh = await asyncio.to_thread(self.pipe.store.unknown_links, pairs)
+        taken = [url for url in fresh if self.links.take(outcome.account)]
+        self.linked += self.start([Sighting(url, depth=sighting.depth + 1) for url in taken])
 
     async def _record_removal(self, sighting: Sighting, outcome: CaptureOutcome, removal: Outcome) -> None:
         registry = self.pipe.registry

@@ -20,8 +20,10 @@ from urllib.parse import urlsplit
 
 from samizdat.config import Settings
 from samizdat.fetch import Fetcher, Priority
+from samizdat.platforms.registry import Registry
 from samizdat.sources import SourceKind, poll
 from samizdat.sources.listing import dropped_entries, remembered
+from samizdat.sources.listings import lister_for
 from samizdat.store import Store
 from samizdat.watch.capture import CaptureOutcome
 from samizdat.watch.firstsight import FirstSight, Sighting
@@ -102,6 +104,7 @@ async def poll_source(
         last_modified=row["last_modified"],
         kind=SourceKind(row["kind"]) if row["kind"] != str(SourceKind.OPML) else None,
         priority=priority,
+        platforms=pipe.registry,
     )
     if polled.error:
         # Due again at once (it was not polled); the next poll of this host tries it first.
@@ -164,9 +167,14 @@ class SourceRefused(ValueError):
 async def add_source(
     settings: Settings, store: Store, url: str, *, interval_seconds: int, keywords: Sequence[str] = ()
 ) -> list[AddedSource]:
-    """Fetch ``url``, recognise its kind, and watch it (an OPML file: each feed it lists)."""
+    """Fetch ``url``, recognise its kind, and watch it (an OPML file: each feed it lists; a
+    platform's list of articles, such as a WeChat album, by its one address)."""
+    platforms = Registry(settings.platforms)
+    listing = lister_for(platforms, url)
+    kind = SourceKind.LISTING if listing else None
+    url = listing[1] if listing else url
     async with Fetcher(settings.fetch) as fetcher:
-        polled = await poll(fetcher, url)
+        polled = await poll(fetcher, url, kind=kind, platforms=platforms)
     document = polled.document
     if document is None:
         raise SourceRefused(f"cannot add {url}: {polled.error}")

@@ -13,9 +13,18 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from lxml import html
 
-from samizdat.platforms.base import Article, Media, Unavailable, UnavailableReason, join_url, split_url
+from samizdat.platforms.base import (
+    Article,
+    ListingPage,
+    ListingRefused,
+    Media,
+    Unavailable,
+    UnavailableReason,
+    join_url,
+    split_url,
+)
 from samizdat.platforms.text import clean_line, element_text, parse_html, split_scripts
-from samizdat.platforms.wechat import page
+from samizdat.platforms.wechat import album, links, page
 
 NAME = "wechat"
 DEFAULT_HOSTS = ("mp.weixin.qq.com", "weixin.qq.com")
@@ -266,6 +275,27 @@ class WeChat:
         found = _notice_text(message)
         return found[0] if found is not None else None
 
+    # Albums (platforms/wechat/album.py): a listing of the platform's own.
+
+    def listing(self, url: str) -> str | None:
+        return links.album_link(url, url)
+
+    def listing_pages(self, listing: str) -> tuple[str, str | None]:
+        return album.json_page(listing), listing
+
+    def read_listing_page(self, url: str, body: bytes) -> ListingPage:
+        data = album.decode_json(body)
+        if data is not None:
+            return album.read_json(url, data)
+        markup, _ = split_scripts(body.decode("utf-8", errors="replace"))
+        tree = parse_html(markup)
+        if any(tree.xpath(xp) for xp in VERIFICATION_MARKS) or any(p in url for p in VERIFICATION_PATHS):
+            raise ListingRefused("WeChat answered with its verification page instead of the album")
+        notice = self._notice(tree, url, {})
+        if notice is not None and not tree.xpath(album.ITEMS):
+            raise ListingRefused(f"WeChat answered with a notice instead of the album: {notice.message}")
+        return album.read_html(url, tree)
+
     def _article(
         self,
         tree: html.HtmlElement,
@@ -322,6 +352,11 @@ class WeChat:
         if shared is not None and not body_text:
             share_text = element_text(shared)
         published_at = page.published_at(tree, var)
+        linked = tuple(
+            link
+            for link in links.article_links(body, url, repost_of)
+            if (self.canonical_id(link) or link) != canonical
+        )
         labels = (
             ("rumour",)
             if any(t in html_text for t in RUMOUR_TEXTS) or tree.xpath("//*[contains(@class,'page_rumor')]")
@@ -351,6 +386,8 @@ class WeChat:
             site_name=account,
             language="zh",
             labels=labels,
+            links=linked,
+            listings=links.album_links(html_text, url),
         )
 
 

@@ -1,0 +1,143 @@
+"""Links between articles: what an article's latest version links to, and what links to it.
+
+A link names its target by URL and, when the URL carries it, by the target's canonical id (a
+WeChat long URL does; a short one does not). An archived target is found by either: its
+canonical id, or any URL it was reached by (``article_urls``) — so a short link resolves once
+the linked article has been captured through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, delete, insert, or_, select
+from sqlalchemy.engine import Connection
+
+from samizdat.store.schema import article_links, article_urls, articles
+
+MAX_LINKS = 200  # per article: a page of thousands of links is a link farm, not a reading list
+
+
+@dataclass(frozen=True)
+class LinkedArticle:
+    url: str
+    article_id: int | None  # None: not archived
+    title: str | None = None
+    state: str | None = None
+    outcome: str | None = None
+
+
+def store_links(
+    connection: Connection, links: Sequence[tuple[int, Sequence[tuple[str, str | None]]]]
+) -> None:
+    """Replace the links of each article given with those of its new version."""
+    ids = [article_id for article_id, _ in links]
+    if not ids:
+        return
+    connection.execute(delete(article_links).where(article_links.c.article_id.in_(ids)))
+    rows = [
+        {"article_id": article_id, "position": position, "url": url, "canonical_id": canonical}
+        for article_id, found in links
+        for position, (url, canonical) in enumerate(found[:MAX_LINKS])
+    ]
+    if rows:
+        connection.execute(insert(article_links), rows)
+
+
+class LinkQueries:
+    engine: Engine
+
+    def unknown_links(self, links: Sequence[tuple[str, str | None]]) -> list[str]:
+        """The URLs of ``links`` (URL, canonical id) whose article is not archived by either."""
+        if not links:
+            return []
+        with self.engine.connect() as connection:
+            known_urls = set(
+                connection.scalars(
+                    select(article_urls.c.url).where(article_urls.c.url.in_([url for url, _ in links]))
+                )
+            )
+            canonicals = [canonical for _, canonical in links if canonical]
+            known_ids = set(
+                connection.scalars(
+                    select(articles.c.canonical_id).where(articles.c.canonical_id.in_(canonicals))
+                )
+            )
+        return [url for url, canonical in links if url not in known_urls and canonical not in known_ids]
+
+    def links_from(self, article_id: int) -> list[LinkedArticle]:
+        """The articles ``article_id`` links to, in page order, archived or not."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(article_links.c.url, article_links.c.canonical_id)
+                .where(article_links.c.article_id == article_id)
+                .order_by(article_links.c.position)
+            ).all()
+            if not rows:
+                return []
+            canonicals = [row.canonical_id for row in rows if row.canonical_id]
+            by_canonical = {
+                row.canonical_id: row
+                for row in connection.execute(
+                    select(
+                        articles.c.id,
+                        articles.c.canonical_id,
+                        articles.c.title,
+                        articles.c.state,
+                        articles.c.outcome,
+                    ).where(articles.c.canonical_id.in_(canonicals))
+                )
+            }
+            by_url = {
+                row.url: row
+                for row in connection.execute(
+                    select(
+                        article_urls.c.url,
+                        articles.c.id,
+                        articles.c.title,
+                        articles.c.state,
+                        articles.c.outcome,
+                    )
+                    .join(articles, articles.c.id == article_urls.c.article_id)
+                    .where(article_urls.c.url.in_([row.url for row in rows]))
+                )
+            }
+        found = []
+        for row in rows:
+            target = by_canonical.get(row.canonical_id) or by_url.get(row.url)
+            if target is None:
+                found.append(LinkedArticle(row.url, None))
+            elif target.id != article_id:
+                found.append(LinkedArticle(row.url, target.id, target.title, target.state, target.outcome))
+        return found
+
+    def links_to(self, article_id: int) -> list[LinkedArticle]:
+        """The archived articles whose latest version links to ``article_id``, oldest first."""
+        with self.engine.connect() as connection:
+            target = connection.execute(
+                select(articles.c.canonical_id).where(articles.c.id == article_id)
+            ).first()
+            if target is None:
+                return []
+            urls = select(article_urls.c.url).where(article_urls.c.article_id == article_id)
+            linking = (
+                select(articles.c.id, articles.c.url, articles.c.title, articles.c.state, articles.c.outcome)
+                .where(
+                    articles.c.id.in_(
+                        select(article_links.c.article_id).where(
+                            or_(
+                                article_links.c.canonical_id == target.canonical_id,
+                                article_links.c.url.in_(urls),
+                            )
+                        )
+                    ),
+                    articles.c.id != article_id,
+                )
+                .order_by(articles.c.id)
+                .limit(MAX_LINKS)
+            )
+            return [
+                LinkedArticle(row.url, row.id, row.title, row.state, row.outcome)
+                for row in connection.execute(linking)
+            ]

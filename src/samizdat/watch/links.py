@@ -1,0 +1,50 @@
+"""Links inside captured articles lead to more articles: they are captured at first sight too.
+
+An article a source listed is at depth 0; the articles it links to are at depth 1, and are
+captured when ``links.depth`` ≥ 1 (the default), on platforms named in ``links.follow``
+(WeChat by default: its articles link 往期推荐, 相关阅读, series and reposted originals). So that
+one link-farm page cannot flood the queue, the captures links start are capped per account of
+the linking page and per day, and a day is a schedule day (``watch.time_scale``). The caps are
+kept by each watching process. A link to an article archived already (by URL or canonical id)
+costs nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+from samizdat.config import LinkSettings
+
+DAY_SECONDS = 86_400
+
+
+class LinkBudget:
+    """How many more linked captures may start today, per account and in all."""
+
+    def __init__(self, settings: LinkSettings, time_scale: float, clock=time.monotonic) -> None:
+        self.settings, self.time_scale, self.clock = settings, time_scale, clock
+        self.started = clock()
+        self._day = 0
+        self._by_account: Counter[str] = Counter()
+        self._total = 0
+        self.refused = 0  # links left alone by the caps, since the start
+
+    def take(self, account: str | None) -> bool:
+        """Whether a link found in ``account``'s page may start a capture now (and count it)."""
+        day = int((self.clock() - self.started) * self.time_scale // DAY_SECONDS)
+        if day != self._day:
+            self._day, self._total = day, 0
+            self._by_account.clear()
+        key = account or ""
+        if self._total >= self.settings.per_day or self._by_account[key] >= self.settings.per_account_per_day:
+            self.refused += 1
+            return False
+        self._total += 1
+        self._by_account[key] += 1
+        return True
+
+
+def follows(settings: LinkSettings, platform: str | None, depth: int) -> bool:
+    """Whether the links of a page of ``platform`` captured at ``depth`` are followed."""
+    return platform is not None and platform in settings.follow and depth < settings.depth

@@ -1,0 +1,219 @@
+"""Ways into WeChat without a feed bridge: the article and album links in real pages, albums read
+page by page (and their hostile answers), and links followed at first sight within their caps.
+
+Pages: the real saved pages of ../shared/samples/wechat, shipped in
+src/samizdat/testing/pages/wechat (PROVENANCE.md there). The album answers are the simulator's
+(samizdat/testing/albums.py), in the shape public album pages and their JSON have."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import html
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from samizdat.app import pipeline
+from samizdat.cli import app
+from samizdat.config import LinkSettings
+from samizdat.fetch import Fetcher
+from samizdat.platforms.registry import Registry
+from samizdat.platforms.wechat import PLATFORM as WECHAT_PLATFORM
+from samizdat.platforms.wechat.links import album_links, article_link
+from samizdat.sources import SourceKind, poll
+from samizdat.sources.listings import MAX_ITEMS, MAX_PAGES
+from samizdat.testing import Simulator
+from samizdat.testing.albums import album_id
+from samizdat.watch.links import LinkBudget
+from samizdat.watch.polling import poll_sources
+from tests.helpers import WECHAT, config_for, fast_archive_settings
+
+PAGES = sorted((WECHAT / "pre-deletion").glob("*.html.gz")) + sorted((WECHAT / "articles").glob("*.html"))
+# Independent of the parser: every href of the raw page that points at a WeChat article.
+RAW_ARTICLE_HREF = re.compile(
+    r"""href=["'](https?://mp\.weixin\.qq\.com/(?:s\?|s/|mp/appmsg/show\?)[^"']*)["']"""
+)
+
+
+def _page(path) -> str:
+    return gzip.decompress(path.read_bytes()).decode() if path.suffix == ".gz" else path.read_text()
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name[:24])
+def test_every_article_link_of_a_real_page_is_found_and_nothing_else(path):
+    text = _page(path)
+    article = WECHAT_PLATFORM.parse("https://mp.weixin.qq.com/s/saved", text)
+    expected = {WECHAT_PLATFORM.canonical_url(html.unescape(href)) for href in RAW_ARTICLE_HREF.findall(text)}
+    expected.discard(article.url)
+    found = set(article.links)
+    assert {WECHAT_PLATFORM.canonical_url(link) for link in found} == expected
+    assert all(WECHAT_PLATFORM.canonical_id(link) for link in found if "/s?" in link)
+    assert article.listings == ()  # none of the saved pages names an album
+
+
+def test_the_saved_pages_link_seventeen_articles_in_four_pages():
+    linked = {
+        path.name: WECHAT_PLATFORM.parse("https://mp.weixin.qq.com/s/saved", _page(path)).links
+        for path in PAGES
+    }
+    # Counted by hand in the pages' 往期推荐 blocks (duplicates in a page count once).
+    assert sorted(len(v) for v in linked.values() if v) == [1, 2, 7, 7]
+
+
+def test_album_links_are_found_in_attributes_and_in_script_strings():
+    # Constructed: a saved page with the album tag WeChat puts above a series' title (an
+    # attribute with &amp;) and the album's address as a script string (\x26 and \/ escapes).
+    text = _page(PAGES[0])
+    tag = (
+        '<a class="article-tag__item" data-url="https://mp.weixin.qq.com/mp/appmsgalbum?__biz=MzA4&amp;'
+        'action=getalbum&amp;album_id=1234567890#wechat_redirect">#合集</a>'
+    )
+    script = "<script>var album_url = 'https:\\/\\/mp.weixin.qq.com\\/mp\\/appmsgalbum?__biz=MzB5\\x26album_id=42\\x26scene=126';</script>"
+    text = text.replace("</head>", script + "</head>", 1).replace("<h2", tag + tag + "<h2", 1)
+    article = WECHAT_PLATFORM.parse("https://mp.weixin.qq.com/s/saved", text)
+    assert article.listings == (  # in page order, each once
+        "https://mp.weixin.qq.com/mp/appmsgalbum?__biz=MzB5&action=getalbum&album_id=42",
+        "https://mp.weixin.qq.com/mp/appmsgalbum?__biz=MzA4&action=getalbum&album_id=1234567890",
+    )
+    # Not albums: no album id, another host, a profile page.
+    assert (
+        album_links('<a href="https://mp.weixin.qq.com/mp/appmsgalbum?__biz=MzA4&action=getalbum">', "") == ()
+    )
+    assert (
+        album_links(
+            "https://evil.example/mp/appmsgalbum?__biz=MzA4&album_id=1", "https://mp.weixin.qq.com/s/x"
+        )
+        == ()
+    )
+
+
+@pytest.fixture(scope="module")
+def albums_site():
+    """45 articles of one account (the first saved page, copied), so its album has 45 items."""
+    with Simulator(WECHAT, copies=45) as sim:
+        yield sim
+
+
+def _album_of(sim, article):
+    return sim.base + f"/mp/appmsgalbum?__biz={article.biz}&action=getalbum&album_id={album_id(article.biz)}"
+
+
+async def _poll(sim, url):
+    settings = fast_archive_settings(Path("unused"), sim)  # no archive: only fetches
+    async with Fetcher(settings.fetch) as fetcher:
+        return await poll(fetcher, url, kind=SourceKind.LISTING, platforms=Registry(settings.platforms))
+
+
+def test_an_album_of_45_is_read_whole_in_pages_of_20(albums_site):
+    first = albums_site.articles[0]
+    members = [a for a in albums_site.articles if a.biz == first.biz]
+    assert len(members) == 45
+    before = len(albums_site.requests)
+    polled = asyncio.run(_poll(albums_site, _album_of(albums_site, first)))
+    assert polled.error is None, polled.error
+    assert [e.url.rsplit("mid=", 1)[1].split("&")[0] for e in polled.entries] == [a.mid for a in members]
+    assert all(e.title and e.published_at for e in polled.entries)
+    assert polled.document.note is None and polled.document.title
+    album_requests = [r for r in albums_site.requests[before:] if r[1] == "/mp/appmsgalbum"]
+    assert len(album_requests) == 3  # 20 + 20 + 5
+
+
+@pytest.mark.parametrize(
+    ("answer", "check"),
+    [
+        # ret ≠ 0 and malformed JSON: the album's HTML is read instead (its first 10 items).
+        ("ret", lambda p: p.error is None and len(p.entries) == 10),
+        ("malformed", lambda p: p.error is None and len(p.entries) == 10),
+        ("verification", lambda p: p.error is not None and "verification page" in p.error),
+        ("endless", lambda p: len(p.entries) == min(MAX_PAGES * 20, MAX_ITEMS) and "only" in p.document.note),
+        (
+            "huge",
+            lambda p: (
+                p.error is None and len(p.entries) == MAX_ITEMS and f"first {MAX_ITEMS}" in p.document.note
+            ),
+        ),
+    ],
+)
+def test_hostile_album_answers_end_in_a_clear_error_or_a_bounded_result(albums_site, answer, check):
+    first = albums_site.articles[0]
+    albums_site.album_answers[album_id(first.biz)] = answer
+    try:
+        polled = asyncio.run(_poll(albums_site, _album_of(albums_site, first)))
+    finally:
+        albums_site.album_answers.clear()
+    assert check(polled), (polled.error, len(polled.entries), polled.document and polled.document.note)
+
+
+def test_link_budget_caps_each_account_and_the_day_in_schedule_time():
+    now = [0.0]
+    budget = LinkBudget(LinkSettings(per_account_per_day=2, per_day=3), time_scale=8640, clock=lambda: now[0])
+    assert [budget.take("a") for _ in range(3)] == [True, True, False]
+    assert budget.take("b") and not budget.take("c")  # the day's 3 are spent
+    now[0] = 10.0  # a schedule day (86,400 s / 8,640) later
+    assert budget.take("a") and budget.take("c") and budget.refused == 2
+
+
+@pytest.mark.slow
+def test_an_album_source_captures_its_articles_and_what_they_link(tmp_path):
+    with Simulator(WECHAT, copies=4, linked=True) as sim:
+        settings = fast_archive_settings(tmp_path / "data", sim, links=LinkSettings())  # the defaults
+        first = sim.articles[0]
+        members = [a for a in sim.articles if a.biz == first.biz]
+        config = config_for(tmp_path, sim)
+        Path(config).write_text(
+            Path(config).read_text().replace("[links]\nfollow = []\n", "")
+        )  # the defaults
+        added = CliRunner().invoke(
+            app, ["--config", config, "source", "add", sim.album_url(first) + "&scene=126"]
+        )
+        assert added.exit_code == 0, added.output
+        assert "(listing)" in added.output and f"{len(members)} entries" in added.output
+
+        async def run():
+            async with pipeline(settings) as pipe:
+                return await poll_sources(pipe, pipe.store.list_sources()), pipe.store
+
+        (reports, _), store = asyncio.run(run())
+        assert reports[0].error is None and reports[0].listed == len(members)
+        member_ids = [store.article_id_for_url(article_link(sim.base + a.path, sim.base)) for a in members]
+        assert all(member_ids)
+        # Each member links earlier members (archived already) and one article of another
+        # account: that one is captured at depth 1, and its own links are not followed.
+        for article_id in member_ids:
+            linked = store.links_from(article_id)
+            assert linked and all(link.article_id is not None or link.url for link in linked)
+        others = (
+            {link.article_id for i in member_ids for link in store.links_from(i)} - set(member_ids) - {None}
+        )
+        assert others, "no article of another account was reached by a link"
+        for other in others:
+            assert set(member_ids) & {a.article_id for a in store.links_to(other)}
+            for onward in store.links_from(other):
+                reached_otherwise = any(
+                    onward.url == link.url for i in member_ids for link in store.links_from(i)
+                )
+                assert onward.article_id is None or reached_otherwise, "a link of depth 2 was followed"
+        store.engine.dispose()
+
+
+@pytest.mark.slow
+def test_the_link_caps_bound_what_one_account_starts(tmp_path):
+    with Simulator(WECHAT, copies=4, linked=True) as sim:
+        caps = LinkSettings(per_account_per_day=1, per_day=1000)
+        settings = fast_archive_settings(tmp_path / "data", sim, links=caps)
+        first = sim.articles[0]
+
+        async def run():
+            async with pipeline(settings) as pipe:
+                pipe.store.add_source(
+                    str(SourceKind.LISTING), sim.album_url(first), title=None, interval_seconds=60
+                )
+                return await poll_sources(pipe, pipe.store.list_sources())
+
+        reports, captures = asyncio.run(run())
+        members = [a for a in sim.articles if a.biz == first.biz]
+        assert reports[0].new == len(members)
+        assert len(captures) == len(members) + 1  # the album's articles, and one linked capture
