@@ -183,17 +183,19 @@ def test_an_album_source_captures_its_articles_and_what_they_link(tmp_path):
         # Each member links earlier members (archived already) and one article of another
         # account: that one is captured at depth 1, and its own links are not followed.
         for article_id in member_ids:
-            linked = store.links_from(article_id)
+            linked = store.outgoing_links(article_id)
             assert linked and all(link.article_id is not None or link.url for link in linked)
         others = (
-            {link.article_id for i in member_ids for link in store.links_from(i)} - set(member_ids) - {None}
+            {link.article_id for i in member_ids for link in store.outgoing_links(i)}
+            - set(member_ids)
+            - {None}
         )
         assert others, "no article of another account was reached by a link"
         for other in others:
-            assert set(member_ids) & {a.article_id for a in store.links_to(other)}
-            for onward in store.links_from(other):
+            assert set(member_ids) & {a.article_id for a in store.incoming_links(other)}
+            for onward in store.outgoing_links(other):
                 reached_otherwise = any(
-                    onward.url == link.url for i in member_ids for link in store.links_from(i)
+                    onward.url == link.url for i in member_ids for link in store.outgoing_links(i)
                 )
                 assert onward.article_id is None or reached_otherwise, "a link of depth 2 was followed"
         store.engine.dispose()

@@ -1,6 +1,17 @@
 """The ``samizdat`` command: one module per group of commands (``samizdat --help`` lists them)."""
 
-from samizdat.cli import archive, articles, demo, log, mirror, settings, sources, watching
+from samizdat.cli import accounts, archive, articles, demo, log, mirror, settings, sources, watching
 from samizdat.cli.base import app
 
-__all__ = ["app", "archive", "articles", "demo", "log", "mirror", "settings", "sources", "watching"]
+__all__ = [
+    "accounts",
+    "app",
+    "archive",
+    "articles",
+    "demo",
+    "log",
+    "mirror",
+    "settings",
+    "sources",
+    "watching",
+]

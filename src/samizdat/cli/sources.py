@@ -33,7 +33,8 @@ def source_add(
         typer.Option("--keyword", "-k", help="Watch this term in the source's articles (repeatable)."),
     ] = None,
 ) -> None:
-    """Add a source; its kind (feed, sitemap, URL list, OPML of feeds) is recognised from it."""
+    """Add a source; its kind (feed, sitemap, URL list, OPML of feeds, WeChat album) is recognised
+    from it."""
     import asyncio
 
     from samizdat.watch.polling import SourceRefused, add_source

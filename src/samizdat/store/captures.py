@@ -414,6 +414,7 @@ def _details(article: Article) -> dict[str, Any]:
         "description": article.description,
         "repost_of": article.repost_of,
         "labels": list(article.labels),
+        "listings": list(article.listings),
         "site_name": article.site_name,
         "language": article.language,
     }

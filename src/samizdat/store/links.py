@@ -66,7 +66,7 @@ class LinkQueries:
             )
         return [url for url, canonical in links if url not in known_urls and canonical not in known_ids]
 
-    def links_from(self, article_id: int) -> list[LinkedArticle]:
+    def outgoing_links(self, article_id: int) -> list[LinkedArticle]:
         """The articles ``article_id`` links to, in page order, archived or not."""
         with self.engine.connect() as connection:
             rows = connection.execute(
@@ -112,7 +112,7 @@ class LinkQueries:
                 found.append(LinkedArticle(row.url, target.id, target.title, target.state, target.outcome))
         return found
 
-    def links_to(self, article_id: int) -> list[LinkedArticle]:
+    def incoming_links(self, article_id: int) -> list[LinkedArticle]:
         """The archived articles whose latest version links to ``article_id``, oldest first."""
         with self.engine.connect() as connection:
             target = connection.execute(

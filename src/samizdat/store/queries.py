@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
+from samizdat.store.accounts import AccountQueries
 from samizdat.store.articles import ArticleReads
 from samizdat.store.captures import CaptureQueries
 from samizdat.store.claims import ClaimQueries
@@ -33,6 +34,7 @@ class Store(
     NotificationQueries,
     LogQueries,
     LinkQueries,
+    AccountQueries,
 ):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

@@ -31,6 +31,7 @@ from samizdat.platforms import UnavailableReason
 from samizdat.sources.documents import DiscoveredURL
 from samizdat.status import REMOVALS, Outcome
 from samizdat.store import UnseenRemoval
+from samizdat.watch.accounts import adopt_listings
 from samizdat.watch.capture import CaptureOutcome, CaptureStatus
 from samizdat.watch.links import LinkBudget, follows
 from samizdat.watch.outcomes import TRANSIENT_STATUSES, outcome_of_notice
@@ -136,6 +137,10 @@ class FirstSight:
             await self._record_removal(sighting, outcome, removal)
         if outcome.status is CaptureStatus.CAPTURED:
             await self._follow_links(sighting, outcome)
+            if outcome.listings and outcome.platform and outcome.canonical_id:
+                await adopt_listings(
+                    self.pipe.store, outcome.platform, outcome.canonical_id, outcome.account, outcome.listings
+                )
         if self.on_done:
             self.on_done(sighting, outcome)
         return outcome

@@ -138,6 +138,10 @@ def article(request: Request, article_id: int) -> dict[str, Any]:
             for c in request.app.state.reader.copies(article_id, found.cluster_id)
         ],
         "related": [r.id for r in request.app.state.reader.related(article_id, limit=8)],
+        # Links in its latest version to other articles (archived or not), and the archived
+        # articles that link to it.
+        "links_to": [_linked(item) for item in request.app.state.store.outgoing_links(article_id)],
+        "linked_from": [_linked(item) for item in request.app.state.store.incoming_links(article_id)],
         "versions": [
             {
                 "id": v.id,
@@ -165,6 +169,66 @@ def article(request: Request, article_id: int) -> dict[str, Any]:
             for c in found.checks
         ],
         "links": _links(article_id, found.url),
+    }
+
+
+def _linked(item) -> dict[str, Any]:
+    return {
+        "url": item.url,
+        "id": item.article_id,
+        "title": item.title,
+        "status": item.state,
+        "outcome": item.outcome,
+    }
+
+
+def _account(summary) -> dict[str, Any]:
+    account = summary.account
+    return {
+        "id": account.id,
+        "name": account.name,
+        "platform": account.platform,
+        "biz": account.biz,
+        "user_name": account.user_name,
+        "nickname": account.nickname,
+        "follow_albums": account.follow_albums,
+        "watched_since": account.created_at,
+        "articles": summary.articles,
+        "removed": summary.removed,
+        "by_state": summary.states,
+        "sources": summary.sources,
+    }
+
+
+@router.get("/accounts")
+def accounts(request: Request) -> dict[str, Any]:
+    """The watched accounts (``samizdat account add``), with their articles by state."""
+    return {"accounts": [_account(summary) for summary in request.app.state.store.list_accounts()]}
+
+
+@router.get("/accounts/{name}")
+def account(request: Request, name: str) -> dict[str, Any]:
+    """One watched account (by nickname, user name, biz or id): its sources and its removals by
+    month of first capture."""
+    store = request.app.state.store
+    found = store.find_account(name)
+    if found is None:
+        raise HTTPException(404, "no watched account of this name, user name, biz or id")
+    return _account(store.account_summary(found)) | {
+        "sources": [
+            {
+                "id": s["id"],
+                "kind": s["kind"],
+                "url": s["url"],
+                "title": s["title"],
+                "last_polled_at": s["last_polled_at"],
+            }
+            for s in store.account_sources(found)
+        ],
+        "by_month": [
+            {"month": month, "articles": total, "removed": removed}
+            for month, total, removed in store.removals_by_month(found)
+        ],
     }
 
 

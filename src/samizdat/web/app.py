@@ -35,7 +35,7 @@ from samizdat.store.views import ArticleDetail, VersionView
 from samizdat.web import api, evidence, feeds, memento
 from samizdat.web.i18n import OUTCOMES, Translator, choose
 from samizdat.web.limits import RateLimiter
-from samizdat.web.pages import article_context, stats_context
+from samizdat.web.pages import account_context, article_context, stats_context
 
 HERE = Path(__file__).parent
 REMOVAL_OUTCOMES = (
@@ -185,16 +185,16 @@ def create_app(settings: Settings, store: Store | None = None, files: WarcFiles 
 
     @app.get("/accounts/{name}", response_class=HTMLResponse, include_in_schema=False)
     def account_page(request: Request, name: str, cursor: str | None = None):
-        summary = app.state.reader.account(name)
-        if summary is None:
-            raise HTTPException(404, "no archived article of this account")
+        context = account_context(app.state.reader, app.state.store, name, Translator(_language(request)))
+        if context is None:
+            raise HTTPException(404, "no archived article of this account, and it is not watched")
         listing = app.state.reader.articles(
             ArticleFilter(account=name), limit=settings.web.page_size, cursor=cursor
         )
         return page(
             request,
             "account.html",
-            account=summary,
+            **context,
             listing=listing,
             feed_url=f"/feeds/removed.atom?account={_quote(name)}",
             next_url=_with(request, cursor=listing.next_cursor) if listing.next_cursor else None,

@@ -79,6 +79,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "article.published": ("发布于 {date}", "Published {date}"),
     "article.by": ("作者：{name}", "By {name}"),
     "article.related": ("相关文章", "Related posts"),
+    "links.heading": ("链接", "Links"),
+    "links.out": ("本文链接的文章（{n}）", "Links to ({n})"),
+    "links.in": ("链接本文的文章（{n}）", "Linked from ({n})"),
+    "links.unarchived": ("未存档", "not archived"),
     "evidence.heading": ("核验这份存档", "Verify this copy"),
     "evidence.intro": (
         "每次存档与每次检查都写入一份只增不改的日志，日志的树头由本存档的密钥签名。"
@@ -104,6 +108,29 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "account.summary": (
         "存档 {total} 篇文章，其中 {removed} 篇被删除（{rate}）",
         "{total} articles archived, {removed} removed ({rate})",
+    ),
+    "state.live": ("在线", "online"),
+    "state.suspect": ("待确认", "awaiting confirmation"),
+    "state.removed": ("已删除", "removed"),
+    "account.watched": ("关注自 {date}", "Watched since {date}"),
+    "account.ids": ("biz：{biz} · 微信号：{user}", "biz: {biz} · user name: {user}"),
+    "account.states": ("按状态：{states}", "By state: {states}"),
+    "account.sources": ("来源（合集）", "Sources (albums)"),
+    "account.no_sources": (
+        "尚无来源：其文章中出现的合集会自动加入。",
+        "No sources yet: albums its articles name are added as they are found.",
+    ),
+    "account.albums_off": ("不自动关注合集", "Albums are not followed"),
+    "account.polled": ("上次读取 {date}", "last read {date}"),
+    "account.never_polled": ("尚未读取", "not read yet"),
+    "account.by_month": ("按月：存档与删除", "By month: archived and removed"),
+    "account.month_row": (
+        "{month}：存档 {total} 篇，删除 {removed} 篇（{rate}）",
+        "{month}: {total} archived, {removed} removed ({rate})",
+    ),
+    "account.rate_chart": (
+        "每月存档文章的删除比例（%）",
+        "Share of each month's archived articles removed (%)",
     ),
     "versions.title": ("版本历史", "Version history"),
     "versions.changes": ("与上一版本相比的改动", "Changes from the previous version"),
@@ -214,6 +241,9 @@ class Translator:
     def __call__(self, key: str, **values: object) -> str:
         text = MESSAGES[key][self.index]
         return text.format(**values) if values else text
+
+    def state(self, name: str) -> str:
+        return MESSAGES.get(f"state.{name}", (name, name))[self.index]
 
     def outcome(self, name: str | None) -> str:
         return OUTCOMES.get(name or "unknown_unavailable", OUTCOMES["unknown_unavailable"])[self.index]

@@ -57,6 +57,8 @@ def article_surroundings(reader: Reader, store: Store, article: ArticleDetail) -
         "copies": reader.copies(article.id, article.cluster_id, limit=COPIES_SHOWN),
         "copies_total": reader.copy_count(article.cluster_id),
         "log_entries": store.log_entries_of(article.id),
+        "links_out": store.outgoing_links(article.id),
+        "links_in": store.incoming_links(article.id),
     }
 
 
@@ -94,3 +96,35 @@ def stats_context(reader: Reader, t: Translator) -> dict[str, Any]:
     )
     tables = {by: found[:STATS_ROWS] for by, found in groups.items() if by != "month"} | {"month": months}
     return {"stats": stats, "figures": figures, "tables": tables}
+
+
+def account_context(reader: Reader, store: Store, name: str, t: Translator) -> dict[str, Any] | None:
+    """An account's page: its archived articles and, when it is watched (``samizdat account
+    add``), its sources, its articles by state and its removals month by month. None: no such
+    account is archived or watched."""
+    summary = reader.account(name)
+    watched = store.find_account(name)
+    if summary is None and watched is None:
+        return None
+    context: dict[str, Any] = {
+        "account": summary or {"name": name, "articles": 0, "removed": 0, "removal_rate": 0.0},
+        "watched": None,
+    }
+    if watched is not None:
+        months = store.removals_by_month(watched)
+        summary = store.account_summary(watched)
+        context["watched"] = {
+            "account": watched,
+            "summary": summary,
+            "states": ", ".join(f"{t.state(state)} {n}" for state, n in sorted(summary.states.items()))
+            or "—",
+            "sources": store.account_sources(watched),
+            "months": months,
+            "chart": Markup(
+                charts.bars(
+                    [charts.Bar(month, removed / total * 100) for month, total, removed in months if total],
+                    title=t("account.rate_chart"),
+                )
+            ),
+        }
+    return context

@@ -52,7 +52,7 @@ from samizdat.evidence.heads import head_document
 from samizdat.evidence.packages import PackageSigner
 from samizdat.read.reader import ArticleFilter
 from samizdat.store import Store
-from samizdat.store.schema import articles, log_entries
+from samizdat.store.schema import article_links, articles, log_entries
 from samizdat.web.mirror.layout import (
     LANGUAGES,
     MANIFEST,
@@ -117,7 +117,8 @@ def _render_articles(
 
 def changed_articles(store: Store, since: datetime) -> set[int]:
     """The articles whose pages a build after ``since`` must render again: those the log says
-    were captured, removed, restored or edited since, and the articles sharing their text."""
+    were captured, removed, restored or edited since, the articles sharing their text, and
+    those they link to (their "linked from" changed)."""
     with store.engine.connect() as connection:
         touched = set(
             connection.scalars(
@@ -136,7 +137,14 @@ def changed_articles(store: Store, since: datetime) -> set[int]:
         mates = connection.scalars(
             select(articles.c.id).where(or_(articles.c.cluster_id.in_(clusters), articles.c.id.in_(clusters)))
         )
-        return touched | set(mates)
+        linked = connection.scalars(
+            select(articles.c.id).where(
+                articles.c.canonical_id.in_(
+                    select(article_links.c.canonical_id).where(article_links.c.article_id.in_(touched))
+                )
+            )
+        )
+        return touched | set(mates) | set(linked)
 
 
 def index_search(root: Path) -> int:

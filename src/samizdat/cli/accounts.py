@@ -1,0 +1,65 @@
+"""Commands on accounts: the accounts a researcher watches, their albums and their removals."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from samizdat.cli.base import app, console, errors, settings_of, store_of
+
+account_app = typer.Typer(
+    help="Accounts to watch: their articles, albums and removals.", no_args_is_help=True
+)
+app.add_typer(account_app, name="account")
+
+
+@account_app.command("add")
+def account_add(
+    ctx: typer.Context,
+    key: Annotated[
+        str, typer.Argument(help="The account's biz (__biz=… in its URLs), its gh_… id, or an article URL.")
+    ],
+    albums: Annotated[bool, typer.Option(help="Watch the albums its articles name as sources of it.")] = True,
+) -> None:
+    """Watch an account: its archived articles are attached, its albums become its sources."""
+    from samizdat.watch.accounts import AccountRefused, add_account
+
+    try:
+        added = asyncio.run(add_account(settings_of(ctx), store_of(ctx), key, follow_albums=albums))
+    except AccountRefused as exc:
+        errors.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    account = added.account
+    state = "added" if added.created else "already watched"
+    console.print(
+        f"{state}: account {account.id} {account.name} (biz {account.biz or '?'}, user name "
+        f"{account.user_name or '?'}): {added.articles} archived articles"
+        + (f"; {len(added.sources)} albums now watched" if added.sources else "")
+    )
+    for url in added.sources:
+        console.print(f"  album {url}")
+
+
+@account_app.command("list")
+def account_list(ctx: typer.Context) -> None:
+    """The watched accounts: their articles by state, removals and sources."""
+    from rich.table import Column, Table
+
+    # Folded, never cut: a biz or user name with an ellipsis names nothing.
+    names = ("id", "name", "biz", "user name", "articles", "removed", "sources", "albums")
+    table = Table(*(Column(name, overflow="fold") for name in names))
+    for summary in store_of(ctx).list_accounts():
+        account = summary.account
+        table.add_row(
+            str(account.id),
+            account.name,
+            account.biz or "—",
+            account.user_name or "—",
+            str(summary.articles),
+            str(summary.removed),
+            str(summary.sources),
+            "followed" if account.follow_albums else "off",
+        )
+    console.print(table)
