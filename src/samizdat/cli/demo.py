@@ -23,7 +23,7 @@ DEMO_SECONDS = 30.0
 @app.command()
 def demo(
     ctx: typer.Context,
-    copies: Annotated[int, typer.Option(help="Distinct copies of each sample article to serve.")] = 1,
+    copies: Annotated[int, typer.Option(help="Distinct copies of each sample article to serve.")] = 3,
     pages: Annotated[
         Path | None, typer.Option(help="Pages to serve (default: the WeChat pages shipped with samizdat).")
     ] = None,
@@ -31,7 +31,8 @@ def demo(
         bool, typer.Option("--serve/--no-serve", help="Serve the site on web.port afterwards, until Ctrl-C.")
     ] = True,
 ) -> None:
-    """Offline demo: capture what the local simulator serves, watch it remove articles, show the site."""
+    """Offline demo: start from one album and one article link on the local simulator, capture
+    what they lead to, watch the simulator remove articles, show the site."""
     import asyncio
 
     from samizdat.cli.archive import relate_command
@@ -42,7 +43,7 @@ def demo(
 
     settings = settings_of(ctx)
     try:
-        simulator = Simulator(pages, copies=copies)
+        simulator = Simulator(pages, copies=copies, linked=True)
     except FileNotFoundError as exc:
         errors.print(str(exc))
         raise typer.Exit(2) from None
@@ -59,13 +60,16 @@ def demo(
             watch=replace(settings.watch, time_scale=DEMO_TIME_SCALE),
         )
         console.print(f"simulator serving {len(simulator.articles)} articles at {simulator.base}")
-        urls = simulator.article_urls() + [f"{simulator.base}/notice/{name}" for name in simulator.notices]
         ctx.obj = settings
-        capture(ctx, urls=urls, from_file=None, workers=1)
+        captured = asyncio.run(_demo_discover(settings, simulator))
+        capture(
+            ctx,
+            urls=[f"{simulator.base}/notice/{name}" for name in simulator.notices],
+            from_file=None,
+            workers=1,
+        )
         removals = list(
-            zip(
-                simulator.articles[:3], ("deleted-by-author", "violation", "multiple-complaints"), strict=True
-            )
+            zip(captured[:3], ("deleted-by-author", "violation", "multiple-complaints"), strict=False)
         )
         for article, notice in removals:
             simulator.remove(article, notice)
@@ -73,8 +77,11 @@ def demo(
             f"the simulator now removes {len(removals)} articles; watching in simulated time "
             "(one hour a second) until each removal is confirmed…"
         )
-        declared = asyncio.run(_demo_watch(settings, len(removals)))
-        console.print(f"{declared} of {len(removals)} removals detected and confirmed")
+        # Besides those: the linked articles a first sight found removed already await their
+        # confirmation too.
+        expected = len(removals) + _awaiting_confirmation(settings)
+        declared = asyncio.run(_demo_watch(settings, expected))
+        console.print(f"{declared} of {expected} removals detected and confirmed")
     relate_command(ctx)
     console.print(f"archive in {settings.data_dir}: try `samizdat show 1` or `samizdat export`")
     if serve_site:
@@ -84,7 +91,7 @@ def demo(
 @app.command()
 def simulate(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 8765,
-    copies: Annotated[int, typer.Option(help="Distinct copies of each sample article to serve.")] = 1,
+    copies: Annotated[int, typer.Option(help="Distinct copies of each sample article to serve.")] = 3,
     pages: Annotated[
         Path | None, typer.Option(help="Pages to serve (default: the WeChat pages shipped with samizdat).")
     ] = None,
@@ -177,6 +184,63 @@ def simulate(
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
+
+
+async def _demo_discover(settings: Settings, simulator) -> list:
+    """From one album and one article link (as a researcher starts: an account's article), what
+    the archive reaches: the album's articles, the article's account and its album, and the
+    articles they link to. The simulator's articles it captured, in its order."""
+    from samizdat.app import pipeline
+    from samizdat.platforms.wechat.links import article_link
+    from samizdat.store import open_archive
+    from samizdat.watch.accounts import add_account
+    from samizdat.watch.polling import add_source, poll_sources
+
+    first, other = (
+        simulator.articles[0],
+        next(a for a in simulator.articles if a.biz != simulator.articles[0].biz),
+    )
+    store = open_archive(settings)
+    try:
+        album = await add_source(settings, store, simulator.album_url(first), interval_seconds=3600)
+        console.print(f"source: album {album[0].url} ({album[0].listed} articles)")
+        account = await add_account(settings, store, simulator.base + other.path)
+        console.print(
+            f"account: {account.account.name}, from one of its articles; its albums: {len(account.sources)}"
+        )
+    finally:
+        store.engine.dispose()
+    async with pipeline(settings) as pipe:
+        reports, captures = await poll_sources(pipe, pipe.store.list_sources())
+        # Listed by an album, an article's URL is in the album's form; given, in the simulator's.
+        forms = {
+            a.token: (simulator.base + a.path, article_link(simulator.base + a.path, simulator.base))
+            for a in simulator.articles
+        }
+        captured = [
+            a
+            for a in simulator.articles
+            if any(url and pipe.store.article_id_for_url(url) for url in forms[a.token])
+        ]
+    console.print(
+        f"{sum(r.new for r in reports)} articles listed by {len(reports)} albums; {len(captures)} captured "
+        f"with the articles they link to (links.depth = {settings.links.depth})"
+    )
+    return captured
+
+
+def _awaiting_confirmation(settings: Settings) -> int:
+    from sqlalchemy import func, select
+
+    from samizdat.store import open_archive
+    from samizdat.store.schema import articles
+
+    store = open_archive(settings)
+    try:
+        with store.engine.connect() as connection:
+            return connection.scalar(select(func.count()).where(articles.c.state == "suspect")) or 0
+    finally:
+        store.engine.dispose()
 
 
 async def _demo_watch(settings: Settings, expected: int) -> int:
