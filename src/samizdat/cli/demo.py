@@ -135,6 +135,10 @@ def simulate(
         str,
         typer.Option(help="Host name of the image hosts' assets (localhost: a budget of their own)."),
     ] = "",
+    linked: Annotated[
+        bool,
+        typer.Option(help="Articles link earlier ones of their album, one of another account, their album."),
+    ] = False,
 ) -> None:
     """Serve the local WeChat simulator until interrupted (for demos and benchmarks)."""
     import signal
@@ -160,6 +164,7 @@ def simulate(
             fault_seed=seed,
             start_in=start_in,
             asset_host=asset_host,
+            linked=linked,
         )
     except (FileNotFoundError, ValueError) as exc:
         errors.print(str(exc))
@@ -180,6 +185,7 @@ def simulate(
         # The first line is for programs that start the simulator: they read the address from it.
         print(f"serving {len(simulator.articles)} articles at {simulator.base}", flush=True)
         print(f"article URLs: {simulator.base}/urls.txt", flush=True)
+        print(f"albums: {simulator.base}/albums.txt", flush=True)
         # SIGTERM ends the wait like Ctrl-C, so the request log is flushed and closed.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         with contextlib.suppress(KeyboardInterrupt):

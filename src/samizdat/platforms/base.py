@@ -85,7 +85,12 @@ class ListingPage:
 
 class ListingRefused(ValueError):
     """A listing page answered something other than its items: an error code, a verification
-    page, a document of another kind. The message says which."""
+    page, a document of another kind. The message says which; ``transient``: asking again
+    later may well succeed (a verification page, a 503)."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class Lister(Protocol):

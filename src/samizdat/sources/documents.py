@@ -46,6 +46,7 @@ class SourceDocument:
     entries: tuple[DiscoveredURL, ...] = ()
     children: tuple[str, ...] = field(default=())  # sitemaps of a sitemap index, feeds of an OPML list
     note: str | None = None  # what reading it left out (a list longer than a poll reads)
+    partial: bool = False  # a page failed: the entries of the pages before it only
 
 
 _SAFE_XML = etree.XMLParser(

@@ -10,6 +10,8 @@ ends there. When the first page fails (an error code, malformed JSON), the list'
 
 from __future__ import annotations
 
+import asyncio
+
 from samizdat.fetch import Fetcher, Priority
 from samizdat.platforms.base import ListingRefused
 from samizdat.platforms.registry import Registry
@@ -29,8 +31,21 @@ def lister_for(platforms: Registry, url: str):
     return (platform, address) if address else None
 
 
-async def read_listing(fetcher: Fetcher, platforms: Registry, url: str, priority: Priority) -> SourceDocument:
-    """Every article the list at ``url`` holds (up to the bounds above), in its order."""
+async def read_listing(
+    fetcher: Fetcher,
+    platforms: Registry,
+    url: str,
+    priority: Priority,
+    *,
+    retries: int = 0,
+    retry_seconds: float = 0.0,
+) -> SourceDocument:
+    """Every article the list at ``url`` holds (up to the bounds above), in its order.
+
+    A page that fails for a while (a 503, a verification page, a body cut off) is asked again
+    ``retries`` times, after ``retry_seconds`` doubling (schedule time: the caller divides);
+    should a later page still fail, what the earlier ones listed is returned as ``partial``.
+    """
     found = lister_for(platforms, url)
     if found is None:
         raise NotASource(f"{url} is not a list of articles of a known platform (a WeChat album)")
@@ -38,21 +53,19 @@ async def read_listing(fetcher: Fetcher, platforms: Registry, url: str, priority
     page_url, fallback = platform.listing_pages(listing)
     entries: dict[str, DiscoveredURL] = {}
     asked: set[str] = set()
-    title, note = None, None
+    title, note, partial = None, None, False
     for _ in range(MAX_PAGES):
         asked.add(page_url)
-        result = await fetcher.fetch(page_url, accept=LISTING_ACCEPT, priority=priority)
         try:
-            if not result.ok:
-                raise ListingRefused(f"{result.failure}: {result.error}")
-            if result.status != 200:
-                raise ListingRefused(f"HTTP {result.status}")
-            page = platform.read_listing_page(result.final_url, result.content)
+            page = await _page(fetcher, platform, page_url, priority, retries, retry_seconds)
         except ListingRefused as exc:
             if not entries and fallback and fallback not in asked:
                 page_url, fallback = fallback, None
                 continue
-            raise NotASource(f"{page_url}: {exc}") from None
+            if not entries:
+                raise NotASource(f"{page_url}: {exc}") from None
+            note, partial = f"a page failed ({exc}): read up to it", True
+            break
         title = title or page.title
         for item in page.items:
             entries.setdefault(item.url, DiscoveredURL(item.url, item.title, item.published_at))
@@ -67,4 +80,24 @@ async def read_listing(fetcher: Fetcher, platforms: Registry, url: str, priority
         page_url = page.next_url
     else:
         note = f"read its first {MAX_PAGES} pages only"
-    return SourceDocument(SourceKind.LISTING, title, tuple(entries.values())[:MAX_ITEMS], note=note)
+    return SourceDocument(
+        SourceKind.LISTING, title, tuple(entries.values())[:MAX_ITEMS], note=note, partial=partial
+    )
+
+
+async def _page(fetcher: Fetcher, platform, url: str, priority: Priority, retries: int, retry_seconds: float):
+    for attempt in range(retries + 1):
+        result = await fetcher.fetch(url, accept=LISTING_ACCEPT, priority=priority)
+        try:
+            if not result.ok:
+                raise ListingRefused(f"{result.failure}: {result.error}", transient=True)
+            if result.status != 200:
+                raise ListingRefused(
+                    f"HTTP {result.status}", transient=result.status >= 500 or result.status == 429
+                )
+            return platform.read_listing_page(result.final_url, result.content)
+        except ListingRefused as exc:
+            if not exc.transient or attempt == retries:
+                raise
+        await asyncio.sleep(retry_seconds * 2**attempt)
+    raise AssertionError("unreachable")

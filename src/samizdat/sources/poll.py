@@ -45,12 +45,19 @@ async def poll(
     kind: SourceKind | None = None,
     priority: Priority = Priority.POLL,
     platforms: Registry | None = None,
+    retries: int = 0,
+    retry_seconds: float = 0.0,
 ) -> Poll:
+    """Read the source at ``url``; a list of pages (a WeChat album) asks a failing page again
+    ``retries`` times, ``retry_seconds`` apart, doubling (sources/listings.py)."""
     if kind is SourceKind.LISTING:
         if platforms is None:
             return Poll(url, None, error="a platform's list of articles needs the platforms to read it")
         try:
-            return Poll(url, await read_listing(fetcher, platforms, url, priority))
+            document = await read_listing(
+                fetcher, platforms, url, priority, retries=retries, retry_seconds=retry_seconds
+            )
+            return Poll(url, document)
         except NotASource as exc:
             return Poll(url, None, error=str(exc))
     headers = {}

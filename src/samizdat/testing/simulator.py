@@ -12,6 +12,7 @@ Routes::
     /ext/<host>/<path>               an asset of the platform's image hosts (a small PNG per path)
     /notice/<name>                   a notice page (deleted-by-author, verification, …)
     /urls.txt                        every article URL, one per line (a URL-list source)
+    /albums.txt                      every account's album, one per line
     /moved/<token>                   an article after its account migrated (the notice links here)
     /account/<biz>.xml, .json        one account's articles as RSS or a JSON Feed (removed ones leave it)
     /accounts.opml                   every account's feed
@@ -356,6 +357,12 @@ class Simulator:
             body = f'<?xml version="1.0"?><opml version="2.0"><body>{outlines}</body></opml>'
             send(writer, 200, body.encode(), [("Content-Type", "text/x-opml")])
             return True
+        if path == "/albums.txt":
+            body = "".join(
+                self.base + albums.album_path(a[0].biz) + "\n" for a in self.albums.values()
+            ).encode()
+            send(writer, 200, body, [("Content-Type", "text/plain; charset=utf-8")])
+            return True
         if path == "/urls.txt":
             body = "".join(url + "\n" for url in self.article_urls()).encode()
             send(writer, 200, body, [("Content-Type", "text/plain; charset=utf-8")])
@@ -385,7 +392,10 @@ class Simulator:
         now = self.now()
         listed = [a for a in self.albums[album] if a in set(self._listed())]
         if self.fates:  # published ones only, oldest first as the album shows them
-            listed = [a for a in listed if self.fates[a.token].published_at <= now]
+            listed = sorted(
+                (a for a in listed if self.fates[a.token].published_at <= now),
+                key=lambda a: self.fates[a.token].published_at,
+            )
         title = f"合集 {album[-4:]}"
         self._logged("/mp/appmsgalbum", "album")
         if query.get("f") == "json":
@@ -395,10 +405,18 @@ class Simulator:
         return self._page(writer, headers, albums.album_html(self.base, title, listed))
 
     def _links_block(self, article: SimulatedArticle) -> str:
+        """With a timeline, a page links only articles out before it, as a real one can."""
         if not self.linked:
             return ""
         album = self.albums[albums.album_id(article.biz)]
         others = [a for a in self.articles if a.biz != article.biz]
+        if self.fates:
+            out_by = self.fates[article.token].published_at
+            album = sorted(
+                (a for a in album if self.fates[a.token].published_at <= out_by),
+                key=lambda a: self.fates[a.token].published_at,
+            )
+            others = [a for a in others if self.fates[a.token].published_at < out_by]
         other = others[int(article.mid) % len(others)] if others else None
         return albums.recommended(self.base, article, album, other)
 

@@ -66,9 +66,15 @@ async def add_account(
 async def _from_article(settings: Settings, store: Store, url: str) -> tuple[str, dict[str, str | None]]:
     article_id = await asyncio.to_thread(store.article_id_for_url, url)
     if article_id is None:
+        from samizdat.watch.firstsight import transient
         from samizdat.workers import capture_urls  # the capture stage, only for a URL not archived
 
-        [outcome] = await capture_urls(settings, [url])
+        watch = settings.watch
+        for attempt in range(watch.capture_retries + 1):  # as a first sight tries: a 503 is no answer
+            [outcome] = await capture_urls(settings, [url])
+            if not transient(outcome) or attempt == watch.capture_retries:
+                break
+            await asyncio.sleep(watch.retry_seconds * 2**attempt / watch.time_scale)
         if outcome.article_id is None:
             raise AccountRefused(f"cannot read the account from {url}: {outcome.message or outcome.status}")
         article_id = outcome.article_id

@@ -105,6 +105,8 @@ async def poll_source(
         kind=SourceKind(row["kind"]) if row["kind"] != str(SourceKind.OPML) else None,
         priority=priority,
         platforms=pipe.registry,
+        retries=pipe.settings.watch.capture_retries,
+        retry_seconds=pipe.settings.watch.retry_seconds / pipe.settings.watch.time_scale,
     )
     if polled.error:
         # Due again at once (it was not polled); the next poll of this host tries it first.
@@ -115,16 +117,18 @@ async def poll_source(
         entries.setdefault(entry.url, entry)
     previous = await asyncio.to_thread(pipe.store.source_listing, row["id"])
     # Unchanged (304): it still lists what it listed, and what of that is not archived is tried again.
+    # A list whose later page failed lists only part of itself: nothing left it.
+    partial = polled.document is not None and polled.document.partial
     listed = previous if polled.not_modified else list(entries)
     now = datetime.now(UTC)
     dropped = 0
-    if not polled.not_modified and (gone := dropped_entries(previous, listed)):
+    if not polled.not_modified and not partial and (gone := dropped_entries(previous, listed)):
         dropped = await asyncio.to_thread(pipe.store.check_urls_soon, gone, now)
     # Every listed URL is looked up, not only those new to the listing: one whose capture failed,
     # is still running or was cut short by a crash is not archived yet, and is captured now.
     known = await asyncio.to_thread(pipe.store.known_urls, listed)
     fresh = [url for url in listed if url not in known]
-    listing = None if polled.not_modified else remembered(previous, listed)
+    listing = None if polled.not_modified or partial else remembered(previous, listed)
     await asyncio.to_thread(
         pipe.store.source_polled,
         row["id"],

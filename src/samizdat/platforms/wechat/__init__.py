@@ -290,7 +290,9 @@ class WeChat:
         markup, _ = split_scripts(body.decode("utf-8", errors="replace"))
         tree = parse_html(markup)
         if any(tree.xpath(xp) for xp in VERIFICATION_MARKS) or any(p in url for p in VERIFICATION_PATHS):
-            raise ListingRefused("WeChat answered with its verification page instead of the album")
+            raise ListingRefused(
+                "WeChat answered with its verification page instead of the album", transient=True
+            )
         notice = self._notice(tree, url, {})
         if notice is not None and not tree.xpath(album.ITEMS):
             raise ListingRefused(f"WeChat answered with a notice instead of the album: {notice.message}")

@@ -28,6 +28,7 @@ from samizdat.platforms.wechat.links import album_link, article_link
 
 PAGE_SIZE = 20
 ITEMS = "//*[contains(concat(' ', normalize-space(@class), ' '), ' album__item ')]"
+ALBUM_LIST = "//*[contains(concat(' ', normalize-space(@class), ' '), ' album__list ')]"  # empty or not
 CREATE_TIME = ".//*[contains(concat(' ', normalize-space(@class), ' '), ' js_article_create_time ')]"
 ALBUM_TITLE = (
     "//*[contains(concat(' ', normalize-space(@class), ' '), ' album__label-title ')]",
@@ -105,8 +106,8 @@ def read_json(url: str, data: object) -> ListingPage:
 def read_html(url: str, tree: html.HtmlElement) -> ListingPage:
     """The album's HTML page: the items it shows (the JSON pages on from there)."""
     elements = tree.xpath(ITEMS)
-    if not elements:
-        raise ListingRefused("the album page lists no items (no element of class album__item)")
+    if not elements and not tree.xpath(ALBUM_LIST):
+        raise ListingRefused("not an album page: no album__list, no album__item")
     items = []
     for element in elements:
         link = article_link(element.get("data-link") or "", url)
