@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from samizdat.store.schema import (
     sources,
@@ -19,24 +20,29 @@ class SourceQueries:
     def add_source(
         self, kind: str, url: str, *, title: str | None, interval_seconds: int, keywords: Sequence[str] = ()
     ) -> tuple[int, bool]:
-        """(id, created): a source URL is stored once."""
-        with self.engine.begin() as connection:
-            existing = connection.scalar(select(sources.c.id).where(sources.c.url == url))
-            if existing is not None:
-                return existing, False
-            created = connection.scalar(
-                insert(sources)
-                .values(
-                    kind=kind,
-                    url=url,
-                    title=title,
-                    poll_interval_seconds=interval_seconds,
-                    keywords=list(keywords) or None,
-                    created_at=datetime.now(UTC),
+        """(id, created): a source URL is stored once, whoever adds it at the same moment (two
+        captures naming one album do)."""
+        try:
+            with self.engine.begin() as connection:
+                existing = connection.scalar(select(sources.c.id).where(sources.c.url == url))
+                if existing is not None:
+                    return existing, False
+                created = connection.scalar(
+                    insert(sources)
+                    .values(
+                        kind=kind,
+                        url=url,
+                        title=title,
+                        poll_interval_seconds=interval_seconds,
+                        keywords=list(keywords) or None,
+                        created_at=datetime.now(UTC),
+                    )
+                    .returning(sources.c.id)
                 )
-                .returning(sources.c.id)
-            )
-            return created, True
+                return created, True
+        except IntegrityError:
+            with self.engine.connect() as connection:
+                return connection.scalar(select(sources.c.id).where(sources.c.url == url)), False
 
     def list_sources(self) -> list[dict[str, Any]]:
         """Every source, without its remembered listing (read at poll time: :meth:`source_listing`)."""
