@@ -6,7 +6,6 @@ and by `samizdat account list`. Pages: the simulator's copies of the real saved 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import httpx
 import pytest
@@ -109,4 +108,8 @@ def test_accounts_with_albums_off_and_names_that_are_no_account(tmp_path, site):
         refused = _cli(config, "account", "add", wrong)
         assert refused.exit_code == 1
         assert "names no account" in refused.output or "cannot read the account" in refused.output
-    assert Path(tmp_path / "data").exists()
+    listed = tmp_path / "accounts.txt"
+    listed.write_text(f"# the accounts of a study\n{first.biz}\ngh_0123456789ab  # again\n\nnot-an-account\n")
+    bulk = _cli(config, "account", "add", "--from-file", str(listed))
+    assert bulk.exit_code == 1  # one line names no account: said, and the others are added
+    assert bulk.output.count("already watched") == 2 and "names no account" in bulk.output

@@ -13,6 +13,7 @@ import html
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -219,3 +220,53 @@ def test_the_link_caps_bound_what_one_account_starts(tmp_path):
         members = [a for a in sim.articles if a.biz == first.biz]
         assert reports[0].new == len(members)
         assert len(captures) == len(members) + 1  # the album's articles, and one linked capture
+
+
+@pytest.mark.slow
+def test_an_article_that_leaves_the_middle_of_its_album_is_checked_at_once(tmp_path):
+    with Simulator(WECHAT, copies=5) as sim:
+        settings = fast_archive_settings(tmp_path / "data", sim)
+        first = sim.articles[0]
+        members = [a for a in sim.articles if a.biz == first.biz]
+
+        async def poll_twice():
+            async with pipeline(settings) as pipe:
+                pipe.store.add_source(
+                    str(SourceKind.LISTING), sim.album_url(first), title=None, interval_seconds=60
+                )
+                await poll_sources(pipe, pipe.store.list_sources())
+                sim.remove(members[2], "violation")  # the album stops listing it, as WeChat's do
+                reports, _ = await poll_sources(pipe, pipe.store.list_sources())
+                return reports
+
+        reports = asyncio.run(poll_twice())
+        assert reports[0].listed == len(members) - 1 and reports[0].dropped == 1
+
+
+@pytest.mark.slow
+def test_article_pages_show_what_they_link_and_what_links_them(tmp_path):
+    from samizdat.web.app import create_app
+    from samizdat.web.server import running_site
+
+    with Simulator(WECHAT, copies=3, linked=True) as sim:
+        settings = fast_archive_settings(tmp_path / "data", sim, links=LinkSettings())
+        first = sim.articles[0]
+
+        async def capture_album():
+            async with pipeline(settings) as pipe:
+                pipe.store.add_source(
+                    str(SourceKind.LISTING), sim.album_url(first), title=None, interval_seconds=60
+                )
+                await poll_sources(pipe, pipe.store.list_sources())
+                last = [a for a in sim.articles if a.biz == first.biz][-1]
+                return pipe.store.article_id_for_url(article_link(sim.base + last.path, sim.base))
+
+        linking = asyncio.run(capture_album())
+        with running_site(create_app(settings)) as base:
+            page = httpx.get(f"{base}/articles/{linking}", params={"lang": "en"}).text
+            assert "Links to (" in page
+            target = int(re.search(r'class="linked linked-live">\s*<a href="/articles/(\d+)"', page).group(1))
+            back = httpx.get(f"{base}/articles/{target}", params={"lang": "en"}).text
+            assert "Linked from (" in back and f'href="/articles/{linking}"' in back
+            api = httpx.get(f"{base}/api/articles/{target}").json()
+            assert linking in [item["id"] for item in api["linked_from"]]

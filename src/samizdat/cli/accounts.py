@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,28 +19,48 @@ app.add_typer(account_app, name="account")
 @account_app.command("add")
 def account_add(
     ctx: typer.Context,
-    key: Annotated[
-        str, typer.Argument(help="The account's biz (__biz=… in its URLs), its gh_… id, or an article URL.")
-    ],
+    keys: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Each account's biz (__biz=… in its URLs), its gh_… id, or one of its article URLs."
+        ),
+    ] = None,
+    from_file: Annotated[
+        Path | None, typer.Option(help="A file of such keys, one per line (# starts a comment).")
+    ] = None,
     albums: Annotated[bool, typer.Option(help="Watch the albums its articles name as sources of it.")] = True,
 ) -> None:
-    """Watch an account: its archived articles are attached, its albums become its sources."""
+    """Watch accounts: their archived articles are attached, their albums become their sources.
+    One that cannot be read is reported and the others are still added."""
     from samizdat.watch.accounts import AccountRefused, add_account
 
-    try:
-        added = asyncio.run(add_account(settings_of(ctx), store_of(ctx), key, follow_albums=albums))
-    except AccountRefused as exc:
-        errors.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from None
-    account = added.account
-    state = "added" if added.created else "already watched"
-    console.print(
-        f"{state}: account {account.id} {account.name} (biz {account.biz or '?'}, user name "
-        f"{account.user_name or '?'}): {added.articles} archived articles"
-        + (f"; {len(added.sources)} albums now watched" if added.sources else "")
-    )
-    for url in added.sources:
-        console.print(f"  album {url}")
+    wanted = list(keys or [])
+    if from_file is not None:
+        lines = from_file.read_text(encoding="utf-8-sig").splitlines()
+        wanted += [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+    if not wanted:
+        errors.print("[red]name at least one account (or --from-file FILE)[/red]")
+        raise typer.Exit(2)
+    settings, store = settings_of(ctx), store_of(ctx)
+    refused = 0
+    for key in wanted:
+        try:
+            added = asyncio.run(add_account(settings, store, key, follow_albums=albums))
+        except AccountRefused as exc:
+            errors.print(f"[red]{exc}[/red]")
+            refused += 1
+            continue
+        account = added.account
+        state = "added" if added.created else "already watched"
+        console.print(
+            f"{state}: account {account.id} {account.name} (biz {account.biz or '?'}, user name "
+            f"{account.user_name or '?'}): {added.articles} archived articles"
+            + (f"; {len(added.sources)} albums now watched" if added.sources else "")
+        )
+        for url in added.sources:
+            console.print(f"  album {url}")
+    if refused:
+        raise typer.Exit(1)
 
 
 @account_app.command("list")

@@ -182,6 +182,20 @@ class AccountQueries:
         with self.engine.begin() as connection:
             connection.execute(update(sources).where(sources.c.id == source_id).values(account_id=account.id))
 
+    def names_in_articles(self, account: Account) -> tuple[str | None, str | None, str | None] | None:
+        """(biz, user name, nickname) as the account's newest archived article gives them."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(articles.c.canonical_id, articles.c.account_id, articles.c.account)
+                .where(account_articles(account))
+                .order_by(articles.c.id.desc())
+                .limit(1)
+            ).first()
+        if row is None:
+            return None
+        biz = row.canonical_id.split(":", 1)[0] if ":" in row.canonical_id else None
+        return biz, row.account_id, row.account
+
     def account_listings(self, account: Account) -> list[str]:
         """The lists of articles (albums) the account's archived articles name, of its own."""
         with self.engine.connect() as connection:

@@ -88,31 +88,16 @@ async def _from_article(settings: Settings, store: Store, url: str) -> tuple[str
 
 
 def _filled_in(store: Store, account: Account) -> Account:
-    """The account with the names its archived articles give it, where it lacked them."""
-    from sqlalchemy import select
-
-    from samizdat.store.accounts import account_articles
-    from samizdat.store.schema import articles
-
-    with store.engine.connect() as connection:
-        row = connection.execute(
-            select(articles.c.canonical_id, articles.c.account_id, articles.c.account)
-            .where(account_articles(account))
-            .order_by(articles.c.id.desc())
-            .limit(1)
-        ).first()
-    if row is None:
+    """The account with the names its newest archived article gives it, where it lacked them."""
+    names = store.names_in_articles(account)
+    if names is None:
         return account
-    biz = (
-        row.canonical_id.split(":", 1)[0]
-        if account.platform == "wechat" and ":" in row.canonical_id
-        else None
-    )
+    biz, user_name, nickname = names
     filled, _ = store.add_account(
         account.platform,
-        biz=account.biz or biz,
-        user_name=account.user_name or row.account_id,
-        nickname=account.nickname or row.account,
+        biz=account.biz or (biz if account.platform == "wechat" else None),
+        user_name=account.user_name or user_name,
+        nickname=account.nickname or nickname,
         follow_albums=account.follow_albums,
     )
     return filled
