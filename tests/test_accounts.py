@@ -74,6 +74,8 @@ def test_an_account_added_by_an_article_url_brings_its_articles_and_albums(tmp_p
         page = client.get(f"/accounts/{nickname}", params={"lang": "en"})
         assert page.status_code == 200 and "Watched since" in page.text and "Sources (albums)" in page.text
         assert "archived, 0 removed" in page.text
+        by_biz = client.get(f"/accounts/{first.biz}", params={"lang": "en"})
+        assert by_biz.status_code == 200 and by_biz.text.count('class="article-item"') == len(members)
         assert client.get("/api/accounts/nobody").status_code == 404
 
 

@@ -189,14 +189,14 @@ def create_app(settings: Settings, store: Store | None = None, files: WarcFiles 
         if context is None:
             raise HTTPException(404, "no archived article of this account, and it is not watched")
         listing = app.state.reader.articles(
-            ArticleFilter(account=name), limit=settings.web.page_size, cursor=cursor
+            ArticleFilter(account=context["account_name"]), limit=settings.web.page_size, cursor=cursor
         )
         return page(
             request,
             "account.html",
             **context,
             listing=listing,
-            feed_url=f"/feeds/removed.atom?account={_quote(name)}",
+            feed_url=f"/feeds/removed.atom?account={_quote(context['account_name'])}",
             next_url=_with(request, cursor=listing.next_cursor) if listing.next_cursor else None,
         )
 

@@ -102,12 +102,15 @@ def account_context(reader: Reader, store: Store, name: str, t: Translator) -> d
     """An account's page: its archived articles and, when it is watched (``samizdat account
     add``), its sources, its articles by state and its removals month by month. None: no such
     account is archived or watched."""
-    summary = reader.account(name)
     watched = store.find_account(name)
+    # /accounts/<biz> or /accounts/<gh_ id> of a watched account lists it by its nickname.
+    name = watched.nickname if watched is not None and watched.nickname else name
+    summary = reader.account(name)
     if summary is None and watched is None:
         return None
     context: dict[str, Any] = {
         "account": summary or {"name": name, "articles": 0, "removed": 0, "removal_rate": 0.0},
+        "account_name": name,
         "watched": None,
     }
     if watched is not None:
