@@ -28,21 +28,13 @@ import httpx
 
 from samizdat.config import FetchSettings, PlatformSettings, Settings
 from samizdat.store import open_archive
+from samizdat.testing.process import simulator_process
 from samizdat.watch import CaptureStatus
 from samizdat.workers import capture_in_processes, capture_urls
 
 
 def start_simulator(copies: int) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "samizdat.cli", "simulate", "--port", "0", "--copies", str(copies)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    first = process.stdout.readline()
-    if not first.startswith("serving"):
-        process.kill()
-        raise SystemExit(f"the simulator did not start: {first!r}")
-    return process, first.rsplit(" ", 1)[1].strip()
+    return simulator_process(["--copies", str(copies)])
 
 
 def simulator_settings(directory: Path, base: str, concurrency: int) -> Settings:

@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import json
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -41,24 +40,20 @@ from samizdat.config import FetchSettings, LinkSettings, PlatformSettings, Setti
 from samizdat.service import Watcher
 from samizdat.store import open_archive
 from samizdat.store.schema import articles, sources
+from samizdat.testing.process import simulator_process
 from samizdat.watch.accounts import add_account
 from samizdat.watch.polling import SourceRefused, add_source
 
 
 def start_simulator(args: argparse.Namespace, directory: Path) -> tuple[subprocess.Popen, str]:
     command = [
-        *(sys.executable, "-m", "samizdat.cli", "simulate", "--port", "0", "--timeline", "--linked"),
+        *("--timeline", "--linked"),
         *("--copies", str(args.copies), "--time-scale", str(args.time_scale), "--seed", "1"),
         *("--publish-hours", str(args.publish_hours), "--fault-rate", str(args.fault_rate)),
         *("--log", str(directory / "requests.jsonl"), "--plan", str(directory / "plan.json")),
         *("--start-in", "5"),  # the clock starts once the watcher's sources are set up
     ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    first = process.stdout.readline()
-    if not first.startswith("serving"):
-        process.kill()
-        raise SystemExit(f"the simulator did not start: {first!r}")
-    return process, first.rsplit(" ", 1)[1].strip()
+    return simulator_process(command)
 
 
 def identity(url: str) -> tuple[str, str, str]:

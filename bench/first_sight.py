@@ -41,6 +41,7 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
+from samizdat.testing.process import simulator_process
 from samizdat.testing.timeline import OUTCOME_OF_NOTICE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,8 +63,7 @@ def environment(args: argparse.Namespace) -> dict[str, str]:
 
 def start_simulator(args: argparse.Namespace, directory: Path, seed: int) -> tuple[subprocess.Popen, str]:
     command = [
-        sys.executable, "-m", "samizdat.cli", "simulate", "--port", "0", "--timeline",
-        "--copies", "5", "--articles", str(args.articles), "--accounts", str(args.accounts),
+        "--timeline", "--copies", "5", "--articles", str(args.articles), "--accounts", str(args.accounts),
         "--time-scale", str(args.time_scale), "--publish-hours", "24",
         "--removed-share", str(args.removed_share), "--edited-share", "0.05", "--seed", str(seed),
         "--fault-rate", str(args.fault_rate), "--start-in", str(args.setup_seconds),
@@ -71,12 +71,7 @@ def start_simulator(args: argparse.Namespace, directory: Path, seed: int) -> tup
     ]  # fmt: skip
     if args.images_elsewhere:
         command += ["--asset-host", "localhost"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    first = process.stdout.readline()
-    if not first.startswith("serving"):
-        process.kill()
-        raise SystemExit(f"the simulator did not start: {first!r}")
-    return process, first.rsplit(" ", 1)[1].strip()
+    return simulator_process(command, cwd=ROOT)
 
 
 def write_config(args: argparse.Namespace, directory: Path, base: str, database_url: str | None) -> Path:

@@ -47,6 +47,7 @@ from samizdat.platforms.wechat import PLATFORM as WECHAT
 from samizdat.service import Watcher
 from samizdat.sources import SourceKind, read_source
 from samizdat.store import open_archive
+from samizdat.testing.process import simulator_process
 from samizdat.testing.timeline import OUTCOME_OF_NOTICE
 
 HORIZON_HOURS = 168.0  # watch.horizon_days
@@ -54,12 +55,6 @@ HORIZON_HOURS = 168.0  # watch.horizon_days
 
 def start_simulator(args: argparse.Namespace, directory: Path) -> tuple[subprocess.Popen, str]:
     command = [
-        sys.executable,
-        "-m",
-        "samizdat.cli",
-        "simulate",
-        "--port",
-        "0",
         "--timeline",
         "--copies",
         str(args.copies),
@@ -79,12 +74,7 @@ def start_simulator(args: argparse.Namespace, directory: Path) -> tuple[subproce
     if args.listings_keep_removed:
         command.append("--listings-keep-removed")
     command += ["--account-entries", str(args.account_entries), "--account-feeds", "json"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    first = process.stdout.readline()
-    if not first.startswith("serving"):
-        process.kill()
-        raise SystemExit(f"the simulator did not start: {first!r}")
-    return process, first.rsplit(" ", 1)[1].strip()
+    return simulator_process(command)
 
 
 async def run_watcher(settings: Settings, workers: int, wall_seconds: float, base: str) -> Watcher:
