@@ -16,6 +16,8 @@ from sqlalchemy.engine import Connection
 
 from samizdat.store.schema import article_links, article_urls, articles
 
+# What a page shows of a linked article.
+SHOWN = (articles.c.id, articles.c.title, articles.c.state, articles.c.outcome)
 MAX_LINKS = 200  # per article: a page of thousands of links is a link farm, not a reading list
 
 
@@ -80,25 +82,13 @@ class LinkQueries:
             by_canonical = {
                 row.canonical_id: row
                 for row in connection.execute(
-                    select(
-                        articles.c.id,
-                        articles.c.canonical_id,
-                        articles.c.title,
-                        articles.c.state,
-                        articles.c.outcome,
-                    ).where(articles.c.canonical_id.in_(canonicals))
+                    select(articles.c.canonical_id, *SHOWN).where(articles.c.canonical_id.in_(canonicals))
                 )
             }
             by_url = {
                 row.url: row
                 for row in connection.execute(
-                    select(
-                        article_urls.c.url,
-                        articles.c.id,
-                        articles.c.title,
-                        articles.c.state,
-                        articles.c.outcome,
-                    )
+                    select(article_urls.c.url, *SHOWN)
                     .join(articles, articles.c.id == article_urls.c.article_id)
                     .where(article_urls.c.url.in_([row.url for row in rows]))
                 )
@@ -122,7 +112,7 @@ class LinkQueries:
                 return []
             urls = select(article_urls.c.url).where(article_urls.c.article_id == article_id)
             linking = (
-                select(articles.c.id, articles.c.url, articles.c.title, articles.c.state, articles.c.outcome)
+                select(articles.c.url, *SHOWN)
                 .where(
                     articles.c.id.in_(
                         select(article_links.c.article_id).where(
