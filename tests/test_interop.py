@@ -221,7 +221,8 @@ def replay(browser, base: str, page: str, text: str) -> tuple[bool, dict]:
     tab.on("response", lambda r: collections.extend(re.findall(r"/w/api/c/(id-[0-9a-f]+)", r.url)))
     tab.goto(f"{base}/{page}")
     deadline, found = time.monotonic() + 60, False
-    while not found and time.monotonic() < deadline:
+    # The collection's id comes with a response of its API, which may follow the text.
+    while not (found and collections) and time.monotonic() < deadline:
         for frame in tab.frames:
             try:
                 found = found or text in frame.evaluate("document.body ? document.body.innerText : ''")
@@ -229,6 +230,7 @@ def replay(browser, base: str, page: str, text: str) -> tuple[bool, dict]:
                 continue
         tab.wait_for_timeout(250)
     shell = next(f for f in tab.frames if "/replay/?" in f.url)
+    assert collections, f"ReplayWeb.page never asked its API for the collection of {page} within 60 s"
     rows = shell.evaluate(VERIFICATION_ROWS, f"db:{collections[0]}")
     tab.close()
     return found, {row["id"]: row for row in rows}
