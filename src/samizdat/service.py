@@ -409,8 +409,11 @@ class Watcher:
         self.status.requested += 1
 
     def _source_lease(self) -> timedelta:
-        """Long enough for a poll that meets a slow host; a dead worker's claims are freed sooner."""
-        return timedelta(seconds=2 * self.settings.fetch.timeout)
+        """Long enough for a poll that meets a slow host, and for an album's page asked again
+        (sources/listings.py); a dead worker's claims are freed sooner."""
+        watch = self.settings.watch
+        retries = sum(watch.retry_seconds * 2**attempt for attempt in range(watch.capture_retries))
+        return timedelta(seconds=2 * self.settings.fetch.timeout + retries / watch.time_scale)
 
     def _count_poll(self, report: SourceReport) -> None:
         self.status.polls += 1
