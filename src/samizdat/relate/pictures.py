@@ -1,0 +1,142 @@
+"""Images as evidence: reading an archived image safely, telling content from decoration, and a
+perceptual hash that finds the same image elsewhere — resized, recompressed, slightly cropped
+or watermarked.
+
+Archived images are untrusted bytes. Pillow is asked for the header first: more than
+``MAX_PIXELS`` pixels (a decompression bomb, a 30,000 × 30,000 canvas) is refused before any
+pixel is decoded; only the first frame of an animation is read; a truncated file is refused,
+not padded. Each refusal says why (:class:`ImageRefused`), so the archive can record it.
+
+An image is hashed as it is (``whole``) and through windows that leave out up to 5 % of its
+width and height on either side (``windows``): a repost cropped by a few per cent is, nearly,
+one of the original's windows. Each is a pair of 64-bit perceptual hashes: a DCT hash
+(``imagehash.phash``) and a gradient hash (``imagehash.dhash``). Two images are the same when
+one's whole image is within ``MAX_DISTANCE`` bits, by both hashes, of one of the other's windows.
+Candidates are found through 16-bit bands of the DCT hashes (two hashes within 3 bits share at
+least one of their four bands), so a lookup reads a few index rows, not every image.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+MAX_PIXELS = 40_000_000  # 8,000 × 5,000: far above any article image, far below a bomb
+MIN_SIDE = 120  # icons, emoji, bullets, dividers
+MAX_ASPECT = 6.0  # separators, banners of a line
+# Left and right (top and bottom) shares a window leaves out: none, one side, or both halves.
+CROPS = ((0.0, 0.0), (0.05, 0.0), (0.0, 0.05), (0.025, 0.025))
+MAX_DISTANCE = 10  # bits, of 64, for each of the two hashes
+BAND_BITS = 16
+
+
+class ImageRefused(ValueError):
+    """Not an image that can be read safely; ``reason`` is a short code, the message says more."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class PictureHash:
+    width: int
+    height: int
+    format: str
+    frames: int
+    windows: tuple[tuple[int, int], ...]  # (DCT, gradient) hashes; the first is the whole image's
+    decoration: str | None  # why it is left out of comparisons (tiny, strip, qr_code), or None
+
+    @property
+    def whole(self) -> tuple[int, int]:
+        return self.windows[0]
+
+    def same_as(self, other: PictureHash) -> bool:
+        return _within(self.whole, other.windows) or _within(other.whole, self.windows)
+
+
+def _within(whole: tuple[int, int], windows: tuple[tuple[int, int], ...]) -> bool:
+    return any(
+        distance(whole[0], dct) <= MAX_DISTANCE and distance(whole[1], gradient) <= MAX_DISTANCE
+        for dct, gradient in windows
+    )
+
+
+def distance(a: int, b: int) -> int:
+    return (a ^ b).bit_count()
+
+
+def bands(value: int) -> list[int]:
+    """The hash's 16-bit bands, each tagged with its place (0–3) in the top bits.
+
+    >>> bands(0x0001_0002_0003_0004)
+    [4, 65539, 131074, 196609]
+    """
+    mask = (1 << BAND_BITS) - 1
+    return [(place << BAND_BITS) | (value >> (place * BAND_BITS) & mask) for place in range(64 // BAND_BITS)]
+
+
+def hash_picture(data: bytes) -> PictureHash:
+    """Read ``data`` safely (see the module) and hash it; :class:`ImageRefused` when it cannot be."""
+    import imagehash
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise ImageRefused(
+                    "too_many_pixels", f"{width} × {height} pixels: more than {MAX_PIXELS:,} are not decoded"
+                )
+            frames = getattr(image, "n_frames", 1)
+            image.seek(0)
+            image.draft("RGB", (512, 512))  # a JPEG decodes at a fraction of its size: all a hash needs
+            image.load()
+            picture = image.convert("RGB")
+            picture.thumbnail((512, 512))
+            image_format = image.format or "?"
+    except ImageRefused:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ImageRefused("too_many_pixels", f"a decompression bomb: {exc}") from None
+    except UnidentifiedImageError as exc:
+        raise ImageRefused("not_an_image", f"not an image Pillow reads: {exc}") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageRefused("truncated", f"the image is cut short or broken: {exc}") from None
+    small = picture.resize((min(picture.width, 256), min(picture.height, 256)))  # hashes see 32 × 32
+    windows = []
+    for left, right in CROPS:
+        for top, bottom in CROPS:
+            w, h = small.size
+            box = (round(w * left), round(h * top), w - round(w * right), h - round(h * bottom))
+            window = small.crop(box)
+            windows.append((int(str(imagehash.phash(window)), 16), int(str(imagehash.dhash(window)), 16)))
+    return PictureHash(
+        width, height, image_format, frames, tuple(windows), _decoration(picture, width, height)
+    )
+
+
+def _decoration(picture, width: int, height: int) -> str | None:
+    if min(width, height) < MIN_SIDE:
+        return "tiny"
+    if max(width, height) / min(width, height) > MAX_ASPECT:
+        return "strip"
+    if _is_qr_code(picture):
+        return "qr_code"
+    return None
+
+
+def _is_qr_code(picture) -> bool:
+    """A QR code (an account's follow-me code, on every article of it): OpenCV finds one, when
+    OpenCV is there (it comes with the OCR extra)."""
+    try:
+        import cv2
+        import numpy
+    except ImportError:
+        return False
+    grey = numpy.asarray(picture.convert("L"))
+    try:
+        found, _ = cv2.QRCodeDetector().detect(grey)
+    except cv2.error:
+        return False
+    return bool(found)
