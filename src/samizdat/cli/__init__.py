@@ -1,6 +1,6 @@
 """The ``samizdat`` command: one module per group of commands (``samizdat --help`` lists them)."""
 
-from samizdat.cli import accounts, archive, articles, demo, log, mirror, settings, sources, watching
+from samizdat.cli import accounts, archive, articles, demo, images, log, mirror, settings, sources, watching
 from samizdat.cli.base import app
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "archive",
     "articles",
     "demo",
+    "images",
     "log",
     "mirror",
     "settings",

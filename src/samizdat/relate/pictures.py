@@ -140,3 +140,39 @@ def _is_qr_code(picture) -> bool:
     except cv2.error:
         return False
     return bool(found)
+
+
+@dataclass(frozen=True)
+class TextLine:
+    text: str
+    box: tuple[tuple[float, float], ...]  # four corners, in the image's pixels
+    confidence: float
+
+
+class TextReader:
+    """The OCR engine (RapidOCR's PP-OCR models for Chinese and English, inside its wheel:
+    nothing is downloaded), loaded once. :class:`ImageRefused` when the extra is missing."""
+
+    def __init__(self) -> None:
+        try:
+            from rapidocr_onnxruntime import RapidOCR
+        except ImportError:
+            raise ImageRefused("no_ocr", "reading text in images needs pip install 'samizdat[ocr]'") from None
+        self._engine = RapidOCR()
+
+    def read(self, data: bytes) -> list[TextLine]:
+        """The lines of text in an image ``hash_picture`` accepted, in reading order."""
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as image:
+            image.seek(0)
+            image.draft("RGB", (2048, 2048))
+            picture = image.convert("RGB")
+            picture.thumbnail((2048, 2048))  # text of 12 px in a 2,000 px screenshot stays readable
+        buffer = io.BytesIO()
+        picture.save(buffer, "PNG")
+        found, _ = self._engine(buffer.getvalue())
+        return [
+            TextLine(str(text), tuple((float(x), float(y)) for x, y in box), float(confidence))
+            for box, text, confidence in found or ()
+        ]

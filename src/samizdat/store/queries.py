@@ -19,6 +19,7 @@ from samizdat.store.integrity import IntegrityQueries
 from samizdat.store.links import LinkQueries
 from samizdat.store.log import LogQueries
 from samizdat.store.notifications import NotificationQueries
+from samizdat.store.pictures import PictureQueries
 from samizdat.store.requests import CaptureRequestQueries
 from samizdat.store.sources import SourceQueries
 
@@ -35,6 +36,7 @@ class Store(
     LogQueries,
     LinkQueries,
     AccountQueries,
+    PictureQueries,
 ):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

@@ -202,6 +202,34 @@ blobs = Table(
     *warc_columns(),
 )
 
+# What reading an image once (by content) found: its size and perceptual hashes, why it is a
+# decoration or could not be read, and the text in it (relate/pictures.py, watch/pictures.py).
+image_facts = Table(
+    "image_facts",
+    metadata,
+    Column("sha256", String(64), ForeignKey("blobs.sha256", ondelete="CASCADE"), primary_key=True),
+    Column("analysed_at", UTCDateTime, nullable=False),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("format", String(20)),
+    Column("frames", Integer),
+    Column("refused", String(40)),  # why it could not be read (too_many_pixels, truncated, …)
+    Column("message", Text),
+    Column("decoration", String(20)),  # tiny, strip, qr_code: left out of comparisons
+    Column("windows", JSON),  # [[DCT hash, gradient hash] as 16 hex digits each], the whole image first
+    Column("ocr_text", Text),
+    Column("ocr_lines", JSON),  # [{"text", "box": [[x, y] ×4], "confidence"}]
+    Column("ocr_at", UTCDateTime),
+)
+
+# 16-bit bands of the images' DCT hashes (relate/pictures.py): near-duplicates share one.
+image_bands = Table(
+    "image_bands",
+    metadata,
+    Column("band", Integer, primary_key=True),
+    Column("sha256", String(64), ForeignKey("image_facts.sha256", ondelete="CASCADE"), primary_key=True),
+)
+
 version_blobs = Table(
     "version_blobs",
     metadata,

@@ -21,6 +21,7 @@ Routes::
     /fault/<kind>                    misbehaving responses, see FAULTS
     /redirect?to=URL                 302 to any URL (for SSRF tests)
     /news/duplicate-images           a news page showing one image under two URLs
+    /news/pictures                   real pictures: a photo twice, a screenshot with text, an icon
     /mp/appmsgalbum?__biz=…&album_id=…[&f=json]   an account's album, HTML or JSON pages (albums.py)
 
 The saved pages' links to other WeChat articles and albums lead to this server too: nothing a
@@ -45,7 +46,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 from xml.sax.saxutils import escape
 
-from samizdat.testing import albums
+from samizdat.testing import albums, pictures
 from samizdat.testing.content import (
     DUPLICATE_IMAGES,
     WECHAT_PAGES,
@@ -323,8 +324,14 @@ class Simulator:
             moved = self._by_token[path[7:]]
             self._logged(path, "article", moved)
             return self._article_page(writer, headers, moved, edited=False)
+        if path.startswith("/ext/pictures/") and (drawn := pictures.picture(path.rsplit("/", 1)[1])):
+            send(writer, 200, drawn[0], [("Content-Type", drawn[1])])
+            return True
         if path.startswith("/ext/"):
             send(writer, 200, tiny_png(path), [("Content-Type", "image/png")])
+            return True
+        if path == "/news/pictures":
+            send(writer, 200, pictures.PAGE.encode(), [("Content-Type", "text/html; charset=utf-8")])
             return True
         if path.startswith("/notice/") and path[8:] in self.notices:
             return self._page(writer, headers, self.notices[path[8:]])

@@ -142,6 +142,8 @@ def article(request: Request, article_id: int) -> dict[str, Any]:
         # articles that link to it.
         "links_to": [_linked(item) for item in request.app.state.store.outgoing_links(article_id)],
         "linked_from": [_linked(item) for item in request.app.state.store.incoming_links(article_id)],
+        # Its images as read (samizdat images read): text, boxes, and the articles showing the same image.
+        "images": [_picture(p) for p in request.app.state.store.images_elsewhere(article_id)],
         "versions": [
             {
                 "id": v.id,
@@ -179,6 +181,21 @@ def _linked(item) -> dict[str, Any]:
         "title": item.title,
         "status": item.state,
         "outcome": item.outcome,
+    }
+
+
+def _picture(picture) -> dict[str, Any]:
+    facts = picture.facts
+    return {
+        "sha256": picture.sha256,
+        "read": facts is not None,
+        "width": facts.width if facts else None,
+        "height": facts.height if facts else None,
+        "refused": facts.refused if facts else None,
+        "decoration": facts.decoration if facts else None,
+        "text": facts.ocr_text if facts else None,
+        "lines": list(facts.ocr_lines) if facts and facts.ocr_lines else [],
+        "elsewhere": [{"id": id_, "title": title, "state": state} for id_, title, state in picture.articles],
     }
 
 

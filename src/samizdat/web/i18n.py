@@ -79,6 +79,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "article.published": ("发布于 {date}", "Published {date}"),
     "article.by": ("作者：{name}", "By {name}"),
     "article.related": ("相关文章", "Related posts"),
+    "pictures.heading": ("图片", "Images"),
+    "pictures.elsewhere": (
+        "此图片也出现在另外 {n} 篇文章中（其中 {removed} 篇已删除）",
+        "This image also appears in {n} other articles ({removed} of them removed)",
+    ),
+    "pictures.text": ("图片中的文字", "Text in the image"),
     "links.heading": ("链接", "Links"),
     "links.out": ("本文链接的文章（{n}）", "Links to ({n})"),
     "links.in": ("链接本文的文章（{n}）", "Linked from ({n})"),

@@ -57,6 +57,9 @@ def article_surroundings(reader: Reader, store: Store, article: ArticleDetail) -
         "copies": reader.copies(article.id, article.cluster_id, limit=COPIES_SHOWN),
         "copies_total": reader.copy_count(article.cluster_id),
         "log_entries": store.log_entries_of(article.id),
+        "pictures": [
+            p for p in store.images_elsewhere(article.id) if p.facts and (p.facts.ocr_text or p.articles)
+        ],
         "links_out": store.outgoing_links(article.id),
         "links_in": store.incoming_links(article.id),
     }

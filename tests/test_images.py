@@ -1,0 +1,67 @@
+"""Images read in the archive: `samizdat images read` works through the backlog (hashes and,
+with the OCR extra, text), records refusals with their reason, finds the same picture under two
+addresses, and the article page and API show the text and the copies. Pages and pictures: the
+simulator's /news/pictures (samizdat/testing/pictures.py)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from samizdat.cli import app
+from samizdat.config import FetchSettings, Settings
+from samizdat.store import open_archive
+from samizdat.web.app import create_app
+from samizdat.web.server import running_site
+from tests.helpers import missing
+
+try:
+    import imagehash  # noqa: F401
+    import rapidocr_onnxruntime  # noqa: F401
+except ImportError:
+    missing("the OCR extra: pip install 'samizdat[ocr]'", module=True)
+
+pytestmark = pytest.mark.slow
+
+
+def test_images_are_read_once_with_their_text_and_their_copies(tmp_path, simulator):
+    # A news page (the generic platform): the simulator's host is not named a WeChat host here.
+    settings = Settings(data_dir=tmp_path / "data", fetch=FetchSettings(allow_private_networks=True))
+    config = str(tmp_path / "samizdat.toml")
+    Path(config).write_text(f'data_dir = "{settings.data_dir}"\n[fetch]\nallow_private_networks = true\n')
+    runner = CliRunner()
+    captured = runner.invoke(app, ["--config", config, "capture", simulator.base + "/news/pictures"])
+    assert captured.exit_code == 0, captured.output
+    read = runner.invoke(app, ["--config", config, "images", "read"])
+    assert read.exit_code == 0, read.output
+    assert "4 images read: 0 refused, 1 decorations, 1 with text" in " ".join(read.output.split())
+    again = runner.invoke(app, ["--config", config, "images", "read"])
+    assert "0 images read" in again.output  # each image is read once
+
+    settings = settings.__class__(
+        **{
+            **settings.__dict__,
+            "data_dir": tmp_path / "data",
+            "database": settings.database.__class__(url=""),
+        }
+    )
+    store = open_archive(settings)
+    article_id = store.article_id_for_url(simulator.base + "/news/pictures")
+    pictures = store.images_elsewhere(article_id)
+    store.engine.dispose()
+    texts = [p.facts.ocr_text for p in pictures if p.facts and p.facts.ocr_text]
+    assert len(texts) == 1 and "维尔纽斯" in texts[0] and "删除" in texts[0]
+    with running_site(create_app(settings)) as base:
+        page = httpx.get(f"{base}/articles/{article_id}", params={"lang": "en"}).text
+        assert "Text in the image" in page and "北约峰会" in page
+        api = httpx.get(f"{base}/api/articles/{article_id}").json()["images"]
+        decorations = [p for p in api if p["decoration"]]
+        assert [p["decoration"] for p in decorations] == ["tiny"]
+        photo = [p for p in api if p["width"] == 900]
+        assert photo and re.fullmatch(r"[0-9a-f]{64}", photo[0]["sha256"])
+    shown = runner.invoke(app, ["--config", config, "images", "show", photo[0]["sha256"]])
+    assert "900 × 600" in shown.output and "the same image:" in shown.output  # its resized JPEG
