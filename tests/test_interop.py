@@ -220,7 +220,7 @@ def replay(browser, base: str, page: str, text: str) -> tuple[bool, dict]:
     collections: list[str] = []
     tab.on("response", lambda r: collections.extend(re.findall(r"/w/api/c/(id-[0-9a-f]+)", r.url)))
     tab.goto(f"{base}/{page}")
-    deadline, found = time.monotonic() + 60, False
+    deadline, found = time.monotonic() + 120, False  # a loaded machine takes its time
     # The collection's id comes with a response of its API, which may follow the text.
     while not (found and collections) and time.monotonic() < deadline:
         for frame in tab.frames:
@@ -230,7 +230,7 @@ def replay(browser, base: str, page: str, text: str) -> tuple[bool, dict]:
                 continue
         tab.wait_for_timeout(250)
     shell = next(f for f in tab.frames if "/replay/?" in f.url)
-    assert collections, f"ReplayWeb.page never asked its API for the collection of {page} within 60 s"
+    assert collections, f"ReplayWeb.page never asked its API for the collection of {page} within 120 s"
     rows = shell.evaluate(VERIFICATION_ROWS, f"db:{collections[0]}")
     tab.close()
     return found, {row["id"]: row for row in rows}

@@ -9,11 +9,11 @@ not padded. Each refusal says why (:class:`ImageRefused`), so the archive can re
 
 An image is hashed as it is (``whole``) and through windows that leave out up to 5 % of its
 width and height on either side (``windows``): a repost cropped by a few per cent is, nearly,
-one of the original's windows. Each is a pair of 64-bit perceptual hashes: a DCT hash
+one of the original's windows. Each is a pair of 144-bit perceptual hashes: a DCT hash
 (``imagehash.phash``) and a gradient hash (``imagehash.dhash``). Two images are the same when
 one's whole image is within ``MAX_DISTANCE`` bits, by both hashes, of one of the other's windows.
-Candidates are found through 16-bit bands of the DCT hashes (two hashes within 3 bits share at
-least one of their four bands), so a lookup reads a few index rows, not every image.
+Candidates are found through 16-bit bands of the DCT hashes (two hashes within 8 bits share at
+least one of their nine bands), so a lookup reads a few index rows, not every image.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ MIN_SIDE = 120  # icons, emoji, bullets, dividers
 MAX_ASPECT = 6.0  # separators, banners of a line
 # Left and right (top and bottom) shares a window leaves out: none, one side, or both halves.
 CROPS = ((0.0, 0.0), (0.05, 0.0), (0.0, 0.05), (0.025, 0.025))
-MAX_DISTANCE = 10  # bits, of 64, for each of the two hashes
+HASH_SIZE = 12  # 144-bit hashes: at 64 bits two chat screenshots in one app's chrome collide
+BITS = HASH_SIZE * HASH_SIZE
+MAX_DISTANCE = 22  # bits, of 144, for each of the two hashes (bench/image_duplicates.py)
 BAND_BITS = 16
 
 
@@ -44,7 +46,7 @@ class PictureHash:
     height: int
     format: str
     frames: int
-    windows: tuple[tuple[int, int], ...]  # (DCT, gradient) hashes; the first is the whole image's
+    windows: tuple[tuple[int, int], ...]  # (DCT, gradient) 144-bit hashes; the whole image's first
     decoration: str | None  # why it is left out of comparisons (tiny, strip, qr_code), or None
 
     @property
@@ -67,13 +69,15 @@ def distance(a: int, b: int) -> int:
 
 
 def bands(value: int) -> list[int]:
-    """The hash's 16-bit bands, each tagged with its place (0–3) in the top bits.
+    """The hash's 16-bit bands, each tagged with its place (0–8) in the bits above.
 
-    >>> bands(0x0001_0002_0003_0004)
-    [4, 65539, 131074, 196609]
+    >>> bands(0x0001_0002_0003_0004)[:5]
+    [4, 65539, 131074, 196609, 262144]
     """
     mask = (1 << BAND_BITS) - 1
-    return [(place << BAND_BITS) | (value >> (place * BAND_BITS) & mask) for place in range(64 // BAND_BITS)]
+    return [
+        (place << BAND_BITS) | (value >> (place * BAND_BITS) & mask) for place in range(BITS // BAND_BITS)
+    ]
 
 
 def hash_picture(data: bytes) -> PictureHash:
@@ -110,7 +114,12 @@ def hash_picture(data: bytes) -> PictureHash:
             w, h = small.size
             box = (round(w * left), round(h * top), w - round(w * right), h - round(h * bottom))
             window = small.crop(box)
-            windows.append((int(str(imagehash.phash(window)), 16), int(str(imagehash.dhash(window)), 16)))
+            windows.append(
+                (
+                    int(str(imagehash.phash(window, hash_size=HASH_SIZE)), 16),
+                    int(str(imagehash.dhash(window, hash_size=HASH_SIZE)), 16),
+                )
+            )
     return PictureHash(
         width, height, image_format, frames, tuple(windows), _decoration(picture, width, height)
     )

@@ -216,13 +216,14 @@ image_facts = Table(
     Column("refused", String(40)),  # why it could not be read (too_many_pixels, truncated, …)
     Column("message", Text),
     Column("decoration", String(20)),  # tiny, strip, qr_code: left out of comparisons
-    Column("windows", JSON),  # [[DCT hash, gradient hash] as 16 hex digits each], the whole image first
+    Column("windows", JSON),  # [[DCT hash, gradient hash] as 36 hex digits each], the whole image first
     Column("ocr_text", Text),
     Column("ocr_lines", JSON),  # [{"text", "box": [[x, y] ×4], "confidence"}]
     Column("ocr_at", UTCDateTime),
 )
 
-# 16-bit bands of the images' DCT hashes (relate/pictures.py): near-duplicates share one.
+# 16-bit bands of the images' DCT hashes, tagged with their place (relate/pictures.py):
+# near-duplicates share one.
 image_bands = Table(
     "image_bands",
     metadata,
