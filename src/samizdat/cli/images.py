@@ -42,7 +42,8 @@ def images_read(
         except ImportError as exc:
             errors.print(f"[red]{exc}: pip install 'samizdat[images]'[/red]")
             raise typer.Exit(2) from None
-    per_minute = report.read / report.seconds_reading_text * 60 if report.seconds_reading_text else None
+    seconds = report.seconds_reading_text
+    per_minute = report.text_read / seconds * 60 if seconds else None
     console.print(
         f"{report.read} images read: {report.refused} refused, {report.decorations} decorations, "
         f"{report.with_text} with text"

@@ -27,6 +27,7 @@ class ReadingReport:
     refused: int = 0
     decorations: int = 0
     with_text: int = 0
+    text_read: int = 0  # images the OCR read (with text in them or not)
     seconds_reading_text: float = 0.0
 
 
@@ -110,6 +111,7 @@ def read_backlog(
             facts = read_image(data, sha256, reader, known)
             if facts.ocr_at is not None and (known is None or known.ocr_at is None):
                 report.seconds_reading_text += time.perf_counter() - started
+                report.text_read += 1
             found.append(facts)
         store.record_image_facts(found)
         for facts in found:
