@@ -166,11 +166,15 @@ def index_search(root: Path) -> int:
     except FileNotFoundError as exc:
         raise MirrorError(f"Pagefind cannot be run ({exc}): pip install 'samizdat[mirror]'") from None
     if done.returncode != 0:
-        raise MirrorError(
-            "Pagefind failed: "
-            + (done.stderr or done.stdout).strip()[-500:]
-            + " — pip install 'samizdat[mirror]'"
+        # Pagefind holds the whole index in memory: the kernel stops it (SIGKILL) when it runs out.
+        why = (
+            f"killed by signal {-done.returncode}, out of memory?"
+            if done.returncode < 0
+            else f"exit status {done.returncode}"
         )
+        output = (done.stderr or done.stdout).strip()
+        missing = " — pip install 'samizdat[mirror]'" if "No module named" in output else ""
+        raise MirrorError(f"Pagefind failed ({why}): {output[-500:]}{missing}")
     return sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
 
 
