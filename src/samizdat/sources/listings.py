@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 
+from samizdat.config import WatchSettings
 from samizdat.fetch import Fetcher, Priority
 from samizdat.platforms.base import ListingRefused
 from samizdat.platforms.registry import Registry
@@ -37,13 +38,13 @@ async def read_listing(
     url: str,
     priority: Priority,
     *,
-    retries: int = 0,
-    retry_seconds: float = 0.0,
+    watch: WatchSettings | None = None,
 ) -> SourceDocument:
     """Every article the list at ``url`` holds (up to the bounds above), in its order.
 
     A page that fails for a while (a 503, a verification page, a body cut off) is asked again
-    ``retries`` times, after ``retry_seconds`` doubling (schedule time: the caller divides);
+    as a first-sight capture is (``watch.capture_retries`` times, ``watch.retry_seconds`` apart
+    in schedule time, doubling; not at all without ``watch``);
     should a later page still fail, what the earlier ones listed is returned as ``partial``.
     """
     found = lister_for(platforms, url)
@@ -57,7 +58,7 @@ async def read_listing(
     for _ in range(MAX_PAGES):
         asked.add(page_url)
         try:
-            page = await _page(fetcher, platform, page_url, priority, retries, retry_seconds)
+            page = await _page(fetcher, platform, page_url, priority, watch)
         except ListingRefused as exc:
             if not entries and fallback and fallback not in asked:
                 page_url, fallback = fallback, None
@@ -85,7 +86,8 @@ async def read_listing(
     )
 
 
-async def _page(fetcher: Fetcher, platform, url: str, priority: Priority, retries: int, retry_seconds: float):
+async def _page(fetcher: Fetcher, platform, url: str, priority: Priority, watch: WatchSettings | None):
+    retries = watch.capture_retries if watch is not None else 0
     for attempt in range(retries + 1):
         result = await fetcher.fetch(url, accept=LISTING_ACCEPT, priority=priority)
         try:
@@ -99,5 +101,5 @@ async def _page(fetcher: Fetcher, platform, url: str, priority: Priority, retrie
         except ListingRefused as exc:
             if not exc.transient or attempt == retries:
                 raise
-        await asyncio.sleep(retry_seconds * 2**attempt)
+        await asyncio.sleep(watch.retry_seconds * 2**attempt / watch.time_scale)
     raise AssertionError("unreachable")

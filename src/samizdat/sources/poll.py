@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from samizdat.config import WatchSettings
 from samizdat.fetch import Fetcher, Priority
 from samizdat.platforms.registry import Registry
 from samizdat.sources.documents import DiscoveredURL, NotASource, SourceDocument, SourceKind, read_source
@@ -45,18 +46,15 @@ async def poll(
     kind: SourceKind | None = None,
     priority: Priority = Priority.POLL,
     platforms: Registry | None = None,
-    retries: int = 0,
-    retry_seconds: float = 0.0,
+    watch: WatchSettings | None = None,
 ) -> Poll:
     """Read the source at ``url``; a list of pages (a WeChat album) asks a failing page again
-    ``retries`` times, ``retry_seconds`` apart, doubling (sources/listings.py)."""
+    as ``watch`` says a first sight does, in schedule time (sources/listings.py)."""
     if kind is SourceKind.LISTING:
         if platforms is None:
             return Poll(url, None, error="a platform's list of articles needs the platforms to read it")
         try:
-            document = await read_listing(
-                fetcher, platforms, url, priority, retries=retries, retry_seconds=retry_seconds
-            )
+            document = await read_listing(fetcher, platforms, url, priority, watch=watch)
             return Poll(url, document)
         except NotASource as exc:
             return Poll(url, None, error=str(exc))

@@ -105,8 +105,7 @@ async def poll_source(
         kind=SourceKind(row["kind"]) if row["kind"] != str(SourceKind.OPML) else None,
         priority=priority,
         platforms=pipe.registry,
-        retries=pipe.settings.watch.capture_retries,
-        retry_seconds=pipe.settings.watch.retry_seconds / pipe.settings.watch.time_scale,
+        watch=pipe.settings.watch,
     )
     if polled.error:
         # Due again at once (it was not polled); the next poll of this host tries it first.
