@@ -397,7 +397,8 @@ class Simulator:
             self._logged("/mp/appmsgalbum", "verification")
             return self._page(writer, headers, self.notices["verification"])
         now = self.now()
-        listed = [a for a in self.albums[album] if a in set(self._listed())]
+        out = {a.token for a in self._listed()}
+        listed = [a for a in self.albums[album] if a.token in out]
         if self.fates:  # published ones only, oldest first as the album shows them
             listed = sorted(
                 (a for a in listed if self.fates[a.token].published_at <= now),
