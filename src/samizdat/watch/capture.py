@@ -53,7 +53,7 @@ class CaptureOutcome:
     response: ArchiveRef | None = None
     http_status: int | None = None
     fetched_at: datetime | None = None
-    links: tuple[str, ...] = ()  # the other articles the captured page links to
+    links: tuple[tuple[str, str | None], ...] = ()  # (URL, canonical id) of each article it links to
     listings: tuple[str, ...] = ()  # the lists of articles it names (WeChat albums)
     account: str | None = None  # the account it names (user name, else nickname)
 
@@ -118,6 +118,7 @@ class Capturer(WatchStep):
         )
 
         platform = self.registry.platform(parsed.platform)
+        links = tuple((link, platform.canonical_id(link)) for link in parsed.links)
 
         def row(refs: list[ArchiveRef]) -> CaptureRecord:
             return CaptureRecord(
@@ -132,7 +133,7 @@ class Capturer(WatchStep):
                 keywords=matched,
                 text_fingerprint=text_fingerprint,
                 next_check_at=self._first_check(page.fetched_at, priority=bool(matched)),
-                links=[(link, platform.canonical_id(link)) for link in parsed.links],
+                links=links,
             )
 
         refs, result = await self.committer.commit(records, row)
@@ -147,7 +148,7 @@ class Capturer(WatchStep):
             canonical_id=parsed.canonical_id,
             images=len(images.known) + kept,
             response=_response_ref(refs, page),
-            links=parsed.links,
+            links=links,
             listings=parsed.listings,
             account=parsed.account_id or parsed.account,
         )

@@ -149,8 +149,7 @@ class FirstSight:
         """Start capturing the articles a new capture links to (watch/links.py)."""
         if not outcome.links or not follows(self.pipe.settings.links, outcome.platform, sighting.depth):
             return
-        platform = self.pipe.registry.platform(outcome.platform)
-        pairs = [(url, platform.canonical_id(url)) for url in outcome.links if url not in self._running]
+        pairs = [(url, canonical) for url, canonical in outcome.links if url not in self._running]
         fresh = await asyncio.to_thread(self.pipe.store.unknown_links, pairs)
         taken = [url for url in fresh if self.links.take(outcome.account)]
         self.linked += self.start([Sighting(url, depth=sighting.depth + 1) for url in taken])
