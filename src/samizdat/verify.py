@@ -18,7 +18,7 @@ from samizdat.archive.integrity import scan_stream
 from samizdat.archive.storage import WarcFiles, warc_files
 from samizdat.evidence.keys import head_is_signed_by
 from samizdat.evidence.timestamps import TimestampError, check
-from samizdat.fetch.decode import ContentEncodingError, decompress
+from samizdat.fetch.decode import ContentEncodingError
 from samizdat.store import Store
 
 MAX_IMAGE_BYTES = 200_000_000
@@ -71,9 +71,8 @@ def verify_archive(
             continue
         if table == "blobs":
             report.images += 1
-            encoding = dict((k.lower(), v) for k, v in record.http_headers).get("content-encoding")
             try:
-                body = decompress(record.payload, encoding, MAX_IMAGE_BYTES)
+                body = record.body(MAX_IMAGE_BYTES)
             except ContentEncodingError as exc:
                 report.problems.append(f"blobs {key}: its record does not decode ({exc})")
                 continue

@@ -52,6 +52,18 @@ class StoredRecord:
     http_headers: list[tuple[str, str]]
     payload: bytes  # as on the wire (Content-Encoding not undone)
 
+    def header(self, name: str) -> str | None:
+        """An HTTP header of the archived response, whatever its case."""
+        wanted = name.lower()
+        return next((value for key, value in self.http_headers if key.lower() == wanted), None)
+
+    def body(self, limit: int) -> bytes:
+        """The payload with its Content-Encoding undone, at most ``limit`` bytes
+        (:class:`~samizdat.fetch.decode.ContentEncodingError` otherwise)."""
+        from samizdat.fetch.decode import decompress
+
+        return decompress(self.payload, self.header("content-encoding"), limit)
+
 
 class ArchiveWriteError(OSError):
     """Records could not be written (the disk is full, the directory went read-only)."""

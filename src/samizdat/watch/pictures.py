@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from samizdat.archive import CorruptRecord, read_record
 from samizdat.archive.storage import WarcFiles
-from samizdat.fetch.decode import ContentEncodingError, decompress
+from samizdat.fetch.decode import ContentEncodingError
 from samizdat.relate.pictures import ImageRefused, TextReader, hash_picture
 from samizdat.store import Store
 from samizdat.store.pictures import ImageFacts
@@ -36,9 +36,7 @@ def image_bytes(store: Store, warcs: WarcFiles, sha256: str) -> bytes:
     if stored is None:
         raise ImageRefused("missing", "no such image in the archive")
     try:
-        record = read_record(warcs, stored.ref)
-        headers = {k.lower(): v for k, v in record.http_headers}
-        return decompress(record.payload, headers.get("content-encoding"), MAX_IMAGE_BYTES)
+        return read_record(warcs, stored.ref).body(MAX_IMAGE_BYTES)
     except (CorruptRecord, ContentEncodingError) as exc:
         raise ImageRefused("unreadable_record", f"its WARC record cannot be read: {exc}") from None
 

@@ -26,7 +26,7 @@ from samizdat.archive.wacz import write_wacz
 from samizdat.config import Settings
 from samizdat.evidence.packages import PackageSigningError, package_signer
 from samizdat.evidence.timestamps import TimestampError
-from samizdat.fetch.decode import ContentEncodingError, decompress
+from samizdat.fetch.decode import ContentEncodingError
 from samizdat.platforms import Registry
 from samizdat.read.reader import ArticleFilter, Reader
 from samizdat.read.statistics import GROUPINGS, to_csv
@@ -346,11 +346,10 @@ def _raw(files: WarcFiles, ref) -> Response:
         record = read_record(files, ref)
     except CorruptRecord as exc:
         raise HTTPException(500, f"the archived page cannot be read: {exc}") from None
-    headers = {k.lower(): v for k, v in record.http_headers}
     return Response(
         _decoded(record),
         status_code=200,
-        media_type=headers.get("content-type", "application/octet-stream"),
+        media_type=record.header("content-type") or "application/octet-stream",
         headers={
             "Content-Security-Policy": RAW_POLICY,
             "X-Frame-Options": "DENY",
@@ -360,9 +359,8 @@ def _raw(files: WarcFiles, ref) -> Response:
 
 
 def _decoded(record) -> bytes:
-    headers = {k.lower(): v for k, v in record.http_headers}
     try:
-        return decompress(record.payload, headers.get("content-encoding"), MAX_RAW_BYTES)
+        return record.body(MAX_RAW_BYTES)
     except ContentEncodingError as exc:
         raise HTTPException(500, f"the archived body cannot be decoded: {exc}") from None
 

@@ -16,7 +16,7 @@ from samizdat.archive import CorruptRecord, read_record
 from samizdat.archive.storage import WarcFiles
 from samizdat.archive.wacz import write_wacz
 from samizdat.evidence.packages import PackageSigner
-from samizdat.fetch.decode import ContentEncodingError, decode_html, decompress
+from samizdat.fetch.decode import ContentEncodingError, decode_html
 from samizdat.folding import fold, fold_char
 from samizdat.read.reader import ArticleFilter, ArticleSummary, Reader
 from samizdat.read.statistics import GROUPINGS, to_csv
@@ -156,9 +156,7 @@ class Mirror:
             return
         try:
             record = read_record(self.warcs, ref)
-            headers = {k.lower(): v for k, v in record.http_headers}
-            body = decompress(record.payload, headers.get("content-encoding"), MAX_RAW_BYTES)
-            text = decode_html(body, headers.get("content-type")).text
+            text = decode_html(record.body(MAX_RAW_BYTES), record.header("content-type")).text
         except (CorruptRecord, ContentEncodingError) as exc:
             out.report.problems.append(f"{name}: {exc}")
             return
@@ -196,9 +194,7 @@ class Mirror:
             if stored is None:
                 continue
             try:
-                record = read_record(self.warcs, stored.ref)
-                headers = {k.lower(): v for k, v in record.http_headers}
-                data = decompress(record.payload, headers.get("content-encoding"), MAX_RAW_BYTES)
+                data = read_record(self.warcs, stored.ref).body(MAX_RAW_BYTES)
             except (CorruptRecord, ContentEncodingError) as exc:
                 out.report.problems.append(f"{name}: {exc}")
                 continue
