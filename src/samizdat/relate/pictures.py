@@ -54,7 +54,12 @@ class PictureHash:
         return self.windows[0]
 
     def same_as(self, other: PictureHash) -> bool:
-        return _within(self.whole, other.windows) or _within(other.whole, self.windows)
+        return same_picture(self.windows, other.windows)
+
+
+def same_picture(a: tuple[tuple[int, int], ...], b: tuple[tuple[int, int], ...]) -> bool:
+    """Whether two images, by their windows' hashes (whole image first), are the same picture."""
+    return _within(a[0], b) or _within(b[0], a)
 
 
 def _within(whole: tuple[int, int], windows: tuple[tuple[int, int], ...]) -> bool:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, func, insert, select
 
 from samizdat.store.schema import articles, blobs, image_bands, image_facts, version_blobs, versions
 
@@ -46,6 +46,15 @@ class ImageElsewhere:
         return sum(1 for _, _, state in self.articles if state == "removed")
 
 
+# Images never read, and images read for their hashes only (not decorations, not refused).
+_UNREAD = select(blobs.c.sha256).where(
+    blobs.c.media_type.like("image/%"), ~blobs.c.sha256.in_(select(image_facts.c.sha256))
+)
+_TEXT_UNREAD = select(image_facts.c.sha256).where(
+    image_facts.c.ocr_at.is_(None), image_facts.c.refused.is_(None), image_facts.c.decoration.is_(None)
+)
+
+
 def _facts(row) -> ImageFacts:
     return ImageFacts(
         row.sha256,
@@ -69,26 +78,18 @@ class PictureQueries:
 
     def images_to_read(self, limit: int, *, text: bool) -> list[str]:
         """Archived images not read yet (and, with ``text``, read but not for their text)."""
-        pending = select(blobs.c.sha256).where(
-            blobs.c.media_type.like("image/%"),
-            ~blobs.c.sha256.in_(select(image_facts.c.sha256)),
-        )
         with self.engine.connect() as connection:
-            found = list(connection.scalars(pending.order_by(blobs.c.first_seen_at).limit(limit)))
+            found = list(connection.scalars(_UNREAD.order_by(blobs.c.first_seen_at).limit(limit)))
             if text and len(found) < limit:
-                found += connection.scalars(
-                    select(image_facts.c.sha256)
-                    .where(
-                        image_facts.c.ocr_at.is_(None),
-                        image_facts.c.refused.is_(None),
-                        image_facts.c.decoration.is_(None),
-                    )
-                    .limit(limit - len(found))
-                )
+                found += connection.scalars(_TEXT_UNREAD.limit(limit - len(found)))
         return found
 
     def backlog(self, *, text: bool) -> int:
-        return len(self.images_to_read(10**9, text=text))
+        with self.engine.connect() as connection:
+            unread = connection.scalar(select(func.count()).select_from(_UNREAD.subquery()))
+            if text:
+                unread += connection.scalar(select(func.count()).select_from(_TEXT_UNREAD.subquery()))
+        return unread
 
     def record_image_facts(self, found: Sequence[ImageFacts]) -> None:
         """Store what reading images found (again: a later reading replaces the earlier)."""
@@ -135,35 +136,13 @@ class PictureQueries:
 
     def same_images(self, sha256: str) -> list[str]:
         """The other archived images that are the same picture (relate/pictures.py)."""
-        from samizdat.relate.pictures import PictureHash, bands
-
-        mine = self.image_facts(sha256)
-        if mine is None or not mine.comparable:
-            return []
-
-        me = PictureHash(
-            mine.width or 0, mine.height or 0, mine.format or "", mine.frames or 1, mine.windows, None
-        )
-        probe = {band for dct, _ in mine.windows for band in bands(dct)}
         with self.engine.connect() as connection:
-            candidates = set(
-                connection.scalars(
-                    select(image_bands.c.sha256).where(
-                        image_bands.c.band.in_(probe), image_bands.c.sha256 != sha256
-                    )
-                )
-            )
-            rows = connection.execute(select(image_facts).where(image_facts.c.sha256.in_(candidates))).all()
-        same = []
-        for row in rows:
-            other = _facts(row)
-            them = PictureHash(0, 0, "", 1, other.windows, None)
-            if other.comparable and me.same_as(them):
-                same.append(other.sha256)
-        return sorted(same)
+            row = connection.execute(select(image_facts).where(image_facts.c.sha256 == sha256)).first()
+            return _same(connection, _facts(row)) if row else []
 
     def images_elsewhere(self, article_id: int) -> list[ImageElsewhere]:
-        """Each image of the article's latest version, with the other articles showing it."""
+        """Each image of the article's latest version, with the other articles showing it (the
+        same bytes, or the same picture once read)."""
         with self.engine.connect() as connection:
             latest = connection.scalar(
                 select(versions.c.id)
@@ -182,11 +161,14 @@ class PictureQueries:
                     )
                 )
             )
-        found = []
-        for sha256 in shas:
-            facts = self.image_facts(sha256)
-            same = [sha256, *self.same_images(sha256)]
-            with self.engine.connect() as connection:
+            read = {
+                row.sha256: _facts(row)
+                for row in connection.execute(select(image_facts).where(image_facts.c.sha256.in_(shas)))
+            }
+            found = []
+            for sha256 in shas:
+                facts = read.get(sha256)
+                same = [sha256, *(_same(connection, facts) if facts else ())]
                 others = connection.execute(
                     select(articles.c.id, articles.c.title, articles.c.state)
                     .where(
@@ -199,5 +181,24 @@ class PictureQueries:
                     )
                     .order_by(articles.c.id)
                 ).all()
-            found.append(ImageElsewhere(sha256, facts, tuple((r.id, r.title, r.state) for r in others)))
+                found.append(ImageElsewhere(sha256, facts, tuple((r.id, r.title, r.state) for r in others)))
         return found
+
+
+def _same(connection, mine: ImageFacts) -> list[str]:
+    """The other read images that are the same picture as ``mine``: candidates sharing a band
+    of its hashes, then compared."""
+    from samizdat.relate.pictures import bands, same_picture
+
+    if not mine.comparable:
+        return []
+    probe = {band for dct, _ in mine.windows for band in bands(dct)}
+    candidates = select(image_bands.c.sha256).where(
+        image_bands.c.band.in_(probe), image_bands.c.sha256 != mine.sha256
+    )
+    rows = connection.execute(select(image_facts).where(image_facts.c.sha256.in_(candidates))).all()
+    return sorted(
+        other.sha256
+        for other in map(_facts, rows)
+        if other.comparable and same_picture(mine.windows, other.windows)
+    )
