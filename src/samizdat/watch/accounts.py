@@ -66,15 +66,13 @@ async def add_account(
 async def _from_article(settings: Settings, store: Store, url: str) -> tuple[str, dict[str, str | None]]:
     article_id = await asyncio.to_thread(store.article_id_for_url, url)
     if article_id is None:
-        from samizdat.watch.firstsight import transient
+        from samizdat.watch.firstsight import with_retries
         from samizdat.workers import capture_urls  # the capture stage, only for a URL not archived
 
-        watch = settings.watch
-        for attempt in range(watch.capture_retries + 1):  # as a first sight tries: a 503 is no answer
-            [outcome] = await capture_urls(settings, [url])
-            if not transient(outcome) or attempt == watch.capture_retries:
-                break
-            await asyncio.sleep(watch.retry_seconds * 2**attempt / watch.time_scale)
+        async def capture():
+            return (await capture_urls(settings, [url]))[0]
+
+        outcome = await with_retries(capture, settings.watch)  # as a first sight: a 503 is no answer
         if outcome.article_id is None:
             raise AccountRefused(f"cannot read the account from {url}: {outcome.message or outcome.status}")
         article_id = outcome.article_id

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from samizdat.config import WatchSettings
 from samizdat.platforms import UnavailableReason
 from samizdat.sources.documents import DiscoveredURL
 from samizdat.status import REMOVALS, Outcome
@@ -62,6 +63,19 @@ def transient(outcome: CaptureOutcome) -> bool:
         status = outcome.http_status or 0
         return status >= 500 or status in TRANSIENT_STATUSES
     return outcome.status is CaptureStatus.UNAVAILABLE and outcome.reason == str(UnavailableReason.TRANSIENT)
+
+
+async def with_retries(
+    capture: Callable[[], Awaitable[CaptureOutcome]], watch: WatchSettings
+) -> CaptureOutcome:
+    """``capture()``, tried again while it meets a transient failure: ``watch.capture_retries``
+    times, ``watch.retry_seconds`` apart in schedule time, doubling."""
+    for attempt in range(watch.capture_retries + 1):
+        outcome = await capture()
+        if not transient(outcome) or attempt == watch.capture_retries:
+            return outcome
+        await asyncio.sleep(watch.retry_seconds * 2**attempt / watch.time_scale)
+    raise AssertionError("unreachable")
 
 
 def removal_seen(outcome: CaptureOutcome) -> Outcome | None:
@@ -118,20 +132,15 @@ class FirstSight:
 
     async def _capture(self, sighting: Sighting) -> CaptureOutcome:
         place = self.pipe.fetcher.scheduler.ticket()
-        for attempt in range(self.watch.capture_retries + 1):
+
+        async def attempt() -> CaptureOutcome:
             try:
-                outcome = await self.pipe.capturer.capture(
-                    sighting.url, keywords=sighting.keywords, order=place
-                )
+                return await self.pipe.capturer.capture(sighting.url, keywords=sighting.keywords, order=place)
             except Exception as exc:  # a bug or a broken disk must not stop the other captures
                 log.exception("capturing %s failed", sighting.url)
-                outcome = CaptureOutcome(
-                    sighting.url, CaptureStatus.FAILED, reason="error", message=repr(exc)
-                )
-            if not transient(outcome) or attempt == self.watch.capture_retries:
-                break
-            delay = self.watch.retry_seconds * 2**attempt / self.watch.time_scale
-            await asyncio.sleep(delay)
+                return CaptureOutcome(sighting.url, CaptureStatus.FAILED, reason="error", message=repr(exc))
+
+        outcome = await with_retries(attempt, self.watch)
         removal = removal_seen(outcome)
         if removal is not None:
             await self._record_removal(sighting, outcome, removal)
