@@ -5,6 +5,7 @@ simulator's /news/pictures (samizdat/testing/pictures.py)."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from samizdat.cli import app
 from samizdat.config import FetchSettings, Settings
 from samizdat.store import open_archive
 from samizdat.web.app import create_app
+from samizdat.web.mirror import mirror_file
 from samizdat.web.server import running_site
 from tests.helpers import missing
 
@@ -36,6 +38,9 @@ def test_images_are_read_once_with_their_text_and_their_copies(tmp_path, simulat
     runner = CliRunner()
     captured = runner.invoke(app, ["--config", config, "capture", simulator.base + "/news/pictures"])
     assert captured.exit_code == 0, captured.output
+    mirror = tmp_path / "mirror"
+    build = ["--config", config, "mirror", "build", str(mirror), "--no-search", "--no-raw", "--no-packages"]
+    assert runner.invoke(app, build).exit_code == 0
     read = runner.invoke(app, ["--config", config, "images", "read"])
     assert read.exit_code == 0, read.output
     assert "4 images read: 0 refused, 1 decorations, 1 with text" in " ".join(read.output.split())
@@ -65,3 +70,37 @@ def test_images_are_read_once_with_their_text_and_their_copies(tmp_path, simulat
         assert photo and re.fullmatch(r"[0-9a-f]{64}", photo[0]["sha256"])
     shown = runner.invoke(app, ["--config", config, "images", "show", photo[0]["sha256"]])
     assert "900 × 600" in shown.output and "the same image:" in shown.output  # its resized JPEG
+
+    # The screenshot's text is in no page's text: search finds it in the image, saying so. A
+    # repost captured after the screenshot was read is searchable by it at once (its image is
+    # linked to the text read before, by content hash).
+    repost = runner.invoke(app, ["--config", config, "capture", simulator.base + "/news/pictures-repost"])
+    assert repost.exit_code == 0, repost.output
+    store = open_archive(settings)
+    repost_id = store.article_id_for_url(simulator.base + "/news/pictures-repost")
+    store.engine.dispose()
+    with running_site(create_app(settings)) as base:
+        found = httpx.get(f"{base}/api/search", params={"q": "维尔纽斯"}).json()["items"]
+        assert sorted(item["id"] for item in found) == sorted([article_id, repost_id])
+        assert all(item["in_image"] and "维尔纽斯" in item["snippet"] for item in found)
+        page = httpx.get(f"{base}/", params={"q": "维尔纽斯", "lang": "en"}).text
+        assert page.count("in an image") == 2
+        in_text = httpx.get(f"{base}/api/search", params={"q": "转载者"}).json()["items"]
+        assert [(item["id"], item["in_image"]) for item in in_text] == [(article_id, False)]
+
+    exported = runner.invoke(app, ["--config", config, "export"])
+    assert exported.exit_code == 0, exported.output
+    rows = {row["id"]: row for row in map(json.loads, exported.output.splitlines())}
+    for id_ in (article_id, repost_id):
+        (screenshot,) = [image for image in rows[id_]["image_text"] if image["text"]]
+        assert screenshot["url"].endswith("/screenshot.png") and "维尔纽斯" in screenshot["text"]
+        assert all(len(line["box"]) == 4 and 0 < line["confidence"] <= 1 for line in screenshot["lines"])
+
+    # The mirror renders again the article whose images were read since its last build (and the
+    # new repost); both carry the screenshot's text, on the page and in the search documents.
+    rebuilt = runner.invoke(app, build)
+    assert "2 articles rendered" in " ".join(rebuilt.output.split()), rebuilt.output
+    for id_ in (article_id, repost_id):
+        page = (mirror / mirror_file(f"/articles/{id_}", "zh")).read_text()
+        assert "北约峰会在维尔纽斯召开" in page
+        assert "维尔 尔纽 纽斯" in (mirror / "search" / f"{id_}.html").read_text()

@@ -279,12 +279,12 @@ async def test_related_posts_are_computed_beside_the_watcher_in_a_process_of_its
 
     from samizdat.app import pipeline
     from samizdat.store.schema import related_vectors
-    from samizdat.watch.relating import Relating
+    from samizdat.watch.relating import relating_process
 
     async with pipeline(settings) as pipe:
         await asyncio.gather(*(pipe.capturer.capture(url) for url in simulator.article_urls()))
         store = pipe.store
-        relating = Relating(settings.database_url, settings.log)
+        relating = relating_process(settings)
         relating.start()
         try:
             for _ in range(600):
@@ -315,9 +315,10 @@ def test_the_relating_process_ends_with_its_parent(tmp_path):
             sys.executable,
             "-c",
             "import time\n"
-            "from samizdat.config import LogSettings\n"
-            "from samizdat.watch.relating import Relating\n"
-            f"relating = Relating({url!r}, LogSettings())\n"
+            "from samizdat.config import DatabaseSettings, Settings\n"
+            "from samizdat.watch.relating import relating_process\n"
+            f"settings = Settings(data_dir={str(tmp_path)!r}, database=DatabaseSettings({url!r}))\n"
+            "relating = relating_process(settings)\n"
             "relating.start()\n"
             "print('started', flush=True)\n"
             "time.sleep(120)\n",

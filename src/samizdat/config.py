@@ -136,6 +136,15 @@ class LinkSettings:
 
 
 @dataclass(frozen=True, config=_SECTION)
+class ImageSettings:
+    read: bool = setting(True, "read archived images in the background: hashes (needs samizdat[images])")
+    text: bool = setting(True, "and the text in them, when the OCR extra is installed (samizdat[ocr])")
+    cpu_share: float = setting(
+        0.25, "at most this share of one core goes to reading images, at low priority", gt=0, le=1
+    )
+
+
+@dataclass(frozen=True, config=_SECTION)
 class NotifySettings:
     webhooks: Texts = setting((), "URLs that receive each event as a JSON POST")
     apprise: Texts = setting((), "Apprise URLs (needs `pip install apprise`)")
@@ -215,6 +224,7 @@ class Settings:
     capture: CaptureSettings = dataclasses.field(default_factory=CaptureSettings)
     watch: WatchSettings = dataclasses.field(default_factory=WatchSettings)
     links: LinkSettings = dataclasses.field(default_factory=LinkSettings)
+    images: ImageSettings = dataclasses.field(default_factory=ImageSettings)
     notify: NotifySettings = dataclasses.field(default_factory=NotifySettings)
     timestamps: TimestampSettings = dataclasses.field(default_factory=TimestampSettings)
     packages: PackageSettings = dataclasses.field(default_factory=PackageSettings)

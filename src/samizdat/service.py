@@ -32,6 +32,7 @@ from samizdat.app import Pipeline, pipeline
 from samizdat.config import Settings
 from samizdat.evidence.keys import archive_key
 from samizdat.fetch.turns import HostTurns, Priority, Turns, shared_slots
+from samizdat.relate.pictures import images_readable
 from samizdat.status import Outcome
 from samizdat.store import CaptureRequest, open_engine
 from samizdat.store.turns import DatabaseTurns
@@ -40,8 +41,9 @@ from samizdat.watch.checker import SIGNALLED, CheckReport
 from samizdat.watch.firstsight import FirstSight, Sighting, removal_seen
 from samizdat.watch.loop import watch, worker_name
 from samizdat.watch.notify import Notifier
+from samizdat.watch.pictures import reading_process
 from samizdat.watch.polling import PollPacer, SourceReport, due_sources, poll_source
-from samizdat.watch.relating import Relating
+from samizdat.watch.relating import relating_process
 from samizdat.watch.sealing import seal, stamp_head
 from samizdat.workers import check_in_processes, shared_limits
 
@@ -67,6 +69,7 @@ class Status:
     captured: int = 0
     left_listings: int = 0  # archived articles that left a listing, so were checked at once
     related: int = 0  # articles whose related posts were computed
+    images_read: int = 0  # archived images read for their hashes (and text) by the background reader
     removed_before_capture: int = 0  # first sights that were already a removal notice
     first_sight_failed: int = 0  # captures that failed after their retries (the next poll tries again)
     claims_freed: int = 0  # claims of dead processes taken over
@@ -111,7 +114,9 @@ class Watcher:
         self.started_at = datetime.now(UTC)
         self._polled: dict[int, dict] = {}  # sources polled since they were last read
         self.pollers = 1  # processes polling sources, who split the polls' share of each host
-        self.relating = Relating(settings.database_url, settings.log)
+        self.relating = relating_process(settings)
+        self.reading = reading_process(settings) if settings.images.read and images_readable() else None
+        self.helpers = [self.relating, *([self.reading] if self.reading else [])]
         self.notifier: Notifier | None = None
         self._background: set[asyncio.Task] = set()
 
@@ -127,7 +132,8 @@ class Watcher:
             await self._free_dead_claims(pipe)
             self.first_sight = FirstSight(pipe, self._captured)
             self.notifier = Notifier(self.settings.notify, pipe.store, worker=self.name)
-            self.relating.start()
+            for helper in self.helpers:
+                helper.start()
             loops = {
                 "checks": self._checks,
                 "sources": self._sources,
@@ -146,7 +152,7 @@ class Watcher:
                     task.cancel()
                 for task in self._background:
                     task.cancel()
-                await asyncio.to_thread(self.relating.stop)
+                await asyncio.gather(*(asyncio.to_thread(helper.stop) for helper in self.helpers))
                 await self._finish_first_sight()
                 await asyncio.to_thread(pipe.store.worker_stopped, self.name)
                 if turns_engine is not None:
@@ -462,6 +468,7 @@ class Watcher:
             self.status.due_by_class = due
             self.status.due = sum(count for count, _ in due.values())
             self.status.related = self.relating.done
+            self.status.images_read = self.reading.done if self.reading else 0
             self.status.queues = {
                 priority.name.lower(): (figures.waiting, round(figures.oldest_seconds, 3))
                 for priority, figures in pipe.fetcher.scheduler.queues().items()

@@ -238,6 +238,7 @@ def _export_row(article: ExportedArticle) -> dict[str, Any]:
         "published_precision": article.published_precision,
         "text": latest.text if latest else None,
         "images": details.get("images", []),
+        "image_text": list(article.image_text),  # images whose text was read: url, sha256, text, lines
         "cover": details.get("cover"),
         "description": details.get("description"),
         "repost_of": details.get("repost_of"),

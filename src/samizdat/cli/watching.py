@@ -93,6 +93,7 @@ def worker_command(ctx: typer.Context) -> None:
                 "declared": status.declared,
                 "captured": status.captured,
                 "related": status.related,
+                "images_read": status.images_read,
                 "due": status.due,
                 "due_by_class": status.due_by_class,
                 "waiting_by_class": status.queues,
@@ -309,6 +310,8 @@ def _status_table(watcher, settings: Settings) -> Table:
     if status.claims_freed:
         table.add_row("claims of dead workers taken over", f"{status.claims_freed:,}")
     table.add_row("related posts computed", f"{status.related:,}")
+    if watcher.reading is not None:
+        table.add_row("images read (in the background)", f"{status.images_read:,}")
     rate = f"{fetch.per_host_rate:g}/s" if fetch.per_host_rate else "no rate limit"
     table.add_row(
         "per-host budget", f"{fetch.per_host_concurrency} in flight, {rate} (workers: {watcher.workers})"

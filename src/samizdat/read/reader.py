@@ -18,6 +18,7 @@ from sqlalchemy import Engine, and_, case, func, or_, select
 from samizdat.archive import ArchiveRef
 from samizdat.archive.wacz import Page
 from samizdat.folding import fold, fold_with_origins
+from samizdat.read.image_statistics import ImageStatistics, ImageStatisticsCache
 from samizdat.read.search import matches, parse_query
 from samizdat.read.statistics import Group, StatisticsCache, hours_to_removal
 from samizdat.status import State, public_status
@@ -31,6 +32,7 @@ from samizdat.store.schema import (
     version_blobs,
     versions,
 )
+from samizdat.store.search import image_texts
 from samizdat.store.values import ref_from_row
 from samizdat.store.views import local_time
 
@@ -66,6 +68,7 @@ class ArticleSummary:
     last_seen_alive_at: datetime | None
     detected_at: datetime | None
     snippet: Sequence[tuple[str, bool]] = ()  # (text, highlighted) pieces around a search hit
+    in_image: bool = False  # the search hit is in the text read in one of its images
 
     @property
     def status(self) -> str:
@@ -121,10 +124,15 @@ class Reader:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._breakdowns = StatisticsCache(engine)
+        self._images = ImageStatisticsCache(engine)
 
     def breakdowns(self) -> dict[str, list[Group]]:
         """Removal rate and time to removal by outcome, account, keyword and month."""
         return self._breakdowns.get()
+
+    def image_statistics(self) -> ImageStatistics:
+        """The pictures in removed articles (read/image_statistics.py)."""
+        return self._images.get()
 
     def articles(self, filters: ArticleFilter, *, limit: int = 30, cursor: str | None = None) -> ArticlePage:
         """Newest first (by detection, else first capture); with a query, best match first."""
@@ -181,14 +189,17 @@ class Reader:
                 next_cursor = _encode_cursor("before", rows[limit - 1].id) if len(rows) > limit else None
                 rows = rows[:limit]
             texts = {i: text for i, (_, text) in latest_texts(connection, [row.id for row in rows]).items()}
-        items = [
-            _summary(
-                row,
-                snippet=_snippet(texts.get(row.id, ""), parsed.folded)
-                or _snippet(row.title or "", parsed.folded),
-            )
-            for row in rows
-        ]
+            snippets = {
+                row.id: _snippet(texts.get(row.id, ""), parsed.folded)
+                or _snippet(row.title or "", parsed.folded)
+                for row in rows
+            }
+            in_images = image_texts(connection, [i for i, snippet in snippets.items() if not snippet])
+        items = []
+        for row in rows:
+            snippet = snippets[row.id]
+            image_snippet = [] if snippet else _snippet(in_images.get(row.id, ""), parsed.folded)
+            items.append(_summary(row, snippet or image_snippet, in_image=bool(image_snippet)))
         return ArticlePage(items, next_cursor, min(total, COUNT_CAP), total > COUNT_CAP)
 
     def related(self, article_id: int, *, limit: int = 6) -> list[ArticleSummary]:
@@ -405,7 +416,7 @@ class Reader:
         return stats
 
 
-def _summary(row, snippet: Sequence[tuple[str, bool]] = ()) -> ArticleSummary:
+def _summary(row, snippet: Sequence[tuple[str, bool]] = (), *, in_image: bool = False) -> ArticleSummary:
     return ArticleSummary(
         id=row.id,
         title=row.title,
@@ -420,6 +431,7 @@ def _summary(row, snippet: Sequence[tuple[str, bool]] = ()) -> ArticleSummary:
         last_seen_alive_at=row.last_seen_alive_at,
         detected_at=row.detected_at,
         snippet=snippet,
+        in_image=in_image,
     )
 
 

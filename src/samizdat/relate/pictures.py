@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from importlib.util import find_spec
 
 MAX_PIXELS = 40_000_000  # 8,000 × 5,000: far above any article image, far below a bomb
 MIN_SIDE = 120  # icons, emoji, bullets, dividers
@@ -55,6 +56,11 @@ class PictureHash:
 
     def same_as(self, other: PictureHash) -> bool:
         return same_picture(self.windows, other.windows)
+
+
+def images_readable() -> bool:
+    """Whether the images extra is installed (``pip install 'samizdat[images]'``)."""
+    return find_spec("PIL") is not None and find_spec("imagehash") is not None
 
 
 def same_picture(a: tuple[tuple[int, int], ...], b: tuple[tuple[int, int], ...]) -> bool:
@@ -165,14 +171,16 @@ class TextLine:
 
 class TextReader:
     """The OCR engine (RapidOCR's PP-OCR models for Chinese and English, inside its wheel:
-    nothing is downloaded), loaded once. :class:`ImageRefused` when the extra is missing."""
+    nothing is downloaded), loaded once. :class:`ImageRefused` when the extra is missing.
+    ``threads``: the most the engine may run at once (default: one per core)."""
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int | None = None) -> None:
         try:
             from rapidocr_onnxruntime import RapidOCR
         except ImportError:
             raise ImageRefused("no_ocr", "reading text in images needs pip install 'samizdat[ocr]'") from None
-        self._engine = RapidOCR()
+        limits = {"intra_op_num_threads": threads, "inter_op_num_threads": threads} if threads else {}
+        self._engine = RapidOCR(**limits)
 
     def read(self, data: bytes) -> list[TextLine]:
         """The lines of text in an image ``hash_picture`` accepted, in reading order."""

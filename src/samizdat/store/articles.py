@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import Engine, func, select
 
+from samizdat.store.pictures import images_read
 from samizdat.store.related import related_ids
 from samizdat.store.schema import article_urls, articles, blobs, checks, version_blobs, versions
 from samizdat.store.values import ref_from_row
@@ -121,6 +122,7 @@ class ArticleReads:
         with self.engine.connect() as connection, self.engine.connect() as lookups:
             for rows in connection.execution_options(yield_per=500).execute(query).partitions():
                 related = related_ids(lookups, [row.id for row in rows])
+                read = images_read(lookups, [row.version_id for row in rows if row.version_id is not None])
                 for row in rows:
                     version = None
                     if row.version_id is not None:
@@ -137,4 +139,5 @@ class ArticleReads:
                     yield ExportedArticle(
                         **article_view_fields(row, version, row.version_count, row.first_version_at),
                         related=tuple(related[row.id]),
+                        image_text=tuple(read.get(row.version_id, ())),
                     )

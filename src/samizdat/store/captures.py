@@ -15,8 +15,16 @@ from samizdat.status import State
 from samizdat.store.links import store_links
 from samizdat.store.log import add_log_entries, ref_payload
 from samizdat.store.related import forget
-from samizdat.store.schema import article_urls, articles, blobs, checks, version_blobs, versions
-from samizdat.store.search import SearchDoc, index_documents
+from samizdat.store.schema import (
+    article_urls,
+    articles,
+    blobs,
+    checks,
+    image_facts,
+    version_blobs,
+    versions,
+)
+from samizdat.store.search import SearchDoc, index_documents, refresh_image_text
 from samizdat.store.values import (
     CaptureRecord,
     CaptureResult,
@@ -227,16 +235,16 @@ class CaptureQueries:
             existing_versions.update(
                 {(a, d): v for (_, a, d), v in zip(new_versions, version_ids, strict=True)}
             )
-            self._link_images(
-                connection,
-                [(existing_versions[(a, d)], r.images, r.captured_at) for r, a, d in new_versions],
-            )
             index_documents(
                 connection,
                 [
                     SearchDoc(a, r.article.title, r.article.account, r.article.author, r.article.text)
                     for r, a, _ in new_versions
                 ],
+            )
+            self._link_images(  # after indexing: images whose text was read before add it to the index
+                connection,
+                [(existing_versions[(a, d)], r.images, r.captured_at) for r, a, d in new_versions],
             )
             forget(connection, [a for _, a, _ in new_versions])
             store_links(connection, [(a, r.links) for r, a, _ in new_versions])
@@ -333,6 +341,12 @@ class CaptureQueries:
                 insert(version_blobs),
                 [{"version_id": v, "url": url, "sha256": sha} for (v, url), sha in links.items()],
             )
+            with_text = select(image_facts.c.sha256).where(
+                image_facts.c.sha256.in_(set(links.values())), image_facts.c.ocr_text != ""
+            )
+            if connection.execute(with_text.limit(1)).first():
+                linked = select(versions.c.article_id).where(versions.c.id.in_({v for v, _ in links}))
+                refresh_image_text(connection, connection.scalars(linked))
 
 
 def latest_texts(connection: Connection, article_ids: Sequence[int]) -> dict[int, tuple[int, str]]:

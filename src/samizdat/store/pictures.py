@@ -3,13 +3,17 @@ bands of its perceptual hashes (``image_bands``; relate/pictures.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy.engine import Connection
 
 from samizdat.store.schema import articles, blobs, image_bands, image_facts, version_blobs, versions
+from samizdat.store.search import refresh_image_text
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,13 @@ class PictureQueries:
             }
             if rows:
                 connection.execute(insert(image_bands), [{"band": b, "sha256": s} for b, s in rows])
+            if read := [f.sha256 for f in found if f.ocr_text]:
+                showing = (
+                    select(versions.c.article_id)
+                    .join(version_blobs, version_blobs.c.version_id == versions.c.id)
+                    .where(version_blobs.c.sha256.in_(read))
+                )
+                refresh_image_text(connection, connection.scalars(showing))
 
     def image_facts(self, sha256: str) -> ImageFacts | None:
         with self.engine.connect() as connection:
@@ -183,6 +194,27 @@ class PictureQueries:
                 ).all()
                 found.append(ImageElsewhere(sha256, facts, tuple((r.id, r.title, r.state) for r in others)))
         return found
+
+
+def every_image_facts(connection: Connection) -> Iterator[ImageFacts]:
+    for row in connection.execution_options(yield_per=5000).execute(select(image_facts)):
+        yield _facts(row)
+
+
+def images_read(connection: Connection, version_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """The images of these versions whose text was read: url, sha256, text and its lines."""
+    rows = connection.execute(
+        select(version_blobs.c.version_id, version_blobs.c.url, image_facts)
+        .join(image_facts, image_facts.c.sha256 == version_blobs.c.sha256)
+        .where(version_blobs.c.version_id.in_(version_ids), image_facts.c.ocr_at.is_not(None))
+        .order_by(version_blobs.c.version_id, version_blobs.c.url)
+    )
+    found: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        found[row.version_id].append(
+            {"url": row.url, "sha256": row.sha256, "text": row.ocr_text, "lines": row.ocr_lines or []}
+        )
+    return found
 
 
 def _same(connection, mine: ImageFacts) -> list[str]:

@@ -263,6 +263,7 @@ search_docs = Table(
     Column("account", Text),
     Column("author", Text),
     Column("body", Text),
+    Column("images", Text),  # the text read in the images of the latest version
     # PostgreSQL: the distinct characters and bigrams, GIN-indexed (SQLite has search_fts instead).
     Column("tokens", JSON().with_variant(ARRAY(Text), "postgresql")),
 )

@@ -1,12 +1,14 @@
 """Exact Chinese-aware search over each article's latest version: the index, and how it is written
 (it is queried by :mod:`samizdat.read.search`).
 
-A query of any length returns exactly the articles whose title, account, author or text
-contain it (after folding: :mod:`samizdat.folding`, so 北約 finds 北约). Chinese has no spaces
-and SQLite's trigram tokenizer cannot match two-character words, so the index holds
-character bigrams, as Lucene's CJK analyzer does: every run of characters between spaces
-(punctuation included: Chinese text runs on through its commas) is indexed as the bigrams
-starting at each of its characters, and the run's last character alone. Then
+A query of any length returns exactly the articles whose title, account, author, text or
+the text read in their images (``images``: the OCR of the latest version's images, kept up to
+date as images are linked and read) contain it (after folding: :mod:`samizdat.folding`, so
+北約 finds 北约). Chinese has no spaces and SQLite's trigram tokenizer cannot match
+two-character words, so the index holds character bigrams, as Lucene's CJK analyzer does:
+every run of characters between spaces (punctuation included: Chinese text runs on through
+its commas) is indexed as the bigrams starting at each of its characters, and the run's last
+character alone. Then
 
 - a query run of two or more characters is the phrase of its bigrams (consecutive positions
   in one run: exactly the texts that contain it);
@@ -28,23 +30,24 @@ them; title hits rank first, then the newest.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.engine import Connection
 
 from samizdat.folding import fold
-from samizdat.store.schema import search_docs
+from samizdat.store.schema import image_facts, search_docs, version_blobs, versions
 
 RUN = re.compile(r"\S+")
 # ASCII punctuation and controls, which the tokenizer would split on, as plane-15 private use.
 PROTECTED = str.maketrans(
     {c: chr(0xF0000 + c) for c in range(128) if not chr(c).isalnum() and not chr(c).isspace()}
 )
-COLUMNS = ("title", "account", "author", "body")
+COLUMNS = ("title", "account", "author", "body", "images")
 # BM25 weights of the columns above: a hit in the title counts most.
-WEIGHTS = (8.0, 4.0, 2.0, 1.0)
+WEIGHTS = (8.0, 4.0, 2.0, 1.0, 1.0)
 FTS_TABLE = "search_fts"
 CREATE_FTS = (
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
@@ -96,6 +99,7 @@ class SearchDoc:
     account: str | None
     author: str | None
     body: str | None
+    images: str | None = None  # the text read in its images
 
 
 def is_sqlite(connection: Connection) -> bool:
@@ -104,12 +108,16 @@ def is_sqlite(connection: Connection) -> bool:
 
 def index_documents(connection: Connection, documents: Sequence[SearchDoc]) -> None:
     """Make ``documents`` the searchable form of their articles, replacing what was there."""
-    if not documents:
+    _write(
+        connection,
+        [{"article_id": d.article_id} | {c: fold(getattr(d, c) or "") for c in COLUMNS} for d in documents],
+    )
+
+
+def _write(connection: Connection, folded: list[dict]) -> None:
+    if not folded:
         return
-    ids = [d.article_id for d in documents]
-    folded = [
-        {"article_id": d.article_id} | {c: fold(getattr(d, c) or "") for c in COLUMNS} for d in documents
-    ]
+    ids = [row["article_id"] for row in folded]
     if is_sqlite(connection):
         old = connection.execute(select(search_docs).where(search_docs.c.article_id.in_(ids))).all()
         fts_insert = text(
@@ -129,11 +137,47 @@ def index_documents(connection: Connection, documents: Sequence[SearchDoc]) -> N
             ),
             [{"article_id": row["article_id"]} | _tokens(row) for row in folded],
         )
-    if not is_sqlite(connection):
+    else:
         for row in folded:
             row["tokens"] = token_set("\n".join(row[c] for c in COLUMNS))
     connection.execute(delete(search_docs).where(search_docs.c.article_id.in_(ids)))
     connection.execute(insert(search_docs), folded)
+
+
+def image_texts(connection: Connection, article_ids: Iterable[int]) -> dict[int, str]:
+    """The text read in the images of each article's latest version (articles without any: absent)."""
+    latest = (
+        select(func.max(versions.c.id).label("id"))
+        .where(versions.c.article_id.in_(list(article_ids)))
+        .group_by(versions.c.article_id)
+    )
+    rows = connection.execute(
+        select(versions.c.article_id, image_facts.c.ocr_text)
+        .join(version_blobs, version_blobs.c.version_id == versions.c.id)
+        .join(image_facts, image_facts.c.sha256 == version_blobs.c.sha256)
+        .where(versions.c.id.in_(latest), image_facts.c.ocr_text != "")
+        .order_by(versions.c.article_id, version_blobs.c.url)
+    )
+    texts: dict[int, list[str]] = defaultdict(list)
+    for row in rows:
+        if row.ocr_text not in texts[row.article_id]:  # one picture shown twice is read once
+            texts[row.article_id].append(row.ocr_text)
+    return {article_id: "\n".join(found) for article_id, found in texts.items()}
+
+
+def refresh_image_text(connection: Connection, article_ids: Iterable[int]) -> None:
+    """Index again the image text of these articles (their images were linked, or read)."""
+    ids = sorted(set(article_ids))
+    for start in range(0, len(ids), 500):
+        batch = ids[start : start + 500]
+        texts = image_texts(connection, batch)
+        docs = connection.execute(select(search_docs).where(search_docs.c.article_id.in_(batch))).all()
+        changed = [
+            {"article_id": doc.article_id} | {c: doc._mapping[c] or "" for c in COLUMNS} | {"images": wanted}
+            for doc in docs
+            if (doc.images or "") != (wanted := fold(texts.get(doc.article_id, "")))
+        ]
+        _write(connection, changed)
 
 
 def reindex_all(connection: Connection) -> None:
@@ -145,7 +189,9 @@ def reindex_all(connection: Connection) -> None:
         )
     ).all()
     for start in range(0, len(rows), 500):
-        index_documents(connection, [SearchDoc(*row) for row in rows[start : start + 500]])
+        batch = rows[start : start + 500]
+        texts = image_texts(connection, [row.id for row in batch])
+        index_documents(connection, [SearchDoc(*row, images=texts.get(row.id)) for row in batch])
 
 
 def _tokens(row) -> dict[str, str]:

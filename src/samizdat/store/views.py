@@ -102,6 +102,8 @@ class ExportedArticle(ArticleView):
     """An article as ``samizdat export`` writes it: its latest version and its related posts."""
 
     related: tuple[int, ...] = ()
+    # The latest version's images as read: url, sha256, text, lines (text, box, confidence).
+    image_text: tuple[dict[str, Any], ...] = ()
 
 
 def article_view_fields(

@@ -1,7 +1,8 @@
 """Pages with real pictures, for the image tests and demos: a photo, the same photo resized and
 recompressed under another address, a screenshot with a real article sentence in it, and an
-icon. Drawn with Pillow when requested (``samizdat[images]``); the sentence is from the saved
-page ``pre-deletion/gh_4343d07caa0c…`` (PROVENANCE.md)."""
+icon; and a repost of the screenshot alone. Drawn with Pillow when requested
+(``samizdat[images]``); the sentence is from the saved page ``pre-deletion/gh_4343d07caa0c…``
+(PROVENANCE.md)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,13 @@ PAGE = (
     "<p>下面是一张截图，文字在图片里，页面上没有。</p>"
     '<img src="/ext/pictures/screenshot.png">'
     '<p>文末的图标。</p><img src="/ext/pictures/icon.png"></article></body></html>'
+)
+
+# A repost of the screenshot alone, under the same address: its text is in no page's text.
+REPOST = (
+    "<html><head><title>转发：一张截图</title></head><body><article><h1>转发：一张截图</h1>"
+    "<p>有读者转来了这张截图，原文已经看不到了，我们把它留在这里。</p>"
+    '<img src="/ext/pictures/screenshot.png"></article></body></html>'
 )
 
 

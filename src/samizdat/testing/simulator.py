@@ -22,6 +22,7 @@ Routes::
     /redirect?to=URL                 302 to any URL (for SSRF tests)
     /news/duplicate-images           a news page showing one image under two URLs
     /news/pictures                   real pictures: a photo twice, a screenshot with text, an icon
+    /news/pictures-repost            the screenshot alone, in another article
     /mp/appmsgalbum?__biz=…&album_id=…[&f=json]   an account's album, HTML or JSON pages (albums.py)
 
 The saved pages' links to other WeChat articles and albums lead to this server too: nothing a
@@ -330,8 +331,9 @@ class Simulator:
         if path.startswith("/ext/"):
             send(writer, 200, tiny_png(path), [("Content-Type", "image/png")])
             return True
-        if path == "/news/pictures":
-            send(writer, 200, pictures.PAGE.encode(), [("Content-Type", "text/html; charset=utf-8")])
+        if path in ("/news/pictures", "/news/pictures-repost"):
+            page = pictures.PAGE if path == "/news/pictures" else pictures.REPOST
+            send(writer, 200, page.encode(), [("Content-Type", "text/html; charset=utf-8")])
             return True
         if path.startswith("/notice/") and path[8:] in self.notices:
             return self._page(writer, headers, self.notices[path[8:]])

@@ -34,6 +34,7 @@ class ArticleOut(BaseModel):
     last_seen_alive_at: datetime | None
     detected_at: datetime | None
     snippet: str | None = None
+    in_image: bool = Field(False, description="the search hit is in the text read in one of its images")
     links: dict[str, str]
 
 
@@ -196,6 +197,22 @@ def _picture(picture) -> dict[str, Any]:
         "text": facts.ocr_text if facts else None,
         "lines": list(facts.ocr_lines) if facts and facts.ocr_lines else [],
         "elsewhere": [{"id": id_, "title": title, "state": state} for id_, title, state in picture.articles],
+    }
+
+
+@router.get("/stats/images")
+def image_stats(request: Request) -> dict[str, Any]:
+    """Pictures in the most removed articles, removals carrying a picture seen in an earlier
+    removal (by month), and words over-represented in removed articles' image text."""
+    s = request.app.state.reader.image_statistics()
+    return {
+        "images": {"archived": s.images, "read": s.read, "content": s.content, "with_text": s.with_text},
+        "removed": s.removed,
+        "removed_with_pictures": s.removed_with_pictures,
+        "seen_in_earlier_removal": s.seen_before,
+        "pictures": [vars(p) for p in s.pictures],
+        "months": [vars(m) for m in s.months],
+        "terms": [vars(t) for t in s.terms],
     }
 
 

@@ -28,6 +28,8 @@ from samizdat.evidence.packages import PackageSigningError, package_signer
 from samizdat.evidence.timestamps import TimestampError
 from samizdat.fetch.decode import ContentEncodingError
 from samizdat.platforms import Registry
+from samizdat.read.image_statistics import TABLES as IMAGE_TABLES
+from samizdat.read.image_statistics import to_csv as image_csv
 from samizdat.read.reader import ArticleFilter, Reader
 from samizdat.read.statistics import GROUPINGS, to_csv
 from samizdat.store import Store, open_archive
@@ -35,7 +37,7 @@ from samizdat.store.views import ArticleDetail, VersionView
 from samizdat.web import api, evidence, feeds, memento
 from samizdat.web.i18n import OUTCOMES, Translator, choose
 from samizdat.web.limits import RateLimiter
-from samizdat.web.pages import account_context, article_context, stats_context
+from samizdat.web.pages import account_context, article_context, image_stats_context, stats_context
 
 HERE = Path(__file__).parent
 REMOVAL_OUTCOMES = (
@@ -212,6 +214,24 @@ def create_app(settings: Settings, store: Store | None = None, files: WarcFiles 
             to_csv(app.state.reader.breakdowns()[by], by),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="samizdat-removals-by-{by}.csv"'},
+        )
+
+    @app.get("/stats/images", response_class=HTMLResponse, include_in_schema=False)
+    def image_stats_page(request: Request):
+        return page(
+            request,
+            "stats_images.html",
+            **image_stats_context(app.state.reader, Translator(_language(request))),
+        )
+
+    @app.get("/stats/images.csv", include_in_schema=False)
+    def image_stats_csv(table: str = "pictures"):
+        if table not in IMAGE_TABLES:
+            raise HTTPException(400, f"table must be one of {', '.join(IMAGE_TABLES)}")
+        return Response(
+            image_csv(app.state.reader.image_statistics(), table),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="samizdat-images-{table}.csv"'},
         )
 
     @app.get("/raw/{article_id}", include_in_schema=False)

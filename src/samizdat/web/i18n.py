@@ -85,6 +85,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This image also appears in {n} other articles ({removed} of them removed)",
     ),
     "pictures.text": ("图片中的文字", "Text in the image"),
+    "search.in_image": ("在图片中", "in an image"),
     "links.heading": ("链接", "Links"),
     "links.out": ("本文链接的文章（{n}）", "Links to ({n})"),
     "links.in": ("链接本文的文章（{n}）", "Linked from ({n})"),
@@ -179,6 +180,40 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "median time from publication to removal: {hours} hours",
     ),
     "stats.none": ("暂无数据。", "No data yet."),
+    "images.title": ("被删除文章中的图片", "Images in removed articles"),
+    "images.link": ("图片统计", "Images in removed articles"),
+    "images.read": (
+        "已存档图片 {images} 张，已读取 {read} 张，其中内容图片 {content} 张"
+        "（{with_text} 张含文字；图标、二维码等不计）。",
+        "{images} archived images, {read} read: {content} content images ({with_text} with text; "
+        "icons, QR codes and decorations left out).",
+    ),
+    "images.seen_before": (
+        "{removed} 篇被删除文章中，{with_pictures} 篇带有图片；{seen} 篇（占全部删除的 {share}）"
+        "带有在更早的删除中出现过的图片。",
+        "Of {removed} removed articles, {with_pictures} carry pictures; {seen} ({share} of all "
+        "removals) carry a picture seen in an earlier removal.",
+    ),
+    "images.pictures": ("出现在最多被删除文章中的图片", "Pictures in the most removed articles"),
+    "images.months": (
+        "每月删除中带有更早删除过的图片的比例（%）",
+        "Share of each month's removals carrying a picture seen in an earlier removal (%)",
+    ),
+    "images.terms": (
+        "被删除文章的图片文字中出现过多的词（加权对数几率 z 值）",
+        "Words over-represented in the image text of removed articles (weighted log-odds z-score)",
+    ),
+    "images.col.picture": ("图片", "Picture"),
+    "images.col.copies": ("副本", "Copies"),
+    "images.col.removed": ("被删除文章", "Removed articles"),
+    "images.col.articles": ("文章", "Articles"),
+    "images.col.text": ("图中文字", "Text in it"),
+    "images.col.word": ("词", "Word"),
+    "images.col.live": ("未删除文章", "Live articles"),
+    "images.col.z": ("z 值", "z"),
+    "images.col.month": ("删除月份", "Month of removal"),
+    "images.col.with_pictures": ("带图片", "With pictures"),
+    "images.col.seen_before": ("图片曾被删除", "Picture removed before"),
     "error.not_found": ("找不到这个页面。", "This page does not exist."),
     "footer.about": (
         "samizdat 在文章发布时存档，定期复查，并在文章消失时记录原因。",

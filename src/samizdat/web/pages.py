@@ -17,6 +17,7 @@ from samizdat.web.i18n import OUTCOMES, Translator
 from samizdat.web.render import blob_path, listed_text, safe_article_html
 
 STATS_ROWS = 20  # rows per table on the statistics page; the CSV has them all
+STATS_CHART_ROWS = 12
 COPIES_SHOWN = 30
 
 
@@ -99,6 +100,34 @@ def stats_context(reader: Reader, t: Translator) -> dict[str, Any]:
     )
     tables = {by: found[:STATS_ROWS] for by, found in groups.items() if by != "month"} | {"month": months}
     return {"stats": stats, "figures": figures, "tables": tables}
+
+
+def image_stats_context(reader: Reader, t: Translator) -> dict[str, Any]:
+    stats = reader.image_statistics()
+    figures = {
+        "pictures": charts.bars(
+            [charts.Bar(_picture_label(p), p.removed) for p in stats.pictures[:STATS_CHART_ROWS]],
+            title=t("images.pictures"),
+        ),
+        "months": charts.bars(
+            [
+                charts.Bar(m.month, round(100 * m.seen_before / m.removed, 1))
+                for m in stats.months[-24:]
+                if m.removed
+            ],
+            title=t("images.months"),
+        ),
+        "terms": charts.bars(
+            [charts.Bar(term.word, term.z) for term in stats.terms[:STATS_CHART_ROWS]],
+            title=t("images.terms"),
+        ),
+    }
+    return {"images": stats, "figures": {name: Markup(svg) for name, svg in figures.items()}}
+
+
+def _picture_label(picture) -> str:
+    text = " ".join(picture.text.split())
+    return text[:16] if text else picture.sha256[:12]
 
 
 def account_context(reader: Reader, store: Store, name: str, t: Translator) -> dict[str, Any] | None:

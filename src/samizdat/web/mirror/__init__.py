@@ -52,7 +52,7 @@ from samizdat.evidence.heads import head_document
 from samizdat.evidence.packages import PackageSigner
 from samizdat.read.reader import ArticleFilter
 from samizdat.store import Store
-from samizdat.store.schema import article_links, articles, log_entries
+from samizdat.store.schema import article_links, articles, image_facts, log_entries, version_blobs, versions
 from samizdat.web.mirror.layout import (
     LANGUAGES,
     MANIFEST,
@@ -117,8 +117,9 @@ def _render_articles(
 
 def changed_articles(store: Store, since: datetime) -> set[int]:
     """The articles whose pages a build after ``since`` must render again: those the log says
-    were captured, removed, restored or edited since, the articles sharing their text, and
-    those they link to (their "linked from" changed)."""
+    were captured, removed, restored or edited since, those with images read since (their text
+    and copies are shown), the articles sharing their text, and those they link to (their
+    "linked from" changed)."""
     with store.engine.connect() as connection:
         touched = set(
             connection.scalars(
@@ -127,6 +128,15 @@ def changed_articles(store: Store, since: datetime) -> set[int]:
                     log_entries.c.kind.in_(CHANGING_KINDS),
                     log_entries.c.article_id.is_not(None),
                 )
+            )
+        )
+        touched.update(
+            connection.scalars(
+                select(versions.c.article_id)
+                .join(version_blobs, version_blobs.c.version_id == versions.c.id)
+                .join(image_facts, image_facts.c.sha256 == version_blobs.c.sha256)
+                .where(or_(image_facts.c.analysed_at > since, image_facts.c.ocr_at > since))
+                .distinct()
             )
         )
         if not touched:

@@ -76,6 +76,10 @@ def mirror_file(path: str, lang: str) -> str:
         return f"{pages}removed/{segments[1]}.html"
     if head in ("stats", "search", "accounts") and len(segments) == 1:
         return f"{pages}{head}.html" if head != "accounts" else f"{pages}accounts/index.html"
+    if route == "/stats/images":
+        return f"{pages}stats/images.html"
+    if route == "/stats/images.csv":
+        return f"stats/images-{query.get('table', ['pictures'])[0]}.csv"
     if head == "stats.csv":
         return f"stats/{query.get('by', ['outcome'])[0]}.csv"
     if head == "raw":

@@ -18,13 +18,15 @@ from samizdat.archive.wacz import write_wacz
 from samizdat.evidence.packages import PackageSigner
 from samizdat.fetch.decode import ContentEncodingError, decode_html
 from samizdat.folding import fold, fold_char
+from samizdat.read.image_statistics import TABLES as IMAGE_TABLES
+from samizdat.read.image_statistics import to_csv as image_csv
 from samizdat.read.reader import ArticleFilter, ArticleSummary, Reader
 from samizdat.read.statistics import GROUPINGS, to_csv
 from samizdat.store import Store
 from samizdat.web.feeds import removals_atom
 from samizdat.web.i18n import OUTCOMES, Translator
 from samizdat.web.mirror.layout import LANGUAGES, POLICY, Files, Linker, mirror_file, relative, slug
-from samizdat.web.pages import article_body, article_surroundings, stats_context
+from samizdat.web.pages import article_body, article_surroundings, image_stats_context, stats_context
 from samizdat.web.render import listed_text
 
 WEB = Path(__file__).parent.parent
@@ -115,7 +117,8 @@ class Mirror:
                     **surroundings,
                     **body,
                 )
-        self.search_document(out, article)
+        image_text = [p.facts.ocr_text for p in surroundings["pictures"] if p.facts.ocr_text]
+        self.search_document(out, article, image_text)
         self.each_language(out, f"/articles/{article.id}/versions", "versions.html", article=article)
         if self.with_packages:
             self.package(out, article.id)
@@ -128,16 +131,17 @@ class Mirror:
                 self.raw(out, f"raw/{article.id}/checks/{check.id}.html", check.evidence, article)
         return [image.sha256 for image in article.images]
 
-    def search_document(self, out: Files, article) -> None:
+    def search_document(self, out: Files, article, image_text: list[str]) -> None:
         """What the search index holds of the article: a page of its own, never shown, with its
-        title, account and text as folded tokens (overlapping character pairs for Chinese, so
-        that any 2-character substring is a term, as the site's own search finds substrings)
+        title, account, text and the text read in its images as folded tokens (overlapping
+        character pairs for Chinese, so that any 2-character substring is a term, as the site's
+        own search finds substrings)
         and, as metadata, its id, title and the start of its text for the result list."""
         version = article.latest
         title = (version.title if version else None) or article.title or article.url
         text = version.text if version else "\n".join(listed_text(article.listed))
         searched = " ".join(
-            part for part in (title, article.account or "", article.author or "", text) if part
+            part for part in (title, article.account or "", article.author or "", text, *image_text) if part
         )
         page = self.templates.get_template("mirror_search_document.html").render(
             article=article,
@@ -293,6 +297,15 @@ class Mirror:
         groups = self.reader.breakdowns()
         for by in GROUPINGS:
             out.write(f"stats/{by}.csv", to_csv(groups[by], by))
+        names = {lang: mirror_file("/stats/images", lang) for lang in LANGUAGES}
+        for lang, name in names.items():
+            context = image_stats_context(self.reader, Translator(lang))
+            self.render(
+                out, name, "stats_images.html", lang, names["en" if lang == "zh" else "zh"], **context
+            )
+        images = self.reader.image_statistics()
+        for table in IMAGE_TABLES:
+            out.write(mirror_file(f"/stats/images.csv?table={table}", "zh"), image_csv(images, table))
 
 
 def search_terms(text: str) -> str:

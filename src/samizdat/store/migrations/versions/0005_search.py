@@ -4,13 +4,18 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-28 02:00:00
 
-Existing archives are indexed by 0007, once the table has its final columns.
+Existing archives are indexed by 0019, once the tables have their final columns.
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-from samizdat.store.search import CREATE_FTS, FTS_TABLE
+FTS_TABLE = "search_fts"
+# The index as it was made here (0019 makes it again with the text of images).
+CREATE_FTS = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
+    "title, account, author, body, content='', tokenize='ascii')"
+)
 
 revision = "0005"
 down_revision = "0004"

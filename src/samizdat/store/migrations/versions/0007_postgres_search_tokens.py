@@ -1,20 +1,17 @@
-"""search_docs.tokens: on PostgreSQL, each document's characters and bigrams under a GIN index;
-every archived article indexed
+"""search_docs.tokens: on PostgreSQL, each document's characters and bigrams under a GIN index
 
 Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-28 04:00:00
 
-SQLite searches with FTS5 and leaves the column empty. Then every archived article is
-indexed from its latest version (the search tables have their final shape here: a later
-change to them must index again in its own migration).
+SQLite searches with FTS5 and leaves the column empty. Archived articles are indexed again
+by 0019, where the search tables take their final shape (a later change to them must index
+again in its own migration).
 """
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
-
-from samizdat.store.search import reindex_all
 
 revision = "0007"
 down_revision = "0006"
@@ -27,10 +24,8 @@ def upgrade() -> None:
     kind = postgresql.ARRAY(sa.Text()) if postgres else sa.JSON()
     with op.batch_alter_table("search_docs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("tokens", kind, nullable=True))
-    connection = op.get_bind()
     if postgres:
         op.create_index("ix_search_docs_tokens", "search_docs", ["tokens"], postgresql_using="gin")
-    reindex_all(connection)
 
 
 def downgrade() -> None:

@@ -1,0 +1,111 @@
+"""Work beside the watcher in processes of their own: related posts, reading images.
+
+Such work is CPU-bound Python (jieba loads its dictionary in one call of about a second that
+holds the interpreter lock; an OCR pass takes seconds an image): in the watcher's process it
+would stall every poll, capture and check waiting on the event loop. A child process has an
+interpreter of its own, runs at a lower priority (``nice``), and rests after each step in
+proportion to the time the step took, so that it uses at most its ``share`` of one core.
+It stops when told to or as soon as its parent is gone (a watcher killed with SIGKILL leaves
+no orphan behind).
+
+A chore is a module-level function (the child imports it by name) that opens what its work
+needs from the settings and yields a step: a call that does a bounded piece of the work and
+returns how much it did, 0 when there was nothing to do.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import multiprocessing.synchronize
+import os
+import signal
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
+from samizdat import logs
+from samizdat.config import Settings
+
+IDLE_SECONDS = 2.0
+PARENT_CHECK_SECONDS = 0.5
+STOP_SECONDS = 5.0
+
+Step = Callable[[], int]
+Chore = Callable[[Settings], AbstractContextManager[Step]]
+
+log = logging.getLogger(__name__)
+
+
+class Background:
+    """One chore's process: ``done`` counts what its steps did."""
+
+    def __init__(
+        self, name: str, chore: Chore, settings: Settings, *, share: float, niceness: int = 0
+    ) -> None:
+        context = multiprocessing.get_context("spawn")  # no inherited threads or open connections
+        self.name = name
+        self._stop = context.Event()
+        self._done = context.Value("q", 0)
+        self._process = context.Process(
+            target=_work_until_stopped,
+            args=(name, chore, settings, share, niceness, self._stop, self._done, os.getpid()),
+            name=f"samizdat-{name}",
+            daemon=True,
+        )
+
+    @property
+    def done(self) -> int:
+        return int(self._done.value)
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
+    def start(self) -> None:
+        self._process.start()
+
+    def stop(self) -> None:
+        """Stop it after its current step (or at once, past ``STOP_SECONDS``)."""
+        self._stop.set()
+        if self._process.pid is None:
+            return
+        self._process.join(STOP_SECONDS)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join()
+
+
+def _work_until_stopped(
+    name: str,
+    chore: Chore,
+    settings: Settings,
+    share: float,
+    niceness: int,
+    stop: multiprocessing.synchronize.Event,
+    done: Any,
+    parent: int,  # its pid, from the parent itself: it may be gone before this process could ask
+) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop, through ``stop``
+    logs.configure(settings.log)
+    if niceness:
+        os.nice(niceness)
+
+    def wanted() -> bool:
+        return not stop.is_set() and os.getppid() == parent
+
+    with chore(settings) as step:
+        while wanted():
+            started = time.monotonic()
+            try:
+                count = step()
+            except Exception:  # a bug in one item must not end the chore for all the others
+                log.exception("%s failed; trying again in %g s", name, IDLE_SECONDS)
+                count = 0
+            with done.get_lock():
+                done.value += count
+            worked = time.monotonic() - started
+            rest_until = time.monotonic() + (IDLE_SECONDS if count == 0 else worked * (1 - share) / share)
+            while wanted() and (left := rest_until - time.monotonic()) > 0:
+                stop.wait(min(left, PARENT_CHECK_SECONDS))
