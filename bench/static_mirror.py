@@ -70,7 +70,7 @@ def build(settings: Settings, root: Path) -> None:
 def fragments(root: Path) -> dict[str, int]:
     """Pagefind's result ids → article ids, read from its fragment files."""
     found = {}
-    for path in (root / "pagefind" / "fragment").iterdir():
+    for path in (root / "pagefind").glob("*/fragment/*"):
         data = path.read_bytes()
         text = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else zlib.decompress(data)
         document = json.loads(text[text.index(b"{") :])

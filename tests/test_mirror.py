@@ -118,6 +118,39 @@ def test_workers_write_the_same_mirror_as_one_process(built, tmp_path, monkeypat
     assert manifests[0].keys() == manifests[1].keys()
 
 
+def test_the_search_index_is_sharded_and_only_a_changed_shard_is_indexed_again(tmp_path, simulator):
+    """Pagefind holds the index it builds in memory: the mirror's search has one index per
+    ``search_shard`` articles (merged in the browser, test_browser.py), and a build indexes
+    again only the shards whose documents changed."""
+    settings = fast_archive_settings(tmp_path / "data", simulator)
+    ids = asyncio.run(capture(settings, simulator, simulator.articles[:5]))
+    assert ids == [1, 2, 3, 4, 5]
+    root = tmp_path / "mirror"
+    options = {"search_shard": 2, "raw": False, "packages": False}
+    first = build(settings, root, **options)
+    assert first.search_shards == 3 and json.loads((root / "pagefind" / "shards.json").read_text()) == [
+        "0",
+        "1",
+        "2",
+    ]
+    assert sorted(p.name for p in (root / "search" / "1").iterdir()) == ["2.html", "3.html"]
+    kept = {
+        p: (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in (root / "pagefind").glob("[012]/**/*")
+        if p.is_file()
+    }
+
+    asyncio.run(capture(settings, simulator, simulator.articles[5:6]))  # article 6: shard 3
+    second = build(settings, root, **options)
+    assert second.search_shards == 1
+    assert json.loads((root / "pagefind" / "shards.json").read_text()) == ["0", "1", "2", "3"]
+    assert (root / "pagefind" / "3" / "pagefind.js").exists()
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in kept} == kept  # not indexed again
+    assert verify_mirror(str(root), public_raw(archive_key(settings.data_dir))).ok  # in the manifest
+
+    assert build(settings, root, **options).search_shards == 0  # nothing changed
+
+
 def test_verify_catches_a_changed_byte_a_removed_file_and_an_added_one(built):
     settings, root, ids, _ = built
     key = public_raw(archive_key(settings.data_dir))

@@ -139,6 +139,9 @@ def simulate(
         bool,
         typer.Option(help="Articles link earlier ones of their album, one of another account, their album."),
     ] = False,
+    pictures: Annotated[
+        bool, typer.Option(help="Images are screenshots with text (for OCR), not 1-pixel PNGs.")
+    ] = False,
 ) -> None:
     """Serve the local WeChat simulator until interrupted (for demos and benchmarks)."""
     import signal
@@ -165,6 +168,7 @@ def simulate(
             start_in=start_in,
             asset_host=asset_host,
             linked=linked,
+            pictures=pictures,
         )
     except (FileNotFoundError, ValueError) as exc:
         errors.print(str(exc))

@@ -40,6 +40,13 @@ def build_command(
     workers: Annotated[
         int, typer.Option(min=1, help="Processes rendering article pages (default: one per CPU).")
     ] = os.cpu_count() or 1,
+    search_shard: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Articles per search index (default 10,000; Pagefind needs ~2 GB of memory per 10,000).",
+        ),
+    ] = None,
 ) -> None:
     """Write the public site as static files into DIRECTORY; a second build writes only what
     changed, and the signed manifest lets anyone check a copy (`samizdat mirror verify`)."""
@@ -73,6 +80,7 @@ def build_command(
                 raw=raw,
                 packages=packages,
                 workers=workers,
+                **({"search_shard": search_shard} if search_shard else {}),
                 progress=lambda done, total: progress.update(bar, completed=done, total=total),
             )
         except MirrorError as exc:
@@ -83,7 +91,8 @@ def build_command(
     console.print(
         f"{directory}: {report.articles:,} articles rendered, {report.written:,} files written, "
         f"{report.unchanged:,} unchanged, {report.deleted:,} deleted; {report.files:,} files, "
-        f"{report.bytes / 1e6:,.1f} MB (search index {report.search_bytes / 1e6:,.1f} MB) "
+        f"{report.bytes / 1e6:,.1f} MB (search index {report.search_bytes / 1e6:,.1f} MB, "
+        f"{report.search_shards} shard(s) indexed) "
         f"in {report.seconds:,.1f} s"
     )
 

@@ -6,6 +6,8 @@ icon; and a repost of the screenshot alone. Drawn with Pillow when requested
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import io
 
 SENTENCE = "此内容因违规无法查看"
@@ -29,6 +31,40 @@ REPOST = (
     "<p>有读者转来了这张截图，原文已经看不到了，我们把它留在这里。</p>"
     '<img src="/ext/pictures/screenshot.png"></article></body></html>'
 )
+
+
+# Lines of the saved pre-deletion pages (PROVENANCE.md: gh_1ede6c42db01…, gh_2ac9b41ee17c…,
+# gh_49a4d3be672d…, gh_62913c457c3a…), for the screenshots of ``text_picture``.
+LINES = (
+    "医院门口发生交通事故",
+    "求助医生却被告知值班不能脱岗",
+    "这是当年改革的残酷代价",
+    "分税制：从增量改革到整体改革",
+    "我问都是哪些人的婚礼啊",
+    "一趟31个站点 稳稳当当最重要",
+    *SCREENSHOT_TEXT,
+)
+
+
+@functools.lru_cache(maxsize=20_000)
+def text_picture(seed: str) -> bytes | None:
+    """A screenshot-like PNG with two of ``LINES`` in it, chosen and tinted by ``seed``: the
+    simulator's image assets when it serves pictures (``Simulator(pictures=True)``), so that
+    captures leave a backlog with text for OCR. None when Pillow is missing."""
+    try:
+        from PIL import Image, ImageDraw, ImageFont
+    except ImportError:
+        return None
+    digest = hashlib.sha256(seed.encode()).digest()
+    image = Image.new("RGB", (720, 400), (230 + digest[0] % 20, 230 + digest[1] % 20, 230 + digest[2] % 20))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([0, 0, 720, 64], fill=(40 + digest[3] % 60, 90, 160))
+    font = ImageFont.truetype(FONT, 30) if _has_font() else ImageFont.load_default()
+    for k in range(2):
+        line = LINES[digest[4 + k] % len(LINES)]
+        draw.rectangle([60, 110 + k * 130, 680, 200 + k * 130], fill=(255, 255, 255))
+        draw.text((80, 130 + k * 130), line, font=font, fill=(20, 20, 20))
+    return _saved(image, "PNG")
 
 
 def picture(name: str) -> tuple[bytes, str] | None:

@@ -9,7 +9,8 @@ Routes::
 
     /s?__biz=…&mid=…&idx=…[&sn=…]   article (long URL); unknown ids → "deleted" notice
     /s/<token>                       the same article by its short URL (200, as WeChat does)
-    /ext/<host>/<path>               an asset of the platform's image hosts (a small PNG per path)
+    /ext/<host>/<path>               an asset of the platform's image hosts (a small PNG per path;
+                                     with ``pictures``, a screenshot with two lines of text)
     /notice/<name>                   a notice page (deleted-by-author, verification, …)
     /urls.txt                        every article URL, one per line (a URL-list source)
     /albums.txt                      every account's album, one per line
@@ -96,6 +97,7 @@ class Simulator:
         start_in: float = 0.0,
         asset_host: str = "",
         linked: bool = False,
+        pictures: bool = False,
     ):
         directory = pages or WECHAT_PAGES
         if not (directory / "articles").is_dir():
@@ -154,6 +156,7 @@ class Simulator:
         self.account_entries = account_entries
         self.account_feeds = account_feeds
         self.linked = linked
+        self.pictures = pictures
         self.albums: dict[str, list[SimulatedArticle]] = {}
         for article in sorted(self.articles, key=lambda a: (int(a.mid), a.idx)):
             self.albums.setdefault(albums.album_id(article.biz), []).append(article)
@@ -328,6 +331,9 @@ class Simulator:
         if path.startswith("/ext/pictures/") and (drawn := pictures.picture(path.rsplit("/", 1)[1])):
             send(writer, 200, drawn[0], [("Content-Type", drawn[1])])
             return True
+        if path.startswith("/ext/") and self.pictures and (screenshot := pictures.text_picture(path)):
+            send(writer, 200, screenshot, [("Content-Type", "image/png")])
+            return True
         if path.startswith("/ext/"):
             send(writer, 200, tiny_png(path), [("Content-Type", "image/png")])
             return True
@@ -472,15 +478,19 @@ class Simulator:
         ).encode(), "application/xml"
 
     def _article_html(self, article: SimulatedArticle) -> str:
-        html = self._local(article.html)
+        html = self._local(article.html, self._assets(article))
         for old, new in self.edits.get(article.token, ()):
             html = html.replace(old, new)
         return html
 
-    def _local(self, page: str) -> str:
-        """``page`` with its assets and its links to the platform served from here, and a slot
-        for the links an article's body ends with."""
-        page = ASSET_URL.sub(lambda m: f"{self.asset_base}/ext/{m.group(1)}/", page)
+    def _assets(self, article: SimulatedArticle) -> str:
+        """With pictures, each copy has pictures of its own (a new article brings new images)."""
+        return f"copy{article.copy}/" if self.pictures else ""
+
+    def _local(self, page: str, assets: str = "") -> str:
+        """``page`` with its assets (under ``/ext/<host>/<assets>``) and its links to the platform
+        served from here, and a slot for the links an article's body ends with."""
+        page = ASSET_URL.sub(lambda m: f"{self.asset_base}/ext/{m.group(1)}/{assets}", page)
         page = PLATFORM_LINK.sub(self.base + "/", page)
         return BODY_START.sub(lambda m: m.group(0) + LINKS_SLOT, page, count=1)
 
@@ -510,8 +520,9 @@ class Simulator:
             key: tuple[str, ...] = ("edited", article.token)
             html = self._article_html(article)
         else:
-            key = (article.biz, original_mid, article.idx)
-            html = self._local(article.page)
+            assets = self._assets(article)
+            key = (article.biz, original_mid, article.idx, assets)
+            html = self._local(article.page, assets)
         page = self._served.get(key)
         if page is None:
             page = self._served[key] = SplicedPage(html, {original_mid: None, "</h2>": 1, LINKS_SLOT: 1})

@@ -3,8 +3,9 @@
 Such work is CPU-bound Python (jieba loads its dictionary in one call of about a second that
 holds the interpreter lock; an OCR pass takes seconds an image): in the watcher's process it
 would stall every poll, capture and check waiting on the event loop. A child process has an
-interpreter of its own, runs at a lower priority (``nice``), and rests after each step in
-proportion to the time the step took, so that it uses at most its ``share`` of one core.
+interpreter of its own, runs at a lower priority (``nice``), and rests after each step for as
+long as it takes for the CPU time the step used to be at most its ``share`` of one core over
+the step and the rest (a step slowed down by busier processes has used less, and rests less).
 It stops when told to or as soon as its parent is gone (a watcher killed with SIGKILL leaves
 no orphan behind).
 
@@ -97,7 +98,7 @@ def _work_until_stopped(
 
     with chore(settings) as step:
         while wanted():
-            started = time.monotonic()
+            started, cpu_started = time.monotonic(), time.process_time()
             try:
                 count = step()
             except Exception:  # a bug in one item must not end the chore for all the others
@@ -105,7 +106,8 @@ def _work_until_stopped(
                 count = 0
             with done.get_lock():
                 done.value += count
-            worked = time.monotonic() - started
-            rest_until = time.monotonic() + (IDLE_SECONDS if count == 0 else worked * (1 - share) / share)
+            # The CPU time the step used (all its threads) over the step and the rest is the share.
+            cpu, worked = time.process_time() - cpu_started, time.monotonic() - started
+            rest_until = time.monotonic() + (IDLE_SECONDS if count == 0 else max(0.0, cpu / share - worked))
             while wanted() and (left := rest_until - time.monotonic()) > 0:
                 stop.wait(min(left, PARENT_CHECK_SECONDS))

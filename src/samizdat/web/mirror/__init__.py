@@ -7,7 +7,8 @@ recently removed (paged), every article behind its banner with its versions, rem
 copies and related posts, accounts, statistics with their charts and CSV, Atom feeds, both
 languages (Chinese at the root, English under ``en/``), the images, the unprocessed cache, one
 signed WACZ per article, and a client-side search index (Pagefind, whose extended build
-segments Chinese).
+segments Chinese) in shards of ``SEARCH_SHARD`` articles, each indexed again only when one of
+its documents changed, merged by the search page.
 
 A static host sets no headers, so the mirror's pages carry their Content-Security-Policy in a
 meta element, and archived HTML never runs on the mirror's origin: the article bodies are the
@@ -65,7 +66,7 @@ from samizdat.web.mirror.layout import (
     read_manifest,
     tree_files,
 )
-from samizdat.web.mirror.pages import Mirror, fold_table
+from samizdat.web.mirror.pages import SEARCH_SHARD, Mirror, fold_table
 
 WEB = Path(__file__).parent.parent
 # The log's routine checks of a live article change nothing a mirror shows.
@@ -157,17 +158,37 @@ def changed_articles(store: Store, since: datetime) -> set[int]:
         return touched | set(mates) | set(linked)
 
 
-def index_search(root: Path) -> int:
-    """Run Pagefind (extended: it segments Chinese) over the mirror; the index's size in bytes."""
-    target = root / "pagefind"
-    if target.exists():
-        shutil.rmtree(target)
+def index_search(root: Path, shards: set[str]) -> None:
+    """Run Pagefind (extended: it segments Chinese) over the search documents of each of
+    ``shards`` (``search/<shard>/``), writing each index to ``pagefind/<shard>/``; then list
+    the shards that have documents in ``pagefind/shards.json`` for the search page."""
+    documents = root / "search"
+    present = (
+        sorted((p.name for p in documents.iterdir() if p.is_dir()), key=int) if documents.is_dir() else []
+    )
+    for stale in (root / "pagefind").glob("*"):
+        if not stale.is_dir():
+            stale.unlink()
+        elif stale.name in shards or stale.name not in present:
+            shutil.rmtree(stale)
+    for shard in sorted(shards & set(present), key=int):
+        _pagefind(root, shard)
+    (root / "pagefind").mkdir(exist_ok=True)
+    (root / "pagefind" / "shards.json").write_text(json.dumps(present))
+
+
+def _search_document(name: str) -> bool:
+    """``search/<shard>/<id>.html``"""
+    return name.startswith("search/") and name.count("/") == 2
+
+
+def _pagefind(root: Path, shard: str) -> None:
     try:
         done = subprocess.run(
             [
                 sys.executable,
-                *("-m", "pagefind", "--site", str(root), "--output-subdir", "pagefind"),
-                *("--glob", "search/*.html"),  # the search documents, not the pages people read
+                *("-m", "pagefind", "--site", str(root), "--output-subdir", f"pagefind/{shard}"),
+                *("--glob", f"search/{shard}/*.html"),  # the search documents, not the pages people read
             ],
             capture_output=True,
             text=True,
@@ -184,8 +205,7 @@ def index_search(root: Path) -> int:
         )
         output = (done.stderr or done.stdout).strip()
         missing = " — pip install 'samizdat[mirror]'" if "No module named" in output else ""
-        raise MirrorError(f"Pagefind failed ({why}): {output[-500:]}{missing}")
-    return sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
+        raise MirrorError(f"Pagefind failed on shard {shard} ({why}): {output[-500:]}{missing}")
 
 
 def build_mirror(
@@ -203,6 +223,7 @@ def build_mirror(
     raw: bool = True,
     packages: bool = True,
     workers: int = os.cpu_count() or 1,
+    search_shard: int = SEARCH_SHARD,
     progress: Callable[[int, int], None] | None = None,
 ) -> MirrorReport:
     """Build (or bring up to date) the mirror in ``root``; see the module's description."""
@@ -210,13 +231,24 @@ def build_mirror(
     built_at = datetime.now(UTC)
     root.mkdir(parents=True, exist_ok=True)
     previous = read_manifest(root)
-    incremental = previous is not None and not full
+    # A mirror built before the search index had shards (search/<id>.html) is built again in full.
+    unsharded = previous is not None and any(
+        n.startswith("search/") and not _search_document(n) for n in previous["files"]
+    )
+    incremental = previous is not None and not full and not unsharded
     if incremental and since is None:
         since = datetime.fromisoformat(previous["built_at"])
     report = MirrorReport(root)
     out = Files(root, previous["files"] if previous else {}, report)
     mirror = Mirror(
-        store, warcs, root, sign_package=sign_package, base_url=base_url, raw=raw, packages=packages
+        store,
+        warcs,
+        root,
+        sign_package=sign_package,
+        base_url=base_url,
+        raw=raw,
+        packages=packages,
+        search_shard=search_shard,
     )
 
     for name in ("style.css", "search.js"):
@@ -269,14 +301,26 @@ def build_mirror(
         else:
             (root / name).unlink(missing_ok=True)
             report.deleted += 1
-    if search and (report.written or not search_files):
-        report.search_bytes = index_search(root)
-        for name, path in tree_files(root, "pagefind"):
-            out.digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
-    else:
+    if search:
+        # A shard is indexed again when one of its documents changed, or it has no index yet.
+        indexed = {n.split("/")[1] for n in search_files if n.count("/") == 2}
+        changed = {
+            name.split("/")[1]
+            for name in out.previous.keys() | out.digests.keys()
+            if _search_document(name) and out.previous.get(name) != out.digests.get(name)
+        }
+        documents = {n.split("/")[1] for n in out.digests if _search_document(n)}
+        stale = changed | (documents - indexed)
+        report.search_shards = len(stale)
+        if stale or not (root / "pagefind" / "shards.json").exists():
+            index_search(root, stale)
         for name in search_files:
-            out.keep(name)
-        report.search_bytes = sum((root / n).stat().st_size for n in search_files if (root / n).exists())
+            if name.count("/") == 2 and name.split("/")[1] in documents - stale:
+                out.keep(name)
+        for name, path in tree_files(root, "pagefind"):
+            if name not in out.digests:
+                out.digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    report.search_bytes = sum((root / n).stat().st_size for n in out.digests if n.startswith("pagefind/"))
 
     manifest = manifest_bytes(out.digests, built_at, key_document["key_id"])
     (root / MANIFEST).write_bytes(manifest)

@@ -37,6 +37,7 @@ class MirrorReport:
     files: int = 0
     bytes: int = 0
     search_bytes: int = 0
+    search_shards: int = 0  # search indexes (of SEARCH_SHARD articles each) built again
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 

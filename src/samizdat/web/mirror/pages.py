@@ -46,6 +46,11 @@ def _templates() -> Environment:
     return environment
 
 
+# Articles per search index: Pagefind holds the index it builds in memory (about 2 GB for
+# 10,000 articles); the browser merges the shards' indexes (static/search.js).
+SEARCH_SHARD = 10_000
+
+
 class Mirror:
     def __init__(
         self,
@@ -57,8 +62,10 @@ class Mirror:
         base_url: str = "",
         raw: bool = True,
         packages: bool = True,
+        search_shard: int = SEARCH_SHARD,
     ) -> None:
         self.store, self.warcs, self.root = store, files, root
+        self.search_shard = search_shard
         self.with_raw, self.with_packages = raw, packages
         self.reader = Reader(store.engine)
         self.sign_package = sign_package
@@ -149,7 +156,7 @@ class Mirror:
             summary=" ".join(text.split())[:SUMMARY_CHARS],
             terms=search_terms(searched),
         )
-        out.write(f"search/{article.id}.html", page)
+        out.write(f"search/{article.id // self.search_shard}/{article.id}.html", page)
 
     def raw(self, out: Files, name: str, ref, article) -> None:
         """The unprocessed cache, inert: the archived page as the ``srcdoc`` of a sandboxed frame."""

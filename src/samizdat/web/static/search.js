@@ -48,7 +48,15 @@ async function load() {
   }
   const root = new URL(box.dataset.root, location.href);
   folds ??= await (await fetch(new URL("static/fold.json", root))).json();
-  pagefind ??= await import(new URL("pagefind/pagefind.js", root).href);
+  if (!pagefind) {
+    // One index per shard of the archive (pagefind/shards.json): the first is loaded, the
+    // others merged into it, and a search covers them all.
+    const shards = await (await fetch(new URL("pagefind/shards.json", root))).json();
+    if (!shards.length) return { search: async () => ({ results: [] }) }; // nothing archived yet
+    const engine = await import(new URL(`pagefind/${shards[0]}/pagefind.js`, root).href);
+    for (const shard of shards.slice(1)) await engine.mergeIndex(new URL(`pagefind/${shard}/`, root).href);
+    pagefind = engine;
+  }
   return pagefind;
 }
 
