@@ -9,6 +9,7 @@ import csv
 import hashlib
 import io
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -17,8 +18,8 @@ from sqlalchemy import insert
 
 from samizdat.config import Settings
 from samizdat.store import open_archive
-from samizdat.store.pictures import ImageFacts
 from samizdat.store.schema import articles, blobs, version_blobs, versions
+from samizdat.watch.pictures import hashed_facts
 from samizdat.web.app import create_app
 from samizdat.web.server import running_site
 from tests.helpers import missing
@@ -90,19 +91,9 @@ def archive(tmp_path):
         shas[name] = sha
         text = TEXTS.get(name.rstrip("2"))
         facts.append(
-            ImageFacts(
-                sha,
-                DAY0,
-                hashed.width,
-                hashed.height,
-                hashed.format,
-                hashed.frames,
-                decoration=hashed.decoration,
-                windows=hashed.windows,
-                ocr_text=None if hashed.decoration else text,
-                ocr_lines=None if hashed.decoration else (),
-                ocr_at=None if hashed.decoration else DAY0,
-            )
+            replace(hashed_facts(sha, DAY0, hashed), ocr_text=text, ocr_lines=(), ocr_at=DAY0)
+            if not hashed.decoration
+            else hashed_facts(sha, DAY0, hashed)
         )
     with store.engine.begin() as connection:
         connection.execute(

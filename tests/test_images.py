@@ -104,3 +104,6 @@ def test_images_are_read_once_with_their_text_and_their_copies(tmp_path, simulat
         page = (mirror / mirror_file(f"/articles/{id_}", "zh")).read_text()
         assert "北约峰会在维尔纽斯召开" in page
         assert "维尔 尔纽 纽斯" in (mirror / "search" / "0" / f"{id_}.html").read_text()
+    statistics = (mirror / mirror_file("/stats/images", "en")).read_text()
+    assert "Images in removed articles" in statistics and "images-pictures.csv" in statistics
+    assert (mirror / mirror_file("/stats/images.csv?table=terms", "en")).read_text().startswith("word,")

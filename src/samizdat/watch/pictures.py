@@ -16,7 +16,7 @@ from samizdat.archive import CorruptRecord, read_record
 from samizdat.archive.storage import WarcFiles
 from samizdat.config import Settings
 from samizdat.fetch.decode import ContentEncodingError
-from samizdat.relate.pictures import ImageRefused, TextReader, hash_picture
+from samizdat.relate.pictures import ImageRefused, PictureHash, TextReader, hash_picture
 from samizdat.store import Store
 from samizdat.store.pictures import ImageFacts
 from samizdat.watch.background import Background, Step
@@ -61,16 +61,7 @@ def read_image(data: bytes, sha256: str, reader: TextReader | None, known: Image
             hashed = hash_picture(data)
         except ImageRefused as exc:
             return ImageFacts(sha256, now, refused=exc.reason, message=str(exc))
-        facts = ImageFacts(
-            sha256,
-            now,
-            hashed.width,
-            hashed.height,
-            hashed.format,
-            hashed.frames,
-            decoration=hashed.decoration,
-            windows=hashed.windows,
-        )
+        facts = hashed_facts(sha256, now, hashed)
     if reader is None or facts.decoration or facts.refused:
         return facts
     try:
@@ -90,6 +81,20 @@ def read_image(data: bytes, sha256: str, reader: TextReader | None, known: Image
             for line in lines
         ),
         ocr_at=datetime.now(UTC),
+    )
+
+
+def hashed_facts(sha256: str, at: datetime, hashed: PictureHash) -> ImageFacts:
+    """What hashing an image found, as the archive records it."""
+    return ImageFacts(
+        sha256,
+        at,
+        hashed.width,
+        hashed.height,
+        hashed.format,
+        hashed.frames,
+        decoration=hashed.decoration,
+        windows=hashed.windows,
     )
 
 
