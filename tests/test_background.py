@@ -45,7 +45,11 @@ def test_a_chore_uses_at_most_its_share_of_a_core_at_a_lower_priority(tmp_path, 
     chore = Background("burn", burning, Settings(data_dir=tmp_path), share=share, niceness=10)
     chore.start()
     try:
-        time.sleep(1.0)  # the child's interpreter starting and importing is not the chore's work
+        # The child's interpreter starting and importing (seconds on a busy machine) is not the
+        # chore's work: the measure starts after its first step.
+        deadline = time.monotonic() + 60
+        while chore.done == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
         cpu_before, nice = _cpu_and_nice(chore.pid)
         done_before, started = chore.done, time.monotonic()
         time.sleep(6.0)
@@ -55,9 +59,10 @@ def test_a_chore_uses_at_most_its_share_of_a_core_at_a_lower_priority(tmp_path, 
         chore.stop()
     used = (cpu_after - cpu_before) / wall
     assert nice == os.nice(0) + 10
-    assert done_after - done_before >= 2  # it works…
-    assert used <= share * 1.15 + 0.02, f"{used:.2f} of a core for a share of {share}"  # …within its share
-    assert used >= share * 0.5
+    # It works, within its share. (How much less it gets depends on what else runs: at nice 10 a
+    # busy machine gives it little, and then its rests are short, as the step used little CPU.)
+    assert done_after > done_before
+    assert used <= share * 1.15 + 0.02, f"{used:.2f} of a core for a share of {share}"
 
 
 def test_the_watcher_s_image_reader_reads_the_backlog_of_new_captures(tmp_path, simulator):
