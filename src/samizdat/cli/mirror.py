@@ -44,7 +44,7 @@ def build_command(
         int | None,
         typer.Option(
             min=1,
-            help="Articles per search index (default 10,000; Pagefind needs ~2 GB of memory per 10,000).",
+            help="Articles per search index (default 10,000; Pagefind takes up to 6 GB per 10,000).",
         ),
     ] = None,
 ) -> None:

@@ -46,7 +46,7 @@ def _templates() -> Environment:
     return environment
 
 
-# Articles per search index: Pagefind holds the index it builds in memory (about 2 GB for
+# Articles per search index: Pagefind holds the index it builds in memory (up to 6.3 GB for
 # 10,000 articles); the browser merges the shards' indexes (static/search.js).
 SEARCH_SHARD = 10_000
 
