@@ -1,6 +1,7 @@
 """First sight under a tight budget: a new user's run against a platform with faults, in compressed time.
 
 Usage: python bench/first_sight.py [--rate 40] [--kills 8] [--workers 2] [--postgres]
+                                   [--resolver silent|system] [--links-here] [--no-links]
                                    [--samizdat-src DIR] [--runs 3]
 
 The scenario of issue 14, with the project's own simulator in its own process: 60 real
@@ -11,6 +12,12 @@ feed requests (a third each: HTTP 503, the verification page, a body cut off). T
 8,640× (a day in 10 s). samizdat is run as a user runs it, through its command line:
 ``samizdat source add <accounts.opml>`` then ``samizdat watch`` for 95 s, with
 ``fetch.per_host_rate`` = 40, ``per_host_concurrency`` = 4, ``watch.time_scale`` = 8640.
+The pages link other articles on mp.weixin.qq.com, a host the simulator does not serve, as
+real pages do; links are followed (the default settings), and by default the watcher runs
+behind a name server that never answers (``samizdat.testing.dns``: every lookup of that host
+waits 5 s and fails, as on a censored network; root only). ``--resolver system`` uses this
+machine's own resolver, ``--links-here`` has the simulator serve the links itself, ``--no-links``
+sets ``[links] follow = []``.
 ``--kills N`` SIGKILLs the watcher N times at random moments and starts it again at once;
 ``samizdat verify`` must pass at the end. ``--samizdat-src`` runs another checkout's
 samizdat (e.g. a worktree of an older commit) against the same simulator, for comparison.
@@ -21,7 +28,8 @@ Figures, from the archive's JSON Lines export against the simulator's plan:
 - removals detected, of the captured articles removed at least 12 simulated hours before the
   end; reasons right; false removals (declared but not removed, or declared before it);
 - delay from removal to detection, from publication to first capture (simulated minutes);
-- the requests the platform saw, by kind.
+- the requests the platform saw, by kind;
+- how long the watcher took to stop after SIGINT (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -38,9 +46,11 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 
+from samizdat.testing.dns import SilentNameServer
 from samizdat.testing.process import simulator_process
 from samizdat.testing.timeline import OUTCOME_OF_NOTICE
 
@@ -71,18 +81,21 @@ def start_simulator(args: argparse.Namespace, directory: Path, seed: int) -> tup
     ]  # fmt: skip
     if args.images_elsewhere:
         command += ["--asset-host", "localhost"]
+    if not args.links_here:
+        command += ["--links-elsewhere"]
     return simulator_process(command, cwd=ROOT)
 
 
 def write_config(args: argparse.Namespace, directory: Path, base: str, database_url: str | None) -> Path:
     host = base.split("//", 1)[1]
     database = f'[database]\nurl = "{database_url}"\n' if database_url else ""
+    links = "[links]\nfollow = []\n" if args.no_links else ""
     config = directory / "samizdat.toml"
     config.write_text(
         f'data_dir = "{directory / "data"}"\n{database}'
         f"[fetch]\nper_host_rate = {args.rate}\nper_host_concurrency = 4\nallow_private_networks = true\n"
-        f"[watch]\ntime_scale = {args.time_scale}\n"
-        f'[platforms.wechat]\nhosts = ["{host}"]\n'
+        f"[watch]\ntime_scale = {args.time_scale}\n{links}"
+        f'[platforms.wechat]\nhosts = ["{host}", "mp.weixin.qq.com"]\n'
     )
     return config
 
@@ -97,8 +110,11 @@ def run(args: argparse.Namespace, seed: int) -> dict:
 
 
 def run_with(args: argparse.Namespace, seed: int, database_url: str | None) -> dict:
-    with tempfile.TemporaryDirectory() as temporary:
+    with tempfile.TemporaryDirectory() as temporary, ExitStack() as stack:
         directory = Path(temporary)
+        behind = list  # the watcher runs as it is, or behind a name server that never answers
+        if args.resolver == "silent":
+            behind = stack.enter_context(SilentNameServer(timeout=5)).command
         simulator, base = start_simulator(args, directory, seed)
         env = environment(args)
         config = write_config(args, directory, base, database_url)
@@ -110,7 +126,7 @@ def run_with(args: argparse.Namespace, seed: int, database_url: str | None) -> d
             )  # fmt: skip
             plan = json.loads((directory / "plan.json").read_text())
             time.sleep(max(0.0, plan["start"] - time.time()))
-            watch_command = samizdat(args, config, "watch", "--workers", str(args.workers))
+            watch_command = behind(samizdat(args, config, "watch", "--workers", str(args.workers)))
             started = time.monotonic()
             rng = random.Random(seed)
             kills = sorted(rng.uniform(5, args.seconds - 5) for _ in range(args.kills))
@@ -132,13 +148,15 @@ def run_with(args: argparse.Namespace, seed: int, database_url: str | None) -> d
                 watcher.wait()
                 watcher = start_watcher()
             time.sleep(max(0.0, args.seconds - (time.monotonic() - started)))
+            ended = time.time()
             watcher.send_signal(signal.SIGINT)
             try:
                 watcher.wait(30)
+                stopped_in = round(time.time() - ended, 2)
             except subprocess.TimeoutExpired:
                 watcher.kill()
                 watcher.wait()
-            ended = time.time()
+                stopped_in = None  # not within 30 s
         finally:
             simulator.terminate()
             simulator.wait()
@@ -160,6 +178,7 @@ def run_with(args: argparse.Namespace, seed: int, database_url: str | None) -> d
                 (keep / name).write_bytes((directory / name).read_bytes())
         figures = evaluate(plan, rows, requests, (ended - plan["start"]) * plan["time_scale"])
         figures["by_class"] = by_class(samples, plan["time_scale"])
+        figures["stopped_in_seconds"] = stopped_in
         figures["verify_ok"] = verify.returncode == 0
         if verify.returncode != 0:
             figures["verify_output"] = (verify.stdout + verify.stderr)[-2000:]
@@ -286,6 +305,17 @@ def main() -> int:
         action="store_true",
         help="the pages' images on another host name (localhost), as WeChat's are on its image CDN",
     )
+    parser.add_argument(
+        "--resolver",
+        choices=("silent", "system"),
+        default="silent",
+        help="silent: the watcher's lookups go to a name server that never answers (root); "
+        "system: this machine's",
+    )
+    parser.add_argument(
+        "--links-here", action="store_true", help="the simulator serves the pages' links itself"
+    )
+    parser.add_argument("--no-links", action="store_true", help="[links] follow = [] (links not followed)")
     parser.add_argument("--kills", type=int, default=0, help="SIGKILL the watcher this many times")
     parser.add_argument("--workers", type=int, default=1, help="samizdat watch --workers")
     parser.add_argument("--runs", type=int, default=1, help="runs with seeds seed, seed+1, …")

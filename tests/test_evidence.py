@@ -218,6 +218,7 @@ async def test_tree_heads_are_stamped_by_a_time_stamping_authority_and_verify_ch
     from dataclasses import replace
 
     from samizdat.config import TimestampSettings
+    from samizdat.pools import Pools
     from samizdat.watch.sealing import stamp_head
     from tests.helpers import local_tsa
 
@@ -230,9 +231,11 @@ async def test_tree_heads_are_stamped_by_a_time_stamping_authority_and_verify_ch
             await pipe.capturer.capture(simulator.base + simulator.articles[0].path)
             store = pipe.store
         head = seal(store, archive_key(settings.data_dir))
-        assert await stamp_head(store, head, settings.timestamps) == []
+        pools = Pools.from_settings(settings.pools)
+        assert await stamp_head(store, head, settings.timestamps, pools) == []
         unreachable = TimestampSettings(authorities=("http://127.0.0.1:9/tsr",), ca_file=str(root))
-        assert len(await stamp_head(store, head, unreachable)) == 1  # said, not kept
+        assert len(await stamp_head(store, head, unreachable, pools)) == 1  # said, not kept
+        pools.close()
     ((stamped_by, token, at),) = store.head_timestamps(head.size)
     assert stamped_by == authority and abs((at - head.signed_at).total_seconds()) < 60
     shown = cli(settings, "log", "head")

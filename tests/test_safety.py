@@ -4,7 +4,9 @@ import ipaddress
 
 import pytest
 
+from samizdat.fetch.resolver import Resolver
 from samizdat.fetch.safety import UnsafeURL, check_scheme, is_public_address, safe_address
+from samizdat.pools import Pool
 
 
 @pytest.mark.parametrize(
@@ -44,7 +46,9 @@ def test_only_http_and_https(url):
 
 async def test_a_name_resolving_to_loopback_is_refused():
     with pytest.raises(UnsafeURL, match="private or reserved"):
-        await safe_address("http://localhost:8080/", allow_private=False)
+        await safe_address(
+            "http://localhost:8080/", allow_private=False, resolver=Resolver(Pool("lookups", 1))
+        )
 
 
 async def test_one_private_answer_among_public_ones_is_enough_to_refuse():
@@ -56,5 +60,7 @@ async def test_one_private_answer_among_public_ones_is_enough_to_refuse():
 
 
 async def test_operator_may_allow_private_networks():
-    host, address = await safe_address("http://127.0.0.1:9/", allow_private=True)
+    host, address = await safe_address(
+        "http://127.0.0.1:9/", allow_private=True, resolver=Resolver(Pool("lookups", 1))
+    )
     assert (host, str(address)) == ("127.0.0.1", "127.0.0.1")

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from samizdat.config import KeywordSettings, NotifySettings
+from samizdat.config import KeywordSettings, NotifySettings, PoolSettings
 from samizdat.platforms.wechat import PLATFORM
+from samizdat.pools import Pools
 from samizdat.service import Watcher
 from samizdat.store import open_archive
 from samizdat.testing import Simulator
@@ -23,6 +24,10 @@ from samizdat.watch.keywords import Watchlist, fold
 from tests.helpers import WECHAT
 
 SCALE = 3600.0  # one simulated hour per second
+
+
+async def _no_lookups(host: str, port: int):
+    raise LookupError(f"this test resolves no names ({host})")
 
 
 @pytest.fixture
@@ -190,6 +195,8 @@ async def test_notifications_wait_in_the_outbox_and_are_delivered_at_least_once(
         ),
         store,
         worker="thishost:2:watch",
+        pools=Pools.from_settings(PoolSettings()),
+        resolver=_no_lookups,
         transport=httpx.MockTransport(answer),
     )
     stop = asyncio.Event()
@@ -228,7 +235,10 @@ async def test_without_a_target_pending_notifications_are_given_up_not_hoarded(s
     edited = Announcement("edited", "edited", None, now)
     store.record_checks([(None, article_id, WatchState("live", None, None, now, None, now, None, edited))])
     stop = asyncio.Event()
-    delivery = asyncio.create_task(Notifier(NotifySettings(), store, worker="w").run(stop))
+    notifier = Notifier(
+        NotifySettings(), store, worker="w", pools=Pools.from_settings(PoolSettings()), resolver=_no_lookups
+    )
+    delivery = asyncio.create_task(notifier.run(stop))
     for _ in range(100):
         if store.notification_counts()["given_up"]:
             break

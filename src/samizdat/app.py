@@ -12,8 +12,10 @@ from samizdat.archive import WarcWriter
 from samizdat.archive.storage import WarcFiles, warc_storage
 from samizdat.config import Settings
 from samizdat.fetch import Fetcher
+from samizdat.fetch.resolver import Resolver
 from samizdat.fetch.turns import Turns
 from samizdat.platforms import Registry
+from samizdat.pools import Pools
 from samizdat.store import Store, open_archive
 from samizdat.watch import Capturer
 from samizdat.watch.checker import Checker
@@ -34,6 +36,7 @@ class Pipeline:
     registry: Registry
     capturer: Capturer
     checker: Checker
+    pools: Pools
 
 
 @asynccontextmanager
@@ -61,15 +64,28 @@ async def pipeline(
     )
     registry = Registry(settings.platforms)
     committer = Committer(writer, store)
+    pools = Pools.from_settings(settings.pools)
+    watch = settings.watch
+    # A name that does not resolve rests as a host that refuses us does, in schedule time.
+    rest = watch.backoff_seconds / watch.time_scale
+    resolver = Resolver(
+        pools.lookups,
+        timeout=settings.fetch.lookup_timeout,
+        cache_seconds=settings.fetch.lookup_cache_seconds,
+        rest_seconds=rest,
+    )
     try:
-        aging = settings.watch.aging_seconds / settings.watch.time_scale
-        async with Fetcher(settings.fetch, turns=turns, aging_seconds=aging) as fetcher:
-            policy = SchedulePolicy(RemovalProfile.load(), checks=settings.watch.checks_per_article)
-            images = Images(settings.capture, fetcher, committer, store)
-            capturer = Capturer(settings, fetcher, committer, store, registry, policy, images)
-            checker = Checker(settings, fetcher, committer, store, registry, policy, images)
-            yield Pipeline(settings, store, writer, committer, fetcher, registry, capturer, checker)
+        aging = watch.aging_seconds / watch.time_scale
+        async with Fetcher(
+            settings.fetch, turns=turns, aging_seconds=aging, resolver=resolver, rest_seconds=rest
+        ) as fetcher:
+            policy = SchedulePolicy(RemovalProfile.load(), checks=watch.checks_per_article)
+            images = Images(settings.capture, fetcher, committer, store, pools)
+            capturer = Capturer(settings, fetcher, committer, store, registry, policy, images, pools)
+            checker = Checker(settings, fetcher, committer, store, registry, policy, images, pools)
+            yield Pipeline(settings, store, writer, committer, fetcher, registry, capturer, checker, pools)
     finally:
         committer.close()
+        pools.close()
         writer.close()
         store.engine.dispose()

@@ -76,6 +76,20 @@ class FetchSettings:
     total_concurrency: int = setting(32, "requests in flight altogether", ge=1)
     allow_private_networks: bool = setting(False, "fetch private, loopback and reserved addresses")
     http2: bool = setting(True, "speak HTTP/2 where the server does")
+    lookup_timeout: float = setting(
+        5.0, "a name lookup that has not answered by then has failed", unit="s", gt=0
+    )
+    lookup_cache_seconds: float = setting(
+        300.0, "a name's addresses are used this long before asking again", unit="s", ge=0
+    )
+
+
+@dataclass(frozen=True, config=_SECTION)
+class PoolSettings:
+    store_threads: int = setting(4, "threads for database calls", ge=1)
+    cpu_threads: int = setting(2, "threads for parsing, fingerprints and MinHash", ge=1)
+    lookup_threads: int = setting(8, "threads for name lookups (one per name at a time)", ge=1)
+    outside_threads: int = setting(2, "threads for calls that wait on others: time stamps, Apprise", ge=1)
 
 
 @dataclass(frozen=True, config=_SECTION)
@@ -220,6 +234,7 @@ class Settings:
         Path("samizdat-data"), "the SQLite database and the WARC files"
     )
     fetch: FetchSettings = dataclasses.field(default_factory=FetchSettings)
+    pools: PoolSettings = dataclasses.field(default_factory=PoolSettings)
     archive: ArchiveSettings = dataclasses.field(default_factory=ArchiveSettings)
     capture: CaptureSettings = dataclasses.field(default_factory=CaptureSettings)
     watch: WatchSettings = dataclasses.field(default_factory=WatchSettings)

@@ -32,6 +32,7 @@ from samizdat.app import Pipeline, pipeline
 from samizdat.config import Settings
 from samizdat.evidence.keys import archive_key
 from samizdat.fetch.turns import HostTurns, Priority, Turns, shared_slots
+from samizdat.pools import Pool
 from samizdat.relate.pictures import images_readable
 from samizdat.status import Outcome
 from samizdat.store import CaptureRequest, open_engine
@@ -39,7 +40,7 @@ from samizdat.store.turns import DatabaseTurns
 from samizdat.watch.capture import CaptureOutcome
 from samizdat.watch.checker import SIGNALLED, CheckReport
 from samizdat.watch.firstsight import FirstSight, Sighting, removal_seen
-from samizdat.watch.loop import watch, worker_name
+from samizdat.watch.loop import STOP_GRACE_SECONDS, watch, worker_name
 from samizdat.watch.notify import Notifier
 from samizdat.watch.pictures import reading_process
 from samizdat.watch.polling import PollPacer, SourceReport, due_sources, poll_source
@@ -131,7 +132,13 @@ class Watcher:
         async with pipeline(self.settings, turns=turns) as pipe:
             await self._free_dead_claims(pipe)
             self.first_sight = FirstSight(pipe, self._captured)
-            self.notifier = Notifier(self.settings.notify, pipe.store, worker=self.name)
+            self.notifier = Notifier(
+                self.settings.notify,
+                pipe.store,
+                worker=self.name,
+                pools=pipe.pools,
+                resolver=pipe.fetcher.resolver,
+            )
             for helper in self.helpers:
                 helper.start()
             loops = {
@@ -146,19 +153,44 @@ class Watcher:
                 asyncio.create_task(self._keep_running(name, run, pipe, stop)) for name, run in loops.items()
             ]
             try:
-                await asyncio.gather(*tasks)
+                await self._until_stopped(tasks, stop)
             finally:
-                for task in tasks:
-                    task.cancel()
-                for task in self._background:
-                    task.cancel()
-                await asyncio.gather(*(asyncio.to_thread(helper.stop) for helper in self.helpers))
-                await self._finish_first_sight()
-                await asyncio.to_thread(pipe.store.worker_stopped, self.name)
+                await self._stop(pipe, tasks)
                 if turns_engine is not None:
                     turns_engine.dispose()
             if pipe.committer.failure is not None:
                 raise WatcherFailed(f"the archive writer stopped: {pipe.committer.failure!r}")
+
+    async def _until_stopped(self, tasks: list[asyncio.Task], stop: asyncio.Event) -> None:
+        """Until the loops end; once ``stop`` is set, they get ``STOP_GRACE_SECONDS`` to end the
+        work in hand (first sights too, meanwhile), whatever waits on a lookup or a slow host."""
+        loops = asyncio.gather(*tasks)
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait([loops, stopping], return_when=asyncio.FIRST_COMPLETED)
+            if not loops.done():
+                ending = asyncio.create_task(self.first_sight.stop(STOP_GRACE_SECONDS))
+                await asyncio.wait([loops], timeout=STOP_GRACE_SECONDS)
+                await ending
+            if loops.done():
+                loops.result()
+        finally:
+            stopping.cancel()
+
+    async def _stop(self, pipe: Pipeline, tasks: list[asyncio.Task]) -> None:
+        """Cancel what is still running, stop the helpers, seal the log's last entries and free
+        this watcher's claims. What was stored stays stored; what was cut short is due again."""
+        running = [*tasks, *self._background]
+        for task in running:
+            task.cancel()
+        await asyncio.wait(running)
+        await asyncio.gather(
+            self.first_sight.stop(0),
+            *(pipe.pools.outside.run(helper.stop) for helper in self.helpers),
+        )
+        key = await pipe.pools.store.run(archive_key, self.settings.data_dir)
+        await pipe.pools.store.run(seal, pipe.store, key)
+        await pipe.pools.store.run(pipe.store.worker_stopped, self.name)
 
     async def _keep_running(
         self,
@@ -204,13 +236,8 @@ class Watcher:
         if not task.cancelled() and task.exception() is not None:
             log.error("a background task of the watcher failed", exc_info=task.exception())
 
-    async def _finish_first_sight(self) -> None:
-        """Let the captures in flight end (their retries cut short after one fetch timeout)."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.first_sight.wait(), self.settings.fetch.timeout)
-
     async def _free_dead_claims(self, pipe: Pipeline) -> None:
-        freed = await asyncio.to_thread(
+        freed = await pipe.pools.store.run(
             pipe.store.release_dead_claims,
             datetime.now(UTC),
             host=socket.gethostname(),
@@ -258,7 +285,7 @@ class Watcher:
             self._in_background(self._announce(kind, report, pipe))
 
     async def _announce(self, kind: str, report: CheckReport, pipe: Pipeline) -> None:
-        article = await asyncio.to_thread(pipe.store.article, report.article_id)
+        article = await pipe.pools.store.run(pipe.store.article, report.article_id)
         named = (article.title or article.url) if article else f"article {report.article_id}"
         detail = f"{report.outcome}: {report.message}" if report.message else str(report.outcome)
         summary = f"{kind}: {named} ({detail})"
@@ -288,7 +315,8 @@ class Watcher:
         stopping = threading.Event()
         waiter = asyncio.create_task(stop.wait())
         waiter.add_done_callback(lambda _: stopping.set())
-        await asyncio.to_thread(
+        # A thread of its own for as long as the check processes run: it holds no pool's thread.
+        await Pool("check-processes", 1).run(
             check_in_processes,
             self.check_settings,
             self.workers,
@@ -307,7 +335,7 @@ class Watcher:
         read_at = -SOURCE_TICK_SECONDS
         while not stop.is_set():
             if time.monotonic() - read_at >= SOURCE_TICK_SECONDS:
-                rows = await asyncio.to_thread(pipe.store.list_sources)
+                rows = await pipe.pools.store.run(pipe.store.list_sources)
                 read_at = time.monotonic()
                 self._polled.clear()
                 pacer.split(self.pollers)
@@ -329,7 +357,9 @@ class Watcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), wait)
         if polling:
-            await asyncio.wait(list(polling.values()), timeout=self.settings.fetch.timeout)
+            await asyncio.wait(list(polling.values()), timeout=STOP_GRACE_SECONDS)
+            for task in polling.values():
+                task.cancel()
 
     async def _poll(self, pipe: Pipeline, row: dict, priority: Priority, pacer: PollPacer) -> None:
         """Claim the source (other workers may poll it too: the one that claims it does), poll it.
@@ -337,7 +367,7 @@ class Watcher:
         claim = functools.partial(
             pipe.store.claim_source, now=datetime.now(UTC), worker=self.name, lease=self._source_lease()
         )
-        claimed = await asyncio.to_thread(claim, row["id"])
+        claimed = await pipe.pools.store.run(claim, row["id"])
         if not claimed:
             pacer.done(row["url"], priority)
             return
@@ -345,7 +375,7 @@ class Watcher:
             report = await poll_source(pipe, row, self.first_sight, priority)
         except Exception as exc:  # a bug must not stop the other polls, nor the watcher
             log.exception("polling source %s failed", row["id"])
-            await asyncio.to_thread(pipe.store.release_source, row["id"])
+            await pipe.pools.store.run(pipe.store.release_source, row["id"])
             report = SourceReport(row["id"], row["url"], 0, 0, error=repr(exc))
         finally:
             pacer.done(row["url"], priority)
@@ -357,12 +387,12 @@ class Watcher:
     async def _seal(self, pipe: Pipeline, stop: asyncio.Event) -> None:
         """Every few seconds, and once more at the end: the log's waiting entries sequenced and
         a new tree head signed (``watch/sealing.py``)."""
-        key = await asyncio.to_thread(archive_key, self.settings.data_dir)
+        key = await pipe.pools.store.run(archive_key, self.settings.data_dir)
         while True:
-            head = await asyncio.to_thread(seal, pipe.store, key)
+            head = await pipe.pools.store.run(seal, pipe.store, key)
             if head is not None:
                 self.status.log_size = head.size
-                for failure in await stamp_head(pipe.store, head, self.settings.timestamps):
+                for failure in await stamp_head(pipe.store, head, self.settings.timestamps, pipe.pools):
                     logs.event(
                         log,
                         "timestamp_failed",
@@ -379,7 +409,7 @@ class Watcher:
         """Take the URLs submitted through the site (it only queues them) and capture each at
         first sight, as if a source had listed it; how each went is written back for the API."""
         while not stop.is_set():
-            taken = await asyncio.to_thread(
+            taken = await pipe.pools.store.run(
                 pipe.store.take_capture_requests,
                 datetime.now(UTC),
                 REQUESTS_PER_TAKE,
@@ -411,7 +441,7 @@ class Watcher:
             message=outcome.message,
             http_status=outcome.http_status,
         )
-        await asyncio.to_thread(pipe.store.finish_capture_request, done)
+        await pipe.pools.store.run(pipe.store.finish_capture_request, done)
         self.status.requested += 1
 
     def _source_lease(self) -> timedelta:
@@ -464,7 +494,7 @@ class Watcher:
                 stop.set()
                 return
             now = datetime.now(UTC)
-            due = await asyncio.to_thread(pipe.store.due_by_class, now, signalled=SIGNALLED)
+            due = await pipe.pools.store.run(pipe.store.due_by_class, now, signalled=SIGNALLED)
             self.status.due_by_class = due
             self.status.due = sum(count for count, _ in due.values())
             self.status.related = self.relating.done
@@ -479,7 +509,7 @@ class Watcher:
                     self.notifier.delivered,
                     self.notifier.failed,
                 )
-            await asyncio.to_thread(
+            await pipe.pools.store.run(
                 pipe.store.heartbeat,
                 self.name,
                 host=socket.gethostname(),
@@ -492,7 +522,7 @@ class Watcher:
             )
             await self._free_dead_claims(pipe)
             if self.turns_in_database:  # other workers poll the same hosts' sources
-                alive = await asyncio.to_thread(pipe.store.workers_alive, now, within=SILENT_WORKER)
+                alive = await pipe.pools.store.run(pipe.store.workers_alive, now, within=SILENT_WORKER)
                 self.pollers = max(1, alive)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), HEARTBEAT_SECONDS)

@@ -142,6 +142,12 @@ def simulate(
     pictures: Annotated[
         bool, typer.Option(help="Images are screenshots with text (for OCR), not 1-pixel PNGs.")
     ] = False,
+    links_elsewhere: Annotated[
+        bool,
+        typer.Option(
+            help="The saved pages' links to other articles stay on mp.weixin.qq.com, as on the platform."
+        ),
+    ] = False,
 ) -> None:
     """Serve the local WeChat simulator until interrupted (for demos and benchmarks)."""
     import signal
@@ -169,6 +175,7 @@ def simulate(
             asset_host=asset_host,
             linked=linked,
             pictures=pictures,
+            links_elsewhere=links_elsewhere,
         )
     except (FileNotFoundError, ValueError) as exc:
         errors.print(str(exc))

@@ -58,6 +58,7 @@ def seal_command(ctx: typer.Context) -> None:
     """Give the waiting entries their places and sign a tree head now (the watcher does it)."""
     from samizdat.evidence.heads import head_document
     from samizdat.evidence.keys import archive_key
+    from samizdat.pools import Pools
     from samizdat.watch.sealing import seal, stamp_head
 
     store, settings = store_of(ctx), settings_of(ctx)
@@ -65,7 +66,12 @@ def seal_command(ctx: typer.Context) -> None:
     if head is None:
         console.print("nothing new to seal")
         return
-    for failure in asyncio.run(stamp_head(store, head, settings.timestamps)):
+    pools = Pools.from_settings(settings.pools)
+    try:
+        failures = asyncio.run(stamp_head(store, head, settings.timestamps, pools))
+    finally:
+        pools.close()
+    for failure in failures:
         errors.print(f"[yellow]not stamped: {failure}[/yellow]")
     _print(head_document(head, store.head_timestamps(head.size)))
 

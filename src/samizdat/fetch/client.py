@@ -22,10 +22,12 @@ import httpx
 
 from samizdat.config import FetchSettings
 from samizdat.fetch.decode import ContentEncodingError, DecodedText, decode_html, decompress
-from samizdat.fetch.safety import Resolver, UnsafeURL, check_scheme, resolve, safe_address
+from samizdat.fetch.resolver import Resolver
+from samizdat.fetch.safety import Resolve, UnsafeURL, check_scheme, safe_address
 from samizdat.fetch.scheduler import HostScheduler
 from samizdat.fetch.streams import AsyncioBackend
 from samizdat.fetch.turns import HostTurns, Priority, Turns
+from samizdat.pools import Pool
 
 Headers = tuple[tuple[str, str], ...]
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -98,7 +100,9 @@ class Fetcher:
 
     Every request waits in its host's queue (:class:`~samizdat.fetch.scheduler.HostScheduler`)
     by its :class:`~samizdat.fetch.turns.Priority`; ``fetch.timeout`` counts from the moment
-    it is sent, not while it waits its turn.
+    it is sent, not while it waits its turn. Names are looked up by ``resolver`` (by default
+    a :class:`~samizdat.fetch.resolver.Resolver` with threads of its own), whose failures
+    rest for ``rest_seconds`` (a quarter of it for the first, as a host that refuses us).
     """
 
     def __init__(
@@ -106,12 +110,19 @@ class Fetcher:
         settings: FetchSettings,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
-        resolver: Resolver = resolve,
+        resolver: Resolve | None = None,
         turns: Turns | None = None,
         aging_seconds: float = 60.0,
+        rest_seconds: float = 600.0,
     ) -> None:
         self.settings = settings
-        self._resolver = resolver
+        self._own_lookups = Pool("lookups", 4) if resolver is None else None
+        self.resolver = resolver or Resolver(
+            self._own_lookups,
+            timeout=settings.lookup_timeout,
+            cache_seconds=settings.lookup_cache_seconds,
+            rest_seconds=rest_seconds,
+        )
         # Requests go straight to httpx's transports: redirects are followed here, and there is
         # no client-level cookie jar (every fetch is a first visit: no session to track us).
         # HTTP/2 is only ever negotiated over TLS; for http:// it would add overhead and nothing else.
@@ -155,6 +166,8 @@ class Fetcher:
     async def aclose(self) -> None:
         for transport in {id(t): t for t in self._transports.values()}.values():
             await transport.aclose()
+        if self._own_lookups is not None:
+            self._own_lookups.close()
 
     async def fetch(
         self,
@@ -261,7 +274,7 @@ class Fetcher:
         try:
             async with deadline.running():
                 host, address = await safe_address(
-                    url, allow_private=self.settings.allow_private_networks, resolver=self._resolver
+                    url, allow_private=self.settings.allow_private_networks, resolver=self.resolver
                 )
         except UnsafeURL as exc:
             raise _Failed(FetchFailure.UNSAFE_URL, str(exc)) from None
@@ -341,10 +354,15 @@ class _Deadline:
 
 def _asyncio_transport(settings: FetchSettings, *, http2: bool) -> httpx.AsyncHTTPTransport:
     """httpx's transport with its connection pool on asyncio streams (see :mod:`.streams`)."""
-    transport = httpx.AsyncHTTPTransport(
-        http2=http2, trust_env=False, limits=httpx.Limits(max_connections=settings.total_concurrency)
-    )
-    transport._pool._network_backend = AsyncioBackend()  # httpx takes no backend argument
+    return asyncio_transport(http2=http2, limits=httpx.Limits(max_connections=settings.total_concurrency))
+
+
+def asyncio_transport(
+    *, http2: bool = False, limits: httpx.Limits | None = None, resolver: Resolve | None = None
+) -> httpx.AsyncHTTPTransport:
+    """An httpx transport on plain asyncio streams; host names (if any) looked up by ``resolver``."""
+    transport = httpx.AsyncHTTPTransport(http2=http2, trust_env=False, limits=limits or httpx.Limits())
+    transport._pool._network_backend = AsyncioBackend(resolver)  # httpx takes no backend argument
     return transport
 
 

@@ -9,15 +9,14 @@ cannot swap it (DNS rebinding).
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
-import socket
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
+# A host's addresses, or LookupError: fetch/resolver.py's Resolver, or a test's stand-in.
+Resolve = Callable[[str, int], Awaitable[list[IPAddress]]]
 
 
 class UnsafeURL(ValueError):
@@ -62,25 +61,8 @@ def is_public_address(address: IPAddress) -> bool:
     return address.is_global and not address.is_multicast
 
 
-async def resolve(host: str, port: int) -> list[IPAddress]:
-    try:
-        return [ipaddress.ip_address(host)]
-    except ValueError:
-        pass
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise LookupError(f"cannot resolve {host}: {exc.strerror}") from None
-    seen: dict[str, IPAddress] = {}
-    for _family, _type, _proto, _name, sockaddr in infos:
-        address = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])
-        seen.setdefault(str(address), address)
-    return list(seen.values())
-
-
 async def safe_address(
-    url: str, *, allow_private: bool, resolver: Resolver = resolve
+    url: str, *, allow_private: bool, resolver: Resolve
 ) -> tuple[str, IPAddress]:
     """Resolve ``url``'s host and return (host, address to connect to), or raise :class:`UnsafeURL`.
 

@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from samizdat.fetch.turns import Priority, Turns
+from samizdat.pools import Pool
 
 FAIR_SHARE = 0.1
 
@@ -68,6 +69,9 @@ class HostScheduler:
         self.fair_share = fair_share
         self._hosts: dict[str, _Host] = {}
         self._order = itertools.count()
+        # Turns kept in a database are a round trip each: threads of their own, so that a slow
+        # store call elsewhere never holds up a request's turn.
+        self._turn_threads = Pool("turns", 2) if turns.blocking else None
 
     @contextlib.asynccontextmanager
     async def slot(self, host: str, priority: Priority, *, order: int | None = None) -> AsyncIterator[None]:
@@ -161,7 +165,10 @@ class HostScheduler:
                 if chosen is None:
                     return
                 waiter, aged = chosen
-                wait = await asyncio.to_thread(self.turns.take, host, Priority(waiter.priority), aged=aged)
+                assert self._turn_threads is not None
+                wait = await self._turn_threads.run(
+                    self.turns.take, host, Priority(waiter.priority), aged=aged
+                )
                 if wait <= 0 and not waiter.granted.done() and waiter in state.waiting:  # not cancelled
                     self._grant(state, waiter, aged)
                     continue

@@ -7,6 +7,10 @@ more CPU than parsing the response (measured: plain GETs of the simulator's page
 from 152 to 210 pages/s in one process). The fetcher runs on asyncio only, so it can talk
 to the sockets directly. Timeouts and errors map to httpcore's exceptions, which httpx turns
 into its own, so nothing above this module changes.
+
+The fetcher connects to addresses it has resolved and checked itself; a client that gives
+host names (the notifier's webhooks) passes a ``resolver``, so that its lookups run where
+every other lookup runs (``fetch/resolver.py``), never in asyncio's shared executor.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import httpcore
+
+from samizdat.fetch.safety import Resolve
 
 _READ_LIMIT = 1 << 20
 
@@ -79,6 +85,9 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
 
 
 class AsyncioBackend(httpcore.AsyncNetworkBackend):
+    def __init__(self, resolver: Resolve | None = None) -> None:
+        self.resolver = resolver
+
     async def connect_tcp(
         self,
         host: str,
@@ -89,12 +98,13 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
     ) -> AsyncioStream:
         try:
             async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_connection(
-                    host,
-                    port,
-                    limit=_READ_LIMIT,
-                    local_addr=(local_address, 0) if local_address else None,
-                )
+                addresses = [host]
+                if self.resolver is not None:
+                    try:
+                        addresses = [str(address) for address in await self.resolver(host, port)]
+                    except LookupError as exc:
+                        raise httpcore.ConnectError(str(exc)) from None
+                reader, writer = await _open_first(addresses, port, local_address)
         except TimeoutError:
             raise httpcore.ConnectTimeout(f"no connection to {host}:{port} within the timeout") from None
         except OSError as exc:
@@ -115,3 +125,23 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+
+async def _open_first(
+    addresses: list[str], port: int, local_address: str | None
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A connection to the first of ``addresses`` that takes one (the last error otherwise)."""
+    for address in addresses[:-1]:
+        try:
+            return await _open(address, port, local_address)
+        except OSError:
+            continue
+    return await _open(addresses[-1], port, local_address)
+
+
+async def _open(
+    address: str, port: int, local_address: str | None
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.open_connection(
+        address, port, limit=_READ_LIMIT, local_addr=(local_address, 0) if local_address else None
+    )

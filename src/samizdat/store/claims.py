@@ -147,8 +147,12 @@ class ClaimQueries:
             )
 
     def worker_stopped(self, name: str) -> None:
+        """``name`` has stopped: what it still held (work cut short by the stop) is free again."""
         with self.engine.begin() as connection:
             connection.execute(delete(workers).where(workers.c.name == name))
+            for table in _CLAIMED:
+                held = update(table).where(table.c.claimed_by == name)
+                connection.execute(held.values(claimed_by=None, claimed_until=None))
 
     def queue(self, now: datetime, *, late_after: timedelta) -> dict[str, Any]:
         """The work queue at ``now``: due, claimed, late (due for longer than ``late_after``), workers."""

@@ -27,7 +27,8 @@ Routes::
     /mp/appmsgalbum?__biz=…&album_id=…[&f=json]   an account's album, HTML or JSON pages (albums.py)
 
 The saved pages' links to other WeChat articles and albums lead to this server too: nothing a
-page links leads off this machine. With ``linked=True`` every article's body ends with links
+page links leads off this machine (``links_elsewhere=True`` leaves them on mp.weixin.qq.com, as
+real pages have them). With ``linked=True`` every article's body ends with links
 to earlier articles of its album, one of another account, and its album (albums.py).
 """
 
@@ -98,6 +99,7 @@ class Simulator:
         asset_host: str = "",
         linked: bool = False,
         pictures: bool = False,
+        links_elsewhere: bool = False,
     ):
         directory = pages or WECHAT_PAGES
         if not (directory / "articles").is_dir():
@@ -157,6 +159,10 @@ class Simulator:
         self.account_feeds = account_feeds
         self.linked = linked
         self.pictures = pictures
+        # The saved pages' links to other articles stay on mp.weixin.qq.com, as on the real
+        # platform: a host this server does not serve (on a censored network, one that may not
+        # even resolve).
+        self.links_elsewhere = links_elsewhere
         self.albums: dict[str, list[SimulatedArticle]] = {}
         for article in sorted(self.articles, key=lambda a: (int(a.mid), a.idx)):
             self.albums.setdefault(albums.album_id(article.biz), []).append(article)
@@ -491,7 +497,8 @@ class Simulator:
         """``page`` with its assets (under ``/ext/<host>/<assets>``) and its links to the platform
         served from here, and a slot for the links an article's body ends with."""
         page = ASSET_URL.sub(lambda m: f"{self.asset_base}/ext/{m.group(1)}/{assets}", page)
-        page = PLATFORM_LINK.sub(self.base + "/", page)
+        if not self.links_elsewhere:
+            page = PLATFORM_LINK.sub(self.base + "/", page)
         return BODY_START.sub(lambda m: m.group(0) + LINKS_SLOT, page, count=1)
 
     def _page(self, writer: asyncio.StreamWriter, headers: dict[str, str], html: str) -> bool:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from samizdat.config import Settings
 from samizdat.platforms.registry import Registry
+from samizdat.pools import Pool
 from samizdat.sources import SourceKind
 from samizdat.store import Store
 from samizdat.store.accounts import Account
@@ -122,7 +123,13 @@ def _adopt(store: Store, account: Account, listings: list[str] | None) -> list[s
 
 
 async def adopt_listings(
-    store: Store, platform: str, canonical_id: str, names: str | None, listings: tuple[str, ...]
+    store: Store,
+    platform: str,
+    canonical_id: str,
+    names: str | None,
+    listings: tuple[str, ...],
+    *,
+    pool: Pool,
 ) -> list[str]:
     """After a capture: the albums it names become sources of its account, when the account is
     watched (and follows its albums)."""
@@ -133,4 +140,4 @@ async def adopt_listings(
         account = store.watched_account(platform, canonical_id, names, names)
         return _adopt(store, account, list(listings)) if account is not None else []
 
-    return await asyncio.to_thread(adopt)
+    return await pool.run(adopt)

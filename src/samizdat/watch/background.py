@@ -31,7 +31,7 @@ from samizdat.config import Settings
 
 IDLE_SECONDS = 2.0
 PARENT_CHECK_SECONDS = 0.5
-STOP_SECONDS = 5.0
+STOP_SECONDS = 2.0
 
 Step = Callable[[], int]
 Chore = Callable[[Settings], AbstractContextManager[Step]]

@@ -10,7 +10,6 @@ page (:mod:`samizdat.watch.images`).
 
 from __future__ import annotations
 
-import asyncio
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -95,7 +94,7 @@ class Capturer(WatchStep):
             )
         # Decoding and parsing are CPU work: in a thread, so the event loop keeps serving the
         # other captures' and checks' requests meanwhile.
-        decoded, parsed = await asyncio.to_thread(self._read, page)
+        decoded, parsed = await self.pools.cpu.run(self._read, page)
         note_answer(self.fetcher, self.settings.watch, page, parsed)
         records.append(self._metadata(page, parsed, response_id, decoded.encoding))
         if isinstance(parsed, Unavailable):
@@ -113,7 +112,7 @@ class Capturer(WatchStep):
         images = await self.images.plan(parsed)
         # In the capture's own process, not in the one writer that stores every capture; in a
         # thread, off the event loop.
-        matched, text_fingerprint, page_fingerprint = await asyncio.to_thread(
+        matched, text_fingerprint, page_fingerprint = await self.pools.cpu.run(
             self._digest, parsed, page, keywords
         )
 

@@ -12,7 +12,6 @@ looked at now and then, since articles do come back.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -67,7 +66,7 @@ class Checker(WatchStep):
         page = await self.fetcher.fetch(due.check_url, priority=request_class(due))
         # Fingerprinting, parsing and classifying are CPU work: in a thread, so the event loop
         # keeps serving the other checks' and captures' requests meanwhile.
-        fingerprint, parsed, found = await asyncio.to_thread(self._read, due, page)
+        fingerprint, parsed, found = await self.pools.cpu.run(self._read, due, page)
         first_capture = due.content_hash is None and isinstance(parsed, Article)
         if first_capture and found.outcome is not Outcome.TRANSIENT:
             # Removed when first seen, and here after all: this is its first capture.
@@ -111,7 +110,7 @@ class Checker(WatchStep):
             if found.outcome is Outcome.ACCOUNT_GONE:
                 siblings.append(("account_id", ACCOUNT_DUE_PER_REMOVAL))
             for sharing, limit in siblings:
-                await asyncio.to_thread(
+                await self.pools.store.run(
                     self.store.check_siblings_soon, due.id, page.fetched_at, sharing=sharing, limit=limit
                 )
         alive = found.outcome in (Outcome.ALIVE, Outcome.EDITED)
@@ -228,7 +227,7 @@ class Checker(WatchStep):
         moved = await self.fetcher.fetch(urljoin(page.final_url, link), priority=Priority.CONFIRM)
         if not (moved.ok and moved.status == 200 and looks_like_text(moved.content)):
             return None
-        article = await asyncio.to_thread(lambda: self.registry.parse(moved.final_url, moved.text().text))
+        article = await self.pools.cpu.run(lambda: self.registry.parse(moved.final_url, moved.text().text))
         if not isinstance(article, Article) or not (article.text.strip() or article.images):
             return None
         return moved, article

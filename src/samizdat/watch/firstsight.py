@@ -130,6 +130,18 @@ class FirstSight:
         while self._running:
             await asyncio.wait(list(self._running.values()))
 
+    async def stop(self, grace: float) -> None:
+        """Let the captures in flight end for up to ``grace`` seconds, then cancel the rest:
+        what they had stored stays stored, and what they had not is listed again by its
+        source's next poll."""
+        if self._running:
+            await asyncio.wait(list(self._running.values()), timeout=grace)
+        running = list(self._running.values())
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.wait(running)
+
     async def _capture(self, sighting: Sighting) -> CaptureOutcome:
         place = self.pipe.fetcher.scheduler.ticket()
 
@@ -148,7 +160,12 @@ class FirstSight:
             await self._follow_links(sighting, outcome)
             if outcome.listings and outcome.platform and outcome.canonical_id:
                 await adopt_listings(
-                    self.pipe.store, outcome.platform, outcome.canonical_id, outcome.account, outcome.listings
+                    self.pipe.store,
+                    outcome.platform,
+                    outcome.canonical_id,
+                    outcome.account,
+                    outcome.listings,
+                    pool=self.pipe.pools.store,
                 )
         if self.on_done:
             self.on_done(sighting, outcome)
@@ -159,7 +176,7 @@ class FirstSight:
         if not outcome.links or not follows(self.pipe.settings.links, outcome.platform, sighting.depth):
             return
         pairs = [(url, canonical) for url, canonical in outcome.links if url not in self._running]
-        fresh = await asyncio.to_thread(self.pipe.store.unknown_links, pairs)
+        fresh = await self.pipe.pools.store.run(self.pipe.store.unknown_links, pairs)
         taken = [url for url in fresh if self.links.take(outcome.account)]
         self.linked += self.start([Sighting(url, depth=sighting.depth + 1) for url in taken])
 
@@ -185,4 +202,4 @@ class FirstSight:
             next_check_at=seen_at + confirm,
             source_id=sighting.source_id,
         )
-        await asyncio.to_thread(self.pipe.store.record_unseen_removal, record)
+        await self.pipe.pools.store.run(self.pipe.store.record_unseen_removal, record)

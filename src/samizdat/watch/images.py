@@ -24,6 +24,7 @@ from samizdat.archive.records import record_id, warc_date
 from samizdat.config import CaptureSettings
 from samizdat.fetch import Fetcher, FetchResult, Priority
 from samizdat.platforms import Article
+from samizdat.pools import Pools
 from samizdat.store import ImageLinks, Store, StoredImage
 from samizdat.watch.committer import Committer
 
@@ -38,9 +39,10 @@ class ImagePlan:
 
 class Images:
     def __init__(
-        self, settings: CaptureSettings, fetcher: Fetcher, committer: Committer, store: Store
+        self, settings: CaptureSettings, fetcher: Fetcher, committer: Committer, store: Store, pools: Pools
     ) -> None:
         self.settings = settings
+        self.pools = pools
         self.fetcher = fetcher
         self.committer = committer
         self.store = store
@@ -55,7 +57,7 @@ class Images:
             return ImagePlan([], [])
         urls = dict.fromkeys([*article.images, *([article.cover] if article.cover else [])])
         wanted = list(urls)[: self.settings.max_images_per_article]
-        known = await asyncio.to_thread(self.store.known_images, wanted) if wanted else {}
+        known = await self.pools.store.run(self.store.known_images, wanted) if wanted else {}
         return ImagePlan(list(known.values()), [url for url in wanted if url not in known])
 
     async def keep(self, version_id: int, urls: Sequence[str], seen_at: datetime) -> int:
@@ -77,7 +79,7 @@ class Images:
             final = result.exchanges[-1]
             original = first_in_batch.get(sha256)
             if original is None:
-                blob = await asyncio.to_thread(self.store.blob, sha256)
+                blob = await self.pools.store.run(self.store.blob, sha256)
                 if blob is not None:
                     original = (blob.url, warc_date(blob.first_seen_at), blob.ref.record_id)
             if original is not None:

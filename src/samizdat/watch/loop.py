@@ -17,6 +17,9 @@ from samizdat.store import DueArticle, Store
 from samizdat.watch.checker import Checker, CheckReport
 
 BATCH = 200
+# When told to stop, the checks in flight get this long to end; the rest are cancelled (their
+# claims are freed when the watcher stops, and they are due again at the next start).
+STOP_GRACE_SECONDS = 2.0
 # A claimed article waits at most one queue's worth of checks: minutes to spare before another
 # worker may take it (its worker died). ``watch.claim_lease_seconds`` sets it.
 CLAIM_LEASE = timedelta(minutes=5)
@@ -70,7 +73,7 @@ async def watch_pass(
     worker: str | None = None,
 ) -> list[CheckReport]:
     """Run the checks due now (at most one batch); returns what they found."""
-    due = await asyncio.to_thread(
+    due = await checker.pools.store.run(
         store.claim_due, datetime.now(UTC), BATCH, worker=worker or worker_name(), lease=CLAIM_LEASE
     )
     limit = asyncio.Semaphore(concurrency)
@@ -110,33 +113,43 @@ async def watch(
         async with limit:
             return await checker.check(article)
 
-    while not stop.is_set():
-        if len(in_flight) <= concurrency:
-            wanted = 2 * concurrency - len(in_flight)
-            due = await asyncio.to_thread(
-                store.claim_due, datetime.now(UTC), wanted, worker=worker, lease=lease
-            )
-            for article in due:
-                in_flight[article.id] = asyncio.create_task(one(article))
-        if not in_flight:
-            if until_idle:
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), idle_seconds)
-            continue
-        done, _ = await asyncio.wait(in_flight.values(), return_when=asyncio.FIRST_COMPLETED)
-        failed = False
-        for article_id, task in [(i, t) for i, t in in_flight.items() if t in done]:
-            del in_flight[article_id]
-            failed |= not _report(task, article_id, on_report)
-        if failed:
-            # A check that raised (a full disk, a lost database) stays due: retry after a pause.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), idle_seconds)
-    if in_flight:
-        await asyncio.wait(in_flight.values())
-        for article_id, task in in_flight.items():
-            _report(task, article_id, on_report)
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        while not stop.is_set():
+            if len(in_flight) <= concurrency:
+                wanted = 2 * concurrency - len(in_flight)
+                due = await checker.pools.store.run(
+                    store.claim_due, datetime.now(UTC), wanted, worker=worker, lease=lease
+                )
+                for article in due:
+                    in_flight[article.id] = asyncio.create_task(one(article))
+            if not in_flight:
+                if until_idle:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), idle_seconds)
+                continue
+            done, _ = await asyncio.wait([*in_flight.values(), stopping], return_when=asyncio.FIRST_COMPLETED)
+            failed = False
+            for article_id, task in [(i, t) for i, t in in_flight.items() if t in done]:
+                del in_flight[article_id]
+                failed |= not _report(task, article_id, on_report)
+            if failed:
+                # A check that raised (a full disk, a lost database) stays due: retry after a pause.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), idle_seconds)
+        if in_flight:
+            await asyncio.wait(in_flight.values(), timeout=STOP_GRACE_SECONDS)
+            for article_id, task in in_flight.items():
+                if task.done():
+                    _report(task, article_id, on_report)
+    finally:
+        stopping.cancel()
+        for task in in_flight.values():
+            task.cancel()
+        if in_flight:
+            await asyncio.wait(in_flight.values())
+            await checker.pools.store.run(store.worker_stopped, worker)
 
 
 def _report(

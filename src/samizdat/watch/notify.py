@@ -25,6 +25,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from samizdat.config import ConfigError, NotifySettings
+from samizdat.fetch.client import asyncio_transport
+from samizdat.fetch.safety import Resolve
+from samizdat.pools import Pools
 from samizdat.store import PendingNotification, Store
 
 log = logging.getLogger(__name__)
@@ -77,12 +80,19 @@ class Notifier:
         store: Store,
         *,
         worker: str,
+        pools: Pools,
+        resolver: Resolve,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.worker = worker
-        self._client = httpx.AsyncClient(timeout=settings.timeout, transport=transport, trust_env=False)
+        self.pools = pools
+        self._client = httpx.AsyncClient(
+            timeout=settings.timeout,
+            transport=transport or asyncio_transport(resolver=resolver),
+            trust_env=False,
+        )
         self._apprise = _apprise(settings.apprise) if settings.apprise else None
         self._added = asyncio.Event()
         self.delivered = 0
@@ -100,7 +110,7 @@ class Notifier:
             while not stop.is_set():
                 self._added.clear()
                 if self.targets:
-                    taken = await asyncio.to_thread(
+                    taken = await self.pools.store.run(
                         self.store.take_notifications,
                         datetime.now(UTC),
                         BATCH,
@@ -112,7 +122,7 @@ class Notifier:
                         continue
                     timeout: float | None = POLL_SECONDS
                 else:
-                    await asyncio.to_thread(
+                    await self.pools.store.run(
                         self.store.drop_notifications, datetime.now(UTC), "no notification target configured"
                     )
                     timeout = None  # until something is added
@@ -155,7 +165,7 @@ class Notifier:
             log.info(
                 "notifying of article %d failed (%s); trying again in %.1f s", event.article_id, error, delay
             )
-        await asyncio.to_thread(
+        await self.pools.store.run(
             self.store.notification_tried,
             pending.id,
             datetime.now(UTC),
@@ -166,7 +176,7 @@ class Notifier:
 
     async def _send(self, event: Event, target: str) -> None:
         if target == APPRISE:
-            sent = await asyncio.to_thread(self._apprise.notify, title="samizdat", body=event.summary())
+            sent = await self.pools.outside.run(self._apprise.notify, title="samizdat", body=event.summary())
             if not sent:
                 raise RuntimeError("Apprise could not deliver to any of its URLs")
             return

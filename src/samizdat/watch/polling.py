@@ -109,12 +109,12 @@ async def poll_source(
     )
     if polled.error:
         # Due again at once (it was not polled); the next poll of this host tries it first.
-        await asyncio.to_thread(pipe.store.release_source, row["id"])
+        await pipe.pools.store.run(pipe.store.release_source, row["id"])
         return SourceReport(row["id"], row["url"], 0, 0, error=polled.error)
     entries = {}
     for entry in polled.entries:
         entries.setdefault(entry.url, entry)
-    previous = await asyncio.to_thread(pipe.store.source_listing, row["id"])
+    previous = await pipe.pools.store.run(pipe.store.source_listing, row["id"])
     # Unchanged (304): it still lists what it listed, and what of that is not archived is tried again.
     # A list whose later page failed lists only part of itself: nothing left it.
     partial = polled.document is not None and polled.document.partial
@@ -122,13 +122,13 @@ async def poll_source(
     now = datetime.now(UTC)
     dropped = 0
     if not polled.not_modified and not partial and (gone := dropped_entries(previous, listed)):
-        dropped = await asyncio.to_thread(pipe.store.check_urls_soon, gone, now)
+        dropped = await pipe.pools.store.run(pipe.store.check_urls_soon, gone, now)
     # Every listed URL is looked up, not only those new to the listing: one whose capture failed,
     # is still running or was cut short by a crash is not archived yet, and is captured now.
-    known = await asyncio.to_thread(pipe.store.known_urls, listed)
+    known = await pipe.pools.store.run(pipe.store.known_urls, listed)
     fresh = [url for url in listed if url not in known]
     listing = None if polled.not_modified or partial else remembered(previous, listed)
-    await asyncio.to_thread(
+    await pipe.pools.store.run(
         pipe.store.source_polled,
         row["id"],
         at=now,

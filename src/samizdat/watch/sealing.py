@@ -4,7 +4,6 @@ it (``samizdat watch`` does it every few seconds; ``samizdat log seal`` by hand)
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from samizdat.config import TimestampSettings
 from samizdat.evidence.heads import TreeHead
 from samizdat.evidence.keys import sign_head
 from samizdat.evidence.timestamps import TimestampError, check, stamp
+from samizdat.pools import Pools
 from samizdat.store import Store
 
 
@@ -30,16 +30,16 @@ def seal(store: Store, key: Ed25519PrivateKey) -> TreeHead | None:
     return head
 
 
-async def stamp_head(store: Store, head: TreeHead, settings: TimestampSettings) -> list[str]:
+async def stamp_head(store: Store, head: TreeHead, settings: TimestampSettings, pools: Pools) -> list[str]:
     """Have each authority of ``settings`` stamp ``head``; a token is kept once it checks out
     against ``settings.ca_file``. What went wrong, one line per authority that failed."""
     failures = []
     for authority in settings.authorities:
         try:
-            token = await asyncio.to_thread(stamp, authority, head.message(), timeout=settings.timeout)
-            stamped_at = await asyncio.to_thread(check, head.message(), token, Path(settings.ca_file))
+            token = await pools.outside.run(stamp, authority, head.message(), timeout=settings.timeout)
+            stamped_at = await pools.outside.run(check, head.message(), token, Path(settings.ca_file))
         except TimestampError as exc:
             failures.append(f"{authority}: {exc}")
             continue
-        await asyncio.to_thread(store.add_head_timestamp, head.size, authority, token, stamped_at)
+        await pools.store.run(store.add_head_timestamp, head.size, authority, token, stamped_at)
     return failures

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from samizdat.config import Settings
     from samizdat.fetch import Fetcher
     from samizdat.platforms import Registry
+    from samizdat.pools import Pools
     from samizdat.store import Store
     from samizdat.watch.committer import Committer
     from samizdat.watch.images import Images
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
 class WatchStep:
     """Fetch through ``fetcher``, read pages with ``registry``, archive through ``committer``
     (records first, then rows), schedule with ``policy``, fetch images with ``images``, and
-    match the watchlist (``keywords.terms``)."""
+    match the watchlist (``keywords.terms``); database calls and CPU work go to their own
+    threads (``pools``)."""
 
     def __init__(
         self,
@@ -30,6 +32,7 @@ class WatchStep:
         registry: Registry,
         policy: SchedulePolicy,
         images: Images,
+        pools: Pools,
     ) -> None:
         self.settings = settings
         self.fetcher = fetcher
@@ -39,4 +42,5 @@ class WatchStep:
         self.policy = policy
         self.records = committer.writer.factory
         self.images = images
+        self.pools = pools
         self.watchlist = Watchlist(settings.keywords.terms)

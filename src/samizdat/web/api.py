@@ -353,11 +353,16 @@ async def capture(request: Request, response: Response, body: UrlsIn) -> dict[st
     """
     settings = request.app.state.settings
     refused: dict[int, str] = {}
-    for index, url in enumerate(body.urls):
+
+    async def check(index: int, url: str) -> None:
         try:
-            await safe_address(url, allow_private=settings.fetch.allow_private_networks)
+            await safe_address(
+                url, allow_private=settings.fetch.allow_private_networks, resolver=request.app.state.resolver
+            )
         except (UnsafeURL, LookupError) as exc:
             refused[index] = str(exc)
+
+    await asyncio.gather(*(check(index, url) for index, url in enumerate(body.urls)))
     wanted = [url for index, url in enumerate(body.urls) if index not in refused]
     queued = iter(
         await asyncio.to_thread(request.app.state.store.request_captures, wanted, datetime.now(UTC))

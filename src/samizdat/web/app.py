@@ -27,7 +27,9 @@ from samizdat.config import Settings
 from samizdat.evidence.packages import PackageSigningError, package_signer
 from samizdat.evidence.timestamps import TimestampError
 from samizdat.fetch.decode import ContentEncodingError
+from samizdat.fetch.resolver import Resolver
 from samizdat.platforms import Registry
+from samizdat.pools import Pool
 from samizdat.read.image_statistics import TABLES as IMAGE_TABLES
 from samizdat.read.image_statistics import to_csv as image_csv
 from samizdat.read.reader import ArticleFilter, Reader
@@ -83,6 +85,12 @@ def create_app(settings: Settings, store: Store | None = None, files: WarcFiles 
     app.state.store = store
     app.state.reader = Reader(store.engine)
     app.state.registry = Registry(settings.platforms)
+    # Submitted URLs are checked before they are queued: lookups in threads of their own.
+    app.state.resolver = Resolver(
+        Pool("lookups", settings.pools.lookup_threads),
+        timeout=settings.fetch.lookup_timeout,
+        cache_seconds=settings.fetch.lookup_cache_seconds,
+    )
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals["outcome_names"] = OUTCOMES
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
