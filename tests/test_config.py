@@ -83,7 +83,7 @@ def test_a_wrong_setting_is_one_clear_error_naming_the_key(tmp_path, text, envir
     [
         ("[fetch]\ntotal_concurrency = 0\n", "fetch.total_concurrency: expected a whole number ≥ 1, got 0"),
         ("[fetch]\nper_host_concurrency = 0\n", "fetch.per_host_concurrency: expected a whole number ≥ 1"),
-        ("[watch]\npoll_share = 1.5\n", "watch.poll_share: expected a number > 0 and ≤ 1, got 1.5"),
+        ("[images]\ncpu_share = 1.5\n", "images.cpu_share: expected a number > 0 and ≤ 1, got 1.5"),
         ("[watch]\ntime_scale = 0\n", "watch.time_scale: expected a number > 0, got 0"),
         ("[web]\nport = 70000\n", "web.port: expected a whole number ≥ 1 and ≤ 65535, got 70000"),
         ("[fetch]\nmax_redirects = 2.5\n", "fetch.max_redirects: expected a whole number ≥ 0, got 2.5"),
@@ -167,7 +167,7 @@ def test_samizdat_config_prints_every_key_with_its_unit_and_origin(tmp_path):
     result = CliRunner().invoke(
         app,
         ["--config", str(path), "config", "--json"],
-        env={"SAMIZDAT_WEB__ADMIN_TOKEN": "hunter2", "SAMIZDAT_WATCH__POLL_SHARE": "0.25"},
+        env={"SAMIZDAT_WEB__ADMIN_TOKEN": "hunter2", "SAMIZDAT_IMAGES__CPU_SHARE": "0.25"},
     )
     assert result.exit_code == 0, result.output
     rows = {row["key"]: row for row in map(json.loads, result.output.splitlines())}
@@ -178,14 +178,14 @@ def test_samizdat_config_prints_every_key_with_its_unit_and_origin(tmp_path):
         "from": str(path),
         "about": "",
     }
-    assert rows["watch.poll_share"]["value"] == 0.25
-    assert rows["watch.poll_share"]["from"] == "SAMIZDAT_WATCH__POLL_SHARE"
+    assert rows["images.cpu_share"]["value"] == 0.25
+    assert rows["images.cpu_share"]["from"] == "SAMIZDAT_IMAGES__CPU_SHARE"
     assert rows["web.admin_token"]["value"] == "(set)" and "hunter2" not in result.output
     assert rows["platforms.wechat.hosts"]["value"] == ["mp.weixin.qq.com", "weixin.qq.com"]
     from samizdat.config import effective
 
     every_key = {key for key, _, _ in effective(load_settings(environ={}, cwd=tmp_path))}
-    assert set(rows) == every_key and len(every_key) == 65
+    assert set(rows) == every_key and len(every_key) == 67
     wrong = CliRunner().invoke(app, ["config"], env={"SAMIZDAT_FETCH__TOTAL_CONCURRENCY": "0"})
     assert wrong.exit_code == 2
     assert "fetch.total_concurrency: expected a whole number ≥ 1, got '0'" in wrong.output

@@ -128,8 +128,8 @@ class WatchSettings:
         15.0, "a failed first sight (or confirmation) is tried again this soon, doubling", unit="s", gt=0
     )
     capture_retries: int = setting(3, "retries of a first sight before it waits for the next poll", ge=0)
-    poll_share: float = setting(
-        0.5, "at most this share of a host's rate goes to polling its sources", gt=0, le=1
+    poll_ceiling_seconds: float = setting(
+        43_200.0, "a source that publishes nothing is still polled at least this often", unit="s", gt=0
     )
     aging_seconds: float = setting(
         600.0, "a request waiting this long gets a share of its host's turns, any class", unit="s", gt=0
@@ -147,6 +147,15 @@ class LinkSettings:
         30, "captures of linked articles one account's pages may start a (schedule) day", ge=0
     )
     per_day: int = setting(1000, "captures of linked articles a (schedule) day, all accounts", ge=0)
+    retry_seconds: float = setting(
+        3600.0,
+        "a linked article whose host could not be reached is tried again this much later, doubling",
+        unit="s",
+        gt=0,
+    )
+    retries: int = setting(
+        5, "tries after the first before a linked article is given up (with its note)", ge=0
+    )
 
 
 @dataclass(frozen=True, config=_SECTION)

@@ -40,15 +40,24 @@ from samizdat.store.turns import DatabaseTurns
 from samizdat.watch.capture import CaptureOutcome
 from samizdat.watch.checker import SIGNALLED, CheckReport
 from samizdat.watch.firstsight import FirstSight, Sighting, removal_seen
-from samizdat.watch.loop import STOP_GRACE_SECONDS, watch, worker_name
+from samizdat.watch.loop import STOP_GRACE_SECONDS, first_of, watch, worker_name
 from samizdat.watch.notify import Notifier
 from samizdat.watch.pictures import reading_process
-from samizdat.watch.polling import PollPacer, SourceReport, due_sources, poll_source
+from samizdat.watch.polling import (
+    SourceReport,
+    SparePolls,
+    failed_poll_retry,
+    floor_of,
+    next_look,
+    poll_class,
+    poll_source,
+)
 from samizdat.watch.relating import relating_process
 from samizdat.watch.sealing import seal, stamp_head
 from samizdat.workers import check_in_processes, shared_limits
 
 SOURCE_TICK_SECONDS = 1.0  # the sources are read again at least this often (added, removed, polled)
+POLLED_KEPT_SECONDS = 10.0  # a poll this process made counts until the database shows it, or this long
 MIN_SOURCE_TICK_SECONDS = 0.005
 HEARTBEAT_SECONDS = 2.0
 # A worker not heard from for this long is taken for dead: its claims are freed. Real seconds,
@@ -73,6 +82,8 @@ class Status:
     images_read: int = 0  # archived images read for their hashes (and text) by the background reader
     removed_before_capture: int = 0  # first sights that were already a removal notice
     first_sight_failed: int = 0  # captures that failed after their retries (the next poll tries again)
+    linked: int = 0  # captures started by links inside captured articles
+    links_set_aside: int = 0  # linked articles whose host was out of reach: tried again later
     claims_freed: int = 0  # claims of dead processes taken over
     errors: int = 0  # loops of the watcher that failed and were started again
     requested: int = 0  # URLs submitted through the admin API, captured (or tried)
@@ -113,8 +124,9 @@ class Watcher:
         self.turns_in_database = turns_in_database
         self.name = worker_name()
         self.started_at = datetime.now(UTC)
-        self._polled: dict[int, dict] = {}  # sources polled since they were last read
-        self.pollers = 1  # processes polling sources, who split the polls' share of each host
+        # Sources polled lately, as this process knows them (with when): the database's rows
+        # may not show the poll yet, its record waiting for the store's threads.
+        self._polled: dict[int, tuple[dict, float]] = {}
         self.relating = relating_process(settings)
         self.reading = reading_process(settings) if settings.images.read and images_readable() else None
         self.helpers = [self.relating, *([self.reading] if self.reading else [])]
@@ -263,7 +275,7 @@ class Watcher:
             self.status.news.append(
                 f"{time.strftime('%H:%M:%S')} removed before capture ({outcome.reason}): {sighting.url}"
             )
-        else:
+        elif sighting.depth == 0:
             self.status.first_sight_failed += 1
 
     def on_report(self, report: CheckReport, pipe: Pipeline) -> None:
@@ -327,61 +339,104 @@ class Watcher:
         )
 
     async def _sources(self, pipe: Pipeline, stop: asyncio.Event) -> None:
-        """Start the polls that are due, each as a task of its own, spread per host (``PollPacer``)."""
+        """Start the polls that may go now (``polling.poll_class``), each as a task of its own:
+        those worth a check's turn ahead of checks; those past their floor, nearest to being
+        worth it first, with what checks leave — and asked again ahead of checks, should one
+        still wait at the bottom of its host's queue when it becomes worth a turn."""
         watch = self.settings.watch
-        pacer = PollPacer(self.settings.fetch.per_host_rate, watch.poll_share)
-        polling: dict[int, asyncio.Task[None]] = {}
+        spare = SparePolls()
+        polling: dict[int, tuple[asyncio.Task[None], Priority]] = {}
+        ended = asyncio.Event()  # a poll ended: a place for another
         rows: list[dict] = []
         read_at = -SOURCE_TICK_SECONDS
+
+        def start(row: dict, priority: Priority) -> None:
+            task = asyncio.create_task(self._poll(pipe, row, priority, spare))
+            polling[row["id"]] = (task, priority)
+
+            def done(_: asyncio.Task, key: int = row["id"]) -> None:
+                polling.pop(key, None)
+                ended.set()
+
+            task.add_done_callback(done)
+
         while not stop.is_set():
             if time.monotonic() - read_at >= SOURCE_TICK_SECONDS:
                 rows = await pipe.pools.store.run(pipe.store.list_sources)
                 read_at = time.monotonic()
-                self._polled.clear()
-                pacer.split(self.pollers)
+                stored = {row["id"]: row["next_poll_at"] for row in rows}
+                self._polled = {
+                    source_id: (known, at)
+                    for source_id, (known, at) in self._polled.items()
+                    if read_at - at < POLLED_KEPT_SECONDS
+                    and source_id in stored
+                    and stored[source_id] != known["next_poll_at"]
+                }
             now = datetime.now(UTC)
-            wait = SOURCE_TICK_SECONDS
-            for row in due_sources([self._polled.get(r["id"], r) for r in rows], now, watch.time_scale):
-                if row["id"] in polling:
-                    continue
-                priority = pacer.take(row["url"], time.monotonic())
-                if priority is None:
-                    wait = min(wait, max(0.0, pacer.next_start() - time.monotonic()))
-                    continue
-                task = asyncio.create_task(self._poll(pipe, row, priority, pacer))
-                polling[row["id"]] = task
-                task.add_done_callback(lambda _, key=row["id"]: polling.pop(key, None))
-            # Look again when a paced host may be polled again or the soonest source falls due.
-            intervals = [(row["poll_interval_seconds"] or 900) / watch.time_scale for row in rows]
-            wait = max(MIN_SOURCE_TICK_SECONDS, min([wait, *intervals]))
+            soonest = now + timedelta(seconds=SOURCE_TICK_SECONDS)
+            past_floor = []
+            for row in (self._polled.get(r["id"], (r, 0.0))[0] for r in rows):
+                priority = poll_class(row, now, watch)
+                running = polling.get(row["id"])
+                if running is not None:
+                    task, running_as = running
+                    if running_as is Priority.SPARE and priority is Priority.POLL:
+                        task.cancel()  # started again ahead of checks once it has left the queue
+                elif priority is Priority.POLL:
+                    start(row, priority)
+                elif priority is Priority.SPARE:
+                    past_floor.append(row)
+                else:
+                    soonest = min(soonest, next_look(row, watch) or now)
+            for row in sorted(past_floor, key=lambda row: row["next_poll_at"]):
+                if not spare.take(row["url"]):
+                    continue  # its host has its few spare polls waiting: one ending wakes this loop
+                start(row, Priority.SPARE)
+            ended.clear()
+            wait = max(MIN_SOURCE_TICK_SECONDS, (soonest - datetime.now(UTC)).total_seconds())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), wait)
-        if polling:
-            await asyncio.wait(list(polling.values()), timeout=STOP_GRACE_SECONDS)
-            for task in polling.values():
+                await asyncio.wait_for(first_of(stop.wait(), ended.wait()), wait)
+        running = [task for task, _ in polling.values()]
+        if running:
+            await asyncio.wait(running, timeout=STOP_GRACE_SECONDS)
+            for task in running:
                 task.cancel()
 
-    async def _poll(self, pipe: Pipeline, row: dict, priority: Priority, pacer: PollPacer) -> None:
+    async def _poll(self, pipe: Pipeline, row: dict, priority: Priority, spare: SparePolls) -> None:
         """Claim the source (other workers may poll it too: the one that claims it does), poll it.
         The claim is a database write: it waits here, never in the loop that starts the polls."""
         claim = functools.partial(
             pipe.store.claim_source, now=datetime.now(UTC), worker=self.name, lease=self._source_lease()
         )
-        claimed = await pipe.pools.store.run(claim, row["id"])
-        if not claimed:
-            pacer.done(row["url"], priority)
-            return
         try:
-            report = await poll_source(pipe, row, self.first_sight, priority)
-        except Exception as exc:  # a bug must not stop the other polls, nor the watcher
-            log.exception("polling source %s failed", row["id"])
-            await pipe.pools.store.run(pipe.store.release_source, row["id"])
-            report = SourceReport(row["id"], row["url"], 0, 0, error=repr(exc))
+            if not await pipe.pools.store.run(claim, row["id"]):
+                # Another worker polls it: it records its poll; look again at the floor.
+                floor = timedelta(seconds=floor_of(row) / self.settings.watch.time_scale)
+                self._polled[row["id"]] = (
+                    row | {"next_poll_at": datetime.now(UTC) + floor},
+                    time.monotonic(),
+                )
+                return
+            try:
+                report = await poll_source(pipe, row, self.first_sight, priority)
+            except asyncio.CancelledError:
+                # Stopped, or a spare poll to be asked again ahead of checks: due as it was.
+                due = row["next_poll_at"] or datetime.now(UTC)
+                await pipe.pools.store.run(lambda: pipe.store.release_source(row["id"], retry_at=due))
+                raise
+            except Exception as exc:  # a bug must not stop the other polls, nor the watcher
+                log.exception("polling source %s failed", row["id"])
+                retry_at = failed_poll_retry(row, self.settings.watch)
+                await pipe.pools.store.run(lambda: pipe.store.release_source(row["id"], retry_at=retry_at))
+                report = SourceReport(row["id"], row["url"], 0, 0, error=repr(exc), next_poll_at=retry_at)
         finally:
-            pacer.done(row["url"], priority)
+            if priority is Priority.SPARE:
+                spare.done(row["url"])
+        # Until the sources are read again, this one counts as polled now.
+        polled = {"next_poll_at": report.next_poll_at}
         if report.error is None:
-            # Until the sources are read again, this one counts as polled now.
-            self._polled[row["id"]] = row | {"last_polled_at": datetime.now(UTC)}
+            polled["last_polled_at"] = datetime.now(UTC)
+        self._polled[row["id"]] = (row | polled, time.monotonic())
         self._count_poll(report)
 
     async def _seal(self, pipe: Pipeline, stop: asyncio.Event) -> None:
@@ -407,16 +462,24 @@ class Watcher:
 
     async def _requests(self, pipe: Pipeline, stop: asyncio.Event) -> None:
         """Take the URLs submitted through the site (it only queues them) and capture each at
-        first sight, as if a source had listed it; how each went is written back for the API."""
+        first sight, as if a source had listed it; how each went is written back for the API.
+        Linked articles set aside (their host was out of reach) are tried again when due."""
         while not stop.is_set():
+            now = datetime.now(UTC)
+            lease = self._request_lease()
             taken = await pipe.pools.store.run(
-                pipe.store.take_capture_requests,
-                datetime.now(UTC),
-                REQUESTS_PER_TAKE,
-                worker=self.name,
-                lease=self._request_lease(),
+                pipe.store.take_capture_requests, now, REQUESTS_PER_TAKE, worker=self.name, lease=lease
             )
             self.first_sight.start([Sighting(request.url, request_id=request.id) for request in taken])
+            again = await pipe.pools.store.run(
+                pipe.store.take_set_aside, now, REQUESTS_PER_TAKE, worker=self.name, lease=lease
+            )
+            self.first_sight.start(
+                [
+                    Sighting(link.url, depth=link.depth, account=link.account, tries=link.attempts)
+                    for link in again
+                ]
+            )
             if len(taken) < REQUESTS_PER_TAKE:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), SOURCE_TICK_SECONDS)
@@ -504,6 +567,8 @@ class Watcher:
                 for priority, figures in pipe.fetcher.scheduler.queues().items()
             }
             self.status.queues["capture_tasks"] = (self.first_sight.in_flight, 0.0)
+            self.status.linked = self.first_sight.linked
+            self.status.links_set_aside = self.first_sight.set_aside
             if self.notifier is not None:
                 self.status.notified, self.status.notify_failed = (
                     self.notifier.delivered,
@@ -521,8 +586,5 @@ class Watcher:
                 queues=self.status.queues,
             )
             await self._free_dead_claims(pipe)
-            if self.turns_in_database:  # other workers poll the same hosts' sources
-                alive = await pipe.pools.store.run(pipe.store.workers_alive, now, within=SILENT_WORKER)
-                self.pollers = max(1, alive)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), HEARTBEAT_SECONDS)

@@ -43,10 +43,18 @@ async def capture_urls(
     on_done: Callable[[int, CaptureOutcome], None] | None = None,
     *,
     turns: HostTurns | None = None,
+    on_linked: Callable[[CaptureOutcome], None] | None = None,
 ) -> list[CaptureOutcome]:
-    """Capture ``urls`` in this process; ``on_done(index, outcome)`` is called as each ends."""
+    """Capture ``urls`` in this process; ``on_done(index, outcome)`` is called as each ends.
+
+    With ``on_linked``, the articles a captured page links to are captured too, as a source's
+    first sight's are (``links.*``: depth, caps, set aside when out of reach), and each of
+    their outcomes is handed to it; the call returns when they have ended too."""
+    from samizdat.watch.firstsight import FirstSight, Sighting
+
     async with pipeline(settings, turns=turns) as pipe:
         limit = asyncio.Semaphore(settings.fetch.total_concurrency)
+        linked = FirstSight(pipe, lambda _, outcome: on_linked(outcome)) if on_linked else None
 
         async def one(index: int, url: str) -> CaptureOutcome:
             async with limit:
@@ -56,9 +64,14 @@ async def capture_urls(
                     outcome = CaptureOutcome(url, CaptureStatus.FAILED, reason="error", message=repr(exc))
             if on_done:
                 on_done(index, outcome)
+            if linked is not None:
+                await linked.follow_links(Sighting(url), outcome)
             return outcome
 
-        return await asyncio.gather(*(one(i, url) for i, url in enumerate(urls)))
+        outcomes = await asyncio.gather(*(one(i, url) for i, url in enumerate(urls)))
+        if linked is not None:
+            await linked.wait()
+        return outcomes
 
 
 def capture_in_processes(
@@ -66,8 +79,11 @@ def capture_in_processes(
     urls: Sequence[str],
     workers: int,
     on_done: Callable[[CaptureOutcome], None] | None = None,
+    *,
+    on_linked: Callable[[CaptureOutcome], None] | None = None,
 ) -> list[CaptureOutcome]:
-    """Capture ``urls`` with ``workers`` processes; outcomes come back in the order of ``urls``."""
+    """Capture ``urls`` with ``workers`` processes; outcomes come back in the order of ``urls``
+    (with ``on_linked``, the articles they link to are captured too: see :func:`capture_urls`)."""
     share = shared_limits(settings, workers)
     context = multiprocessing.get_context("spawn")  # no inherited threads or open connections
     results: multiprocessing.Queue = context.Queue()
@@ -75,7 +91,9 @@ def capture_in_processes(
     slices = [list(range(w, len(urls), workers)) for w in range(workers)]
     processes = [
         context.Process(
-            target=_worker, args=(share, slots, [(i, urls[i]) for i in indices], results), daemon=True
+            target=_worker,
+            args=(share, slots, [(i, urls[i]) for i in indices], results, on_linked is not None),
+            daemon=True,
         )
         for indices in slices
         if indices
@@ -83,16 +101,20 @@ def capture_in_processes(
     for process in processes:
         process.start()
     outcomes: list[CaptureOutcome | None] = [None] * len(urls)
-    received = 0
-    while received < len(urls):
+    ended = False
+    while True:  # until every process has ended and all it said is read
         try:
-            index, outcome = results.get(timeout=1)
+            index, outcome = results.get(timeout=0 if ended else 1)
         except queue.Empty:
-            if not any(p.is_alive() for p in processes):
+            if ended:
                 break
+            ended = not any(p.is_alive() for p in processes)
+            continue
+        if index is None:  # an article a captured page links to
+            if on_linked:
+                on_linked(outcome)
             continue
         outcomes[index] = outcome
-        received += 1
         if on_done:
             on_done(outcome)
     for process in processes:
@@ -118,7 +140,11 @@ def shared_limits(settings: Settings, workers: int) -> Settings:
 
 
 def _worker(
-    settings: Settings, slots: Any, indexed_urls: list[tuple[int, str]], results: multiprocessing.Queue
+    settings: Settings,
+    slots: Any,
+    indexed_urls: list[tuple[int, str]],
+    results: multiprocessing.Queue,
+    follow_links: bool,
 ) -> None:
     logs.configure(settings.log)
     indices = [index for index, _ in indexed_urls]
@@ -126,8 +152,12 @@ def _worker(
     def report(position: int, outcome: CaptureOutcome) -> None:
         results.put((indices[position], outcome))
 
+    def linked(outcome: CaptureOutcome) -> None:
+        results.put((None, outcome))
+
     turns = HostTurns(settings.fetch.per_host_rate, slots)
-    asyncio.run(capture_urls(settings, [url for _, url in indexed_urls], report, turns=turns))
+    urls = [url for _, url in indexed_urls]
+    asyncio.run(capture_urls(settings, urls, report, turns=turns, on_linked=linked if follow_links else None))
 
 
 def check_in_processes(

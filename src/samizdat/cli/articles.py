@@ -36,8 +36,15 @@ def capture(
     workers: Annotated[
         int, typer.Option(help="Worker processes (0: one per core for long lists, else one).")
     ] = 0,
+    no_links: Annotated[
+        bool, typer.Option("--no-links", help="Do not capture the articles these pages link to.")
+    ] = False,
 ) -> None:
-    """Capture pages now: raw exchange into WARC, parsed article into the database."""
+    """Capture pages now: raw exchange into WARC, parsed article into the database.
+
+    The articles a captured page links to are captured too, as for an article a source lists
+    (``[links]``: depth and caps); one whose host cannot be reached now is set aside, and
+    ``samizdat watch`` tries it again later."""
     from samizdat.watch import CaptureStatus
     from samizdat.workers import default_workers
 
@@ -49,13 +56,44 @@ def capture(
         errors.print("nothing to capture: give URLs or --from-file FILE")
         raise typer.Exit(2)
     store_of(ctx)  # create or migrate the database once, before any worker starts
-    outcomes = _capture_all(settings_of(ctx), targets, workers or default_workers(len(targets)))
+    linked: list[CaptureOutcome] = []
+    outcomes = _capture_all(
+        settings_of(ctx),
+        targets,
+        workers or default_workers(len(targets)),
+        on_linked=None if no_links else linked.append,
+    )
     console.print(outcomes_table(outcomes))
+    if linked:
+        console.print(_linked_summary(linked))
     if any(o.status is CaptureStatus.FAILED for o in outcomes):
         raise typer.Exit(1)
 
 
-def _capture_all(settings: Settings, urls: list[str], workers: int) -> list[CaptureOutcome]:
+def _linked_summary(linked: list[CaptureOutcome]) -> str:
+    from collections import Counter
+
+    from samizdat.watch import CaptureStatus
+    from samizdat.watch.firstsight import removal_seen, transient
+
+    kinds = Counter(
+        "archived"
+        if o.article_id is not None
+        else "removed before capture"
+        if removal_seen(o) is not None
+        else "set aside for `samizdat watch` to try again"
+        if transient(o)
+        else "failed"
+        for o in linked
+    )
+    new = sum(1 for o in linked if o.status is CaptureStatus.CAPTURED)
+    parts = ", ".join(f"{count} {kind}" for kind, count in kinds.most_common())
+    return f"articles these pages link to: {len(linked)} ({parts}; {new} new)"
+
+
+def _capture_all(
+    settings: Settings, urls: list[str], workers: int, *, on_linked=None
+) -> list[CaptureOutcome]:
     import asyncio
 
     from samizdat.workers import capture_in_processes, capture_urls
@@ -63,8 +101,12 @@ def _capture_all(settings: Settings, urls: list[str], workers: int) -> list[Capt
     with progress_bar(enabled=len(urls) > 1) as progress:
         bar = progress.add_task("capturing", total=len(urls))
         if workers > 1:
-            return capture_in_processes(settings, urls, workers, lambda _: progress.advance(bar))
-        return asyncio.run(capture_urls(settings, urls, lambda _i, _o: progress.advance(bar)))
+            return capture_in_processes(
+                settings, urls, workers, lambda _: progress.advance(bar), on_linked=on_linked
+            )
+        return asyncio.run(
+            capture_urls(settings, urls, lambda _i, _o: progress.advance(bar), on_linked=on_linked)
+        )
 
 
 @app.command()

@@ -107,17 +107,16 @@ def worker_command(ctx: typer.Context) -> None:
 
 # What waits in the workers' queues, by class, most urgent first (fetch/turns.Priority), and
 # what is due in the database.
-# What waits in the workers' queues, by class, most urgent first (fetch/turns.Priority), and
-# what is due in the database.
 WAITING_CLASSES = {
     "capture": "first-sight captures",
     "capture_tasks": "first-sight captures running (with retries)",
     "poll": "source polls",
     "image": "images of pages just stored",
+    "link": "articles linked from captured pages",
     "confirm": "confirmations",
     "signal": "signalled checks",
     "routine": "routine checks",
-    "spare": "polls beyond their share",
+    "spare": "polls not yet worth a check's turn",
 }
 
 
@@ -298,6 +297,10 @@ def _status_table(watcher, settings: Settings) -> Table:
         f"{status.removed_before_capture:,} · {status.first_sight_failed:,} (tried again at the next poll)",
     )
     table.add_row("left a listing, checked at once", f"{status.left_listings:,}")
+    table.add_row(
+        "linked articles · set aside (host out of reach)",
+        f"{status.linked:,} · {status.links_set_aside:,} (tried again later)",
+    )
     for name, label in DUE_CLASSES.items():
         count, late = status.due_by_class.get(name, (0, 0.0))
         table.add_row(f"due: {label}", f"{count:,}" + (f", most overdue by {late:,.0f} s" if count else ""))

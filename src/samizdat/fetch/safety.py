@@ -61,9 +61,7 @@ def is_public_address(address: IPAddress) -> bool:
     return address.is_global and not address.is_multicast
 
 
-async def safe_address(
-    url: str, *, allow_private: bool, resolver: Resolve
-) -> tuple[str, IPAddress]:
+async def safe_address(url: str, *, allow_private: bool, resolver: Resolve) -> tuple[str, IPAddress]:
     """Resolve ``url``'s host and return (host, address to connect to), or raise :class:`UnsafeURL`.
 
     Every address the name resolves to must be public: a name with one private answer

@@ -9,7 +9,8 @@ class, in the order they came: a capture that is retried keeps its place at the 
 Nothing waits for ever: a request that has waited longer than ``aging_seconds`` may go ahead
 of more urgent ones, at most once per ``1 / (fair_share × rate)`` seconds (or every
 ``1 / fair_share`` turns without a rate), so a saturated host still gives a small share of its
-budget to the classes it thins out.
+budget to the classes it thins out — all but ``SPARE``, which by its meaning takes only what
+the others leave.
 """
 
 from __future__ import annotations
@@ -197,7 +198,8 @@ class HostScheduler:
         )
         if not owed:
             return first, False
-        oldest = min((w for w in state.waiting if not w.granted.done()), key=lambda w: w.since)
+        ageing = [w for w in state.waiting if not w.granted.done() and w.priority != Priority.SPARE]
+        oldest = min(ageing, key=lambda w: w.since, default=first)
         if oldest is first or now - oldest.since < self.aging_seconds:
             return first, False
         return oldest, True

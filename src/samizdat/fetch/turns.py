@@ -39,19 +39,22 @@ class Priority(enum.IntEnum):
 
     First sight (captures, then polls) can never be had later: an article removed before it is
     captured is lost. Its images come next: the page, which holds the text and names them, is
-    stored first. A suspected removal waits for its confirmation; a signalled check (the
-    article left its listing, its account is gone, a copy was removed) is likely a removal;
-    routine re-checks are what the schedule can thin out when the budget is short. Polls
-    beyond their share (``watch.poll_share``) use what is left over.
+    stored first. Articles that captured pages link to are first sights too, but speculative
+    ones: they never hold back what the sources list. A suspected removal waits for its
+    confirmation; a signalled check (the article left its listing, its account is gone, a copy
+    was removed) is likely a removal; routine re-checks are what the schedule can thin out when
+    the budget is short. A poll not yet worth a check's turn (``watch/publishing.py``) uses
+    what is left over.
     """
 
     CAPTURE = 0  # first sight of a new article's page, and its retries
     POLL = 1  # a source's poll: the first sight of what it lists
     IMAGE = 2  # the images of a page just stored: what its capture still lacks
-    CONFIRM = 3  # the second look that confirms a suspected removal
-    SIGNAL = 4  # a check signalled by a listing, a gone account or a removed copy
-    ROUTINE = 5  # a re-check on the schedule
-    SPARE = 6  # a poll beyond the share of the budget polls are given: only what others leave
+    LINK = 3  # the first sight of an article a captured page links to
+    CONFIRM = 4  # the second look that confirms a suspected removal
+    SIGNAL = 5  # a check signalled by a listing, a gone account or a removed copy
+    ROUTINE = 6  # a re-check on the schedule
+    SPARE = 7  # a poll not yet worth a check's turn (watch/publishing.py): only what others leave
 
 
 class Turns(Protocol):

@@ -19,13 +19,14 @@ from samizdat.store.schema import (
     checks,
     host_turns,
     notifications,
+    set_aside_links,
     sources,
     workers,
 )
 from samizdat.store.values import CheckRow, DueArticle, WatchState, ref_columns
 
 # Every table whose rows a worker claims: a dead worker's claims are freed in all of them.
-_CLAIMED = (articles, sources, capture_requests, notifications)
+_CLAIMED = (articles, sources, capture_requests, notifications, set_aside_links)
 
 # A signal that an article may be gone (it left its listing, its account was blocked, a copy
 # was removed) puts its next check this far in the past: claims take the most overdue first,
@@ -36,9 +37,11 @@ AHEAD_OF_ROUTINE = timedelta(days=1)
 class ClaimQueries:
     engine: Engine
 
-    def claim_due(self, now: datetime, limit: int, *, worker: str, lease: timedelta) -> list[DueArticle]:
+    def claim_due(
+        self, now: datetime, limit: int, *, worker: str, lease: timedelta, routine: bool = True
+    ) -> list[DueArticle]:
         """Claim up to ``limit`` due articles for ``worker`` until ``now + lease``: suspects first,
-        then the most overdue.
+        then the most overdue (``routine`` False: only signalled ones, made due early).
 
         Any number of workers, on any machines, share one database this way: a claimed article
         is not handed to another worker until its check is recorded (which clears the claim) or
@@ -46,6 +49,8 @@ class ClaimQueries:
         at that moment (``FOR UPDATE SKIP LOCKED``); SQLite has one writer at a time anyway.
         """
         due = articles.c.next_check_at <= now
+        # Signalled checks are made due AHEAD_OF_ROUTINE early: half of it tells them apart.
+        overdue_by = due if routine else articles.c.next_check_at <= now - AHEAD_OF_ROUTINE / 2
         free = or_(articles.c.claimed_until.is_(None), articles.c.claimed_until < now)
         # Two index walks rather than one sort of everything due: suspected removals (few),
         # then the most overdue (the next-check index, in order, stopping at ``limit``).
@@ -55,7 +60,14 @@ class ClaimQueries:
             .order_by(articles.c.next_check_at)
             .limit(limit)
         )
-        overdue = select(articles.c.id).where(due, free).order_by(articles.c.next_check_at).limit(limit)
+        overdue = (
+            select(articles.c.id).where(overdue_by, free).order_by(articles.c.next_check_at).limit(limit)
+        )
+        # Asked many times a second while checks run: a read first, which takes no write lock,
+        # so that asking when nothing is due costs the one writer (SQLite's) nothing.
+        with self.engine.connect() as connection:
+            if all(connection.scalar(candidates.limit(1)) is None for candidates in (suspects, overdue)):
+                return []
         with self.engine.begin() as connection:
             postgres = connection.dialect.name == "postgresql"
             rows = []
@@ -92,6 +104,12 @@ class ClaimQueries:
             )
             for row in rows
         ]
+
+    def next_due(self, now: datetime) -> datetime | None:
+        """When the soonest check not claimed at ``now`` falls due, if any."""
+        free = or_(articles.c.claimed_until.is_(None), articles.c.claimed_until < now)
+        with self.engine.connect() as connection:
+            return connection.scalar(select(func.min(articles.c.next_check_at)).where(free))
 
     def heartbeat(self, name: str, *, host: str, pid: int, started_at: datetime, now: datetime, checks: int,
                   captures: int, queues: dict[str, Any] | None = None) -> None:  # fmt: skip
@@ -138,13 +156,6 @@ class ClaimQueries:
                 ).rowcount
             connection.execute(delete(workers).where(workers.c.name.in_(sorted(gone))))
             return freed
-
-    def workers_alive(self, now: datetime, *, within: timedelta) -> int:
-        """How many workers gave a sign of life within ``within`` of ``now``."""
-        with self.engine.connect() as connection:
-            return connection.scalar(
-                select(func.count()).select_from(workers).where(workers.c.seen_at >= now - within)
-            )
 
     def worker_stopped(self, name: str) -> None:
         """``name`` has stopped: what it still held (work cut short by the stop) is free again."""

@@ -10,15 +10,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, insert, or_, select
+from sqlalchemy import Engine, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from samizdat.store.schema import article_links, article_urls, articles
+from samizdat.store.schema import article_links, article_urls, articles, set_aside_links
 
 # What a page shows of a linked article.
 SHOWN = (articles.c.id, articles.c.title, articles.c.state, articles.c.outcome)
 MAX_LINKS = 200  # per article: a page of thousands of links is a link farm, not a reading list
+
+
+@dataclass(frozen=True)
+class SetAsideLink:
+    """A linked article whose host could not be reached: tried again at ``next_try_at``."""
+
+    id: int
+    url: str
+    depth: int
+    account: str | None
+    attempts: int
+    next_try_at: datetime
+    note: str | None = None
+    gave_up_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -51,10 +66,16 @@ class LinkQueries:
     engine: Engine
 
     def unknown_links(self, links: Sequence[tuple[str, str | None]]) -> list[str]:
-        """The URLs of ``links`` (URL, canonical id) whose article is not archived by either."""
+        """The URLs of ``links`` (URL, canonical id) whose article is not archived by either,
+        nor set aside (its own tries come at their time, not whenever another page links it)."""
         if not links:
             return []
         with self.engine.connect() as connection:
+            aside = set(
+                connection.scalars(
+                    select(set_aside_links.c.url).where(set_aside_links.c.url.in_([url for url, _ in links]))
+                )
+            )
             known_urls = set(
                 connection.scalars(
                     select(article_urls.c.url).where(article_urls.c.url.in_([url for url, _ in links]))
@@ -66,7 +87,91 @@ class LinkQueries:
                     select(articles.c.canonical_id).where(articles.c.canonical_id.in_(canonicals))
                 )
             )
-        return [url for url, canonical in links if url not in known_urls and canonical not in known_ids]
+        return [
+            url
+            for url, canonical in links
+            if url not in known_urls and url not in aside and canonical not in known_ids
+        ]
+
+    def set_aside(
+        self,
+        url: str,
+        *,
+        depth: int,
+        account: str | None,
+        attempts: int,
+        now: datetime,
+        retry_at: datetime | None,
+        note: str,
+    ) -> None:
+        """Note the ``attempts``-th failed try of the linked article ``url``: tried again at
+        ``retry_at``, or given up (None) — kept with its ``note`` either way."""
+        values = {
+            "attempts": attempts,
+            "next_try_at": retry_at or now,
+            "note": note,
+            "gave_up_at": None if retry_at else now,
+            "claimed_by": None,
+            "claimed_until": None,
+        }
+        with self.engine.begin() as connection:
+            if not connection.execute(
+                update(set_aside_links).where(set_aside_links.c.url == url).values(**values)
+            ).rowcount:
+                connection.execute(
+                    insert(set_aside_links).values(
+                        url=url, depth=depth, account=account, set_aside_at=now, **values
+                    )
+                )
+
+    def set_aside_done(self, url: str) -> None:
+        """The linked article ``url`` was archived (or found removed) at last: nothing more to try."""
+        with self.engine.begin() as connection:
+            connection.execute(delete(set_aside_links).where(set_aside_links.c.url == url))
+
+    def take_set_aside(
+        self, now: datetime, limit: int, *, worker: str, lease: timedelta
+    ) -> list[SetAsideLink]:
+        """Up to ``limit`` set-aside links due for another try, claimed for ``worker``."""
+        due = (
+            set_aside_links.c.gave_up_at.is_(None),
+            set_aside_links.c.next_try_at <= now,
+            or_(set_aside_links.c.claimed_until.is_(None), set_aside_links.c.claimed_until < now),
+        )
+        with self.engine.begin() as connection:
+            ids = connection.scalars(
+                select(set_aside_links.c.id).where(*due).order_by(set_aside_links.c.next_try_at).limit(limit)
+            ).all()
+            if not ids:
+                return []
+            rows = connection.execute(
+                update(set_aside_links)
+                .where(set_aside_links.c.id.in_(ids), *due)
+                .values(claimed_by=worker, claimed_until=now + lease)
+                .returning(set_aside_links)
+            ).all()
+        return sorted((_set_aside(row) for row in rows), key=lambda link: link.next_try_at)
+
+    def set_aside_links(self, *, limit: int = 100) -> list[SetAsideLink]:
+        """The links set aside, still to try first (soonest first), then those given up."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(set_aside_links)
+                .order_by(set_aside_links.c.gave_up_at.is_not(None), set_aside_links.c.next_try_at)
+                .limit(limit)
+            ).all()
+        return [_set_aside(row) for row in rows]
+
+    def set_aside_counts(self) -> dict[str, int]:
+        """How many linked articles are set aside to try again, and how many were given up."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(set_aside_links.c.gave_up_at.is_(None), func.count()).group_by(
+                    set_aside_links.c.gave_up_at.is_(None)
+                )
+            ).all()
+        counts = {bool(waiting): count for waiting, count in rows}
+        return {"waiting": counts.get(True, 0), "given_up": counts.get(False, 0)}
 
     def outgoing_links(self, article_id: int) -> list[LinkedArticle]:
         """The articles ``article_id`` links to, in page order, archived or not."""
@@ -131,3 +236,9 @@ class LinkQueries:
                 LinkedArticle(row.url, row.id, row.title, row.state, row.outcome)
                 for row in connection.execute(linking)
             ]
+
+
+def _set_aside(row) -> SetAsideLink:
+    return SetAsideLink(
+        row.id, row.url, row.depth, row.account, row.attempts, row.next_try_at, row.note, row.gave_up_at
+    )

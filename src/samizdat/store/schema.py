@@ -90,6 +90,10 @@ sources = Table(
     Column("listing", JSON),  # the URLs its last poll listed, in order (sources/listing.py)
     # The account it lists articles of (an album found in the account's articles); null: none.
     Column("account_id", Integer, ForeignKey("accounts.id", ondelete="SET NULL")),
+    # When a poll is worth its request (watch/publishing.py); null: at once. A source may be
+    # polled earlier, from poll_interval_seconds on, with what the host's checks leave.
+    Column("next_poll_at", UTCDateTime),
+    Column("publishing", JSON),  # what its polls have shown: when new entries came (publishing.py)
 )
 
 # Accounts someone asked to watch (``samizdat account add``). Articles are attached by what
@@ -361,6 +365,27 @@ capture_requests = Table(
 )
 partial_index(
     "ix_capture_requests_queued", capture_requests.c.id, where=capture_requests.c.finished_at.is_(None)
+)
+
+# Articles that links led to, whose host could not be reached or resolved when they were first
+# tried: set aside and tried again later in schedule time, a few times (watch/links.py).
+set_aside_links = Table(
+    "set_aside_links",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False, unique=True),
+    Column("depth", Integer, nullable=False),  # links away from what a source listed
+    Column("account", Text),  # the account of the page that linked it (links.per_account_per_day)
+    Column("set_aside_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="1"),  # tries so far, the first included
+    Column("next_try_at", UTCDateTime, nullable=False),
+    Column("note", Text),  # why the last try failed
+    Column("gave_up_at", UTCDateTime),  # out of tries: kept, with its note, for the operator
+    Column("claimed_by", String(100)),
+    Column("claimed_until", UTCDateTime),
+)
+partial_index(
+    "ix_set_aside_links_due", set_aside_links.c.next_try_at, where=set_aside_links.c.gave_up_at.is_(None)
 )
 
 # The outbox of notifications: written in the same transaction as the check that declares a

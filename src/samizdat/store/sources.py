@@ -73,11 +73,13 @@ class SourceQueries:
             )
             return taken.rowcount == 1
 
-    def release_source(self, source_id: int) -> None:
-        """Give up the claim on a source whose poll failed: it is due again at once."""
+    def release_source(self, source_id: int, *, retry_at: datetime) -> None:
+        """Give up the claim on a source whose poll failed: it is polled again at ``retry_at``."""
         with self.engine.begin() as connection:
             connection.execute(
-                update(sources).where(sources.c.id == source_id).values(claimed_by=None, claimed_until=None)
+                update(sources)
+                .where(sources.c.id == source_id)
+                .values(claimed_by=None, claimed_until=None, next_poll_at=retry_at)
             )
 
     def source_polled(
@@ -89,14 +91,19 @@ class SourceQueries:
         last_modified: str | None,
         title: str | None,
         listing: Sequence[str] | None = None,
+        next_poll_at: datetime | None = None,
+        publishing: dict[str, Any] | None = None,
     ) -> None:
-        """Record a poll; ``listing`` (None: unchanged, as after a 304) is what it listed."""
+        """Record a poll; ``listing`` (None: unchanged, as after a 304) is what it listed;
+        ``next_poll_at`` and ``publishing`` what it says of the next one (watch/publishing.py)."""
         values: dict[str, Any] = {
             "last_polled_at": at,
             "etag": etag,
             "last_modified": last_modified,
             "claimed_by": None,
             "claimed_until": None,
+            "next_poll_at": next_poll_at,
+            "publishing": publishing,
         }
         if title:
             values["title"] = title

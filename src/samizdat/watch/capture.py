@@ -59,15 +59,20 @@ class CaptureOutcome:
 
 class Capturer(WatchStep):
     async def capture(
-        self, url: str, *, keywords: Sequence[str] = (), order: int | None = None
+        self,
+        url: str,
+        *,
+        keywords: Sequence[str] = (),
+        order: int | None = None,
+        priority: Priority = Priority.CAPTURE,
     ) -> CaptureOutcome:
         """Capture ``url`` now; ``keywords`` are watched in it besides the global watchlist.
 
-        Its page goes first in its host's queue (``Priority.CAPTURE``); ``order`` keeps a
-        retried capture's earlier place among them. Its images are fetched once the page is
-        stored, at ``Priority.IMAGE``.
+        Its page goes first in its host's queue (``Priority.CAPTURE``; an article a link led to
+        at ``Priority.LINK``); ``order`` keeps a retried capture's earlier place among them.
+        Its images are fetched once the page is stored, at ``Priority.IMAGE``.
         """
-        page = await self.fetcher.fetch(url, priority=Priority.CAPTURE, order=order)
+        page = await self.fetcher.fetch(url, priority=priority, order=order)
         if not page.ok:
             return CaptureOutcome(url, CaptureStatus.FAILED, reason=str(page.failure), message=page.error)
         records = self.records.records_of(page.exchanges)

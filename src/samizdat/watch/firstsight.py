@@ -10,7 +10,8 @@ cut off, 5xx, 429, 401/403, a verification page, an empty body — is tried agai
 lists it again (a poll remembers only what is archived).
 
 A new capture's links to other articles are captured the same way, within the caps of
-``links.*`` (watch/links.py).
+``links.*``, a class below what the sources list; one whose host cannot be reached is set
+aside and tried again later in schedule time (watch/links.py).
 
 A first sight that already shows a removal (a platform's notice, 404, 410, 451) is recorded
 as an article *removed before capture*: the URL, what the listing said of it, and the notice
@@ -27,14 +28,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from samizdat import logs
 from samizdat.config import WatchSettings
+from samizdat.fetch import Priority
 from samizdat.platforms import UnavailableReason
 from samizdat.sources.documents import DiscoveredURL
 from samizdat.status import REMOVALS, Outcome
 from samizdat.store import UnseenRemoval
 from samizdat.watch.accounts import adopt_listings
 from samizdat.watch.capture import CaptureOutcome, CaptureStatus
-from samizdat.watch.links import LinkBudget, follows
+from samizdat.watch.links import LinkBudget, follows, next_try
 from samizdat.watch.outcomes import TRANSIENT_STATUSES, outcome_of_notice
 
 log = logging.getLogger(__name__)
@@ -53,6 +56,8 @@ class Sighting:
     listing_title: str | None = None  # the source's own title: an account feed names its account
     request_id: int | None = None  # submitted through the site: its capture request
     depth: int = 0  # 0: listed by a source or submitted; n: reached by n links (watch/links.py)
+    account: str | None = None  # a linked article: the account of the page that linked it
+    tries: int = 0  # a linked article set aside: its tries so far
 
 
 def transient(outcome: CaptureOutcome) -> bool:
@@ -101,6 +106,7 @@ class FirstSight:
         self._running: dict[str, asyncio.Task[CaptureOutcome]] = {}
         self.links = LinkBudget(pipe.settings.links, self.watch.time_scale)
         self.linked = 0  # captures started by links, since the start
+        self.set_aside = 0  # linked articles set aside (or given up) since the start
 
     def start(self, sightings: Sequence[Sighting]) -> int:
         """Start capturing each sighting not already being captured; how many were started."""
@@ -144,20 +150,27 @@ class FirstSight:
 
     async def _capture(self, sighting: Sighting) -> CaptureOutcome:
         place = self.pipe.fetcher.scheduler.ticket()
+        linked = sighting.depth > 0
+        priority = Priority.LINK if linked else Priority.CAPTURE
 
         async def attempt() -> CaptureOutcome:
             try:
-                return await self.pipe.capturer.capture(sighting.url, keywords=sighting.keywords, order=place)
+                return await self.pipe.capturer.capture(
+                    sighting.url, keywords=sighting.keywords, order=place, priority=priority
+                )
             except Exception as exc:  # a bug or a broken disk must not stop the other captures
                 log.exception("capturing %s failed", sighting.url)
                 return CaptureOutcome(sighting.url, CaptureStatus.FAILED, reason="error", message=repr(exc))
 
-        outcome = await with_retries(attempt, self.watch)
+        # A linked article is not tried again at once: it is set aside, and tried later.
+        outcome = await (attempt() if linked else with_retries(attempt, self.watch))
+        if linked:
+            await self._settle_link(sighting, outcome)
         removal = removal_seen(outcome)
         if removal is not None:
             await self._record_removal(sighting, outcome, removal)
         if outcome.status is CaptureStatus.CAPTURED:
-            await self._follow_links(sighting, outcome)
+            await self.follow_links(sighting, outcome)
             if outcome.listings and outcome.platform and outcome.canonical_id:
                 await adopt_listings(
                     self.pipe.store,
@@ -171,14 +184,63 @@ class FirstSight:
             self.on_done(sighting, outcome)
         return outcome
 
-    async def _follow_links(self, sighting: Sighting, outcome: CaptureOutcome) -> None:
-        """Start capturing the articles a new capture links to (watch/links.py)."""
-        if not outcome.links or not follows(self.pipe.settings.links, outcome.platform, sighting.depth):
+    async def follow_links(self, sighting: Sighting, outcome: CaptureOutcome) -> None:
+        """Start capturing the articles a new capture of ``sighting`` links to (watch/links.py)."""
+        if outcome.status not in (CaptureStatus.CAPTURED, CaptureStatus.UNCHANGED) or not outcome.links:
+            return
+        if not follows(self.pipe.settings.links, outcome.platform, sighting.depth):
             return
         pairs = [(url, canonical) for url, canonical in outcome.links if url not in self._running]
         fresh = await self.pipe.pools.store.run(self.pipe.store.unknown_links, pairs)
         taken = [url for url in fresh if self.links.take(outcome.account)]
-        self.linked += self.start([Sighting(url, depth=sighting.depth + 1) for url in taken])
+        self.linked += self.start(
+            [Sighting(url, depth=sighting.depth + 1, account=outcome.account) for url in taken]
+        )
+
+    async def _settle_link(self, sighting: Sighting, outcome: CaptureOutcome) -> None:
+        """A linked article that failed for now is set aside (or, out of tries, given up); one
+        that was set aside and is settled at last leaves the list."""
+        store = self.pipe.store
+        if not transient(outcome):
+            if sighting.tries:
+                await self.pipe.pools.store.run(store.set_aside_done, sighting.url)
+            return
+        tries = sighting.tries + 1
+        now = datetime.now(UTC)
+        retry_at = next_try(self.pipe.settings.links, self.watch.time_scale, tries, now)
+        note = f"{outcome.reason}: {outcome.message}" if outcome.message else str(outcome.reason)
+        await self.pipe.pools.store.run(
+            lambda: store.set_aside(
+                sighting.url,
+                depth=sighting.depth,
+                account=sighting.account,
+                attempts=tries,
+                now=now,
+                retry_at=retry_at,
+                note=note,
+            )
+        )
+        self.set_aside += 1
+        if retry_at is None:
+            logs.event(
+                log,
+                "link_given_up",
+                f"linked article {sighting.url} given up after {tries} tries: {note}",
+                level=logging.WARNING,
+                url=sighting.url,
+                tries=tries,
+                note=note,
+            )
+        else:
+            logs.event(
+                log,
+                "link_set_aside",
+                f"linked article {sighting.url} set aside ({note}); tried again in "
+                f"{(retry_at - now).total_seconds():.3g} s",
+                url=sighting.url,
+                tries=tries,
+                note=note,
+            )
 
     async def _record_removal(self, sighting: Sighting, outcome: CaptureOutcome, removal: Outcome) -> None:
         registry = self.pipe.registry

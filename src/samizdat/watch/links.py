@@ -7,12 +7,20 @@ one link-farm page cannot flood the queue, the captures links start are capped p
 the linking page and per day, and a day is a schedule day (``watch.time_scale``). The caps are
 kept by each watching process. A link to an article archived already (by URL or canonical id)
 costs nothing.
+
+A linked article is a first sight on its own host, under that host's rate, a class below what
+the sources list (``Priority.LINK``). Its host may be out of reach — a name that does not
+resolve on a censored network, a platform that is not served here — so one that fails is not
+tried again at once: it is *set aside* with a note (``set_aside_links``) and tried again
+``links.retry_seconds`` later in schedule time, doubling, ``links.retries`` times, then given up
+(kept with its note, for the operator to see).
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
+from datetime import datetime, timedelta
 
 from samizdat.config import LinkSettings
 
@@ -48,3 +56,10 @@ class LinkBudget:
 def follows(settings: LinkSettings, platform: str | None, depth: int) -> bool:
     """Whether the links of a page of ``platform`` captured at ``depth`` are followed."""
     return platform is not None and platform in settings.follow and depth < settings.depth
+
+
+def next_try(settings: LinkSettings, time_scale: float, attempts: int, now: datetime) -> datetime | None:
+    """When a linked article that failed its ``attempts``-th try is tried again (None: given up)."""
+    if attempts > settings.retries:
+        return None
+    return now + timedelta(seconds=settings.retry_seconds * 2 ** (attempts - 1)) / time_scale

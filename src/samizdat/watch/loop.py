@@ -8,10 +8,12 @@ import fcntl
 import logging
 import os
 import socket
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from samizdat.store import DueArticle, Store
 from samizdat.watch.checker import Checker, CheckReport
@@ -20,6 +22,11 @@ BATCH = 200
 # When told to stop, the checks in flight get this long to end; the rest are cancelled (their
 # claims are freed when the watcher stops, and they are due again at the next start).
 STOP_GRACE_SECONDS = 2.0
+# With a full queue of claimed checks waiting for their host's turns, confirmations and
+# signalled checks that fall due are still claimed at once (at most this often): they go
+# ahead of the routine checks in the host's queue, not behind the ones claimed before them.
+URGENT_CLAIM_SECONDS = 0.1
+MIN_IDLE_SECONDS = 0.005
 # A claimed article waits at most one queue's worth of checks: minutes to spare before another
 # worker may take it (its worker died). ``watch.claim_lease_seconds`` sets it.
 CLAIM_LEASE = timedelta(minutes=5)
@@ -59,6 +66,16 @@ class WatchLock:
             self._fd = None
 
 
+async def first_of(*waits: Awaitable[Any]) -> None:
+    """Until the first of ``waits`` ends (the others cancelled)."""
+    tasks = [asyncio.ensure_future(wait) for wait in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
 def worker_name() -> str:
     """Who holds a claim: this machine and process, and a tag that a restart does not reuse."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -95,41 +112,54 @@ async def watch(
     stop: asyncio.Event,
     on_report: Callable[[CheckReport], None] | None = None,
     *,
-    idle_seconds: float = 0.5,
+    idle_seconds: float = 0.1,
     until_idle: bool = False,
     lease: timedelta = CLAIM_LEASE,
 ) -> None:
     """Check due articles until ``stop`` is set (or, with ``until_idle``, until none is due).
 
-    ``concurrency`` checks run at once and as many wait behind them; the queue is topped up
-    from the database whenever it runs low, so a slow host never holds up a whole batch. The
-    articles are claimed (``Store.claim_due``), so any number of these loops can share a database.
+    Up to twice ``concurrency`` checks are claimed and wait in their hosts' queues, where each
+    goes by its class (``request_class``); the queue is topped up from the database whenever
+    it runs low, so a slow host never holds up a whole batch, and urgent checks (confirmations,
+    signalled ones) are claimed as they fall due even when it is full. The articles are
+    claimed (``Store.claim_due``), so any number of these loops can share a database.
     """
     worker = worker_name()
-    limit = asyncio.Semaphore(concurrency)
     in_flight: dict[int, asyncio.Task[CheckReport]] = {}
-
-    async def one(article: DueArticle) -> CheckReport:
-        async with limit:
-            return await checker.check(article)
-
+    urgent_claimed_at = 0.0
     stopping = asyncio.create_task(stop.wait())
     try:
         while not stop.is_set():
-            if len(in_flight) <= concurrency:
-                wanted = 2 * concurrency - len(in_flight)
+            full = len(in_flight) > concurrency
+            urgent_room = len(in_flight) < 4 * concurrency
+            if not full or (urgent_room and time.monotonic() - urgent_claimed_at >= URGENT_CLAIM_SECONDS):
+                urgent_claimed_at = time.monotonic()
                 due = await checker.pools.store.run(
-                    store.claim_due, datetime.now(UTC), wanted, worker=worker, lease=lease
+                    store.claim_due,
+                    datetime.now(UTC),
+                    concurrency if full else 2 * concurrency - len(in_flight),
+                    worker=worker,
+                    lease=lease,
+                    routine=not full,
                 )
                 for article in due:
-                    in_flight[article.id] = asyncio.create_task(one(article))
+                    in_flight[article.id] = asyncio.create_task(checker.check(article))
             if not in_flight:
                 if until_idle:
                     return
+                # Until the next check falls due, and no longer than ``idle_seconds``: a check
+                # signalled by a poll (or another worker) is made due at once.
+                now = datetime.now(UTC)
+                next_due = await checker.pools.store.run(store.next_due, now)
+                until = idle_seconds if next_due is None else (next_due - now).total_seconds()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), idle_seconds)
+                    await asyncio.wait_for(stop.wait(), min(idle_seconds, max(MIN_IDLE_SECONDS, until)))
                 continue
-            done, _ = await asyncio.wait([*in_flight.values(), stopping], return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                [*in_flight.values(), stopping],
+                timeout=URGENT_CLAIM_SECONDS,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
             failed = False
             for article_id, task in [(i, t) for i, t in in_flight.items() if t in done]:
                 del in_flight[article_id]

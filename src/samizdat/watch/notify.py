@@ -29,6 +29,7 @@ from samizdat.fetch.client import asyncio_transport
 from samizdat.fetch.safety import Resolve
 from samizdat.pools import Pools
 from samizdat.store import PendingNotification, Store
+from samizdat.watch.loop import first_of
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ class Notifier:
                     timeout = None  # until something is added
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(timeout):
-                        await _first(stop.wait(), self._added.wait())
+                        await first_of(stop.wait(), self._added.wait())
         finally:
             await self._client.aclose()
 
@@ -186,16 +187,6 @@ class Notifier:
             headers={"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": event.id},
         )
         response.raise_for_status()
-
-
-async def _first(*waits) -> None:
-    """Until the first of ``waits`` ends (the others cancelled)."""
-    tasks = [asyncio.ensure_future(wait) for wait in waits]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
 
 
 def _apprise(urls: tuple[str, ...]):

@@ -3,22 +3,23 @@
 An article not captured at first sight may be gone by the next look, so a poll gives its new
 URLs to :class:`~samizdat.watch.firstsight.FirstSight`, which captures each on its own at
 once, and the poll is done: the next poll never waits for the captures of this one. Each
-source is polled on its own interval (divided by ``watch.time_scale``) with conditional
-requests; the polls of one host are spread so that they use at most ``watch.poll_share`` of
-its request rate (:class:`PollPacer`). An archived article that leaves the middle of its
-listing is made due at once (``sources/listing.py``).
+source is polled when its own publishing says a poll is worth a check's turn, and from its
+floor on with what the checks leave (:func:`poll_class`, ``watch/publishing.py``), with
+conditional requests. An archived article that leaves the middle of its listing is made due
+at once (``sources/listing.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from samizdat.config import Settings
+from samizdat.config import Settings, WatchSettings
 from samizdat.fetch import Fetcher, Priority
 from samizdat.platforms.registry import Registry
 from samizdat.sources import SourceKind, poll
@@ -27,6 +28,9 @@ from samizdat.sources.listings import lister_for
 from samizdat.store import Store
 from samizdat.watch.capture import CaptureOutcome
 from samizdat.watch.firstsight import FirstSight, Sighting
+from samizdat.watch.publishing import Publishing, next_poll
+
+DEFAULT_FLOOR_SECONDS = 900  # a source added without an interval of its own
 
 
 @dataclass(frozen=True)
@@ -38,59 +42,58 @@ class SourceReport:
     not_modified: bool = False
     error: str | None = None
     dropped: int = 0  # archived articles that left the listing's middle, made due for a check
+    next_poll_at: datetime | None = None  # when its next poll is worth a check's turn
 
 
-def due_sources(rows: list[dict[str, Any]], now: datetime, time_scale: float) -> list[dict[str, Any]]:
-    """The sources whose interval has passed since their last poll (never polled: due), most
-    overdue first."""
-    due = [
-        row
-        for row in rows
-        if row["last_polled_at"] is None
-        or row["last_polled_at"] + timedelta(seconds=(row["poll_interval_seconds"] or 900) / time_scale)
-        <= now
-    ]
-    return sorted(due, key=lambda row: row["last_polled_at"] or datetime.min.replace(tzinfo=UTC))
+def floor_of(row: dict[str, Any]) -> float:
+    """A source's floor: it is never polled more often than this (schedule seconds)."""
+    return float(row["poll_interval_seconds"] or DEFAULT_FLOOR_SECONDS)
 
 
-class PollPacer:
-    """Spreads the polls of each host so that they take ``share`` of its request rate before
-    anything but first-sight captures: a host with more sources than that share can poll at
-    their interval has them polled in turn, and its checks keep the rest. Polls beyond the
-    share go too, a few at a time, as ``Priority.SPARE``: they use what the checks leave."""
+def poll_class(row: dict[str, Any], now: datetime, watch: WatchSettings) -> Priority | None:
+    """How a source may be polled at ``now``: ahead of checks (``POLL``: never polled, or its
+    publishing says a poll is worth it), with what checks leave (``SPARE``: past its floor), or
+    not yet (None)."""
+    last = row["last_polled_at"]
+    if last is None or row["next_poll_at"] is None or row["next_poll_at"] <= now:
+        return Priority.POLL
+    if last + timedelta(seconds=floor_of(row) / watch.time_scale) <= now:
+        return Priority.SPARE
+    return None
 
-    SPARE_IN_FLIGHT = 2  # per host
 
-    def __init__(self, rate: float, share: float) -> None:
-        self.rate, self.share = rate, share
-        self.gap = 1 / (rate * share) if rate > 0 else 0.0
-        self._next: dict[str, float] = {}
-        self._spare: dict[str, int] = {}
-
-    def split(self, pollers: int) -> None:
-        """``pollers`` processes poll the same hosts (``samizdat worker``): each keeps its part."""
-        self.gap = pollers / (self.rate * self.share) if self.rate > 0 else 0.0
-
-    def take(self, url: str, now: float) -> Priority | None:
-        """The class a poll of ``url`` may start with at ``now`` (monotonic seconds), or None:
-        not now. Call :meth:`done` when a ``SPARE`` poll ends."""
-        host = urlsplit(url).hostname or ""
-        if self._next.get(host, 0.0) <= now:
-            self._next[host] = max(now, self._next.get(host, 0.0)) + self.gap
-            return Priority.POLL
-        if self._spare.get(host, 0) < self.SPARE_IN_FLIGHT:
-            self._spare[host] = self._spare.get(host, 0) + 1
-            return Priority.SPARE
+def next_look(row: dict[str, Any], watch: WatchSettings) -> datetime | None:
+    """When the source may next be polled at all (its floor), or None: now."""
+    last = row["last_polled_at"]
+    if last is None or row["next_poll_at"] is None:
         return None
+    return min(row["next_poll_at"], last + timedelta(seconds=floor_of(row) / watch.time_scale))
 
-    def done(self, url: str, priority: Priority) -> None:
-        if priority is Priority.SPARE:
-            host = urlsplit(url).hostname or ""
-            self._spare[host] -= 1
 
-    def next_start(self) -> float:
-        """The earliest moment some host may be polled within its share again."""
-        return min(self._next.values(), default=0.0)
+def failed_poll_retry(row: dict[str, Any], watch: WatchSettings) -> datetime:
+    """A poll that failed is tried again at the source's floor, ahead of checks (its entries'
+    first sight waits on it), and no sooner: a source that always fails must not take the host."""
+    return datetime.now(UTC) + timedelta(seconds=floor_of(row) / watch.time_scale)
+
+
+class SparePolls:
+    """Polls that go with what the checks leave wait at the bottom of their host's queue: a few
+    at a time per host (a poll in the queue holds its source)."""
+
+    IN_FLIGHT = 2  # per host
+
+    def __init__(self) -> None:
+        self._in_flight: Counter[str] = Counter()
+
+    def take(self, url: str) -> bool:
+        host = urlsplit(url).hostname or ""
+        if self._in_flight[host] >= self.IN_FLIGHT:
+            return False
+        self._in_flight[host] += 1
+        return True
+
+    def done(self, url: str) -> None:
+        self._in_flight[urlsplit(url).hostname or ""] -= 1
 
 
 async def poll_source(
@@ -108,9 +111,9 @@ async def poll_source(
         watch=pipe.settings.watch,
     )
     if polled.error:
-        # Due again at once (it was not polled); the next poll of this host tries it first.
-        await pipe.pools.store.run(pipe.store.release_source, row["id"])
-        return SourceReport(row["id"], row["url"], 0, 0, error=polled.error)
+        retry_at = failed_poll_retry(row, pipe.settings.watch)
+        await pipe.pools.store.run(lambda: pipe.store.release_source(row["id"], retry_at=retry_at))
+        return SourceReport(row["id"], row["url"], 0, 0, error=polled.error, next_poll_at=retry_at)
     entries = {}
     for entry in polled.entries:
         entries.setdefault(entry.url, entry)
@@ -128,6 +131,15 @@ async def poll_source(
     known = await pipe.pools.store.run(pipe.store.known_urls, listed)
     fresh = [url for url in listed if url not in known]
     listing = None if polled.not_modified or partial else remembered(previous, listed)
+    watch = pipe.settings.watch
+    publishing, next_poll_at = next_poll(
+        Publishing.from_json(row.get("publishing")),
+        polled_at=now,
+        new_entries=0 if polled.not_modified else len(set(listed) - set(previous)),
+        floor_seconds=floor_of(row),
+        ceiling_seconds=watch.poll_ceiling_seconds,
+        time_scale=watch.time_scale,
+    )
     await pipe.pools.store.run(
         pipe.store.source_polled,
         row["id"],
@@ -136,12 +148,16 @@ async def poll_source(
         last_modified=polled.last_modified,
         title=polled.document.title if polled.document else None,
         listing=listing,
+        next_poll_at=next_poll_at,
+        publishing=publishing.to_json(),
     )
     keywords = tuple(row.get("keywords") or ())
     title = (polled.document.title if polled.document else None) or row.get("title")
     sightings = [Sighting(url, row["id"], keywords, entries.get(url), title) for url in fresh]
     started = first_sight.start(sightings)
-    return SourceReport(row["id"], row["url"], len(listed), started, polled.not_modified, None, dropped)
+    return SourceReport(
+        row["id"], row["url"], len(listed), started, polled.not_modified, None, dropped, next_poll_at
+    )
 
 
 async def poll_sources(pipe, rows: list[dict[str, Any]]) -> tuple[list[SourceReport], list[CaptureOutcome]]:
