@@ -270,3 +270,85 @@ def test_article_pages_show_what_they_link_and_what_links_them(tmp_path):
             assert "Linked from (" in back and f'href="/articles/{linking}"' in back
             api = httpx.get(f"{base}/api/articles/{target}").json()
             assert linking in [item["id"] for item in api["linked_from"]]
+
+
+def test_a_linked_article_out_of_reach_is_set_aside_tried_later_and_given_up_with_its_note(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from samizdat.config import Settings
+    from samizdat.store import open_archive
+    from samizdat.watch.links import next_try
+
+    store = open_archive(Settings(data_dir=tmp_path / "data"))
+    now = datetime.now(UTC)
+    url = "https://mp.weixin.qq.com/s?__biz=MzA=&mid=22&idx=1&sn=ab"
+    links = LinkSettings(retry_seconds=3600, retries=2)
+    assert next_try(links, 1.0, 1, now) == now + timedelta(hours=1)
+    assert next_try(links, 3600.0, 2, now) == now + timedelta(seconds=2)  # schedule time, doubling
+    assert next_try(links, 1.0, 3, now) is None  # out of tries
+    store.set_aside(
+        url, depth=1, account="gh_1", attempts=1, now=now, retry_at=now + timedelta(hours=1), note="dns: x"
+    )
+    # Another page linking it does not bring it back at once: its next try is at its time.
+    assert store.unknown_links([(url, "MzA=:22:1"), ("https://mp.weixin.qq.com/s/other", None)]) == [
+        "https://mp.weixin.qq.com/s/other"
+    ]
+    assert store.take_set_aside(now, 10, worker="w", lease=timedelta(minutes=5)) == []
+    (due,) = store.take_set_aside(now + timedelta(hours=2), 10, worker="w", lease=timedelta(minutes=5))
+    assert (due.url, due.depth, due.account, due.attempts, due.note) == (url, 1, "gh_1", 1, "dns: x")
+    assert store.take_set_aside(now + timedelta(hours=2), 10, worker="x", lease=timedelta(minutes=5)) == []
+    store.set_aside(url, depth=1, account="gh_1", attempts=3, now=now, retry_at=None, note="connect: refused")
+    assert store.set_aside_counts() == {"waiting": 0, "given_up": 1}
+    (kept,) = store.set_aside_links()
+    assert kept.gave_up_at is not None and kept.note == "connect: refused" and kept.attempts == 3
+    store.set_aside_done(url)
+    assert store.set_aside_counts() == {"waiting": 0, "given_up": 0}
+    store.engine.dispose()
+
+
+@pytest.mark.slow
+def test_capture_follows_the_ten_links_of_a_page_and_watch_archives_those_set_aside(tmp_path):
+    """``samizdat capture`` of a page that links ten other articles captures them as a first
+    sight from a source would; the ones the platform refused meanwhile are set aside, and
+    ``watch`` archives them at their next try."""
+    from samizdat.service import Watcher
+    from samizdat.store import open_archive
+    from samizdat.testing.simulator import LINKS_SLOT
+
+    with Simulator(WECHAT, copies=1) as sim:
+        page, *others = sim.articles[:11]
+        assert len(others) == 10
+        block = "".join(f'<p><a href="{sim.base}{a.path}">往期推荐 {i}</a></p>' for i, a in enumerate(others))
+        sim.edit(page, LINKS_SLOT, LINKS_SLOT + f"<section>{block}</section>")
+        config = config_for(tmp_path, sim)
+        # The default links settings; a simulated hour a second, so that a refused request's rest
+        # (a quarter of watch.backoff_seconds) is short.
+        Path(config).write_text(
+            Path(config).read_text().replace("[links]\nfollow = []\n", "[watch]\ntime_scale = 3600\n")
+        )
+        sim.flaky_every = 2  # every other article request fails while `capture` runs
+        captured = CliRunner().invoke(app, ["--config", config, "capture", sim.base + page.path])
+        assert captured.exit_code == 0, captured.output
+        assert "articles these pages link to: 10" in captured.output
+        assert "set aside" in captured.output
+        sim.flaky_every = 0
+        settings = fast_archive_settings(tmp_path / "data", sim, links=LinkSettings())
+        store = open_archive(settings)
+        linked = [article_link(sim.base + a.path, sim.base) for a in others]  # as the page gives them
+        missing = [url for url in linked if store.article_id_for_url(url) is None]
+        assert missing and len(store.set_aside_links()) == len(missing)
+
+        async def watch_until_all_archived() -> None:
+            stop = asyncio.Event()
+            running = asyncio.create_task(Watcher(settings).run(stop))
+            for _ in range(120):
+                if all(store.article_id_for_url(url) for url in linked):
+                    break
+                await asyncio.sleep(0.25)
+            stop.set()
+            await running
+
+        asyncio.run(watch_until_all_archived())
+        assert all(store.article_id_for_url(url) for url in linked)
+        assert store.set_aside_counts() == {"waiting": 0, "given_up": 0}
+        store.engine.dispose()

@@ -11,6 +11,7 @@ own whose ``/etc/resolv.conf`` names only that server (``unshare``, root only). 
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import tempfile
@@ -18,16 +19,18 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-# A loopback address of its own (all of 127/8 is loopback on Linux): port 53 on 127.0.0.53 may
-# be systemd-resolved's.
-DEFAULT_ADDRESS = "127.53.0.1"
+
+def _loopback_address() -> str:
+    """A loopback address of its own (all of 127/8 is loopback on Linux; port 53 on 127.0.0.53
+    may be systemd-resolved's), so that servers of tests running at once never meet."""
+    return f"127.53.{random.randrange(256)}.{random.randrange(1, 255)}"
 
 
 class SilentNameServer:
     """``with SilentNameServer(timeout=5) as dns:`` — lookups behind it take ``timeout`` seconds and fail."""
 
-    def __init__(self, address: str = DEFAULT_ADDRESS, *, timeout: int = 5) -> None:
-        self.address = address
+    def __init__(self, address: str | None = None, *, timeout: int = 5) -> None:
+        self.address = address or _loopback_address()
         self.timeout = timeout
         self.queries = 0
         self._socket: socket.socket | None = None
@@ -47,6 +50,8 @@ class SilentNameServer:
     def __enter__(self) -> SilentNameServer:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._socket.bind((self.address, 53))
+        self._socket.settimeout(0.2)  # the reading thread looks up now and then to see if it should end
+        self._closing = threading.Event()
         self._thread = threading.Thread(target=self._swallow, name="silent-dns", daemon=True)
         self._thread.start()
         self._directory = tempfile.TemporaryDirectory(prefix="samizdat-dns-")
@@ -58,6 +63,9 @@ class SilentNameServer:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self._closing.set()
+        if self._thread is not None:
+            self._thread.join()
         if self._socket is not None:
             self._socket.close()
         if self._directory is not None:
@@ -65,11 +73,11 @@ class SilentNameServer:
 
     def _swallow(self) -> None:
         assert self._socket is not None
-        while True:
+        while not self._closing.is_set():
             try:
                 self._socket.recvfrom(4096)
-            except OSError:  # closed
-                return
+            except TimeoutError:
+                continue
             self.queries += 1
 
     def command(self, argv: Sequence[str]) -> list[str]:

@@ -11,8 +11,8 @@ page (:mod:`samizdat.watch.images`).
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from warcio.recordloader import ArcWarcRecord
@@ -65,12 +65,14 @@ class Capturer(WatchStep):
         keywords: Sequence[str] = (),
         order: int | None = None,
         priority: Priority = Priority.CAPTURE,
+        on_stored: Callable[[CaptureOutcome], None] | None = None,
     ) -> CaptureOutcome:
         """Capture ``url`` now; ``keywords`` are watched in it besides the global watchlist.
 
         Its page goes first in its host's queue (``Priority.CAPTURE``; an article a link led to
         at ``Priority.LINK``); ``order`` keeps a retried capture's earlier place among them.
-        Its images are fetched once the page is stored, at ``Priority.IMAGE``.
+        Its images are fetched once the page is stored, at ``Priority.IMAGE``; ``on_stored``
+        hears of the stored page before they are (what it links to need not wait for them).
         """
         page = await self.fetcher.fetch(url, priority=priority, order=order)
         if not page.ok:
@@ -141,8 +143,7 @@ class Capturer(WatchStep):
             )
 
         refs, result = await self.committer.commit(records, row)
-        kept = await self.images.keep(result.version_id, images.missing, page.fetched_at)
-        return CaptureOutcome(
+        stored = CaptureOutcome(
             url,
             CaptureStatus.CAPTURED if result.new_version else CaptureStatus.UNCHANGED,
             platform=parsed.platform,
@@ -150,12 +151,16 @@ class Capturer(WatchStep):
             version_id=result.version_id,
             title=parsed.title,
             canonical_id=parsed.canonical_id,
-            images=len(images.known) + kept,
+            images=len(images.known),
             response=_response_ref(refs, page),
             links=links,
             listings=parsed.listings,
             account=parsed.account_id or parsed.account,
         )
+        if on_stored is not None:
+            on_stored(stored)
+        kept = await self.images.keep(result.version_id, images.missing, page.fetched_at)
+        return replace(stored, images=stored.images + kept)
 
     def _read(self, page: FetchResult) -> tuple[DecodedText, Article | Unavailable]:
         decoded = page.text()

@@ -104,6 +104,7 @@ class FirstSight:
         self.watch = pipe.settings.watch
         self.on_done = on_done
         self._running: dict[str, asyncio.Task[CaptureOutcome]] = {}
+        self._following: set[asyncio.Task[None]] = set()  # links of stored pages being started
         self.links = LinkBudget(pipe.settings.links, self.watch.time_scale)
         self.linked = 0  # captures started by links, since the start
         self.set_aside = 0  # linked articles set aside (or given up) since the start
@@ -133,8 +134,8 @@ class FirstSight:
 
     async def wait(self) -> None:
         """Until every capture started so far has ended (with its retries)."""
-        while self._running:
-            await asyncio.wait(list(self._running.values()))
+        while self._running or self._following:
+            await asyncio.wait([*self._running.values(), *self._following])
 
     async def stop(self, grace: float) -> None:
         """Let the captures in flight end for up to ``grace`` seconds, then cancel the rest:
@@ -147,16 +148,24 @@ class FirstSight:
             task.cancel()
         if running:
             await asyncio.wait(running)
+        for task in list(self._following):
+            task.cancel()
 
     async def _capture(self, sighting: Sighting) -> CaptureOutcome:
         place = self.pipe.fetcher.scheduler.ticket()
         linked = sighting.depth > 0
         priority = Priority.LINK if linked else Priority.CAPTURE
 
+        def stored(outcome: CaptureOutcome) -> None:
+            # What the page links to is started now, not once its images are in.
+            task = asyncio.create_task(self.follow_links(sighting, outcome))
+            self._following.add(task)
+            task.add_done_callback(self._following.discard)
+
         async def attempt() -> CaptureOutcome:
             try:
                 return await self.pipe.capturer.capture(
-                    sighting.url, keywords=sighting.keywords, order=place, priority=priority
+                    sighting.url, keywords=sighting.keywords, order=place, priority=priority, on_stored=stored
                 )
             except Exception as exc:  # a bug or a broken disk must not stop the other captures
                 log.exception("capturing %s failed", sighting.url)
@@ -169,17 +178,16 @@ class FirstSight:
         removal = removal_seen(outcome)
         if removal is not None:
             await self._record_removal(sighting, outcome, removal)
-        if outcome.status is CaptureStatus.CAPTURED:
-            await self.follow_links(sighting, outcome)
-            if outcome.listings and outcome.platform and outcome.canonical_id:
-                await adopt_listings(
-                    self.pipe.store,
-                    outcome.platform,
-                    outcome.canonical_id,
-                    outcome.account,
-                    outcome.listings,
-                    pool=self.pipe.pools.store,
-                )
+        captured = outcome.status is CaptureStatus.CAPTURED
+        if captured and outcome.listings and outcome.platform and outcome.canonical_id:
+            await adopt_listings(
+                self.pipe.store,
+                outcome.platform,
+                outcome.canonical_id,
+                outcome.account,
+                outcome.listings,
+                pool=self.pipe.pools.store,
+            )
         if self.on_done:
             self.on_done(sighting, outcome)
         return outcome
