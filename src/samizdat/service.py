@@ -93,6 +93,8 @@ class Status:
     due: int = 0
     # Requests waiting in this process by class, and how long the oldest has waited (seconds).
     queues: dict[str, tuple[int, float]] = field(default_factory=dict)
+    # Requests sent to each host by class since the start: what polls, captures and checks took.
+    requests: dict[str, dict[str, int]] = field(default_factory=dict)
     # Due in the database by class (every process's), and how late the most overdue is (seconds).
     due_by_class: dict[str, tuple[int, float]] = field(default_factory=dict)
     recent: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=100_000))
@@ -132,6 +134,9 @@ class Watcher:
         self.helpers = [self.relating, *([self.reading] if self.reading else [])]
         self.notifier: Notifier | None = None
         self._background: set[asyncio.Task] = set()
+        self._checked: collections.defaultdict[str, collections.Counter[str]] = collections.defaultdict(
+            collections.Counter
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         turns_engine = None
@@ -280,6 +285,8 @@ class Watcher:
 
     def on_report(self, report: CheckReport, pipe: Pipeline) -> None:
         status = self.status
+        if self.workers > 1:  # a check process's request, which this process's queues never saw
+            self._checked[report.host][report.request_class] += 1
         status.outcomes[str(report.outcome)] += 1
         status.recent.append(time.monotonic())
         kind = None
@@ -567,6 +574,13 @@ class Watcher:
                 for priority, figures in pipe.fetcher.scheduler.queues().items()
             }
             self.status.queues["capture_tasks"] = (self.first_sight.in_flight, 0.0)
+            sent = pipe.fetcher.scheduler.sent
+            self.status.requests = {
+                host: dict(
+                    sent.get(host, collections.Counter()) + self._checked.get(host, collections.Counter())
+                )
+                for host in sent.keys() | self._checked.keys()
+            }
             self.status.linked = self.first_sight.linked
             self.status.links_set_aside = self.first_sight.set_aside
             if self.notifier is not None:
@@ -584,6 +598,7 @@ class Watcher:
                 checks=sum(self.status.outcomes.values()),
                 captures=self.status.captured,
                 queues=self.status.queues,
+                requests=self.status.requests,
             )
             await self._free_dead_claims(pipe)
             with contextlib.suppress(TimeoutError):

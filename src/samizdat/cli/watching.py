@@ -98,6 +98,9 @@ def worker_command(ctx: typer.Context) -> None:
                 "due_by_class": status.due_by_class,
                 "waiting_by_class": status.queues,
                 "removed_before_capture": status.removed_before_capture,
+                "linked": status.linked,
+                "links_set_aside": status.links_set_aside,
+                "requests_by_host": status.requests,
             }
             console.print_json(json.dumps(line), indent=None)
         await running
@@ -119,6 +122,8 @@ WAITING_CLASSES = {
     "spare": "polls not yet worth a check's turn",
 }
 
+
+HOSTS_SHOWN = 8  # hosts in the tables of requests sent, the busiest first
 
 DUE_CLASSES = {"confirm": "confirmations", "signal": "signalled checks", "routine": "routine checks"}
 
@@ -144,11 +149,16 @@ def status_command(
     due = store.due_by_class(now, signalled=SIGNALLED)
     alive = [w for w in queue["workers"] if now - w["seen_at"] < ALIVE_WITHIN]
     waiting: dict[str, list[float]] = {}
+    sent: dict[str, dict[str, int]] = {}
     for worker in alive:
         for name, (count, oldest) in (worker["queues"] or {}).items():
             total = waiting.setdefault(name, [0, 0.0])
             total[0] += count
             total[1] = max(total[1], oldest)
+        for host, classes in (worker["requests"] or {}).items():
+            for name, count in classes.items():
+                sent.setdefault(host, {}).setdefault(name, 0)
+                sent[host][name] += count
     if as_json:
         figures = {
             "at": now.isoformat(),
@@ -157,6 +167,7 @@ def status_command(
             "late": queue["late"],
             "due_by_class": {k: {"count": c, "late_seconds": round(late, 3)} for k, (c, late) in due.items()},
             "waiting_by_class": {k: {"count": c, "oldest_seconds": o} for k, (c, o) in waiting.items()},
+            "requests_by_host": sent,
             "workers_alive": len(alive),
         }
         print(json.dumps(figures))
@@ -192,6 +203,8 @@ def status_command(
             f"{up:.0f} min", f"{w['checks']:,}", f"{w['captures']:,}",
         )  # fmt: skip
     console.print(workers)
+    if sent:
+        console.print(_requests_table(sent, title="requests sent by the workers alive, by host and class"))
     hosts = Table("host", "requests (workers' shared turns)", "next turn", title="per-host budget")
     for row in queue["hosts"]:
         wait = row["next_at"] - now.timestamp()
@@ -278,6 +291,17 @@ def _until_signalled(watcher: Watcher) -> asyncio.Task[None]:
     return asyncio.create_task(watcher.run(stop))
 
 
+def _requests_table(sent: dict[str, dict[str, int]], *, title: str) -> Table:
+    """What each host's budget went to: polls, captures, images, links, checks (most used hosts first)."""
+    from rich.table import Table
+
+    classes = [name for name in WAITING_CLASSES if name != "capture_tasks"]
+    table = Table("host", *classes, "all", title=title)
+    for host, counts in sorted(sent.items(), key=lambda item: -sum(item[1].values()))[:HOSTS_SHOWN]:
+        table.add_row(host, *(f"{counts.get(name, 0):,}" for name in classes), f"{sum(counts.values()):,}")
+    return table
+
+
 def _status_table(watcher, settings: Settings) -> Table:
     from rich.table import Table
 
@@ -315,6 +339,11 @@ def _status_table(watcher, settings: Settings) -> Table:
     table.add_row("related posts computed", f"{status.related:,}")
     if watcher.reading is not None:
         table.add_row("images read (in the background)", f"{status.images_read:,}")
+    for host, counts in sorted(status.requests.items(), key=lambda item: -sum(item[1].values()))[
+        :HOSTS_SHOWN
+    ]:
+        spent = ", ".join(f"{name} {count:,}" for name, count in sorted(counts.items(), key=lambda i: -i[1]))
+        table.add_row(f"sent to {host}", spent)
     rate = f"{fetch.per_host_rate:g}/s" if fetch.per_host_rate else "no rate limit"
     table.add_row(
         "per-host budget", f"{fetch.per_host_concurrency} in flight, {rate} (workers: {watcher.workers})"

@@ -20,6 +20,7 @@ import contextlib
 import heapq
 import itertools
 import time
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -70,6 +71,8 @@ class HostScheduler:
         self.fair_share = fair_share
         self._hosts: dict[str, _Host] = {}
         self._order = itertools.count()
+        # Requests sent to each host by class, since the start: what polls and checks each took.
+        self.sent: defaultdict[str, Counter[str]] = defaultdict(Counter)
         # Turns kept in a database are a round trip each: threads of their own, so that a slow
         # store call elsewhere never holds up a request's turn.
         self._turn_threads = Pool("turns", 2) if turns.blocking else None
@@ -143,10 +146,11 @@ class HostScheduler:
             wait = self.turns.take(host, Priority(waiter.priority), aged=aged)
             if wait > 0:
                 return wait
-            self._grant(state, waiter, aged)
+            self._grant(host, state, waiter, aged)
         return 0.0
 
-    def _grant(self, state: _Host, waiter: _Waiter, aged: bool) -> None:
+    def _grant(self, host: str, state: _Host, waiter: _Waiter, aged: bool) -> None:
+        self.sent[host][Priority(waiter.priority).name.lower()] += 1
         if state.waiting[0] is waiter:
             heapq.heappop(state.waiting)
         else:
@@ -171,7 +175,7 @@ class HostScheduler:
                     self.turns.take, host, Priority(waiter.priority), aged=aged
                 )
                 if wait <= 0 and not waiter.granted.done() and waiter in state.waiting:  # not cancelled
-                    self._grant(state, waiter, aged)
+                    self._grant(host, state, waiter, aged)
                     continue
             else:
                 wait = self._grant_ready(host, state)

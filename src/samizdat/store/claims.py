@@ -112,9 +112,16 @@ class ClaimQueries:
             return connection.scalar(select(func.min(articles.c.next_check_at)).where(free))
 
     def heartbeat(self, name: str, *, host: str, pid: int, started_at: datetime, now: datetime, checks: int,
-                  captures: int, queues: dict[str, Any] | None = None) -> None:  # fmt: skip
+                  captures: int, queues: dict[str, Any] | None = None,
+                  requests: dict[str, dict[str, int]] | None = None) -> None:  # fmt: skip
         """Say that worker ``name`` is alive (``samizdat status`` lists the workers seen lately)."""
-        values = {"seen_at": now, "checks": checks, "captures": captures, "queues": queues}
+        values = {
+            "seen_at": now,
+            "checks": checks,
+            "captures": captures,
+            "queues": queues,
+            "requests": requests,
+        }
         with self.engine.begin() as connection:
             if not connection.execute(
                 update(workers).where(workers.c.name == name).values(**values)

@@ -285,6 +285,7 @@ workers = Table(
     Column("checks", BigInteger, nullable=False),
     Column("captures", BigInteger, nullable=False),
     Column("queues", JSON),  # its requests waiting, by class: {"capture": [count, oldest wait s], …}
+    Column("requests", JSON),  # its requests sent since it started, by host and class: {host: {class: n}}
 )
 
 # The per-host request rate shared by workers on several machines (fetch/turns.py): when each

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from samizdat.fetch import FetchResult, Priority
 from samizdat.fetch.decode import looks_like_text
@@ -59,11 +59,14 @@ class CheckReport:
     restored: bool
     next_check_at: datetime | None
     same_page: bool = False  # the fingerprint matched: nothing was parsed or stored
+    host: str = ""  # where the check was sent
+    request_class: str = ""  # its class in the host's queue (fetch.turns.Priority, lower case)
 
 
 class Checker(WatchStep):
     async def check(self, due: DueArticle) -> CheckReport:
-        page = await self.fetcher.fetch(due.check_url, priority=request_class(due))
+        priority = request_class(due)
+        page = await self.fetcher.fetch(due.check_url, priority=priority)
         # Fingerprinting, parsing and classifying are CPU work: in a thread, so the event loop
         # keeps serving the other checks' and captures' requests meanwhile.
         fingerprint, parsed, found = await self.pools.cpu.run(self._read, due, page)
@@ -199,6 +202,8 @@ class Checker(WatchStep):
             transition.restored,
             next_at,
             same_page=parsed is None and found.outcome is Outcome.ALIVE,
+            host=urlsplit(due.check_url).hostname or "",
+            request_class=priority.name.lower(),
         )
 
     def _read(

@@ -1,5 +1,6 @@
 """sources.next_poll_at and sources.publishing (polls that follow the publishing); set_aside_links
-(linked articles whose host could not be reached, tried again later)
+(linked articles whose host could not be reached, tried again later); workers.requests (what
+each worker sent each host, by class)
 
 Revision ID: 0020
 Revises: 0019
@@ -21,6 +22,8 @@ def upgrade() -> None:
     with op.batch_alter_table("sources") as batch:
         batch.add_column(sa.Column("next_poll_at", samizdat.store.schema.UTCDateTime(), nullable=True))
         batch.add_column(sa.Column("publishing", sa.JSON(), nullable=True))
+    with op.batch_alter_table("workers") as batch:
+        batch.add_column(sa.Column("requests", sa.JSON(), nullable=True))
     op.create_table(
         "set_aside_links",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -49,6 +52,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_set_aside_links_due", table_name="set_aside_links")
     op.drop_table("set_aside_links")
+    with op.batch_alter_table("workers") as batch:
+        batch.drop_column("requests")
     with op.batch_alter_table("sources") as batch:
         batch.drop_column("publishing")
         batch.drop_column("next_poll_at")
