@@ -178,6 +178,12 @@ def run_with(args: argparse.Namespace, seed: int, database_url: str | None) -> d
                 (keep / name).write_bytes((directory / name).read_bytes())
         figures = evaluate(plan, rows, requests, (ended - plan["start"]) * plan["time_scale"])
         figures["by_class"] = by_class(samples, plan["time_scale"])
+        # What each class of request took, as the watcher counted them (its last heartbeat seen).
+        figures["sent_by_class"] = dict(
+            sum((Counter(classes) for classes in samples[-1].get("requests_by_host", {}).values()), Counter())
+            if samples
+            else {}
+        )
         figures["stopped_in_seconds"] = stopped_in
         figures["verify_ok"] = verify.returncode == 0
         if verify.returncode != 0:

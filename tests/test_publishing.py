@@ -56,6 +56,7 @@ def test_a_silent_source_backs_off_towards_the_ceiling_and_never_past_it():
         intervals.append(hours)
     assert intervals == sorted(intervals)  # longer and longer
     assert intervals[0] < 6 and intervals[-1] == pytest.approx(CEILING / HOUR)
+    assert record.expects_little  # due by the ceiling, not by what is expected
 
 
 def test_a_source_that_publishes_at_nine_is_polled_near_nine_and_rarely_at_night():
@@ -92,7 +93,12 @@ def test_the_record_survives_its_json_form():
 def test_a_poll_goes_ahead_of_checks_when_worth_it_with_what_they_leave_from_its_floor():
     watch = WatchSettings(time_scale=1)
     now = datetime(2026, 12, 6, 12, tzinfo=UTC)
-    row = {"url": "https://feeds.example/a.xml", "poll_interval_seconds": 900, "last_polled_at": None}
+    row = {
+        "url": "https://feeds.example/a.xml",
+        "poll_interval_seconds": 900,
+        "last_polled_at": None,
+        "publishing": None,
+    }
     assert poll_class(row | {"next_poll_at": None}, now, watch) is Priority.POLL  # never polled
     polled = row | {"last_polled_at": now - timedelta(minutes=5), "next_poll_at": now + timedelta(hours=4)}
     assert poll_class(polled, now, watch) is None  # within its floor
@@ -100,6 +106,9 @@ def test_a_poll_goes_ahead_of_checks_when_worth_it_with_what_they_leave_from_its
     later = polled | {"last_polled_at": now - timedelta(minutes=20)}
     assert poll_class(later, now, watch) is Priority.SPARE
     assert poll_class(later | {"next_poll_at": now}, now, watch) is Priority.POLL
+    # Due by its ceiling, with little expected: in line with the routine checks.
+    ceiling = Publishing(since=0.0, expects_little=True).to_json()
+    assert poll_class(later | {"next_poll_at": now, "publishing": ceiling}, now, watch) is Priority.ROUTINE
 
 
 def test_a_few_spare_polls_wait_per_host():

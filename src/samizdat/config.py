@@ -128,6 +128,12 @@ class WatchSettings:
         15.0, "a failed first sight (or confirmation) is tried again this soon, doubling", unit="s", gt=0
     )
     capture_retries: int = setting(3, "retries of a first sight before it waits for the next poll", ge=0)
+    poll_floor_seconds: float = setting(
+        900.0,
+        "a source is polled at most this often, unless it has its own (source add --interval)",
+        unit="s",
+        gt=0,
+    )
     poll_ceiling_seconds: float = setting(
         43_200.0, "a source that publishes nothing is still polled at least this often", unit="s", gt=0
     )

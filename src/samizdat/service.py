@@ -347,9 +347,9 @@ class Watcher:
 
     async def _sources(self, pipe: Pipeline, stop: asyncio.Event) -> None:
         """Start the polls that may go now (``polling.poll_class``), each as a task of its own:
-        those worth a check's turn ahead of checks; those past their floor, nearest to being
-        worth it first, with what checks leave — and asked again ahead of checks, should one
-        still wait at the bottom of its host's queue when it becomes worth a turn."""
+        those worth a check's turn ahead of checks, those at their ceiling among them; those past
+        their floor, nearest to being due first, with what checks leave — and asked again in
+        their class, should one still wait at the bottom of its host's queue when it falls due."""
         watch = self.settings.watch
         spare = SparePolls()
         polling: dict[int, tuple[asyncio.Task[None], Priority]] = {}
@@ -387,9 +387,9 @@ class Watcher:
                 running = polling.get(row["id"])
                 if running is not None:
                     task, running_as = running
-                    if running_as is Priority.SPARE and priority is Priority.POLL:
-                        task.cancel()  # started again ahead of checks once it has left the queue
-                elif priority is Priority.POLL:
+                    if running_as is Priority.SPARE and priority in (Priority.POLL, Priority.ROUTINE):
+                        task.cancel()  # started again in its due class once it has left the queue
+                elif priority in (Priority.POLL, Priority.ROUTINE):
                     start(row, priority)
                 elif priority is Priority.SPARE:
                     past_floor.append(row)
@@ -418,7 +418,7 @@ class Watcher:
         try:
             if not await pipe.pools.store.run(claim, row["id"]):
                 # Another worker polls it: it records its poll; look again at the floor.
-                floor = timedelta(seconds=floor_of(row) / self.settings.watch.time_scale)
+                floor = timedelta(seconds=floor_of(row, self.settings.watch) / self.settings.watch.time_scale)
                 self._polled[row["id"]] = (
                     row | {"next_poll_at": datetime.now(UTC) + floor},
                     time.monotonic(),

@@ -27,7 +27,10 @@ app.add_typer(source_app, name="source")
 def source_add(
     ctx: typer.Context,
     url: str,
-    interval: Annotated[int, typer.Option(help="Seconds between polls.")] = 900,
+    interval: Annotated[
+        int | None,
+        typer.Option(help="Poll at most this often, seconds (default watch.poll_floor_seconds)."),
+    ] = None,
     keyword: Annotated[
         list[str] | None,
         typer.Option("--keyword", "-k", help="Watch this term in the source's articles (repeatable)."),
@@ -59,7 +62,10 @@ def source_add(
 def source_import_opml(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(exists=True, help="An OPML file of feeds.")],
-    interval: Annotated[int, typer.Option(help="Seconds between polls.")] = 900,
+    interval: Annotated[
+        int | None,
+        typer.Option(help="Poll at most this often, seconds (default watch.poll_floor_seconds)."),
+    ] = None,
 ) -> None:
     """Add every feed an OPML file lists."""
     from samizdat.sources import NotASource, SourceKind, read_source
@@ -79,18 +85,30 @@ def source_import_opml(
 
 @source_app.command("list")
 def source_list(ctx: typer.Context) -> None:
-    """The sources and when each was last polled."""
+    """The sources: how often each may be polled, when it was last, when its next poll is worth a
+    check's turn, and how many entries a day it is expected to publish (watch/publishing.py)."""
+    from datetime import UTC, datetime
+
     from rich.table import Table
 
-    table = Table("id", "kind", "url", "title", "every", "last polled")
+    from samizdat.watch.polling import floor_of
+    from samizdat.watch.publishing import Publishing, schedule_clock
+
+    watch = settings_of(ctx).watch
+    now = datetime.now(UTC)
+    table = Table("id", "kind", "url", "title", "floor", "last polled", "next worth it", "a day")
     for row in store_of(ctx).list_sources():
+        publishing = Publishing.from_json(row["publishing"])
+        expected = publishing.per_day(schedule_clock(now, watch.time_scale)) if publishing.since else None
         table.add_row(
             str(row["id"]),
             row["kind"],
             row["url"],
             row["title"] or "—",
-            f"{row['poll_interval_seconds']} s",
+            f"{floor_of(row, watch):g} s",
             str(row["last_polled_at"] or "never"),
+            str(row["next_poll_at"] or "now"),
+            f"{expected:.2g}" if expected is not None else "—",
         )
     console.print(table)
 

@@ -18,7 +18,13 @@ class SourceQueries:
     engine: Engine
 
     def add_source(
-        self, kind: str, url: str, *, title: str | None, interval_seconds: int, keywords: Sequence[str] = ()
+        self,
+        kind: str,
+        url: str,
+        *,
+        title: str | None,
+        interval_seconds: int | None = None,
+        keywords: Sequence[str] = (),
     ) -> tuple[int, bool]:
         """(id, created): a source URL is stored once, whoever adds it at the same moment (two
         captures naming one album do)."""

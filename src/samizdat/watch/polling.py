@@ -30,8 +30,6 @@ from samizdat.watch.capture import CaptureOutcome
 from samizdat.watch.firstsight import FirstSight, Sighting
 from samizdat.watch.publishing import Publishing, next_poll
 
-DEFAULT_FLOOR_SECONDS = 900  # a source added without an interval of its own
-
 
 @dataclass(frozen=True)
 class SourceReport:
@@ -45,19 +43,22 @@ class SourceReport:
     next_poll_at: datetime | None = None  # when its next poll is worth a check's turn
 
 
-def floor_of(row: dict[str, Any]) -> float:
-    """A source's floor: it is never polled more often than this (schedule seconds)."""
-    return float(row["poll_interval_seconds"] or DEFAULT_FLOOR_SECONDS)
+def floor_of(row: dict[str, Any], watch: WatchSettings) -> float:
+    """A source's floor: it is never polled more often than this (schedule seconds): its own
+    interval, else ``watch.poll_floor_seconds``."""
+    return float(row["poll_interval_seconds"] or watch.poll_floor_seconds)
 
 
 def poll_class(row: dict[str, Any], now: datetime, watch: WatchSettings) -> Priority | None:
     """How a source may be polled at ``now``: ahead of checks (``POLL``: never polled, or its
-    publishing says a poll is worth it), with what checks leave (``SPARE``: past its floor), or
-    not yet (None)."""
+    publishing says a poll is worth it), in line with them (``ROUTINE``: its ceiling came with
+    little expected), with what checks leave (``SPARE``: past its floor), or not yet (None)."""
     last = row["last_polled_at"]
-    if last is None or row["next_poll_at"] is None or row["next_poll_at"] <= now:
+    if last is None or row["next_poll_at"] is None:
         return Priority.POLL
-    if last + timedelta(seconds=floor_of(row) / watch.time_scale) <= now:
+    if row["next_poll_at"] <= now:
+        return Priority.ROUTINE if Publishing.from_json(row["publishing"]).expects_little else Priority.POLL
+    if last + timedelta(seconds=floor_of(row, watch) / watch.time_scale) <= now:
         return Priority.SPARE
     return None
 
@@ -67,13 +68,13 @@ def next_look(row: dict[str, Any], watch: WatchSettings) -> datetime | None:
     last = row["last_polled_at"]
     if last is None or row["next_poll_at"] is None:
         return None
-    return min(row["next_poll_at"], last + timedelta(seconds=floor_of(row) / watch.time_scale))
+    return min(row["next_poll_at"], last + timedelta(seconds=floor_of(row, watch) / watch.time_scale))
 
 
 def failed_poll_retry(row: dict[str, Any], watch: WatchSettings) -> datetime:
     """A poll that failed is tried again at the source's floor, ahead of checks (its entries'
     first sight waits on it), and no sooner: a source that always fails must not take the host."""
-    return datetime.now(UTC) + timedelta(seconds=floor_of(row) / watch.time_scale)
+    return datetime.now(UTC) + timedelta(seconds=floor_of(row, watch) / watch.time_scale)
 
 
 class SparePolls:
@@ -136,7 +137,7 @@ async def poll_source(
         Publishing.from_json(row.get("publishing")),
         polled_at=now,
         new_entries=0 if polled.not_modified else len(set(listed) - set(previous)),
-        floor_seconds=floor_of(row),
+        floor_seconds=floor_of(row, watch),
         ceiling_seconds=watch.poll_ceiling_seconds,
         time_scale=watch.time_scale,
     )
@@ -184,7 +185,12 @@ class SourceRefused(ValueError):
 
 
 async def add_source(
-    settings: Settings, store: Store, url: str, *, interval_seconds: int, keywords: Sequence[str] = ()
+    settings: Settings,
+    store: Store,
+    url: str,
+    *,
+    interval_seconds: int | None = None,
+    keywords: Sequence[str] = (),
 ) -> list[AddedSource]:
     """Fetch ``url``, recognise its kind, and watch it (an OPML file: each feed it lists; a
     platform's list of articles, such as a WeChat album, by its one address)."""

@@ -23,13 +23,15 @@ publishing, in schedule time (``watch.time_scale``):
 - **Just published: floor.** Pushes come in bursts and a new entry is the one most at risk, so
   a poll that found new entries is followed by another at the floor.
 - **Never further apart than the ceiling** (``watch.poll_ceiling_seconds``): a source that
-  wakes after a long silence waits at most that long for its first sight.
+  wakes after a long silence waits at most that long for its first sight. Such a poll expects
+  little, so it waits in line with the routine checks (``Priority.ROUTINE``) instead of going
+  ahead of them.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -62,21 +64,25 @@ class Publishing:
 
     since: float | None = None
     finds: tuple[tuple[float, int], ...] = field(default=())
+    # The next poll is due because the ceiling came, not because an entry is expected by then.
+    expects_little: bool = False
 
     @classmethod
     def from_json(cls, value: dict[str, Any] | None) -> Publishing:
         if not value:
             return cls()
-        return cls(value.get("since"), tuple((float(at), int(n)) for at, n in value.get("finds", ())))
+        finds = tuple((float(at), int(n)) for at, n in value.get("finds", ()))
+        return cls(value.get("since"), finds, bool(value.get("expects_little")))
 
     def to_json(self) -> dict[str, Any]:
-        return {"since": self.since, "finds": [[round(at, 3), n] for at, n in self.finds]}
+        finds = [[round(at, 3), n] for at, n in self.finds]
+        return {"since": self.since, "finds": finds, "expects_little": self.expects_little}
 
     def polled(self, at: float, new_entries: int) -> Publishing:
         """After a poll at ``at`` that found ``new_entries`` (the first poll's entries were
         there before the source was watched: they say nothing of its rate)."""
         if self.since is None:
-            return Publishing(at, ())
+            return Publishing(at)
         finds = [(when, n) for when, n in self.finds if at - when <= MEMORY_DAYS * DAY]
         if new_entries:
             finds.append((at, new_entries))
@@ -96,23 +102,25 @@ class Publishing:
         """Entries expected a day, as of ``at``."""
         return sum(self.hourly(at))
 
-    def worth_polling_at(self, last_poll: float, *, found: bool, floor: float, ceiling: float) -> float:
-        """When the next poll after one at ``last_poll`` is worth a check's turn (schedule clock):
-        at the floor after a poll that ``found`` new entries, else once ``WORTH`` entries are
-        expected, between the floor and the ceiling."""
+    def worth_polling_at(
+        self, last_poll: float, *, found: bool, floor: float, ceiling: float
+    ) -> tuple[float, bool]:
+        """When the next poll after one at ``last_poll`` is due (schedule clock): at the floor
+        after a poll that ``found`` new entries, else once ``WORTH`` entries are expected,
+        between the floor and the ceiling; and whether it was the ceiling that set it."""
         floor = min(floor, ceiling)
         if found:
-            return last_poll + floor
+            return last_poll + floor, False
         hourly = self.hourly(last_poll)
         total, moment, end = 0.0, last_poll, last_poll + ceiling
         while moment < end:
             boundary = min(end, (math.floor(moment / HOUR) + 1) * HOUR)
             rate = hourly[int(moment % DAY // HOUR)] / HOUR
             if rate > 0 and total + rate * (boundary - moment) >= WORTH:
-                return max(last_poll + floor, moment + (WORTH - total) / rate)
+                return max(last_poll + floor, moment + (WORTH - total) / rate), False
             total += rate * (boundary - moment)
             moment = boundary
-        return end
+        return end, True
 
 
 def next_poll(
@@ -124,12 +132,11 @@ def next_poll(
     ceiling_seconds: float,
     time_scale: float,
 ) -> tuple[Publishing, datetime]:
-    """The source's record after a poll at ``polled_at``, and when its next poll is worth a
-    check's turn."""
+    """The source's record after a poll at ``polled_at``, and when its next poll is due."""
     at = schedule_clock(polled_at, time_scale)
     first = publishing.since is None
     updated = publishing.polled(at, new_entries)
-    worth = updated.worth_polling_at(
+    due, by_ceiling = updated.worth_polling_at(
         at, found=bool(new_entries) and not first, floor=floor_seconds, ceiling=ceiling_seconds
     )
-    return updated, polled_at + timedelta(seconds=(worth - at) / time_scale)
+    return replace(updated, expects_little=by_ceiling), polled_at + timedelta(seconds=(due - at) / time_scale)

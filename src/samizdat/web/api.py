@@ -318,7 +318,9 @@ def require_admin(request: Request) -> None:
 
 class SourceIn(BaseModel):
     url: str
-    interval_seconds: int = Field(900, ge=60, description="seconds between polls")
+    interval_seconds: int | None = Field(
+        None, ge=60, description="poll at most this often, seconds (default watch.poll_floor_seconds)"
+    )
     keywords: list[str] = []
 
 
