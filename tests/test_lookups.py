@@ -10,9 +10,11 @@ stay on mp.weixin.qq.com (``links_elsewhere``)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import ipaddress
 import itertools
+import json
 import os
 import signal
 import socket
@@ -23,6 +25,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -35,6 +38,7 @@ from samizdat.store import Store, open_archive
 from samizdat.store.schema import articles
 from samizdat.testing import Simulator
 from samizdat.testing.dns import SilentNameServer
+from samizdat.testing.process import simulator_process
 from tests.helpers import WECHAT, missing
 
 DEAD = "mp.weixin.qq.com"  # the pages link here; in these tests it never resolves
@@ -130,14 +134,14 @@ async def test_a_pool_whose_threads_are_stuck_holds_up_no_other_pool_and_closes_
     assert all(future.result(5) for future in lookups[:2])
 
 
-def _watch_settings(tmp_path: Path, sim: Simulator, rate: float) -> Settings:
+def _watch_settings(tmp_path: Path, host: str, rate: float) -> Settings:
     defaults = Settings()
     return Settings(
         data_dir=tmp_path / "data",
         fetch=FetchSettings(allow_private_networks=True, per_host_rate=rate, timeout=10),
         watch=dataclasses.replace(defaults.watch, time_scale=600.0),
         # The simulator is WeChat here; links to the real WeChat host are followed as by default.
-        platforms={"wechat": PlatformSettings(hosts=(sim.host, DEAD))},
+        platforms={"wechat": PlatformSettings(hosts=(host, DEAD))},
     )
 
 
@@ -148,22 +152,36 @@ def _archived(store: Store) -> int:
         )
 
 
-def _gaps(sim: Simulator, since: float) -> list[float]:
-    """Gaps between the requests the simulator saw after ``since``, while pages were still to
-    be fetched (up to the last article page: all were listed at the start)."""
-    moments = [at for at, path, _, _ in sim.requests if at >= since]
-    last_page = max(at for at, path, _, _ in sim.requests if path.startswith("/s") and at >= since)
-    moments = [at for at in moments if at <= last_page]
-    return [b - a for a, b in itertools.pairwise(moments)]
+def _gaps(requests: Path) -> list[float]:
+    """Gaps between the requests the simulator saw while pages were still to be fetched (up to
+    the last article page: all were listed by the URL list at the start)."""
+    seen = [json.loads(line) for line in requests.read_text().splitlines()]
+    last_page = max(at for at, path, _, _ in seen if path.startswith("/s"))
+    return [b - a for a, b in itertools.pairwise(at for at, _, _, _ in seen if at <= last_page)]
 
 
-async def _watch_until_archived(settings: Settings, sim: Simulator, wanted: int, seconds: float) -> None:
+@contextlib.contextmanager
+def _platform(tmp_path: Path, *options: str):
+    """The simulator in a process of its own (in this one it would share the interpreter lock
+    with the watcher, and its own pauses would count against it); its request log."""
+    log = tmp_path / "requests.jsonl"
+    process, base = simulator_process(["--copies", "4", "--log", str(log), *options])
+    try:
+        yield base, log
+    finally:
+        process.terminate()  # the log is written out as it stops
+        process.wait()
+        process.stdout.close()
+
+
+async def _watch_until_archived(settings: Settings, base: str, seconds: float) -> None:
     store = open_archive(settings)
-    store.add_source(str(SourceKind.URL_LIST), sim.base + "/urls.txt", title=None, interval_seconds=900)
+    store.add_source(str(SourceKind.URL_LIST), base + "/urls.txt", title=None, interval_seconds=900)
+    wanted = len(httpx.get(base + "/urls.txt").text.split())
     stop = asyncio.Event()
     running = asyncio.create_task(Watcher(settings).run(stop))
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and _archived(store) < wanted:
+    while time.monotonic() < deadline and await asyncio.to_thread(_archived, store) < wanted:
         await asyncio.sleep(0.25)
     stop.set()
     await asyncio.wait_for(running, 10)
@@ -188,12 +206,12 @@ async def test_a_name_whose_lookups_take_five_seconds_delays_nothing_on_another_
 
     monkeypatch.setattr(socket, "getaddrinfo", slow_for_one_name)
     rate = 8.0
-    with Simulator(WECHAT, copies=4, links_elsewhere=True) as sim:
-        since = time.time()
-        await _watch_until_archived(_watch_settings(tmp_path, sim, rate), sim, len(sim.articles), 60)
-        gaps = _gaps(sim, since)
+    with _platform(tmp_path, "--links-elsewhere") as (base, requests):
+        await _watch_until_archived(_watch_settings(tmp_path, base.split("//")[1], rate), base, 60)
+    gaps = _gaps(requests)
     assert lookups, "the pages' links were followed, so the dead name was looked up"
-    assert lookups[0] + 5 < since + sum(gaps)  # a whole hung lookup fell while pages were due
+    last_page = max(json.loads(line)[0] for line in requests.read_text().splitlines() if '"/s' in line)
+    assert lookups[0] + 5 < last_page  # a whole hung lookup fell while pages were due
     assert max(gaps) <= 1 / rate + 0.25, f"a gap of {max(gaps):.2f} s while pages were due"
 
 
@@ -201,8 +219,6 @@ async def test_a_name_whose_lookups_take_five_seconds_delays_nothing_on_another_
 async def test_a_store_call_that_takes_two_seconds_delays_nothing_on_another_host(tmp_path, monkeypatch):
     """A slow query (here the heartbeat's count of due work, every two seconds, 2 s each time)
     holds one of the store's threads, never the requests of a host nor the other store calls."""
-    from samizdat.store import Store
-
     counted = Store.due_by_class
 
     def slow_count(self, *args, **kwargs):
@@ -211,10 +227,9 @@ async def test_a_store_call_that_takes_two_seconds_delays_nothing_on_another_hos
 
     monkeypatch.setattr(Store, "due_by_class", slow_count)
     rate = 8.0
-    with Simulator(WECHAT, copies=4) as sim:
-        since = time.time()
-        await _watch_until_archived(_watch_settings(tmp_path, sim, rate), sim, len(sim.articles), 60)
-        gaps = _gaps(sim, since)
+    with _platform(tmp_path) as (base, requests):
+        await _watch_until_archived(_watch_settings(tmp_path, base.split("//")[1], rate), base, 60)
+    gaps = _gaps(requests)
     assert len(gaps) > 4 * rate
     assert max(gaps) <= 1 / rate + 0.25, f"a gap of {max(gaps):.2f} s while pages were due"
 
