@@ -42,6 +42,10 @@ from samizdat.testing.process import simulator_process
 from tests.helpers import WECHAT, missing
 
 DEAD = "mp.weixin.qq.com"  # the pages link here; in these tests it never resolves
+# A host's queue may wait a turn, and a little more when a parse holds the interpreter (a saved
+# page of 700 kB takes tens of milliseconds): far below the 5 s of a hung lookup or 2 s of a
+# slow store call that held everything up before.
+JITTER = 0.5
 
 
 class Clock:
@@ -212,7 +216,7 @@ async def test_a_name_whose_lookups_take_five_seconds_delays_nothing_on_another_
     assert lookups, "the pages' links were followed, so the dead name was looked up"
     last_page = max(json.loads(line)[0] for line in requests.read_text().splitlines() if '"/s' in line)
     assert lookups[0] + 5 < last_page  # a whole hung lookup fell while pages were due
-    assert max(gaps) <= 1 / rate + 0.25, f"a gap of {max(gaps):.2f} s while pages were due"
+    assert max(gaps) <= 1 / rate + JITTER, f"a gap of {max(gaps):.2f} s while pages were due"
 
 
 @pytest.mark.slow
@@ -231,7 +235,7 @@ async def test_a_store_call_that_takes_two_seconds_delays_nothing_on_another_hos
         await _watch_until_archived(_watch_settings(tmp_path, base.split("//")[1], rate), base, 60)
     gaps = _gaps(requests)
     assert len(gaps) > 4 * rate
-    assert max(gaps) <= 1 / rate + 0.25, f"a gap of {max(gaps):.2f} s while pages were due"
+    assert max(gaps) <= 1 / rate + JITTER, f"a gap of {max(gaps):.2f} s while pages were due"
 
 
 def _behind_silent_dns():
