@@ -439,11 +439,11 @@ class Watcher:
         finally:
             if priority is Priority.SPARE:
                 spare.done(row["url"])
-        # Until the sources are read again, this one counts as polled now.
-        polled = {"next_poll_at": report.next_poll_at}
-        if report.error is None:
-            polled["last_polled_at"] = datetime.now(UTC)
-        self._polled[row["id"]] = (row | polled, time.monotonic())
+        # Until the sources are read again, this one counts as polled as it was.
+        self._polled[row["id"]] = (
+            row | {"next_poll_at": report.next_poll_at} | report.recorded,
+            time.monotonic(),
+        )
         self._count_poll(report)
 
     async def _seal(self, pipe: Pipeline, stop: asyncio.Event) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,7 +40,10 @@ class SourceReport:
     not_modified: bool = False
     error: str | None = None
     dropped: int = 0  # archived articles that left the listing's middle, made due for a check
-    next_poll_at: datetime | None = None  # when its next poll is worth a check's turn
+    next_poll_at: datetime | None = None  # when its next poll is due
+    # What the poll wrote into the source's row (a watcher polling again before it reads the
+    # sources again goes by these, not by what it read before).
+    recorded: dict[str, Any] = field(default_factory=dict)
 
 
 def floor_of(row: dict[str, Any], watch: WatchSettings) -> float:
@@ -141,23 +144,39 @@ async def poll_source(
         ceiling_seconds=watch.poll_ceiling_seconds,
         time_scale=watch.time_scale,
     )
+    recorded = {
+        "last_polled_at": now,
+        "etag": polled.etag,
+        "last_modified": polled.last_modified,
+        "next_poll_at": next_poll_at,
+        "publishing": publishing.to_json(),
+    }
     await pipe.pools.store.run(
-        pipe.store.source_polled,
-        row["id"],
-        at=now,
-        etag=polled.etag,
-        last_modified=polled.last_modified,
-        title=polled.document.title if polled.document else None,
-        listing=listing,
-        next_poll_at=next_poll_at,
-        publishing=publishing.to_json(),
+        lambda: pipe.store.source_polled(
+            row["id"],
+            at=now,
+            etag=polled.etag,
+            last_modified=polled.last_modified,
+            title=polled.document.title if polled.document else None,
+            listing=listing,
+            next_poll_at=next_poll_at,
+            publishing=recorded["publishing"],
+        )
     )
     keywords = tuple(row.get("keywords") or ())
     title = (polled.document.title if polled.document else None) or row.get("title")
     sightings = [Sighting(url, row["id"], keywords, entries.get(url), title) for url in fresh]
     started = first_sight.start(sightings)
     return SourceReport(
-        row["id"], row["url"], len(listed), started, polled.not_modified, None, dropped, next_poll_at
+        row["id"],
+        row["url"],
+        len(listed),
+        started,
+        polled.not_modified,
+        None,
+        dropped,
+        next_poll_at,
+        recorded,
     )
 
 
