@@ -141,7 +141,7 @@ class Fetcher:
 
     def back_off(self, host: str, seconds: float) -> None:
         """Send nothing to ``host`` for ``seconds``."""
-        self._turns.back_off(host, seconds)
+        self.scheduler.back_off(host, seconds)
 
     def refused(self, host: str, rest_seconds: float) -> float:
         """``host`` showed a verification or rate-limit page, 429 or 503: rest it, the longer the

@@ -16,9 +16,11 @@ the others leave.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import heapq
 import itertools
+import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
@@ -26,6 +28,8 @@ from dataclasses import dataclass, field
 
 from samizdat.fetch.turns import Priority, Turns
 from samizdat.pools import Pool
+
+log = logging.getLogger(__name__)
 
 FAIR_SHARE = 0.1
 
@@ -105,6 +109,15 @@ class HostScheduler:
             yield
         finally:
             self._release(host, state)
+
+    def back_off(self, host: str, seconds: float) -> None:
+        """Give ``host`` no turn for ``seconds`` (in the database's turns: written by the turns'
+        own threads, never on the event loop)."""
+        if self._turn_threads is None:
+            self.turns.back_off(host, seconds)
+            return
+        future = self._turn_threads.submit(self.turns.back_off, host, seconds)
+        future.add_done_callback(_logged_failure)
 
     def ticket(self) -> int:
         """A place in line, for a request that will be retried (see :meth:`slot`)."""
@@ -207,3 +220,8 @@ class HostScheduler:
         if oldest is first or now - oldest.since < self.aging_seconds:
             return first, False
         return oldest, True
+
+
+def _logged_failure(done: concurrent.futures.Future) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.warning("a host's rest could not be written to the shared turns", exc_info=done.exception())
