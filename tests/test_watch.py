@@ -173,6 +173,38 @@ async def check_now(pipe, times: int) -> list:
     return reports
 
 
+async def test_a_check_that_met_a_refusal_looks_again_soon_and_a_lasting_one_backs_off(
+    settings, own_simulator
+):
+    """A transient failure did not look at the article: it costs the schedule nothing (the look
+    comes a quarter of the time since the last real look later, not a whole interval), and a
+    failure that lasts backs off to the schedule's own pace."""
+    settings = fast(settings, own_simulator)
+    article = own_simulator.articles[0]
+    async with pipeline(settings) as pipe:
+        article_id = (await pipe.capturer.capture(own_simulator.base + article.path)).article_id
+        own_simulator.flaky_every = 1  # every answer: 503, verification page or a body cut off
+        waits = []  # schedule seconds from each check to the next one it set
+
+        def wait_after(report) -> float:
+            checked_at = max(check.checked_at for check in pipe.store.article(article_id).checks)
+            return (report.next_check_at - checked_at).total_seconds() * settings.watch.time_scale
+
+        for _ in range(8):
+            (report,) = await check_now(pipe, 1)
+            assert report.outcome == "transient"
+            waits.append(wait_after(report))
+        own_simulator.flaky_every = 0
+        (alive,) = await check_now(pipe, 1)
+        state = pipe.store.article(article_id)
+        age = (alive.next_check_at - state.first_seen_at).total_seconds() * settings.watch.time_scale
+        scheduled = pipe.checker.policy.interval_hours(age / 3600) * 3600  # the schedule at that age
+    assert alive.outcome == "alive" and state.state == "live"
+    assert waits[0] < scheduled / 2  # the first failure: looked at again soon
+    assert waits == sorted(waits)  # then further and further apart
+    assert waits[-1] <= scheduled * 1.25  # never past the schedule's own interval (jittered)
+
+
 async def test_an_unchanged_page_is_recognised_without_parsing_and_stores_nothing(settings, own_simulator):
     """The simulator gives every response a fresh nonce, request id and server time, as WeChat does."""
     settings = fast(settings, own_simulator)

@@ -102,7 +102,9 @@ class Checker(WatchStep):
             page.fetched_at,
             confirmation_delay=timedelta(seconds=self.settings.watch.confirmation_seconds / scale),
         )
-        next_at = self._next_check(due, transition, page.fetched_at)
+        next_at = self._next_check(
+            due, transition, page.fetched_at, looked=found.outcome is not Outcome.TRANSIENT
+        )
         state = transition.state
         if found.outcome in REMOVALS and State(due.state) is State.LIVE:
             # Copies of a removed text tend to go one by one, and a blocked or closed account
@@ -237,8 +239,15 @@ class Checker(WatchStep):
             return None
         return moved, article
 
-    def _next_check(self, due: DueArticle, transition: Transition, now: datetime) -> datetime | None:
-        """None: never again (past the horizon, with ``watch.after_horizon_hours`` = 0)."""
+    def _next_check(
+        self, due: DueArticle, transition: Transition, now: datetime, *, looked: bool
+    ) -> datetime | None:
+        """None: never again (past the horizon, with ``watch.after_horizon_hours`` = 0).
+
+        A check that met a transient failure (a refusal, a body cut off) did not look at the
+        article: it looks again a quarter of the time since its last real look later (at least
+        ``watch.retry_seconds``, at most its scheduled interval), so that one failure costs the
+        schedule nothing and a failure that lasts backs off to the schedule's own pace."""
         watch = self.settings.watch
         if transition.confirm_after is not None:
             return now + transition.confirm_after
@@ -255,6 +264,9 @@ class Checker(WatchStep):
             if watch.after_horizon_hours <= 0:
                 return None
             interval = timedelta(hours=watch.after_horizon_hours)
+        if not looked and due.last_seen_alive_at is not None:
+            unseen = (now - due.last_seen_alive_at) * watch.time_scale
+            interval = min(interval, max(timedelta(seconds=watch.retry_seconds), unseen / 4))
         return now + interval / watch.time_scale
 
 
