@@ -8,6 +8,7 @@ import threading
 import time
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from importlib.util import find_spec
 
 import pytest
 from typer.testing import CliRunner
@@ -198,3 +199,29 @@ def test_verify_over_http_finds_what_a_host_changed(built):
         server.server_close()
     assert check.signed and check.altered == ["index.html"]
     assert check.removed == ["feeds/removed.en.atom"] and check.added == ["en/planted.html"]
+
+
+def test_without_pagefind_the_mirror_builds_with_a_warning_and_no_search_page(built, tmp_path, monkeypatch):
+    """The mirror extra is optional: without Pagefind the build says so, naming the extra with its
+    brackets (messages are printed as text, not as terminal markup), and no page links a search
+    that is not there. With Pagefind, a build adds the search page and its link everywhere."""
+    settings, _, ids, _ = built
+    config = tmp_path / "samizdat.toml"
+    config.write_text(f'data_dir = "{settings.data_dir}"\n', encoding="utf-8")
+    root = tmp_path / "bare"
+    real_find_spec = find_spec
+    monkeypatch.setattr(
+        "samizdat.web.mirror.find_spec", lambda name: None if name == "pagefind" else real_find_spec(name)
+    )
+    done = CliRunner().invoke(app, ["--config", str(config), "mirror", "build", str(root), "--workers", "1"])
+    assert done.exit_code == 0, done.output
+    assert "pip install 'samizdat[mirror]'" in done.stderr
+    home = (root / "index.html").read_text()
+    assert "search-link" not in home and not (root / mirror_file("/search", "zh")).exists()
+    assert verify_mirror(str(root), public_raw(archive_key(settings.data_dir))).ok
+
+    monkeypatch.undo()
+    report = build(settings, root, raw=False, packages=False)
+    assert report.problems == [] and report.articles == len(ids)  # every page again: they link the search
+    assert "search-link" in (root / "index.html").read_text()
+    assert (root / mirror_file("/search", "zh")).exists() and (root / "pagefind" / "shards.json").exists()

@@ -22,6 +22,7 @@ from samizdat.watch.checker import Checker
 from samizdat.watch.committer import Committer
 from samizdat.watch.images import Images
 from samizdat.watch.schedule import RemovalProfile, SchedulePolicy
+from samizdat.watch.sealing import seal_archive
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,11 @@ async def pipeline(
             yield Pipeline(settings, store, writer, committer, fetcher, registry, capturer, checker, pools)
     finally:
         committer.close()
+        try:
+            # What this pipeline wrote into the log is signed before it ends (watch/sealing.py).
+            seal_archive(store, settings)
+        except Exception:  # the database may be what failed: the next start seals it
+            log.exception("the log's last entries could not be sealed; the next run seals them")
         pools.close()
         writer.close()
         store.engine.dispose()

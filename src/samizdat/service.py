@@ -195,8 +195,9 @@ class Watcher:
             stopping.cancel()
 
     async def _stop(self, pipe: Pipeline, tasks: list[asyncio.Task]) -> None:
-        """Cancel what is still running, stop the helpers, seal the log's last entries and free
-        this watcher's claims. What was stored stays stored; what was cut short is due again."""
+        """Cancel what is still running, stop the helpers and free this watcher's claims (the
+        pipeline seals the log's last entries as it closes). What was stored stays stored; what
+        was cut short is due again."""
         running = [*tasks, *self._background]
         for task in running:
             task.cancel()
@@ -205,8 +206,6 @@ class Watcher:
             self.first_sight.stop(0),
             *(pipe.pools.outside.run(helper.stop) for helper in self.helpers),
         )
-        key = await pipe.pools.store.run(archive_key, self.settings.data_dir)
-        await pipe.pools.store.run(seal, pipe.store, key)
         await pipe.pools.store.run(pipe.store.worker_stopped, self.name)
 
     async def _keep_running(

@@ -39,7 +39,7 @@ def account_add(
         lines = from_file.read_text(encoding="utf-8-sig").splitlines()
         wanted += [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
     if not wanted:
-        errors.print("[red]name at least one account (or --from-file FILE)[/red]")
+        errors.print("name at least one account (or --from-file FILE)", style="red")
         raise typer.Exit(2)
     settings, store = settings_of(ctx), store_of(ctx)
     refused = 0
@@ -47,7 +47,7 @@ def account_add(
         try:
             added = asyncio.run(add_account(settings, store, key, follow_albums=albums))
         except AccountRefused as exc:
-            errors.print(f"[red]{exc}[/red]")
+            errors.print(str(exc), style="red")
             refused += 1
             continue
         account = added.account

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.text import Text
 
-from samizdat.cli.base import app, console, errors, progress_bar, settings_of, store_of
+from samizdat.cli.base import app, console, errors, problem, progress_bar, settings_of, store_of
 
 if TYPE_CHECKING:
     from samizdat.backup import BackupSummary
@@ -44,7 +45,7 @@ def stats_command(
     from samizdat.read.statistics import GROUPINGS, to_csv
 
     if by not in GROUPINGS:
-        errors.print(f"[red]--by must be one of[/red] {', '.join(GROUPINGS)}")
+        problem(", ".join(GROUPINGS), label="--by must be one of")
         raise typer.Exit(2)
     groups = Reader(store_of(ctx).engine).breakdowns()[by]
     if csv:
@@ -103,7 +104,7 @@ def _or_exit(action: str, run: Callable[[], BackupSummary]) -> BackupSummary:
     try:
         return run()
     except BackupError as exc:
-        errors.print(f"[red]cannot {action}:[/red] {exc}")
+        problem(exc, label=f"cannot {action}")
         raise typer.Exit(2) from None
 
 
@@ -129,7 +130,7 @@ def migrate_to(
     try:
         target = open_store(url)
     except DatabaseURLError as exc:
-        errors.print(f"[red]{exc}[/red]")
+        errors.print(str(exc), style="red")
         raise typer.Exit(2) from None
     counts = source.counts()
     with progress_bar() as progress:
@@ -143,7 +144,7 @@ def migrate_to(
         try:
             checks = copy_archive(source.engine, target.engine, on_rows=advance)
         except TransferRefused as exc:
-            errors.print(f"[red]cannot copy:[/red] {exc}")
+            problem(exc, label="cannot copy")
             raise typer.Exit(1) from None
         finally:
             target.engine.dispose()
@@ -155,11 +156,11 @@ def migrate_to(
             f"{check.source_rows:,}",
             f"{check.target_rows:,}",
             check.source_digest[:16],
-            "[green]same[/green]" if check.ok else "[red]DIFFERENT[/red]",
+            Text("same", style="green") if check.ok else Text("DIFFERENT", style="red"),
         )
     console.print(table)
     if not all(check.ok for check in checks):
-        errors.print("[red]the copy differs from the source: keep using the source[/red]")
+        errors.print("the copy differs from the source: keep using the source", style="red")
         raise typer.Exit(1)
     console.print(
         f"copied and verified: set database.url = {url!r} to use it (WARC files stay where they are)"
@@ -197,11 +198,11 @@ def verify(ctx: typer.Context) -> None:
             progress=advance,
         )
     for name, cut in report.repaired:
-        errors.print(
-            f"[yellow]{name}: cut a torn record of {cut:,} bytes off its end (its writer stopped)[/yellow]"
+        problem(
+            f"cut a torn record of {cut:,} bytes off its end (its writer stopped)", label=name, style="yellow"
         )
-    for problem in report.problems:
-        errors.print(f"[red]{problem}[/red]")
+    for found in report.problems:
+        errors.print(found, style="red")
     console.print(
         f"{report.files:,} WARC files, {report.records:,} records read whole;"
         f" {report.references:,} references read back ({report.images:,} images checked against their hash);"

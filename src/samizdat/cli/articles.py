@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.text import Text
 
 from samizdat.cli.base import (
     app,
@@ -15,6 +16,7 @@ from samizdat.cli.base import (
     join_present,
     json_default,
     outcomes_table,
+    problem,
     progress_bar,
     settings_of,
     store_of,
@@ -132,7 +134,7 @@ def extract(
             if raw[:2] == b"\x1f\x8b":
                 raw = gzip.decompress(raw)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            errors.print(f"[red]{path}:[/red] cannot read: {exc}")
+            problem(f"cannot read: {exc}", label=str(path))
             failed = True
             continue
         text = decode_html(raw).text
@@ -315,7 +317,7 @@ def show(ctx: typer.Context, article_id: Annotated[int, typer.Argument(metavar="
         errors.print(f"no article with id {article_id}")
         raise typer.Exit(1)
     latest = article.latest
-    console.rule(f"[bold]{article.title or '(no title)'}")
+    console.rule(Text(article.title or "(no title)", style="bold"))
     facts = Table.grid(padding=(0, 2))
     for label, value in (
         ("id", article.id),
@@ -331,7 +333,7 @@ def show(ctx: typer.Context, article_id: Annotated[int, typer.Argument(metavar="
         ("next check", article.next_check_at),
         ("reached by", "\n".join(article.urls)),
     ):
-        facts.add_row(f"[dim]{label}[/dim]", str(value) if value is not None else "—")
+        facts.add_row(Text(label, style="dim"), str(value) if value is not None else "—")
     console.print(facts)
     if latest:
         text = latest.text

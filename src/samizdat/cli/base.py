@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from samizdat import __version__
 
@@ -31,8 +32,15 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-errors = Console(stderr=True)
+# Markup is off: a message, a title or a path is printed as it is ("pip install
+# 'samizdat[mirror]'" keeps its brackets); colour is given with style= or Text.
+console = Console(markup=False, highlight=False)
+errors = Console(stderr=True, markup=False, highlight=False)
+
+
+def problem(message: object, *, label: str, style: str = "red") -> None:
+    """``label: message`` on stderr, the label coloured, the message as it is."""
+    errors.print(Text.assemble((f"{label}:", style), " ", str(message)), soft_wrap=True)
 
 
 def _version(value: bool) -> None:
@@ -64,7 +72,7 @@ def main(
     try:
         layers = load_layers(config, data_dir=data_dir)
     except ConfigError as exc:
-        errors.print(f"[red]configuration error:[/red] {exc}", soft_wrap=True, highlight=False)
+        problem(exc, label="configuration error")
         raise typer.Exit(2) from None
     ctx.obj = layers.settings
     ctx.meta[LAYERS] = layers
@@ -87,7 +95,7 @@ def store_of(ctx: typer.Context) -> Store:
     try:
         store = open_archive(settings_of(ctx))
     except DatabaseURLError as exc:
-        errors.print(f"[red]configuration error:[/red] {exc}")
+        problem(exc, label="configuration error")
         raise typer.Exit(2) from None
     ctx.call_on_close(store.engine.dispose)
     return store

@@ -37,10 +37,10 @@ def images_read(
                 progress=lambda done, total: progress.update(bar, completed=done, total=total),
             )
         except ImageRefused as exc:
-            errors.print(f"[red]{exc}[/red]")
+            errors.print(str(exc), style="red")
             raise typer.Exit(2) from None
         except ImportError as exc:
-            errors.print(f"[red]{exc}: pip install 'samizdat[images]'[/red]")
+            errors.print(f"{exc}: pip install 'samizdat[images]'", style="red")
             raise typer.Exit(2) from None
     seconds = report.seconds_reading_text
     per_minute = report.text_read / seconds * 60 if seconds else None
@@ -57,7 +57,7 @@ def images_show(ctx: typer.Context, sha256: str) -> None:
     store = store_of(ctx)
     facts = store.image_facts(sha256)
     if facts is None:
-        errors.print("[red]not read yet (samizdat images read), or no such image[/red]")
+        errors.print("not read yet (samizdat images read), or no such image", style="red")
         raise typer.Exit(1)
     if facts.refused:
         console.print(f"{sha256}: refused ({facts.refused}): {facts.message}")

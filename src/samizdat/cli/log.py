@@ -72,7 +72,7 @@ def seal_command(ctx: typer.Context) -> None:
     finally:
         pools.close()
     for failure in failures:
-        errors.print(f"[yellow]not stamped: {failure}[/yellow]")
+        errors.print(f"not stamped: {failure}", style="yellow")
     _print(head_document(head, store.head_timestamps(head.size)))
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from samizdat.cli.base import app, console, errors, progress_bar, settings_of, store_of
 
@@ -87,7 +88,7 @@ def build_command(
             errors.print(str(exc))
             raise typer.Exit(1) from None
     for problem in report.problems:
-        errors.print(f"[yellow]{problem}[/yellow]")
+        errors.print(problem, style="yellow")
     console.print(
         f"{directory}: {report.articles:,} articles rendered, {report.written:,} files written, "
         f"{report.unchanged:,} unchanged, {report.deleted:,} deleted; {report.files:,} files, "
@@ -126,11 +127,15 @@ def verify_command(
         "this archive's key" if trusted else "the key the mirror carries (compare the id with the archive's)"
     )
     console.print(
-        f"manifest signed by {whose}: {'yes' if check.signed else '[red]NO[/red]'} · key id {check.key_id}"
+        Text.assemble(
+            f"manifest signed by {whose}: ",
+            ("yes", "") if check.signed else ("NO", "red"),
+            f" · key id {check.key_id}",
+        )
     )
     for label, names in (("altered", check.altered), ("removed", check.removed), ("added", check.added)):
         for name in names:
-            console.print(f"[red]{label}[/red] {name}")
+            console.print(Text.assemble((label, "red"), f" {name}"))
     console.print(
         f"{check.checked:,} files checked: {len(check.altered)} altered, {len(check.removed)} removed, "
         f"{len(check.added)} added"

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from samizdat.cli.base import app, console, errors, outcomes_table, settings_of, store_of
+from samizdat.cli.base import app, console, errors, outcomes_table, problem, settings_of, store_of
 
 if TYPE_CHECKING:
     from samizdat.config import Settings
@@ -48,7 +48,7 @@ def source_add(
             add_source(settings_of(ctx), store, url, interval_seconds=interval, keywords=keyword or ())
         )
     except SourceRefused as exc:
-        errors.print(f"[red]{exc}[/red]")
+        errors.print(str(exc), style="red")
         raise typer.Exit(1) from None
     for source in added:
         state = "added" if source.created else "already there"
@@ -74,7 +74,7 @@ def source_import_opml(
     try:
         document = read_source(file.read_bytes(), kind=SourceKind.OPML)
     except NotASource as exc:
-        errors.print(f"[red]{file}:[/red] {exc}")
+        problem(exc, label=str(file))
         raise typer.Exit(1) from None
     added = sum(
         store.add_source(str(SourceKind.FEED), feed, title=None, interval_seconds=interval)[1]
@@ -132,7 +132,7 @@ def source_poll(ctx: typer.Context) -> None:
     reports, captures = asyncio.run(_poll_all(settings, rows))
     for report in reports:
         if report.error:
-            errors.print(f"[yellow]source {report.source_id}:[/yellow] {report.error}")
+            problem(report.error, label=f"source {report.source_id}", style="yellow")
             continue
         status = "unchanged (304)" if report.not_modified else f"{report.listed} listed, {report.new} new"
         if report.dropped:
@@ -169,14 +169,14 @@ def import_removals_command(
 
     settings = settings_of(ctx)
     if not path.is_file():
-        errors.print(f"[red]no such file:[/red] {path}")
+        problem(path, label="no such file")
         raise typer.Exit(2)
     try:
         report = import_removals(
             settings, store_of(ctx), path, platform=platform, tz=parse_offset(utc_offset), dataset=dataset
         )
     except (RemovalDatasetError, KeyError) as exc:
-        errors.print(f"[red]cannot import:[/red] {exc.args[0]}")
+        problem(exc.args[0], label="cannot import")
         raise typer.Exit(2) from None
     table = Table("outcome", "rows", "share")
     for outcome, count in report.outcomes.most_common():
@@ -186,6 +186,4 @@ def import_removals_command(
         f"{report.rows:,} rows read, {report.added:,} added ({report.rows - report.added:,} already here)"
     )
     for message, count in report.unrecognised.most_common(10):
-        errors.print(
-            f"[yellow]not a known notice ({count}×), kept as unknown_unavailable:[/yellow] {message}"
-        )
+        problem(message, label=f"not a known notice ({count}×), kept as unknown_unavailable", style="yellow")

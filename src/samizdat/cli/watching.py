@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.text import Text
 
-from samizdat.cli.base import app, console, errors, settings_of, store_of
+from samizdat.cli.base import app, console, errors, problem, settings_of, store_of
 
 if TYPE_CHECKING:
     import asyncio
@@ -232,13 +233,13 @@ def _run_watcher(ctx: typer.Context, *, once: bool, workers: int) -> None:
             else:
                 asyncio.run(_watch_live(settings, workers))
     except AlreadyWatching as exc:
-        errors.print(f"[red]{exc}[/red]")
+        errors.print(str(exc), style="red")
         raise typer.Exit(2) from None
     except ConfigError as exc:
-        errors.print(f"[red]configuration error:[/red] {exc}")
+        problem(exc, label="configuration error")
         raise typer.Exit(2) from None
     except WatcherFailed as exc:
-        errors.print(f"[red]stopped:[/red] {exc} — `samizdat verify` checks what was written")
+        problem(f"{exc} — `samizdat verify` checks what was written", label="stopped")
         raise typer.Exit(1) from None
 
 
@@ -359,7 +360,9 @@ def _status_table(watcher, settings: Settings) -> Table:
 def print_news(found: CheckReport) -> None:
     if found.declared:
         console.print(
-            f"[bold red]removed[/bold red] article {found.article_id}: {found.outcome} — {found.message}"
+            Text.assemble(
+                ("removed", "bold red"), f" article {found.article_id}: {found.outcome} — {found.message}"
+            )
         )
     elif found.restored:
-        console.print(f"[green]back online[/green] article {found.article_id}")
+        console.print(Text.assemble(("back online", "green"), f" article {found.article_id}"))

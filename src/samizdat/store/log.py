@@ -10,6 +10,7 @@ subtrees. Proofs are computed from those subtrees (``evidence/merkle.py``).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 from collections.abc import Iterator, Sequence
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from samizdat.archive import ArchiveRef
 from samizdat.evidence.heads import TreeHead
@@ -190,17 +192,18 @@ class LogQueries:
             return consistency_proof(first, second, _subtrees(connection))
 
     def add_tree_head(self, head: TreeHead) -> None:
-        with self.engine.begin() as connection:
+        """Keep ``head``, unless a head of its size is kept already (another process sealing at
+        the same moment signed the same tree: either head serves)."""
+        values = {
+            "size": head.size,
+            "root": head.root,
+            "signed_at": head.signed_at,
+            "key_id": head.key_id,
+            "signature": head.signature,
+        }
+        with contextlib.suppress(IntegrityError), self.engine.begin() as connection:
             if connection.scalar(select(tree_heads.c.size).where(tree_heads.c.size == head.size)) is None:
-                connection.execute(
-                    insert(tree_heads).values(
-                        size=head.size,
-                        root=head.root,
-                        signed_at=head.signed_at,
-                        key_id=head.key_id,
-                        signature=head.signature,
-                    )
-                )
+                connection.execute(insert(tree_heads).values(**values))
 
     def tree_head(self, size: int | None = None) -> TreeHead | None:
         """The head signed at ``size`` entries (None: the latest)."""

@@ -17,6 +17,7 @@ from samizdat.status import REMOVALS, Outcome
 from samizdat.store import ImportedRemoval, Store
 from samizdat.watch.keywords import Watchlist
 from samizdat.watch.outcomes import outcome_of_notice
+from samizdat.watch.sealing import seal_archive
 
 
 @dataclass
@@ -61,6 +62,7 @@ def import_removals(
             )
         )
     report.added = store.import_removals(removals, imported_at=datetime.now(UTC))
+    seal_archive(store, settings)
     return report
 
 

@@ -1,6 +1,8 @@
 """Sealing the log: the waiting entries get their places in the Merkle tree, a tree head over
 them is signed with the archive's key, and the time-stamping authorities of the settings stamp
-it (``samizdat watch`` does it every few seconds; ``samizdat log seal`` by hand)."""
+it (``samizdat watch`` does it every few seconds; ``samizdat log seal`` by hand). Whatever
+writes entries seals them before it ends (:func:`seal_archive`): a capture, a poll or an import
+leaves no entry outside a signed head."""
 
 from __future__ import annotations
 
@@ -9,9 +11,9 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from samizdat.config import TimestampSettings
+from samizdat.config import Settings, TimestampSettings
 from samizdat.evidence.heads import TreeHead
-from samizdat.evidence.keys import sign_head
+from samizdat.evidence.keys import archive_key, sign_head
 from samizdat.evidence.timestamps import TimestampError, check, stamp
 from samizdat.pools import Pools
 from samizdat.store import Store
@@ -28,6 +30,11 @@ def seal(store: Store, key: Ed25519PrivateKey) -> TreeHead | None:
     head = sign_head(key, size, store.log_root(size), datetime.now(UTC))
     store.add_tree_head(head)
     return head
+
+
+def seal_archive(store: Store, settings: Settings) -> TreeHead | None:
+    """Seal the log of the archive ``settings`` name with its own key (made at first use)."""
+    return seal(store, archive_key(settings.data_dir))
 
 
 async def stamp_head(store: Store, head: TreeHead, settings: TimestampSettings, pools: Pools) -> list[str]:

@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -231,14 +232,25 @@ def build_mirror(
     built_at = datetime.now(UTC)
     root.mkdir(parents=True, exist_ok=True)
     previous = read_manifest(root)
-    # A mirror built before the search index had shards (search/<id>.html) is built again in full.
+    report = MirrorReport(root)
+    if search and find_spec("pagefind") is None:
+        report.problems.append(
+            "this mirror has no search: Pagefind, which builds its index, is not installed "
+            "(pip install 'samizdat[mirror]', then build again)"
+        )
+        search = False
+    # A mirror indexed before keeps its search page while a build leaves the index alone.
+    searchable = search or (root / "pagefind" / "shards.json").exists()
+    # Built again in full: a mirror from before the search index had shards (search/<id>.html),
+    # and one that gains or loses its search page (every page links it, or not).
     unsharded = previous is not None and any(
         n.startswith("search/") and not _search_document(n) for n in previous["files"]
     )
-    incremental = previous is not None and not full and not unsharded
+    had_search = previous is not None and mirror_file("/search", "en") in previous["files"]
+    search_changed = previous is not None and searchable != had_search
+    incremental = previous is not None and not full and not unsharded and not search_changed
     if incremental and since is None:
         since = datetime.fromisoformat(previous["built_at"])
-    report = MirrorReport(root)
     out = Files(root, previous["files"] if previous else {}, report)
     mirror = Mirror(
         store,
@@ -248,6 +260,7 @@ def build_mirror(
         base_url=base_url,
         raw=raw,
         packages=packages,
+        search=searchable,
         search_shard=search_shard,
     )
 
@@ -284,7 +297,8 @@ def build_mirror(
     for lang in LANGUAGES:
         mirror.feed(out, ArticleFilter(removed_only=True), lang, f"feeds/removed.{lang}.atom")
     mirror.statistics(out)
-    mirror.each_language(out, "/search", "mirror_search.html")
+    if searchable:
+        mirror.each_language(out, "/search", "mirror_search.html")
     out.write("log/key.json", json.dumps(key_document, indent=2))
     head = store.tree_head()
     if head is not None:

@@ -62,10 +62,11 @@ class Mirror:
         base_url: str = "",
         raw: bool = True,
         packages: bool = True,
+        search: bool = True,
         search_shard: int = SEARCH_SHARD,
     ) -> None:
         self.store, self.warcs, self.root = store, files, root
-        self.search_shard = search_shard
+        self.with_search, self.search_shard = search, search_shard
         self.with_raw, self.with_packages = raw, packages
         self.reader = Reader(store.engine)
         self.sign_package = sign_package
@@ -85,6 +86,7 @@ class Mirror:
                 "root": relative("", name) or "./",
                 "raw": self.with_raw,
                 "packages": self.with_packages,
+                "search": self.with_search,
             },
             **context,
         )
