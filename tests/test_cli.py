@@ -28,6 +28,10 @@ def test_capture_export_show_and_verify(tmp_path, simulator, database_url):
     captured = run("--config", config, "capture", *urls)
     assert captured.exit_code == 0, captured.output
     assert "wechat" in captured.output and "captured" in captured.output
+    # What the capture wrote into the log is sealed before the command ends: no page waits
+    # for a watcher to sign a tree head.
+    head = run("--config", config, "log", "head")
+    assert head.exit_code == 0 and json.loads(head.output)["size"] == 3, head.output
 
     exported = run("--config", config, "export", "--format", "jsonl")
     assert exported.exit_code == 0, exported.output
