@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from samizdat.cli import app
 from samizdat.config import FetchSettings, Settings
 from samizdat.store import open_archive
+from samizdat.testing.pictures import LINE_IMAGES, WORDLESS_IMAGES
 from samizdat.web.app import create_app
 from samizdat.web.mirror import mirror_file
 from samizdat.web.server import running_site
@@ -43,7 +44,9 @@ def test_images_are_read_once_with_their_text_and_their_copies(tmp_path, simulat
     assert runner.invoke(app, build).exit_code == 0
     read = runner.invoke(app, ["--config", config, "images", "read"])
     assert read.exit_code == 0, read.output
-    assert "4 images read: 0 refused, 1 decorations, 1 with text" in " ".join(read.output.split())
+    said = " ".join(read.output.split())
+    assert "4 images read: 0 refused, 1 decorations" in said and "1 without text" in said, said
+    assert "1 with text" in said
     again = runner.invoke(app, ["--config", config, "images", "read"])
     assert "0 images read" in again.output  # each image is read once
 
@@ -107,3 +110,46 @@ def test_images_are_read_once_with_their_text_and_their_copies(tmp_path, simulat
     statistics = (mirror / mirror_file("/stats/images", "en")).read_text()
     assert "Images in removed articles" in statistics and "images-pictures.csv" in statistics
     assert (mirror / mirror_file("/stats/images.csv?table=terms", "en")).read_text().startswith("word,")
+
+
+def test_a_line_of_text_set_as_an_image_is_read_and_found(tmp_path, simulator):
+    """Sentences kept out of the page's text by setting them as images (one-line banners,
+    screenshots, 14-px captions in traditional characters: the simulator's /news/text-lines)
+    are read and found by search, on the site and in the mirror's search documents. Whether an
+    image is read for text is not whether it is a decoration: the banners and captions are left
+    out of comparisons and read; the icon, the QR code, the spacer, the rule and the blank
+    picture are not read, and `images read` counts them."""
+    settings = Settings(data_dir=tmp_path / "data", fetch=FetchSettings(allow_private_networks=True))
+    config = str(tmp_path / "samizdat.toml")
+    Path(config).write_text(f'data_dir = "{settings.data_dir}"\n[fetch]\nallow_private_networks = true\n')
+    runner = CliRunner()
+    page = simulator.base + "/news/text-lines"
+    assert runner.invoke(app, ["--config", config, "capture", page]).exit_code == 0
+    read = runner.invoke(app, ["--config", config, "images", "read"])
+    said = " ".join(read.output.split())
+    total = len(LINE_IMAGES) + len(WORDLESS_IMAGES)
+    assert f"{total} images read: 0 refused" in said, said
+    assert f"{len(WORDLESS_IMAGES)} without text" in said and f"{len(LINE_IMAGES)} with text" in said, said
+
+    store = open_archive(settings)
+    article_id = store.article_id_for_url(page)
+    store.engine.dispose()
+    with running_site(create_app(settings)) as base:
+        images = httpx.get(f"{base}/api/articles/{article_id}").json()["images"]
+        assert sorted(p["wordless"] for p in images if p["wordless"]) == sorted(WORDLESS_IMAGES.values())
+        assert sum(1 for p in images if p["decoration"] and p["text"]) == 4  # banners, captions
+        for sentence, phrase in LINE_IMAGES.values():
+            found = httpx.get(f"{base}/api/search", params={"q": phrase}).json()["items"]
+            assert [(item["id"], item["in_image"]) for item in found] == [(article_id, True)], sentence
+    (caption,) = [p["sha256"] for p in images if p["width"] == 364]
+    shown = " ".join(runner.invoke(app, ["--config", config, "images", "show", caption]).output.split())
+    assert "comparisons: left out, a decoration (tiny)" in shown and "穩穩當當" in shown, shown
+    (qr_code,) = [p["sha256"] for p in images if p["wordless"] == "qr_code"]
+    shown = runner.invoke(app, ["--config", config, "images", "show", qr_code]).output
+    assert "text: not read, it holds none (qr_code)" in shown
+
+    mirror = tmp_path / "mirror"
+    build = ["--config", config, "mirror", "build", str(mirror), "--no-search", "--no-raw", "--no-packages"]
+    assert runner.invoke(app, build).exit_code == 0
+    document = (mirror / "search" / "0" / f"{article_id}.html").read_text()
+    assert "交通 通事 事故" in document and "稳稳 稳当 当当" in document  # folded to simplified

@@ -45,8 +45,9 @@ def images_read(
     seconds = report.seconds_reading_text
     per_minute = report.text_read / seconds * 60 if seconds else None
     console.print(
-        f"{report.read} images read: {report.refused} refused, {report.decorations} decorations, "
-        f"{report.with_text} with text"
+        f"{report.read} images read: {report.refused} refused, {report.decorations} decorations "
+        f"(left out of comparisons), {report.wordless} without text (spacers, icons, blank, QR codes: "
+        f"not read for text), {report.with_text} with text"
         + (f"; text read at {per_minute:.0f} images a minute" if per_minute else "")
     )
 
@@ -63,9 +64,18 @@ def images_show(ctx: typer.Context, sha256: str) -> None:
         console.print(f"{sha256}: refused ({facts.refused}): {facts.message}")
         return
     console.print(f"{sha256}: {facts.width} × {facts.height} {facts.format}, {facts.frames} frame(s)")
-    if facts.decoration:
-        console.print(f"a decoration ({facts.decoration}): left out of comparisons")
-    if facts.ocr_text:
+    console.print(
+        f"comparisons: left out, a decoration ({facts.decoration})"
+        if facts.decoration
+        else "comparisons: compared with the archive's other images"
+    )
+    if facts.wordless:
+        console.print(f"text: not read, it holds none ({facts.wordless})")
+    elif facts.ocr_at is None:
+        console.print("text: not read yet (samizdat images read)")
+    elif facts.ocr_text:
         console.print("text:\n" + facts.ocr_text)
+    else:
+        console.print("text: read, none found")
     for other in store.same_images(sha256):
         console.print(f"the same image: {other}")

@@ -14,6 +14,13 @@ one of the original's windows. Each is a pair of 144-bit perceptual hashes: a DC
 one's whole image is within ``MAX_DISTANCE`` bits, by both hashes, of one of the other's windows.
 Candidates are found through 16-bit bands of the DCT hashes (two hashes within 8 bits share at
 least one of their nine bands), so a lookup reads a few index rows, not every image.
+
+Two decisions are taken apart, because they answer different questions. A *decoration* (tiny,
+a strip, a QR code) is left out of near-duplicate matching: an emoji or a divider is on every
+article of an account and would tie them all together. Whether an image is *wordless* (a spacer
+or a rule, an icon, a blank picture, a QR code) decides whether it is read for text: a banner
+of one line or a caption of 14-px text set as an image is a decoration for matching, and exactly
+the image whose words were kept out of the page's text, so it is read.
 """
 
 from __future__ import annotations
@@ -31,6 +38,13 @@ HASH_SIZE = 12  # 144-bit hashes: at 64 bits two chat screenshots in one app's c
 BITS = HASH_SIZE * HASH_SIZE
 MAX_DISTANCE = 22  # bits, of 144, for each of the two hashes (bench/image_duplicates.py)
 BAND_BITS = 16
+# Wordless images (not read for text). Text of 12 px has ink over at least ~8 rows and columns.
+SPACER_SIDE = 10  # narrower than this across, no line of text fits
+MIN_INK_SPAN = 6  # ink over fewer rows (or columns) than this: a rule, dots, a border
+ICON_SIDE = 64  # smaller than this both ways and nearly square: an emoji, a bullet, a badge
+ICON_ASPECT = 2.0  # a line of two characters is at least twice as wide as it is high
+INK_CONTRAST = 48  # grey levels from the background that count as ink
+BLANK_INK = 0.002  # less ink than this share of the pixels: a blank picture
 
 
 class ImageRefused(ValueError):
@@ -49,6 +63,7 @@ class PictureHash:
     frames: int
     windows: tuple[tuple[int, int], ...]  # (DCT, gradient) 144-bit hashes; the whole image's first
     decoration: str | None  # why it is left out of comparisons (tiny, strip, qr_code), or None
+    wordless: str | None  # why it is not read for text (spacer, icon, blank, qr_code), or None
 
     @property
     def whole(self) -> tuple[int, int]:
@@ -94,6 +109,43 @@ def bands(value: int) -> list[int]:
 def hash_picture(data: bytes) -> PictureHash:
     """Read ``data`` safely (see the module) and hash it; :class:`ImageRefused` when it cannot be."""
     import imagehash
+
+    picture, width, height, image_format, frames = _open(data)
+    small = picture.resize((min(picture.width, 256), min(picture.height, 256)))  # hashes see 32 × 32
+    windows = []
+    for left, right in CROPS:
+        for top, bottom in CROPS:
+            w, h = small.size
+            box = (round(w * left), round(h * top), w - round(w * right), h - round(h * bottom))
+            window = small.crop(box)
+            windows.append(
+                (
+                    int(str(imagehash.phash(window, hash_size=HASH_SIZE)), 16),
+                    int(str(imagehash.dhash(window, hash_size=HASH_SIZE)), 16),
+                )
+            )
+    qr_code = _is_qr_code(picture)
+    return PictureHash(
+        width,
+        height,
+        image_format,
+        frames,
+        tuple(windows),
+        _decoration(width, height, qr_code),
+        _wordless(picture, width, height, qr_code),
+    )
+
+
+def wordless_reason(data: bytes) -> str | None:
+    """Why the image ``data`` holds no text worth reading (spacer, icon, blank, qr_code), or None
+    when it may hold some; :class:`ImageRefused` when it cannot be read safely."""
+    picture, width, height, _, _ = _open(data)
+    return _wordless(picture, width, height, _is_qr_code(picture))
+
+
+def _open(data: bytes):
+    """The first frame of ``data`` as RGB, at most 512 pixels across, with the image's own size,
+    format and number of frames; refused as the module says."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -109,7 +161,7 @@ def hash_picture(data: bytes) -> PictureHash:
             image.load()
             picture = image.convert("RGB")
             picture.thumbnail((512, 512))
-            image_format = image.format or "?"
+            return picture, width, height, image.format or "?", frames
     except ImageRefused:
         raise
     except Image.DecompressionBombError as exc:
@@ -118,31 +170,43 @@ def hash_picture(data: bytes) -> PictureHash:
         raise ImageRefused("not_an_image", f"not an image Pillow reads: {exc}") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageRefused("truncated", f"the image is cut short or broken: {exc}") from None
-    small = picture.resize((min(picture.width, 256), min(picture.height, 256)))  # hashes see 32 × 32
-    windows = []
-    for left, right in CROPS:
-        for top, bottom in CROPS:
-            w, h = small.size
-            box = (round(w * left), round(h * top), w - round(w * right), h - round(h * bottom))
-            window = small.crop(box)
-            windows.append(
-                (
-                    int(str(imagehash.phash(window, hash_size=HASH_SIZE)), 16),
-                    int(str(imagehash.dhash(window, hash_size=HASH_SIZE)), 16),
-                )
-            )
-    return PictureHash(
-        width, height, image_format, frames, tuple(windows), _decoration(picture, width, height)
-    )
 
 
-def _decoration(picture, width: int, height: int) -> str | None:
+def _decoration(width: int, height: int, qr_code: bool) -> str | None:
     if min(width, height) < MIN_SIDE:
         return "tiny"
     if max(width, height) / min(width, height) > MAX_ASPECT:
         return "strip"
-    if _is_qr_code(picture):
+    if qr_code:
         return "qr_code"
+    return None
+
+
+def _wordless(picture, width: int, height: int, qr_code: bool) -> str | None:
+    """See the module: whether an image may hold text is its own decision, not a decoration's."""
+    import numpy
+
+    if min(width, height) < SPACER_SIDE:
+        return "spacer"
+    if max(width, height) < ICON_SIDE and max(width, height) / min(width, height) < ICON_ASPECT:
+        return "icon"
+    if qr_code:
+        return "qr_code"
+    pixels = numpy.asarray(picture, dtype=numpy.int16)
+    # The background is the commonest colour (at 5 bits a channel); ink differs from it in any
+    # channel, so red text on a green ground of the same brightness is ink too.
+    coarse = pixels >> 3
+    keys = (coarse[..., 0] << 10) | (coarse[..., 1] << 5) | coarse[..., 2]
+    commonest = int(numpy.bincount(keys.ravel(), minlength=1 << 15).argmax())
+    background = numpy.array([commonest >> 10, (commonest >> 5) & 31, commonest & 31]) * 8 + 4
+    ink = numpy.abs(pixels - background).max(axis=2) > INK_CONTRAST
+    if ink.mean() < BLANK_INK:
+        return "blank"
+    scale = picture.width / width  # the picture is at most 512 pixels across
+    rows = numpy.count_nonzero(ink.any(axis=1)) / scale
+    columns = numpy.count_nonzero(ink.any(axis=0)) / scale
+    if min(rows, columns) < MIN_INK_SPAN:
+        return "spacer"
     return None
 
 
@@ -183,7 +247,8 @@ class TextReader:
         self._engine = RapidOCR(**limits)
 
     def read(self, data: bytes) -> list[TextLine]:
-        """The lines of text in an image ``hash_picture`` accepted, in reading order."""
+        """The lines of text in an image ``hash_picture`` accepted and found not wordless, in
+        reading order."""
         from PIL import Image
 
         with Image.open(io.BytesIO(data)) as image:

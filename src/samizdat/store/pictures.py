@@ -27,6 +27,7 @@ class ImageFacts:
     refused: str | None = None
     message: str | None = None
     decoration: str | None = None
+    wordless: str | None = None
     windows: tuple[tuple[int, int], ...] = ()
     ocr_text: str | None = None
     ocr_lines: tuple[dict, ...] | None = None
@@ -50,12 +51,12 @@ class ImageElsewhere:
         return sum(1 for _, _, state in self.articles if state == "removed")
 
 
-# Images never read, and images read for their hashes only (not decorations, not refused).
+# Images never read, and images read for their hashes only (not wordless, not refused).
 _UNREAD = select(blobs.c.sha256).where(
     blobs.c.media_type.like("image/%"), ~blobs.c.sha256.in_(select(image_facts.c.sha256))
 )
 _TEXT_UNREAD = select(image_facts.c.sha256).where(
-    image_facts.c.ocr_at.is_(None), image_facts.c.refused.is_(None), image_facts.c.decoration.is_(None)
+    image_facts.c.ocr_at.is_(None), image_facts.c.refused.is_(None), image_facts.c.wordless.is_(None)
 )
 
 
@@ -70,6 +71,7 @@ def _facts(row) -> ImageFacts:
         row.refused,
         row.message,
         row.decoration,
+        row.wordless,
         tuple((int(dct, 16), int(gradient, 16)) for dct, gradient in row.windows or ()),
         row.ocr_text,
         tuple(row.ocr_lines) if row.ocr_lines is not None else None,
@@ -118,6 +120,7 @@ class PictureQueries:
                         "refused": f.refused,
                         "message": f.message,
                         "decoration": f.decoration,
+                        "wordless": f.wordless,
                         "windows": [[f"{dct:016x}", f"{gradient:016x}"] for dct, gradient in f.windows]
                         or None,
                         "ocr_text": f.ocr_text,

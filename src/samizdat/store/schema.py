@@ -207,7 +207,8 @@ blobs = Table(
 )
 
 # What reading an image once (by content) found: its size and perceptual hashes, why it is a
-# decoration or could not be read, and the text in it (relate/pictures.py, watch/pictures.py).
+# decoration, why it holds no text, or why it could not be read, and the text in it
+# (relate/pictures.py, watch/pictures.py).
 image_facts = Table(
     "image_facts",
     metadata,
@@ -220,6 +221,7 @@ image_facts = Table(
     Column("refused", String(40)),  # why it could not be read (too_many_pixels, truncated, …)
     Column("message", Text),
     Column("decoration", String(20)),  # tiny, strip, qr_code: left out of comparisons
+    Column("wordless", String(20)),  # spacer, icon, blank, qr_code: not read for text
     Column("windows", JSON),  # [[DCT hash, gradient hash] as 36 hex digits each], the whole image first
     Column("ocr_text", Text),
     Column("ocr_lines", JSON),  # [{"text", "box": [[x, y] ×4], "confidence"}]

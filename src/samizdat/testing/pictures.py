@@ -2,7 +2,13 @@
 recompressed under another address, a screenshot with a real article sentence in it, and an
 icon; and a repost of the screenshot alone. Drawn with Pillow when requested
 (``samizdat[images]``); the sentence is from the saved page ``pre-deletion/gh_4343d07caa0c…``
-(PROVENANCE.md)."""
+(PROVENANCE.md).
+
+``LINES_PAGE``: a news page whose sentences exist only in its images, set as text is set to
+keep it from keyword filters: two one-line banners (660 × 72 on white, 630 × 72 white on red),
+two screenshot-like JPEGs (640 × 162 at quality 50), two captions of 14-px text in traditional
+characters (about 270 × 33 and 360 × 33); and what holds no text: an icon, a QR code, a
+spacer, a rule and a blank picture."""
 
 from __future__ import annotations
 
@@ -43,6 +49,41 @@ LINES = (
     "我问都是哪些人的婚礼啊",
     "一趟31个站点 稳稳当当最重要",
     *SCREENSHOT_TEXT,
+)
+
+
+# The sentences of LINES_PAGE's images (from LINES, the two captions in traditional characters),
+# each with a four-character phrase a reader would search for.
+LINE_IMAGES = {
+    "banner-plain.png": ("医院门口发生交通事故", "交通事故"),
+    "banner-red.png": ("求助医生却被告知值班不能脱岗", "值班不能"),
+    "shot-1.jpg": ("这是当年改革的残酷代价", "残酷代价"),
+    "shot-2.jpg": ("分税制：从增量改革到整体改革", "增量改革"),
+    "caption-1.png": ("我問都是哪些人的婚禮啊", "哪些人的"),
+    "caption-2.png": ("一趟31個站點 穩穩當當最重要", "稳稳当当"),
+}
+WORDLESS_IMAGES = {  # name: why it holds no text (relate/pictures.py)
+    "badge.png": "icon",
+    "follow-qr.png": "qr_code",
+    "spacer.png": "spacer",
+    "rule.png": "spacer",
+    "blank.png": "blank",
+}
+_BETWEEN = (
+    "这篇报道的关键句子都做成了图片，页面的文字里没有它们。",
+    "记者在现场看到，事发路口的车辆排起了长队，附近的商户也出来帮忙。",
+    "几位受访者都提到了同一件事，但他们不愿意在文字里写出来。",
+    "下面这张截图来自一个已经解散的群聊，发图的人后来删掉了自己的账号。",
+    "图片下方的小字是原文的说明，转载时常常被裁掉。",
+    "文末照例附上公众号的二维码和分隔线。",
+)
+LINES_PAGE = (
+    "<html><head><title>图片里的一句话</title></head><body><article><h1>图片里的一句话</h1>"
+    + "".join(
+        f"<p>{_BETWEEN[k % len(_BETWEEN)]}</p><p><img src=\"/ext/pictures/{name}\"></p>"
+        for k, name in enumerate([*LINE_IMAGES, *WORDLESS_IMAGES])
+    )
+    + "</article></body></html>"
 )
 
 
@@ -95,7 +136,60 @@ def picture(name: str) -> tuple[bytes, str] | None:
         return _saved(image, "PNG"), "image/png"
     if name == "icon.png":
         return _saved(Image.new("RGB", (48, 48), (200, 30, 30)), "PNG"), "image/png"
+    if name in LINE_IMAGES or name in WORDLESS_IMAGES:
+        return _line_picture(name)
     return None
+
+
+def _line_picture(name: str) -> tuple[bytes, str] | None:
+    from PIL import Image, ImageDraw, ImageFont
+
+    def written(size, ground, ink, text, px, left, top):
+        image = Image.new("RGB", size, ground)
+        font = ImageFont.truetype(FONT, px) if _has_font() else ImageFont.load_default()
+        ImageDraw.Draw(image).text((left, top), text, font=font, fill=ink)
+        return image
+
+    text = LINE_IMAGES.get(name, ("", ""))[0]
+    if name.startswith("banner-"):
+        plain = name == "banner-plain.png"
+        image = (
+            written((660, 72), (255, 255, 255), (30, 30, 30), text, 34, 24, 12)
+            if plain
+            else written((630, 72), (190, 32, 38), (255, 255, 255), text, 32, 20, 14)
+        )
+        return _saved(image, "PNG"), "image/png"
+    if name.startswith("shot-"):
+        image = written((640, 162), (237, 237, 237), (20, 20, 20), text, 26, 90, 64)
+        draw = ImageDraw.Draw(image)
+        draw.rectangle([0, 0, 640, 40], fill=(247, 247, 247))  # an app's bar
+        draw.ellipse([20, 56, 70, 106], fill=(120, 160, 200))  # the sender's avatar
+        return _saved(image, "JPEG", quality=50), "image/jpeg"
+    if name.startswith("caption-"):
+        width = 266 if name == "caption-1.png" else 364
+        ground = (255, 255, 255) if name == "caption-1.png" else (250, 240, 205)
+        return _saved(written((width, 33), ground, (90, 90, 90), text, 14, 8, 7), "PNG"), "image/png"
+    if name == "badge.png":
+        image = Image.new("RGB", (40, 40), (255, 255, 255))
+        ImageDraw.Draw(image).ellipse([4, 4, 36, 36], fill=(7, 193, 96))
+        return _saved(image, "PNG"), "image/png"
+    if name == "follow-qr.png":
+        try:
+            import cv2
+        except ImportError:
+            return None
+        code = cv2.QRCodeEncoder.create().encode("https://mp.weixin.qq.com/mp/profile_ext?__biz=MzA5")
+        image = Image.fromarray(code).resize((code.shape[1] * 8, code.shape[0] * 8), Image.NEAREST)
+        framed = Image.new("RGB", (image.width + 40, image.height + 40), (255, 255, 255))
+        framed.paste(image.convert("RGB"), (20, 20))
+        return _saved(framed, "PNG"), "image/png"
+    if name == "spacer.png":
+        return _saved(Image.new("RGB", (640, 6), (255, 255, 255)), "PNG"), "image/png"
+    if name == "rule.png":
+        image = Image.new("RGB", (640, 24), (255, 255, 255))
+        ImageDraw.Draw(image).rectangle([40, 11, 600, 12], fill=(180, 180, 180))
+        return _saved(image, "PNG"), "image/png"
+    return _saved(Image.new("RGB", (640, 120), (252, 252, 252)), "PNG"), "image/png"  # blank.png
 
 
 def _has_font() -> bool:

@@ -24,6 +24,7 @@ Routes::
     /news/duplicate-images           a news page showing one image under two URLs
     /news/pictures                   real pictures: a photo twice, a screenshot with text, an icon
     /news/pictures-repost            the screenshot alone, in another article
+    /news/text-lines                 sentences only in images: banners, screenshots, 14-px captions
     /mp/appmsgalbum?__biz=…&album_id=…[&f=json]   an account's album, HTML or JSON pages (albums.py)
 
 The saved pages' links to other WeChat articles and albums lead to this server too: nothing a
@@ -343,8 +344,10 @@ class Simulator:
         if path.startswith("/ext/"):
             send(writer, 200, tiny_png(path), [("Content-Type", "image/png")])
             return True
-        if path in ("/news/pictures", "/news/pictures-repost"):
-            page = pictures.PAGE if path == "/news/pictures" else pictures.REPOST
+        if path in ("/news/pictures", "/news/pictures-repost", "/news/text-lines"):
+            page = {"/news/pictures": pictures.PAGE, "/news/text-lines": pictures.LINES_PAGE}.get(
+                path, pictures.REPOST
+            )
             send(writer, 200, page.encode(), [("Content-Type", "text/html; charset=utf-8")])
             return True
         if path.startswith("/notice/") and path[8:] in self.notices:

@@ -16,7 +16,7 @@ from samizdat.archive import CorruptRecord, read_record
 from samizdat.archive.storage import WarcFiles
 from samizdat.config import Settings
 from samizdat.fetch.decode import ContentEncodingError
-from samizdat.relate.pictures import ImageRefused, PictureHash, TextReader, hash_picture
+from samizdat.relate.pictures import ImageRefused, PictureHash, TextReader, hash_picture, wordless_reason
 from samizdat.store import Store
 from samizdat.store.pictures import ImageFacts
 from samizdat.watch.background import Background, Step
@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 class ReadingReport:
     read: int = 0
     refused: int = 0
-    decorations: int = 0
+    decorations: int = 0  # left out of comparisons (tiny, strips, QR codes)
+    wordless: int = 0  # not read for text (spacers, icons, blank pictures, QR codes)
     with_text: int = 0
     text_read: int = 0  # images the OCR read (with text in them or not)
     seconds_reading_text: float = 0.0
@@ -62,7 +63,11 @@ def read_image(data: bytes, sha256: str, reader: TextReader | None, known: Image
         except ImageRefused as exc:
             return ImageFacts(sha256, now, refused=exc.reason, message=str(exc))
         facts = hashed_facts(sha256, now, hashed)
-    if reader is None or facts.decoration or facts.refused:
+    if reader is None or facts.refused:
+        return facts
+    if known is not None:  # read for its hashes by an earlier release, which did not decide this
+        facts = replace(facts, wordless=wordless_reason(data))
+    if facts.wordless:
         return facts
     try:
         lines = reader.read(data)
@@ -94,6 +99,7 @@ def hashed_facts(sha256: str, at: datetime, hashed: PictureHash) -> ImageFacts:
         hashed.format,
         hashed.frames,
         decoration=hashed.decoration,
+        wordless=hashed.wordless,
         windows=hashed.windows,
     )
 
@@ -120,6 +126,7 @@ def read_images(store: Store, warcs: WarcFiles, reader: TextReader | None, limit
         report.read += 1
         report.refused += facts.refused is not None
         report.decorations += facts.decoration is not None
+        report.wordless += facts.wordless is not None
         report.with_text += bool(facts.ocr_text)
     return report
 

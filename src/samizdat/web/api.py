@@ -194,6 +194,7 @@ def _picture(picture) -> dict[str, Any]:
         "height": facts.height if facts else None,
         "refused": facts.refused if facts else None,
         "decoration": facts.decoration if facts else None,
+        "wordless": facts.wordless if facts else None,
         "text": facts.ocr_text if facts else None,
         "lines": list(facts.ocr_lines) if facts and facts.ocr_lines else [],
         "elsewhere": [{"id": id_, "title": title, "state": state} for id_, title, state in picture.articles],

@@ -1,0 +1,26 @@
+"""image_facts.wordless: why an image is not read for text (spacer, icon, blank, qr_code), a
+decision of its own, apart from the decorations left out of comparisons. Images an earlier
+release left unread as decorations are read again: the reader decides on their pixels.
+
+Revision ID: 0021
+Revises: 0020
+Create Date: 2026-12-06 10:00:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0021"
+down_revision = "0020"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("image_facts") as batch:
+        batch.add_column(sa.Column("wordless", sa.String(length=20), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("image_facts") as batch:
+        batch.drop_column("wordless")
