@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated
 
@@ -32,6 +31,8 @@ def account_add(
 ) -> None:
     """Watch accounts: their archived articles are attached, their albums become their sources.
     One that cannot be read is reported and the others are still added."""
+    import asyncio
+
     from samizdat.watch.accounts import AccountRefused, add_account
 
     wanted = list(keys or [])

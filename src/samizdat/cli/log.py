@@ -4,7 +4,6 @@ served at ``/api/log/verifier.py``, reads them)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Annotated
@@ -56,6 +55,8 @@ def csr_command(
 @log_app.command("seal")
 def seal_command(ctx: typer.Context) -> None:
     """Give the waiting entries their places and sign a tree head now (the watcher does it)."""
+    import asyncio
+
     from samizdat.evidence.heads import head_document
     from samizdat.evidence.keys import archive_key
     from samizdat.pools import Pools

@@ -211,8 +211,9 @@ def _wordless(picture, width: int, height: int, qr_code: bool) -> str | None:
 
 
 def _is_qr_code(picture) -> bool:
-    """A QR code (an account's follow-me code, on every article of it): OpenCV finds one, when
-    OpenCV is there (it comes with the OCR extra)."""
+    """A QR code (an account's follow-me code, on every article of it): OpenCV finds one and
+    reads what it says, when OpenCV is there (it comes with the OCR extra). Finding is not
+    enough: the finder alone takes a screenshot's square avatar and text for one."""
     try:
         import cv2
         import numpy
@@ -220,10 +221,10 @@ def _is_qr_code(picture) -> bool:
         return False
     grey = numpy.asarray(picture.convert("L"))
     try:
-        found, _ = cv2.QRCodeDetector().detect(grey)
+        said, _, _ = cv2.QRCodeDetector().detectAndDecode(grey)
     except cv2.error:
         return False
-    return bool(found)
+    return bool(said)
 
 
 @dataclass(frozen=True)
