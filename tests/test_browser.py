@@ -390,3 +390,90 @@ def test_no_payload_of_the_corpus_runs_on_the_mirror(site, mirror, browser):
     assert "payload 1 <script>window.__pwned=1</script>" in page.locator("h1").first.inner_text()
     page.wait_for_timeout(500)
     assert beacon.hits == [] and page.dialogs == [] and page.outside == []
+
+
+def test_an_article_removed_before_capture_shows_what_is_known_and_fits_the_screen(browser, tmp_path):
+    """An article already removed when a link first reached it is listed by what the linking
+    page called it, under the account its biz names (known from a sibling archived earlier),
+    and says how it was reached; one whose link had no words (an image) is listed by its long
+    URL, which wraps: no page scrolls sideways at 390 or 1280 px. Pages: the simulator's saved
+    WeChat pages (src/samizdat/testing/pages/wechat/PROVENANCE.md), one given a links block."""
+    from typer.testing import CliRunner
+
+    from samizdat.cli import app
+    from samizdat.platforms.wechat.links import article_link
+    from samizdat.store import open_archive
+    from samizdat.testing.simulator import LINKS_SLOT
+    from tests.helpers import config_for
+
+    with Simulator(WECHAT, copies=3) as sim:
+        page = sim.articles[0]
+        others = [a for a in sim.articles if a.biz != page.biz]
+        gone = others[0]
+        sibling = next(a for a in others if a.biz == gone.biz and a.token != gone.token)
+        wordless = next(a for a in others if a.biz not in (gone.biz, page.biz))
+        block = (
+            f'<p><a href="{html.escape(sim.base + gone.path)}">往期推荐：北约峰会前夜的一次谈话</a></p>'
+            f'<p><a href="{html.escape(sim.base + wordless.path)}"><img src="/ext/cover.png"></a></p>'
+        )
+        sim.edit(page, LINKS_SLOT, LINKS_SLOT + f"<section>{block}</section>")
+        config = config_for(tmp_path, sim)
+        # The default links settings; a simulated hour a second, so that the removals are confirmed
+        # within a second.
+        Path(config).write_text(
+            Path(config).read_text().replace("[links]\nfollow = []\n", "[watch]\ntime_scale = 3600\n")
+        )
+        thread = concurrent.futures.ThreadPoolExecutor(1)  # the browser holds this thread's event loop
+
+        def run(*args):
+            return thread.submit(CliRunner().invoke, *args).result()
+
+        assert run(app, ["--config", config, "capture", "--no-links", sim.base + sibling.path]).exit_code == 0
+        sim.remove(gone, "violation")
+        sim.remove(wordless, "violation")
+        captured = run(app, ["--config", config, "capture", sim.base + page.path])
+        assert captured.exit_code == 0, captured.output
+
+        settings = fast_archive_settings(tmp_path / "data", sim)
+
+        async def confirm():
+            async with pipeline(settings) as pipe:
+                deadline = time.monotonic() + 3
+                while time.monotonic() < deadline:
+                    await watch_pass(pipe.store, pipe.checker, 8)
+                    await asyncio.sleep(0.05)
+
+        thread.submit(asyncio.run, confirm()).result()
+        store = open_archive(settings)
+        try:
+            account = store.article(store.article_id_for_url(sim.base + sibling.path)).account
+            gone_id = store.article_id_for_url(article_link(sim.base + gone.path, sim.base))
+            wordless_id = store.article_id_for_url(article_link(sim.base + wordless.path, sim.base))
+            recorded = store.article(gone_id)
+        finally:
+            store.engine.dispose()
+        assert account and recorded.latest is None
+        assert recorded.title == "往期推荐：北约峰会前夜的一次谈话" and recorded.account == account
+        assert recorded.listed["reached_by"] == "link"
+
+        with running_site(create_app(settings)) as base:
+            for width in (390, 1280):
+                context = browser.new_context(locale="en-US", viewport={"width": width, "height": 900})
+                view = context.new_page()
+                view.goto(f"{base}/?lang=en")
+                home = view.content()
+                assert "北约峰会前夜的一次谈话" in home and account in home
+                assert "removed before it could be captured" in home
+                overflow = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+                assert view.evaluate(overflow) <= 0, f"the home page scrolls sideways at {width} px"
+                for article_id in (gone_id, wordless_id):
+                    view.goto(f"{base}/articles/{article_id}?lang=en")
+                    banner = view.locator("#before-capture").inner_text()
+                    assert "Removed before it could be captured" in banner and "reached by a link" in banner
+                    assert view.evaluate(overflow) <= 0, (
+                        f"article {article_id} scrolls sideways at {width} px"
+                    )
+                if width == 390:
+                    view.goto(f"{base}/?lang=en")
+                    view.screenshot(path=str(tmp_path / "home-390.png"), full_page=True)
+                context.close()

@@ -50,6 +50,29 @@ def _account(row) -> Account:
     )
 
 
+def account_name_of(connection: Connection, platform: str, canonical_id: str) -> str | None:
+    """The name of the account an article's canonical id names (on WeChat its biz, before the
+    colon), as a watched account or the account's newest archived article calls it."""
+    if ":" not in canonical_id:
+        return None
+    biz = canonical_id.split(":", 1)[0]
+    watched = connection.execute(
+        select(accounts.c.nickname, accounts.c.user_name)
+        .where(accounts.c.platform == platform, accounts.c.biz == biz)
+        .order_by(accounts.c.id)
+        .limit(1)
+    ).first()
+    if watched is not None and (watched.nickname or watched.user_name):
+        return watched.nickname or watched.user_name
+    named = Account(0, platform, biz, None, None, False, datetime.now(UTC))
+    return connection.scalar(
+        select(articles.c.account)
+        .where(account_articles(named), articles.c.account.is_not(None))
+        .order_by(articles.c.id.desc())
+        .limit(1)
+    )
+
+
 def account_articles(account: Account):
     """The clause selecting the archived articles that name ``account``."""
     names = []

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Engine, insert, select
 
 from samizdat.status import State
+from samizdat.store.accounts import account_name_of
 from samizdat.store.captures import offset_minutes
 from samizdat.store.log import add_log_entries, check_payload
 from samizdat.store.schema import (
@@ -105,11 +106,13 @@ class ImportQueries:
             ) or connection.scalar(select(article_urls.c.article_id).where(article_urls.c.url == removal.url))
             if known is not None:
                 return None
+            account = removal.account or account_name_of(connection, removal.platform, removal.canonical_id)
             listed = {
                 "title": removal.title,
                 "account": removal.account,
                 "published_at": removal.published_at.isoformat() if removal.published_at else None,
                 "summary": removal.summary,
+                "reached_by": removal.reached_by,
             }
             article_id = connection.execute(
                 insert(articles).returning(articles.c.id),
@@ -118,7 +121,7 @@ class ImportQueries:
                     "canonical_id": removal.canonical_id,
                     "url": removal.url,
                     "title": removal.title,
-                    "account": removal.account,
+                    "account": account,
                     "published_at": removal.published_at,
                     "published_offset_minutes": offset_minutes(removal.published_at),
                     "state": State.SUSPECT.value,
@@ -167,5 +170,5 @@ class ImportQueries:
                     )
                 ],
             )
-            index_documents(connection, [SearchDoc(article_id, removal.title, removal.account, None, "")])
+            index_documents(connection, [SearchDoc(article_id, removal.title, account, None, "")])
             return article_id

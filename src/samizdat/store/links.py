@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from samizdat.store.schema import article_links, article_urls, articles, set_aside_links
+from samizdat.store.schema import article_links, article_urls, articles, set_aside_links, versions
 
 # What a page shows of a linked article.
 SHOWN = (articles.c.id, articles.c.title, articles.c.state, articles.c.outcome)
@@ -236,6 +236,28 @@ class LinkQueries:
                 LinkedArticle(row.url, row.id, row.title, row.state, row.outcome)
                 for row in connection.execute(linking)
             ]
+
+    def linking_pages(self, canonical_id: str | None, url: str, *, limit: int = 5) -> list[tuple[str, str]]:
+        """(page URL, body HTML) of the latest versions of archived articles that link to the
+        article ``canonical_id`` or ``url``, oldest first: what they said of it."""
+        links_to = [article_links.c.url == url]
+        if canonical_id:
+            links_to.append(article_links.c.canonical_id == canonical_id)
+        latest = (
+            select(func.max(versions.c.id))
+            .where(versions.c.article_id == article_links.c.article_id)
+            .correlate(article_links)
+            .scalar_subquery()
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(versions.c.final_url, versions.c.html)
+                .select_from(article_links.join(versions, versions.c.id == latest))
+                .where(or_(*links_to))
+                .order_by(article_links.c.article_id)
+                .limit(limit)
+            )
+            return [(row.final_url, row.html) for row in rows]
 
 
 def _set_aside(row) -> SetAsideLink:

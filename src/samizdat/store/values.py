@@ -100,6 +100,7 @@ class UnseenRemoval:
     summary: str | None
     next_check_at: datetime  # the look that confirms the removal, or captures the article after all
     source_id: int | None = None
+    reached_by: str = "listing"  # listing, link (another article's), or request (submitted)
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,7 @@ _BETWEEN = (
 LINES_PAGE = (
     "<html><head><title>图片里的一句话</title></head><body><article><h1>图片里的一句话</h1>"
     + "".join(
-        f"<p>{_BETWEEN[k % len(_BETWEEN)]}</p><p><img src=\"/ext/pictures/{name}\"></p>"
+        f'<p>{_BETWEEN[k % len(_BETWEEN)]}</p><p><img src="/ext/pictures/{name}"></p>'
         for k, name in enumerate([*LINE_IMAGES, *WORDLESS_IMAGES])
     )
     + "</article></body></html>"

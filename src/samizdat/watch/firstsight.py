@@ -37,7 +37,7 @@ from samizdat.status import REMOVALS, Outcome
 from samizdat.store import UnseenRemoval
 from samizdat.watch.accounts import adopt_listings
 from samizdat.watch.capture import CaptureOutcome, CaptureStatus
-from samizdat.watch.links import LinkBudget, follows, next_try
+from samizdat.watch.links import LinkBudget, follows, link_title, next_try
 from samizdat.watch.outcomes import TRANSIENT_STATUSES, outcome_of_notice
 
 log = logging.getLogger(__name__)
@@ -256,20 +256,31 @@ class FirstSight:
         listed = sighting.listed
         seen_at = outcome.fetched_at or datetime.now(UTC)
         confirm = timedelta(seconds=self.watch.confirmation_seconds) / self.watch.time_scale
+        canonical_id = platform.canonical_id(sighting.url) or platform.canonical_url(sighting.url)
+        title = listed.title if listed else None
+        if title is None and sighting.depth:  # what the pages that link it call it
+            pages = await self.pipe.pools.store.run(self.pipe.store.linking_pages, canonical_id, sighting.url)
+            title = await self.pipe.pools.cpu.run(
+                link_title,
+                pages,
+                sighting.url,
+                lambda url: (platform.canonical_id(url) or platform.canonical_url(url)) == canonical_id,
+            )
         record = UnseenRemoval(
             platform=platform.name,
-            canonical_id=platform.canonical_id(sighting.url) or platform.canonical_url(sighting.url),
+            canonical_id=canonical_id,
             url=sighting.url,
             seen_at=seen_at,
             outcome=str(removal),
             message=outcome.message,
             http_status=outcome.http_status,
             evidence=outcome.response,
-            title=listed.title if listed else None,
+            title=title,
             account=(listed.author if listed else None) or sighting.listing_title,
             published_at=listed.published_at if listed else None,
             summary=listed.summary if listed else None,
             next_check_at=seen_at + confirm,
             source_id=sighting.source_id,
+            reached_by="link" if sighting.depth else "request" if sighting.request_id else "listing",
         )
         await self.pipe.pools.store.run(self.pipe.store.record_unseen_removal, record)

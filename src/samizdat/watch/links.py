@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from samizdat.config import LinkSettings
 
 DAY_SECONDS = 86_400
+MAX_TITLE = 200  # characters of a link's text kept as the title of the article it leads to
 
 
 class LinkBudget:
@@ -51,6 +53,29 @@ class LinkBudget:
         self._total += 1
         self._by_account[key] += 1
         return True
+
+
+def link_title(pages: list[tuple[str, str]], target: str, same: Callable[[str], bool]) -> str | None:
+    """What the linking ``pages`` ((URL, body HTML) each) call the article at ``target``: the
+    text of the first link to it (``same(url)``: whether a URL names it) that has any. A page
+    that links an article usually names it by its title (往期推荐, "read more")."""
+    from lxml import html
+
+    from samizdat.platforms.base import join_url
+
+    for page_url, body in pages:
+        try:
+            tree = html.fromstring(body or "<div></div>")
+        except (ValueError, html.etree.ParserError):
+            continue
+        for anchor in tree.iter("a"):
+            href = anchor.get("href") or anchor.get("data-link") or ""
+            joined = join_url(page_url, href.strip()) if href.strip() else None
+            if joined and (joined == target or same(joined)):
+                text = " ".join(anchor.text_content().split())
+                if len(text) >= 2:
+                    return text[:MAX_TITLE]
+    return None
 
 
 def follows(settings: LinkSettings, platform: str | None, depth: int) -> bool:

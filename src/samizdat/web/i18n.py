@@ -67,10 +67,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "banner.last_seen": ("最后一次见到：{date}", "Last seen online: {date}"),
     "banner.captured": ("存档时间：{date}", "Captured: {date}"),
     "banner.original": ("查看原文", "View original"),
-    "banner.before_capture": (
-        "存档前已被删除：{date} 在订阅源中首次看到时，它已显示删除通知；下面是订阅源对它的描述",
-        "Removed before it could be captured: when first seen in a source's listing on {date} it already "
-        "showed a removal notice; below is what the listing said of it",
+    "banner.before_capture": ("存档前已被删除。", "Removed before it could be captured."),
+    "list.uncaptured": ("存档前已被删除", "removed before it could be captured"),
+    "banner.reached_listing": (
+        "{date} 在订阅源中首次看到它时，它已显示删除通知；下面是订阅源对它的描述。",
+        "When first seen in a source's listing on {date} it already showed a removal notice; below "
+        "is what the listing said of it.",
+    ),
+    "banner.reached_link": (
+        "{date} 经由另一篇已存档文章中的链接首次访问它时，它已显示删除通知；标题取自链接它的文章。",
+        "When first reached by a link in another archived article on {date} it already showed a "
+        "removal notice; its title is what the linking article called it.",
+    ),
+    "banner.reached_request": (
+        "{date} 有人提交它以供存档时，它已显示删除通知。",
+        "When submitted for capture on {date} it already showed a removal notice.",
     ),
     "banner.imported": ("来自导入的删除数据集，没有存档内容", "From an imported removal dataset: no capture"),
     "banner.raw": ("查看未经处理的缓存", "View the unprocessed cache"),
