@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from samizdat.cli import app
 from samizdat.config import FetchSettings, Settings
+from samizdat.folding import fold
 from samizdat.store import open_archive
 from samizdat.testing.pictures import LINE_IMAGES, WORDLESS_IMAGES
 from samizdat.web.app import create_app
@@ -143,7 +144,8 @@ def test_a_line_of_text_set_as_an_image_is_read_and_found(tmp_path, simulator):
             assert [(item["id"], item["in_image"]) for item in found] == [(article_id, True)], sentence
     (caption,) = [p["sha256"] for p in images if p["width"] == 364]
     shown = " ".join(runner.invoke(app, ["--config", config, "images", "show", caption]).output.split())
-    assert "comparisons: left out, a decoration (tiny)" in shown and "穩穩當當" in shown, shown
+    assert "comparisons: left out, a decoration (tiny)" in shown, shown
+    assert fold("穩穩當當") in fold(shown), shown  # the engine may read a character in its simplified form
     (qr_code,) = [p["sha256"] for p in images if p["wordless"] == "qr_code"]
     shown = runner.invoke(app, ["--config", config, "images", "show", qr_code]).output
     assert "text: not read, it holds none (qr_code)" in shown

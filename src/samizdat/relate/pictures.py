@@ -45,6 +45,8 @@ ICON_SIDE = 64  # smaller than this both ways and nearly square: an emoji, a bul
 ICON_ASPECT = 2.0  # a line of two characters is at least twice as wide as it is high
 INK_CONTRAST = 48  # grey levels from the background that count as ink
 BLANK_INK = 0.002  # less ink than this share of the pixels: a blank picture
+SHORT_SIDE = 64  # an image this short holds a line of text at most: read at twice its size
+TEXT_MARGIN = 16  # pixels of its own ground put around such a line before reading it
 
 
 class ImageRefused(ValueError):
@@ -249,18 +251,43 @@ class TextReader:
 
     def read(self, data: bytes) -> list[TextLine]:
         """The lines of text in an image ``hash_picture`` accepted and found not wordless, in
-        reading order."""
+        reading order; their boxes in the image's own pixels."""
         from PIL import Image
 
         with Image.open(io.BytesIO(data)) as image:
+            width = image.width
             image.seek(0)
             image.draft("RGB", (2048, 2048))
             picture = image.convert("RGB")
-            picture.thumbnail((2048, 2048))  # text of 12 px in a 2,000 px screenshot stays readable
+        picture.thumbnail((2048, 2048))  # text of 12 px in a 2,000 px screenshot stays readable
+        scale, margin = picture.width / width, 0
+        if min(picture.size) < SHORT_SIDE and max(picture.size) * 2 <= 2048:
+            # A caption or a banner of one line of small text: read better at twice the size, with
+            # room around it (bench/ocr_quality.py: 12-px text, 3.7 % of characters wrong → 0.9 %).
+            picture = picture.resize((picture.width * 2, picture.height * 2), Image.LANCZOS)
+            scale, margin = scale * 2, TEXT_MARGIN
+            size = (picture.width + 2 * margin, picture.height + 2 * margin)
+            framed = Image.new("RGB", size, _edge(picture))
+            framed.paste(picture, (margin, margin))
+            picture = framed
         buffer = io.BytesIO()
         picture.save(buffer, "PNG")
         found, _ = self._engine(buffer.getvalue())
         return [
-            TextLine(str(text), tuple((float(x), float(y)) for x, y in box), float(confidence))
+            TextLine(
+                str(text),
+                tuple(((float(x) - margin) / scale, (float(y) - margin) / scale) for x, y in box),
+                float(confidence),
+            )
             for box, text, confidence in found or ()
         ]
+
+
+def _edge(picture) -> tuple[int, int, int]:
+    """The commonest colour of the picture's border: the ground its text stands on."""
+    from collections import Counter
+
+    width, height = picture.size
+    border = [picture.getpixel((x, y)) for x in range(0, width, 4) for y in (0, height - 1)]
+    border += [picture.getpixel((x, y)) for y in range(0, height, 4) for x in (0, width - 1)]
+    return Counter(border).most_common(1)[0][0]
