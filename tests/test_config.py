@@ -190,3 +190,21 @@ def test_samizdat_config_prints_every_key_with_its_unit_and_origin(tmp_path):
     assert wrong.exit_code == 2
     assert "fetch.total_concurrency: expected a whole number ≥ 1, got '0'" in wrong.output
     assert "SAMIZDAT_FETCH__TOTAL_CONCURRENCY" in wrong.output
+
+
+def test_the_configuration_page_is_generated_from_the_settings_model():
+    """docs/configuration.md is what `samizdat config --reference` prints: every key, its
+    default, unit, range and meaning, from the model itself, so the page cannot drift."""
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from samizdat.cli import app
+    from samizdat.config import Settings, effective, settings_reference
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "configuration.md").read_text("utf-8")
+    assert page == settings_reference(), "run: samizdat config --reference > docs/configuration.md"
+    for key, _, field in effective(Settings()):
+        assert f"| `{key}` |" in page and field.description, key  # every key, each with its meaning
+    printed = CliRunner().invoke(app, ["config", "--reference"])
+    assert printed.exit_code == 0 and printed.output == page

@@ -14,6 +14,7 @@ upper-cased: ``fetch.timeout`` is ``SAMIZDAT_FETCH__TIMEOUT``, ``platforms.wecha
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import tomllib
 import typing
@@ -209,7 +210,7 @@ class KeywordSettings:
 @dataclass(frozen=True, config=_SECTION)
 class WebSettings:
     host: str = setting("127.0.0.1", "where `samizdat serve` listens")
-    port: int = setting(8080, "", ge=1, le=65535)
+    port: int = setting(8080, "the port it listens on", ge=1, le=65535)
     admin_token: str = setting("", "bearer token for the admin API; empty: the admin API is off")
     page_size: int = setting(30, "articles per list page", ge=1)
     base_url: str = setting("", "the site's public address, for feeds and Memento; empty: from the request")
@@ -227,7 +228,7 @@ class DatabaseSettings:
 @dataclass(frozen=True, config=_SECTION)
 class LogSettings:
     format: Literal["text", "json"] = setting("text", "json: one object per line, for a log collector")
-    level: Literal["debug", "info", "warning", "error"] = setting("info", "")
+    level: Literal["debug", "info", "warning", "error"] = setting("info", "the least severe messages logged")
 
 
 @dataclass(frozen=True, config=_SECTION)
@@ -388,6 +389,54 @@ def effective(settings: Any, prefix: str = "") -> Iterator[tuple[str, Any, Any]]
                 yield from effective(item, f"{prefix}{name}.{key}.")
         else:
             yield prefix + name, value, info
+
+
+REFERENCE_INTRO = """# Configuration
+
+Generated from the settings model (`src/samizdat/config.py`) by
+`samizdat config --reference > docs/configuration.md`; a test keeps the two equal, so this page
+cannot drift from the code.
+
+Settings come from the defaults below, then `samizdat.toml` (in the working directory, or
+`--config FILE`), then `SAMIZDAT_*` environment variables, then flags; each later one wins.
+In the file, a key `fetch.timeout` is `timeout` under `[fetch]`; in the environment it is
+`SAMIZDAT_FETCH__TIMEOUT` (lists: comma-separated). A wrong key or value stops samizdat with a
+message that names the key, what was expected and where the value came from.
+`samizdat config` prints the effective settings and the origin of each; `--explain` adds what
+each means.
+"""
+
+
+def settings_reference() -> str:
+    """docs/configuration.md: every key of the settings model with its default, unit, allowed
+    values, meaning and environment variable, section by section."""
+    sections: dict[str, list[str]] = {}
+    for key, value, field in effective(Settings()):
+        section = key.split(".", 1)[0] if "." in key else ""
+        if section == "platforms":
+            section = "platforms.wechat"
+        allowed = []
+        for bound in field.metadata:
+            for name, sign in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<")):
+                if getattr(bound, name, None) is not None:
+                    allowed.append(f"{sign} {getattr(bound, name)}")
+        if typing.get_origin(field.annotation) is Literal:
+            allowed.append(" / ".join(f"`{choice}`" for choice in typing.get_args(field.annotation)))
+        shown = list(value) if isinstance(value, tuple) else value
+        default = f"`{json.dumps(shown, ensure_ascii=False) if not isinstance(shown, str | Path) else shown}`"
+        unit = (field.json_schema_extra or {}).get("unit", "")
+        about = (field.description or "").replace("|", "\\|")
+        sections.setdefault(section, []).append(
+            f"| `{key}` | {default if str(shown) != '' else '(empty)'} | {unit} | {', '.join(allowed)} "
+            f"| {about} | `{_env_name(key)}` |"
+        )
+    parts = [REFERENCE_INTRO.rstrip("\n")]
+    for section, rows in sections.items():
+        parts.append(f"\n## {f'[{section}]' if section else 'Top level'}\n")
+        parts.append("| key | default | unit | allowed | meaning | environment |")
+        parts.append("| --- | --- | --- | --- | --- | --- |")
+        parts.extend(rows)
+    return "\n".join(parts) + "\n"
 
 
 def _env_name(key: str) -> str:

@@ -17,10 +17,18 @@ def config_command(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per key.")] = False,
     explain: Annotated[bool, typer.Option("--explain", help="Say what each key means.")] = False,
+    reference: Annotated[
+        bool,
+        typer.Option("--reference", help="Print every key's reference as Markdown (docs/configuration.md)."),
+    ] = False,
 ) -> None:
     """Print every setting: its value, its unit, and where it came from (default, the settings
     file, an environment variable, a flag). Secrets are shown only as set or not."""
-    from samizdat.config import effective
+    from samizdat.config import effective, settings_reference
+
+    if reference:
+        print(settings_reference(), end="")
+        return
 
     layers = layers_of(ctx)
     rows = []
