@@ -7,12 +7,9 @@ from typing import Annotated
 
 import typer
 
-from samizdat.cli.base import app, console, errors, settings_of, store_of
+from samizdat.cli.base import command_group, console, errors, settings_of, store_of
 
-account_app = typer.Typer(
-    help="Accounts to watch: their articles, albums and removals.", no_args_is_help=True
-)
-app.add_typer(account_app, name="account")
+account_app = command_group("account", "Accounts to watch: their articles, albums and removals.")
 
 
 @account_app.command("add")

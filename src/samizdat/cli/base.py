@@ -26,12 +26,24 @@ if TYPE_CHECKING:
 
 LAYERS = "samizdat.layers"  # ctx.meta key: the settings with where each key came from
 
+# Help is plain text (rich_markup_mode=None): Typer's rich help loads a Markdown parser and
+# takes as long again as the rest of `samizdat --help` (docs/benchmarks.md, fast start).
 app = typer.Typer(
     help="samizdat: capture articles at first sight, keep them as evidence, find them again.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
+
+
+def command_group(name: str, help: str) -> typer.Typer:
+    """A group of commands (``samizdat NAME …``), helped in plain text as the app is."""
+    group = typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None)
+    app.add_typer(group, name=name)
+    return group
+
+
 # Markup is off: a message, a title or a path is printed as it is ("pip install
 # 'samizdat[mirror]'" keeps its brackets); colour is given with style= or Text.
 console = Console(markup=False, highlight=False)

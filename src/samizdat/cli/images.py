@@ -6,10 +6,9 @@ from typing import Annotated
 
 import typer
 
-from samizdat.cli.base import app, console, errors, progress_bar, settings_of, store_of
+from samizdat.cli.base import command_group, console, errors, progress_bar, settings_of, store_of
 
-images_app = typer.Typer(help="Archived images: the text in them and their copies.", no_args_is_help=True)
-app.add_typer(images_app, name="images")
+images_app = command_group("images", "Archived images: the text in them and their copies.")
 
 
 @images_app.command("read")

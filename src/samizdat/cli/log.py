@@ -10,12 +10,9 @@ from typing import Annotated
 
 import typer
 
-from samizdat.cli.base import app, console, errors, settings_of, store_of
+from samizdat.cli.base import command_group, console, errors, settings_of, store_of
 
-log_app = typer.Typer(
-    help="The tamper-evident log: key, tree heads, entries and proofs.", no_args_is_help=True
-)
-app.add_typer(log_app, name="log")
+log_app = command_group("log", "The tamper-evident log: key, tree heads, entries and proofs.")
 
 
 def _print(document: dict) -> None:

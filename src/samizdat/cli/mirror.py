@@ -14,12 +14,9 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from samizdat.cli.base import app, console, errors, progress_bar, settings_of, store_of
+from samizdat.cli.base import command_group, console, errors, progress_bar, settings_of, store_of
 
-mirror_app = typer.Typer(
-    help="The public archive as static files: build, check a copy, look at it.", no_args_is_help=True
-)
-app.add_typer(mirror_app, name="mirror")
+mirror_app = command_group("mirror", "The public archive as static files: build, check a copy, look at it.")
 
 
 @mirror_app.command("build")

@@ -7,7 +7,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from samizdat.cli.base import app, console, errors, outcomes_table, problem, settings_of, store_of
+from samizdat.cli.base import (
+    app,
+    command_group,
+    console,
+    errors,
+    outcomes_table,
+    problem,
+    settings_of,
+    store_of,
+)
 
 if TYPE_CHECKING:
     from samizdat.config import Settings
@@ -15,12 +24,7 @@ if TYPE_CHECKING:
     from samizdat.watch.polling import SourceReport
 
 
-source_app = typer.Typer(
-    help="Feeds, sitemaps and URL lists to discover articles from.", no_args_is_help=True
-)
-
-
-app.add_typer(source_app, name="source")
+source_app = command_group("source", "Feeds, sitemaps and URL lists to discover articles from.")
 
 
 @source_app.command("add")

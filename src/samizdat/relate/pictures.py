@@ -45,7 +45,7 @@ ICON_SIDE = 64  # smaller than this both ways and nearly square: an emoji, a bul
 ICON_ASPECT = 2.0  # a line of two characters is at least twice as wide as it is high
 INK_CONTRAST = 48  # grey levels from the background that count as ink
 BLANK_INK = 0.002  # less ink than this share of the pixels: a blank picture
-SHORT_SIDE = 64  # an image this short holds a line of text at most: read at twice its size
+SHORT_SIDE = 40  # an image this short holds a line of small text at most: read at twice its size
 TEXT_MARGIN = 16  # pixels of its own ground put around such a line before reading it
 
 
