@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.text import Text
 
 from samizdat.cli.base import app, console, errors, problem, progress_bar, settings_of, store_of
 
@@ -122,6 +121,7 @@ def migrate_to(
 ) -> None:
     """Copy this archive's database into another (empty) one, then compare every table."""
     from rich.table import Table
+    from rich.text import Text
 
     from samizdat.store import DatabaseURLError, open_store
     from samizdat.store.transfer import TransferRefused, copy_archive

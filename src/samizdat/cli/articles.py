@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.text import Text
 
 from samizdat.cli.base import (
     app,
@@ -310,6 +309,7 @@ def _export_row(article: ExportedArticle) -> dict[str, Any]:
 def show(ctx: typer.Context, article_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
     """A readable summary of one article: metadata, versions, checks, images, evidence."""
     from rich.table import Table
+    from rich.text import Text
 
     store = store_of(ctx)
     article = store.article(article_id)

@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
 from samizdat import __version__
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.progress import Progress
     from rich.table import Table
 
@@ -46,12 +45,33 @@ def command_group(name: str, help: str) -> typer.Typer:
 
 # Markup is off: a message, a title or a path is printed as it is ("pip install
 # 'samizdat[mirror]'" keeps its brackets); colour is given with style= or Text.
-console = Console(markup=False, highlight=False)
-errors = Console(stderr=True, markup=False, highlight=False)
+class _ConsoleAtFirstUse:
+    """A rich Console made when a command first prints: `samizdat --help` never loads rich."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def made(self) -> Console:
+        """The Console itself (for rich's own displays, which hold it as a context)."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.made(), name)
+
+
+console = _ConsoleAtFirstUse(markup=False, highlight=False)
+errors = _ConsoleAtFirstUse(stderr=True, markup=False, highlight=False)
 
 
 def problem(message: object, *, label: str, style: str = "red") -> None:
     """``label: message`` on stderr, the label coloured, the message as it is."""
+    from rich.text import Text
+
     errors.print(Text.assemble((f"{label}:", style), " ", str(message)), soft_wrap=True)
 
 
@@ -133,7 +153,7 @@ def progress_bar(enabled: bool = True) -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        console=errors,
+        console=errors.made(),
         transient=True,
         disable=not enabled,
     )

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.text import Text
 
 from samizdat.cli.base import command_group, console, errors, progress_bar, settings_of, store_of
 
@@ -105,6 +104,8 @@ def verify_command(
     ] = None,
 ) -> None:
     """Check every file of a mirror against its signed manifest: what was altered, added or removed."""
+    from rich.text import Text
+
     from samizdat.evidence.keys import public_raw, published_key
     from samizdat.web.mirror import MirrorError
     from samizdat.web.mirror.verify import verify_mirror

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.text import Text
 
 from samizdat.cli.base import app, console, errors, problem, settings_of, store_of
 
@@ -268,7 +267,7 @@ async def _watch_live(settings: Settings, workers: int) -> None:
 
     watcher = Watcher(settings, workers=workers)
     running = _until_signalled(watcher)
-    with Live(_status_table(watcher, settings), console=console, refresh_per_second=2) as live:
+    with Live(_status_table(watcher, settings), console=console.made(), refresh_per_second=2) as live:
         while not running.done():
             await asyncio.wait([running], timeout=0.5)
             live.update(_status_table(watcher, settings))
@@ -358,6 +357,8 @@ def _status_table(watcher, settings: Settings) -> Table:
 
 
 def print_news(found: CheckReport) -> None:
+    from rich.text import Text
+
     if found.declared:
         console.print(
             Text.assemble(
