@@ -39,6 +39,7 @@ UNNEEDED = (
     "rapidocr_onnxruntime",
     "fastapi",
     "jinja2",
+    "alembic",
 )
 
 
