@@ -70,6 +70,10 @@ def test_a_backup_taken_during_captures_restores_to_the_same_pages(tmp_path, tar
         restored_store = open_store(restored.database_url)
         report = verify_archive(restored.warc_dir, restored_store)
         assert report.problems == [] and report.references > 0
+        # The evidence log comes back whole: the same signed heads, every entry at its place.
+        head = restored_store.tree_head()
+        assert head is not None and store.tree_head(head.size) == head
+        assert restored_store.log_entry(head.size - 1) == store.log_entry(head.size - 1)
         with (
             running_site(create_app(settings, store)) as live,
             running_site(create_app(restored, restored_store)) as copy,

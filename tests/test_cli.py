@@ -241,6 +241,9 @@ def test_migrate_to_postgresql_copies_and_verifies_everything(tmp_path, simulato
     assert article.versions and article.urls
     word = article.title[:2]
     assert 1 in {i.id for i in Reader(target.engine).articles(ArticleFilter(query=word)).items}
+    # The evidence log moves with the articles: the head the capture signed, on PostgreSQL.
+    head = target.tree_head()
+    assert head is not None and head.size == 4 and "log_entries" in moved.output
     again = run("--config", config, "migrate-to", postgres_url)
     assert again.exit_code == 1 and "already holds 4 articles" in again.output
     target.engine.dispose()

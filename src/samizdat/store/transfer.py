@@ -1,5 +1,10 @@
 """Moving an archive between databases (``samizdat migrate-to``): copy every row, then prove it.
 
+Everything the archive holds moves: its articles and what was found of them, the evidence log
+(entries, tree, signed heads and their time stamps: the archive goes on signing the same log,
+unforked), and the work in hand (notifications not yet delivered, linked articles set aside,
+submitted URLs). What belongs to running processes (workers, host turns) does not.
+
 The target is brought to the newest schema and must be empty. Rows are copied table by table
 in foreign-key order, in primary-key order, in batches; the search index is rebuilt in the
 target's own form (FTS5 on SQLite, token arrays on PostgreSQL) rather than copied. Then every
@@ -24,15 +29,22 @@ from samizdat.store.schema import (
     article_urls,
     articles,
     blobs,
+    capture_requests,
     checks,
     copy_keys,
     copy_signatures,
+    head_timestamps,
     image_bands,
     image_facts,
+    log_entries,
+    log_nodes,
+    notifications,
     related_posts,
     related_terms,
     related_vectors,
+    set_aside_links,
     sources,
+    tree_heads,
     version_blobs,
     versions,
 )
@@ -56,6 +68,13 @@ COPIED = (
     related_vectors,
     related_terms,
     related_posts,
+    log_entries,
+    log_nodes,
+    tree_heads,
+    head_timestamps,
+    notifications,
+    set_aside_links,
+    capture_requests,
 )
 BATCH = 2000
 
@@ -108,6 +127,9 @@ def copy_archive(
             for table in COPIED:
                 _copy_table(reading, target, table, on_rows)
     with target.begin() as writing:
+        # The planner learns the new tables' sizes before the search index is rebuilt from them:
+        # without statistics PostgreSQL walked every version once per article (issue 28).
+        writing.exec_driver_sql("ANALYZE")
         if writing.dialect.name == "postgresql":
             _advance_sequences(writing)
         reindex_all(writing)
