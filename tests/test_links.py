@@ -352,3 +352,25 @@ def test_capture_follows_the_ten_links_of_a_page_and_watch_archives_those_set_as
         assert all(store.article_id_for_url(url) for url in linked)
         assert store.set_aside_counts() == {"waiting": 0, "given_up": 0}
         store.engine.dispose()
+
+
+def test_a_linked_article_is_named_by_the_first_link_to_it_that_has_words():
+    """The title of an article removed before its capture, from the pages that linked it: an
+    image-only link says nothing, a relative or data-link href is resolved, broken markup is
+    skipped, and other articles' links are not taken."""
+    from samizdat.watch.links import link_title
+
+    target = "https://mp.weixin.qq.com/s?__biz=MzA=&mid=1&idx=1&sn=ab"
+    same = lambda url: article_link(url, "") == target  # noqa: E731
+    pages = [
+        ("https://mp.weixin.qq.com/s?__biz=MzB=&mid=9&idx=1&sn=cd", "\x00<<<"),
+        (
+            "https://mp.weixin.qq.com/s?__biz=MzB=&mid=9&idx=1&sn=cd",
+            '<div><a href="/s?__biz=MzC=&amp;mid=2&amp;idx=1&amp;sn=ef">另一篇</a>'
+            '<a href="/s?__biz=MzA=&amp;mid=1&amp;idx=1&amp;sn=ab&amp;scene=21"><img src="x.png"></a>'
+            '<a data-link="https://mp.weixin.qq.com/s?__biz=MzA=&amp;mid=1&amp;idx=1&amp;sn=ab#wechat_redirect">'
+            "  往期推荐：\n  北约峰会前夜  </a></div>",
+        ),
+    ]
+    assert link_title(pages, target, same) == "往期推荐： 北约峰会前夜"
+    assert link_title(pages[:1], target, same) is None

@@ -259,13 +259,18 @@ class FirstSight:
         canonical_id = platform.canonical_id(sighting.url) or platform.canonical_url(sighting.url)
         title = listed.title if listed else None
         if title is None and sighting.depth:  # what the pages that link it call it
-            pages = await self.pipe.pools.store.run(self.pipe.store.linking_pages, canonical_id, sighting.url)
-            title = await self.pipe.pools.cpu.run(
-                link_title,
-                pages,
-                sighting.url,
-                lambda url: (platform.canonical_id(url) or platform.canonical_url(url)) == canonical_id,
-            )
+            try:
+                pages = await self.pipe.pools.store.run(
+                    self.pipe.store.linking_pages, canonical_id, sighting.url
+                )
+                title = await self.pipe.pools.cpu.run(
+                    link_title,
+                    pages,
+                    sighting.url,
+                    lambda url: (platform.canonical_id(url) or platform.canonical_url(url)) == canonical_id,
+                )
+            except Exception:  # a title is a courtesy: the removal is recorded without one
+                log.exception("no title found for %s in the pages that link it", sighting.url)
         record = UnseenRemoval(
             platform=platform.name,
             canonical_id=canonical_id,
