@@ -167,6 +167,15 @@ def test_demo_runs_offline_and_detects_the_removals(tmp_path, database_url):
     assert "source: album" in text and "its albums: 1" in text and "listed by 2 albums" in text
     found = re.search(r"(\d+) of (\d+) removals detected and confirmed", text)
     assert found and found.group(1) == found.group(2) and int(found.group(2)) >= 3
+    # Every entry the demo logged is under a signed head: its pages are not "not yet sealed".
+    store = open_store(database_url or f"sqlite:///{tmp_path / 'data' / 'samizdat.db'}")
+    try:
+        with store.engine.connect() as connection:
+            entries = connection.exec_driver_sql("SELECT count(*) FROM log_entries").scalar()
+        head = store.tree_head()
+        assert entries > 0 and head is not None and head.size == entries
+    finally:
+        store.engine.dispose()
 
 
 @pytest.mark.slow
