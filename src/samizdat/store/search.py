@@ -38,7 +38,7 @@ from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.engine import Connection
 
 from samizdat.folding import fold
-from samizdat.store.schema import image_facts, search_docs, version_blobs, versions
+from samizdat.store.schema import articles, image_facts, search_docs, version_blobs, versions
 
 RUN = re.compile(r"\S+")
 # ASCII punctuation and controls, which the tokenizer would split on, as plane-15 private use.
@@ -100,6 +100,9 @@ class SearchDoc:
     author: str | None
     body: str | None
     images: str | None = None  # the text read in its images
+
+
+REINDEX_BATCH = 500  # articles indexed together when the whole index is made again
 
 
 def is_sqlite(connection: Connection) -> bool:
@@ -181,17 +184,52 @@ def refresh_image_text(connection: Connection, article_ids: Iterable[int]) -> No
 
 
 def reindex_all(connection: Connection) -> None:
-    """Index every article from its latest version (a new search table, a copied archive)."""
-    rows = connection.execute(
-        text(
-            "SELECT a.id, v.title, a.account, a.author, v.text FROM articles a "
-            "JOIN versions v ON v.id = (SELECT max(id) FROM versions WHERE article_id = a.id)"
+    """Index every article from its latest version (a new search table, a copied archive); one
+    removed before it could be captured by its title.
+
+    Articles are taken :data:`REINDEX_BATCH` at a time by id, and each batch is read by index
+    lookups of those ids only: a copied archive has no statistics yet, and a plan over the whole
+    tables (PostgreSQL walked every version once per article, issue 28) or a read of every row
+    at once would grow with the square of the archive, or with its size in memory."""
+    last = 0
+    while ids := connection.scalars(
+        select(articles.c.id).where(articles.c.id > last).order_by(articles.c.id).limit(REINDEX_BATCH)
+    ).all():
+        last = ids[-1]
+        latest = dict(
+            connection.execute(
+                select(versions.c.article_id, func.max(versions.c.id))
+                .where(versions.c.article_id.in_(ids))
+                .group_by(versions.c.article_id)
+            ).all()
         )
-    ).all()
-    for start in range(0, len(rows), 500):
-        batch = rows[start : start + 500]
-        texts = image_texts(connection, [row.id for row in batch])
-        index_documents(connection, [SearchDoc(*row, images=texts.get(row.id)) for row in batch])
+        shown = {
+            row.id: row
+            for row in connection.execute(
+                select(versions.c.id, versions.c.title, versions.c.text).where(
+                    versions.c.id.in_(latest.values())
+                )
+            )
+        }
+        texts = image_texts(connection, ids)
+        documents = []
+        for row in connection.execute(
+            select(articles.c.id, articles.c.title, articles.c.account, articles.c.author)
+            .where(articles.c.id.in_(ids))
+            .order_by(articles.c.id)
+        ):
+            version = shown.get(latest.get(row.id))
+            documents.append(
+                SearchDoc(
+                    row.id,
+                    version.title if version is not None else row.title,
+                    row.account,
+                    row.author,
+                    version.text if version is not None else "",
+                    images=texts.get(row.id),
+                )
+            )
+        index_documents(connection, documents)
 
 
 def _tokens(row) -> dict[str, str]:
