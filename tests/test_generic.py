@@ -104,3 +104,19 @@ def test_malformed_markup_never_crashes(html):
 def test_arbitrary_markup_gives_an_article(html):
     article = GENERIC.parse("https://x.example/", html)
     assert isinstance(article.text, str)
+
+
+def test_the_pictures_of_a_page_whose_words_are_mostly_in_them_are_kept():
+    """One paragraph of text and six images (the sentences set as images, as the simulator's
+    /news/text-lines does): the paragraph outweighs the article element, and the images around
+    it are still the article's."""
+    page = (
+        "<html><head><title>图片里的一句话</title></head><body><nav><a href='/'>首页</a></nav>"
+        "<article><h1>图片里的一句话</h1>"
+        "<p>这篇报道的关键句子都做成了图片，页面的文字里没有它们，读者只能在图片里看到。</p>"
+        + "".join(f'<p><img src="/ext/pictures/{i}.png"></p>' for i in range(6))
+        + "</article></body></html>"
+    )
+    article = GENERIC.parse("http://example.org/news/1", page)
+    assert article.images == tuple(f"http://example.org/ext/pictures/{i}.png" for i in range(6))
+    assert "读者只能在图片里看到" in article.text and "首页" not in article.text

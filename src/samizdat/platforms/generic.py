@@ -118,7 +118,7 @@ class Generic:
         images: list[str] = []
         container_html = ""
         if extraction.container is not None:
-            images = _images(extraction.container, url)
+            images = _images(_picture_scope(extraction.container), url)
             container_html = html.tostring(extraction.container, encoding="unicode")
         return Article(
             platform=NAME,
@@ -254,6 +254,20 @@ def _language(tree: html.HtmlElement, text: str) -> str | None:
     if words and sum(w in _ENGLISH_STOPWORDS for w in words) > 0.15 * len(words):
         return "en"
     return None
+
+
+# Elements that hold a paragraph of text, not an article.
+_PARAGRAPHS = frozenset({"p", "span", "font", "b", "strong", "em", "i", "h1", "h2", "h3", "h4", "h5", "h6"})
+
+
+def _picture_scope(container: html.HtmlElement) -> html.HtmlElement:
+    """Where the article's pictures are: its text's container, or, when that is one paragraph
+    (a page whose words are mostly in its images, between a line or two of text), the element
+    that holds the paragraph and the pictures around it."""
+    scope = container
+    while scope.tag in _PARAGRAPHS and (parent := scope.getparent()) is not None and parent.tag != "body":
+        scope = parent
+    return scope
 
 
 def _images(container: html.HtmlElement, base: str) -> list[str]:
