@@ -155,3 +155,36 @@ def test_a_line_of_text_set_as_an_image_is_read_and_found(tmp_path, simulator):
     assert runner.invoke(app, build).exit_code == 0
     document = (mirror / "search" / "0" / f"{article_id}.html").read_text()
     assert "交通 通事 事故" in document and "稳稳 稳当 当当" in document  # folded to simplified
+
+
+def test_a_long_image_is_read_in_tiles_every_line_once():
+    """A post set as one picture, 640 × 12,000 with 16-px lines (shrunk whole to the engine's
+    2,000 pixels its text would be under 3 px high): read in overlapping tiles, every line is
+    found once, the one drawn across a tile's edge included, with boxes in the image's pixels.
+    The lines are sentences of the saved pages (samizdat/testing/pictures.py LINES)."""
+    import io
+    from difflib import SequenceMatcher
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    from samizdat.relate.pictures import TILE, TILE_OVERLAP, TextReader, hash_picture
+    from samizdat.testing.pictures import FONT, LINES
+
+    image = Image.new("RGB", (640, 12_000), (252, 250, 245))
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(FONT, 16)
+    tops = [300 + k * 1400 for k in range(len(LINES))]
+    tops[1] = TILE - 10  # across the first tile's end, inside the second tile's overlap
+    for top, line in zip(tops, LINES, strict=True):
+        draw.text((20, top), line, font=font, fill=(50, 50, 50))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    data = buffer.getvalue()
+    assert hash_picture(data).wordless is None and tops[1] > TILE - TILE_OVERLAP
+
+    lines = TextReader().read(data)
+    read = [line.text.replace(" ", "") for line in lines]
+    assert len(read) == len(LINES), read
+    for line, text in zip(LINES, read, strict=True):  # the engine misreads a character at times
+        assert SequenceMatcher(None, fold(line.replace(" ", "")), fold(text)).ratio() >= 0.8, (line, text)
+    assert all(abs(found.box[0][1] - top) < 20 for found, top in zip(lines, tops, strict=True))

@@ -44,9 +44,15 @@ MIN_INK_SPAN = 6  # ink over fewer rows (or columns) than this: a rule, dots, a 
 ICON_SIDE = 64  # smaller than this both ways and nearly square: an emoji, a bullet, a badge
 ICON_ASPECT = 2.0  # a line of two characters is at least twice as wide as it is high
 INK_CONTRAST = 48  # grey levels from the background that count as ink
-BLANK_INK = 0.002  # less ink than this share of the pixels: a blank picture
+BLANK_INK = 150  # pixels of ink (at the image's own size): less is not two characters of 12 px
+DETAIL_PIXELS = 4_000_000  # the copy the decision is made on: a 640 × 6,250 strip at full size
 SHORT_SIDE = 40  # an image this short holds a line of small text at most: read at twice its size
 TEXT_MARGIN = 16  # pixels of its own ground put around such a line before reading it
+# The engine shrinks what is longer than 2,000 pixels (RapidOCR's max_side_len): an image is read
+# with its shorter side at most that, and a longer one in tiles that long, each overlapping the
+# next by more than a line of text is high.
+READ_SIDE = TILE = 2000
+TILE_OVERLAP = 128
 
 
 class ImageRefused(ValueError):
@@ -112,7 +118,7 @@ def hash_picture(data: bytes) -> PictureHash:
     """Read ``data`` safely (see the module) and hash it; :class:`ImageRefused` when it cannot be."""
     import imagehash
 
-    picture, width, height, image_format, frames = _open(data)
+    picture, detail, width, height, image_format, frames = _open(data)
     small = picture.resize((min(picture.width, 256), min(picture.height, 256)))  # hashes see 32 × 32
     windows = []
     for left, right in CROPS:
@@ -134,20 +140,22 @@ def hash_picture(data: bytes) -> PictureHash:
         frames,
         tuple(windows),
         _decoration(width, height, qr_code),
-        _wordless(picture, width, height, qr_code),
+        _wordless(detail, width, height, qr_code),
     )
 
 
 def wordless_reason(data: bytes) -> str | None:
     """Why the image ``data`` holds no text worth reading (spacer, icon, blank, qr_code), or None
     when it may hold some; :class:`ImageRefused` when it cannot be read safely."""
-    picture, width, height, _, _ = _open(data)
-    return _wordless(picture, width, height, _is_qr_code(picture))
+    picture, detail, width, height, _, _ = _open(data)
+    return _wordless(detail, width, height, _is_qr_code(picture))
 
 
 def _open(data: bytes):
-    """The first frame of ``data`` as RGB, at most 512 pixels across, with the image's own size,
-    format and number of frames; refused as the module says."""
+    """The first frame of ``data`` as RGB twice: at most 512 pixels across (for the hashes) and
+    at most ``DETAIL_PIXELS`` in all (whether it holds text: a line of 12-px text in a long
+    strip must survive), with the image's own size, format and number of frames; refused as the
+    module says."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -159,11 +167,16 @@ def _open(data: bytes):
                 )
             frames = getattr(image, "n_frames", 1)
             image.seek(0)
-            image.draft("RGB", (512, 512))  # a JPEG decodes at a fraction of its size: all a hash needs
+            scale = min(1.0, (DETAIL_PIXELS / (width * height)) ** 0.5)
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            image.draft("RGB", size)  # a large JPEG decodes at a fraction of its size
             image.load()
-            picture = image.convert("RGB")
+            detail = image.convert("RGB")
+            if detail.size != size and detail.width * detail.height > DETAIL_PIXELS:
+                detail = detail.resize(size)
+            picture = detail.copy()
             picture.thumbnail((512, 512))
-            return picture, width, height, image.format or "?", frames
+            return picture, detail, width, height, image.format or "?", frames
     except ImageRefused:
         raise
     except Image.DecompressionBombError as exc:
@@ -202,9 +215,9 @@ def _wordless(picture, width: int, height: int, qr_code: bool) -> str | None:
     commonest = int(numpy.bincount(keys.ravel(), minlength=1 << 15).argmax())
     background = numpy.array([commonest >> 10, (commonest >> 5) & 31, commonest & 31]) * 8 + 4
     ink = numpy.abs(pixels - background).max(axis=2) > INK_CONTRAST
-    if ink.mean() < BLANK_INK:
+    scale = picture.width / width  # the picture is at most DETAIL_PIXELS in all
+    if numpy.count_nonzero(ink) / (scale * scale) < BLANK_INK:
         return "blank"
-    scale = picture.width / width  # the picture is at most 512 pixels across
     rows = numpy.count_nonzero(ink.any(axis=1)) / scale
     columns = numpy.count_nonzero(ink.any(axis=0)) / scale
     if min(rows, columns) < MIN_INK_SPAN:
@@ -251,32 +264,56 @@ class TextReader:
 
     def read(self, data: bytes) -> list[TextLine]:
         """The lines of text in an image ``hash_picture`` accepted and found not wordless, in
-        reading order; their boxes in the image's own pixels."""
+        reading order; their boxes in the image's own pixels. A long image (a post set as one
+        picture, ten thousand pixels tall) is read in overlapping tiles at a size its text
+        survives, not shrunk whole."""
         from PIL import Image
 
         with Image.open(io.BytesIO(data)) as image:
-            width = image.width
+            width, height = image.size
             image.seek(0)
-            image.draft("RGB", (2048, 2048))
+            scale = min(1.0, READ_SIDE / min(width, height))
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            image.draft("RGB", size)
             picture = image.convert("RGB")
-        picture.thumbnail((2048, 2048))  # text of 12 px in a 2,000 px screenshot stays readable
-        scale, margin = picture.width / width, 0
-        if min(picture.size) < SHORT_SIDE and max(picture.size) * 2 <= 2048:
+        if picture.size != size:
+            picture = picture.resize(size, Image.LANCZOS)
+        if min(size) < SHORT_SIDE and max(size) * 2 + 2 * TEXT_MARGIN <= READ_SIDE:
             # A caption or a banner of one line of small text: read better at twice the size, with
             # room around it (bench/ocr_quality.py: 12-px text, 3.7 % of characters wrong → 0.9 %).
             picture = picture.resize((picture.width * 2, picture.height * 2), Image.LANCZOS)
-            scale, margin = scale * 2, TEXT_MARGIN
-            size = (picture.width + 2 * margin, picture.height + 2 * margin)
+            size = (picture.width + 2 * TEXT_MARGIN, picture.height + 2 * TEXT_MARGIN)
             framed = Image.new("RGB", size, _edge(picture))
-            framed.paste(picture, (margin, margin))
-            picture = framed
+            framed.paste(picture, (TEXT_MARGIN, TEXT_MARGIN))
+            return self._lines(framed, scale * 2, (TEXT_MARGIN, TEXT_MARGIN))
+        tall = picture.height >= picture.width
+        length = picture.height if tall else picture.width
+        found: list[TextLine] = []
+        for start in range(0, max(length - TILE_OVERLAP, 1), TILE - TILE_OVERLAP):
+            end = min(start + TILE, length)
+            box = (0, start, picture.width, end) if tall else (start, 0, end, picture.height)
+            for line in self._lines(picture.crop(box), scale, (0, -start) if tall else (-start, 0)):
+                along = [(y if tall else x) * scale - start for x, y in line.box]
+                if start and max(along) < TILE_OVERLAP:
+                    continue  # wholly in the overlap: the tile before read it whole
+                if end < length and max(along) > end - start - 2:
+                    continue  # cut by this tile's end: the next tile reads it whole
+                found.append(line)
+            if end == length:
+                break
+        return found
+
+    def _lines(self, picture, scale: float, offset: tuple[int, int]) -> list[TextLine]:
+        """The engine's lines in ``picture``, their boxes moved by ``offset`` and brought back
+        to the image's own pixels (``picture`` is the image at ``scale``)."""
         buffer = io.BytesIO()
         picture.save(buffer, "PNG")
         found, _ = self._engine(buffer.getvalue())
+        dx, dy = offset
         return [
             TextLine(
                 str(text),
-                tuple(((float(x) - margin) / scale, (float(y) - margin) / scale) for x, y in box),
+                tuple(((float(x) - dx) / scale, (float(y) - dy) / scale) for x, y in box),
                 float(confidence),
             )
             for box, text, confidence in found or ()
