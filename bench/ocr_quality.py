@@ -8,7 +8,9 @@ are drawn with the CJK font (Noto Sans CJK) as: plain (black on white, 28 px, wi
 screenshot-like (in a chat app's chrome: title bar, bubbles, avatars, grey ground), the plain
 image as JPEG at quality 50, small text (12 px), traditional characters (OpenCC s2t); one-line
 images cut tight around their text as banners and captions are (12, 14 and 16 px; white on a
-coloured banner; traditional at 14 px); and long strips holding five sentences, one a line.
+coloured banner; traditional at 14 px); long strips holding five sentences; and long posts set
+as one picture (640 px wide, ten sentences of 16-px text between pictures 1,000 px high: about
+11,000 px tall).
 
 For each kind: the share of images read for text (``wordless`` is None; before issue 27 an image
 was read only when it was not a decoration, also shown), the character error rate (edit
@@ -66,13 +68,14 @@ def tight(text: str, size: int, ground=(255, 255, 255), ink=(60, 60, 60)) -> Ima
     return image
 
 
-def strip(lines: list[str], size: int = 22, width: int = 480) -> Image.Image:
+def strip(lines: list[str], size: int = 22, width: int = 480, block: int = 0) -> Image.Image:
     """A long image (a post set as one picture): each sentence wrapped to ``width`` between
-    pictures, so tall that it is a strip (more than six times as high as wide)."""
+    pictures ``block`` pixels high (default: so tall that it is a strip, more than six times as
+    high as wide)."""
     font = ImageFont.truetype(FONT, size)
     per_line = (width - 2 * size) // size
     wrapped = [[line[i : i + per_line] for i in range(0, len(line), per_line)] for line in lines]
-    block = 6 * width // len(lines)
+    block = block or 6 * width // len(lines)
     height = sum(len(w) * size * 2 for w in wrapped) + block * len(lines) + size
     image = Image.new("RGB", (width, height), (250, 248, 240))
     draw = ImageDraw.Draw(image)
@@ -163,6 +166,11 @@ def main() -> int:
         "long strip, 5 lines": lambda s, k: (
             "".join(chosen[(k + j) % len(chosen)] for j in range(5)),
             strip([chosen[(k + j) % len(chosen)] for j in range(5)]),
+            None,
+        ),
+        "long post, 10 lines of 16 px": lambda s, k: (
+            "".join(chosen[(k + j) % len(chosen)] for j in range(10)),
+            strip([chosen[(k + j) % len(chosen)] for j in range(10)], size=16, width=640, block=1000),
             None,
         ),
     }
