@@ -50,7 +50,7 @@ SHORT_SIDE = 40  # an image this short holds a line of small text at most: read 
 TEXT_MARGIN = 16  # pixels of its own ground put around such a line before reading it
 # The engine shrinks what is longer than 2,000 pixels (RapidOCR's max_side_len): an image is read
 # with its shorter side at most that, and a longer one in tiles that long, each overlapping the
-# next by more than a line of text is high.
+# next by more than twice a line of text is high.
 READ_SIDE = TILE = 2000
 TILE_OVERLAP = 128
 
@@ -292,13 +292,14 @@ class TextReader:
         for start in range(0, max(length - TILE_OVERLAP, 1), TILE - TILE_OVERLAP):
             end = min(start + TILE, length)
             box = (0, start, picture.width, end) if tall else (start, 0, end, picture.height)
+            # Each line is the tile's whose own stretch holds its middle: half of each overlap goes
+            # to either side, so a line is kept once, from a tile that holds it whole.
+            own_from = start + TILE_OVERLAP / 2 if start else 0
+            own_to = end - TILE_OVERLAP / 2 if end < length else length
             for line in self._lines(picture.crop(box), scale, (0, -start) if tall else (-start, 0)):
-                along = [(y if tall else x) * scale - start for x, y in line.box]
-                if start and max(along) < TILE_OVERLAP:
-                    continue  # wholly in the overlap: the tile before read it whole
-                if end < length and max(along) > end - start - 2:
-                    continue  # cut by this tile's end: the next tile reads it whole
-                found.append(line)
+                middle = sum((y if tall else x) for x, y in line.box) / len(line.box) * scale
+                if own_from <= middle < own_to:
+                    found.append(line)
             if end == length:
                 break
         return found
