@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, or_, select, update
 
 from samizdat.status import State
 from samizdat.store.log import add_log_entries, check_payload
@@ -316,32 +316,43 @@ class ClaimQueries:
                 .order_by(articles.c.first_captured_at.desc())
                 .limit(limit)
             )
-            ids = list(connection.scalars(siblings))
-            if ids:
-                connection.execute(
-                    update(articles)
-                    .where(articles.c.id.in_(ids))
-                    .values(next_check_at=now - AHEAD_OF_ROUTINE)
-                )
-            return len(ids)
+            return _make_due(connection, list(connection.scalars(siblings)), now - AHEAD_OF_ROUTINE)
 
     def check_urls_soon(self, urls: Sequence[str], now: datetime) -> int:
         """Make the live articles reached by ``urls`` due ahead of routine checks; how many."""
-        made_due = 0
+        ids: set[int] = set()
         with self.engine.begin() as connection:
             for start in range(0, len(urls), 500):
                 chunk = list(urls[start : start + 500])
                 reached = select(article_urls.c.article_id).where(article_urls.c.url.in_(chunk))
-                made_due += connection.execute(
-                    update(articles)
-                    .where(
-                        articles.c.id.in_(reached),
-                        articles.c.state == State.LIVE.value,
-                        articles.c.next_check_at > now - AHEAD_OF_ROUTINE,
+                ids.update(
+                    connection.scalars(
+                        select(articles.c.id).where(
+                            articles.c.id.in_(reached),
+                            articles.c.state == State.LIVE.value,
+                            articles.c.next_check_at > now - AHEAD_OF_ROUTINE,
+                        )
                     )
-                    .values(next_check_at=now - AHEAD_OF_ROUTINE)
-                ).rowcount
-        return made_due
+                )
+            return _make_due(connection, sorted(ids), now - AHEAD_OF_ROUTINE)
+
+
+def _make_due(connection: Connection, ids: list[int], due: datetime) -> int:
+    """Make the articles ``ids`` due at ``due``; how many. Their rows are locked in the order of
+    their ids first: two removals of one account seen at once make overlapping sets due, and
+    each locking them in an order of its own deadlocked on PostgreSQL."""
+    if not ids:
+        return 0
+    locked = list(
+        connection.scalars(
+            select(articles.c.id).where(articles.c.id.in_(ids)).order_by(articles.c.id).with_for_update()
+        )
+    )
+    for start in range(0, len(locked), 500):
+        connection.execute(
+            update(articles).where(articles.c.id.in_(locked[start : start + 500])).values(next_check_at=due)
+        )
+    return len(locked)
 
 
 def _host_and_pid(worker: str) -> tuple[str | None, int | None]:
