@@ -1,7 +1,8 @@
 """How fast the command starts, as a ratio to a bare interpreter of the same virtualenv (so the
-guard holds on a slow machine as on a fast one; docs/benchmarks.md, "Fast start"). Each is timed
-several times in a fresh process and the fastest run of each is compared, which leaves out the
-machine's other work.
+guard holds on a slow machine as on a fast one; docs/benchmarks.md, "Fast start"). Each runs
+several times in a fresh process, and the least CPU time (user and system) of each is compared:
+on a busy machine the wall time also counts the waits for a core (CI saw --help at 12.0× by
+the clock, 8.9× on a quiet machine).
 
 `samizdat --help` is held to 12×. `samizdat show N` reads the archive through SQLAlchemy, whose
 import alone takes 18× a bare interpreter here: it is held to loading none of the stages it does
@@ -11,9 +12,9 @@ quietly grow."""
 from __future__ import annotations
 
 import json
+import resource
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.slow
 
 HELP_RATIO = 12.0
 SHOW_RATIO = 65.0  # measured 50× (docs/benchmarks.md); SQLAlchemy's import alone is 18×
-RUNS = 7
+RUNS = 15
 COMMAND = "from samizdat.cli import app; app()"
 # Packages `show` has no use for: a parser, the fetcher, images and OCR, the site, migrations.
 UNNEEDED = (
@@ -44,11 +45,13 @@ UNNEEDED = (
 
 
 def fastest(*args: str, cwd: Path) -> float:
+    """The least CPU time, in seconds, of ``RUNS`` processes running ``args``."""
     times = []
     for _ in range(RUNS):
-        started = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         subprocess.run([sys.executable, *args], cwd=cwd, check=True, capture_output=True)
-        times.append(time.perf_counter() - started)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        times.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     return min(times)
 
 
@@ -71,5 +74,5 @@ def test_help_and_show_start_fast_and_load_only_what_they_need(tmp_path, simulat
     bare = fastest("-c", "pass", cwd=tmp_path)
     help_ratio = fastest("-c", COMMAND, "--help", cwd=tmp_path) / bare
     show_ratio = fastest("-c", COMMAND, "--config", config, "show", "1", cwd=tmp_path) / bare
-    said = f"bare interpreter {bare * 1000:.0f} ms; --help {help_ratio:.1f}×, show 1 {show_ratio:.1f}×"
+    said = f"bare interpreter {bare * 1000:.0f} ms of CPU; --help {help_ratio:.1f}×, show 1 {show_ratio:.1f}×"
     assert help_ratio <= HELP_RATIO and show_ratio <= SHOW_RATIO, said
