@@ -1,8 +1,9 @@
 """Writers that touch the same rows at once on PostgreSQL: removals of one account seen by
 several checks together each make the account's other articles due, over overlapping sets of
-rows. Each must lock them in one order (ids ascending) or two deadlock: before, 8 threads making
-siblings due 40 times each met 2 deadlocks in 320 calls; the browser tests' archive (every
-article of an account removed at once, 8 checks in flight) met one in CI. Articles:
+rows. Each must lock them in one order (ids ascending) or two can deadlock: CI met one in the
+browser tests' archive (every article of an account removed at once, 8 checks in flight), and a
+script of 8 threads making siblings due met 2 in 320 calls. Deadlocks are a matter of timing:
+this test does not reproduce the old one every run; it holds that none happens now. Articles:
 `bench/site_load.py`'s (real titles and accounts, bodies from the saved WeChat pages)."""
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ def test_making_one_account_s_articles_due_from_many_threads_never_deadlocks(tmp
                 connection.exec_driver_sql(
                     "UPDATE articles SET account_id = 'gh_one', state = 'live', next_check_at = '2031-01-01'"
                 )
-            # Each call is a little earlier than the one before, so each finds every sibling due
-            # later than it wants and makes them all due again.
+            # Each call is a little earlier than the one before, so that most find siblings due
+            # later than they want and make them due again (threads interleave: not all of them).
             base, calls, lock, failures = datetime(2030, 1, 1, tzinfo=UTC), [0], threading.Lock(), []
 
             def make_due(first: int) -> None:
@@ -42,11 +43,10 @@ def test_making_one_account_s_articles_due_from_many_threads_never_deadlocks(tmp
                         calls[0] += 1
                         now = base - timedelta(seconds=calls[0])
                     try:
-                        made = store.check_siblings_soon(
+                        store.check_siblings_soon(
                             (first * 7 + step * 13) % ARTICLES + 1, now, sharing="account_id", limit=ARTICLES
                         )
-                        assert made == ARTICLES - 1
-                    except Exception as exc:  # a deadlock, or a call that made too few due
+                    except Exception as exc:  # a deadlock
                         failures.append(repr(exc)[:200])
 
             threads = [threading.Thread(target=make_due, args=(n,)) for n in range(THREADS)]
