@@ -412,9 +412,7 @@ def settings_reference() -> str:
     values, meaning and environment variable, section by section."""
     sections: dict[str, list[str]] = {}
     for key, value, field in effective(Settings()):
-        section = key.split(".", 1)[0] if "." in key else ""
-        if section == "platforms":
-            section = "platforms.wechat"
+        section = key.rpartition(".")[0]
         allowed = []
         for bound in field.metadata:
             for name, sign in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<")):
@@ -422,13 +420,17 @@ def settings_reference() -> str:
                     allowed.append(f"{sign} {getattr(bound, name)}")
         if typing.get_origin(field.annotation) is Literal:
             allowed.append(" / ".join(f"`{choice}`" for choice in typing.get_args(field.annotation)))
-        shown = list(value) if isinstance(value, tuple) else value
-        default = f"`{json.dumps(shown, ensure_ascii=False) if not isinstance(shown, str | Path) else shown}`"
+        if value == "":
+            default = "(empty)"
+        elif isinstance(value, str | Path):
+            default = f"`{value}`"
+        else:
+            shown = list(value) if isinstance(value, tuple) else value
+            default = f"`{json.dumps(shown, ensure_ascii=False)}`"
         unit = (field.json_schema_extra or {}).get("unit", "")
         about = (field.description or "").replace("|", "\\|")
         sections.setdefault(section, []).append(
-            f"| `{key}` | {default if str(shown) != '' else '(empty)'} | {unit} | {', '.join(allowed)} "
-            f"| {about} | `{_env_name(key)}` |"
+            f"| `{key}` | {default} | {unit} | {', '.join(allowed)} | {about} | `{_env_name(key)}` |"
         )
     parts = [REFERENCE_INTRO.rstrip("\n")]
     for section, rows in sections.items():

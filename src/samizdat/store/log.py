@@ -194,16 +194,16 @@ class LogQueries:
     def add_tree_head(self, head: TreeHead) -> None:
         """Keep ``head``, unless a head of its size is kept already (another process sealing at
         the same moment signed the same tree: either head serves)."""
-        values = {
-            "size": head.size,
-            "root": head.root,
-            "signed_at": head.signed_at,
-            "key_id": head.key_id,
-            "signature": head.signature,
-        }
         with contextlib.suppress(IntegrityError), self.engine.begin() as connection:
-            if connection.scalar(select(tree_heads.c.size).where(tree_heads.c.size == head.size)) is None:
-                connection.execute(insert(tree_heads).values(**values))
+            connection.execute(
+                insert(tree_heads).values(
+                    size=head.size,
+                    root=head.root,
+                    signed_at=head.signed_at,
+                    key_id=head.key_id,
+                    signature=head.signature,
+                )
+            )
 
     def tree_head(self, size: int | None = None) -> TreeHead | None:
         """The head signed at ``size`` entries (None: the latest)."""

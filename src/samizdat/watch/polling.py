@@ -152,16 +152,15 @@ async def poll_source(
         "publishing": publishing.to_json(),
     }
     await pipe.pools.store.run(
-        lambda: pipe.store.source_polled(
-            row["id"],
-            at=now,
-            etag=polled.etag,
-            last_modified=polled.last_modified,
-            title=polled.document.title if polled.document else None,
-            listing=listing,
-            next_poll_at=next_poll_at,
-            publishing=recorded["publishing"],
-        )
+        pipe.store.source_polled,
+        row["id"],
+        at=now,
+        etag=polled.etag,
+        last_modified=polled.last_modified,
+        title=polled.document.title if polled.document else None,
+        listing=listing,
+        next_poll_at=next_poll_at,
+        publishing=recorded["publishing"],
     )
     keywords = tuple(row.get("keywords") or ())
     title = (polled.document.title if polled.document else None) or row.get("title")

@@ -247,8 +247,7 @@ def build_mirror(
         n.startswith("search/") and not _search_document(n) for n in previous["files"]
     )
     had_search = previous is not None and mirror_file("/search", "en") in previous["files"]
-    search_changed = previous is not None and searchable != had_search
-    incremental = previous is not None and not full and not unsharded and not search_changed
+    incremental = previous is not None and not full and not unsharded and searchable == had_search
     if incremental and since is None:
         since = datetime.fromisoformat(previous["built_at"])
     out = Files(root, previous["files"] if previous else {}, report)
