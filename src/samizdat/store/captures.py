@@ -8,7 +8,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, bindparam, func, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from samizdat.status import State
@@ -21,6 +21,7 @@ from samizdat.store.schema import (
     blobs,
     checks,
     image_facts,
+    latest_versions,
     version_blobs,
     versions,
 )
@@ -353,13 +354,10 @@ def latest_texts(connection: Connection, article_ids: Sequence[int]) -> dict[int
     """(version id, text) of each article's latest version, for those that have one."""
     if not article_ids:
         return {}
-    latest = (
-        select(func.max(versions.c.id))
-        .where(versions.c.article_id.in_(list(article_ids)))
-        .group_by(versions.c.article_id)
-    )
     rows = connection.execute(
-        select(versions.c.article_id, versions.c.id, versions.c.text).where(versions.c.id.in_(latest))
+        select(versions.c.article_id, versions.c.id, versions.c.text).where(
+            versions.c.id.in_(latest_versions(article_ids))
+        )
     )
     return {row.article_id: (row.id, row.text) for row in rows}
 

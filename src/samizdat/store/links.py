@@ -15,7 +15,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from samizdat.store.schema import article_links, article_urls, articles, set_aside_links, versions
+from samizdat.store.schema import (
+    article_links,
+    article_urls,
+    articles,
+    latest_versions,
+    set_aside_links,
+    versions,
+)
 
 # What a page shows of a linked article.
 SHOWN = (articles.c.id, articles.c.title, articles.c.state, articles.c.outcome)
@@ -243,19 +250,18 @@ class LinkQueries:
         links_to = [article_links.c.url == url]
         if canonical_id:
             links_to.append(article_links.c.canonical_id == canonical_id)
-        latest = (
-            select(func.max(versions.c.id))
-            .where(versions.c.article_id == article_links.c.article_id)
-            .correlate(article_links)
-            .scalar_subquery()
-        )
         with self.engine.connect() as connection:
-            rows = connection.execute(
-                select(versions.c.final_url, versions.c.html)
-                .select_from(article_links.join(versions, versions.c.id == latest))
+            linking = connection.scalars(
+                select(article_links.c.article_id)
                 .where(or_(*links_to))
+                .distinct()
                 .order_by(article_links.c.article_id)
                 .limit(limit)
+            ).all()
+            rows = connection.execute(
+                select(versions.c.final_url, versions.c.html)
+                .where(versions.c.id.in_(latest_versions(linking)))
+                .order_by(versions.c.article_id)
             )
             return [(row.final_url, row.html) for row in rows]
 

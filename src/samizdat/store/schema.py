@@ -7,6 +7,7 @@ and blob points at the WARC record that is its evidence: (file, offset, length, 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -26,6 +27,8 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
+    select,
 )
 
 from samizdat.status import State
@@ -194,6 +197,17 @@ versions = Table(
     *warc_columns(),
     UniqueConstraint("article_id", "content_hash", name="uq_versions_article_id_content_hash"),
 )
+
+
+def latest_versions(article_ids: Iterable[int]):
+    """The id of each article's latest version, of ``article_ids`` (those that have one): a
+    query over the given articles only, read through their versions' index."""
+    return (
+        select(func.max(versions.c.id))
+        .where(versions.c.article_id.in_(list(article_ids)))
+        .group_by(versions.c.article_id)
+    )
+
 
 blobs = Table(
     "blobs",

@@ -34,11 +34,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.engine import Connection
 
 from samizdat.folding import fold
-from samizdat.store.schema import articles, image_facts, search_docs, version_blobs, versions
+from samizdat.store.schema import articles, image_facts, latest_versions, search_docs, version_blobs, versions
 
 RUN = re.compile(r"\S+")
 # ASCII punctuation and controls, which the tokenizer would split on, as plane-15 private use.
@@ -149,16 +149,11 @@ def _write(connection: Connection, folded: list[dict]) -> None:
 
 def image_texts(connection: Connection, article_ids: Iterable[int]) -> dict[int, str]:
     """The text read in the images of each article's latest version (articles without any: absent)."""
-    latest = (
-        select(func.max(versions.c.id).label("id"))
-        .where(versions.c.article_id.in_(list(article_ids)))
-        .group_by(versions.c.article_id)
-    )
     rows = connection.execute(
         select(versions.c.article_id, image_facts.c.ocr_text)
         .join(version_blobs, version_blobs.c.version_id == versions.c.id)
         .join(image_facts, image_facts.c.sha256 == version_blobs.c.sha256)
-        .where(versions.c.id.in_(latest), image_facts.c.ocr_text != "")
+        .where(versions.c.id.in_(latest_versions(article_ids)), image_facts.c.ocr_text != "")
         .order_by(versions.c.article_id, version_blobs.c.url)
     )
     texts: dict[int, list[str]] = defaultdict(list)
@@ -196,18 +191,11 @@ def reindex_all(connection: Connection) -> None:
         select(articles.c.id).where(articles.c.id > last).order_by(articles.c.id).limit(REINDEX_BATCH)
     ).all():
         last = ids[-1]
-        latest = dict(
-            connection.execute(
-                select(versions.c.article_id, func.max(versions.c.id))
-                .where(versions.c.article_id.in_(ids))
-                .group_by(versions.c.article_id)
-            ).all()
-        )
         shown = {
-            row.id: row
+            row.article_id: row
             for row in connection.execute(
-                select(versions.c.id, versions.c.title, versions.c.text).where(
-                    versions.c.id.in_(latest.values())
+                select(versions.c.article_id, versions.c.title, versions.c.text).where(
+                    versions.c.id.in_(latest_versions(ids))
                 )
             )
         }
@@ -218,7 +206,7 @@ def reindex_all(connection: Connection) -> None:
             .where(articles.c.id.in_(ids))
             .order_by(articles.c.id)
         ):
-            version = shown.get(latest.get(row.id))
+            version = shown.get(row.id)
             documents.append(
                 SearchDoc(
                     row.id,
