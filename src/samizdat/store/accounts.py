@@ -56,29 +56,49 @@ def account_name_of(connection: Connection, platform: str, canonical_id: str) ->
     if ":" not in canonical_id:
         return None
     biz = canonical_id.split(":", 1)[0]
-    watched = connection.execute(
-        select(accounts.c.nickname, accounts.c.user_name)
-        .where(accounts.c.platform == platform, accounts.c.biz == biz)
-        .order_by(accounts.c.id)
-        .limit(1)
-    ).first()
+    watched = _matching(connection, platform, biz, None, None)
     if watched is not None and (watched.nickname or watched.user_name):
         return watched.nickname or watched.user_name
-    named = Account(0, platform, biz, None, None, False, datetime.now(UTC))
     return connection.scalar(
         select(articles.c.account)
-        .where(account_articles(named), articles.c.account.is_not(None))
+        .where(articles.c.platform == platform, _of_biz(biz), articles.c.account.is_not(None))
         .order_by(articles.c.id.desc())
         .limit(1)
     )
+
+
+def _matching(
+    connection: Connection, platform: str, biz: str | None, user_name: str | None, nickname: str | None
+) -> Account | None:
+    """The first account of ``platform`` with any of these names."""
+    names = [
+        column == value
+        for column, value in (
+            (accounts.c.biz, biz),
+            (accounts.c.user_name, user_name),
+            (accounts.c.nickname, nickname),
+        )
+        if value
+    ]
+    if not names:
+        return None
+    row = connection.execute(
+        select(accounts).where(accounts.c.platform == platform, or_(*names)).order_by(accounts.c.id).limit(1)
+    ).first()
+    return _account(row) if row else None
+
+
+def _of_biz(biz: str):
+    """The clause selecting the articles whose canonical id starts with ``biz``."""
+    escaped = biz.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return articles.c.canonical_id.like(escaped + ":%", escape="\\")
 
 
 def account_articles(account: Account):
     """The clause selecting the archived articles that name ``account``."""
     names = []
     if account.biz:
-        escaped = account.biz.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        names.append(articles.c.canonical_id.like(escaped + ":%", escape="\\"))
+        names.append(_of_biz(account.biz))
     if account.user_name:
         names.append(articles.c.account_id == account.user_name)
     if account.nickname:
@@ -100,7 +120,7 @@ class AccountQueries:
     ) -> tuple[Account, bool]:
         """Record an account (or fill in what an existing one lacked); (it, whether it is new)."""
         with self.engine.begin() as connection:
-            existing = self._matching(connection, platform, biz, user_name, nickname)
+            existing = _matching(connection, platform, biz, user_name, nickname)
             if existing is None:
                 new_id = connection.execute(
                     insert(accounts).returning(accounts.c.id),
@@ -126,33 +146,6 @@ class AccountQueries:
             row = connection.execute(select(accounts).where(accounts.c.id == new_id)).one()
         return _account(row), created
 
-    def _matching(
-        self,
-        connection: Connection,
-        platform: str,
-        biz: str | None,
-        user_name: str | None,
-        nickname: str | None,
-    ) -> Account | None:
-        names = [
-            column == value
-            for column, value in (
-                (accounts.c.biz, biz),
-                (accounts.c.user_name, user_name),
-                (accounts.c.nickname, nickname),
-            )
-            if value
-        ]
-        if not names:
-            return None
-        row = connection.execute(
-            select(accounts)
-            .where(accounts.c.platform == platform, or_(*names))
-            .order_by(accounts.c.id)
-            .limit(1)
-        ).first()
-        return _account(row) if row else None
-
     def find_account(self, name: str) -> Account | None:
         """The account called ``name`` (nickname, user name, biz or id)."""
         with self.engine.connect() as connection:
@@ -170,7 +163,7 @@ class AccountQueries:
         """The watched account an article (by what it says of itself) belongs to, if any."""
         biz = canonical_id.split(":", 1)[0] if ":" in canonical_id else None
         with self.engine.connect() as connection:
-            return self._matching(connection, platform, biz, user_name, nickname)
+            return _matching(connection, platform, biz, user_name, nickname)
 
     def list_accounts(self) -> list[AccountSummary]:
         """Every watched account with its articles by state and its sources, by name."""
