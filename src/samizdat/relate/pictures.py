@@ -144,13 +144,6 @@ def hash_picture(data: bytes) -> PictureHash:
     )
 
 
-def wordless_reason(data: bytes) -> str | None:
-    """Why the image ``data`` holds no text worth reading (spacer, icon, blank, qr_code), or None
-    when it may hold some; :class:`ImageRefused` when it cannot be read safely."""
-    picture, detail, width, height, _, _ = _open(data)
-    return _wordless(detail, width, height, _is_qr_code(picture))
-
-
 def _open(data: bytes):
     """The first frame of ``data`` as RGB twice: at most 512 pixels across (for the hashes) and
     at most ``DETAIL_PIXELS`` in all (whether it holds text: a line of 12-px text in a long

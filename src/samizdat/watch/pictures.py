@@ -16,7 +16,7 @@ from samizdat.archive import CorruptRecord, read_record
 from samizdat.archive.storage import WarcFiles
 from samizdat.config import Settings
 from samizdat.fetch.decode import ContentEncodingError
-from samizdat.relate.pictures import ImageRefused, PictureHash, TextReader, hash_picture, wordless_reason
+from samizdat.relate.pictures import ImageRefused, PictureHash, TextReader, hash_picture
 from samizdat.store import Store
 from samizdat.store.pictures import ImageFacts
 from samizdat.watch.background import Background, Step
@@ -63,11 +63,7 @@ def read_image(data: bytes, sha256: str, reader: TextReader | None, known: Image
         except ImageRefused as exc:
             return ImageFacts(sha256, now, refused=exc.reason, message=str(exc))
         facts = hashed_facts(sha256, now, hashed)
-    if reader is None or facts.refused:
-        return facts
-    if known is not None:  # read for its hashes by an earlier release, which did not decide this
-        facts = replace(facts, wordless=wordless_reason(data))
-    if facts.wordless:
+    if reader is None or facts.refused or facts.wordless:
         return facts
     try:
         lines = reader.read(data)
