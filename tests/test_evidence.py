@@ -91,7 +91,7 @@ async def test_the_log_proves_what_the_archive_asserts_and_verify_catches_rewrit
         store = await build(settings, sim, 4)
         key = archive_key(settings.data_dir)
         first = store.tree_head()  # the pipeline sealed what it wrote as it closed
-        assert first is not None and seal(store, key) is None  # and left nothing to seal
+        assert first is not None and seal(store, key, "test.example/log") is None  # and left nothing to seal
         kinds = [store.log_entry(seq).kind for seq in range(first.size)]
         assert kinds.count("capture") == 4 and kinds.count("removed") == 1 and kinds.count("check") >= 2
         removed_entry = json.loads(store.log_entry(kinds.index("removed")).entry)
@@ -102,7 +102,7 @@ async def test_the_log_proves_what_the_archive_asserts_and_verify_catches_rewrit
         assert json.loads(entry["entry"])["kind"] == "capture"
         genuine = verifier(tmp_path, published, entry)
         assert genuine.returncode == 0, genuine.stdout
-        assert genuine.stdout.count("ok  ") == 2
+        assert genuine.stdout.count("ok  ") == 4  # head, inclusion, checkpoint signature, checkpoint = head
         import httpx
 
         from samizdat.web.app import create_app

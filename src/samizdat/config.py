@@ -192,6 +192,34 @@ class TimestampSettings:
     timeout: float = setting(10.0, "one stamp request", unit="s", gt=0)
 
 
+def _witness_keys(value: tuple[str, ...]) -> tuple[str, ...]:
+    from samizdat.evidence.verify_evidence import COSIGNATURE_ED25519, parse_vkey
+
+    for vkey in value:
+        try:
+            kind = parse_vkey(vkey)[1]
+        except ValueError as exc:  # binascii.Error is one
+            raise ValueError(f"{vkey!r} is not a verifier key (name+id+key): {exc}") from exc
+        if kind != COSIGNATURE_ED25519:
+            raise ValueError(
+                f"{vkey!r} is not a witness's key (cosignature type 0x04): `samizdat witness key` prints one"
+            )
+    return value
+
+
+@dataclass(frozen=True, config=_SECTION)
+class WitnessSettings:
+    keys: Annotated[Texts, AfterValidator(_witness_keys)] = setting(
+        (), "verifier keys (name+id+key) of the witnesses whose cosignatures of this log are kept"
+    )
+    quorum: int = setting(1, "cosignatures of those witnesses a reader's page asks for", ge=0)
+    origin: str = setting(
+        "", "the origin line of this log's checkpoints; empty: as signed so far, else the site's address"
+    )
+    name: str = setting("", "this archive's name as a witness of other logs; empty: from its address")
+    timeout: float = setting(30.0, "one request to a watched log", unit="s", gt=0)
+
+
 @dataclass(frozen=True, config=_SECTION)
 class PackageSettings:
     domain: str = setting(
@@ -259,6 +287,7 @@ class Settings:
     notify: NotifySettings = dataclasses.field(default_factory=NotifySettings)
     timestamps: TimestampSettings = dataclasses.field(default_factory=TimestampSettings)
     packages: PackageSettings = dataclasses.field(default_factory=PackageSettings)
+    witnesses: WitnessSettings = dataclasses.field(default_factory=WitnessSettings)
     keywords: KeywordSettings = dataclasses.field(default_factory=KeywordSettings)
     database: DatabaseSettings = dataclasses.field(default_factory=DatabaseSettings)
     web: WebSettings = dataclasses.field(default_factory=WebSettings)

@@ -53,7 +53,7 @@ from samizdat.watch.polling import (
     poll_source,
 )
 from samizdat.watch.relating import relating_process
-from samizdat.watch.sealing import seal, stamp_head
+from samizdat.watch.sealing import log_origin, seal, stamp_head
 from samizdat.workers import check_in_processes, shared_limits
 
 SOURCE_TICK_SECONDS = 1.0  # the sources are read again at least this often (added, removed, polled)
@@ -449,8 +449,9 @@ class Watcher:
         """Every few seconds, and once more at the end: the log's waiting entries sequenced and
         a new tree head signed (``watch/sealing.py``)."""
         key = await pipe.pools.store.run(archive_key, self.settings.data_dir)
+        origin = await pipe.pools.store.run(log_origin, pipe.store, self.settings, key)
         while True:
-            head = await pipe.pools.store.run(seal, pipe.store, key)
+            head = await pipe.pools.store.run(seal, pipe.store, key, origin)
             if head is not None:
                 self.status.log_size = head.size
                 for failure in await stamp_head(pipe.store, head, self.settings.timestamps, pipe.pools):

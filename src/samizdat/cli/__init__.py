@@ -1,6 +1,18 @@
 """The ``samizdat`` command: one module per group of commands (``samizdat --help`` lists them)."""
 
-from samizdat.cli import accounts, archive, articles, demo, images, log, mirror, settings, sources, watching
+from samizdat.cli import (
+    accounts,
+    archive,
+    articles,
+    demo,
+    images,
+    log,
+    mirror,
+    settings,
+    sources,
+    watching,
+    witness,
+)
 from samizdat.cli.base import app
 
 __all__ = [
@@ -15,4 +27,5 @@ __all__ = [
     "settings",
     "sources",
     "watching",
+    "witness",
 ]

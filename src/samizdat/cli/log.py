@@ -54,13 +54,13 @@ def seal_command(ctx: typer.Context) -> None:
     """Give the waiting entries their places and sign a tree head now (the watcher does it)."""
     import asyncio
 
-    from samizdat.evidence.heads import head_document
     from samizdat.evidence.keys import archive_key
     from samizdat.pools import Pools
-    from samizdat.watch.sealing import seal, stamp_head
+    from samizdat.watch.sealing import log_origin, seal, stamp_head
 
     store, settings = store_of(ctx), settings_of(ctx)
-    head = seal(store, archive_key(settings.data_dir))
+    key = archive_key(settings.data_dir)
+    head = seal(store, key, log_origin(store, settings, key))
     if head is None:
         console.print("nothing new to seal")
         return
@@ -71,7 +71,7 @@ def seal_command(ctx: typer.Context) -> None:
         pools.close()
     for failure in failures:
         errors.print(f"not stamped: {failure}", style="yellow")
-    _print(head_document(head, store.head_timestamps(head.size)))
+    _print(store.published_head(head))
 
 
 @log_app.command("head")
@@ -79,14 +79,13 @@ def head_command(
     ctx: typer.Context, size: Annotated[int | None, typer.Option(help="The head signed at this size.")] = None
 ) -> None:
     """The latest signed tree head."""
-    from samizdat.evidence.heads import head_document
 
     store = store_of(ctx)
     found = store.tree_head(size)
     if found is None:
         errors.print("no such tree head (run `samizdat log seal`, or let the watcher sign one)")
         raise typer.Exit(1)
-    _print(head_document(found, store.head_timestamps(found.size)))
+    _print(store.published_head(found))
 
 
 @log_app.command("entry")
@@ -96,7 +95,7 @@ def entry_command(
     size: Annotated[int | None, typer.Option(help="Prove it under the head signed at this size.")] = None,
 ) -> None:
     """Entry SEQ with its inclusion proof under a signed head."""
-    from samizdat.evidence.heads import entry_document, head_document
+    from samizdat.evidence.heads import entry_document
 
     store = store_of(ctx)
     found, signed = store.log_entry(seq), store.tree_head(size)
@@ -104,7 +103,7 @@ def entry_command(
         errors.print(f"entry {seq} is not under a signed tree head yet")
         raise typer.Exit(1)
     proof = store.inclusion(seq, signed.size)
-    head = head_document(signed, store.head_timestamps(signed.size))
+    head = store.published_head(signed)
     _print(entry_document(found.seq, found.kind, found.entry, found.leaf, proof, head))
 
 
@@ -130,3 +129,19 @@ def consistency_command(
             "proof": [p.hex() for p in proof],
         }
     )
+
+
+@log_app.command("checkpoint")
+def checkpoint_command(ctx: typer.Context) -> None:
+    """The latest signed checkpoint (c2sp.org/tlog-checkpoint) with its cosignatures, and the
+    log's verifier key, which witnesses pin (`samizdat witness add URL --key VKEY`)."""
+    from samizdat.evidence.checkpoints import Checkpoint, archive_vkey
+    from samizdat.evidence.keys import public_raw, published_key
+
+    store = store_of(ctx)
+    found, key = store.tree_head(), published_key(settings_of(ctx).data_dir)
+    if found is None or found.checkpoint is None or key is None:
+        errors.print("no checkpoint yet (run `samizdat log seal`, or let the watcher sign one)")
+        raise typer.Exit(1)
+    console.print(store.published_head(found)["checkpoint"], end="", soft_wrap=True)
+    errors.print(f"verifier key: {archive_vkey(Checkpoint.parse(found.checkpoint).origin, public_raw(key))}")

@@ -18,6 +18,7 @@ class TreeHead:
     signed_at: datetime
     key_id: str
     signature: bytes
+    checkpoint: str | None = None  # the same head as a signed checkpoint note
 
     def message(self) -> bytes:
         return head_message(self.size, self.root, self.signed_at)
@@ -31,10 +32,15 @@ def head_message(size: int, root: bytes, signed_at: datetime) -> bytes:
     return HEAD_FORMAT + f"{size}\n{root.hex()}\n{when}\n".encode()
 
 
-def head_document(head: TreeHead, stamps: Sequence[tuple[str, bytes, datetime]] = ()) -> dict[str, Any]:
+def head_document(
+    head: TreeHead,
+    stamps: Sequence[tuple[str, bytes, datetime]] = (),
+    cosignatures: Sequence[str] = (),
+) -> dict[str, Any]:
     """A signed tree head as the API, the CLI and evidence bundles give it, with the RFC 3161
-    tokens that stamp its signed bytes, if any."""
-    return {
+    tokens that stamp its signed bytes and its checkpoint with the witnesses' cosignature lines,
+    if any."""
+    document: dict[str, Any] = {
         "size": head.size,
         "root": head.root.hex(),
         "signed_at": head.signed_at.isoformat(),
@@ -46,6 +52,10 @@ def head_document(head: TreeHead, stamps: Sequence[tuple[str, bytes, datetime]] 
             for authority, token, at in stamps
         ],
     }
+    if head.checkpoint is not None:
+        lines = "".join(f"{line}\n" for line in cosignatures if line not in head.checkpoint)
+        document["checkpoint"] = head.checkpoint + lines
+    return document
 
 
 def entry_document(

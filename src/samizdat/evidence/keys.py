@@ -32,9 +32,17 @@ PUBLIC_FILE = "archive-key.pub"  # its public half: what readers of the archive 
 PACKAGE_KEY_FILE = "package-key.pem"
 PACKAGE_PUBLIC_FILE = "package-key.pub"
 PACKAGE_ENDORSEMENT_FILE = "package-key.sig"  # the archive key's signature of the package key
+WITNESS_KEY_FILE = "witness-key.pem"  # this archive's key as a witness of other logs
 PACKAGE_CURVE = ec.SECP384R1()
 ENDORSEMENT_CONTEXT = b"samizdat package key\n"
-KEY_FILES = (KEY_FILE, PUBLIC_FILE, PACKAGE_KEY_FILE, PACKAGE_PUBLIC_FILE, PACKAGE_ENDORSEMENT_FILE)
+KEY_FILES = (
+    KEY_FILE,
+    PUBLIC_FILE,
+    PACKAGE_KEY_FILE,
+    PACKAGE_PUBLIC_FILE,
+    PACKAGE_ENDORSEMENT_FILE,
+    WITNESS_KEY_FILE,
+)
 
 
 def _private_file(path: Path, make) -> None:
@@ -78,6 +86,17 @@ def archive_key(data_dir: Path) -> Ed25519PrivateKey:
         (data_dir / PACKAGE_PUBLIC_FILE).write_bytes(_public_pem(package.public_key()))
         endorsement = key.sign(ENDORSEMENT_CONTEXT + spki(package.public_key()))
         (data_dir / PACKAGE_ENDORSEMENT_FILE).write_bytes(endorsement)
+    return key
+
+
+def witness_key(data_dir: Path) -> Ed25519PrivateKey:
+    """The key this archive cosigns other logs' checkpoints with, made the first time: a key of
+    its own, as the cosignature format asks (a witness's key signs nothing else)."""
+    path = data_dir / WITNESS_KEY_FILE
+    _private_file(path, Ed25519PrivateKey.generate)
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{path} is not an Ed25519 key")
     return key
 
 

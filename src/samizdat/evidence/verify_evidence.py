@@ -22,6 +22,13 @@ specification) against the archive's package key, and that key's endorsement by 
 key. Compare the key id with one you obtained some other way (the
 archive's site, a printout, a copy a colleague kept): a signature only tells who signed.
 
+Each tree head also comes as a checkpoint (c2sp.org/tlog-checkpoint) that independent
+witnesses cosign once they have checked it extends every head they saw before. Require some:
+
+    python3 verify_evidence.py --witness VKEY --witness VKEY --quorum 2 key.json entry.json
+
+(a VKEY is a witness's verifier key, ``name+id+key``, obtained from the witness itself.)
+
 Exit status 0 when everything holds, 1 otherwise, with one line per check.
 """
 
@@ -118,6 +125,130 @@ def head_signed(head, key):
     return True
 
 
+# Signed notes (c2sp.org/signed-note), checkpoints (c2sp.org/tlog-checkpoint) and witness
+# cosignatures (c2sp.org/tlog-cosignature): the archive's tree heads in the format other
+# transparency-log tools and witnesses read.
+NOTE_ED25519 = 0x01
+COSIGNATURE_ED25519 = 0x04
+SIGNATURE_PREFIX = "\u2014 "  # an em dash and a space
+
+
+def note_key_id(name, kind, public):
+    """The 4-byte key id of ``name``'s key of signature type ``kind`` (signed-note)."""
+    return hashlib.sha256(name.encode() + b"\n" + bytes([kind]) + public).digest()[:4]
+
+
+def parse_vkey(vkey):
+    """``name+hex id+base64(type || key)`` as (name, type, public key), its id checked."""
+    name, key_id, encoded = vkey.strip().split("+", 2)
+    material = base64.b64decode(encoded, validate=True)
+    kind, public = material[0], material[1:]
+    if len(public) != 32 or kind not in (NOTE_ED25519, COSIGNATURE_ED25519):
+        raise ValueError("not an Ed25519 verifier key (signature type 0x01 or 0x04)")
+    if note_key_id(name, kind, public).hex() != key_id.lower():
+        raise ValueError("the verifier key's id does not match its name and key")
+    return name, kind, public
+
+
+def split_note(note):
+    """A signed note's text (with its final newline) and its signatures: (key name, key id,
+    signature bytes) each. ValueError when it is not a signed note."""
+    text, separator, signatures = note.rpartition("\n\n")
+    if not separator or not signatures.endswith("\n"):
+        raise ValueError("not a signed note: no blank line before the signature lines")
+    found = []
+    for line in signatures[:-1].split("\n"):
+        if not line.startswith(SIGNATURE_PREFIX) or line.count(" ") != 2:
+            raise ValueError(f"not a signature line: {line[:80]!r}")
+        name, encoded = line[len(SIGNATURE_PREFIX) :].split(" ")
+        raw = base64.b64decode(encoded, validate=True)
+        if len(raw) < 5:
+            raise ValueError("a signature line too short to hold a key id and a signature")
+        found.append((name, raw[:4], raw[4:]))
+    return text + "\n", found
+
+
+def checkpoint_fields(text):
+    """A checkpoint's origin, tree size and root hash (its first three lines)."""
+    lines = text.split("\n")
+    if len(lines) < 4 or not lines[1].isdigit() or lines[0] == "":
+        raise ValueError("not a checkpoint: expected origin, size and root hash lines")
+    root = base64.b64decode(lines[2], validate=True)
+    if len(root) != 32:
+        raise ValueError("a checkpoint's root hash is 32 bytes")
+    return lines[0], int(lines[1]), root
+
+
+def cosigned_message(text, timestamp):
+    return f"cosignature/v1\ntime {timestamp}\n".encode() + text.encode()
+
+
+def ed25519_valid(public, signature, message):
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def note_signers(note, vkeys):
+    """The names among ``vkeys`` whose signatures on ``note`` hold: a log's (type 0x01) over
+    the text, a witness's (type 0x04) over its cosigned message, with the time it gives
+    (None for a log's signature). Lines of unknown keys are ignored, as the format asks."""
+    text, signatures = split_note(note)
+    known = {}
+    for vkey in vkeys:
+        name, kind, public = parse_vkey(vkey)
+        known[(name, note_key_id(name, kind, public))] = (kind, public)
+    signed = {}
+    for name, key_id, signature in signatures:
+        if (name, key_id) not in known:
+            continue
+        kind, public = known[(name, key_id)]
+        if kind == NOTE_ED25519 and ed25519_valid(public, signature, text.encode()):
+            signed[name] = None
+        elif kind == COSIGNATURE_ED25519 and len(signature) == 72:
+            timestamp = int.from_bytes(signature[:8], "big")
+            if ed25519_valid(public, signature[8:], cosigned_message(text, timestamp)):
+                signed[name] = timestamp
+    return signed
+
+
+def archive_vkey(origin, public):
+    """The verifier key of the archive's checkpoints: its origin is its key name."""
+    key_id = note_key_id(origin, NOTE_ED25519, public).hex()
+    return f"{origin}+{key_id}+{base64.b64encode(bytes([NOTE_ED25519]) + public).decode()}"
+
+
+def checkpoint_checks(head, key, witnesses, quorum):
+    """What a head's checkpoint says: the archive's signature, the same size and root as the
+    head, and at least ``quorum`` cosignatures of the ``witnesses`` (verifier keys)."""
+    note = head.get("checkpoint")
+    if not note:
+        return [("the tree head has a checkpoint", False)]
+    text, _ = split_note(note)
+    origin, size, root = checkpoint_fields(text)
+    signers = note_signers(note, [archive_vkey(origin, key), *witnesses])
+    checks = [
+        (f"checkpoint of {origin} signed by the archive key", origin in signers),
+        ("the checkpoint is the tree head's", size == head["size"] and root.hex() == head["root"]),
+    ]
+    if witnesses or quorum:
+        cosigned = sorted(name for name, at in signers.items() if at is not None)
+        checks.append(
+            (
+                "cosigned by {} of the witnesses given, {} needed ({})".format(
+                    len(cosigned), quorum, ", ".join(cosigned) or "none"
+                ),
+                len(cosigned) >= quorum,
+            )
+        )
+    return checks
+
+
 def package_signed(signed, package_key):
     """Whether the WACZ ``signedData`` holds for the package key (SPKI DER): the raw ``r||s``
     signature of the anonymous mode, or the DER one of a domain certificate for that key."""
@@ -184,6 +315,20 @@ def package_checks(key_document, key, path):
 
 
 def main(arguments):
+    witnesses, quorum, rest = [], 0, []
+    arguments = list(arguments)
+    while arguments:
+        argument = arguments.pop(0)
+        if argument in ("--witness", "--quorum") and not arguments:
+            print(__doc__)
+            return 2
+        if argument == "--witness":
+            witnesses.append(arguments.pop(0))
+        elif argument == "--quorum":
+            quorum = int(arguments.pop(0))
+        else:
+            rest.append(argument)
+    arguments = rest
     if len(arguments) != 2:
         print(__doc__)
         return 2
@@ -208,6 +353,8 @@ def main(arguments):
             bytes.fromhex(head["root"]),
         )
         checks.append(("entry {} is in that tree, as given".format(evidence["seq"]), included))
+        if witnesses or quorum or head.get("checkpoint"):
+            checks.extend(checkpoint_checks(head, key, witnesses, quorum))
     else:
         first, second = evidence["first"], evidence["second"]
         checks.append(("older head signed by the key", head_signed(first, key)))

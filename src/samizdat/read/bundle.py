@@ -20,7 +20,7 @@ from pathlib import Path
 from samizdat.archive.storage import WarcFiles
 from samizdat.archive.wacz import write_wacz
 from samizdat.config import Settings
-from samizdat.evidence.heads import entry_document, head_document
+from samizdat.evidence.heads import entry_document
 from samizdat.evidence.keys import key_document, published_key
 from samizdat.evidence.packages import package_signer
 from samizdat.read.reader import Reader
@@ -65,7 +65,7 @@ def write_evidence_bundle(
     write_wacz(
         wacz, files, refs, pages, title=f"samizdat article {article_id}", sign=package_signer(settings)
     )
-    head_shown = head_document(head, stamps) | {
+    head_shown = store.published_head(head) | {
         "timestamp_files": [f"log/stamp-{i}.tsr" for i in range(len(stamps))]
     }
     proofs = [

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from samizdat.archive import ArchiveRef
-from samizdat.evidence.heads import TreeHead
+from samizdat.evidence.heads import TreeHead, head_document
 from samizdat.evidence.merkle import (
     consistency_proof,
     inclusion_proof,
@@ -31,7 +31,7 @@ from samizdat.evidence.merkle import (
     root_of,
     subtree_from_complete,
 )
-from samizdat.store.schema import head_timestamps, log_entries, log_nodes, tree_heads
+from samizdat.store.schema import cosignatures, head_timestamps, log_entries, log_nodes, tree_heads
 
 SEQUENCE_BATCH = 10_000
 _SEQUENCER_LOCK = 0x53414D4C  # PostgreSQL advisory lock: one sequencer at a time
@@ -202,6 +202,34 @@ class LogQueries:
                     signed_at=head.signed_at,
                     key_id=head.key_id,
                     signature=head.signature,
+                    checkpoint=head.checkpoint,
+                )
+            )
+
+    def set_checkpoint(self, size: int, note: str) -> None:
+        """Give the head of ``size`` entries its checkpoint (one signed before checkpoints were)."""
+        with self.engine.begin() as connection:
+            connection.execute(update(tree_heads).where(tree_heads.c.size == size).values(checkpoint=note))
+
+    def add_cosignature(self, size: int, witness: str, line: str, cosigned_at: datetime) -> None:
+        """Keep ``witness``'s cosignature of the head of ``size`` entries (a later one replaces
+        an earlier one of the same witness)."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                cosignatures.delete().where(cosignatures.c.size == size, cosignatures.c.witness == witness)
+            )
+            connection.execute(
+                insert(cosignatures).values(size=size, witness=witness, line=line, cosigned_at=cosigned_at)
+            )
+
+    def cosignatures(self, size: int) -> list[str]:
+        """The witnesses' cosignature lines of the head of ``size`` entries, by witness."""
+        with self.engine.connect() as connection:
+            return list(
+                connection.scalars(
+                    select(cosignatures.c.line)
+                    .where(cosignatures.c.size == size)
+                    .order_by(cosignatures.c.witness)
                 )
             )
 
@@ -235,6 +263,11 @@ class LogQueries:
             ).all()
         return [(row.authority, row.token, row.stamped_at) for row in rows]
 
+    def published_head(self, head: TreeHead) -> dict[str, Any]:
+        """``head`` as published: with its time stamps, and its checkpoint with the witnesses'
+        cosignatures."""
+        return head_document(head, self.head_timestamps(head.size), self.cosignatures(head.size))
+
     def tree_heads(self) -> list[TreeHead]:
         with self.engine.connect() as connection:
             return [_head(row) for row in connection.execute(select(tree_heads).order_by(tree_heads.c.size))]
@@ -265,4 +298,4 @@ def _subtrees(connection: Connection):
 
 
 def _head(row) -> TreeHead:
-    return TreeHead(row.size, row.root, row.signed_at, row.key_id, row.signature)
+    return TreeHead(row.size, row.root, row.signed_at, row.key_id, row.signature, row.checkpoint)

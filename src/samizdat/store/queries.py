@@ -22,6 +22,7 @@ from samizdat.store.notifications import NotificationQueries
 from samizdat.store.pictures import PictureQueries
 from samizdat.store.requests import CaptureRequestQueries
 from samizdat.store.sources import SourceQueries
+from samizdat.store.witnessing import WitnessQueries
 
 
 class Store(
@@ -37,6 +38,7 @@ class Store(
     LinkQueries,
     AccountQueries,
     PictureQueries,
+    WitnessQueries,
 ):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

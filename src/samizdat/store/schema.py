@@ -468,6 +468,43 @@ tree_heads = Table(
     Column("signed_at", UTCDateTime, nullable=False),
     Column("key_id", String(64), nullable=False),  # SHA-256 of the raw public key, hex
     Column("signature", LargeBinary, nullable=False),
+    Column("checkpoint", Text),  # the same head as a signed checkpoint note (evidence/checkpoints.py)
+)
+
+# Witnesses' cosignatures of the checkpoints: each a signature line (c2sp.org/tlog-cosignature)
+# of a witness of the settings, checked before it is kept.
+cosignatures = Table(
+    "cosignatures",
+    metadata,
+    Column("size", BigInteger, ForeignKey("tree_heads.size", ondelete="CASCADE"), primary_key=True),
+    Column("witness", Text, primary_key=True),  # the witness's key name
+    Column("line", Text, nullable=False),
+    Column("cosigned_at", UTCDateTime, nullable=False),  # the time the cosignature gives
+)
+
+# This archive as a witness of others (evidence/witness.py): each log it watches, pinned to its
+# key, with the last checkpoint it cosigned; and what it refused, kept as evidence.
+witnessed_logs = Table(
+    "witnessed_logs",
+    metadata,
+    Column("origin", Text, primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("vkey", Text, nullable=False),
+    Column("size", BigInteger),  # null until the first checkpoint is cosigned
+    Column("root", LargeBinary),
+    Column("checkpoint", Text),  # the last note cosigned, with this witness's line
+    Column("checked_at", UTCDateTime),
+)
+
+witness_alerts = Table(
+    "witness_alerts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("origin", Text, nullable=False),
+    Column("kind", String(20), nullable=False),  # rollback, fork, inconsistent, signature
+    Column("detail", Text, nullable=False),
+    Column("evidence", Text, nullable=False),  # JSON: the head cosigned before, the one offered, the proof
+    Column("raised_at", UTCDateTime, nullable=False),
 )
 
 # RFC 3161 tokens of the tree heads (evidence/timestamps.py): an authority's signed time of a

@@ -33,6 +33,7 @@ from samizdat.store.schema import (
     checks,
     copy_keys,
     copy_signatures,
+    cosignatures,
     head_timestamps,
     image_bands,
     image_facts,
@@ -47,6 +48,8 @@ from samizdat.store.schema import (
     tree_heads,
     version_blobs,
     versions,
+    witness_alerts,
+    witnessed_logs,
 )
 from samizdat.store.search import reindex_all
 
@@ -72,6 +75,9 @@ COPIED = (
     log_nodes,
     tree_heads,
     head_timestamps,
+    cosignatures,
+    witnessed_logs,
+    witness_alerts,
     notifications,
     set_aside_links,
     capture_requests,

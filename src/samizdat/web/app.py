@@ -98,6 +98,7 @@ def create_app(settings: Settings, store: Store | None = None, files: WarcFiles 
     app.include_router(feeds.router)
     app.include_router(memento.router)
     app.include_router(evidence.router)
+    app.include_router(evidence.checkpoint_router)
     app.add_middleware(HeadAsGet)
 
     searches = RateLimiter(settings.web.search_per_minute, settings.web.search_burst)
@@ -302,7 +303,7 @@ def create_app(settings: Settings, store: Store | None = None, files: WarcFiles 
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
-        if request.url.path.startswith(("/api/", "/timemap/", "/timegate/", "/feeds/")):
+        if request.url.path.startswith(("/api/", "/timemap/", "/timegate/", "/feeds/", "/log/")):
             return Response(
                 content=f'{{"error": {_json(exc.detail)}}}',
                 status_code=exc.status_code,

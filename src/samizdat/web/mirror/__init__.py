@@ -50,7 +50,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import and_, or_, select
 
 from samizdat.archive.storage import WarcFiles
-from samizdat.evidence.heads import head_document
 from samizdat.evidence.packages import PackageSigner
 from samizdat.read.reader import ArticleFilter
 from samizdat.store import Store
@@ -301,9 +300,10 @@ def build_mirror(
     out.write("log/key.json", json.dumps(key_document, indent=2))
     head = store.tree_head()
     if head is not None:
-        out.write(
-            "log/head.json", json.dumps(head_document(head, store.head_timestamps(head.size)), indent=2)
-        )
+        published = store.published_head(head)
+        out.write("log/head.json", json.dumps(published, indent=2))
+        if "checkpoint" in published:
+            out.write("log/checkpoint", published["checkpoint"])
 
     search_files = {n for n in out.previous if n.startswith("pagefind/")}
     for name in out.previous:

@@ -90,6 +90,8 @@ def mirror_file(path: str, lang: str) -> str:
         return f"feeds/accounts/{slug(account[0])}.{lang}.atom" if account else f"feeds/removed.{lang}.atom"
     if route == "/api/log/key":
         return "log/key.json"
+    if route == "/log/checkpoint":
+        return "log/checkpoint"
     if head in ("static", "blobs"):
         return "/".join(segments)
     raise ValueError(f"the mirror has no page for {path}")

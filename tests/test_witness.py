@@ -1,0 +1,170 @@
+"""Witnesses (issue 30): archives on loopback cosign each other's checkpoints while the history
+extends, and refuse — alert, keep the evidence — a rolled-back head, a forked head and a
+rewritten entry. The archive keeps the cosignatures and gives them with its heads, in evidence
+bundles and in its mirror; the standalone verifier can require N of them."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import httpx
+from sqlalchemy import delete, update
+from typer.testing import CliRunner
+
+from samizdat.app import pipeline
+from samizdat.cli import app
+from samizdat.config import Settings, WitnessSettings
+from samizdat.evidence.checkpoints import Checkpoint, note_signers, sign_checkpoint
+from samizdat.evidence.keys import archive_key
+from samizdat.store import open_archive
+from samizdat.store.schema import log_entries, log_nodes, tree_heads
+from samizdat.testing import Simulator
+from samizdat.watch.sealing import seal_archive
+from samizdat.web.app import create_app
+from samizdat.web.server import running_site
+from tests.helpers import WECHAT, fast_archive_settings
+
+VERIFIER = Path(__file__).parent.parent / "src" / "samizdat" / "evidence" / "verify_evidence.py"
+
+
+def run(data_dir: Path, *args: str, code: int = 0) -> str:
+    result = CliRunner().invoke(app, ["--data-dir", str(data_dir), *args])
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+def verify(tmp_path: Path, key: dict, evidence: dict, *options: str) -> subprocess.CompletedProcess:
+    (tmp_path / "key.json").write_text(json.dumps(key))
+    (tmp_path / "entry.json").write_text(json.dumps(evidence))
+    return subprocess.run(
+        [sys.executable, str(VERIFIER), *options, str(tmp_path / "key.json"), str(tmp_path / "entry.json")],
+        capture_output=True,
+        text=True,
+    )
+
+
+async def capture(settings: Settings, sim: Simulator, articles) -> None:
+    async with pipeline(settings) as pipe:  # it seals what it wrote as it closes
+        for article in articles:
+            await pipe.capturer.capture(sim.base + article.path)
+
+
+async def test_witnesses_cosign_an_extending_log_and_refuse_rollback_fork_and_rewrite(tmp_path):
+    witnesses = {name: tmp_path / name for name in ("bremen", "cairo")}
+    vkeys = {name: run(path, "witness", "key").strip() for name, path in witnesses.items()}
+    assert all(v.startswith("samizdat.witness/") and v.count("+") >= 2 for v in vkeys.values())
+
+    with Simulator(WECHAT, copies=1) as sim:
+        settings = fast_archive_settings(
+            tmp_path / "archive", sim, witnesses=WitnessSettings(keys=tuple(vkeys.values()), quorum=2)
+        )
+        await capture(settings, sim, sim.articles[:3])
+        store = open_archive(settings)
+        key = base64.b64encode(archive_key(settings.data_dir).public_key().public_bytes_raw()).decode()
+
+        with running_site(create_app(settings)) as site, httpx.Client(base_url=site) as client:
+            note = client.get("/log/checkpoint").text
+            first = Checkpoint.parse(note)
+            assert first.origin.startswith("samizdat.archive/") and first.size == store.tree_head().size
+
+            for path in witnesses.values():
+                assert "watching" in run(path, "witness", "add", site, "--key", key)
+            # Another key pinned for the same log is refused before anything is watched.
+            stranger = base64.b64encode(bytes(32)).decode()
+            assert "not signed by that key" in run(
+                tmp_path / "stranger", "witness", "add", site, "--key", stranger, code=1
+            )
+
+            for path in witnesses.values():
+                assert f"cosigned {first.origin} at {first.size} entries (handed back)" in run(
+                    path, "witness", "run"
+                )
+            cosigned = client.get("/log/checkpoint").text
+            assert set(note_signers(cosigned, vkeys.values())) == {v.split("+")[0] for v in vkeys.values()}
+
+            # The log grows: each witness checks the consistency proof and cosigns the new head.
+            await capture(settings, sim, sim.articles[3:5])
+            second = Checkpoint.parse(client.get("/log/checkpoint").text)
+            assert second.size > first.size
+            for path in witnesses.values():
+                assert f"at {second.size} entries (handed back)" in run(path, "witness", "run")
+
+            entry = client.get("/api/log/entries/0").json()
+            published = client.get("/api/log/key").json()
+            assert len(note_signers(entry["tree_head"]["checkpoint"], vkeys.values())) == 2
+            both = [arg for v in vkeys.values() for arg in ("--witness", v)]
+            holds = verify(tmp_path, published, entry, *both, "--quorum", "2")
+            assert holds.returncode == 0, holds.stdout
+            assert "cosigned by 2 of the witnesses given, 2 needed" in holds.stdout
+            short = verify(tmp_path, published, entry, "--witness", vkeys["bremen"], "--quorum", "2")
+            assert short.returncode == 1 and "cosigned by 1 of the witnesses given, 2 needed" in short.stdout
+
+            # A cosignature of a witness the archive does not know is not kept.
+            from samizdat.evidence.checkpoints import cosign
+            from samizdat.evidence.keys import witness_key
+
+            stranger_line = cosign(witness_key(tmp_path / "stranger"), "stranger.example/w", cosigned)
+            offered = f"{first.text}\n{stranger_line}\n"
+            answer = client.post("/api/log/cosignatures", content=offered.encode())
+            assert answer.status_code == 403 and "witnesses.keys" in answer.json()["error"]
+
+            # Evidence bundles and the mirror carry the cosigned checkpoint.
+            bundle = tmp_path / "bundle.zip"
+            run(settings.data_dir, "export", "--format", "evidence", "--article", "1", "-o", str(bundle))
+            with zipfile.ZipFile(bundle) as opened:
+                head = json.loads(opened.read("log/tree-head.json"))
+            assert len(note_signers(head["checkpoint"], vkeys.values())) == 2
+            mirror = tmp_path / "mirror"
+            run(settings.data_dir, "mirror", "build", str(mirror))
+            assert (mirror / "log" / "checkpoint").read_text() == client.get("/log/checkpoint").text
+
+            bremen = witnesses["bremen"]
+
+            def refused(kind: str) -> dict:
+                output = run(bremen, "witness", "run", code=1)
+                assert "REFUSED" in output, output
+                alerts = json.loads(run(bremen, "witness", "list", "--json"))["alerts"]
+                assert alerts[-1]["kind"] == kind, alerts[-1]
+                return alerts[-1]
+
+            latest = store.tree_head()
+            with store.engine.begin() as connection:  # rolled back: the newest head withdrawn
+                connection.execute(delete(tree_heads).where(tree_heads.c.size == latest.size))
+            alert = refused("rollback")
+            assert Checkpoint.parse(alert["evidence"]["cosigned"]).size == latest.size
+            assert Checkpoint.parse(alert["evidence"]["offered"]).size == first.size
+
+            signing = archive_key(settings.data_dir)
+            other_root = bytes(32)
+            forked = dataclasses.replace(
+                latest,
+                root=other_root,
+                checkpoint=sign_checkpoint(signing, first.origin, latest.size, other_root),
+            )
+            store.add_tree_head(forked)  # forked: the same size, another root, validly signed
+            alert = refused("fork")
+            assert Checkpoint.parse(alert["evidence"]["offered"]).root == other_root
+
+            # Rewritten: an old entry changed, the tree rebuilt and a larger head signed with the
+            # archive's own key. Only the consistency proof shows it.
+            with store.engine.begin() as connection:
+                connection.execute(delete(tree_heads))
+                connection.execute(delete(log_nodes))
+                connection.execute(update(log_entries).values(seq=None))
+                connection.execute(
+                    update(log_entries).where(log_entries.c.id == 1).values(entry=log_entries.c.entry + " ")
+                )
+            await capture(settings, sim, sim.articles[5:6])
+            assert store.tree_head().size > latest.size
+            alert = refused("inconsistent")
+            assert alert["evidence"]["proof"], "the proof that failed is kept"
+            assert "does not extend" in alert["detail"]
+
+            # The other witness refuses the same rewritten history on its own.
+            assert "REFUSED" in run(witnesses["cairo"], "witness", "run", code=1)
