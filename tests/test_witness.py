@@ -25,7 +25,6 @@ from samizdat.evidence.keys import archive_key
 from samizdat.store import open_archive
 from samizdat.store.schema import log_entries, log_nodes, tree_heads
 from samizdat.testing import Simulator
-from samizdat.watch.sealing import seal_archive
 from samizdat.web.app import create_app
 from samizdat.web.server import running_site
 from tests.helpers import WECHAT, fast_archive_settings
