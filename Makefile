@@ -33,16 +33,19 @@ $(REPLAYWEBPAGE):
 run: $(STAMP)
 	$(BIN)/samizdat demo
 
-# Browser tests drive Debian's Chromium (Playwright's own browser download needs the internet);
-# the CJK fonts let it draw Chinese in the screenshots.
-BROWSER := /usr/bin/chromium /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+# Debian's packages the tests use: Chromium for the browser tests (Playwright's own browser
+# download needs the internet), with the CJK fonts to draw Chinese in the screenshots; Go and
+# golang.org/x/mod, whose signed-note code checks the checkpoints samizdat writes.
+DEBIAN := /usr/bin/chromium /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc \
+	/usr/share/gocode/src/golang.org/x/mod/sumdb/note/note.go
+DEBIAN_PACKAGES := chromium fonts-noto-cjk golang-go golang-golang-x-mod-dev
 
-$(BROWSER):
-	@if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium fonts-noto-cjk >/dev/null || \
-	  (apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-noto-cjk >/dev/null); \
-	else echo "browser tests need: sudo apt-get install chromium fonts-noto-cjk"; exit 1; fi
+$(DEBIAN):
+	@if [ "$$(id -u)" = 0 ]; then apt-get install -y -q $(DEBIAN_PACKAGES) >/dev/null || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q $(DEBIAN_PACKAGES) >/dev/null); \
+	else echo "the tests need: sudo apt-get install $(DEBIAN_PACKAGES)"; exit 1; fi
 
-test: $(STAMP) $(BROWSER) $(PYWB) $(REPLAYWEBPAGE)
+test: $(STAMP) $(DEBIAN) $(PYWB) $(REPLAYWEBPAGE)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest -q
 

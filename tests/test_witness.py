@@ -8,12 +8,15 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import os
+import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import delete, update
 from typer.testing import CliRunner
 
@@ -27,7 +30,7 @@ from samizdat.store.schema import log_entries, log_nodes, tree_heads
 from samizdat.testing import Simulator
 from samizdat.web.app import create_app
 from samizdat.web.server import running_site
-from tests.helpers import WECHAT, fast_archive_settings
+from tests.helpers import WECHAT, fast_archive_settings, missing
 
 VERIFIER = Path(__file__).parent.parent / "src" / "samizdat" / "evidence" / "verify_evidence.py"
 
@@ -167,3 +170,65 @@ async def test_witnesses_cosign_an_extending_log_and_refuse_rollback_fork_and_re
 
             # The other witness refuses the same rewritten history on its own.
             assert "REFUSED" in run(witnesses["cairo"], "witness", "run", code=1)
+
+
+GO_NOTE = Path("/usr/share/gocode/src/golang.org/x/mod/sumdb/note/note.go")
+
+
+def go_notecheck(tmp_path: Path) -> Path:
+    """tests/interop/notecheck.go built against Debian's golang.org/x/mod (GOPATH mode: no
+    module download)."""
+    if shutil.which("go") is None or not GO_NOTE.exists():
+        missing("Go and golang.org/x/mod: apt-get install golang-go golang-golang-x-mod-dev (make test does)")
+    binary = tmp_path / "notecheck"
+    subprocess.run(
+        ["go", "build", "-o", str(binary), str(Path(__file__).parent / "interop" / "notecheck.go")],
+        check=True,
+        env={
+            "PATH": os.environ["PATH"],
+            "HOME": str(tmp_path),
+            "GOPATH": "/usr/share/gocode",
+            "GO111MODULE": "off",
+            "GOCACHE": str(tmp_path / "gocache"),
+        },
+        capture_output=True,
+    )
+    return binary
+
+
+@pytest.mark.slow
+async def test_go_s_note_package_verifies_the_checkpoint_samizdat_writes(tmp_path):
+    """Interop: Go's golang.org/x/mod/sumdb/note (the signed-note format's reference code)
+    opens the checkpoint samizdat serves with the verifier key samizdat prints, also when it
+    carries a witness's cosignature, and rejects it once one byte of its text changed."""
+    notecheck = go_notecheck(tmp_path)
+    witness = tmp_path / "witness"
+    vkey = run(witness, "witness", "key").strip()
+    with Simulator(WECHAT, copies=1) as sim:
+        settings = fast_archive_settings(tmp_path / "archive", sim, witnesses=WitnessSettings(keys=(vkey,)))
+        await capture(settings, sim, sim.articles[:2])
+        printed = CliRunner().invoke(app, ["--data-dir", str(settings.data_dir), "log", "checkpoint"])
+        assert printed.exit_code == 0, printed.output
+        log_vkey = printed.stderr.split("verifier key: ")[1].strip()
+        with running_site(create_app(settings)) as site:
+            key = base64.b64encode(archive_key(settings.data_dir).public_key().public_bytes_raw()).decode()
+            run(witness, "witness", "add", site, "--key", log_vkey)
+            assert "handed back" in run(witness, "witness", "run")
+            served = httpx.get(site + "/log/checkpoint").text
+            assert key and printed.stdout in served  # the CLI's checkpoint, now cosigned too
+
+    def go(note: str) -> subprocess.CompletedProcess:
+        (tmp_path / "note").write_text(note, encoding="utf-8")
+        return subprocess.run(
+            [str(notecheck), log_vkey, str(tmp_path / "note")], capture_output=True, text=True
+        )
+
+    opened = go(served)
+    origin = Checkpoint.parse(served).origin
+    assert opened.returncode == 0, opened.stdout
+    assert opened.stdout.startswith(f"verified by {origin} (1 other signatures not checked)")
+    assert opened.stdout.split("\n", 1)[1] == Checkpoint.parse(served).text
+    lines = served.split("\n")
+    lines[1] = str(int(lines[1]) + 1)  # another size, the signature unchanged
+    rejected = go("\n".join(lines))
+    assert rejected.returncode == 1 and "rejected" in rejected.stdout

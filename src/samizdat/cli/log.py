@@ -144,4 +144,5 @@ def checkpoint_command(ctx: typer.Context) -> None:
         errors.print("no checkpoint yet (run `samizdat log seal`, or let the watcher sign one)")
         raise typer.Exit(1)
     console.print(store.published_head(found)["checkpoint"], end="", soft_wrap=True)
-    errors.print(f"verifier key: {archive_vkey(Checkpoint.parse(found.checkpoint).origin, public_raw(key))}")
+    vkey = archive_vkey(Checkpoint.parse(found.checkpoint).origin, public_raw(key))
+    errors.print(f"verifier key: {vkey}", soft_wrap=True)
