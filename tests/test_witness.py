@@ -35,8 +35,8 @@ from tests.helpers import WECHAT, fast_archive_settings, missing
 VERIFIER = Path(__file__).parent.parent / "src" / "samizdat" / "evidence" / "verify_evidence.py"
 
 
-def run(data_dir: Path, *args: str, code: int = 0) -> str:
-    result = CliRunner().invoke(app, ["--data-dir", str(data_dir), *args])
+def run(data_dir: Path, *args: str, code: int = 0, env: dict[str, str] | None = None) -> str:
+    result = CliRunner().invoke(app, ["--data-dir", str(data_dir), *args], env=env)
     assert result.exit_code == code, result.output
     return result.output
 
@@ -232,3 +232,37 @@ async def test_go_s_note_package_verifies_the_checkpoint_samizdat_writes(tmp_pat
     lines[1] = str(int(lines[1]) + 1)  # another size, the signature unchanged
     rejected = go("\n".join(lines))
     assert rejected.returncode == 1 and "rejected" in rejected.stdout
+
+
+async def test_a_mirror_built_again_gives_pages_the_checkpoint_the_witnesses_cosigned_since(tmp_path):
+    """A page's proofs are given under the smallest checkpoint that holds its entries, cosigned
+    if there is one: the next build renders again the pages whose entries the witnesses have
+    reached since, and only those."""
+    from samizdat.web.mirror.layout import mirror_file
+
+    witness = tmp_path / "witness"
+    vkey = run(witness, "witness", "key").strip()
+    named = {"SAMIZDAT_WITNESSES__KEYS": vkey}
+    with Simulator(WECHAT, copies=1) as sim:
+        settings = fast_archive_settings(tmp_path / "archive", sim, witnesses=WitnessSettings(keys=(vkey,)))
+        await capture(settings, sim, sim.articles[:2])
+        mirror = tmp_path / "mirror"
+
+        def proofs(article: int) -> dict:
+            page = (mirror / mirror_file(f"/articles/{article}", "en")).read_text("utf-8")
+            start = page.index('id="verification-proofs">') + len('id="verification-proofs">')
+            return json.loads(page[start : page.index("</script>", start)])
+
+        run(settings.data_dir, "mirror", "build", str(mirror), "--no-search", env=named)
+        assert note_signers(proofs(1)["checkpoint"], [vkey]) == {}
+        with running_site(create_app(settings)) as site:
+            key = json.loads(run(settings.data_dir, "log", "key"))["public_key"]
+            run(witness, "witness", "add", site, "--key", key)
+            run(witness, "witness", "run")
+        await capture(settings, sim, sim.articles[2:3])  # a head no witness saw
+        run(settings.data_dir, "mirror", "build", str(mirror), "--no-search", env=named)
+        assert list(note_signers(proofs(1)["checkpoint"], [vkey])) == [vkey.split("+")[0]]
+        assert list(note_signers(proofs(2)["checkpoint"], [vkey])) == [vkey.split("+")[0]]
+        assert note_signers(proofs(3)["checkpoint"], [vkey]) == {}
+        manifest = json.loads((mirror / "manifest.json").read_text())
+        assert manifest["witnessed_size"] == Checkpoint.parse(proofs(1)["checkpoint"]).size

@@ -70,6 +70,7 @@ def build_command(
                 key=key,
                 key_document=key_document(key, settings.data_dir),
                 sign_package=signer,
+                witnesses=settings.witnesses,
                 base_url=base_url or settings.web.base_url,
                 full=full,
                 since=since.astimezone() if since else None,

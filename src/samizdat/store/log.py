@@ -263,6 +263,32 @@ class LogQueries:
             ).all()
         return [(row.authority, row.token, row.stamped_at) for row in rows]
 
+    def covering_head(self, size: int, witnesses: Sequence[str], quorum: int) -> TreeHead | None:
+        """The smallest signed head of at least ``size`` entries that ``quorum`` of the
+        ``witnesses`` (key names) cosigned, else the smallest of at least ``size`` entries: the
+        head an entry's proof is given under once and for all (a later head would change the
+        proof each time the log grows)."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(tree_heads)
+                .where(tree_heads.c.size >= size, _cosigned(witnesses) >= quorum)
+                .order_by(tree_heads.c.size)
+                .limit(1)
+            ).first()
+            if row is None:
+                row = connection.execute(
+                    select(tree_heads).where(tree_heads.c.size >= size).order_by(tree_heads.c.size).limit(1)
+                ).first()
+        return None if row is None else _head(row)
+
+    def witnessed_size(self, witnesses: Sequence[str], quorum: int) -> int:
+        """The size of the largest head ``quorum`` of the ``witnesses`` cosigned (0: none)."""
+        with self.engine.connect() as connection:
+            found = connection.scalar(
+                select(func.max(tree_heads.c.size)).where(_cosigned(witnesses) >= quorum)
+            )
+        return found or 0
+
     def published_head(self, head: TreeHead) -> dict[str, Any]:
         """``head`` as published: with its time stamps, and its checkpoint with the witnesses'
         cosignatures."""
@@ -295,6 +321,15 @@ def _subtrees(connection: Connection):
         return cache[(level, position)]
 
     return subtree_from_complete(complete)
+
+
+def _cosigned(witnesses: Sequence[str]):
+    """How many of ``witnesses`` cosigned the head of the row at hand (a correlated count)."""
+    return (
+        select(func.count())
+        .where(cosignatures.c.size == tree_heads.c.size, cosignatures.c.witness.in_(list(witnesses)))
+        .scalar_subquery()
+    )
 
 
 def _head(row) -> TreeHead:

@@ -7,6 +7,7 @@ so it is fast on a phone and readable where scripts are blocked.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import math
@@ -24,6 +25,7 @@ from samizdat.archive import CorruptRecord, read_record
 from samizdat.archive.storage import WarcFiles, warc_storage
 from samizdat.archive.wacz import write_wacz
 from samizdat.config import Settings
+from samizdat.evidence.keys import public_raw, published_key
 from samizdat.evidence.packages import PackageSigningError, package_signer
 from samizdat.evidence.timestamps import TimestampError
 from samizdat.fetch.decode import ContentEncodingError
@@ -39,7 +41,13 @@ from samizdat.store.views import ArticleDetail, VersionView
 from samizdat.web import api, evidence, feeds, memento
 from samizdat.web.i18n import OUTCOMES, Translator, choose
 from samizdat.web.limits import RateLimiter
-from samizdat.web.pages import account_context, article_context, image_stats_context, stats_context
+from samizdat.web.pages import (
+    Verification,
+    account_context,
+    article_context,
+    image_stats_context,
+    stats_context,
+)
 
 HERE = Path(__file__).parent
 REMOVAL_OUTCOMES = (
@@ -183,8 +191,12 @@ def create_app(settings: Settings, store: Store | None = None, files: WarcFiles 
     def article_page(request: Request, article_id: int, version: int | None = None):
         article = _article_or_404(app, article_id)
         chosen = _version(article, version)
-        context = article_context(app.state.reader, app.state.store, article, chosen)
+        context = article_context(app.state.reader, app.state.store, article, chosen, _verification(app))
         response = page(request, "article.html", timemap_url=memento.timemap_path(article.url), **context)
+        if context["proofs"] is not None:  # the page checks itself: its script, and nothing else, runs
+            script = f"{str(request.base_url).rstrip('/')}/static/verify.js"
+            policy = PAGE_POLICY.replace("script-src 'none'", f"script-src {script}")
+            response.headers["Content-Security-Policy"] = policy
         if chosen:
             memento.add_headers(response, request, article.url, chosen.captured_at)
         return response
@@ -350,6 +362,17 @@ class HeadAsGet:
             await send(message)
 
         await self.app(dict(scope, method="GET"), receive, headers_only)
+
+
+def _verification(app: FastAPI) -> Verification:
+    """The archive's public key (read once it exists: the site never makes it) and witnesses."""
+    settings = app.state.settings
+    key = getattr(app.state, "public_key", None)
+    if key is None:
+        found = published_key(settings.data_dir)
+        if found is not None:
+            key = app.state.public_key = base64.b64encode(public_raw(found)).decode()
+    return Verification(key, settings.witnesses)
 
 
 def _article_or_404(app: FastAPI, article_id: int) -> ArticleDetail:

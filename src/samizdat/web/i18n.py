@@ -118,6 +118,58 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "尚未封存进日志（几秒后再看）",
         "not yet sealed into the log (look again in a few seconds)",
     ),
+    "verify.pending": ("正在浏览器中核验…", "Checking in your browser…"),
+    "verify.noscript": (
+        "启用脚本后，本页会在浏览器中自行核验；也可用 verify_evidence.py 离线核验。",
+        "With scripts on, this page checks itself in your browser; "
+        "or check it offline with verify_evidence.py.",
+    ),
+    "verify.verified": (
+        "已核验：本文存于存档签名的日志中，经 {n} 个见证方共同签署（截至 {time}）",
+        "Verified: this article is in the archive's signed log, cosigned by {n} witnesses as of {time}",
+    ),
+    "verify.unwitnessed": (
+        "存档签名成立，但见证方不足：{n} 个共同签署，需要 {quorum} 个",
+        "The archive's signature holds, but {n} witnesses cosigned where {quorum} are needed",
+    ),
+    "verify.no_witnesses": (
+        "已核验存档签名；本存档未设见证方，日志未经独立方确认",
+        "The archive's signature holds; this archive names no witnesses, "
+        "so no one else has confirmed its log",
+    ),
+    "verify.failed": (
+        "核验失败：本页与存档的日志不符",
+        "Verification failed: this page does not match the archive's log",
+    ),
+    "verify.text_ok": ("正文与日志第 {seq} 条记录的摘要一致", "the text is the one log entry {seq} recorded"),
+    "verify.text_bad": ("正文与日志记录的摘要不符", "the text differs from the one the log recorded"),
+    "verify.text_missing": (
+        "日志中没有这个版本的采集记录",
+        "no capture of this version is among the entries",
+    ),
+    "verify.title_bad": ("页面标题与日志记录的不符", "the title shown differs from the one the log recorded"),
+    "verify.entry_ok": (
+        "日志第 {seq} 条在 {size} 条的签名树中",
+        "log entry {seq} is in the signed tree of {size} entries",
+    ),
+    "verify.entry_bad": (
+        "日志第 {seq} 条的包含证明不成立",
+        "the inclusion proof of log entry {seq} does not hold",
+    ),
+    "verify.head_ok": ("检查点由存档密钥 {key} 签署", "the checkpoint is signed by the archive's key {key}"),
+    "verify.head_bad": ("检查点的存档签名不成立", "the checkpoint's archive signature does not hold"),
+    "verify.witness_ok": ("见证方 {name} 于 {time} 共同签署", "cosigned by witness {name} at {time}"),
+    "verify.witness_missing": (
+        "见证方 {name} 未共同签署此检查点",
+        "witness {name} has not cosigned this checkpoint",
+    ),
+    "verify.witness_bad": ("见证方 {name} 的共同签名不成立", "witness {name}'s cosignature does not hold"),
+    "verify.unsupported": (
+        "此浏览器无法在这里核验签名（需要安全上下文中 WebCrypto 的 Ed25519：https 或本地文件）；"
+        "请用 verify_evidence.py 核验。",
+        "This browser cannot check signatures here (it needs WebCrypto's Ed25519 in a secure context: "
+        "https or a local file); check with verify_evidence.py.",
+    ),
     "copies.heading": ("同文转载（{n}）", "Copies of this text ({n})"),
     "copies.online": ("仍可阅读（{date} 确认）", "still online (seen {date})"),
     "copies.removed": ("也已于 {date} 被删除", "also removed on {date}"),
@@ -293,6 +345,10 @@ class Translator:
     def __call__(self, key: str, **values: object) -> str:
         text = MESSAGES[key][self.index]
         return text.format(**values) if values else text
+
+    def prefixed(self, prefix: str) -> dict[str, str]:
+        """Every message under ``prefix`` in this language, for a script to fill in."""
+        return {key: texts[self.index] for key, texts in MESSAGES.items() if key.startswith(prefix)}
 
     def state(self, name: str) -> str:
         return MESSAGES.get(f"state.{name}", (name, name))[self.index]

@@ -5,16 +5,19 @@ how a page links to another (``link``: a path on the live site, a relative file 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from markupsafe import Markup
 
+from samizdat.config import WitnessSettings
 from samizdat.read.reader import Reader
 from samizdat.store import Store
 from samizdat.store.views import ArticleDetail, VersionView
 from samizdat.web import charts
 from samizdat.web.i18n import OUTCOMES, Translator
 from samizdat.web.render import blob_path, listed_text, safe_article_html
+from samizdat.web.verification import page_proofs, shown_version
 
 STATS_ROWS = 20  # rows per table on the statistics page; the CSV has them all
 STATS_CHART_ROWS = 12
@@ -26,10 +29,13 @@ def article_context(
     store: Store,
     article: ArticleDetail,
     chosen: VersionView | None,
+    verification: Verification,
     *,
     image_path: Callable[[str], str] = blob_path,
 ) -> dict[str, Any]:
-    return article_surroundings(reader, store, article) | article_body(article, chosen, image_path)
+    return article_surroundings(reader, store, article, verification) | article_body(
+        article, chosen, image_path
+    )
 
 
 def article_body(
@@ -40,14 +46,27 @@ def article_body(
     body = Markup(safe_article_html(chosen.html or "", images, image_path)) if chosen else Markup("")
     return {
         "version": chosen,
+        "shown": shown_version(chosen),
         "body": body,
         "paragraphs": None if body else (chosen.text.split("\n") if chosen else listed_text(article.listed)),
     }
 
 
-def article_surroundings(reader: Reader, store: Store, article: ArticleDetail) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Verification:
+    """What a page needs to carry its own proofs: the archive's public key (base64; None before
+    it has one) and the witnesses its readers' browsers ask for."""
+
+    key: str | None
+    witnesses: WitnessSettings
+
+
+def article_surroundings(
+    reader: Reader, store: Store, article: ArticleDetail, verification: Verification
+) -> dict[str, Any]:
     """What an article's page shows besides the version: the same for each of its versions."""
     return {
+        "proofs": page_proofs(store, article.id, verification.key, verification.witnesses),
         "article": article,
         "evidence": next(
             (c for c in reversed(article.checks) if c.outcome == article.outcome and c.evidence), None

@@ -50,6 +50,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import and_, or_, select
 
 from samizdat.archive.storage import WarcFiles
+from samizdat.config import WitnessSettings
+from samizdat.evidence.checkpoints import parse_vkey
 from samizdat.evidence.packages import PackageSigner
 from samizdat.read.reader import ArticleFilter
 from samizdat.store import Store
@@ -67,6 +69,7 @@ from samizdat.web.mirror.layout import (
     tree_files,
 )
 from samizdat.web.mirror.pages import SEARCH_SHARD, Mirror, fold_table
+from samizdat.web.pages import Verification
 
 WEB = Path(__file__).parent.parent
 # The log's routine checks of a live article change nothing a mirror shows.
@@ -114,6 +117,26 @@ def _render_articles(
             yield from pool.map(_render_chunk, chunks)
     finally:
         _forked.clear()
+
+
+def newly_witnessed(store: Store, before: int, now: int) -> set[int]:
+    """The articles with entries the witnesses had not cosigned at the last build (the log's
+    first ``before``) and have now (its first ``now``): their pages' proofs move to a
+    cosigned checkpoint."""
+    if now <= before:
+        return set()
+    with store.engine.connect() as connection:
+        return set(
+            connection.scalars(
+                select(log_entries.c.article_id)
+                .where(
+                    log_entries.c.seq >= before,
+                    log_entries.c.seq < now,
+                    log_entries.c.article_id.is_not(None),
+                )
+                .distinct()
+            )
+        )
 
 
 def changed_articles(store: Store, since: datetime) -> set[int]:
@@ -216,6 +239,7 @@ def build_mirror(
     key: Ed25519PrivateKey,
     key_document: dict[str, Any],
     sign_package: PackageSigner | None,
+    witnesses: WitnessSettings | None = None,
     base_url: str = "",
     full: bool = False,
     since: datetime | None = None,
@@ -229,6 +253,7 @@ def build_mirror(
     """Build (or bring up to date) the mirror in ``root``; see the module's description."""
     started = time.monotonic()
     built_at = datetime.now(UTC)
+    witnesses = witnesses or WitnessSettings()
     root.mkdir(parents=True, exist_ok=True)
     previous = read_manifest(root)
     report = MirrorReport(root)
@@ -255,6 +280,7 @@ def build_mirror(
         warcs,
         root,
         sign_package=sign_package,
+        verification=Verification(key_document.get("public_key"), witnesses),
         base_url=base_url,
         raw=raw,
         packages=packages,
@@ -262,11 +288,16 @@ def build_mirror(
         search_shard=search_shard,
     )
 
-    for name in ("style.css", "search.js"):
+    for name in ("style.css", "search.js", "verify.js"):
         out.write(f"static/{name}", (WEB / "static" / name).read_bytes())
     out.write("static/fold.json", json.dumps(fold_table(), ensure_ascii=False, separators=(",", ":")))
+    names = [parse_vkey(vkey)[0] for vkey in witnesses.keys]
+    witnessed = store.witnessed_size(names, min(witnesses.quorum, len(names)))
     if incremental:
-        ids = sorted(changed_articles(store, since))
+        ids = sorted(
+            changed_articles(store, since)
+            | newly_witnessed(store, previous.get("witnessed_size", 0), witnessed)
+        )
     else:
         with store.engine.connect() as connection:
             ids = list(connection.scalars(select(articles.c.id).order_by(articles.c.id)))
@@ -335,7 +366,7 @@ def build_mirror(
                 out.digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
     report.search_bytes = sum((root / n).stat().st_size for n in out.digests if n.startswith("pagefind/"))
 
-    manifest = manifest_bytes(out.digests, built_at, key_document["key_id"])
+    manifest = manifest_bytes(out.digests, built_at, key_document["key_id"], witnessed)
     (root / MANIFEST).write_bytes(manifest)
     (root / SIGNATURE).write_text(base64.b64encode(key.sign(manifest)).decode() + "\n")
     report.files = len(out.digests)

@@ -158,11 +158,14 @@ def read_manifest(root: Path) -> dict[str, Any] | None:
     return manifest
 
 
-def manifest_bytes(files: dict[str, str], built_at: datetime, key_id: str) -> bytes:
+def manifest_bytes(files: dict[str, str], built_at: datetime, key_id: str, witnessed_size: int = 0) -> bytes:
     document = {
         "format": FORMAT,
         "built_at": built_at.isoformat(),
         "key_id": key_id,
+        # The log's entries the witnesses had cosigned: pages with entries beyond are rendered
+        # again once the witnesses reach them (their proofs move to a cosigned checkpoint).
+        "witnessed_size": witnessed_size,
         "files": dict(sorted(files.items())),
     }
     return json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8")

@@ -26,7 +26,13 @@ from samizdat.store import Store
 from samizdat.web.feeds import removals_atom
 from samizdat.web.i18n import OUTCOMES, Translator
 from samizdat.web.mirror.layout import LANGUAGES, POLICY, Files, Linker, mirror_file, relative, slug
-from samizdat.web.pages import article_body, article_surroundings, image_stats_context, stats_context
+from samizdat.web.pages import (
+    Verification,
+    article_body,
+    article_surroundings,
+    image_stats_context,
+    stats_context,
+)
 from samizdat.web.render import listed_text
 
 WEB = Path(__file__).parent.parent
@@ -59,6 +65,7 @@ class Mirror:
         root: Path,
         *,
         sign_package: PackageSigner | None,
+        verification: Verification,
         base_url: str = "",
         raw: bool = True,
         packages: bool = True,
@@ -70,6 +77,7 @@ class Mirror:
         self.with_raw, self.with_packages = raw, packages
         self.reader = Reader(store.engine)
         self.sign_package = sign_package
+        self.verification = verification
         self.base_url = base_url.rstrip("/")
         self.templates = _templates()
 
@@ -109,7 +117,7 @@ class Mirror:
         # versions page links them all, the latest included).
         shown = [(article.latest, f"/articles/{article.id}")]
         shown += [(v, f"/articles/{article.id}?version={v.id}") for v in article.versions]
-        surroundings = article_surroundings(self.reader, self.store, article)
+        surroundings = article_surroundings(self.reader, self.store, article, self.verification)
         for chosen, path in shown:
             names = {lang: mirror_file(path, lang) for lang in LANGUAGES}
             for lang, name in names.items():
