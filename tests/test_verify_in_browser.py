@@ -94,15 +94,18 @@ def static_host(witnessed):
     server.server_close()
 
 
-def verdict(browser, url: str) -> tuple[str, str, list[str], list[str]]:
+def verdict(browser, url: str, before: str = "") -> tuple[str, str, list[str], list[str]]:
     """The page's verification state, its verdict, the checks that failed, and every request
-    it made."""
+    it made (``before``: a script run before the page's own)."""
     page = browser.new_context(locale="en-GB").new_page()
+    if before:
+        page.add_init_script(before)
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
     page.goto(url)
     page.wait_for_function("document.getElementById('verification').dataset.state !== 'pending'")
     state = page.get_attribute("#verification", "data-state")
+    page.context.crypto_used = page.get_attribute("#verification", "data-crypto")
     result = page.inner_text("#verification-result")
     failed = page.locator("#verification-checks li.fails").all_inner_texts()
     page.context.close()
@@ -183,3 +186,33 @@ def test_a_changed_page_says_what_does_not_hold(witnessed, browser):
             assert result.startswith("Verification failed") and any(message in f for f in failed), failed
         else:
             assert "1 witnesses cosigned where 2 are needed" in result
+
+
+# A browser whose WebCrypto has no Ed25519 (as before Chromium 137, Firefox 129, Safari 17), and
+# a page outside a secure context (plain HTTP from another host), which has no WebCrypto at all.
+NO_ED25519 = """
+const importKey = crypto.subtle.importKey.bind(crypto.subtle);
+crypto.subtle.importKey = (format, key, algorithm, ...rest) =>
+  algorithm && algorithm.name === "Ed25519"
+    ? Promise.reject(new DOMException("Unrecognized name", "NotSupportedError"))
+    : importKey(format, key, algorithm, ...rest);
+"""
+NO_WEBCRYPTO = "Object.defineProperty(window.crypto, 'subtle', { value: undefined });"
+
+
+def test_without_ed25519_in_webcrypto_the_page_checks_itself_with_the_bundled_library(witnessed, browser):
+    _, site, mirror = witnessed
+    name = mirror_file("/articles/1", "en")
+    for before in (NO_ED25519, NO_WEBCRYPTO):
+        for url in (f"{site}/articles/1?lang=en", (mirror / name).as_uri()):
+            state, result, failed, requests = verdict(browser, url, before)
+            assert state == "verified" and failed == [], (url, result, failed)
+            assert any(r.endswith("/static/noble.js") for r in requests), requests
+    changed = mirror / name.replace(".html", "-text-noble.html")
+    original = (mirror / name).read_text("utf-8")
+    changed.write_text(
+        _changed(original, "verification-shown", lambda shown: shown | {"title": shown["title"] + "!"}),
+        "utf-8",
+    )
+    state, result, failed, _ = verdict(browser, changed.as_uri(), NO_WEBCRYPTO)
+    assert state == "failed" and any("the text differs" in f for f in failed), failed

@@ -165,10 +165,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "verify.witness_bad": ("见证方 {name} 的共同签名不成立", "witness {name}'s cosignature does not hold"),
     "verify.unsupported": (
-        "此浏览器无法在这里核验签名（需要安全上下文中 WebCrypto 的 Ed25519：https 或本地文件）；"
-        "请用 verify_evidence.py 核验。",
-        "This browser cannot check signatures here (it needs WebCrypto's Ed25519 in a secure context: "
-        "https or a local file); check with verify_evidence.py.",
+        "此浏览器无法在这里核验签名；请用 verify_evidence.py 核验。",
+        "This browser cannot check signatures here; check with verify_evidence.py.",
     ),
     "copies.heading": ("同文转载（{n}）", "Copies of this text ({n})"),
     "copies.online": ("仍可阅读（{date} 确认）", "still online (seen {date})"),

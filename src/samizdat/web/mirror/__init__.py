@@ -288,7 +288,7 @@ def build_mirror(
         search_shard=search_shard,
     )
 
-    for name in ("style.css", "search.js", "verify.js"):
+    for name in ("style.css", "search.js", "verify.js", "noble.js"):
         out.write(f"static/{name}", (WEB / "static" / name).read_bytes())
     out.write("static/fold.json", json.dumps(fold_table(), ensure_ascii=False, separators=(",", ":")))
     names = [parse_vkey(vkey)[0] for vkey in witnesses.keys]

@@ -5,11 +5,14 @@
 //   2. each of the article's log entries is in the tree of the checkpoint (RFC 9162 inclusion);
 //   3. the checkpoint is signed by the archive's key (c2sp.org/signed-note, Ed25519);
 //   4. the witnesses named cosigned that checkpoint (c2sp.org/tlog-cosignature), a quorum of them.
-// The same checks as verify_evidence.py, which the archive serves and bundles.
+// The same checks as verify_evidence.py, which the archive serves and bundles. Where the
+// browser's WebCrypto has no Ed25519 (or, outside a secure context, no WebCrypto at all), the
+// page loads noble.js beside this script: the audited noble libraries, bundled.
 "use strict";
 (function () {
   const box = document.getElementById("verification");
   if (!box) return;
+  const here = document.currentScript.src;
   const read = (id) => JSON.parse(document.getElementById(id).textContent);
   const proofs = read("verification-proofs");
   const shown = read("verification-shown");
@@ -32,7 +35,8 @@
     return out;
   };
   const same = (a, b) => a.length === b.length && a.every((v, i) => v === b[i]);
-  const sha256 = async (data) => new Uint8Array(await crypto.subtle.digest("SHA-256", data));
+  let backend; // { sha256(data), ed25519(publicKey, signature, message) }: WebCrypto's or noble's
+  const sha256 = (data) => backend.sha256(data);
   const leafHash = (entry) => sha256(join(new Uint8Array([0]), entry));
   const nodeHash = (left, right) => sha256(join(new Uint8Array([1]), left, right));
 
@@ -63,9 +67,44 @@
     return sn === 0 && same(r, root);
   }
 
-  async function ed25519(publicKey, signature, message) {
-    const key = await crypto.subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
-    return crypto.subtle.verify({ name: "Ed25519" }, key, signature, message);
+  const ed25519 = (publicKey, signature, message) => backend.ed25519(publicKey, signature, message);
+
+  async function webCrypto(probeKey) {
+    if (!(window.crypto && crypto.subtle)) return null;
+    try {
+      await crypto.subtle.importKey("raw", probeKey, { name: "Ed25519" }, false, ["verify"]);
+    } catch (error) {
+      return null; // no Ed25519 here (NotSupportedError, or an older browser's own error)
+    }
+    return {
+      name: "WebCrypto",
+      sha256: async (data) => new Uint8Array(await crypto.subtle.digest("SHA-256", data)),
+      ed25519: async (publicKey, signature, message) => {
+        const key = await crypto.subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
+        return crypto.subtle.verify({ name: "Ed25519" }, key, signature, message);
+      },
+    };
+  }
+
+  function noble() {
+    return new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = here.replace(/verify\.js(\?.*)?$/, "noble.js");
+      script.onload = () =>
+        resolve({
+          name: "noble",
+          sha256: async (data) => window.samizdatNoble.sha256(data),
+          ed25519: async (publicKey, signature, message) => {
+            try {
+              return window.samizdatNoble.verify(signature, message, publicKey);
+            } catch (error) {
+              return false; // a malformed key or signature does not verify
+            }
+          },
+        });
+      script.onerror = () => reject(new Error("noble.js, which checks signatures in this browser, did not load"));
+      document.head.appendChild(script);
+    });
   }
 
   async function keyId(name, kind, publicKey) {
@@ -96,6 +135,8 @@
   const when = (seconds) => new Date(seconds * 1000).toISOString().slice(0, 16).replace("T", " ") + " UTC";
 
   async function check() {
+    backend = (await webCrypto(fromBase64(proofs.key))) || (await noble());
+    box.dataset.crypto = backend.name;
     const checks = []; // [holds, message]
     const note = splitNote(proofs.checkpoint);
     const [origin, sizeLine, rootLine] = note.text.split("\n");
@@ -171,16 +212,11 @@
     }
   }
 
-  if (!(window.crypto && crypto.subtle)) {
-    show({ verdict: fill("verify.unsupported"), state: "unsupported", checks: [] });
-    return;
-  }
-  check().then(show, (error) => {
-    const unsupported = error && (error.name === "NotSupportedError" || error.name === "NotImplementedError");
-    show({
-      verdict: unsupported ? fill("verify.unsupported") : fill("verify.failed"),
-      state: unsupported ? "unsupported" : "failed",
-      checks: unsupported ? [] : [[false, String(error)]],
-    });
-  });
+  check().then(show, (error) =>
+    show(
+      backend
+        ? { verdict: fill("verify.failed"), state: "failed", checks: [[false, String(error)]] } // unreadable proofs
+        : { verdict: fill("verify.unsupported"), state: "unsupported", checks: [[null, String(error)]] }
+    )
+  );
 })();
