@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from samizdat.app import pipeline
 from samizdat.cli import app
-from samizdat.config import Settings, WitnessSettings
+from samizdat.config import DatabaseSettings, Settings, WitnessSettings
 from samizdat.evidence.checkpoints import Checkpoint, note_signers, sign_checkpoint
 from samizdat.evidence.keys import archive_key
 from samizdat.store import open_archive
@@ -57,15 +57,19 @@ async def capture(settings: Settings, sim: Simulator, articles) -> None:
             await pipe.capturer.capture(sim.base + article.path)
 
 
-async def test_witnesses_cosign_an_extending_log_and_refuse_rollback_fork_and_rewrite(tmp_path):
+async def test_witnesses_cosign_an_extending_log_and_refuse_rollback_fork_and_rewrite(tmp_path, database_url):
     witnesses = {name: tmp_path / name for name in ("bremen", "cairo")}
     vkeys = {name: run(path, "witness", "key").strip() for name, path in witnesses.items()}
     assert all(v.startswith("samizdat.witness/") and v.count("+") >= 2 for v in vkeys.values())
 
     with Simulator(WECHAT, copies=1) as sim:
         settings = fast_archive_settings(
-            tmp_path / "archive", sim, witnesses=WitnessSettings(keys=tuple(vkeys.values()), quorum=2)
+            tmp_path / "archive",
+            sim,
+            witnesses=WitnessSettings(keys=tuple(vkeys.values()), quorum=2),
+            database=DatabaseSettings(url=database_url),
         )
+        on_its_database = {"SAMIZDAT_DATABASE__URL": database_url} if database_url else None
         await capture(settings, sim, sim.articles[:3])
         store = open_archive(settings)
         key = base64.b64encode(archive_key(settings.data_dir).public_key().public_bytes_raw()).decode()
@@ -118,12 +122,16 @@ async def test_witnesses_cosign_an_extending_log_and_refuse_rollback_fork_and_re
 
             # Evidence bundles and the mirror carry the cosigned checkpoint.
             bundle = tmp_path / "bundle.zip"
-            run(settings.data_dir, "export", "--format", "evidence", "--article", "1", "-o", str(bundle))
+            run(
+                settings.data_dir,
+                *("export", "--format", "evidence", "--article", "1", "-o", str(bundle)),
+                env=on_its_database,
+            )
             with zipfile.ZipFile(bundle) as opened:
                 head = json.loads(opened.read("log/tree-head.json"))
             assert len(note_signers(head["checkpoint"], vkeys.values())) == 2
             mirror = tmp_path / "mirror"
-            run(settings.data_dir, "mirror", "build", str(mirror))
+            run(settings.data_dir, "mirror", "build", str(mirror), env=on_its_database)
             assert (mirror / "log" / "checkpoint").read_text() == client.get("/log/checkpoint").text
 
             bremen = witnesses["bremen"]
@@ -170,6 +178,12 @@ async def test_witnesses_cosign_an_extending_log_and_refuse_rollback_fork_and_re
 
             # The other witness refuses the same rewritten history on its own.
             assert "REFUSED" in run(witnesses["cairo"], "witness", "run", code=1)
+        # A log out of reach is no alert: the witness says so and tries again next time.
+        output = run(witnesses["cairo"], "witness", "run")
+        assert (
+            "not reached" in output
+            and len(json.loads(run(witnesses["cairo"], "witness", "list", "--json"))["alerts"]) == 1
+        )
 
 
 GO_NOTE = Path("/usr/share/gocode/src/golang.org/x/mod/sumdb/note/note.go")

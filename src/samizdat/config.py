@@ -199,12 +199,21 @@ def _witness_keys(value: tuple[str, ...]) -> tuple[str, ...]:
         try:
             kind = parse_vkey(vkey)[1]
         except ValueError as exc:  # binascii.Error is one
-            raise ValueError(f"{vkey!r} is not a verifier key (name+id+key): {exc}") from exc
+            raise ValueError(f"verifier keys as `samizdat witness key` prints them; {vkey!r}: {exc}") from exc
         if kind != COSIGNATURE_ED25519:
             raise ValueError(
                 f"{vkey!r} is not a witness's key (cosignature type 0x04): `samizdat witness key` prints one"
             )
     return value
+
+
+def _key_name(value: str) -> str:
+    if any(c.isspace() or c == "+" for c in value):
+        raise ValueError("a name without spaces or '+' (a schema-less URL, e.g. archive.example/log)")
+    return value
+
+
+KeyName = Annotated[str, AfterValidator(_key_name)]
 
 
 @dataclass(frozen=True, config=_SECTION)
@@ -213,10 +222,10 @@ class WitnessSettings:
         (), "verifier keys (name+id+key) of the witnesses whose cosignatures of this log are kept"
     )
     quorum: int = setting(1, "cosignatures of those witnesses a reader's page asks for", ge=0)
-    origin: str = setting(
+    origin: KeyName = setting(
         "", "the origin line of this log's checkpoints; empty: as signed so far, else the site's address"
     )
-    name: str = setting("", "this archive's name as a witness of other logs; empty: from its address")
+    name: KeyName = setting("", "this archive's name as a witness of other logs; empty: from its address")
     timeout: float = setting(30.0, "one request to a watched log", unit="s", gt=0)
 
 
@@ -486,7 +495,9 @@ def _explain(error: ValidationError, origins: Mapping[str, str]) -> str:
         known = ", ".join(sorted(_fields_at(location[:-1])))
         return f"{key}: unknown setting{source} (known here: {known})"
     kind = getattr(_field_at(location), "annotation", None)
-    if kind in (int, float):
+    if problem["type"] == "value_error":  # a check of our own: its message says what it expects
+        expected = str(problem["ctx"]["error"]).removeprefix("expected ")
+    elif kind in (int, float):
         expected = _number(_field_at(location))
     elif kind is bool:
         expected = "true or false"
@@ -496,8 +507,6 @@ def _explain(error: ValidationError, origins: Mapping[str, str]) -> str:
         expected = 'a list of texts, e.g. ["a", "b"]'
     elif dataclasses.is_dataclass(kind) or problem["type"] == "dict_type":
         expected = f"a table of settings ([{key}])"
-    elif problem["type"] == "value_error":
-        expected = str(problem["ctx"]["error"]).removeprefix("expected ")
     else:
         expected = problem["msg"].removeprefix("Input should be ")
     return f"{key}: expected {expected}, got {given!r}{source}"

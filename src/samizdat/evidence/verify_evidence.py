@@ -140,7 +140,10 @@ def note_key_id(name, kind, public):
 
 def parse_vkey(vkey):
     """``name+hex id+base64(type || key)`` as (name, type, public key), its id checked."""
-    name, key_id, encoded = vkey.strip().split("+", 2)
+    parts = vkey.strip().split("+", 2)
+    if len(parts) != 3 or not parts[0]:
+        raise ValueError("a verifier key is name+id+key")
+    name, key_id, encoded = parts
     material = base64.b64decode(encoded, validate=True)
     kind, public = material[0], material[1:]
     if len(public) != 32 or kind not in (NOTE_ED25519, COSIGNATURE_ED25519):
