@@ -280,3 +280,29 @@ async def test_a_mirror_built_again_gives_pages_the_checkpoint_the_witnesses_cos
         assert note_signers(proofs(3)["checkpoint"], [vkey]) == {}
         manifest = json.loads((mirror / "manifest.json").read_text())
         assert manifest["witnessed_size"] == Checkpoint.parse(proofs(1)["checkpoint"]).size
+
+
+def test_a_wrong_witness_setting_says_what_it_expects(tmp_path):
+    from samizdat.config import ConfigError, load_settings
+
+    for environ, expected in (
+        (
+            {"SAMIZDAT_WITNESSES__KEYS": "nonsense"},
+            "witnesses.keys: expected verifier keys as `samizdat witness key`",
+        ),
+        (
+            {"SAMIZDAT_WITNESSES__ORIGIN": "my archive"},
+            "witnesses.origin: expected a name without spaces or '+'",
+        ),
+    ):
+        with pytest.raises(ConfigError) as raised:
+            load_settings(environ=environ, cwd=tmp_path)
+        assert expected in str(raised.value)
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from samizdat.evidence.checkpoints import vkey
+
+    a_log_s_key = vkey("archive.example/log", Ed25519PrivateKey.generate(), kind=0x01)
+    with pytest.raises(ConfigError) as raised:
+        load_settings(environ={"SAMIZDAT_WITNESSES__KEYS": a_log_s_key}, cwd=tmp_path)
+    assert "is not a witness's (type 0x04)" in str(raised.value)
