@@ -202,7 +202,8 @@ def _witness_keys(value: tuple[str, ...]) -> tuple[str, ...]:
             raise ValueError(f"verifier keys as `samizdat witness key` prints them; {vkey!r}: {exc}") from exc
         if kind != COSIGNATURE_ED25519:
             raise ValueError(
-                f"verifier keys as `samizdat witness key` prints them; {vkey!r} is not a witness's (type 0x04)"
+                f"verifier keys as `samizdat witness key` prints them; "
+                f"{vkey!r} is not a witness's (type 0x04)"
             )
     return value
 
