@@ -69,7 +69,12 @@ async def test_witnesses_cosign_an_extending_log_and_refuse_rollback_fork_and_re
             witnesses=WitnessSettings(keys=tuple(vkeys.values()), quorum=2),
             database=DatabaseSettings(url=database_url),
         )
-        on_its_database = {"SAMIZDAT_DATABASE__URL": database_url} if database_url else None
+        # The CLI reads its settings as an operator's would: the file or the environment.
+        on_its_database = {
+            "SAMIZDAT_WITNESSES__KEYS": ",".join(vkeys.values()),
+            "SAMIZDAT_WITNESSES__QUORUM": "2",
+            **({"SAMIZDAT_DATABASE__URL": database_url} if database_url else {}),
+        }
         await capture(settings, sim, sim.articles[:3])
         store = open_archive(settings)
         key = base64.b64encode(archive_key(settings.data_dir).public_key().public_bytes_raw()).decode()
@@ -129,7 +134,24 @@ async def test_witnesses_cosign_an_extending_log_and_refuse_rollback_fork_and_re
             )
             with zipfile.ZipFile(bundle) as opened:
                 head = json.loads(opened.read("log/tree-head.json"))
+                opened.extractall(tmp_path / "bundle")
             assert len(note_signers(head["checkpoint"], vkeys.values())) == 2
+            # METHODS.md names the witnesses and the command that requires them; it holds.
+            methods = (tmp_path / "bundle" / "METHODS.md").read_text()
+            command = next(line.strip() for line in methods.splitlines() if "--quorum 2" in line)
+            entry_file = next((tmp_path / "bundle" / "log").glob("entry-*.json")).relative_to(
+                tmp_path / "bundle"
+            )
+            required = subprocess.run(
+                command.replace("python3", sys.executable, 1).replace("log/entry-N.json", str(entry_file)),
+                shell=True,
+                cwd=tmp_path / "bundle",
+                capture_output=True,
+                text=True,
+            )
+            assert required.returncode == 0 and "cosigned by 2 of the witnesses given" in required.stdout, (
+                required.stdout + required.stderr
+            )
             mirror = tmp_path / "mirror"
             run(settings.data_dir, "mirror", "build", str(mirror), env=on_its_database)
             assert (mirror / "log" / "checkpoint").read_text() == client.get("/log/checkpoint").text

@@ -20,6 +20,7 @@ from pathlib import Path
 from samizdat.archive.storage import WarcFiles
 from samizdat.archive.wacz import write_wacz
 from samizdat.config import Settings
+from samizdat.evidence.checkpoints import note_signers, parse_vkey
 from samizdat.evidence.heads import entry_document
 from samizdat.evidence.keys import key_document, published_key
 from samizdat.evidence.packages import package_signer
@@ -49,8 +50,11 @@ def write_evidence_bundle(
     article = store.article(article_id)
     if article is None:
         raise BundleRefused(f"no article {article_id} in this archive")
-    head = store.tree_head()
     entries = store.log_entries_of(article_id)
+    # The head the article's pages prove it under: the smallest the witnesses' quorum cosigned.
+    names = [parse_vkey(vkey)[0] for vkey in settings.witnesses.keys]
+    quorum = min(settings.witnesses.quorum, len(names))
+    head = store.covering_head(entries[-1].seq + 1, names, quorum) if entries else None
     if head is None or not entries:
         raise BundleRefused(
             f"nothing of article {article_id} is under a signed tree head yet: run `samizdat log seal` "
@@ -157,6 +161,21 @@ def methods(article: ArticleDetail, proofs: list[dict], head: dict, key: dict, s
             "file of the package against its digests, the signature and the endorsement:",
             "",
             f"    python3 verify_evidence.py log/key.json article-{article.id}.wacz",
+            "",
+        ]
+    cosigners = note_signers(head["checkpoint"], settings.witnesses.keys) if "checkpoint" in head else {}
+    if cosigners:
+        flags = " ".join(f"--witness '{vkey}'" for vkey in settings.witnesses.keys)
+        lines += [
+            "The head is also a checkpoint (c2sp.org/tlog-checkpoint, `checkpoint` in `log/tree-head.json`) "
+            "cosigned by witnesses that checked it extends every head of this log they saw before: "
+            + ", ".join(
+                f"{name} at {datetime.fromtimestamp(at, UTC).isoformat()}"
+                for name, at in sorted(cosigners.items())
+            )
+            + ". Require them:",
+            "",
+            f"    python3 verify_evidence.py {flags} --quorum {len(cosigners)} log/key.json log/entry-N.json",
             "",
         ]
     if head["timestamps"]:
