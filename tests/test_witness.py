@@ -328,3 +328,32 @@ def test_a_wrong_witness_setting_says_what_it_expects(tmp_path):
     with pytest.raises(ConfigError) as raised:
         load_settings(environ={"SAMIZDAT_WITNESSES__KEYS": a_log_s_key}, cwd=tmp_path)
     assert "is not a witness's (type 0x04)" in str(raised.value)
+
+
+@pytest.mark.slow
+async def test_the_watcher_witnesses_the_logs_it_was_given(tmp_path):
+    """`samizdat watch` does a witness's rounds itself, every witnesses.every_seconds."""
+    import asyncio
+
+    from samizdat.service import Watcher
+
+    with Simulator(WECHAT, copies=1) as sim:
+        witness_dir = tmp_path / "witness"
+        vkey = run(witness_dir, "witness", "key").strip()
+        settings = fast_archive_settings(tmp_path / "archive", sim, witnesses=WitnessSettings(keys=(vkey,)))
+        await capture(settings, sim, sim.articles[:2])
+        with running_site(create_app(settings)) as site:
+            key = json.loads(run(settings.data_dir, "log", "key"))["public_key"]
+            run(witness_dir, "witness", "add", site, "--key", key)
+            witness = fast_archive_settings(witness_dir, sim, witnesses=WitnessSettings(every_seconds=0.2))
+            stop = asyncio.Event()
+            running = asyncio.create_task(Watcher(witness).run(stop))
+            store = open_archive(settings)
+            head = store.tree_head()
+            for _ in range(100):
+                if store.cosignatures(head.size):
+                    break
+                await asyncio.sleep(0.1)
+            stop.set()
+            await asyncio.wait_for(running, 30)
+            assert [line.split(" ")[1] for line in store.cosignatures(head.size)] == [vkey.split("+")[0]]

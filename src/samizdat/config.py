@@ -228,6 +228,12 @@ class WitnessSettings:
     )
     name: KeyName = setting("", "this archive's name as a witness of other logs; empty: from its address")
     timeout: float = setting(30.0, "one request to a watched log", unit="s", gt=0)
+    every_seconds: float = setting(
+        300.0,
+        "the watcher witnesses the logs `samizdat witness add` named this often (real time); 0: never",
+        unit="s",
+        ge=0,
+    )
 
 
 @dataclass(frozen=True, config=_SECTION)

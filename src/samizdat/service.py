@@ -31,6 +31,7 @@ from samizdat import logs
 from samizdat.app import Pipeline, pipeline
 from samizdat.config import Settings
 from samizdat.evidence.keys import archive_key
+from samizdat.evidence.witness import witness_once
 from samizdat.fetch.turns import HostTurns, Priority, Turns, shared_slots
 from samizdat.pools import Pool
 from samizdat.relate.pictures import images_readable
@@ -164,6 +165,7 @@ class Watcher:
                 "requests": self._requests,
                 "notifications": lambda _, stop: self.notifier.run(stop),
                 "log": self._seal,
+                "witness": self._witness,
                 "heartbeat": self._count_due,
             }
             tasks = [
@@ -466,6 +468,18 @@ class Watcher:
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.watch.seal_seconds)
+
+    async def _witness(self, pipe: Pipeline, stop: asyncio.Event) -> None:
+        """Every ``witnesses.every_seconds``: the logs this archive witnesses checked and
+        cosigned, as ``samizdat witness run`` does (``evidence/witness.py``)."""
+        settings = self.settings.witnesses
+        if not settings.every_seconds:
+            return
+        while not stop.is_set():
+            if await pipe.pools.store.run(pipe.store.watched_logs):
+                await pipe.pools.outside.run(witness_once, pipe.store, self.settings)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), settings.every_seconds)
 
     async def _requests(self, pipe: Pipeline, stop: asyncio.Event) -> None:
         """Take the URLs submitted through the site (it only queues them) and capture each at

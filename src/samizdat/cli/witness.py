@@ -17,28 +17,14 @@ witness_app = command_group(
 )
 
 
-def _identity(ctx: typer.Context):
-    from samizdat.evidence.keys import witness_key
-    from samizdat.evidence.witness import witness_name
-
-    settings = settings_of(ctx)
-    key = witness_key(settings.data_dir)
-    return key, witness_name(settings.witnesses.name, settings.web.base_url, key)
-
-
-def _client(ctx: typer.Context):
-    import httpx
-
-    return httpx.Client(timeout=settings_of(ctx).witnesses.timeout, follow_redirects=True, trust_env=False)
-
-
 @witness_app.command("key")
 def key_command(ctx: typer.Context) -> None:
     """This witness's verifier key (made the first time): give it to the archives it watches,
     to put in their witnesses.keys."""
     from samizdat.evidence.checkpoints import vkey
+    from samizdat.evidence.witness import witness_identity
 
-    key, name = _identity(ctx)
+    key, name = witness_identity(settings_of(ctx))
     console.print(vkey(name, key), soft_wrap=True)
 
 
@@ -56,13 +42,12 @@ def add_command(
     """Watch the log of the archive at URL, pinned to its KEY."""
     import httpx
 
+    from samizdat.evidence.witness import add_log, witness_client
     from samizdat.store.witnessing import WitnessError
 
     store = store_of(ctx)
-    with _client(ctx) as client:
+    with witness_client(settings_of(ctx)) as client:
         try:
-            from samizdat.evidence.witness import add_log
-
             found = add_log(store, client, url, key)
         except (WitnessError, httpx.HTTPError) as exc:
             problem(exc, label="not added")
@@ -89,26 +74,25 @@ def run_command(
     ] = 0,
 ) -> None:
     """Fetch each watched log's checkpoint, check it extends the last one cosigned, cosign it
-    and give the cosignature back. Exit status 1 when a log was refused."""
-    from samizdat.evidence.witness import witness_all
+    and give the cosignature back (`samizdat watch` does it every witnesses.every_seconds).
+    Exit status 1 when a log was refused."""
+    from samizdat.evidence.witness import witness_once
 
     settings, store = settings_of(ctx), store_of(ctx)
-    key, name = _identity(ctx)
     refused = False
-    with _client(ctx) as client:
-        while True:
-            for result in witness_all(store, client, key, name, settings.notify.webhooks):
-                if result.outcome == "cosigned":
-                    handed = "handed back" if result.delivered else "not taken by the log"
-                    console.print(f"cosigned {result.origin} at {result.size} entries ({handed})")
-                elif result.outcome == "refused":
-                    refused = True
-                    problem(f"{result.origin}: {result.detail}", label="REFUSED")
-                else:
-                    errors.print(f"{result.origin}: not reached: {result.detail}")
-            if not every:
-                break
-            time.sleep(every)
+    while True:
+        for result in witness_once(store, settings):
+            if result.outcome == "cosigned":
+                handed = "handed back" if result.delivered else "not taken by the log"
+                console.print(f"cosigned {result.origin} at {result.size} entries ({handed})")
+            elif result.outcome == "refused":
+                refused = True
+                problem(f"{result.origin}: {result.detail}", label="REFUSED")
+            else:
+                errors.print(f"{result.origin}: not reached: {result.detail}")
+        if not every:
+            break
+        time.sleep(every)
     if refused:
         raise typer.Exit(1)
 

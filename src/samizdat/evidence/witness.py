@@ -26,6 +26,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from samizdat import logs
+from samizdat.config import Settings
 from samizdat.evidence.checkpoints import (
     Checkpoint,
     archive_vkey,
@@ -34,7 +35,7 @@ from samizdat.evidence.checkpoints import (
     parse_vkey,
     with_signatures,
 )
-from samizdat.evidence.keys import public_raw
+from samizdat.evidence.keys import public_raw, witness_key
 from samizdat.evidence.merkle import verify_consistency
 from samizdat.store.witnessing import Alert, WatchedLog, WitnessError, WitnessQueries
 
@@ -110,6 +111,24 @@ def add_log(store: WitnessQueries, client: httpx.Client, url: str, key: str) -> 
         raise WitnessError(f"the checkpoint at {url} is not signed by that key: not adding it")
     store.watch_log(found.origin, url, vkey)
     return found
+
+
+def witness_identity(settings: Settings) -> tuple[Ed25519PrivateKey, str]:
+    """This archive's witness key (made the first time) and the name it cosigns under."""
+    key = witness_key(settings.data_dir)
+    return key, witness_name(settings.witnesses.name, settings.web.base_url, key)
+
+
+def witness_client(settings: Settings) -> httpx.Client:
+    return httpx.Client(timeout=settings.witnesses.timeout, follow_redirects=True, trust_env=False)
+
+
+def witness_once(store: WitnessQueries, settings: Settings) -> list[Witnessed]:
+    """One round over every watched log, as this archive's witness, with the settings' name,
+    timeout and alert receivers."""
+    key, name = witness_identity(settings)
+    with witness_client(settings) as client:
+        return witness_all(store, client, key, name, settings.notify.webhooks)
 
 
 def witness_all(
