@@ -26,7 +26,7 @@ from samizdat.config import DatabaseSettings, Settings, WitnessSettings
 from samizdat.evidence.checkpoints import Checkpoint, note_signers, sign_checkpoint
 from samizdat.evidence.keys import archive_key
 from samizdat.store import open_archive
-from samizdat.store.schema import log_entries, log_nodes, tree_heads
+from samizdat.store.schema import cosignatures, log_entries, log_nodes, tree_heads
 from samizdat.testing import Simulator
 from samizdat.web.app import create_app
 from samizdat.web.server import running_site
@@ -155,6 +155,21 @@ async def test_witnesses_cosign_an_extending_log_and_refuse_rollback_fork_and_re
             mirror = tmp_path / "mirror"
             run(settings.data_dir, "mirror", "build", str(mirror), env=on_its_database)
             assert (mirror / "log" / "checkpoint").read_text() == client.get("/log/checkpoint").text
+
+            # `samizdat verify` checks each checkpoint and the cosignatures kept with it.
+            assert run(settings.data_dir, "verify", env=on_its_database).rstrip().endswith(" 0 problems")
+            kept = store.cosignatures(second.size)[0]
+            flipped = kept[:-6] + ("A" if kept[-6] != "A" else "B") + kept[-5:]
+            with store.engine.begin() as connection:
+                connection.execute(
+                    update(cosignatures).where(cosignatures.c.line == kept).values(line=flipped)
+                )
+            found = run(settings.data_dir, "verify", env=on_its_database, code=1)
+            assert f"the cosignature of {kept.split(' ')[1]} does not hold" in " ".join(found.split())
+            with store.engine.begin() as connection:
+                connection.execute(
+                    update(cosignatures).where(cosignatures.c.line == flipped).values(line=kept)
+                )
 
             bremen = witnesses["bremen"]
 

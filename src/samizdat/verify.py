@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,8 @@ from typing import Any
 from samizdat.archive import ArchiveRef, CorruptRecord, read_record
 from samizdat.archive.integrity import scan_stream
 from samizdat.archive.storage import WarcFiles, warc_files
+from samizdat.evidence.checkpoints import Checkpoint, archive_vkey, note_signers, with_signatures
+from samizdat.evidence.heads import TreeHead
 from samizdat.evidence.keys import head_is_signed_by
 from samizdat.evidence.timestamps import TimestampError, check
 from samizdat.fetch.decode import ContentEncodingError
@@ -44,6 +46,7 @@ def verify_archive(
     *,
     public_key: bytes | None = None,
     timestamp_roots: Path | None = None,
+    witnesses: Sequence[str] = (),
     progress: Callable[[str, int, int], None] | None = None,
 ) -> Report:
     """Check everything (the log too, given the archive's ``public_key``); ``progress(stage,
@@ -81,7 +84,9 @@ def verify_archive(
         tell("references", done, len(refs))
     report.problems += store.link_problems()
     if public_key is not None:
-        report.problems += log_problems(files, store, refs, read, public_key, report, tell, timestamp_roots)
+        report.problems += log_problems(
+            files, store, refs, read, public_key, report, tell, timestamp_roots, witnesses
+        )
     return report
 
 
@@ -94,6 +99,7 @@ def log_problems(
     report: Report,
     tell: Callable[[str, int, int], None],
     timestamp_roots: Path | None = None,
+    witnesses: Sequence[str] = (),
 ) -> list[str]:
     """The log against itself, its signed heads, the WARC records and the database's rows.
 
@@ -146,6 +152,7 @@ def log_problems(
                 f"tree head of {head.size} entries: the log now gives another root at that size "
                 "(an entry it covers was changed, dropped or reordered)"
             )
+        problems += _checkpoint_problems(head, public_key, store.cosignatures(head.size), witnesses)
         for authority, token, stamped_at in store.head_timestamps(head.size):
             report.timestamps += 1
             try:
@@ -158,4 +165,32 @@ def log_problems(
                     f"tree head of {head.size} entries, stamp of {authority}: the token says {given}, "
                     f"the database {stamped_at}"
                 )
+    return problems
+
+
+def _checkpoint_problems(
+    head: TreeHead, public_key: bytes, cosigned: list[str], witnesses: Sequence[str]
+) -> list[str]:
+    """What does not hold of ``head``'s checkpoint (the archive's signature over the same size
+    and root) and of the cosignatures kept with it (each by one of ``witnesses``, verifier keys)."""
+    if head.checkpoint is None:
+        return []
+    where = f"tree head of {head.size} entries, checkpoint"
+    try:
+        checkpoint = Checkpoint.parse(head.checkpoint)
+        signers = note_signers(
+            with_signatures(head.checkpoint, cosigned),
+            [archive_vkey(checkpoint.origin, public_key), *witnesses],
+        )
+    except ValueError as exc:  # binascii.Error is one
+        return [f"{where}: unreadable ({exc})"]
+    problems = []
+    if (checkpoint.size, checkpoint.root) != (head.size, head.root):
+        problems.append(f"{where}: another size or root than the head's")
+    if checkpoint.origin not in signers:
+        problems.append(f"{where}: not signed by this archive's key")
+    for line in cosigned:
+        name = line.split(" ")[1]
+        if name not in signers:
+            problems.append(f"{where}: the cosignature of {name} does not hold for any key of witnesses.keys")
     return problems

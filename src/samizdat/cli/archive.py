@@ -195,6 +195,7 @@ def verify(ctx: typer.Context) -> None:
             store,
             public_key=key,
             timestamp_roots=Path(settings.timestamps.ca_file),
+            witnesses=settings.witnesses.keys,
             progress=advance,
         )
     for name, cut in report.repaired:
