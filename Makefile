@@ -35,10 +35,11 @@ run: $(STAMP)
 
 # Debian's packages the tests use: Chromium for the browser tests (Playwright's own browser
 # download needs the internet), with the CJK fonts to draw Chinese in the screenshots; Go and
-# golang.org/x/mod, whose signed-note code checks the checkpoints samizdat writes.
+# golang.org/x/mod, whose signed-note code checks the checkpoints samizdat writes; tinyproxy,
+# a real proxy for the ways out (fetch.egress).
 DEBIAN := /usr/bin/chromium /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc \
-	/usr/share/gocode/src/golang.org/x/mod/sumdb/note/note.go
-DEBIAN_PACKAGES := chromium fonts-noto-cjk golang-go golang-golang-x-mod-dev
+	/usr/share/gocode/src/golang.org/x/mod/sumdb/note/note.go /usr/bin/tinyproxy
+DEBIAN_PACKAGES := chromium fonts-noto-cjk golang-go golang-golang-x-mod-dev tinyproxy-bin
 
 $(DEBIAN):
 	@if [ "$$(id -u)" = 0 ]; then apt-get install -y -q $(DEBIAN_PACKAGES) >/dev/null || \

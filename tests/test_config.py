@@ -185,7 +185,7 @@ def test_samizdat_config_prints_every_key_with_its_unit_and_origin(tmp_path):
     from samizdat.config import effective
 
     every_key = {key for key, _, _ in effective(load_settings(environ={}, cwd=tmp_path))}
-    assert set(rows) == every_key and len(every_key) == 74
+    assert set(rows) == every_key and len(every_key) == 75
     wrong = CliRunner().invoke(app, ["config"], env={"SAMIZDAT_FETCH__TOTAL_CONCURRENCY": "0"})
     assert wrong.exit_code == 2
     assert "fetch.total_concurrency: expected a whole number ≥ 1, got '0'" in wrong.output

@@ -65,6 +65,13 @@ def _directory(value: Any) -> Any:
 Texts = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_split_commas)]
 
 
+def _egresses(value: tuple[str, ...]) -> tuple[str, ...]:
+    from samizdat.fetch.egress import parse_egresses
+
+    parse_egresses(value)  # its EgressError, a ValueError, says what is expected
+    return value
+
+
 @dataclass(frozen=True, config=_SECTION)
 class FetchSettings:
     user_agent: str = setting(DEFAULT_USER_AGENT, "sent with every request")
@@ -82,6 +89,11 @@ class FetchSettings:
     )
     lookup_cache_seconds: float = setting(
         300.0, "a name's addresses are used this long before asking again", unit="s", ge=0
+    )
+    egress: Annotated[Texts, AfterValidator(_egresses)] = setting(
+        (),
+        "ways out, each with its own budget per host: direct, an address of this machine, "
+        "http://host:port or socks5://user:password@host:port; empty: direct",
     )
 
 

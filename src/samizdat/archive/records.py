@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from samizdat.fetch import Exchange
 
 WARC_VERSION = "WARC/1.1"
+# A field of our own (WARC 1.1 allows them; the WARC- names are the standard's): the way out a
+# request went by.
+EGRESS_FIELD = "Samizdat-Egress"
 # The body is stored de-chunked, so a Transfer-Encoding header would misdescribe it.
 _HOP_BY_HOP = frozenset({"transfer-encoding"})
 
@@ -74,7 +77,13 @@ class RecordFactory(RecordBuilder):
             "request",
             b"",
             request_headers,
-            {"WARC-Date": date, "WARC-Concurrent-To": response.rec_headers["WARC-Record-ID"]},
+            {
+                "WARC-Date": date,
+                "WARC-Concurrent-To": response.rec_headers["WARC-Record-ID"],
+                # From where it was fetched: the machine's own address, another of its
+                # addresses, or a proxy (fetch/egress.py; never its credentials).
+                EGRESS_FIELD: exchange.egress,
+            },
         )
         return response, request
 

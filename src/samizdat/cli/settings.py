@@ -36,6 +36,10 @@ def config_command(
         unit = (field.json_schema_extra or {}).get("unit", "")
         if key in SECRETS or key.endswith(".admin_token"):
             value = "(set)" if value else "(not set)"
+        elif key == "fetch.egress":  # proxies' credentials stay out of sight
+            from samizdat.fetch.egress import parse_egresses
+
+            value = [egress.name for egress in parse_egresses(value)] if value else []
         elif isinstance(value, tuple):
             value = list(value)
         rows.append(

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import enum
 import time
-from collections import defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,9 +22,10 @@ import httpx
 
 from samizdat.config import FetchSettings
 from samizdat.fetch.decode import ContentEncodingError, DecodedText, decode_html, decompress
+from samizdat.fetch.egress import DIRECT, Egress, parse_egresses
 from samizdat.fetch.resolver import Resolver
 from samizdat.fetch.safety import Resolve, UnsafeURL, check_scheme, safe_address
-from samizdat.fetch.scheduler import HostScheduler
+from samizdat.fetch.scheduler import HostScheduler, Rerouted
 from samizdat.fetch.streams import AsyncioBackend
 from samizdat.fetch.turns import HostTurns, Priority, Turns
 from samizdat.pools import Pool
@@ -61,6 +62,7 @@ class Exchange:
     response_headers: Headers
     body: bytes  # as on the wire: still gzip-compressed if the server compressed it
     started_at: datetime
+    egress: str = DIRECT  # the way out it went by (fetch/egress.py)
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -85,14 +87,51 @@ class FetchResult:
     def ok(self) -> bool:
         return self.failure is None
 
+    @property
+    def egress(self) -> str | None:
+        """The way out its final answer came by (None: it never got one)."""
+        return self.exchanges[-1].egress if self.exchanges else None
+
     def text(self) -> DecodedText:
         return decode_html(self.content, self.content_type)
 
 
 class _Failed(Exception):
-    def __init__(self, kind: FetchFailure, message: str) -> None:
+    def __init__(self, kind: FetchFailure, message: str, *, way_down: bool = False) -> None:
         super().__init__(message)
         self.kind = kind
+        self.way_down = way_down  # the way out failed, not the host: another may get through
+
+
+# A way out that cannot connect (a proxy down, an address gone) rests as a whole this long
+# (real seconds: its trouble is the network's, not a host's answer in schedule time).
+WAY_DOWN_SECONDS = 30.0
+REMEMBERED_URLS = 50_000  # the way out each recent URL was fetched by: a confirmation takes another
+
+
+@dataclass
+class _Way:
+    """A way out and what this process knows of it."""
+
+    egress: Egress
+    transports: dict[str, httpx.AsyncBaseTransport]
+    requests: int = 0
+    refusals: int = 0
+    down_until: float = 0.0  # time.monotonic()
+    resting: dict[str, float] = field(default_factory=dict)  # host -> end of its rest (monotonic)
+    refused_in_a_row: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
+    sent: Counter[str] = field(default_factory=Counter)  # requests by host
+
+
+@dataclass(frozen=True)
+class EgressFigures:
+    """One way out, as ``samizdat status`` and the watch display show it."""
+
+    name: str
+    requests: int
+    refusals: int
+    resting_hosts: int
+    down_seconds: float
 
 
 class Fetcher:
@@ -126,10 +165,21 @@ class Fetcher:
         # Requests go straight to httpx's transports: redirects are followed here, and there is
         # no client-level cookie jar (every fetch is a first visit: no session to track us).
         # HTTP/2 is only ever negotiated over TLS; for http:// it would add overhead and nothing else.
-        self._transports = {
-            scheme: transport or _asyncio_transport(settings, http2=settings.http2 and scheme == "https")
-            for scheme in ("http", "https")
-        }
+        # Each way out (fetch.egress) has transports of its own.
+        self._ways = [
+            _Way(
+                egress,
+                {
+                    scheme: transport
+                    or _asyncio_transport(
+                        settings, egress, self.resolver, http2=settings.http2 and scheme == "https"
+                    )
+                    for scheme in ("http", "https")
+                },
+            )
+            for egress in parse_egresses(settings.egress)
+        ]
+        self._last_way: OrderedDict[str, str] = OrderedDict()
         self._timeouts = httpx.Timeout(settings.timeout, connect=settings.connect_timeout).as_dict()
         self._total = asyncio.Semaphore(settings.total_concurrency)
         # The per-host rate and back-off; shared with other processes when ``turns`` is given.
@@ -137,25 +187,71 @@ class Fetcher:
         self.scheduler = HostScheduler(
             self._turns, settings.per_host_concurrency, aging_seconds=aging_seconds
         )
-        self._refusals: defaultdict[str, int] = defaultdict(int)
 
-    def back_off(self, host: str, seconds: float) -> None:
-        """Send nothing to ``host`` for ``seconds``."""
-        self.scheduler.back_off(host, seconds)
+    def _key(self, host: str, way: _Way) -> str:
+        """The name ``host``'s queue and turns go by for ``way``: the host alone for the first
+        way out (as with one), the host and the way for the others."""
+        return host if way is self._ways[0] else f"{host} via {way.egress.name}"
 
-    def refused(self, host: str, rest_seconds: float) -> float:
-        """``host`` showed a verification or rate-limit page, 429 or 503: rest it, the longer the
-        more such answers came in a row (a quarter of ``rest_seconds`` for the first, doubling
-        up to four times it), since one such answer among many good ones is a glitch and a run
-        of them is the host telling us to slow down. Returns the rest in seconds."""
-        self._refusals[host] += 1
-        rest = rest_seconds * min(4.0, 2.0 ** (self._refusals[host] - 3))
-        self.back_off(host, rest)
+    def _way(self, name: str | None) -> _Way:
+        return next((way for way in self._ways if way.egress.name == name), self._ways[0])
+
+    def back_off(self, host: str, seconds: float, egress: str | None = None) -> None:
+        """Send nothing to ``host`` for ``seconds`` (through ``egress`` only, if given)."""
+        for way in self._ways if egress is None else [self._way(egress)]:
+            self.scheduler.back_off(self._key(host, way), seconds)
+            way.resting[host] = max(way.resting.get(host, 0.0), time.monotonic() + seconds)
+            if egress is not None and len(self._ways) > 1:
+                self.scheduler.reroute(self._key(host, way))  # its waiters take another way
+
+    def refused(self, host: str, rest_seconds: float, egress: str | None = None) -> float:
+        """``host`` showed a verification or rate-limit page, 429 or 503 to ``egress`` (the
+        first way out if None): rest that way for that host, the longer the more such answers
+        came in a row (a quarter of ``rest_seconds`` for the first, doubling up to four times
+        it), since one such answer among many good ones is a glitch and a run of them is the
+        host telling us to slow down; the other ways carry on. Returns the rest in seconds."""
+        way = self._way(egress)
+        way.refusals += 1
+        way.refused_in_a_row[host] += 1
+        rest = rest_seconds * min(4.0, 2.0 ** (way.refused_in_a_row[host] - 3))
+        self.back_off(host, rest, way.egress.name)
         return rest
 
-    def answered(self, host: str) -> None:
-        """``host`` answered a request as it should: the run of refusals is over."""
-        self._refusals.pop(host, None)
+    def answered(self, host: str, egress: str | None = None) -> None:
+        """``host`` answered a request through ``egress`` as it should: that run of refusals is over."""
+        self._way(egress).refused_in_a_row.pop(host, None)
+
+    def egresses(self) -> list[EgressFigures]:
+        now = time.monotonic()
+        return [
+            EgressFigures(
+                way.egress.name,
+                way.requests,
+                way.refusals,
+                sum(1 for end in way.resting.values() if end > now),
+                round(max(way.down_until - now, 0.0), 1),
+            )
+            for way in self._ways
+        ]
+
+    def _choose(self, host: str, avoid: str | None) -> _Way:
+        """The way out for the next request to ``host``: of those up, one not resting for the
+        host, with the fewest of its requests queued or in flight, then the fewest sent to it
+        (so that the ways share the load); not ``avoid`` while another is up."""
+        now = time.monotonic()
+        up = [way for way in self._ways if way.down_until <= now] or [
+            min(self._ways, key=lambda w: w.down_until)
+        ]
+        if avoid is not None and len(up) > 1:
+            up = [way for way in up if way.egress.name != avoid] or up
+        return min(
+            up,
+            key=lambda way: (
+                max(way.resting.get(host, 0.0) - now, 0.0),
+                self.scheduler.load(self._key(host, way)),
+                way.sent[host],
+            ),
+        )
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -164,7 +260,8 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        for transport in {id(t): t for t in self._transports.values()}.values():
+        transports = [t for way in self._ways for t in way.transports.values()]
+        for transport in {id(t): t for t in transports}.values():
             await transport.aclose()
         if self._own_lookups is not None:
             self._own_lookups.close()
@@ -178,12 +275,18 @@ class Fetcher:
         accept: str = _ACCEPT_HTML,
         priority: Priority = Priority.CAPTURE,
         order: int | None = None,
+        avoid_egress: str | None = None,
     ) -> FetchResult:
         """GET ``url``, following redirects; never raises for network or server trouble.
 
         ``priority`` places each of its requests in the host's queue; ``order`` (from
         ``fetcher.scheduler.ticket()``) keeps a retried request's earlier place in its class.
+        It goes out by another way than ``avoid_egress`` while there is one; a confirmation
+        (``Priority.CONFIRM``) by another way than the one that last fetched ``url``: a notice
+        seen from one address only may be that address being blocked.
         """
+        if avoid_egress is None and priority is Priority.CONFIRM:
+            avoid_egress = self._last_way.get(url)
         started = time.monotonic()
         fetched_at = datetime.now(UTC)
         exchanges: list[Exchange] = []
@@ -191,7 +294,7 @@ class Fetcher:
         deadline = _Deadline(self.settings.timeout)
         try:
             final, content = await self._follow(
-                url, headers or {}, accept, cap, exchanges, _Place(priority, order), deadline
+                url, headers or {}, accept, cap, exchanges, _Place(priority, order, avoid_egress), deadline
             )
         except _Failed as failed:
             return self._failed(url, exchanges, fetched_at, started, failed.kind, str(failed))
@@ -200,6 +303,7 @@ class Fetcher:
             return self._failed(url, exchanges, fetched_at, started, FetchFailure.TIMEOUT, message)
         if exchanges:
             fetched_at = exchanges[0].started_at  # when it was sent, not when it joined the queue
+        self._remember(url, final.egress)
         return FetchResult(
             requested_url=url,
             final_url=final.url,
@@ -211,6 +315,12 @@ class Fetcher:
             elapsed=time.monotonic() - started,
             redirect_chain=tuple(e.url for e in exchanges[:-1]),
         )
+
+    def _remember(self, url: str, egress: str) -> None:
+        self._last_way[url] = egress
+        self._last_way.move_to_end(url)
+        if len(self._last_way) > REMEMBERED_URLS:
+            self._last_way.popitem(last=False)
 
     def _failed(
         self,
@@ -295,21 +405,25 @@ class Fetcher:
         request = httpx.Request(
             "GET", pinned, headers=headers, extensions={"sni_hostname": host, "timeout": self._timeouts}
         )
-        async with self.scheduler.slot(host, place.priority, order=place.order), self._total:
-            started_at = datetime.now(UTC)
-            async with deadline.running():
-                try:
-                    response = await self._transports[scheme].handle_async_request(request)
-                except httpx.TimeoutException as exc:
-                    raise _Failed(FetchFailure.TIMEOUT, f"{host}: {type(exc).__name__}") from None
-                except httpx.ConnectError as exc:
-                    raise _Failed(FetchFailure.CONNECT, f"cannot connect to {host}: {exc}") from None
-                except httpx.HTTPError as exc:
-                    raise _Failed(FetchFailure.PROTOCOL, f"{host}: {exc}") from None
-                try:
-                    body = await _read_capped(response, cap)
-                finally:
-                    await response.aclose()
+        tried: set[str] = set()
+        while True:
+            way = self._choose(host, place.avoid_egress if not tried else None)
+            if way.egress.name in tried:
+                way = next((w for w in self._ways if w.egress.name not in tried), way)
+            tried.add(way.egress.name)
+            try:
+                started_at, response, body = await self._send(
+                    request, scheme, host, way, place, cap, deadline
+                )
+                break
+            except Rerouted:
+                tried.discard(way.egress.name)  # it never went: choose again, that way now resting
+            except _Failed as failed:
+                if not failed.way_down:
+                    raise
+                way.down_until = time.monotonic() + WAY_DOWN_SECONDS
+                if len(tried) == len(self._ways):
+                    raise
         request_headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw)
         return Exchange(
             url=url,
@@ -324,15 +438,57 @@ class Fetcher:
             ),
             body=body,
             started_at=started_at,
+            egress=way.egress.name,
         )
+
+    async def _send(
+        self,
+        request: httpx.Request,
+        scheme: str,
+        host: str,
+        way: _Way,
+        place: _Place,
+        cap: int,
+        deadline: _Deadline,
+    ) -> tuple[datetime, httpx.Response, bytes]:
+        """Send ``request`` by ``way`` once it has a place and a turn of ``host``'s budget
+        there; a failure of the way itself (a proxy that does not answer, a local address
+        gone) says so, that the request may go by another."""
+        async with self.scheduler.slot(self._key(host, way), place.priority, order=place.order), self._total:
+            way.requests += 1
+            way.sent[host] += 1
+            started_at = datetime.now(UTC)
+            async with deadline.running():
+                try:
+                    response = await way.transports[scheme].handle_async_request(request)
+                except httpx.TimeoutException as exc:
+                    raise _Failed(FetchFailure.TIMEOUT, f"{host}: {type(exc).__name__}") from None
+                except httpx.ProxyError as exc:
+                    raise _Failed(
+                        FetchFailure.CONNECT, f"the proxy {way.egress.name} refused {host}: {exc}"
+                    ) from None
+                except httpx.ConnectError as exc:
+                    down = way.egress.is_proxy or "assign requested address" in str(exc)
+                    where = f" by {way.egress.name}" if down else ""
+                    raise _Failed(
+                        FetchFailure.CONNECT, f"cannot connect to {host}{where}: {exc}", way_down=down
+                    ) from None
+                except httpx.HTTPError as exc:
+                    raise _Failed(FetchFailure.PROTOCOL, f"{host}: {exc}") from None
+                try:
+                    body = await _read_capped(response, cap)
+                finally:
+                    await response.aclose()
+        return started_at, response, body
 
 
 @dataclass(frozen=True)
 class _Place:
-    """Where a fetch's requests stand in their host's queue."""
+    """Where a fetch's requests stand in their host's queue, and the way out they avoid."""
 
     priority: Priority
     order: int | None
+    avoid_egress: str | None = None
 
 
 class _Deadline:
@@ -352,16 +508,38 @@ class _Deadline:
             self.left -= time.monotonic() - started
 
 
-def _asyncio_transport(settings: FetchSettings, *, http2: bool) -> httpx.AsyncHTTPTransport:
-    """httpx's transport with its connection pool on asyncio streams (see :mod:`.streams`)."""
-    return asyncio_transport(http2=http2, limits=httpx.Limits(max_connections=settings.total_concurrency))
+def _asyncio_transport(
+    settings: FetchSettings, egress: Egress, resolver: Resolve, *, http2: bool
+) -> httpx.AsyncHTTPTransport:
+    """httpx's transport for ``egress`` with its connection pool on asyncio streams (see
+    :mod:`.streams`): requests go to addresses already looked up, a proxy's name is looked up
+    by ``resolver``."""
+    return asyncio_transport(
+        http2=http2,
+        limits=httpx.Limits(max_connections=settings.total_concurrency),
+        resolver=resolver if egress.is_proxy else None,
+        local_address=egress.local_address,
+        proxy=egress.proxy,
+    )
 
 
 def asyncio_transport(
-    *, http2: bool = False, limits: httpx.Limits | None = None, resolver: Resolve | None = None
+    *,
+    http2: bool = False,
+    limits: httpx.Limits | None = None,
+    resolver: Resolve | None = None,
+    local_address: str | None = None,
+    proxy: str | None = None,
 ) -> httpx.AsyncHTTPTransport:
-    """An httpx transport on plain asyncio streams; host names (if any) looked up by ``resolver``."""
-    transport = httpx.AsyncHTTPTransport(http2=http2, trust_env=False, limits=limits or httpx.Limits())
+    """An httpx transport on plain asyncio streams; host names (if any) looked up by ``resolver``;
+    connections from ``local_address`` or through ``proxy``."""
+    transport = httpx.AsyncHTTPTransport(
+        http2=http2,
+        trust_env=False,
+        limits=limits or httpx.Limits(),
+        local_address=local_address,
+        proxy=proxy,
+    )
     transport._pool._network_backend = AsyncioBackend(resolver)  # httpx takes no backend argument
     return transport
 

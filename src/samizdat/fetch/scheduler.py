@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 FAIR_SHARE = 0.1
 
 
+class Rerouted(Exception):
+    """The request's way out rests for this host: it chooses again (:meth:`HostScheduler.reroute`)."""
+
+
 @dataclass(order=True)
 class _Waiter:
     priority: int
@@ -118,6 +122,22 @@ class HostScheduler:
             return
         future = self._turn_threads.submit(self.turns.back_off, host, seconds)
         future.add_done_callback(_logged_failure)
+
+    def reroute(self, host: str) -> None:
+        """Send back every request still waiting in ``host``'s queue (:class:`Rerouted`): the
+        way out that queue is for rests, and another may take them now."""
+        state = self._hosts.get(host)
+        if state is None:
+            return
+        for waiter in state.waiting:
+            if not waiter.granted.done():
+                waiter.granted.set_exception(Rerouted())
+        state.waiting.clear()
+
+    def load(self, host: str) -> int:
+        """Requests for ``host`` in flight or waiting in this process."""
+        state = self._hosts.get(host)
+        return 0 if state is None else state.active + len(state.waiting)
 
     def ticket(self) -> int:
         """A place in line, for a request that will be retried (see :meth:`slot`)."""

@@ -43,7 +43,7 @@ import random
 import re
 import threading
 import time
-from collections import deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -88,6 +88,7 @@ class Simulator:
         gzip_pages: bool = True,
         time_scale: float = 1.0,
         rate_limit: float = 0.0,
+        rate_limit_per_address: float = 0.0,
         log_path: Path | None = None,
         listings_keep_removed: bool = False,
         account_entries: int = FEED_ENTRIES,
@@ -147,6 +148,13 @@ class Simulator:
         # Article requests per second above which the platform shows its verification page.
         self.rate_limit = rate_limit
         self._recent: deque[float] = deque()
+        # The same, for each client address apart: what one address may send before the
+        # platform shows it (and only it) the verification page. ``served_to`` counts the
+        # article requests each address made, ``refused_to`` those it was refused.
+        self.rate_limit_per_address = rate_limit_per_address
+        self._recent_from: defaultdict[str, deque[float]] = defaultdict(deque)
+        self.served_to: Counter[str] = Counter()
+        self.refused_to: Counter[str] = Counter()
         self.requests: list[tuple[float, str, str, str]] = []  # (time, path, what was served, article token)
         self._log = log_path.open("a", encoding="utf-8", buffering=1 << 16) if log_path else None
         # The platform's own lists (an account's history, its feed) drop a removed article at
@@ -281,14 +289,24 @@ class Simulator:
         if self._log:
             self._log.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
-    def _too_fast(self) -> bool:
-        if self.rate_limit <= 0:
-            return False
+    def _too_fast(self, client: str) -> bool:
+        """Whether this article request goes past the platform's rate, or its client address's."""
+        self.served_to[client] += 1
         now = time.monotonic()
-        self._recent.append(now)
-        while self._recent and self._recent[0] < now - 1.0:
-            self._recent.popleft()
-        return len(self._recent) > self.rate_limit
+        too_fast = False
+        for recent, limit in (
+            (self._recent, self.rate_limit),
+            (self._recent_from[client], self.rate_limit_per_address),
+        ):
+            if limit <= 0:
+                continue
+            recent.append(now)
+            while recent and recent[0] < now - 1.0:
+                recent.popleft()
+            too_fast = too_fast or len(recent) > limit
+        if too_fast:
+            self.refused_to[client] += 1
+        return too_fast
 
     async def _respond(self, target: str, headers: dict[str, str], writer: asyncio.StreamWriter) -> bool:
         parts = urlsplit(target)
@@ -309,7 +327,7 @@ class Simulator:
                 self._logged(path, "notice:deleted-by-author")
                 return self._page(writer, headers, self.notices["deleted-by-author"])
             self._article_requests += 1
-            if self._too_fast():
+            if self._too_fast(writer.get_extra_info("peername")[0]):
                 self._logged(path, "verification", article)
                 return self._page(writer, headers, self.notices["verification"])
             if self.flaky_every and self._article_requests % self.flaky_every == 0:

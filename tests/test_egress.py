@@ -1,0 +1,200 @@
+"""Ways out (issue 29): requests spread over several egresses, each with its own budget per
+host; a refusal rests only the egress that met it; a proxy that is down is taken out and comes
+back; a real proxy (Debian's tinyproxy) carries requests; the WARC request records name the
+egress; a removal is confirmed through another egress than the one that saw it.
+
+Loopback addresses 127.0.0.2, 127.0.0.3, … are this machine's on Linux with no setup: the
+simulator tells its clients apart by them (``rate_limit_per_address``)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from samizdat.archive.records import EGRESS_FIELD
+from samizdat.config import ConfigError, FetchSettings, WatchSettings, load_settings
+from samizdat.fetch import Fetcher
+from samizdat.fetch import client as fetch_client
+from samizdat.fetch.turns import Priority
+from samizdat.platforms.wechat import WeChat
+from samizdat.testing import Simulator
+from samizdat.watch.refusals import note_answer
+from tests.helpers import WECHAT, missing
+
+WATCH = WatchSettings(backoff_seconds=60.0, time_scale=1.0)
+
+
+def settings(*egress: str, rate: float = 0.0) -> FetchSettings:
+    return FetchSettings(allow_private_networks=True, timeout=10, egress=egress, per_host_rate=rate)
+
+
+async def fetch_all(fetcher: Fetcher, sim: Simulator, paths: list[str]) -> list:
+    async def one(path):
+        page = await fetcher.fetch(sim.base + path, priority=Priority.ROUTINE)
+        note_answer(
+            fetcher, WATCH, page, WeChat().parse(page.final_url, page.text().text) if page.ok else None
+        )
+        return page
+
+    return await asyncio.gather(*(one(path) for path in paths))
+
+
+async def test_requests_spread_over_the_ways_out_each_within_its_own_budget():
+    with Simulator(WECHAT, copies=12, rate_limit_per_address=10) as sim:
+        paths = [a.path for a in sim.articles][:36]
+        ways = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
+        async with Fetcher(settings(*ways, rate=8)) as fetcher:
+            started = time.monotonic()
+            pages = await fetch_all(fetcher, sim, paths)
+            seconds = time.monotonic() - started
+        assert all(p.ok and p.status == 200 for p in pages)
+        assert {p.egress for p in pages} == set(ways)
+        assert all(sim.served_to[address] == 12 for address in ways), sim.served_to
+        assert sum(sim.refused_to.values()) == 0
+        # 36 requests at 8/s on each of three ways: about 1.5 s, not the 4.5 s of one way.
+        assert seconds < 3.0, seconds
+        figures = {f.name: f for f in fetcher.egresses()}
+        assert [figures[w].requests for w in ways] == [12, 12, 12]
+
+
+async def test_a_refused_way_out_rests_for_that_host_while_the_others_carry_on():
+    with Simulator(WECHAT, copies=10, rate_limit_per_address=1000) as sim:
+        sim.rate_limit_per_address = 1000
+        blocked = "127.0.0.2"
+        original = sim._too_fast
+        sim._too_fast = lambda address: original(address) or address == blocked  # it alone is refused
+        async with Fetcher(settings("127.0.0.1", blocked, "127.0.0.3")) as fetcher:
+            first = await fetch_all(fetcher, sim, [a.path for a in sim.articles[:30]])
+            second = await fetch_all(fetcher, sim, [a.path for a in sim.articles[30:60]])
+        refused = [p for p in first if p.egress == blocked]
+        assert refused, "the blocked address was tried"
+        assert all(p.egress != blocked for p in second), "it rests: the next requests went the other ways"
+        assert all(p.ok for p in second) and len({p.egress for p in second}) == 2
+        figures = {f.name: f for f in fetcher.egresses()}
+        assert figures[blocked].refusals == len(refused) and figures[blocked].resting_hosts == 1
+        assert figures["127.0.0.1"].resting_hosts == figures["127.0.0.3"].resting_hosts == 0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_tinyproxy(directory: Path, port: int) -> subprocess.Popen:
+    if shutil.which("tinyproxy") is None:
+        missing("tinyproxy: apt-get install tinyproxy-bin (make test does)")
+    config = directory / "tinyproxy.conf"
+    config.write_text(
+        f"Port {port}\nListen 127.0.0.1\nAllow 127.0.0.1\nTimeout 30\nLogLevel Error\nMaxClients 20\n"
+        "DisableViaHeader Yes\n"
+    )
+    proxy = subprocess.Popen(
+        ["tinyproxy", "-d", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return proxy
+        time.sleep(0.05)
+    proxy.kill()
+    raise RuntimeError(f"tinyproxy did not start on port {port}")
+
+
+async def test_a_proxy_that_is_down_is_taken_out_and_comes_back(tmp_path, monkeypatch):
+    monkeypatch.setattr(fetch_client, "WAY_DOWN_SECONDS", 1.0)
+    port = free_port()
+    proxy_way = f"http://127.0.0.1:{port}"
+    with Simulator(WECHAT, copies=4) as sim:
+        async with Fetcher(settings("direct", proxy_way)) as fetcher:
+            pages = await fetch_all(fetcher, sim, [a.path for a in sim.articles[:8]])
+            assert all(p.ok for p in pages), [p.error for p in pages]  # the proxy's share went direct
+            assert {p.egress for p in pages} == {"direct"}
+            assert {f.name: f.down_seconds > 0 for f in fetcher.egresses()} == {
+                "direct": False,
+                proxy_way: True,
+            }
+            proxy = start_tinyproxy(tmp_path, port)
+            try:
+                await asyncio.sleep(1.1)  # its rest is over: it is tried again, and carries
+                pages = await fetch_all(fetcher, sim, [a.path for a in sim.articles[8:16]])
+            finally:
+                proxy.terminate()
+                proxy.wait(10)
+        assert all(p.ok for p in pages)
+        assert {p.egress for p in pages} == {"direct", proxy_way}
+
+
+async def test_a_real_proxy_carries_captures_and_the_warc_records_name_the_way_out(tmp_path):
+    from samizdat.app import pipeline
+    from tests.helpers import fast_archive_settings
+
+    port = free_port()
+    proxy = start_tinyproxy(tmp_path, port)
+    try:
+        with Simulator(WECHAT, copies=2) as sim:
+            archive = fast_archive_settings(tmp_path / "data", sim)
+            archive = dataclasses.replace(
+                archive, fetch=dataclasses.replace(archive.fetch, egress=(f"http://127.0.0.1:{port}",))
+            )
+            async with pipeline(archive) as pipe:
+                for article in sim.articles[:2]:
+                    captured = await pipe.capturer.capture(sim.base + article.path)
+                    assert captured.article_id is not None
+    finally:
+        proxy.terminate()
+        proxy.wait(10)
+    named = []
+    for path in sorted((tmp_path / "data" / "warcs").glob("*.warc.gz")):
+        with path.open("rb") as stream:
+            for record in ArchiveIterator(stream):
+                if record.rec_type == "request":
+                    named.append(record.rec_headers.get_header(EGRESS_FIELD))
+    assert named and set(named) == {f"http://127.0.0.1:{port}"}, named
+
+
+async def test_a_confirmation_goes_out_by_another_way_than_the_one_that_saw_the_notice():
+    with Simulator(WECHAT, copies=1) as sim:
+        url = sim.base + sim.articles[0].path
+        async with Fetcher(settings("127.0.0.1", "127.0.0.2")) as fetcher:
+            for _ in range(3):
+                routine = await fetcher.fetch(url, priority=Priority.ROUTINE)
+                confirm = await fetcher.fetch(url, priority=Priority.CONFIRM)
+                assert confirm.egress != routine.egress
+
+
+def test_a_wrong_way_out_says_what_is_expected(tmp_path):
+    for given in ("ftp://proxy:21", "http://proxy", "nonsense", "direct,direct"):
+        with pytest.raises(ConfigError) as raised:
+            load_settings(environ={"SAMIZDAT_FETCH__EGRESS": given}, cwd=tmp_path)
+        assert "fetch.egress: expected" in str(raised.value)
+    secret = load_settings(
+        environ={"SAMIZDAT_FETCH__EGRESS": "socks5://me:hunter2@127.0.0.1:1080"}, cwd=tmp_path
+    )
+    from samizdat.fetch.egress import parse_egresses
+
+    assert [e.name for e in parse_egresses(secret.fetch.egress)] == ["socks5://127.0.0.1:1080"]
+
+
+def test_samizdat_config_shows_the_ways_out_without_their_credentials():
+    import json
+
+    from typer.testing import CliRunner
+
+    from samizdat.cli import app
+
+    shown = CliRunner().invoke(
+        app, ["config", "--json"], env={"SAMIZDAT_FETCH__EGRESS": "direct,socks5://me:hunter2@127.0.0.1:1080"}
+    )
+    assert shown.exit_code == 0 and "hunter2" not in shown.output
+    rows = {row["key"]: row for row in map(json.loads, shown.output.splitlines())}
+    assert rows["fetch.egress"]["value"] == ["direct", "socks5://127.0.0.1:1080"]
