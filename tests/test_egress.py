@@ -198,3 +198,49 @@ def test_samizdat_config_shows_the_ways_out_without_their_credentials():
     assert shown.exit_code == 0 and "hunter2" not in shown.output
     rows = {row["key"]: row for row in map(json.loads, shown.output.splitlines())}
     assert rows["fetch.egress"]["value"] == ["direct", "socks5://127.0.0.1:1080"]
+
+
+@pytest.mark.slow
+async def test_the_watcher_and_samizdat_status_show_each_way_out(tmp_path):
+    """The watcher, as a user runs it, over two ways out, one of them refused by the platform:
+    every article is captured, and `samizdat status` shows each way's requests, refusals and rest."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from samizdat.cli import app
+    from samizdat.service import Watcher
+    from samizdat.store import open_archive
+    from tests.helpers import fast_archive_settings
+
+    with Simulator(WECHAT, copies=2) as sim:
+        blocked = "127.0.0.2"
+        original = sim._too_fast
+        sim._too_fast = lambda address: original(address) or address == blocked
+        archive = fast_archive_settings(tmp_path / "data", sim)
+        archive = dataclasses.replace(
+            archive,
+            fetch=dataclasses.replace(archive.fetch, egress=("127.0.0.1", blocked), per_host_rate=20.0),
+            capture=dataclasses.replace(archive.capture, images=False),
+        )
+        store = open_archive(archive)
+        store.add_source("feed", f"{sim.base}/feed.xml", title=None, interval_seconds=600)
+        watcher = Watcher(archive)
+        stop = asyncio.Event()
+        running = asyncio.create_task(watcher.run(stop))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and sum(1 for _ in store.iter_export()) < len(sim.articles):
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(2.5)  # a heartbeat
+        shown = CliRunner().invoke(
+            app,
+            ["--data-dir", str(archive.data_dir), "status", "--json"],
+            env={"SAMIZDAT_FETCH__EGRESS": f"127.0.0.1,{blocked}"},
+        )
+        stop.set()
+        await running
+    assert sum(1 for _ in store.iter_export()) == len(sim.articles)  # the refused way held nothing up
+    ways = json.loads(shown.stdout)["egresses"]
+    assert set(ways) == {"127.0.0.1", blocked}
+    assert ways[blocked]["refusals"] >= 1 and ways[blocked]["resting_hosts"] == 1
+    assert ways["127.0.0.1"]["refusals"] == 0 and ways["127.0.0.1"]["requests"] > ways[blocked]["requests"]

@@ -96,6 +96,8 @@ class Status:
     queues: dict[str, tuple[int, float]] = field(default_factory=dict)
     # Requests sent to each host by class since the start: what polls, captures and checks took.
     requests: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Each way out (fetch.egress): requests sent, refusals met, hosts it rests for, seconds down.
+    egresses: dict[str, dict[str, float]] = field(default_factory=dict)
     # Due in the database by class (every process's), and how late the most overdue is (seconds).
     due_by_class: dict[str, tuple[int, float]] = field(default_factory=dict)
     recent: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=100_000))
@@ -595,6 +597,15 @@ class Watcher:
                 )
                 for host in sent.keys() | self._checked.keys()
             }
+            self.status.egresses = {
+                figures.name: {
+                    "requests": figures.requests,
+                    "refusals": figures.refusals,
+                    "resting_hosts": figures.resting_hosts,
+                    "down_seconds": figures.down_seconds,
+                }
+                for figures in pipe.fetcher.egresses()
+            }
             self.status.linked = self.first_sight.linked
             self.status.links_set_aside = self.first_sight.set_aside
             if self.notifier is not None:
@@ -613,6 +624,7 @@ class Watcher:
                 captures=self.status.captured,
                 queues=self.status.queues,
                 requests=self.status.requests,
+                egresses=self.status.egresses,
             )
             await self._free_dead_claims(pipe)
             with contextlib.suppress(TimeoutError):

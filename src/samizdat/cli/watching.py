@@ -101,6 +101,7 @@ def worker_command(ctx: typer.Context) -> None:
                 "linked": status.linked,
                 "links_set_aside": status.links_set_aside,
                 "requests_by_host": status.requests,
+                "egresses": status.egresses,
             }
             console.print_json(json.dumps(line), indent=None)
         await running
@@ -150,6 +151,7 @@ def status_command(
     alive = [w for w in queue["workers"] if now - w["seen_at"] < ALIVE_WITHIN]
     waiting: dict[str, list[float]] = {}
     sent: dict[str, dict[str, int]] = {}
+    ways: dict[str, dict[str, float]] = {}  # by way out (fetch.egress), the workers' added up
     for worker in alive:
         for name, (count, oldest) in (worker["queues"] or {}).items():
             total = waiting.setdefault(name, [0, 0.0])
@@ -159,6 +161,13 @@ def status_command(
             for name, count in classes.items():
                 sent.setdefault(host, {}).setdefault(name, 0)
                 sent[host][name] += count
+        for name, figures in (worker.get("egresses") or {}).items():
+            total = ways.setdefault(
+                name, {"requests": 0, "refusals": 0, "resting_hosts": 0, "down_seconds": 0.0}
+            )
+            for figure in ("requests", "refusals", "resting_hosts"):
+                total[figure] += figures.get(figure, 0)
+            total["down_seconds"] = max(total["down_seconds"], figures.get("down_seconds", 0.0))
     if as_json:
         figures = {
             "at": now.isoformat(),
@@ -168,6 +177,7 @@ def status_command(
             "due_by_class": {k: {"count": c, "late_seconds": round(late, 3)} for k, (c, late) in due.items()},
             "waiting_by_class": {k: {"count": c, "oldest_seconds": o} for k, (c, o) in waiting.items()},
             "requests_by_host": sent,
+            "egresses": ways,
             "workers_alive": len(alive),
         }
         print(json.dumps(figures))
@@ -190,6 +200,8 @@ def status_command(
     for name, label in WAITING_CLASSES.items():
         count, oldest_wait = waiting.get(name, (0, 0.0))
         table.add_row(f"  {label}", f"{count:,}" + (f", the oldest for {oldest_wait:.1f} s" if count else ""))
+    for name, figures in ways.items():
+        table.add_row(f"by way out {name}", _way_figures(figures))
     console.print(table)
     workers = Table(
         "worker", "host", "pid", "seen", "up", "checks", "captures", title=f"workers alive: {len(alive)}"
@@ -344,9 +356,14 @@ def _status_table(watcher, settings: Settings) -> Table:
     ]:
         spent = ", ".join(f"{name} {count:,}" for name, count in sorted(counts.items(), key=lambda i: -i[1]))
         table.add_row(f"sent to {host}", spent)
+    if len(status.egresses) > 1:
+        for name, figures in status.egresses.items():
+            table.add_row(f"by way out {name}", _way_figures(figures))
     rate = f"{fetch.per_host_rate:g}/s" if fetch.per_host_rate else "no rate limit"
+    ways = f", for each of {len(status.egresses)} ways out" if len(status.egresses) > 1 else ""
     table.add_row(
-        "per-host budget", f"{fetch.per_host_concurrency} in flight, {rate} (workers: {watcher.workers})"
+        "per-host budget",
+        f"{fetch.per_host_concurrency} in flight, {rate}{ways} (workers: {watcher.workers})",
     )
     table.add_row("notifications", f"{status.notified:,} sent, {status.notify_failed:,} given up")
     if status.requested:
@@ -354,6 +371,15 @@ def _status_table(watcher, settings: Settings) -> Table:
     for line in status.news:
         table.add_row("", line)
     return table
+
+
+def _way_figures(figures: dict[str, float]) -> str:
+    shown = f"{figures['requests']:,} requests, {figures['refusals']:,} refused"
+    if figures["resting_hosts"]:
+        shown += f", resting for {figures['resting_hosts']:,} hosts"
+    if figures["down_seconds"]:
+        shown += f", down for {figures['down_seconds']:.0f} s more"
+    return shown
 
 
 def print_news(found: CheckReport) -> None:

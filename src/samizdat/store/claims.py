@@ -113,7 +113,8 @@ class ClaimQueries:
 
     def heartbeat(self, name: str, *, host: str, pid: int, started_at: datetime, now: datetime, checks: int,
                   captures: int, queues: dict[str, Any] | None = None,
-                  requests: dict[str, dict[str, int]] | None = None) -> None:  # fmt: skip
+                  requests: dict[str, dict[str, int]] | None = None,
+                  egresses: dict[str, dict[str, float]] | None = None) -> None:  # fmt: skip
         """Say that worker ``name`` is alive (``samizdat status`` lists the workers seen lately)."""
         values = {
             "seen_at": now,
@@ -121,6 +122,7 @@ class ClaimQueries:
             "captures": captures,
             "queues": queues,
             "requests": requests,
+            "egresses": egresses,
         }
         with self.engine.begin() as connection:
             if not connection.execute(

@@ -302,6 +302,7 @@ workers = Table(
     Column("captures", BigInteger, nullable=False),
     Column("queues", JSON),  # its requests waiting, by class: {"capture": [count, oldest wait s], …}
     Column("requests", JSON),  # its requests sent since it started, by host and class: {host: {class: n}}
+    Column("egresses", JSON),  # its ways out: {name: {"requests": n, "refusals": n, "resting_hosts": n, …}}
 )
 
 # The per-host request rate shared by workers on several machines (fetch/turns.py): when each
