@@ -65,7 +65,9 @@ def start_simulator(args: argparse.Namespace, directory: Path) -> tuple[subproce
         "--publish-hours",
         str(args.publish_hours),
         "--rate-limit",
-        str(args.rate * 1.2),
+        str(0 if args.rate_limit_per_address else args.rate * 1.2),
+        "--rate-limit-per-address",
+        str(args.rate_limit_per_address),
         "--log",
         str(directory / "requests.jsonl"),
         "--plan",
@@ -104,6 +106,10 @@ def sim_seconds(moment, plan: dict) -> float:
     return (moment.timestamp() - plan["start"]) * plan["time_scale"]
 
 
+def median_of(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -125,6 +131,19 @@ def main() -> int:
     parser.add_argument("--checks", type=int, default=20, help="watch.checks_per_article")
     parser.add_argument("--rate", type=float, default=250.0, help="fetch.per_host_rate, requests/s")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--egresses",
+        type=int,
+        default=1,
+        help="ways out (fetch.egress): 127.0.0.1, 127.0.0.2, … each with --rate of its own",
+    )
+    parser.add_argument(
+        "--rate-limit-per-address",
+        type=float,
+        default=0.0,
+        help="the simulator refuses each client address past this many article requests/s "
+        "(0: the platform-wide limit, 1.2 × --rate)",
+    )
     parser.add_argument(
         "--account-entries",
         type=int,
@@ -153,6 +172,7 @@ def main() -> int:
                     total_concurrency=24,
                     per_host_rate=args.rate,
                     timeout=30,
+                    egress=tuple(f"127.0.0.{i}" for i in range(1, args.egresses + 1)),
                 ),
                 watch=WatchSettings(time_scale=args.time_scale, checks_per_article=args.checks),
                 platforms={"wechat": PlatformSettings(hosts=(urlsplit(base).netloc,))},
@@ -230,10 +250,10 @@ def report(args, settings: Settings, plan: dict, watcher: Watcher, log_path: Pat
     fixed = [delay + confirmation for delay in fixed_seen]
     per_second = Counter(int(t) for t in article_requests)
     published = sum(1 for f in fates.values() if f["published_at"] <= end)
-    median, p90 = statistics.median(delays), percentile(delays, 0.9)
-    fixed_median, fixed_p90 = statistics.median(fixed), percentile(fixed, 0.9)
-    seen_median, seen_p90 = statistics.median(seen), percentile(seen, 0.9)
-    fixed_seen_median, fixed_seen_p90 = statistics.median(fixed_seen), percentile(fixed_seen, 0.9)
+    median, p90 = median_of(delays), percentile(delays, 0.9)
+    fixed_median, fixed_p90 = median_of(fixed), percentile(fixed, 0.9)
+    seen_median, seen_p90 = median_of(seen), percentile(seen, 0.9)
+    fixed_seen_median, fixed_seen_p90 = median_of(fixed_seen), percentile(fixed_seen, 0.9)
     lines = [
         f"articles published: {published:,}, captured: {len(rows):,}",
         f"captured before removal (lived >= 10 min): {len(captured_before):,} / {len(long_lived):,}"
@@ -255,16 +275,20 @@ def report(args, settings: Settings, plan: dict, watcher: Watcher, log_path: Pat
         f" fixed interval median {fixed_seen_median / 60:.0f}, p90 {fixed_seen_p90 / 60:.0f};"
         f" ratio median {seen_median / fixed_seen_median:.2f}, p90 {seen_p90 / fixed_seen_p90:.2f}",
         f"  fixed interval with the routine checks only ({routine:,}, every {routine_interval / 60:.0f} min):"
-        f" median {statistics.median(routine_seen) / 60:.0f}, p90 {percentile(routine_seen, 0.9) / 60:.0f};"
-        f" ratio median {seen_median / statistics.median(routine_seen):.2f},"
+        f" median {median_of(routine_seen) / 60:.0f}, p90 {percentile(routine_seen, 0.9) / 60:.0f};"
+        f" ratio median {seen_median / median_of(routine_seen):.2f},"
         f" p90 {seen_p90 / percentile(routine_seen, 0.9):.2f}",
         f"delay to the declaration (the {confirmation / 60:.0f}-minute confirmation included):",
         f"  adaptive median {median / 60:.0f}, p90 {p90 / 60:.0f};"
         f" fixed interval median {fixed_median / 60:.0f}, p90 {fixed_p90 / 60:.0f};"
         f" ratio median {median / fixed_median:.2f}, p90 {p90 / fixed_p90:.2f}",
-        f"budget {args.rate:g} requests/s; most article requests in one second: {max(per_second.values())}",
+        f"budget {args.rate:g} requests/s for each of {args.egresses} ways out; most article requests in one"
+        f" second: {max(per_second.values())}; article requests/s over the run:"
+        f" {len(article_requests) / (args.sim_hours * 3600 / args.time_scale):.1f}",
         f"verification pages served: {sum(1 for _, _, served, *_ in requests if served == 'verification')}",
     ]
+    for name, figures in sorted(watcher.status.egresses.items()):  # its last heartbeat's
+        lines.append(f"  by {name}: {figures}")
     print("\n" + "\n".join(lines))
     store.engine.dispose()
 

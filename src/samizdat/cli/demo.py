@@ -108,6 +108,10 @@ def simulate(
     rate_limit: Annotated[
         float, typer.Option(help="Article requests/s above which a verification page is shown (0: none).")
     ] = 0.0,
+    rate_limit_per_address: Annotated[
+        float,
+        typer.Option(help="The same for each client address apart (127.0.0.2, … are this machine's)."),
+    ] = 0.0,
     log: Annotated[Path | None, typer.Option(help="Append every request to this JSON-lines file.")] = None,
     plan_file: Annotated[
         Path | None, typer.Option("--plan", help="Write each article's fate (the ground truth) here.")
@@ -163,6 +167,7 @@ def simulate(
             port=port,
             time_scale=time_scale,
             rate_limit=rate_limit,
+            rate_limit_per_address=rate_limit_per_address,
             log_path=log,
             listings_keep_removed=listings_keep_removed,
             account_entries=account_entries,
