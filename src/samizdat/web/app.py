@@ -194,7 +194,8 @@ def create_app(settings: Settings, store: Store | None = None, files: WarcFiles 
         context = article_context(app.state.reader, app.state.store, article, chosen, _verification(app))
         response = page(request, "article.html", timemap_url=memento.timemap_path(article.url), **context)
         if context["proofs"] is not None:  # the page checks itself: its script, and nothing else, runs
-            static = f"{str(request.base_url).rstrip('/')}/static"
+            site = app.state.settings.web.base_url or str(request.base_url)  # as readers reach it
+            static = f"{site.rstrip('/')}/static"
             scripts = f"{static}/verify.js {static}/noble.js"  # noble.js: where WebCrypto has no Ed25519
             policy = PAGE_POLICY.replace("script-src 'none'", f"script-src {scripts}")
             response.headers["Content-Security-Policy"] = policy
