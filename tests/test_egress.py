@@ -9,6 +9,7 @@ simulator tells its clients apart by them (``rate_limit_per_address``)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import shutil
 import socket
@@ -244,3 +245,86 @@ async def test_the_watcher_and_samizdat_status_show_each_way_out(tmp_path):
     assert set(ways) == {"127.0.0.1", blocked}
     assert ways[blocked]["refusals"] >= 1 and ways[blocked]["resting_hosts"] == 1
     assert ways["127.0.0.1"]["refusals"] == 0 and ways["127.0.0.1"]["requests"] > ways[blocked]["requests"]
+
+
+async def _socks5_server(
+    seen: list[tuple[str, int]], user: bytes, password: bytes, opened: set[asyncio.StreamWriter]
+) -> asyncio.AbstractServer:
+    """A SOCKS5 proxy (RFC 1928, CONNECT only, with the user and password of RFC 1929), on
+    loopback: what a test needs of a real one. Every connection it holds is in ``opened``."""
+    import ipaddress
+
+    async def closed(writer: asyncio.StreamWriter) -> None:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while chunk := await reader.read(65536):
+                writer.write(chunk)
+                await writer.drain()
+        except OSError:
+            pass
+        finally:
+            await closed(writer)
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        opened.add(writer)
+        _, count = await reader.readexactly(2)
+        if 2 not in await reader.readexactly(count):
+            writer.write(b"\x05\xff")
+            await closed(writer)
+            return
+        writer.write(b"\x05\x02")
+        await reader.readexactly(1)
+        given_user = await reader.readexactly((await reader.readexactly(1))[0])
+        given_password = await reader.readexactly((await reader.readexactly(1))[0])
+        if (given_user, given_password) != (user, password):
+            writer.write(b"\x01\x01")
+            await closed(writer)
+            return
+        writer.write(b"\x01\x00")
+        _, _, _, kind = await reader.readexactly(4)  # CONNECT, the one command asked for
+        if kind == 1:
+            host = str(ipaddress.IPv4Address(await reader.readexactly(4)))
+        elif kind == 4:
+            host = str(ipaddress.IPv6Address(await reader.readexactly(16)))
+        else:
+            host = (await reader.readexactly((await reader.readexactly(1))[0])).decode()
+        port = int.from_bytes(await reader.readexactly(2), "big")
+        seen.append((host, port))
+        upstream_reader, upstream_writer = await asyncio.open_connection(host, port)
+        opened.add(upstream_writer)
+        writer.write(b"\x05\x00\x00\x01" + bytes(4) + bytes(2))
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+    return await asyncio.start_server(serve, "127.0.0.1", 0)
+
+
+# httpcore's SOCKS5 connection does not close its stream when the proxy refuses the handshake;
+# the proxy has hung up by then (the transport is closing, its socket goes with it), so only the
+# stream object's warning is left.
+@pytest.mark.filterwarnings("ignore:unclosed <StreamWriter:ResourceWarning")
+async def test_a_socks5_proxy_with_credentials_carries_requests():
+    seen: list[tuple[str, int]] = []
+    opened: set[asyncio.StreamWriter] = set()
+    server = await _socks5_server(seen, b"me", b"hunter2", opened)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        with Simulator(WECHAT, copies=1) as sim:
+            url = sim.base + sim.articles[0].path
+            async with Fetcher(settings(f"socks5://me:hunter2@127.0.0.1:{port}")) as fetcher:
+                page = await fetcher.fetch(url)
+            assert page.ok and page.status == 200 and page.egress == f"socks5://127.0.0.1:{port}"
+            assert seen == [("127.0.0.1", int(sim.base.rsplit(":", 1)[1]))]  # asked for the address looked up
+            async with Fetcher(settings(f"socks5://me:wrong@127.0.0.1:{port}")) as fetcher:
+                refused = await fetcher.fetch(url)
+            assert not refused.ok and refused.failure.value == "connect", refused.error
+    finally:
+        server.close()
+        for writer in opened:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+        await server.wait_closed()
