@@ -328,3 +328,38 @@ async def test_a_socks5_proxy_with_credentials_carries_requests():
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
         await server.wait_closed()
+
+
+async def test_a_suspected_removal_is_confirmed_by_another_way_from_any_process(tmp_path):
+    """The way out that saw a removal is kept with the suspicion (articles.suspected_by), so the
+    confirmation goes by another even from a fresh process (a worker elsewhere)."""
+    from samizdat.app import pipeline
+    from samizdat.store import open_archive
+    from samizdat.watch.loop import watch_pass
+    from tests.helpers import fast_archive_settings
+
+    ways = ("127.0.0.1", "127.0.0.2")
+    with Simulator(WECHAT, copies=1) as sim:
+        archive = fast_archive_settings(tmp_path / "data", sim)
+        archive = dataclasses.replace(archive, fetch=dataclasses.replace(archive.fetch, egress=ways))
+        article = sim.articles[0]
+        async with pipeline(archive) as pipe:
+            await pipe.capturer.capture(sim.base + article.path)
+        sim.remove(article, "deleted-by-author")
+        store = open_archive(archive)
+        with store.engine.begin() as connection:  # due now
+            connection.exec_driver_sql("UPDATE articles SET next_check_at = '2000-01-01 00:00:00.000000'")
+        async with pipeline(archive) as pipe:
+            await watch_pass(pipe.store, pipe.checker, 8)
+        row = store.engine.connect().exec_driver_sql("SELECT state, suspected_by FROM articles").one()
+        assert row.state == "suspect" and row.suspected_by in ways
+        before = dict(sim.served_to)
+        async with pipeline(archive) as pipe:  # a fresh process: it knows nothing of the first
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and store.article(1).state != "removed":
+                await watch_pass(pipe.store, pipe.checker, 8)
+                await asyncio.sleep(0.1)
+        assert store.article(1).state == "removed"
+        other = next(way for way in ways if way != row.suspected_by)
+        assert sim.served_to[other] > before.get(other, 0)
+        assert sim.served_to[row.suspected_by] == before[row.suspected_by]

@@ -101,6 +101,7 @@ class ClaimQueries:
                 row.detected_at,
                 row.page_fingerprint,
                 row.next_check_at,
+                row.suspected_by,
             )
             for row in rows
         ]
@@ -253,6 +254,7 @@ class ClaimQueries:
                         "state": state.state,
                         "outcome": state.outcome,
                         "suspected_at": state.suspected_at,
+                        "suspected_by": state.suspected_by,
                         "last_seen_alive_at": state.last_seen_alive_at,
                         "detected_at": state.detected_at,
                         "next_check_at": state.next_check_at,

@@ -136,6 +136,7 @@ articles = Table(
     Column("first_captured_at", UTCDateTime, nullable=False),
     Column("last_seen_alive_at", UTCDateTime),
     Column("suspected_at", UTCDateTime),  # a check saw a removal, not yet confirmed
+    Column("suspected_by", Text),  # the way out (fetch.egress) of that check: confirmed by another
     Column("detected_at", UTCDateTime),
     Column("next_check_at", UTCDateTime),
     # What the next check compares against, kept here so that finding due work reads one table.

@@ -121,6 +121,7 @@ class DueArticle:
     detected_at: datetime | None
     page_fingerprint: str | None = None
     next_check_at: datetime | None = None  # when it was due: a day early means it was signalled
+    suspected_by: str | None = None  # the way out whose check saw the removal (fetch.egress)
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ class WatchState:
     page_fingerprint: str | None  # of the latest page that parsed as the article
     # Stored with the check in the notification outbox, in the same transaction.
     announce: Announcement | None = None
+    suspected_by: str | None = None  # while suspect: the way out of the check that saw it
 
 
 @dataclass(frozen=True)

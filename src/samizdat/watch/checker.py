@@ -66,7 +66,9 @@ class CheckReport:
 class Checker(WatchStep):
     async def check(self, due: DueArticle) -> CheckReport:
         priority = request_class(due)
-        page = await self.fetcher.fetch(due.check_url, priority=priority)
+        # A suspected removal is confirmed by another way out than the one that saw it: a notice
+        # seen from one address only may be that address being blocked.
+        page = await self.fetcher.fetch(due.check_url, priority=priority, avoid_egress=due.suspected_by)
         # Fingerprinting, parsing and classifying are CPU work: in a thread, so the event loop
         # keeps serving the other checks' and captures' requests meanwhile.
         fingerprint, parsed, found = await self.pools.cpu.run(self._read, due, page)
@@ -128,6 +130,11 @@ class Checker(WatchStep):
             next_at,
             fingerprint if alive else due.page_fingerprint,
             announce=announcement(transition, found, page.fetched_at),
+            suspected_by=(
+                (due.suspected_by if State(due.state) is State.SUSPECT else page.egress)
+                if state.state is State.SUSPECT
+                else None
+            ),
         )
         if followed is not None and alive:
             # The account moved: the notice and the page it led to are archived, and the
