@@ -240,6 +240,19 @@ class WitnessSettings:
     )
     name: KeyName = setting("", "this archive's name as a witness of other logs; empty: from its address")
     timeout: float = setting(30.0, "one request to a watched log", unit="s", gt=0)
+
+    @property
+    def names(self) -> list[str]:
+        """The witnesses' key names, as their cosignature lines give them."""
+        from samizdat.evidence.verify_evidence import parse_vkey
+
+        return [parse_vkey(vkey)[0] for vkey in self.keys]
+
+    @property
+    def needed(self) -> int:
+        """Cosignatures a head needs: the quorum, or all the witnesses when there are fewer."""
+        return min(self.quorum, len(self.keys))
+
     every_seconds: float = setting(
         300.0,
         "the watcher witnesses the logs `samizdat witness add` named this often (real time); 0: never",

@@ -20,7 +20,7 @@ from pathlib import Path
 from samizdat.archive.storage import WarcFiles
 from samizdat.archive.wacz import write_wacz
 from samizdat.config import Settings
-from samizdat.evidence.checkpoints import note_signers, parse_vkey
+from samizdat.evidence.checkpoints import note_signers
 from samizdat.evidence.heads import entry_document
 from samizdat.evidence.keys import key_document, published_key
 from samizdat.evidence.packages import package_signer
@@ -52,9 +52,8 @@ def write_evidence_bundle(
         raise BundleRefused(f"no article {article_id} in this archive")
     entries = store.log_entries_of(article_id)
     # The head the article's pages prove it under: the smallest the witnesses' quorum cosigned.
-    names = [parse_vkey(vkey)[0] for vkey in settings.witnesses.keys]
-    quorum = min(settings.witnesses.quorum, len(names))
-    head = store.covering_head(entries[-1].seq + 1, names, quorum) if entries else None
+    witnesses = settings.witnesses
+    head = store.covering_head(entries[-1].seq + 1, witnesses.names, witnesses.needed) if entries else None
     if head is None or not entries:
         raise BundleRefused(
             f"nothing of article {article_id} is under a signed tree head yet: run `samizdat log seal` "

@@ -65,8 +65,9 @@ def article_surroundings(
     reader: Reader, store: Store, article: ArticleDetail, verification: Verification
 ) -> dict[str, Any]:
     """What an article's page shows besides the version: the same for each of its versions."""
+    entries = store.log_entries_of(article.id)
     return {
-        "proofs": page_proofs(store, article.id, verification.key, verification.witnesses),
+        "proofs": page_proofs(store, entries, verification.key, verification.witnesses),
         "article": article,
         "evidence": next(
             (c for c in reversed(article.checks) if c.outcome == article.outcome and c.evidence), None
@@ -76,7 +77,7 @@ def article_surroundings(
         # online first) and counts the rest; the API lists them all.
         "copies": reader.copies(article.id, article.cluster_id, limit=COPIES_SHOWN),
         "copies_total": reader.copy_count(article.cluster_id),
-        "log_entries": store.log_entries_of(article.id),
+        "log_entries": entries,
         "pictures": [
             p for p in store.images_elsewhere(article.id) if p.facts and (p.facts.ocr_text or p.articles)
         ],

@@ -6,34 +6,32 @@ title and text of the version shown, which the capture's entry hashes (``content
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from samizdat.config import WitnessSettings
-from samizdat.evidence.checkpoints import parse_vkey
 from samizdat.store import Store
+from samizdat.store.log import LogEntry
 from samizdat.store.views import VersionView
 
 
 def page_proofs(
-    store: Store, article_id: int, key: str | None, witnesses: WitnessSettings
+    store: Store, entries: Sequence[LogEntry], key: str | None, witnesses: WitnessSettings
 ) -> dict[str, Any] | None:
-    """The proofs of article ``article_id``'s entries under one checkpoint (the smallest
-    cosigned by the quorum that holds them all, else the smallest that does: a page once
-    rendered stays true as the log grows); None before they are under a checkpoint. ``key``
-    is the archive's public key in base64."""
-    entries = store.log_entries_of(article_id)
+    """The proofs of an article's log ``entries`` under one checkpoint (the smallest cosigned
+    by the quorum that holds them all, else the smallest that does: a page once rendered
+    stays true as the log grows); None before they are under a checkpoint. ``key`` is the
+    archive's public key in base64."""
     if not entries or key is None:
         return None
-    names = [parse_vkey(vkey)[0] for vkey in witnesses.keys]
-    quorum = min(witnesses.quorum, len(names))
-    head = store.covering_head(entries[-1].seq + 1, names, quorum)
+    head = store.covering_head(entries[-1].seq + 1, witnesses.names, witnesses.needed)
     if head is None or head.checkpoint is None:
         return None
     return {
         "key": key,
         "checkpoint": store.published_head(head)["checkpoint"],
         "witnesses": list(witnesses.keys),
-        "quorum": quorum,
+        "quorum": witnesses.needed,
         "entries": [
             {
                 "seq": entry.seq,

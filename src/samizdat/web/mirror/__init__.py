@@ -51,7 +51,6 @@ from sqlalchemy import and_, or_, select
 
 from samizdat.archive.storage import WarcFiles
 from samizdat.config import WitnessSettings
-from samizdat.evidence.checkpoints import parse_vkey
 from samizdat.evidence.packages import PackageSigner
 from samizdat.read.reader import ArticleFilter
 from samizdat.store import Store
@@ -291,8 +290,7 @@ def build_mirror(
     for name in ("style.css", "search.js", "verify.js", "noble.js"):
         out.write(f"static/{name}", (WEB / "static" / name).read_bytes())
     out.write("static/fold.json", json.dumps(fold_table(), ensure_ascii=False, separators=(",", ":")))
-    names = [parse_vkey(vkey)[0] for vkey in witnesses.keys]
-    witnessed = store.witnessed_size(names, min(witnesses.quorum, len(names)))
+    witnessed = store.witnessed_size(witnesses.names, witnesses.needed)
     if incremental:
         ids = sorted(
             changed_articles(store, since)
