@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -32,6 +31,7 @@ from samizdat.evidence.verify_evidence import (
     note_signers,
     parse_vkey,
     split_note,
+    with_signatures,
 )
 
 __all__ = [
@@ -115,10 +115,3 @@ def vkey(name: str, key: Ed25519PrivateKey, kind: int = COSIGNATURE_ED25519) -> 
     public = public_raw(key)
     encoded = base64.b64encode(bytes([kind]) + public).decode()
     return f"{name}+{note_key_id(name, kind, public).hex()}+{encoded}"
-
-
-def with_signatures(note: str, lines: Iterable[str]) -> str:
-    """``note`` with the signature ``lines`` it does not carry yet added at its end."""
-    present = set(note.rstrip("\n").split("\n"))
-    extra = [line for line in lines if line not in present]
-    return note + "".join(f"{line}\n" for line in extra)

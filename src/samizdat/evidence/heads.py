@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from samizdat.evidence.verify_evidence import with_signatures
+
 HEAD_FORMAT = b"samizdat tree head v1\n"
 
 
@@ -53,8 +55,7 @@ def head_document(
         ],
     }
     if head.checkpoint is not None:
-        lines = "".join(f"{line}\n" for line in cosignatures if line not in head.checkpoint)
-        document["checkpoint"] = head.checkpoint + lines
+        document["checkpoint"] = with_signatures(head.checkpoint, cosignatures)
     return document
 
 

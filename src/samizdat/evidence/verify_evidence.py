@@ -171,6 +171,12 @@ def split_note(note):
     return text + "\n", found
 
 
+def with_signatures(note, lines):
+    """``note`` with the signature ``lines`` it does not carry yet added at its end."""
+    present = set(note.rstrip("\n").split("\n"))
+    return note + "".join(f"{line}\n" for line in lines if line not in present)
+
+
 def checkpoint_fields(text):
     """A checkpoint's origin, tree size and root hash (its first three lines)."""
     lines = text.split("\n")

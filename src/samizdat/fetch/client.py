@@ -115,7 +115,6 @@ class _Way:
 
     egress: Egress
     transports: dict[str, httpx.AsyncBaseTransport]
-    requests: int = 0
     refusals: int = 0
     down_until: float = 0.0  # time.monotonic()
     resting: dict[str, float] = field(default_factory=dict)  # host -> end of its rest (monotonic)
@@ -226,7 +225,7 @@ class Fetcher:
         return [
             EgressFigures(
                 way.egress.name,
-                way.requests,
+                way.sent.total(),
                 way.refusals,
                 sum(1 for end in way.resting.values() if end > now),
                 round(max(way.down_until - now, 0.0), 1),
@@ -455,7 +454,6 @@ class Fetcher:
         there; a failure of the way itself (a proxy that does not answer, a local address
         gone) says so, that the request may go by another."""
         async with self.scheduler.slot(self._key(host, way), place.priority, order=place.order), self._total:
-            way.requests += 1
             way.sent[host] += 1
             started_at = datetime.now(UTC)
             async with deadline.running():
