@@ -478,8 +478,9 @@ class Watcher:
         if not settings.every_seconds:
             return
         while not stop.is_set():
-            if await pipe.pools.store.run(pipe.store.watched_logs):
-                await pipe.pools.outside.run(witness_once, pipe.store, self.settings)
+            logs = await pipe.pools.store.run(pipe.store.watched_logs)
+            if logs:
+                await pipe.pools.outside.run(witness_once, pipe.store, self.settings, logs)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), settings.every_seconds)
 

@@ -81,7 +81,7 @@ def run_command(
     settings, store = settings_of(ctx), store_of(ctx)
     refused = False
     while True:
-        for result in witness_once(store, settings):
+        for result in witness_once(store, settings, store.watched_logs()):
             if result.outcome == "cosigned":
                 handed = "handed back" if result.delivered else "not taken by the log"
                 console.print(f"cosigned {result.origin} at {result.size} entries ({handed})")

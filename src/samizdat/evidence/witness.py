@@ -18,6 +18,7 @@ import base64
 import binascii
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -123,23 +124,12 @@ def witness_client(settings: Settings) -> httpx.Client:
     return httpx.Client(timeout=settings.witnesses.timeout, follow_redirects=True, trust_env=False)
 
 
-def witness_once(store: WitnessQueries, settings: Settings) -> list[Witnessed]:
-    """One round over every watched log, as this archive's witness, with the settings' name,
-    timeout and alert receivers."""
+def witness_once(store: WitnessQueries, settings: Settings, logs: Sequence[WatchedLog]) -> list[Witnessed]:
+    """Check and cosign the latest checkpoint of each of the watched ``logs``, once, as this
+    archive's witness, with the settings' name, timeout and alert receivers."""
     key, name = witness_identity(settings)
     with witness_client(settings) as client:
-        return witness_all(store, client, key, name, settings.notify.webhooks)
-
-
-def witness_all(
-    store: WitnessQueries,
-    client: httpx.Client,
-    key: Ed25519PrivateKey,
-    name: str,
-    webhooks: tuple[str, ...] = (),
-) -> list[Witnessed]:
-    """Check and cosign the latest checkpoint of every watched log, once."""
-    return [_witness(store, client, key, name, watched, webhooks) for watched in store.watched_logs()]
+        return [_witness(store, client, key, name, watched, settings.notify.webhooks) for watched in logs]
 
 
 def _witness(
