@@ -141,3 +141,66 @@ def test_paging_through_search_results_returns_each_once(indexed):
         if not (cursor := page.next_cursor):
             break
     assert len(seen) == len(set(seen)) and set(seen) == expected
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    """The same archive on SQLite and on PostgreSQL (the same articles under the same ids)."""
+    with contextlib.ExitStack() as stack:
+        sqlite = _indexed(f"sqlite:///{tmp_path_factory.mktemp('both') / 'search.db'}")
+        postgres = _indexed(stack.enter_context(fresh_postgres_database()))
+        yield next(sqlite)[0], next(postgres)[0]
+        for built in (sqlite, postgres):
+            next(built, None)
+
+
+def shared_queries():
+    """Common and rare words of the corpus, 1 to 5 characters, in both scripts, with
+    punctuation and spaces, and words no article holds."""
+    queries = ["的", "中", "北约", "中国", "发展", "，", "。我", "2023", "NATO Summit", "峰 NATO", "不存在的词语"]
+    rng = random.Random(11)
+    texts = [text for _, _, text in corpus()]
+    while len(queries) < 60:
+        text = rng.choice(texts)
+        length = rng.randrange(1, 6)
+        start = rng.randrange(0, len(text) - length)
+        query = text[start : start + length]
+        if query.strip():
+            queries.append(TO_TRADITIONAL.convert(query) if len(queries) % 4 == 0 else query)
+    return queries
+
+
+def pages(reader, query, limit=7):
+    found, cursor, totals = [], None, set()
+    while True:
+        page = reader.articles(ArticleFilter(query=query), limit=limit, cursor=cursor)
+        found += [item.id for item in page.items]
+        totals.add((page.total, page.more_than_total))
+        if not (cursor := page.next_cursor):
+            return found, totals
+
+
+def test_both_backends_answer_every_query_alike(both):
+    sqlite, postgres = both
+    for query in shared_queries():
+        assert sqlite.matching_ids(query) == postgres.matching_ids(query), query
+        on_sqlite, on_postgres = pages(sqlite, query), pages(postgres, query)
+        assert on_sqlite[1] == on_postgres[1], query  # the same count on every page
+        assert sorted(on_sqlite[0]) == sorted(on_postgres[0]), query  # ranked alike or not, the same articles
+
+
+def test_both_backends_list_newest_first_alike_above_the_ranking_threshold(both, monkeypatch):
+    """Above RANKED_MAX matches a page is newest first, read on PostgreSQL from windows of ids
+    (read/search.py: newest); with the threshold and the count's cap lowered, every query of
+    the set goes that way, pages cross windows, and counts are capped."""
+    monkeypatch.setattr("samizdat.read.reader.RANKED_MAX", 0)
+    monkeypatch.setattr("samizdat.read.reader.COUNT_CAP", 40)
+    sqlite, postgres = both
+    capped = 0
+    for query in shared_queries():
+        on_sqlite, on_postgres = pages(sqlite, query, limit=5), pages(postgres, query, limit=5)
+        assert on_sqlite == on_postgres, query
+        assert on_sqlite[0] == sorted(on_sqlite[0], reverse=True), query
+        assert set(on_sqlite[0]) == sqlite.matching_ids(query), query
+        capped += (40, True) in on_sqlite[1]
+    assert capped >= 5  # the set holds words more than 40 articles contain

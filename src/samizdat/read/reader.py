@@ -19,7 +19,7 @@ from samizdat.archive import ArchiveRef
 from samizdat.archive.wacz import Page
 from samizdat.folding import fold, fold_with_origins
 from samizdat.read.image_statistics import ImageStatistics, ImageStatisticsCache
-from samizdat.read.search import matches, parse_query
+from samizdat.read.search import matches, newest, parse_query, plan_from_the_index
 from samizdat.read.statistics import Group, StatisticsCache, hours_to_removal
 from samizdat.status import State, public_status
 from samizdat.store.captures import latest_texts
@@ -159,12 +159,11 @@ class Reader:
         """Best match first while the matches are few enough to score; newest first beyond that."""
         position = _decode_cursor(cursor) if cursor else None
         with self.engine.connect() as connection:
+            plan_from_the_index(connection)
             found = matches(connection, parsed, ranked=False)
-            matching = (
-                select(found.c.article_id)
-                .join(articles, articles.c.id == found.c.article_id)
-                .where(*conditions)
-            )
+            matching = select(found.c.article_id)
+            if conditions:  # every indexed document is an article's
+                matching = matching.join(articles, articles.c.id == found.c.article_id).where(*conditions)
             total = connection.scalar(
                 select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery())
             )
@@ -183,9 +182,8 @@ class Reader:
                 next_cursor = _encode_cursor("offset", offset + limit) if more else None
             else:
                 query = select(*_LISTED).join(found, found.c.article_id == articles.c.id).where(*conditions)
-                if position:
-                    query = query.where(found.c.article_id < int(position[1]))
-                rows = connection.execute(query.order_by(found.c.article_id.desc()).limit(limit + 1)).all()
+                before = int(position[1]) if position else None
+                rows = newest(connection, query, found, before=before, wanted=limit + 1, matched=total)
                 next_cursor = _encode_cursor("before", rows[limit - 1].id) if len(rows) > limit else None
                 rows = rows[:limit]
             texts = {i: text for i, (_, text) in latest_texts(connection, [row.id for row in rows]).items()}

@@ -16,9 +16,14 @@ from samizdat.store.schema import (
     article_urls,
     articles,
     checks,
+    refresh_statistics,
+    search_docs,
 )
 from samizdat.store.search import SearchDoc, index_documents
 from samizdat.store.values import ImportedRemoval, UnseenRemoval, ref_columns
+
+
+BULK = 1_000  # an import adding this many articles or more refreshes the planner's statistics
 
 
 class ImportQueries:
@@ -35,8 +40,11 @@ class ImportQueries:
                 present = {
                     (row.platform, row.canonical_id)
                     for row in connection.execute(
+                        # Both columns, so that the lookup goes through their unique index:
+                        # on the id alone it read the whole table for every chunk.
                         select(articles.c.platform, articles.c.canonical_id).where(
-                            articles.c.canonical_id.in_([r.canonical_id for r in chunk])
+                            articles.c.platform.in_({r.platform for r in chunk}),
+                            articles.c.canonical_id.in_([r.canonical_id for r in chunk]),
                         )
                     )
                 }
@@ -93,6 +101,8 @@ class ImportQueries:
                     [SearchDoc(a, r.title, r.account, None, "") for a, r in zip(ids, fresh, strict=True)],
                 )
                 added += len(fresh)
+            if added >= BULK:
+                refresh_statistics(connection, articles, checks, search_docs)
         return added
 
     def record_unseen_removal(self, removal: UnseenRemoval) -> int | None:

@@ -59,6 +59,13 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value is not None else None
 
 
+def refresh_statistics(connection, *tables: Table) -> None:
+    """Let the planner see what a bulk write added (``ANALYZE``): with the sizes it knew
+    before, PostgreSQL chose plans that grew with the square of the archive (issue 28)."""
+    for table in tables:  # one at a time: SQLite's ANALYZE takes one name
+        connection.exec_driver_sql(f"ANALYZE {table.name}")
+
+
 def partial_index(name: str, column: Column, *, where) -> Index:
     """An index of the rows ``where`` holds only, on both backends."""
     return Index(name, column, sqlite_where=where, postgresql_where=where)

@@ -22,9 +22,12 @@ use them).
 
 SQLite uses FTS5 (contentless, ``ascii`` tokenizer: the tokens are made here) and ranks by
 BM25 with the title weighted highest. PostgreSQL keeps each document's distinct characters and
-bigrams in a ``text[]`` column with a GIN index: the documents holding every bigram of the
-query (or its one character) are the candidates, and ``strpos`` on the folded text verifies
-them; title hits rank first, then the newest.
+bigrams in a ``text[]`` column, GIN-indexed through ``search_grams(tokens)`` (migration 0025:
+the function tells the planner that testing a row's tokens is expensive): the documents
+holding every bigram of the query (or its one character) are the candidates, exactly the
+matches for one run of one or two characters, verified by ``strpos`` on the folded text for
+anything longer; title hits rank first, then the newest. Above a few thousand matches both list
+the newest first and stop after a page (:func:`samizdat.read.search.newest`).
 """
 
 from __future__ import annotations

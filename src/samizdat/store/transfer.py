@@ -40,9 +40,11 @@ from samizdat.store.schema import (
     log_entries,
     log_nodes,
     notifications,
+    refresh_statistics,
     related_posts,
     related_terms,
     related_vectors,
+    search_docs,
     set_aside_links,
     sources,
     tree_heads,
@@ -139,6 +141,7 @@ def copy_archive(
         if writing.dialect.name == "postgresql":
             _advance_sequences(writing)
         reindex_all(writing)
+        refresh_statistics(writing, search_docs)
     if compare_source:
         return [compare(source, target, table) for table in COPIED]
     found = []
