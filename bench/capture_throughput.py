@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-from samizdat.config import FetchSettings, PlatformSettings, Settings
+from samizdat.config import DatabaseSettings, FetchSettings, PlatformSettings, Settings
 from samizdat.store import open_archive
 from samizdat.testing.process import simulator_process
 from samizdat.watch import CaptureStatus
@@ -91,6 +91,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight, all workers together")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="capture processes")
     parser.add_argument("--no-images", action="store_true")
+    parser.add_argument("--database-url", default="", help="an empty PostgreSQL database instead of SQLite")
     args = parser.parse_args()
     process, base = start_simulator(args.copies)
     try:
@@ -99,6 +100,8 @@ def main() -> int:
             settings = simulator_settings(Path(directory), base, args.concurrency)
             if args.no_images:
                 settings = replace(settings, capture=replace(settings.capture, images=False))
+            if args.database_url:
+                settings = replace(settings, database=DatabaseSettings(url=args.database_url))
             asyncio.run(raw_fetch(urls, args.concurrency))  # warm-up: the simulator compresses each page once
             raw_seconds = asyncio.run(raw_fetch(urls, args.concurrency))
             capture_seconds, counts = capture(urls, settings, args.workers)

@@ -204,3 +204,32 @@ def test_both_backends_list_newest_first_alike_above_the_ranking_threshold(both,
         assert set(on_sqlite[0]) == sqlite.matching_ids(query), query
         capped += (40, True) in on_sqlite[1]
     assert capped >= 5  # the set holds words more than 40 articles contain
+
+
+def test_an_archive_indexed_before_trigrams_is_indexed_again_by_its_migration():
+    """Migration 0026 remakes PostgreSQL's tokens from the folded columns: an archive indexed
+    with characters and bigrams only finds its three-character words from the tokens alone,
+    and its folded text is kept in the row."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from samizdat.store.migrate import alembic_config, migrate
+
+    with fresh_postgres_database() as url:
+        reader, by_id = next(_indexed(url))
+        engine = reader.engine
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "0025")
+            connection.execute(
+                text(
+                    "UPDATE search_docs SET tokens = ARRAY(SELECT t FROM unnest(tokens) t WHERE char_length(t) < 3)"
+                )
+            )
+        word = fold(next(t for t, _, _ in by_id.values() if len(fold(t)) >= 3 and " " not in fold(t)[:3])[:3])
+        assert reader.matching_ids(word) == set()  # held as a token, and no document has it yet
+        migrate(engine)
+        assert reader.matching_ids(word) == brute_force(by_id, word) != set()
+        with engine.connect() as connection:
+            options = connection.scalar(text("SELECT reloptions FROM pg_class WHERE relname = 'search_docs'"))
+        assert "toast_tuple_target=8160" in options
+        engine.dispose()

@@ -18,6 +18,7 @@ from samizdat.store.search import (
     PROTECTED,
     RUN,
     WEIGHTS,
+    held_as_token,
     index_tokens,
     is_sqlite,
     required_tokens,
@@ -89,15 +90,14 @@ def matches(connection: Connection, parsed: ParsedQuery, *, ranked: bool = True)
             .subquery("verified")
         )
     # PostgreSQL: candidates from the GIN index of the tokens (migration 0025); a title hit ranks
-    # first. One run of one or two characters is itself a token, so holding it is containing
-    # it; anything longer is verified against the folded text.
+    # first; what the tokens cannot tell exactly is verified against the folded text.
     in_title = _contains(connection, search_docs.c.title, parsed.folded)
     rank = (-in_title.cast(Integer)).cast(Float) if ranked else literal(0.0, Float)
     query = select(search_docs.c.article_id, rank.label("rank"))
     if required := required_tokens(parsed.folded):
         wanted = bindparam(None, required, type_=postgresql.ARRAY(Text))
         query = query.where(func.search_grams(search_docs.c.tokens).op("@>")(wanted))
-    if not _held_as_token(parsed.folded):
+    if not held_as_token(parsed.folded):
         query = query.where(verify)
     return query.subquery("scanned")
 
@@ -139,10 +139,6 @@ def newest(connection: Connection, query, found, *, before: int | None, wanted: 
         rows += connection.execute(window_rows.limit(wanted - len(rows))).all()
         top, window = low, window * 4
     return rows
-
-
-def _held_as_token(folded: str) -> bool:
-    return len(folded) <= 2 and len(RUN.findall(folded)) == 1
 
 
 def _contains(connection: Connection, column, needle: str):

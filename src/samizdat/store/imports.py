@@ -22,7 +22,6 @@ from samizdat.store.schema import (
 from samizdat.store.search import SearchDoc, index_documents
 from samizdat.store.values import ImportedRemoval, UnseenRemoval, ref_columns
 
-
 BULK = 1_000  # an import adding this many articles or more refreshes the planner's statistics
 
 

@@ -21,13 +21,13 @@ punctuation character is written as a private-use character of plane 15 (text do
 use them).
 
 SQLite uses FTS5 (contentless, ``ascii`` tokenizer: the tokens are made here) and ranks by
-BM25 with the title weighted highest. PostgreSQL keeps each document's distinct characters and
-bigrams in a ``text[]`` column, GIN-indexed through ``search_grams(tokens)`` (migration 0025:
-the function tells the planner that testing a row's tokens is expensive): the documents
-holding every bigram of the query (or its one character) are the candidates, exactly the
-matches for one run of one or two characters, verified by ``strpos`` on the folded text for
-anything longer; title hits rank first, then the newest. Above a few thousand matches both list
-the newest first and stop after a page (:func:`samizdat.read.search.newest`).
+BM25 with the title weighted highest. PostgreSQL keeps each document's distinct characters,
+bigrams and trigrams in a ``text[]`` column, GIN-indexed through ``search_grams(tokens)``
+(migration 0025: the function tells the planner that testing a row's tokens is expensive).
+The documents holding the query itself (up to three characters: exactly the matches) or
+every trigram of it are the candidates, and ``strpos`` on the folded text verifies the
+latter; title hits rank first, then the newest. Above a few thousand matches both list the
+newest first and stop after a page (:func:`samizdat.read.search.newest`).
 """
 
 from __future__ import annotations
@@ -71,28 +71,38 @@ def index_tokens(folded: str) -> str:
     return " ".join(tokens)
 
 
+GRAM_SIZES = (1, 2, 3)  # PostgreSQL's tokens: a query of up to three characters is one of them
+
+
 def token_set(folded: str) -> list[str]:
-    """Every character and bigram of the runs of ``folded`` (PostgreSQL's array of tokens).
+    """Every character, bigram and trigram of the runs of ``folded`` (PostgreSQL's array of tokens).
 
     >>> token_set("北约 北约峰")
-    ['北', '北约', '峰', '约', '约峰']
+    ['北', '北约', '北约峰', '峰', '约', '约峰']
     """
     tokens: set[str] = set()
     for run in RUN.findall(folded):
-        tokens.update(run)
-        tokens.update(run[i : i + 2] for i in range(len(run) - 1))
+        for size in GRAM_SIZES:
+            tokens.update(_grams(run, size))
     return sorted(tokens)
 
 
 def required_tokens(folded: str) -> list[str]:
-    """Tokens every text containing ``folded`` has: each run's bigrams, or its one character."""
+    """Tokens every text containing ``folded`` has: each run itself when it is a token, else
+    its trigrams."""
+    longest = GRAM_SIZES[-1]
     return sorted(
-        {t for run in RUN.findall(folded) for t in (token_set(run) if len(run) == 1 else _bigrams(run))}
+        {t for run in RUN.findall(folded) for t in ([run] if len(run) <= longest else _grams(run, longest))}
     )
 
 
-def _bigrams(run: str) -> list[str]:
-    return [run[i : i + 2] for i in range(len(run) - 1)]
+def held_as_token(folded: str) -> bool:
+    """Whether holding the token ``folded`` is containing it (one run short enough to be a token)."""
+    return len(folded) <= GRAM_SIZES[-1] and len(RUN.findall(folded)) == 1
+
+
+def _grams(run: str, size: int) -> list[str]:
+    return [run[i : i + size] for i in range(len(run) - size + 1)]
 
 
 @dataclass(frozen=True)
