@@ -73,6 +73,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/crashes.py --rounds 20 --copies 72
 	$(BIN)/python bench/load_with_watcher.py --minutes 10
 	cd bench && ../$(BIN)/python static_mirror.py --articles 10000
+	$(BIN)/python bench/pg_search.py --articles 100000
 
 # Coverage-guided fuzzing of every reader of untrusted input, two minutes each (docs/reliability.md).
 fuzz: $(STAMP)

@@ -275,6 +275,8 @@ def write_cost(url: str, count: int, writes: int) -> None:
 
     generator = Generator()
     store = open_store(url)
+    with store.engine.begin() as connection:  # what an interrupted run left
+        connection.execute(text("DELETE FROM articles WHERE canonical_id LIKE 'write%'"))
     ref = ArchiveRef("none.warc.gz", 0, 1, "sha256:none", "<urn:uuid:none>")
     records = []
     for i in range(count + 1_000_000, count + 1_000_000 + writes):

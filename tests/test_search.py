@@ -157,7 +157,19 @@ def both(tmp_path_factory):
 def shared_queries():
     """Common and rare words of the corpus, 1 to 5 characters, in both scripts, with
     punctuation and spaces, and words no article holds."""
-    queries = ["的", "中", "北约", "中国", "发展", "，", "。我", "2023", "NATO Summit", "峰 NATO", "不存在的词语"]
+    queries = [
+        "的",
+        "中",
+        "北约",
+        "中国",
+        "发展",
+        "，",
+        "。我",
+        "2023",
+        "NATO Summit",
+        "峰 NATO",
+        "不存在的词语",
+    ]
     rng = random.Random(11)
     texts = [text for _, _, text in corpus()]
     while len(queries) < 60:
