@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select, text
@@ -66,7 +66,7 @@ def index_tokens(folded: str) -> str:
     """
     tokens: list[str] = []
     for run in RUN.findall(folded.translate(PROTECTED)):
-        tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
+        tokens.extend(_grams(run, 2))
         tokens.append(run[-1])
     return " ".join(tokens)
 
@@ -85,6 +85,11 @@ def token_set(folded: str) -> list[str]:
         for size in GRAM_SIZES:
             tokens.update(_grams(run, size))
     return sorted(tokens)
+
+
+def document_tokens(folded: Mapping[str, str | None]) -> list[str]:
+    """PostgreSQL's tokens of a document, from its folded :data:`COLUMNS`."""
+    return token_set("\n".join(folded[c] or "" for c in COLUMNS))
 
 
 def required_tokens(folded: str) -> list[str]:
@@ -155,7 +160,7 @@ def _write(connection: Connection, folded: list[dict]) -> None:
         )
     else:
         for row in folded:
-            row["tokens"] = token_set("\n".join(row[c] for c in COLUMNS))
+            row["tokens"] = document_tokens(row)
     connection.execute(delete(search_docs).where(search_docs.c.article_id.in_(ids)))
     connection.execute(insert(search_docs), folded)
 

@@ -23,7 +23,7 @@ from alembic import op
 from sqlalchemy import bindparam, select, update
 
 from samizdat.store.schema import search_docs
-from samizdat.store.search import COLUMNS, token_set
+from samizdat.store.search import COLUMNS, document_tokens
 
 revision = "0026"
 down_revision = "0025"
@@ -49,7 +49,7 @@ def upgrade() -> None:
         bind.execute(
             update(search_docs).where(search_docs.c.article_id == bindparam("id")),
             [
-                {"id": row.article_id, "tokens": token_set("\n".join(row._mapping[c] or "" for c in COLUMNS))}
+                {"id": row.article_id, "tokens": document_tokens(row._mapping)}
                 | {c: row._mapping[c] for c in COLUMNS}
                 for row in rows
             ],
