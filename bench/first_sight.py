@@ -157,6 +157,7 @@ def run_with(args: argparse.Namespace, seed: int, database_url: str | None) -> d
                 watcher.kill()
                 watcher.wait()
                 stopped_in = None  # not within 30 s
+            sampler.join()  # its last `samizdat status` must not be reading while the directory goes
         finally:
             simulator.terminate()
             simulator.wait()
@@ -193,7 +194,7 @@ def run_with(args: argparse.Namespace, seed: int, database_url: str | None) -> d
 
 def sample_status(args, config: Path, env: dict, directory: Path, started: float, samples: list) -> None:
     """``samizdat status --json`` every few seconds while the watcher runs (a checkout without it: none)."""
-    while time.monotonic() - started < args.seconds - 2:
+    while time.monotonic() - started + STATUS_EVERY < args.seconds - 2:
         time.sleep(STATUS_EVERY)
         answer = subprocess.run(
             samizdat(args, config, "status", "--json"), env=env, capture_output=True, text=True, cwd=directory

@@ -107,9 +107,9 @@ def test_a_removal_is_declared_only_after_a_spaced_second_check_agrees():
     )
     confirmed = step(too_soon.state, Outcome.REMOVED_VIOLATION, 95)
     assert confirmed.declared and confirmed.state.state is State.REMOVED
-    # bracketed: last seen alive at 0, detected at 95 minutes
+    # bracketed: last seen alive at 0, detected by the first look that saw it gone (60), declared at 95
     assert confirmed.state.last_seen_alive_at == T0
-    assert confirmed.state.detected_at == T0 + timedelta(minutes=95)
+    assert confirmed.state.detected_at == T0 + timedelta(minutes=60)
     assert confirmed.state.outcome is Outcome.REMOVED_VIOLATION
     assert not step(confirmed.state, Outcome.REMOVED_VIOLATION, 200).declared  # declared once
 

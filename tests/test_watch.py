@@ -67,9 +67,10 @@ async def test_a_removal_is_detected_confirmed_and_kept_as_evidence(settings, ow
     assert (states[0].state, states[0].outcome) == ("removed", "removed_violation")
     assert (states[1].state, states[1].outcome) == ("removed", "deleted_by_author")
     for state in states[:2]:
-        assert state.last_seen_alive_at < state.suspected_at < state.detected_at  # bracketed
+        assert state.last_seen_alive_at < state.suspected_at == state.detected_at  # bracketed
         removal_checks = [c for c in state.checks if c.outcome == state.outcome]
         assert len(removal_checks) >= 2  # first sighting and the confirmation
+        assert min(c.checked_at for c in removal_checks) == state.detected_at
         evidence = read_record(settings.warc_dir, removal_checks[-1].evidence)
         assert "weui-msg" in gzip.decompress(evidence.payload).decode("utf-8")
     for state in states[2:]:

@@ -116,7 +116,10 @@ def advance(
         return Transition(current)  # already declared: the first confirmed reason stands
     if current.state is State.SUSPECT and current.outcome is outcome and current.suspected_at is not None:
         if now - current.suspected_at >= confirmation_delay:
-            return Transition(replace(current, state=State.REMOVED, detected_at=now), declared=True)
+            # Detected when first seen gone: the confirming look only rules out a passing fault,
+            # and the first look's record is the evidence of when the archive knew.
+            declared = replace(current, state=State.REMOVED, detected_at=current.suspected_at)
+            return Transition(declared, declared=True)
         return Transition(current, confirm_after=confirmation_delay - (now - current.suspected_at))
     # A first sighting, or a different removal reason than the one suspected: (re)start.
     suspect = ArticleState(State.SUSPECT, outcome, now, current.last_seen_alive_at, None)
