@@ -1,5 +1,5 @@
-"""What left a listing: entries a source listed last time that it no longer lists, though they
-had not reached the end its old entries fall off.
+"""What left a listing: entries a source listed last time that it no longer lists, though no
+new entry pushed them off the end its old entries fall off.
 
 A platform's own list of an account's articles (WeChat's history list, a profile's timeline, a
 sitemap) stops listing an article the moment it is removed, long before a routine re-check
@@ -32,20 +32,25 @@ def remembered(previous: Sequence[str] | None, listed: Sequence[str]) -> list[st
 
 
 def dropped_entries(previous: Sequence[str] | None, listed: Sequence[str]) -> list[str]:
-    """The entries of ``previous`` missing from ``listed`` that had not reached its old end.
+    """The entries of ``previous`` missing from ``listed`` that new entries did not push off
+    its old end: those inside it, and those at its end beyond as many as came in (a listing of
+    an account's two articles that lists one, with nothing new, has lost the other).
 
-    Nothing when the two listings share no entry (a listing replaced whole, or an error page)
-    or when more than half of the previous one is gone (a reshuffle, not a series of removals).
+    Nothing when the two listings share no entry and new ones came in (a listing replaced
+    whole, or an error page) or when more than half of the previous one is gone (a reshuffle,
+    not a series of removals).
     """
     if not previous:
         return []
     still = set(listed)
+    came_in = len(still - set(previous))
     kept = [position for position, url in enumerate(previous) if url in still]
     if not kept:
-        return []
-    # Newest first, old entries leave from the end; oldest first, from the start.
-    oldest_first = _appends_at_end(listed, previous)
-    candidates = previous[kept[0] + 1 :] if oldest_first else previous[: kept[-1]]
+        candidates = [] if came_in else list(previous)
+    elif _appends_at_end(listed, previous):  # oldest first: old entries leave from the start
+        candidates = previous[came_in : kept[0]] + previous[kept[0] + 1 :]
+    else:  # newest first: old entries leave from the end
+        candidates = previous[: kept[-1]] + previous[kept[-1] + 1 : len(previous) - came_in]
     dropped = [url for url in candidates if url not in still]
     if len(dropped) > max(3, len(previous) // 2):
         return []
