@@ -421,12 +421,31 @@ async def test_an_article_gone_from_its_listing_is_checked_at_once(settings, kee
                 sim.remove(article, "deleted-by-author")
             second, _ = await poll_sources(pipe, pipe.store.list_sources())
             checked = await watch_pass(pipe.store, pipe.checker, 8)
+            # Now that a check saw what the listing left out removed, the listing is a look at
+            # the articles it still lists: their next checks are put off (watch/listing_looks.py).
+            due_before = next_checks(pipe.store)
+            third, _ = await poll_sources(pipe, pipe.store.list_sources())
+            due_after = next_checks(pipe.store)
     if keep_removed:
         assert second[0].dropped == 0 and checked == []
+        assert "drops_removed" not in third[0].recorded and due_after == due_before
         return
     removed_ids = {pipe.store.article_id_for_url(sim.base + a.path) for a in (newest, middle)}
     assert second[0].dropped == 2
     assert {(r.article_id, r.outcome) for r in checked} == {(i, "deleted_by_author") for i in removed_ids}
+    assert third[0].recorded["drops_removed"] == 1
+    put_off = [i for i in due_after if due_after[i] > due_before[i]]
+    assert put_off and not set(put_off) & removed_ids
+    assert all(due_after[i] >= due_before[i] for i in due_after)  # none brought forward
+
+
+def next_checks(store):
+    from sqlalchemy import select
+
+    from samizdat.store.schema import articles
+
+    with store.engine.connect() as connection:
+        return dict(connection.execute(select(articles.c.id, articles.c.next_check_at)).all())
 
 
 @pytest.mark.slow

@@ -104,6 +104,10 @@ sources = Table(
     # polled earlier, from poll_interval_seconds on, with what the host's checks leave.
     Column("next_poll_at", UTCDateTime),
     Column("publishing", JSON),  # what its polls have shown: when new entries came (publishing.py)
+    # 1: its listing was seen to leave out a removed article, so listing one is a look at it;
+    # 0: to keep one listed; null: not known yet (watch/listing_looks.py).
+    Column("drops_removed", Integer),
+    Column("left_out", JSON),  # URLs that left its listing's middle lately, until that is known
 )
 
 # Accounts someone asked to watch (``samizdat account add``). Articles are attached by what

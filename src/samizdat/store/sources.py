@@ -6,12 +6,16 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, or_, select, update
+from sqlalchemy import Engine, bindparam, delete, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from samizdat.status import State
 from samizdat.store.schema import (
+    article_urls,
+    articles,
     sources,
 )
+from samizdat.store.values import ListedArticle, ListingView
 
 
 class SourceQueries:
@@ -99,9 +103,11 @@ class SourceQueries:
         listing: Sequence[str] | None = None,
         next_poll_at: datetime | None = None,
         publishing: dict[str, Any] | None = None,
+        left_out: Sequence[str] | None = None,
     ) -> None:
         """Record a poll; ``listing`` (None: unchanged, as after a 304) is what it listed;
-        ``next_poll_at`` and ``publishing`` what it says of the next one (watch/publishing.py)."""
+        ``next_poll_at`` and ``publishing`` what it says of the next one (watch/publishing.py);
+        ``left_out`` what left its listing lately (watch/listing_looks.py)."""
         values: dict[str, Any] = {
             "last_polled_at": at,
             "etag": etag,
@@ -110,6 +116,7 @@ class SourceQueries:
             "claimed_until": None,
             "next_poll_at": next_poll_at,
             "publishing": publishing,
+            "left_out": list(left_out) if left_out else None,
         }
         if title:
             values["title"] = title
@@ -117,3 +124,78 @@ class SourceQueries:
             values["listing"] = list(listing)
         with self.engine.begin() as connection:
             connection.execute(update(sources).where(sources.c.id == source_id).values(**values))
+
+    def listing_view(self, source_id: int, urls: Sequence[str], left_out: Sequence[str]) -> ListingView:
+        """The archived articles ``urls`` reach; whether a check found removed (or suspects) an
+        article that this source's listing left out (``left_out``: URLs that left its middle,
+        ``sources/listing.py``); and what the other sources' listings have shown of removals."""
+        with self.engine.connect() as connection:
+            found: dict[int, ListedArticle] = {}
+            for start in range(0, len(urls), 500):
+                reached = select(article_urls.c.article_id).where(
+                    article_urls.c.url.in_(list(urls[start : start + 500]))
+                )
+                for row in connection.execute(
+                    select(
+                        articles.c.id,
+                        articles.c.state,
+                        articles.c.priority,
+                        articles.c.first_captured_at,
+                        articles.c.last_seen_alive_at,
+                        articles.c.next_check_at,
+                    ).where(articles.c.id.in_(reached))
+                ):
+                    found[row.id] = ListedArticle(*row)
+            left_out_removed = bool(left_out) and bool(
+                connection.scalar(
+                    select(
+                        exists().where(
+                            articles.c.id.in_(
+                                select(article_urls.c.article_id).where(
+                                    article_urls.c.url.in_(list(left_out))
+                                )
+                            ),
+                            articles.c.state.in_([State.SUSPECT.value, State.REMOVED.value]),
+                        )
+                    )
+                )
+            )
+            others = [
+                (row.url, row.kind, row.drops_removed)
+                for row in connection.execute(
+                    select(sources.c.url, sources.c.kind, sources.c.drops_removed).where(
+                        sources.c.drops_removed.is_not(None), sources.c.id != source_id
+                    )
+                )
+            ]
+        return ListingView(list(found.values()), left_out_removed, others)
+
+    def listing_looked(
+        self,
+        source_id: int,
+        *,
+        drops_removed: int | None,
+        deferred: Sequence[tuple[int, datetime]],
+        now: datetime,
+    ) -> int:
+        """Record what a listing showed: whether it leaves removed articles out (None: nothing
+        learned), and the checks it stands in for, put off to the times given (only later than
+        they were, of live articles no check holds). How many were put off."""
+        with self.engine.begin() as connection:
+            if drops_removed is not None:
+                connection.execute(
+                    update(sources).where(sources.c.id == source_id).values(drops_removed=drops_removed)
+                )
+            if not deferred:
+                return 0
+            return connection.execute(
+                update(articles)
+                .where(
+                    articles.c.id == bindparam("article_id"),
+                    articles.c.state == State.LIVE.value,
+                    articles.c.next_check_at < bindparam("later"),
+                    or_(articles.c.claimed_until.is_(None), articles.c.claimed_until < now),
+                )
+                .values(next_check_at=bindparam("later")),
+                [{"article_id": article_id, "later": later} for article_id, later in deferred],
+            ).rowcount

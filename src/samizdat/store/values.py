@@ -125,6 +125,29 @@ class DueArticle:
 
 
 @dataclass(frozen=True)
+class ListedArticle:
+    """An archived article a source's listing names: what decides whether that listing is a look."""
+
+    id: int
+    state: str
+    priority: int
+    first_captured_at: datetime
+    last_seen_alive_at: datetime | None
+    next_check_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ListingView:
+    """What a poll's listing reaches in the archive (``Store.listing_view``)."""
+
+    articles: list[ListedArticle]
+    # A check found removed (or suspects) an article that left the middle of this listing.
+    left_out_removed: bool
+    # (url, kind, drops_removed) of the other sources whose listings have shown which they do.
+    others: list[tuple[str, str, int]]
+
+
+@dataclass(frozen=True)
 class CheckRow:
     article_id: int
     checked_at: datetime

@@ -5,8 +5,9 @@ URLs to :class:`~samizdat.watch.firstsight.FirstSight`, which captures each on i
 once, and the poll is done: the next poll never waits for the captures of this one. Each
 source is polled when its own publishing says a poll is worth a check's turn, and from its
 floor on with what the checks leave (:func:`poll_class`, ``watch/publishing.py``), with
-conditional requests. An archived article that leaves the middle of its listing is made due
-at once (``sources/listing.py``).
+conditional requests. An archived article that leaves its listing is made due at once
+(``sources/listing.py``), and a listing known to leave removed articles out is a look at each
+article it still lists (``watch/listing_looks.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from samizdat.sources.listings import lister_for
 from samizdat.store import Store
 from samizdat.watch.capture import CaptureOutcome
 from samizdat.watch.firstsight import FirstSight, Sighting
+from samizdat.watch.listing_looks import look_through, still_left_out
 from samizdat.watch.publishing import Publishing, next_poll
 
 
@@ -128,7 +130,8 @@ async def poll_source(
     listed = previous if polled.not_modified else list(entries)
     now = datetime.now(UTC)
     dropped = 0
-    if not polled.not_modified and not partial and (gone := dropped_entries(previous, listed)):
+    gone = [] if polled.not_modified or partial else dropped_entries(previous, listed)
+    if gone:
         dropped = await pipe.pools.store.run(pipe.store.check_urls_soon, gone, now)
     # Every listed URL is looked up, not only those new to the listing: one whose capture failed,
     # is still running or was cut short by a crash is not archived yet, and is captured now.
@@ -144,6 +147,7 @@ async def poll_source(
         ceiling_seconds=watch.poll_ceiling_seconds,
         time_scale=watch.time_scale,
     )
+    learnt = await look_through(pipe, row, listed, now)
     recorded = {
         "last_polled_at": now,
         "etag": polled.etag,
@@ -151,6 +155,9 @@ async def poll_source(
         "next_poll_at": next_poll_at,
         "publishing": publishing.to_json(),
     }
+    if learnt is not None:
+        recorded["drops_removed"] = learnt
+    recorded["left_out"] = still_left_out(row, gone, learnt)
     await pipe.pools.store.run(
         pipe.store.source_polled,
         row["id"],
@@ -161,6 +168,7 @@ async def poll_source(
         listing=listing,
         next_poll_at=next_poll_at,
         publishing=recorded["publishing"],
+        left_out=recorded["left_out"],
     )
     keywords = tuple(row.get("keywords") or ())
     title = (polled.document.title if polled.document else None) or row.get("title")
