@@ -305,3 +305,47 @@ def test_a_listing_s_summary_is_shown_as_text_never_as_markup():
     summary = "<p>第一段 &amp; more</p><script>alert(1)</script>\n<img src=x onerror=alert(2)><p>第二段</p>"
     assert listed_text({"summary": summary}) == ["第一段 & more", "第二段"]
     assert listed_text(None) == []
+
+
+@pytest.mark.parametrize("cancels", [1, 2])
+async def test_a_poll_cancelled_while_it_claims_its_source_gives_the_claim_back(settings, simulator, cancels):
+    """A spare poll asked again in its due class is cancelled, at any moment, even while the
+    store takes its claim, and even twice (the loop asks every tick). The claim was taken: it
+    must be given back, or the source waits out the lease unpolled — 40 s, four schedule days
+    at a day in 10 s, which is how four feeds of bench/first_sight.py went unpolled from hour 7
+    to hour 108 and their articles were never captured (seed 2, before this fix)."""
+    from samizdat.fetch.turns import Priority
+    from samizdat.watch.polling import SparePolls
+
+    watcher = Watcher(settings)
+    async with pipeline(settings) as pipe:
+        source_id, _ = pipe.store.add_source("feed", simulator.base + "/feed.xml", title=None)
+        (row,) = [r for r in pipe.store.list_sources() if r["id"] == source_id]
+        taking, claim_source = threading.Event(), pipe.store.claim_source
+
+        def slow_claim(*args, **kwargs):
+            taking.set()
+            time.sleep(0.3)
+            return claim_source(*args, **kwargs)
+
+        pipe.store.claim_source = slow_claim
+        task = asyncio.create_task(watcher._poll(pipe, row, Priority.SPARE, SparePolls()))
+        await asyncio.to_thread(taking.wait, 5)
+        for _ in range(cancels):
+            task.cancel()
+            await asyncio.sleep(0.01)
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with pipe.store.engine.connect() as connection:
+                claimed = connection.execute(
+                    select(sources.c.claimed_by, sources.c.claimed_until).where(sources.c.id == source_id)
+                ).one()
+            if claimed.claimed_by is None:
+                break
+            await asyncio.sleep(0.05)
+        assert claimed.claimed_by is None and claimed.claimed_until is None
+        assert pipe.store.claim_source(
+            source_id, now=datetime.now(UTC), worker="next", lease=timedelta(seconds=5)
+        )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import contextlib
 import functools
 import logging
@@ -390,7 +391,8 @@ class Watcher:
                 running = polling.get(row["id"])
                 if running is not None:
                     task, running_as = running
-                    if running_as is Priority.SPARE and priority in (Priority.POLL, Priority.ROUTINE):
+                    promoted = running_as is Priority.SPARE and priority in (Priority.POLL, Priority.ROUTINE)
+                    if promoted and not task.cancelling():
                         task.cancel()  # started again in its due class once it has left the queue
                 elif priority in (Priority.POLL, Priority.ROUTINE):
                     start(row, priority)
@@ -419,7 +421,7 @@ class Watcher:
             pipe.store.claim_source, now=datetime.now(UTC), worker=self.name, lease=self._source_lease()
         )
         try:
-            if not await pipe.pools.store.run(claim, row["id"]):
+            if not await self._claim_source(pipe, claim, row):
                 # Another worker polls it: it records its poll; look again at the floor.
                 floor = timedelta(seconds=floor_of(row, self.settings.watch) / self.settings.watch.time_scale)
                 self._polled[row["id"]] = (
@@ -431,8 +433,7 @@ class Watcher:
                 report = await poll_source(pipe, row, self.first_sight, priority)
             except asyncio.CancelledError:
                 # Stopped, or a spare poll to be asked again ahead of checks: due as it was.
-                due = row["next_poll_at"] or datetime.now(UTC)
-                await pipe.pools.store.run(lambda: pipe.store.release_source(row["id"], retry_at=due))
+                await asyncio.shield(asyncio.wrap_future(self._give_back(pipe, row)))
                 raise
             except Exception as exc:  # a bug must not stop the other polls, nor the watcher
                 log.exception("polling source %s failed", row["id"])
@@ -530,6 +531,29 @@ class Watcher:
         )
         await pipe.pools.store.run(pipe.store.finish_capture_request, done)
         self.status.requested += 1
+
+    async def _claim_source(self, pipe: Pipeline, claim: Callable[[int], bool], row: dict) -> bool:
+        """Claim a source for this poll. A poll cancelled meanwhile (stopped, or a spare poll
+        asked again in its due class) gives back the claim once the store has taken it:
+        otherwise the source waits out the whole lease, days in schedule time, unpolled."""
+        claiming = pipe.pools.store.submit(claim, row["id"])
+        try:
+            return await asyncio.shield(asyncio.wrap_future(claiming))
+        except asyncio.CancelledError:
+
+            def give_back_if_taken(done: concurrent.futures.Future[bool]) -> None:
+                if not done.cancelled() and done.exception() is None and done.result():
+                    self._give_back(pipe, row)
+
+            claiming.add_done_callback(give_back_if_taken)
+            raise
+
+    @staticmethod
+    def _give_back(pipe: Pipeline, row: dict) -> concurrent.futures.Future[None]:
+        """Release a source's claim, due as it was: a job of the store's pool that runs whatever
+        happens to the poll that asks for it (a cancelled wait would drop a job not started)."""
+        due = row["next_poll_at"] or datetime.now(UTC)
+        return pipe.pools.store.submit(pipe.store.release_source, row["id"], retry_at=due)
 
     def _source_lease(self) -> timedelta:
         """Long enough for a poll that meets a slow host, and for an album's page asked again
