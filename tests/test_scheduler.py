@@ -57,6 +57,24 @@ async def test_within_a_class_first_come_first_served_and_a_retry_keeps_its_plac
     assert granted == ["first", "retry", "new 1", "new 2"]  # the first found the host idle
 
 
+async def test_a_waiting_request_promoted_by_its_url_goes_ahead_of_its_old_class():
+    """A routine check queued before its article left its listing goes as a signalled one."""
+    scheduler = HostScheduler(HostTurns(20.0), per_host_concurrency=1)
+    granted: list[str] = []
+
+    async def one(name: str, priority: Priority) -> None:
+        async with scheduler.slot("one.example", priority, key=f"https://one.example/{name}"):
+            granted.append(name)
+
+    waiting = [asyncio.create_task(one(name, Priority.ROUTINE)) for name in ("busy", "r1", "r2", "r3")]
+    waiting.append(asyncio.create_task(one("confirm", Priority.CONFIRM)))
+    await asyncio.sleep(0)
+    assert scheduler.promote(["https://one.example/r3", "https://elsewhere.example/x"], Priority.SIGNAL) == 1
+    assert scheduler.promote(["https://one.example/confirm"], Priority.SIGNAL) == 0  # never down
+    await asyncio.gather(*waiting)
+    assert granted == ["busy", "confirm", "r3", "r1", "r2"]
+
+
 async def test_a_request_cancelled_while_it_waits_is_never_granted_and_the_next_one_is():
     """The place freed in the same step as a waiter's cancellation (before its task could run
     its cleanup) goes to the next waiter, not to the cancelled one."""

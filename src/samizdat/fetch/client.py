@@ -13,7 +13,7 @@ import contextlib
 import enum
 import time
 from collections import Counter, OrderedDict, defaultdict
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -195,6 +195,11 @@ class Fetcher:
     def _way(self, name: str | None) -> _Way:
         return next((way for way in self._ways if way.egress.name == name), self._ways[0])
 
+    def promote(self, urls: Collection[str], priority: Priority) -> int:
+        """Move the fetches of ``urls`` still waiting for their turn up to ``priority``: a check
+        queued as routine whose article has since left its listing goes as a signalled one."""
+        return self.scheduler.promote(urls, priority)
+
     def back_off(self, host: str, seconds: float, egress: str | None = None) -> None:
         """Send nothing to ``host`` for ``seconds`` (through ``egress`` only, if given)."""
         for way in self._ways if egress is None else [self._way(egress)]:
@@ -293,7 +298,13 @@ class Fetcher:
         deadline = _Deadline(self.settings.timeout)
         try:
             final, content = await self._follow(
-                url, headers or {}, accept, cap, exchanges, _Place(priority, order, avoid_egress), deadline
+                url,
+                headers or {},
+                accept,
+                cap,
+                exchanges,
+                _Place(priority, order, avoid_egress, url),
+                deadline,
             )
         except _Failed as failed:
             return self._failed(url, exchanges, fetched_at, started, failed.kind, str(failed))
@@ -453,7 +464,8 @@ class Fetcher:
         """Send ``request`` by ``way`` once it has a place and a turn of ``host``'s budget
         there; a failure of the way itself (a proxy that does not answer, a local address
         gone) says so, that the request may go by another."""
-        async with self.scheduler.slot(self._key(host, way), place.priority, order=place.order), self._total:
+        slot = self.scheduler.slot(self._key(host, way), place.priority, order=place.order, key=place.key)
+        async with slot, self._total:
             way.sent[host] += 1
             started_at = datetime.now(UTC)
             async with deadline.running():
@@ -487,6 +499,7 @@ class _Place:
     priority: Priority
     order: int | None
     avoid_egress: str | None = None
+    key: str | None = None  # the URL fetched, by which a waiting request is promoted
 
 
 class _Deadline:

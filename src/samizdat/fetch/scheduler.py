@@ -23,7 +23,7 @@ import itertools
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
 
 from samizdat.fetch.turns import Priority, Turns
@@ -44,6 +44,7 @@ class _Waiter:
     order: int  # first come, first served within a class
     since: float = field(compare=False)
     granted: asyncio.Future[bool] = field(compare=False)
+    key: str | None = field(default=None, compare=False)  # what it fetches, to be found by :meth:`promote`
 
 
 @dataclass
@@ -86,9 +87,12 @@ class HostScheduler:
         self._turn_threads = Pool("turns", 2) if turns.blocking else None
 
     @contextlib.asynccontextmanager
-    async def slot(self, host: str, priority: Priority, *, order: int | None = None) -> AsyncIterator[None]:
+    async def slot(
+        self, host: str, priority: Priority, *, order: int | None = None, key: str | None = None
+    ) -> AsyncIterator[None]:
         """Hold one of ``host``'s places for a request of ``priority``. ``order`` (from
-        :meth:`ticket`) keeps an earlier place in the class: a retry goes back to the head."""
+        :meth:`ticket`) keeps an earlier place in the class: a retry goes back to the head.
+        ``key`` (the URL it fetches) lets :meth:`promote` find it while it waits."""
         state = self._hosts.get(host)
         if state is None:
             state = self._hosts[host] = _Host()
@@ -97,6 +101,7 @@ class HostScheduler:
             next(self._order) if order is None else order,
             time.monotonic(),
             asyncio.get_running_loop().create_future(),
+            key,
         )
         heapq.heappush(state.waiting, waiter)
         self._serve(host, state)
@@ -113,6 +118,21 @@ class HostScheduler:
             yield
         finally:
             self._release(host, state)
+
+    def promote(self, keys: Collection[str], priority: Priority) -> int:
+        """Move the requests for ``keys`` still waiting, in any host's queue, up to ``priority``
+        (never down): what was learnt after they joined the queue (a routine check whose
+        article has just left its listing) goes ahead as it would had it been known. How many."""
+        wanted, moved = set(keys), 0
+        for host, state in self._hosts.items():
+            raised = [w for w in state.waiting if w.key in wanted and w.priority > priority]
+            for waiter in raised:
+                waiter.priority = int(priority)
+            if raised:
+                moved += len(raised)
+                heapq.heapify(state.waiting)
+                self._serve(host, state)
+        return moved
 
     def back_off(self, host: str, seconds: float) -> None:
         """Give ``host`` no turn for ``seconds`` (in the database's turns: written by the turns'

@@ -300,15 +300,15 @@ class ClaimQueries:
                 ],
             )
 
-    def check_siblings_soon(self, article_id: int, now: datetime, *, sharing: str, limit: int) -> int:
+    def check_siblings_soon(self, article_id: int, now: datetime, *, sharing: str, limit: int) -> list[str]:
         """Make the live articles that share this article's ``sharing`` column (``account_id``:
         its account; ``cluster_id``: its copies) due ahead of routine checks, the newest
-        ``limit``; how many."""
+        ``limit``; the URLs their checks fetch."""
         column = articles.c[sharing]
         with self.engine.begin() as connection:
             value = connection.scalar(select(column).where(articles.c.id == article_id))
             if value is None or value == "":
-                return 0
+                return []
             siblings = (
                 select(articles.c.id)
                 .where(
@@ -322,8 +322,9 @@ class ClaimQueries:
             )
             return _make_due(connection, list(connection.scalars(siblings)), now - AHEAD_OF_ROUTINE)
 
-    def check_urls_soon(self, urls: Sequence[str], now: datetime) -> int:
-        """Make the live articles reached by ``urls`` due ahead of routine checks; how many."""
+    def check_urls_soon(self, urls: Sequence[str], now: datetime) -> list[str]:
+        """Make the live articles reached by ``urls`` due ahead of routine checks; the URLs
+        their checks fetch."""
         ids: set[int] = set()
         with self.engine.begin() as connection:
             for start in range(0, len(urls), 500):
@@ -341,22 +342,23 @@ class ClaimQueries:
             return _make_due(connection, sorted(ids), now - AHEAD_OF_ROUTINE)
 
 
-def _make_due(connection: Connection, ids: list[int], due: datetime) -> int:
-    """Make the articles ``ids`` due at ``due``; how many. Their rows are locked in the order of
-    their ids first: two removals of one account seen at once make overlapping sets due, and
-    each locking them in an order of its own deadlocked on PostgreSQL."""
+def _make_due(connection: Connection, ids: list[int], due: datetime) -> list[str]:
+    """Make the articles ``ids`` due at ``due``; the URLs their checks fetch (a check already
+    waiting for its turn is found by them: ``Fetcher.promote``). Their rows are locked in the
+    order of their ids first: two removals of one account seen at once make overlapping sets
+    due, and each locking them in an order of its own deadlocked on PostgreSQL."""
     if not ids:
-        return 0
-    locked = list(
-        connection.scalars(
-            select(articles.c.id).where(articles.c.id.in_(ids)).order_by(articles.c.id).with_for_update()
-        )
-    )
+        return []
+    locked = connection.execute(
+        select(articles.c.id, articles.c.check_url)
+        .where(articles.c.id.in_(ids))
+        .order_by(articles.c.id)
+        .with_for_update()
+    ).all()
     for start in range(0, len(locked), 500):
-        connection.execute(
-            update(articles).where(articles.c.id.in_(locked[start : start + 500])).values(next_check_at=due)
-        )
-    return len(locked)
+        chunk = [row.id for row in locked[start : start + 500]]
+        connection.execute(update(articles).where(articles.c.id.in_(chunk)).values(next_check_at=due))
+    return [row.check_url for row in locked]
 
 
 def _host_and_pid(worker: str) -> tuple[str | None, int | None]:

@@ -117,9 +117,10 @@ class Checker(WatchStep):
             if found.outcome is Outcome.ACCOUNT_GONE:
                 siblings.append(("account_id", ACCOUNT_DUE_PER_REMOVAL))
             for sharing, limit in siblings:
-                await self.pools.store.run(
+                made_due = await self.pools.store.run(
                     self.store.check_siblings_soon, due.id, page.fetched_at, sharing=sharing, limit=limit
                 )
+                self.fetcher.promote(made_due, Priority.SIGNAL)
         alive = found.outcome in (Outcome.ALIVE, Outcome.EDITED)
         watch_state = WatchState(
             str(state.state),

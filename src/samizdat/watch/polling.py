@@ -132,7 +132,9 @@ async def poll_source(
     dropped = 0
     gone = [] if polled.not_modified or partial else dropped_entries(previous, listed)
     if gone:
-        dropped = await pipe.pools.store.run(pipe.store.check_urls_soon, gone, now)
+        made_due = await pipe.pools.store.run(pipe.store.check_urls_soon, gone, now)
+        pipe.fetcher.promote(made_due, Priority.SIGNAL)  # their checks may be waiting as routine ones
+        dropped = len(made_due)
     # Every listed URL is looked up, not only those new to the listing: one whose capture failed,
     # is still running or was cut short by a crash is not archived yet, and is captured now.
     known = await pipe.pools.store.run(pipe.store.known_urls, listed)
