@@ -166,3 +166,26 @@ def test_import_opml(tmp_path, database_url):
     assert "2 feeds added" in result.output
     again = CliRunner().invoke(app, ["source", "import-opml", str(opml)], env=env)
     assert "0 feeds added, 2 already there" in again.output
+
+
+@pytest.mark.parametrize("kind", ["feed", "sitemap", "urls"])
+def test_a_page_served_in_place_of_a_source_is_refused_not_read_as_an_empty_listing(kind):
+    """A platform's verification page (the constructed notice beside the saved WeChat pages)
+    answered for a feed parses as a feed without entries; read as one, every entry would
+    seem to have left the listing. A genuine empty document of the kind is still read."""
+    from samizdat.sources import SourceKind
+    from tests.helpers import WECHAT
+
+    page = (WECHAT / "notices" / "constructed" / "verification.html").read_bytes()
+    with pytest.raises(NotASource, match="not a feed, sitemap or OPML"):
+        read_source(page, "https://feeds.example/a.xml", SourceKind(kind))
+    empty = {
+        "feed": b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>',
+        "sitemap": b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"/>',
+        "urls": b"# no articles yet\n",
+    }[kind]
+    if kind == "urls":  # a list of no URLs shows no kind at all: refused, as a page would be
+        with pytest.raises(NotASource):
+            read_source(empty, "https://feeds.example/a.txt", SourceKind(kind))
+    else:
+        assert read_source(empty, "https://feeds.example/a.xml", SourceKind(kind)).entries == ()

@@ -206,6 +206,36 @@ async def test_a_check_that_met_a_refusal_looks_again_soon_and_a_lasting_one_bac
     assert waits[-1] <= scheduled * 1.25  # never past the schedule's own interval (jittered)
 
 
+async def test_a_signalled_check_that_met_a_failure_stays_signalled_for_a_while(settings, own_simulator):
+    """An article that left its listing is likely gone: a 503 on its signalled check must not
+    send it back to the routine pace (hours behind routine checks in a busy host's queue); it
+    is tried again at once as a signalled one, until SIGNAL_RETRY_SECONDS after the signal."""
+    from samizdat.fetch import Priority
+    from samizdat.store.claims import AHEAD_OF_ROUTINE
+    from samizdat.watch.checker import SIGNAL_RETRY_SECONDS, request_class
+
+    settings = fast(settings, own_simulator)
+    article = own_simulator.articles[0]
+    url = own_simulator.base + article.path
+    async with pipeline(settings) as pipe:
+        article_id = (await pipe.capturer.capture(url)).article_id
+        own_simulator.flaky_every = 1
+        assert pipe.store.check_urls_soon([url], datetime.now(UTC)) == [url]
+        (signalled,) = pipe.store.claim_due(datetime.now(UTC), 1, worker="w", lease=timedelta(minutes=5))
+        assert request_class(signalled) is Priority.SIGNAL
+        first = await pipe.checker.check(signalled)
+        (again,) = await watch_pass(pipe.store, pipe.checker, 1)
+        with pipe.store.engine.begin() as connection:  # the signal, long enough ago
+            long_ago = (
+                datetime.now(UTC) - timedelta(seconds=2 * SIGNAL_RETRY_SECONDS) / settings.watch.time_scale
+            )
+            connection.execute(update(articles).values(next_check_at=long_ago - AHEAD_OF_ROUTINE))
+        (late,) = await watch_pass(pipe.store, pipe.checker, 1)
+    assert first.outcome == again.outcome == late.outcome == "transient" and again.article_id == article_id
+    assert first.next_check_at == signalled.next_check_at  # still due at once, as a signalled check
+    assert late.next_check_at > datetime.now(UTC) - timedelta(seconds=5)  # the failures' own pace now
+
+
 async def test_an_unchanged_page_is_recognised_without_parsing_and_stores_nothing(settings, own_simulator):
     """The simulator gives every response a fresh nonce, request id and server time, as WeChat does."""
     settings = fast(settings, own_simulator)

@@ -94,7 +94,18 @@ def recognise(body: bytes) -> SourceKind:
 
 
 def read_source(body: bytes, base_url: str = "", kind: SourceKind | None = None) -> SourceDocument:
-    kind = kind or recognise(body)
+    """Read ``body`` as a source of ``kind`` (None: of the kind it shows). One that lists
+    nothing must show itself that kind: a verification or error page served in place of a feed
+    reads as an empty feed, and an empty listing would tell of every entry leaving it."""
+    if kind is None:
+        return _read_source(body, base_url, recognise(body))
+    document = _read_source(body, base_url, kind)
+    if not document.entries and not document.children and (shown := recognise(body)) is not kind:
+        raise NotASource(f"a {shown} document where a {kind} was expected")
+    return document
+
+
+def _read_source(body: bytes, base_url: str, kind: SourceKind) -> SourceDocument:
     if kind is SourceKind.FEED:
         return (
             _read_json_feed(body, base_url) if body.lstrip()[:1] == b"{" else _read_xml_feed(body, base_url)

@@ -48,6 +48,9 @@ COPIES_DUE_PER_REMOVAL = 20
 ACCOUNT_DUE_PER_REMOVAL = 500
 # A signalled article is made due a day early; one due half a day early or more was signalled.
 SIGNALLED = AHEAD_OF_ROUTINE / 2
+# A signalled check that met a transient failure stays signalled, tried again as its host
+# allows, for this long (schedule seconds) after the signal; then it goes at the failures' pace.
+SIGNAL_RETRY_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -255,7 +258,8 @@ class Checker(WatchStep):
         A check that met a transient failure (a refusal, a body cut off) did not look at the
         article: it looks again a quarter of the time since its last real look later (at least
         ``watch.retry_seconds``, at most its scheduled interval), so that one failure costs the
-        schedule nothing and a failure that lasts backs off to the schedule's own pace."""
+        schedule nothing and a failure that lasts backs off to the schedule's own pace. A
+        signalled check stays signalled after a failure for ``SIGNAL_RETRY_SECONDS``."""
         watch = self.settings.watch
         if transition.confirm_after is not None:
             return now + transition.confirm_after
@@ -264,6 +268,12 @@ class Checker(WatchStep):
             return now + timedelta(seconds=watch.retry_seconds) / watch.time_scale
         if transition.state.state is State.REMOVED:
             return now + timedelta(hours=watch.removed_recheck_hours) / watch.time_scale
+        if not looked and due.next_check_at is not None and request_class(due) is Priority.SIGNAL:
+            signalled_at = due.next_check_at + AHEAD_OF_ROUTINE
+            if (now - signalled_at) * watch.time_scale < timedelta(seconds=SIGNAL_RETRY_SECONDS):
+                # It left its listing (or its copy or account went): likely gone, so a fault
+                # must not send it back to the routine pace. Its due time keeps the signal's.
+                return due.next_check_at
         age = (now - due.first_captured_at) * watch.time_scale  # in schedule time
         interval = None
         if age < timedelta(days=watch.horizon_days):
