@@ -177,6 +177,8 @@ def run_with(args: argparse.Namespace, seed: int, database_url: str | None) -> d
             (keep / "export.jsonl").write_text(exported.stdout)
             for name in ("plan.json", "requests.jsonl", "watch.log"):
                 (keep / name).write_bytes((directory / name).read_bytes())
+            for database in (directory / "data").glob("*.db*"):  # the archive's own state (SQLite)
+                (keep / database.name).write_bytes(database.read_bytes())
         figures = evaluate(plan, rows, requests, (ended - plan["start"]) * plan["time_scale"])
         figures["by_class"] = by_class(samples, plan["time_scale"])
         # What each class of request took, as the watcher counted them (its last heartbeat seen).

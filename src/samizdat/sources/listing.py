@@ -20,6 +20,10 @@ from collections.abc import Sequence
 # The newest entries kept per source: removals happen in an article's first days, near the
 # head of its listing, and a sitemap of 50,000 URLs need not be stored whole at every poll.
 REMEMBERED_ENTRIES = 1000
+# Feeds and account lists hold their newest 10 to 50 entries: a shorter listing is taken to
+# hold all its source has, so nothing new pushes an entry off it. A listing that does hold
+# fewer costs a check of each entry it lets go, never a false removal.
+LIKELY_CAPACITY = 10
 
 
 def remembered(previous: Sequence[str] | None, listed: Sequence[str]) -> list[str]:
@@ -33,24 +37,23 @@ def remembered(previous: Sequence[str] | None, listed: Sequence[str]) -> list[st
 
 def dropped_entries(previous: Sequence[str] | None, listed: Sequence[str]) -> list[str]:
     """The entries of ``previous`` missing from ``listed`` that new entries did not push off
-    its old end: those inside it, and those at its end beyond as many as came in (a listing of
-    an account's two articles that lists one, with nothing new, has lost the other).
+    its old end: as many leave it as came in, less the room a listing shorter than
+    ``LIKELY_CAPACITY`` still had (an account's feed of two articles that lists one, or lists
+    a new one instead, has lost the other).
 
-    Nothing when the two listings share no entry and new ones came in (a listing replaced
-    whole, or an error page) or when more than half of the previous one is gone (a reshuffle,
-    not a series of removals).
+    Nothing when more than half of the previous listing is gone (a reshuffle or a listing
+    replaced whole, not a series of removals).
     """
     if not previous:
         return []
     still = set(listed)
     came_in = len(still - set(previous))
+    pushed_off = max(0, len(previous) + came_in - max(LIKELY_CAPACITY, len(previous)))
     kept = [position for position, url in enumerate(previous) if url in still]
-    if not kept:
-        candidates = [] if came_in else list(previous)
-    elif _appends_at_end(listed, previous):  # oldest first: old entries leave from the start
-        candidates = previous[came_in : kept[0]] + previous[kept[0] + 1 :]
+    if kept and _appends_at_end(listed, previous):  # oldest first: old entries leave from the start
+        candidates = previous[pushed_off:]
     else:  # newest first: old entries leave from the end
-        candidates = previous[: kept[-1]] + previous[kept[-1] + 1 : len(previous) - came_in]
+        candidates = previous[: len(previous) - pushed_off]
     dropped = [url for url in candidates if url not in still]
     if len(dropped) > max(3, len(previous) // 2):
         return []
