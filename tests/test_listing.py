@@ -63,10 +63,12 @@ def test_only_the_removed_entries_inside_the_window_are_dropped(size, newer, rem
     # tells them apart (a known gap: the source's order is not remembered); only the absence of
     # false drops holds then.
     looks_appended = newer == 0 and len(listed) > len(set(listed) & set(previous))
-    if size < LIKELY_CAPACITY:  # taken to hold all its source has: what was pushed off is reported
+    if size < LIKELY_CAPACITY:
+        # Taken to hold all its source has: an entry this short feed pushed off may be reported
+        # instead of a removed one at its end (nothing tells them apart); those inside are not.
         assert not set(dropped) & set(listed)
-        if len(set(previous) - set(listed)) <= max(3, size // 2) and not looks_appended:
-            assert removed <= set(dropped)
+        if kept and len(set(previous) - set(listed)) <= max(3, size // 2) and not looks_appended:
+            assert {a for a in removed if previous.index(a) < kept[-1]} <= set(dropped)
         return
     assert set(dropped) <= removed
     if kept and len(removed) <= max(3, size // 2) and not looks_appended:

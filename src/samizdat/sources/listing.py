@@ -50,10 +50,12 @@ def dropped_entries(previous: Sequence[str] | None, listed: Sequence[str]) -> li
     came_in = len(still - set(previous))
     pushed_off = max(0, len(previous) + came_in - max(LIKELY_CAPACITY, len(previous)))
     kept = [position for position, url in enumerate(previous) if url in still]
+    # What lies before the last entry still listed (after the first, oldest first) did not
+    # reach the old end, whatever came in: entries from the old end can slide in as well.
     if kept and _appends_at_end(listed, previous):  # oldest first: old entries leave from the start
-        candidates = previous[pushed_off:]
+        candidates = previous[min(pushed_off, kept[0]) :]
     else:  # newest first: old entries leave from the end
-        candidates = previous[: len(previous) - pushed_off]
+        candidates = previous[: max(len(previous) - pushed_off, kept[-1] if kept else 0)]
     dropped = [url for url in candidates if url not in still]
     if len(dropped) > max(3, len(previous) // 2):
         return []
