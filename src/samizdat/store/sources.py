@@ -104,10 +104,12 @@ class SourceQueries:
         next_poll_at: datetime | None = None,
         publishing: dict[str, Any] | None = None,
         left_out: Sequence[str] | None = None,
+        drops_removed: int | None = None,
     ) -> None:
         """Record a poll; ``listing`` (None: unchanged, as after a 304) is what it listed;
         ``next_poll_at`` and ``publishing`` what it says of the next one (watch/publishing.py);
-        ``left_out`` what left its listing lately (watch/listing_looks.py)."""
+        ``left_out`` what left its listing lately, ``drops_removed`` what its listing was learnt
+        to do with removed articles (None: nothing learnt; watch/listing_looks.py)."""
         values: dict[str, Any] = {
             "last_polled_at": at,
             "etag": etag,
@@ -120,32 +122,39 @@ class SourceQueries:
         }
         if title:
             values["title"] = title
+        if drops_removed is not None:
+            values["drops_removed"] = drops_removed
         if listing is not None:
             values["listing"] = list(listing)
         with self.engine.begin() as connection:
             connection.execute(update(sources).where(sources.c.id == source_id).values(**values))
 
-    def listing_view(self, source_id: int, urls: Sequence[str], left_out: Sequence[str]) -> ListingView:
-        """The archived articles ``urls`` reach; whether a check found removed (or suspects) an
-        article that this source's listing left out (``left_out``: URLs that left its middle,
-        ``sources/listing.py``); and what the other sources' listings have shown of removals."""
+    def listing_view(
+        self, source_id: int, urls: Sequence[str], left_out: Sequence[str], *, others: bool
+    ) -> ListingView:
+        """What a poll's listing reaches: which of ``urls`` lead to archived articles, and those
+        articles; whether a check found removed (or suspects) an article that this source's
+        listing left out (``left_out``: URLs that left it, ``sources/listing.py``); and, with
+        ``others``, what the other sources' listings have shown of removals."""
         with self.engine.connect() as connection:
+            known: set[str] = set()
             found: dict[int, ListedArticle] = {}
             for start in range(0, len(urls), 500):
-                reached = select(article_urls.c.article_id).where(
-                    article_urls.c.url.in_(list(urls[start : start + 500]))
-                )
                 for row in connection.execute(
                     select(
+                        article_urls.c.url,
                         articles.c.id,
                         articles.c.state,
                         articles.c.priority,
                         articles.c.first_captured_at,
                         articles.c.last_seen_alive_at,
                         articles.c.next_check_at,
-                    ).where(articles.c.id.in_(reached))
+                    )
+                    .join(articles, articles.c.id == article_urls.c.article_id)
+                    .where(article_urls.c.url.in_(list(urls[start : start + 500])))
                 ):
-                    found[row.id] = ListedArticle(*row)
+                    known.add(row.url)
+                    found[row.id] = ListedArticle(*row[1:])
             left_out_removed = bool(left_out) and bool(
                 connection.scalar(
                     select(
@@ -160,34 +169,24 @@ class SourceQueries:
                     )
                 )
             )
-            others = [
-                (row.url, row.kind, row.drops_removed)
-                for row in connection.execute(
-                    select(sources.c.url, sources.c.kind, sources.c.drops_removed).where(
-                        sources.c.drops_removed.is_not(None), sources.c.id != source_id
+            shown = (
+                [
+                    (row.url, row.kind, row.drops_removed)
+                    for row in connection.execute(
+                        select(sources.c.url, sources.c.kind, sources.c.drops_removed).where(
+                            sources.c.drops_removed.is_not(None), sources.c.id != source_id
+                        )
                     )
-                )
-            ]
-        return ListingView(list(found.values()), left_out_removed, others)
+                ]
+                if others
+                else []
+            )
+        return ListingView(list(found.values()), left_out_removed, shown, known)
 
-    def listing_looked(
-        self,
-        source_id: int,
-        *,
-        drops_removed: int | None,
-        deferred: Sequence[tuple[int, datetime]],
-        now: datetime,
-    ) -> int:
-        """Record what a listing showed: whether it leaves removed articles out (None: nothing
-        learned), and the checks it stands in for, put off to the times given (only later than
-        they were, of live articles no check holds). How many were put off."""
+    def put_off_checks(self, later_checks: Sequence[tuple[int, datetime]], now: datetime) -> int:
+        """Put the next checks of these articles off to the times given: only later than they
+        were, of live articles no check holds now (a listing looked at them). How many."""
         with self.engine.begin() as connection:
-            if drops_removed is not None:
-                connection.execute(
-                    update(sources).where(sources.c.id == source_id).values(drops_removed=drops_removed)
-                )
-            if not deferred:
-                return 0
             return connection.execute(
                 update(articles)
                 .where(
@@ -197,5 +196,5 @@ class SourceQueries:
                     or_(articles.c.claimed_until.is_(None), articles.c.claimed_until < now),
                 )
                 .values(next_check_at=bindparam("later")),
-                [{"article_id": article_id, "later": later} for article_id, later in deferred],
+                [{"article_id": article_id, "later": later} for article_id, later in later_checks],
             ).rowcount

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -145,6 +145,7 @@ class ListingView:
     left_out_removed: bool
     # (url, kind, drops_removed) of the other sources whose listings have shown which they do.
     others: list[tuple[str, str, int]]
+    known: set[str] = field(default_factory=set)  # the listed URLs that lead to archived articles
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from samizdat.watch.outcomes import (
     classify,
 )
 from samizdat.watch.refusals import note_answer
+from samizdat.watch.schedule import scheduled_interval
 from samizdat.watch.step import WatchStep
 
 log = logging.getLogger(__name__)
@@ -274,10 +275,9 @@ class Checker(WatchStep):
                 # It left its listing (or its copy or account went): likely gone, so a fault
                 # must not send it back to the routine pace. Its due time keeps the signal's.
                 return due.next_check_at
-        age = (now - due.first_captured_at) * watch.time_scale  # in schedule time
-        interval = None
-        if age < timedelta(days=watch.horizon_days):
-            interval = self.policy.next_check(age, priority=due.priority > 0)
+        interval = scheduled_interval(
+            self.policy, watch, due.first_captured_at, now, priority=due.priority > 0
+        )
         if interval is None:
             if watch.after_horizon_hours <= 0:
                 return None

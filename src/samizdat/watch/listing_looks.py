@@ -21,14 +21,14 @@ A listing says nothing of edits, which only checks see: it stands in for at most
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from samizdat.config import WatchSettings
 from samizdat.status import State
 from samizdat.store import ListedArticle, ListingView
-from samizdat.watch.schedule import SchedulePolicy
+from samizdat.watch.schedule import SchedulePolicy, scheduled_interval
 
 # The next check comes at most this many schedule intervals after the last one that saw the
 # article alive, however many listings looked at it since.
@@ -71,10 +71,10 @@ def put_off(
     for article in listed:
         if article.state != State.LIVE.value or article.next_check_at is None:
             continue
-        age = (now - article.first_captured_at) * scale
-        if age >= timedelta(days=watch.horizon_days):
-            continue  # past the schedule, checks are rare and for edits as much as removals
-        interval = policy.next_check(age, priority=article.priority > 0)
+        # Past the schedule (None), checks are rare and for edits as much as removals.
+        interval = scheduled_interval(
+            policy, watch, article.first_captured_at, now, priority=article.priority > 0
+        )
         if interval is None:
             continue
         step = interval / scale
@@ -94,23 +94,15 @@ def still_left_out(row: dict[str, Any], gone: Sequence[str], learnt: int | None)
     return list(dict.fromkeys(kept))[-LEFT_OUT_KEPT:] or None
 
 
-async def look_through(pipe, row: dict[str, Any], listed: Sequence[str], now: datetime) -> int | None:
-    """Take a poll's listing as a look at what it lists, if the source's listings leave removed
-    articles out; returns what it learnt of that (``sources.drops_removed``, None: nothing)."""
-    if not listed:
-        return None
-    left_out = row.get("left_out") or []
-    view = await pipe.pools.store.run(pipe.store.listing_view, row["id"], list(listed), left_out)
+def look_through(
+    row: dict[str, Any], view: ListingView, now: datetime, policy: SchedulePolicy, watch: WatchSettings
+) -> tuple[int | None, list[tuple[int, datetime]]]:
+    """What a poll's listing (``view``, ``Store.listing_view``) teaches of its source
+    (``sources.drops_removed``, None: nothing), and the checks it puts off, if the source's
+    listings leave removed articles out."""
     known = row.get("drops_removed")
     learnt = learned(known, view)
     current = known if learnt is None else learnt
-    later_checks = (
-        put_off(view.articles, now, pipe.checker.policy, pipe.settings.watch)
-        if leaves_removed_out(row["url"], row["kind"], current, view.others)
-        else []
-    )
-    if learnt is not None or later_checks:
-        await pipe.pools.store.run(
-            lambda: pipe.store.listing_looked(row["id"], drops_removed=learnt, deferred=later_checks, now=now)
-        )
-    return learnt
+    if not leaves_removed_out(row["url"], row["kind"], current, view.others):
+        return learnt, []
+    return learnt, put_off(view.articles, now, policy, watch)

@@ -137,8 +137,12 @@ async def poll_source(
         dropped = len(made_due)
     # Every listed URL is looked up, not only those new to the listing: one whose capture failed,
     # is still running or was cut short by a crash is not archived yet, and is captured now.
-    known = await pipe.pools.store.run(pipe.store.known_urls, listed)
-    fresh = [url for url in listed if url not in known]
+    view = await pipe.pools.store.run(
+        lambda: pipe.store.listing_view(
+            row["id"], listed, row.get("left_out") or [], others=row.get("drops_removed") is None
+        )
+    )
+    fresh = [url for url in listed if url not in view.known]
     listing = None if polled.not_modified or partial else remembered(previous, listed)
     watch = pipe.settings.watch
     publishing, next_poll_at = next_poll(
@@ -149,7 +153,9 @@ async def poll_source(
         ceiling_seconds=watch.poll_ceiling_seconds,
         time_scale=watch.time_scale,
     )
-    learnt = await look_through(pipe, row, listed, now)
+    learnt, later_checks = look_through(row, view, now, pipe.checker.policy, watch) if listed else (None, [])
+    if later_checks:
+        await pipe.pools.store.run(pipe.store.put_off_checks, later_checks, now)
     recorded = {
         "last_polled_at": now,
         "etag": polled.etag,
@@ -171,6 +177,7 @@ async def poll_source(
         next_poll_at=next_poll_at,
         publishing=recorded["publishing"],
         left_out=recorded["left_out"],
+        drops_removed=learnt,
     )
     keywords = tuple(row.get("keywords") or ())
     title = (polled.document.title if polled.document else None) or row.get("title")

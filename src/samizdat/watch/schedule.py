@@ -19,8 +19,10 @@ import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+
+from samizdat.config import WatchSettings
 
 PROFILE_FILE = Path(__file__).with_name("removal_profile.json")
 
@@ -136,3 +138,19 @@ class SchedulePolicy:
             age += step
             ages.append(age)
         return ages
+
+
+def scheduled_interval(
+    policy: SchedulePolicy,
+    watch: WatchSettings,
+    first_captured_at: datetime,
+    now: datetime,
+    *,
+    priority: bool,
+) -> timedelta | None:
+    """The schedule's interval (schedule time) after a look at ``now`` at an article first
+    captured at ``first_captured_at``; None from ``watch.horizon_days`` of schedule time on."""
+    age = (now - first_captured_at) * watch.time_scale
+    if age >= timedelta(days=watch.horizon_days):
+        return None
+    return policy.next_check(age, priority=priority)
