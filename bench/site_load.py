@@ -116,14 +116,13 @@ def build(data: Path, count: int, start: int = 0, own_text: bool = False) -> Non
 
         from samizdat.store.schema import articles
 
-        connection.execute(
-            update(articles).where(articles.c.id == bindparam("article_id")),
-            [
-                {"article_id": start + i + 1, "state": "removed", "outcome": outcome, "detected_at": detected}
-                for i, (detected, outcome) in enumerate(removed)
-                if detected is not None
-            ],
-        )
+        removals = [
+            {"article_id": start + i + 1, "state": "removed", "outcome": outcome, "detected_at": detected}
+            for i, (detected, outcome) in enumerate(removed)
+            if detected is not None
+        ]
+        if removals:  # an empty list would be one UPDATE without parameters
+            connection.execute(update(articles).where(articles.c.id == bindparam("article_id")), removals)
     store.engine.dispose()
     print(f"built {count:,} articles in {time.monotonic() - started:.0f} s", flush=True)
 

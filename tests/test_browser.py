@@ -361,6 +361,11 @@ def test_the_mirror_search_finds_an_article_by_a_two_character_word(site, mirror
     page.press("#q", "Enter")
     page.wait_for_selector("#results li", timeout=20_000)
     found = page.locator("#results li").evaluate_all("items => items.map(i => i.dataset.id)")
+    while str(article.id) not in found and page.locator("#more").is_visible():  # a page of 20 at a time
+        shown = len(found)
+        page.locator("#more").click()
+        page.wait_for_function(f"() => document.querySelectorAll('#results li').length > {shown}")
+        found = page.locator("#results li").evaluate_all("items => items.map(i => i.dataset.id)")
     assert str(article.id) in found, (word, found)
     assert page.locator("#results mark").count() >= 1
     page.locator(f"#results li[data-id='{article.id}'] a").click()

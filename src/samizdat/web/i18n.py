@@ -24,6 +24,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "search.placeholder": ("搜索标题、公众号、作者、正文", "Search titles, accounts, authors, text"),
     "search.button": ("搜索", "Search"),
     "search.results": ("找到 {n} 篇文章", "{n} articles found"),
+    "search.about": ("约 {n} 篇文章，最新的在前", "About {n} articles found, newest first"),
     "search.none": ("没有找到包含「{q}」的文章。", "No article contains “{q}”."),
     "filter.outcome": ("删除原因", "Reason"),
     "filter.any": ("全部", "Any"),

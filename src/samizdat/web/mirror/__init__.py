@@ -183,7 +183,8 @@ def changed_articles(store: Store, since: datetime) -> set[int]:
 def index_search(root: Path, shards: set[str]) -> None:
     """Run Pagefind (extended: it segments Chinese) over the search documents of each of
     ``shards`` (``search/<shard>/``), writing each index to ``pagefind/<shard>/``; then list
-    the shards that have documents in ``pagefind/shards.json`` for the search page."""
+    the shards that have documents, with how many, in ``pagefind/shards.json`` for the search
+    page (it reads the newest first and estimates a common word's matches from them)."""
     documents = root / "search"
     present = (
         sorted((p.name for p in documents.iterdir() if p.is_dir()), key=int) if documents.is_dir() else []
@@ -196,7 +197,8 @@ def index_search(root: Path, shards: set[str]) -> None:
     for shard in sorted(shards & set(present), key=int):
         _pagefind(root, shard)
     (root / "pagefind").mkdir(exist_ok=True)
-    (root / "pagefind" / "shards.json").write_text(json.dumps(present))
+    listed = [{"name": shard, "articles": sum(1 for _ in (documents / shard).glob("*.html"))} for shard in present]
+    (root / "pagefind" / "shards.json").write_text(json.dumps(listed))
 
 
 def _search_document(name: str) -> bool:

@@ -330,16 +330,27 @@ def search_terms(text: str) -> str:
     terms of the mirror's index: each run of Chinese characters as its overlapping pairs, other
     words whole. static/search.js turns a query into terms the same way.
 
+    A pair is written as the code points of its characters (:func:`cjk_token`): Pagefind cuts
+    Chinese text into dictionary words, so a pair that is not a word ("的人") was indexed as
+    two characters, and a search for it read the postings of ``的`` — most of the index.
+
     >>> search_terms("北約峰會 NATO 2024年")
-    '北约 约峰 峰会 nato 2024 年'
+    'u5317u7ea6 u7ea6u5cf0 u5cf0u4f1a nato 2024 u5e74'
     """
     terms: list[str] = []
     for run in _RUNS.findall(fold(text)):
         if _CJK.match(run):
-            terms += [run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)]
+            pairs = [run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)]
+            terms += [cjk_token(pair) for pair in pairs]
         else:
             terms.append(run)
     return " ".join(terms)
+
+
+def cjk_token(characters: str) -> str:
+    """Chinese characters as one plain word that no segmenter cuts: ``u`` and the hexadecimal
+    code point of each (static/search.js writes queries the same way)."""
+    return "".join(f"u{ord(c):x}" for c in characters)
 
 
 def fold_table() -> dict[str, str]:

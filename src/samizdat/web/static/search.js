@@ -1,13 +1,22 @@
 // The mirror's search: Pagefind's index of the archived articles, queried in the browser.
-// The index holds each article as folded terms (web/mirror.py, search_terms): Chinese as
-// overlapping character pairs, other words whole. A query is folded and cut the same way, so
-// that any substring of an article's text finds it, as on the site. Nothing from the index is
-// inserted as HTML: titles and summaries are set as text.
+// The index holds each article as folded terms (web/mirror/pages.py, search_terms): Chinese as
+// overlapping character pairs, each written as its code points, other words whole. A query is
+// folded and cut the same way, so that any substring of an article's text finds it, as on the
+// site. Nothing from the index is inserted as HTML: titles and summaries are set as text.
+//
+// The index is in shards of consecutive articles (pagefind/shards.json), each its own Pagefind
+// instance. A search reads the newest shards first, as the site's search does: once a page is
+// full and the matches, estimated from the articles read so far, are more than the site ranks
+// (RANKED_MAX), it stops and shows the newest; fewer are ranked by relevance across every
+// shard. Pagefind's time grows with the matches it scores, so a common word costs the
+// newest shard or two, not the whole archive.
 const box = document.getElementById("search");
 const input = box.querySelector("input");
 const list = document.getElementById("results");
 const count = document.getElementById("result-count");
-const MAX_SHOWN = 50;
+const more = document.getElementById("more");
+const PAGE = 20; // results a page, as on the site
+const RANKED_MAX = 5000; // read/reader.py: more matches than this are shown newest first
 
 const CJK = /[\u3400-\u9fff\uf900-\ufaff]/;
 const RUNS = /[\u3400-\u9fff\uf900-\ufaff]+|[\p{L}\p{M}\p{N}]+/gu;
@@ -18,12 +27,17 @@ function fold(text) {
   return Array.from(normal, (c) => folds[c] ?? c).join("");
 }
 
+function token(characters) {
+  return Array.from(characters, (c) => "u" + c.codePointAt(0).toString(16)).join("");
+}
+
 function terms(query) {
   const out = [];
   for (const run of fold(query).match(RUNS) ?? []) {
+    const characters = Array.from(run);
     if (!CJK.test(run)) out.push(run);
-    else if (run.length === 1) out.push(run);
-    else for (let i = 0; i + 1 < run.length; i++) out.push(run.slice(i, i + 2));
+    else if (characters.length === 1) out.push(token(run));
+    else for (let i = 0; i + 1 < characters.length; i++) out.push(token(characters[i] + characters[i + 1]));
   }
   return out.join(" ");
 }
@@ -40,41 +54,89 @@ function highlighted(target, text, query) {
   target.append(text.slice(0, at), mark, text.slice(at + query.length));
 }
 
-let pagefind = null;
+let shards = null; // newest first: {name, articles, engine}
+let root = null;
+let loading = null;
+
 async function load() {
   if (location.protocol === "file:") {
     count.textContent = box.dataset.needsServer;
     return null;
   }
-  const root = new URL(box.dataset.root, location.href);
-  folds ??= await (await fetch(new URL("static/fold.json", root))).json();
-  if (!pagefind) {
-    // One index per shard of the archive (pagefind/shards.json): the first is loaded, the
-    // others merged into it, and a search covers them all.
-    const shards = await (await fetch(new URL("pagefind/shards.json", root))).json();
-    if (!shards.length) return { search: async () => ({ results: [] }) }; // nothing archived yet
-    const engine = await import(new URL(`pagefind/${shards[0]}/pagefind.js`, root).href);
-    for (const shard of shards.slice(1)) await engine.mergeIndex(new URL(`pagefind/${shard}/`, root).href);
-    pagefind = engine;
-  }
-  return pagefind;
+  loading ??= (async () => {
+    root = new URL(box.dataset.root, location.href);
+    folds = await (await fetch(new URL("static/fold.json", root))).json();
+    const listed = await (await fetch(new URL("pagefind/shards.json", root))).json();
+    shards = listed.map((s) => (typeof s === "string" ? { name: s, articles: 0 } : s)).reverse();
+    return shards;
+  })();
+  return loading;
 }
 
-async function run(query) {
-  const engine = await load();
-  if (!engine) return;
-  list.replaceChildren();
+// Each shard's Pagefind is a module of its own (its own URL): Pagefind keeps its WebAssembly
+// in one variable of its module, so two indexes of one module overwrite each other's (its
+// createInstance). On the page's thread: a worker per shard would be a thread per shard.
+function engine(shard) {
+  shard.engine ??= (async () => {
+    const module = await import(new URL(`pagefind/${shard.name}/pagefind.js`, root).href);
+    await module.options({ noWorker: true });
+    await module.init();
+    return module;
+  })();
+  return shard.engine;
+}
+
+// The shards load their index's entry, metadata and WebAssembly while the reader types, the
+// newest first, so that the first search finds them ready.
+async function warm() {
+  for (const shard of (await load()) ?? []) await engine(shard);
+}
+
+async function find(query, wanted) {
+  const term = terms(query);
+  const all = shards.reduce((sum, shard) => sum + shard.articles, 0);
+  const found = [];
+  let searched = 0;
+  for (const shard of shards) {
+    const answer = await (await engine(shard)).search(term, { sort: { newest: "desc" } });
+    found.push(...answer.results);
+    searched += shard.articles;
+    const estimate = searched ? Math.round((found.length * all) / searched) : 0;
+    if (found.length >= wanted && estimate > RANKED_MAX && searched < all) {
+      return { results: found.slice(0, wanted), total: estimate, newest: true, estimated: true };
+    }
+  }
+  const newest = found.length > RANKED_MAX;
+  // A stable sort: equal scores stay newest first, as the site breaks ties.
+  if (!newest) found.sort((a, b) => b.score - a.score);
+  return { results: found, total: found.length, newest, estimated: false };
+}
+
+let shown = 0;
+async function run(query, page = 1) {
+  const ready = await load();
+  if (!ready) return;
+  if (page === 1) {
+    list.replaceChildren();
+    shown = 0;
+  }
+  more.hidden = true;
   if (!query) {
     count.textContent = "";
     return;
   }
-  const found = await engine.search(terms(query));
+  if (!ready.length) {
+    count.textContent = box.dataset.none.replace("{q}", query);
+    return;
+  }
+  const found = await find(query, page * PAGE);
   if (input.value.trim() !== query) return; // a newer query is on its way
-  count.textContent = found.results.length
-    ? box.dataset.count.replace("{n}", found.results.length)
+  const template = found.estimated || found.newest ? box.dataset.about : box.dataset.count;
+  count.textContent = found.total
+    ? template.replace("{n}", found.total.toLocaleString())
     : box.dataset.none.replace("{q}", query);
-  const shown = await Promise.all(found.results.slice(0, MAX_SHOWN).map((r) => r.data()));
-  for (const data of shown) {
+  const next = found.results.slice(shown, page * PAGE);
+  for (const data of await Promise.all(next.map((r) => r.data()))) {
     const item = document.createElement("li");
     item.className = "article-item";
     item.dataset.id = data.meta.id;
@@ -88,10 +150,18 @@ async function run(query) {
     item.append(link, snippet);
     list.append(item);
   }
+  shown += next.length;
+  more.hidden = found.results.length <= shown && !found.estimated;
+  more.onclick = () => run(query, page + 1);
 }
 
-// The same search for scripts (the mirror's benchmark measures it): every result's Pagefind id.
-window.samizdatSearch = async (query) => (await (await load()).search(terms(query))).results.map((r) => r.id);
+// The same search for scripts (the mirror's benchmark measures it): the Pagefind ids of the
+// results a reader is shown first — the newest page, or every match when they are ranked.
+window.samizdatSearch = async (query) => {
+  await load();
+  return (await find(query, PAGE)).results.map((r) => r.id);
+};
+window.samizdatReady = warm();
 
 box.querySelector("form").addEventListener("submit", (event) => {
   event.preventDefault();
