@@ -20,8 +20,6 @@ import time
 from pathlib import Path
 
 import site_load
-from static_mirror import recall
-
 from samizdat.archive.storage import warc_storage
 from samizdat.config import Settings, WitnessSettings
 from samizdat.store import open_archive
@@ -30,6 +28,7 @@ from samizdat.web.mirror import WEB, fold_table, index_search
 from samizdat.web.mirror.layout import Files, MirrorReport
 from samizdat.web.mirror.pages import Mirror
 from samizdat.web.pages import Verification
+from static_mirror import recall
 
 _job: dict = {}
 
@@ -91,7 +90,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--data", type=Path, required=True, help="kept between runs")
-    parser.add_argument("--shard", type=int, default=None, help="articles per search index (default: the mirror's)")
+    parser.add_argument(
+        "--shard", type=int, default=None, help="articles per search index (default: the mirror's)"
+    )
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--measure-only", action="store_true", help="the index built by an earlier run")
     args = parser.parse_args()

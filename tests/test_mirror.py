@@ -144,7 +144,12 @@ def test_the_search_index_is_sharded_and_only_a_changed_shard_is_indexed_again(t
     asyncio.run(capture(settings, simulator, simulator.articles[5:6]))  # article 6: shard 3
     second = build(settings, root, **options)
     assert second.search_shards == 1
-    assert [s["name"] for s in json.loads((root / "pagefind" / "shards.json").read_text())] == ["0", "1", "2", "3"]
+    assert [s["name"] for s in json.loads((root / "pagefind" / "shards.json").read_text())] == [
+        "0",
+        "1",
+        "2",
+        "3",
+    ]
     assert (root / "pagefind" / "3" / "pagefind.js").exists()
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in kept} == kept  # not indexed again
     assert verify_mirror(str(root), public_raw(archive_key(settings.data_dir))).ok  # in the manifest

@@ -197,7 +197,9 @@ def index_search(root: Path, shards: set[str]) -> None:
     for shard in sorted(shards & set(present), key=int):
         _pagefind(root, shard)
     (root / "pagefind").mkdir(exist_ok=True)
-    listed = [{"name": shard, "articles": sum(1 for _ in (documents / shard).glob("*.html"))} for shard in present]
+    listed = [
+        {"name": shard, "articles": sum(1 for _ in (documents / shard).glob("*.html"))} for shard in present
+    ]
     (root / "pagefind" / "shards.json").write_text(json.dumps(listed))
 
 

@@ -8,8 +8,9 @@
 // instance. A search reads the newest shards first, as the site's search does: once a page is
 // full and the matches, estimated from the articles read so far, are more than the site ranks
 // (RANKED_MAX), it stops and shows the newest; fewer are ranked by relevance across every
-// shard. Pagefind's time grows with the matches it scores, so a common word costs the
-// newest shard or two, not the whole archive.
+// shard. Most of a search's time is Pagefind loading, for each shard it reads, the part of the
+// index that holds each term (once per term: the next search of it is fast), so a common word
+// costs the newest shard or two, not the whole archive.
 const box = document.getElementById("search");
 const input = box.querySelector("input");
 const list = document.getElementById("results");
