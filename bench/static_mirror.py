@@ -86,7 +86,10 @@ def recall(settings: Settings, root: Path, queries: int) -> None:
 
     with sqlite3.connect(settings.data_dir / "samizdat.db") as connection:
         texts = [
-            row[0] for row in connection.execute("SELECT text FROM versions ORDER BY random() LIMIT 2000")
+            row[0]  # the same sample at every run: trees and settings are compared on the same queries
+            for row in connection.execute(
+                "SELECT text FROM versions ORDER BY (id * 2654435761) % 1000003 LIMIT 2000"
+            )
         ]
     rng = random.Random(3)
     chosen: list[str] = []
