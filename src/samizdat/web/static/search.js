@@ -8,7 +8,7 @@
 // instance. A search reads the newest shards first, as the site's search does: once a page is
 // full and the matches, estimated from the articles read so far, are more than the site ranks
 // (RANKED_MAX), it stops and shows the newest; fewer are ranked by relevance across every
-// shard. Most of a search's time is Pagefind loading, for each shard it reads, the part of the
+// shard (the rest read at once, once a full shard's matches say so). Most of a search's time is Pagefind loading, for each shard it reads, the part of the
 // index that holds each term (once per term: the next search of it is fast), so a common word
 // costs the newest shard or two, not the whole archive.
 const box = document.getElementById("search");
@@ -96,17 +96,21 @@ async function warm() {
 async function find(query, wanted) {
   const term = terms(query);
   const all = shards.reduce((sum, shard) => sum + shard.articles, 0);
+  const full = Math.max(...shards.map((shard) => shard.articles));
+  const search = async (shard) => (await (await engine(shard)).search(term, { sort: { newest: "desc" } })).results;
   const found = [];
   let searched = 0;
-  for (const shard of shards) {
-    const answer = await (await engine(shard)).search(term, { sort: { newest: "desc" } });
-    found.push(...answer.results);
-    searched += shard.articles;
+  let next = 0;
+  while (next < shards.length) {
+    found.push(...(await search(shards[next])));
+    searched += shards[next++].articles;
     const estimate = searched ? Math.round((found.length * all) / searched) : 0;
     if (found.length >= wanted && estimate > RANKED_MAX && searched < all) {
       return { results: found.slice(0, wanted), total: estimate, newest: true, estimated: true };
     }
+    if (searched >= full && estimate <= RANKED_MAX) break; // to be ranked: every shard, at once
   }
+  for (const results of await Promise.all(shards.slice(next).map(search))) found.push(...results);
   const newest = found.length > RANKED_MAX;
   // A stable sort: equal scores stay newest first, as the site breaks ties.
   if (!newest) found.sort((a, b) => b.score - a.score);
