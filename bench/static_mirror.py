@@ -140,7 +140,8 @@ def recall(settings: Settings, root: Path, queries: int) -> None:
         f"search recall against the server's top 20: {statistics.mean(shares):.3f} "
         f"over {len(shares)} queries "
         + ", ".join(f"{n} characters {statistics.mean(v):.3f} ({len(v)})" for n, v in by_length.items() if v)
-        + f"; search ready {ready:.0f} ms after the page; mirror search p50 {statistics.median(timings):.0f} ms, "
+        + f"; search ready {ready:.0f} ms after the page; "
+        f"mirror search p50 {statistics.median(timings):.0f} ms, "
         f"p95 {statistics.quantiles(timings, n=20)[-1]:.0f} ms, max {max(timings):.0f} ms",
         flush=True,
     )
