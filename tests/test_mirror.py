@@ -22,6 +22,7 @@ from samizdat.store import open_archive
 from samizdat.testing import Simulator
 from samizdat.watch.loop import watch_pass
 from samizdat.web.mirror import build_mirror, mirror_file
+from samizdat.web.mirror.pages import SEARCH_TERMS
 from samizdat.web.mirror.verify import verify_mirror
 from tests.helpers import WECHAT, fast_archive_settings
 
@@ -98,6 +99,19 @@ def test_a_second_build_writes_only_what_changed(built, simulator):
     removed_page = (root / mirror_file(f"/articles/{ids[1]}", "zh")).read_text()
     assert 'class="banner banner-removed"' in removed_page
     assert verify_mirror(str(root), public_raw(archive_key(settings.data_dir))).ok
+
+
+def test_a_mirror_whose_search_documents_were_written_another_way_is_built_again(built):
+    """Search documents of an earlier release hold Chinese pairs as text, which the search
+    page no longer queries: an incremental build over them renders every article again."""
+    settings, root, ids, _ = built
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert manifest["search_terms"] == SEARCH_TERMS
+    del manifest["search_terms"]  # as an earlier release wrote it
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    again = build(settings, root, search=False)
+    assert again.articles == len(ids)
+    assert build(settings, root, search=False).articles == 0  # and then it is up to date
 
 
 def test_workers_write_the_same_mirror_as_one_process(built, tmp_path, monkeypatch):

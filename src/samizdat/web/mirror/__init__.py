@@ -67,7 +67,7 @@ from samizdat.web.mirror.layout import (
     read_manifest,
     tree_files,
 )
-from samizdat.web.mirror.pages import SEARCH_SHARD, Mirror, fold_table
+from samizdat.web.mirror.pages import SEARCH_SHARD, SEARCH_TERMS, Mirror, fold_table
 from samizdat.web.pages import Verification
 
 WEB = Path(__file__).parent.parent
@@ -274,7 +274,15 @@ def build_mirror(
         n.startswith("search/") and not _search_document(n) for n in previous["files"]
     )
     had_search = previous is not None and mirror_file("/search", "en") in previous["files"]
-    incremental = previous is not None and not full and not unsharded and searchable == had_search
+    # Documents of an earlier way of writing terms would be queried as this way writes them.
+    old_terms = (
+        previous is not None
+        and previous.get("search_terms", 1) != SEARCH_TERMS
+        and any(_search_document(n) for n in previous["files"])
+    )
+    incremental = (
+        previous is not None and not full and not unsharded and not old_terms and searchable == had_search
+    )
     if incremental and since is None:
         since = datetime.fromisoformat(previous["built_at"])
     out = Files(root, previous["files"] if previous else {}, report)
@@ -368,7 +376,7 @@ def build_mirror(
                 out.digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
     report.search_bytes = sum((root / n).stat().st_size for n in out.digests if n.startswith("pagefind/"))
 
-    manifest = manifest_bytes(out.digests, built_at, key_document["key_id"], witnessed)
+    manifest = manifest_bytes(out.digests, built_at, key_document["key_id"], witnessed, SEARCH_TERMS)
     (root / MANIFEST).write_bytes(manifest)
     (root / SIGNATURE).write_text(base64.b64encode(key.sign(manifest)).decode() + "\n")
     report.files = len(out.digests)

@@ -158,7 +158,9 @@ def read_manifest(root: Path) -> dict[str, Any] | None:
     return manifest
 
 
-def manifest_bytes(files: dict[str, str], built_at: datetime, key_id: str, witnessed_size: int = 0) -> bytes:
+def manifest_bytes(
+    files: dict[str, str], built_at: datetime, key_id: str, witnessed_size: int = 0, search_terms: int = 0
+) -> bytes:
     document = {
         "format": FORMAT,
         "built_at": built_at.isoformat(),
@@ -166,6 +168,9 @@ def manifest_bytes(files: dict[str, str], built_at: datetime, key_id: str, witne
         # The log's entries the witnesses had cosigned: pages with entries beyond are rendered
         # again once the witnesses reach them (their proofs move to a cosigned checkpoint).
         "witnessed_size": witnessed_size,
+        # How the search documents write their terms: a mirror whose documents were written
+        # another way is built again in full (static/search.js queries one way only).
+        "search_terms": search_terms,
         "files": dict(sorted(files.items())),
     }
     return json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8")

@@ -325,6 +325,10 @@ class Mirror:
             out.write(mirror_file(f"/stats/images.csv?table={table}", "zh"), image_csv(images, table))
 
 
+# The way search_terms writes them: 2 since pairs are code-point words (1: Chinese text).
+SEARCH_TERMS = 2
+
+
 def search_terms(text: str) -> str:
     """``text`` folded (web and site search alike: NFKC, case, traditional → simplified) as the
     terms of the mirror's index: each run of Chinese characters as its overlapping pairs, other
