@@ -22,6 +22,7 @@ from pathlib import Path
 import site_load
 from samizdat.archive.storage import warc_storage
 from samizdat.config import Settings, WitnessSettings
+from samizdat.read.reader import RANKED_MAX
 from samizdat.store import open_archive
 from samizdat.store.schema import articles
 from samizdat.web.mirror import WEB, fold_table, index_search
@@ -82,7 +83,7 @@ def build(settings: Settings, root: Path, shard: int) -> None:
     out.write("static/search.js", (WEB / "static" / "search.js").read_bytes())
     out.write("static/style.css", (WEB / "static" / "style.css").read_bytes())
     out.write("static/fold.json", json.dumps(fold_table(), ensure_ascii=False, separators=(",", ":")))
-    mirror.each_language(out, "/search", "mirror_search.html")
+    mirror.each_language(out, "/search", "mirror_search.html", ranked_max=RANKED_MAX)
     mirror.store.engine.dispose()
 
 

@@ -373,6 +373,46 @@ def test_the_mirror_search_finds_an_article_by_a_two_character_word(site, mirror
     assert page.outside == [] and page.dialogs == []
 
 
+def test_the_mirror_search_shows_a_common_word_newest_first_from_the_newest_shards(site, mirror, browser):
+    """More matches than the site ranks (its RANKED_MAX, given by the page; here lowered to
+    one) are shown newest first, and the page stops reading shards once it has a page of them:
+    the newest 20 of the archive's matches, under an estimated count."""
+    from collections import Counter
+
+    from samizdat.folding import fold
+    from samizdat.read.reader import ArticleFilter, Reader
+    from samizdat.store import open_archive
+
+    settings = site[5]
+    store = open_archive(settings)
+    try:
+        texts = [fold(store.article(i).latest.text) for i in site[2] if store.article(i).latest]
+        pairs = Counter(
+            pair
+            for text in texts
+            for pair in {text[i : i + 2] for i in range(len(text) - 1)}
+            if all("\u4e00" <= c <= "\u9fff" for c in pair)
+        )
+        word = pairs.most_common(1)[0][0]
+        matches = [a.id for a in Reader(store.engine).articles(ArticleFilter(query=word), limit=1000).items]
+    finally:
+        store.engine.dispose()
+    assert len(matches) > 20, (word, len(matches))
+    mirror, _ = mirror
+    page = watched_page(browser, mirror, "en-US")
+    page.goto(mirror + "en/search.html")
+    page.evaluate("() => { document.getElementById('search').dataset.rankedMax = '1'; }")
+    page.fill("#q", word)
+    page.press("#q", "Enter")
+    page.wait_for_selector("#results li", timeout=20_000)
+    shown = [
+        int(i) for i in page.locator("#results li").evaluate_all("items => items.map(i => i.dataset.id)")
+    ]
+    assert shown == sorted(matches, reverse=True)[:20]
+    assert page.locator("#result-count").inner_text().startswith("About")
+    assert page.locator("#more").is_visible()
+
+
 def test_no_payload_of_the_corpus_runs_on_the_mirror(site, mirror, browser):
     """The XSS corpus again, on the mirror: no headers, only its pages' own policy."""
     _, hostile, _, beacon, corpus, _ = site

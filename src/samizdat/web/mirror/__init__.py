@@ -52,7 +52,7 @@ from sqlalchemy import and_, or_, select
 from samizdat.archive.storage import WarcFiles
 from samizdat.config import WitnessSettings
 from samizdat.evidence.packages import PackageSigner
-from samizdat.read.reader import ArticleFilter
+from samizdat.read.reader import RANKED_MAX, ArticleFilter
 from samizdat.store import Store
 from samizdat.store.schema import article_links, articles, image_facts, log_entries, version_blobs, versions
 from samizdat.web.mirror.layout import (
@@ -337,7 +337,7 @@ def build_mirror(
         mirror.feed(out, ArticleFilter(removed_only=True), lang, f"feeds/removed.{lang}.atom")
     mirror.statistics(out)
     if searchable:
-        mirror.each_language(out, "/search", "mirror_search.html")
+        mirror.each_language(out, "/search", "mirror_search.html", ranked_max=RANKED_MAX)
     out.write("log/key.json", json.dumps(key_document, indent=2))
     head = store.tree_head()
     if head is not None:

@@ -7,17 +7,19 @@
 // The index is in shards of consecutive articles (pagefind/shards.json), each its own Pagefind
 // instance. A search reads the newest shards first, as the site's search does: once a page is
 // full and the matches, estimated from the articles read so far, are more than the site ranks
-// (RANKED_MAX), it stops and shows the newest; fewer are ranked by relevance across every
-// shard (the rest read at once, once a full shard's matches say so). Most of a search's time is Pagefind loading, for each shard it reads, the part of the
-// index that holds each term (once per term: the next search of it is fast), so a common word
-// costs the newest shard or two, not the whole archive.
+// (read/reader.py's RANKED_MAX), it stops and shows the newest; fewer are ranked by relevance
+// across every shard (the rest read at once, once a full shard's matches say so). Most of a
+// search's time is Pagefind loading, for each shard it reads, the part of the index that holds
+// each term (once per term: the next search of it is fast), so a common word costs the newest
+// shard or two, not the whole archive.
 const box = document.getElementById("search");
 const input = box.querySelector("input");
 const list = document.getElementById("results");
 const count = document.getElementById("result-count");
 const more = document.getElementById("more");
 const PAGE = 20; // results a page, as on the site
-const RANKED_MAX = 5000; // read/reader.py: more matches than this are shown newest first
+// read/reader.py's RANKED_MAX, given by the page: more matches than this are shown newest first.
+const rankedMax = () => Number(box.dataset.rankedMax);
 
 const CJK = /[\u3400-\u9fff\uf900-\ufaff]/;
 const RUNS = /[\u3400-\u9fff\uf900-\ufaff]+|[\p{L}\p{M}\p{N}]+/gu;
@@ -105,13 +107,13 @@ async function find(query, wanted) {
     found.push(...(await search(shards[next])));
     searched += shards[next++].articles;
     const estimate = searched ? Math.round((found.length * all) / searched) : 0;
-    if (found.length >= wanted && estimate > RANKED_MAX && searched < all) {
+    if (found.length >= wanted && estimate > rankedMax() && searched < all) {
       return { results: found.slice(0, wanted), total: estimate, newest: true, estimated: true };
     }
-    if (searched >= full && estimate <= RANKED_MAX) break; // to be ranked: every shard, at once
+    if (searched >= full && estimate <= rankedMax()) break; // to be ranked: every shard, at once
   }
   for (const results of await Promise.all(shards.slice(next).map(search))) found.push(...results);
-  const newest = found.length > RANKED_MAX;
+  const newest = found.length > rankedMax();
   // A stable sort: equal scores stay newest first, as the site breaks ties.
   if (!newest) found.sort((a, b) => b.score - a.score);
   return { results: found, total: found.length, newest, estimated: false };
