@@ -289,6 +289,7 @@ def test_behind_a_resolver_that_never_answers_ctrl_c_stops_within_five_seconds(t
         output = (tmp_path / "watch.log").read_text()
         assert took <= 5.0, f"{command} took {took:.1f} s to stop:\n{output[-2000:]}"
         assert process.returncode == 0, output[-2000:]
+        assert "never retrieved" not in output, output[-2000:]  # every task's end is accounted for
         verified = subprocess.run([*samizdat, "verify"], capture_output=True, text=True)
         assert verified.returncode == 0, verified.stdout + verified.stderr
         for request in requested:

@@ -198,6 +198,9 @@ class Watcher:
                 loops.result()
         finally:
             stopping.cancel()
+            # Loops still running are cancelled by _stop: what they end with is theirs to log
+            # (_keep_running), not an "exception was never retrieved" when the gather is freed.
+            loops.add_done_callback(lambda ended: ended.cancelled() or ended.exception())
 
     async def _stop(self, pipe: Pipeline, tasks: list[asyncio.Task]) -> None:
         """Cancel what is still running, stop the helpers and free this watcher's claims (the
