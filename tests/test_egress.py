@@ -223,6 +223,10 @@ async def test_the_watcher_and_samizdat_status_show_each_way_out(tmp_path):
             archive,
             fetch=dataclasses.replace(archive.fetch, egress=("127.0.0.1", blocked), per_host_rate=20.0),
             capture=dataclasses.replace(archive.capture, images=False),
+            # A refused way rests a quarter of this, in schedule time: 15 s here, so that it is
+            # still resting at the heartbeat after the last capture (at the default, 0.04–0.7 s
+            # rests were over by then unless a late request met one: the test was a race).
+            watch=dataclasses.replace(archive.watch, backoff_seconds=60 * archive.watch.time_scale),
         )
         store = open_archive(archive)
         store.add_source("feed", f"{sim.base}/feed.xml", title=None, interval_seconds=600)
