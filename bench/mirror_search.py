@@ -15,9 +15,12 @@ latency p50/p95/max, and the share of the server's top 20 in the page's first re
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import time
 from pathlib import Path
+
+from sqlalchemy import select
 
 import site_load
 from samizdat.archive.storage import warc_storage
@@ -61,10 +64,6 @@ def _documents(ids: list[int]) -> int:
 
 
 def build(settings: Settings, root: Path, shard: int) -> None:
-    import json
-
-    from sqlalchemy import select
-
     store = open_archive(settings)
     with store.engine.connect() as connection:
         ids = list(connection.scalars(select(articles.c.id).order_by(articles.c.id)))
