@@ -15,7 +15,6 @@ latency p50/p95/max, and the share of the server's top 20 in the page's first re
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import time
 from pathlib import Path
@@ -25,10 +24,9 @@ from sqlalchemy import select
 import site_load
 from samizdat.archive.storage import warc_storage
 from samizdat.config import Settings, WitnessSettings
-from samizdat.read.reader import RANKED_MAX
 from samizdat.store import open_archive
 from samizdat.store.schema import articles
-from samizdat.web.mirror import WEB, fold_table, index_search
+from samizdat.web.mirror import WEB, index_search, write_search_page, write_static
 from samizdat.web.mirror.layout import Files, MirrorReport
 from samizdat.web.mirror.pages import Mirror
 from samizdat.web.pages import Verification
@@ -79,10 +77,8 @@ def build(settings: Settings, root: Path, shard: int) -> None:
     print(f"  Pagefind, shards of {shard:,}: {time.monotonic() - started:.0f} s", flush=True)
     mirror = _mirror(settings, root, shard)
     out = Files(root, {}, MirrorReport(root))
-    out.write("static/search.js", (WEB / "static" / "search.js").read_bytes())
-    out.write("static/style.css", (WEB / "static" / "style.css").read_bytes())
-    out.write("static/fold.json", json.dumps(fold_table(), ensure_ascii=False, separators=(",", ":")))
-    mirror.each_language(out, "/search", "mirror_search.html", ranked_max=RANKED_MAX)
+    write_static(out)
+    write_search_page(mirror, out)
     mirror.store.engine.dispose()
 
 

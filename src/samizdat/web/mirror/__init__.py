@@ -203,6 +203,18 @@ def index_search(root: Path, shards: set[str]) -> None:
     (root / "pagefind" / "shards.json").write_text(json.dumps(listed))
 
 
+def write_static(out: Files) -> None:
+    """The pages' style and scripts, and the folding table the search page cuts queries with."""
+    for name in ("style.css", "search.js", "verify.js", "noble.js"):
+        out.write(f"static/{name}", (WEB / "static" / name).read_bytes())
+    out.write("static/fold.json", json.dumps(fold_table(), ensure_ascii=False, separators=(",", ":")))
+
+
+def write_search_page(mirror: Mirror, out: Files) -> None:
+    """The search page in each language; it shows newest first above the site's RANKED_MAX."""
+    mirror.each_language(out, "/search", "mirror_search.html", ranked_max=RANKED_MAX)
+
+
 def _search_document(name: str) -> bool:
     """``search/<shard>/<id>.html``"""
     return name.startswith("search/") and name.count("/") == 2
@@ -299,9 +311,7 @@ def build_mirror(
         search_shard=search_shard,
     )
 
-    for name in ("style.css", "search.js", "verify.js", "noble.js"):
-        out.write(f"static/{name}", (WEB / "static" / name).read_bytes())
-    out.write("static/fold.json", json.dumps(fold_table(), ensure_ascii=False, separators=(",", ":")))
+    write_static(out)
     witnessed = store.witnessed_size(witnesses.names, witnesses.needed)
     if incremental:
         ids = sorted(
@@ -337,7 +347,7 @@ def build_mirror(
         mirror.feed(out, ArticleFilter(removed_only=True), lang, f"feeds/removed.{lang}.atom")
     mirror.statistics(out)
     if searchable:
-        mirror.each_language(out, "/search", "mirror_search.html", ranked_max=RANKED_MAX)
+        write_search_page(mirror, out)
     out.write("log/key.json", json.dumps(key_document, indent=2))
     head = store.tree_head()
     if head is not None:
