@@ -224,6 +224,9 @@ class ClaimQueries:
         """Store checks (those not already stored with a version) and their articles' new states."""
         if not done:
             return
+        # Rows are updated in the order of their ids, the order ``_make_due`` locks them in:
+        # a batch in another order deadlocked against a removal making its siblings due.
+        done = sorted(done, key=lambda item: item[1])
         check_rows = [check for check, _, _ in done if check is not None]
         with self.engine.begin() as connection:
             if check_rows:

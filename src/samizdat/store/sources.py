@@ -196,5 +196,5 @@ class SourceQueries:
                     or_(articles.c.claimed_until.is_(None), articles.c.claimed_until < now),
                 )
                 .values(next_check_at=bindparam("later")),
-                [{"article_id": article_id, "later": later} for article_id, later in later_checks],
+                [{"article_id": article_id, "later": later} for article_id, later in sorted(later_checks)],
             ).rowcount
