@@ -91,9 +91,8 @@ def test_migration_0003_fills_the_check_columns_from_the_latest_version(backend,
     """An archive made before 0003 keeps being checked against its latest version."""
     from alembic import command
 
-    from samizdat.store import migrate
     from samizdat.store.engine import open_engine
-    from samizdat.store.migrate import alembic_config
+    from samizdat.store.migrate import alembic_config, migrate
 
     url = sqlite_url(tmp_path) if backend == "sqlite" else request.getfixturevalue("postgres_url")
     engine = open_engine(url)

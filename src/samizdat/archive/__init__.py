@@ -1,22 +1,11 @@
 """Archive stage: WARC records of every exchange, written durably and read back by reference."""
 
-from samizdat.archive.records import RecordFactory, sha256_label
-from samizdat.archive.warc import (
-    ArchiveRef,
-    ArchiveWriteError,
-    CorruptRecord,
-    StoredRecord,
-    WarcWriter,
-    read_record,
-)
+from samizdat.lazy import exports
 
-__all__ = [
-    "ArchiveRef",
-    "ArchiveWriteError",
-    "CorruptRecord",
-    "RecordFactory",
-    "StoredRecord",
-    "WarcWriter",
-    "read_record",
-    "sha256_label",
-]
+_MODULES = {
+    "records": ("RecordFactory", "sha256_label"),
+    "ref": ("ArchiveRef",),
+    "warc": ("ArchiveWriteError", "CorruptRecord", "StoredRecord", "WarcWriter", "read_record"),
+}
+__getattr__ = exports(__name__, _MODULES)
+__all__ = sorted(name for names in _MODULES.values() for name in names)

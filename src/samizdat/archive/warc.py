@@ -30,18 +30,8 @@ from warcio.warcwriter import WARCWriter
 
 from samizdat import __version__
 from samizdat.archive.records import RecordFactory, record_id, sha256_label
+from samizdat.archive.ref import ArchiveRef
 from samizdat.archive.storage import ArchiveFileMissing, WarcFiles, warc_files
-
-
-@dataclass(frozen=True)
-class ArchiveRef:
-    """Where one WARC record lives, and the digest its payload must have."""
-
-    file: str  # name inside the archive directory
-    offset: int
-    length: int
-    digest: str  # WARC-Payload-Digest (or Block-Digest for records without payload digest)
-    record_id: str
 
 
 @dataclass(frozen=True)

@@ -1,3 +1,3 @@
-from samizdat.cli import app
+from samizdat.cli.entry import main
 
-app()
+main()

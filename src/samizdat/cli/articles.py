@@ -12,7 +12,6 @@ from samizdat.cli.base import (
     app,
     console,
     errors,
-    join_present,
     json_default,
     outcomes_table,
     problem,
@@ -308,46 +307,11 @@ def _export_row(article: ExportedArticle) -> dict[str, Any]:
 @app.command()
 def show(ctx: typer.Context, article_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
     """A readable summary of one article: metadata, versions, checks, images, evidence."""
-    from rich.table import Table
-    from rich.text import Text
+    from samizdat.cli.show import print_article
 
     store = store_of(ctx)
     article = store.article(article_id)
     if article is None:
         errors.print(f"no article with id {article_id}")
         raise typer.Exit(1)
-    latest = article.latest
-    console.rule(Text(article.title or "(no title)", style="bold"))
-    facts = Table.grid(padding=(0, 2))
-    for label, value in (
-        ("id", article.id),
-        ("platform", article.platform),
-        ("canonical id", article.canonical_id),
-        ("url", article.url),
-        ("account", join_present(article.account, article.account_id)),
-        ("author", article.author),
-        ("published", article.published_at),
-        ("status", article.status),
-        ("first seen", article.first_seen_at),
-        ("last seen alive", article.last_seen_alive_at),
-        ("next check", article.next_check_at),
-        ("reached by", "\n".join(article.urls)),
-    ):
-        facts.add_row(Text(label, style="dim"), str(value) if value is not None else "—")
-    console.print(facts)
-    if latest:
-        text = latest.text
-        console.print()
-        console.print(text[:1200] + ("…" if len(text) > 1200 else ""))
-    versions = Table("version", "captured", "status", "characters", "WARC record", title="versions")
-    for version in article.versions:
-        ref = version.warc
-        versions.add_row(
-            str(version.id),
-            str(version.captured_at),
-            str(version.http_status),
-            str(len(version.text)),
-            f"{ref.file}@{ref.offset}" if ref else "—",
-        )
-    console.print(versions)
-    console.print(f"{len(article.images)} images archived, {len(article.checks)} checks recorded")
+    print_article(console.made(), article)

@@ -159,11 +159,6 @@ def progress_bar(enabled: bool = True) -> Progress:
     )
 
 
-def join_present(*parts: Any) -> str | None:
-    present = [str(p) for p in parts if p]
-    return " · ".join(present) if present else None
-
-
 def json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()

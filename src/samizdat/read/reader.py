@@ -33,8 +33,7 @@ from samizdat.store.schema import (
     versions,
 )
 from samizdat.store.search import image_texts
-from samizdat.store.values import ref_from_row
-from samizdat.store.views import local_time
+from samizdat.store.views import local_time, ref_from_row
 
 SNIPPET_CHARS = 70
 # Scoring every match is cheap for a few thousand and slow for tens of thousands (a common

@@ -1,26 +1,40 @@
-"""Store stage: the database schema, its migrations, and every query the other stages need."""
+"""Store stage: the database schema, its migrations, and every query the other stages need.
 
-from samizdat.config import Settings
-from samizdat.store.engine import DatabaseURLError, open_engine
-from samizdat.store.migrate import migrate
-from samizdat.store.queries import Store
-from samizdat.store.values import (
-    Announcement,
-    CaptureRecord,
-    CaptureRequest,
-    CaptureResult,
-    CheckRow,
-    DueArticle,
-    ImageLinks,
-    ImportedRemoval,
-    ListedArticle,
-    ListingView,
-    PendingNotification,
-    StoredImage,
-    UnseenRemoval,
-    WatchState,
-    content_hash,
-)
+Its names are imported when first used (:mod:`samizdat.lazy`): the value types and views load
+without SQLAlchemy."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from samizdat.lazy import exports
+
+if TYPE_CHECKING:
+    from samizdat.config import Settings
+    from samizdat.store.queries import Store
+
+_MODULES = {
+    "engine": ("DatabaseURLError", "open_engine"),
+    "queries": ("Store",),
+    "values": (
+        "Announcement",
+        "CaptureRecord",
+        "CaptureRequest",
+        "CaptureResult",
+        "CheckRow",
+        "DueArticle",
+        "ImageLinks",
+        "ImportedRemoval",
+        "ListedArticle",
+        "ListingView",
+        "PendingNotification",
+        "StoredImage",
+        "UnseenRemoval",
+        "WatchState",
+        "content_hash",
+    ),
+}
+__getattr__ = exports(__name__, _MODULES)
 
 
 def open_archive(settings: Settings) -> Store:
@@ -31,31 +45,13 @@ def open_archive(settings: Settings) -> Store:
 
 def open_store(url: str) -> Store:
     """Connect to ``url``, apply any pending migrations, and return the store."""
+    from samizdat.store.engine import open_engine
+    from samizdat.store.migrate import migrate
+    from samizdat.store.queries import Store
+
     engine = open_engine(url)
     migrate(engine)
     return Store(engine)
 
 
-__all__ = [
-    "Announcement",
-    "CaptureRecord",
-    "CaptureRequest",
-    "CaptureResult",
-    "CheckRow",
-    "DatabaseURLError",
-    "DueArticle",
-    "ImageLinks",
-    "ImportedRemoval",
-    "ListedArticle",
-    "ListingView",
-    "PendingNotification",
-    "Store",
-    "StoredImage",
-    "UnseenRemoval",
-    "WatchState",
-    "content_hash",
-    "migrate",
-    "open_archive",
-    "open_engine",
-    "open_store",
-]
+__all__ = sorted([*(name for names in _MODULES.values() for name in names), "open_archive", "open_store"])

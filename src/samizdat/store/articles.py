@@ -9,14 +9,13 @@ from sqlalchemy import Engine, func, select
 from samizdat.store.pictures import images_read
 from samizdat.store.related import related_ids
 from samizdat.store.schema import article_urls, articles, blobs, checks, version_blobs, versions
-from samizdat.store.values import ref_from_row
 from samizdat.store.views import (
     ArticleDetail,
-    CheckView,
     ExportedArticle,
-    ImageView,
     VersionView,
+    article_detail,
     article_view_fields,
+    ref_from_row,
 )
 
 
@@ -28,59 +27,35 @@ class ArticleReads:
             row = connection.execute(select(articles).where(articles.c.id == article_id)).first()
             if row is None:
                 return None
-            history = tuple(
-                VersionView(
-                    v.id,
-                    v.captured_at,
-                    v.title,
-                    v.text,
-                    v.final_url,
-                    v.http_status,
-                    v.details or {},
-                    ref_from_row(v),
-                    v.html,
-                )
-                for v in connection.execute(
-                    select(versions).where(versions.c.article_id == article_id).order_by(versions.c.id)
-                )
-            )
-            stored_checks = tuple(
-                CheckView(c.id, c.checked_at, c.outcome, c.http_status, c.message, ref_from_row(c))
-                for c in connection.execute(
-                    select(checks).where(checks.c.article_id == article_id).order_by(checks.c.id)
-                )
-            )
-            urls = tuple(
-                connection.scalars(select(article_urls.c.url).where(article_urls.c.article_id == article_id))
-            )
-            images = ()
+            history = connection.execute(
+                select(versions).where(versions.c.article_id == article_id).order_by(versions.c.id)
+            ).all()
+            images = []
             if history:
-                images = tuple(
-                    ImageView(i.url, i.sha256, i.size, i.media_type, ref_from_row(i))
-                    for i in connection.execute(
-                        select(
-                            version_blobs.c.url,
-                            blobs.c.sha256,
-                            blobs.c.size,
-                            blobs.c.media_type,
-                            blobs.c.warc_file,
-                            blobs.c.warc_offset,
-                            blobs.c.warc_length,
-                            blobs.c.warc_digest,
-                            blobs.c.warc_record_id,
-                        )
-                        .join(blobs, blobs.c.sha256 == version_blobs.c.sha256)
-                        .where(version_blobs.c.version_id == history[-1].id)
+                images = connection.execute(
+                    select(
+                        version_blobs.c.url,
+                        blobs.c.sha256,
+                        blobs.c.size,
+                        blobs.c.media_type,
+                        blobs.c.warc_file,
+                        blobs.c.warc_offset,
+                        blobs.c.warc_length,
+                        blobs.c.warc_digest,
+                        blobs.c.warc_record_id,
                     )
-                )
-        first = history[0].captured_at if history else None
-        return ArticleDetail(
-            **article_view_fields(row, history[-1] if history else None, len(history), first),
-            versions=history,
-            checks=stored_checks,
-            urls=urls,
-            images=images,
-        )
+                    .join(blobs, blobs.c.sha256 == version_blobs.c.sha256)
+                    .where(version_blobs.c.version_id == history[-1].id)
+                ).all()
+            return article_detail(
+                row,
+                history,
+                connection.execute(
+                    select(checks).where(checks.c.article_id == article_id).order_by(checks.c.id)
+                ),
+                connection.scalars(select(article_urls.c.url).where(article_urls.c.article_id == article_id)),
+                images,
+            )
 
     def iter_export(self) -> Iterator[ExportedArticle]:
         """Every article with its latest version and its related posts, oldest article first.

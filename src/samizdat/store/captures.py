@@ -34,8 +34,8 @@ from samizdat.store.values import (
     StoredImage,
     content_hash,
     ref_columns,
-    ref_from_row,
 )
+from samizdat.store.views import ref_from_row
 
 if TYPE_CHECKING:
     from samizdat.platforms.base import Article
@@ -179,7 +179,10 @@ class CaptureQueries:
                     for r, i in zip(fresh, inserted, strict=True)
                 }
             )
-        seen = [r for i, r in enumerate(records) if i not in fresh_indices]
+        seen = sorted(
+            (r for i, r in enumerate(records) if i not in fresh_indices),
+            key=lambda r: known[(r.article.platform, r.article.canonical_id)],
+        )  # in the order of their ids, as every batch of article rows is locked
         if seen:
             connection.execute(
                 update(articles).where(articles.c.id == bindparam("article_id")),

@@ -15,7 +15,7 @@ from samizdat.store.schema import (
     search_docs,
     versions,
 )
-from samizdat.store.values import ref_from_row
+from samizdat.store.views import ref_from_row
 
 
 class IntegrityQueries:

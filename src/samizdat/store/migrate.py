@@ -7,11 +7,9 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError
-
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Alembic runs a migration through module-level proxies (alembic.op, alembic.context): two
@@ -22,7 +20,8 @@ _ONE_AT_A_TIME = threading.Lock()
 
 @functools.cache
 def head_revision() -> str:
-    """The newest revision: migrations are numbered in one line (``0013_drop_hosts.py``)."""
+    """The newest revision: migrations are numbered in one line (``0013_drop_hosts.py``).
+    Read without SQLAlchemy: ``samizdat show`` compares it by itself (store/plain.py)."""
     return max(path.name.split("_", 1)[0] for path in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
 
 
@@ -49,6 +48,9 @@ def migrate(engine: Engine) -> None:
 
 
 def _revision(engine: Engine) -> str | None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
     try:
         with engine.connect() as connection:
             return connection.scalar(text("SELECT version_num FROM alembic_version"))

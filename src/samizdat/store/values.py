@@ -240,16 +240,3 @@ def ref_columns(ref: ArchiveRef | None, prefix: str = "warc") -> dict[str, Any]:
         f"{prefix}_digest": ref.digest,
         f"{prefix}_record_id": ref.record_id,
     }
-
-
-def ref_from_row(row: Any, prefix: str = "warc") -> ArchiveRef | None:
-    mapping = row._mapping if hasattr(row, "_mapping") else row
-    if mapping.get(f"{prefix}_file") is None:
-        return None
-    return ArchiveRef(
-        mapping[f"{prefix}_file"],
-        mapping[f"{prefix}_offset"],
-        mapping[f"{prefix}_length"],
-        mapping[f"{prefix}_digest"],
-        mapping[f"{prefix}_record_id"],
-    )

@@ -3,6 +3,7 @@ the API, the site's templates and the watcher's announcements alike."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -138,7 +139,54 @@ def article_view_fields(
     }
 
 
+def article_detail(
+    row: Any, versions: Iterable[Any], checks: Iterable[Any], urls: Iterable[str], images: Iterable[Any]
+) -> ArticleDetail:
+    """An :class:`ArticleDetail` from its rows (``articles``; its ``versions`` and ``checks``
+    oldest first; the latest version's images joined with their blobs), read by SQLAlchemy or
+    by sqlite3 alone (:mod:`samizdat.store.plain`): rows that give their columns as attributes."""
+    history = tuple(
+        VersionView(
+            v.id,
+            v.captured_at,
+            v.title,
+            v.text,
+            v.final_url,
+            v.http_status,
+            v.details or {},
+            ref_from_row(v),
+            v.html,
+        )
+        for v in versions
+    )
+    return ArticleDetail(
+        **article_view_fields(
+            row, history[-1] if history else None, len(history), history[0].captured_at if history else None
+        ),
+        versions=history,
+        checks=tuple(
+            CheckView(c.id, c.checked_at, c.outcome, c.http_status, c.message, ref_from_row(c))
+            for c in checks
+        ),
+        urls=tuple(urls),
+        images=tuple(ImageView(i.url, i.sha256, i.size, i.media_type, ref_from_row(i)) for i in images),
+    )
+
+
 def local_time(moment: datetime | None, offset_minutes: int | None) -> datetime | None:
     if moment is None or offset_minutes is None:
         return moment
     return moment.astimezone(timezone(timedelta(minutes=offset_minutes)))
+
+
+def ref_from_row(row: Any, prefix: str = "warc") -> ArchiveRef | None:
+    mapping = row._mapping if hasattr(row, "_mapping") else row
+    if mapping.get(f"{prefix}_file") is None:
+        return None
+    return ArchiveRef(
+        mapping[f"{prefix}_file"],
+        mapping[f"{prefix}_offset"],
+        mapping[f"{prefix}_length"],
+        mapping[f"{prefix}_digest"],
+        mapping[f"{prefix}_record_id"],
+    )
