@@ -80,3 +80,20 @@ def test_adaptive_schedule_beats_a_fixed_interval_on_held_out_removals():
     (am, ap, aa), (fm, fp, fa) = schedule_simulation.summary(a_found), schedule_simulation.summary(f_found)
     assert am <= 0.55 * fm and ap <= 0.6 * fp and aa <= 0.7 * fa
     assert a_missed / len(held_out) < 0.005
+
+
+def test_a_removed_article_is_looked_at_after_waits_that_double_up_to_an_old_articles_pace():
+    from datetime import UTC, datetime
+
+    from samizdat.config import WatchSettings
+    from samizdat.watch.checker import removed_recheck_interval
+
+    watch = WatchSettings(time_scale=10.0)  # schedule time runs 10× the clock here
+    detected = datetime(2026, 1, 1, tzinfo=UTC)
+    looks, now = [], detected
+    while now - detected < timedelta(days=60) / watch.time_scale:
+        now += removed_recheck_interval(watch, detected, now) / watch.time_scale
+        looks.append(round((now - detected) * watch.time_scale / timedelta(hours=1)))
+    assert looks[:4] == [24, 48, 96, 192]  # each wait as long as the article has been gone …
+    assert {b - a for a, b in zip(looks[4:], looks[5:], strict=False)} == {168}  # … up to a week's pace
+    assert removed_recheck_interval(watch, None, now) == timedelta(hours=24)

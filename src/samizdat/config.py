@@ -131,7 +131,11 @@ class WatchSettings:
         168.0, "past the horizon, a live article is checked this often; 0: never again", unit="h", ge=0
     )
     removed_recheck_hours: float = setting(
-        24.0, "removed articles are still looked at: some come back", unit="h", gt=0
+        24.0,
+        "removed articles are still looked at (some come back): first after this, then after as long "
+        "as they have been gone, up to after_horizon_hours",
+        unit="h",
+        gt=0,
     )
     backoff_seconds: float = setting(
         600.0, "a run of verification or rate-limit pages rests a host up to 4× this", unit="s", gt=0

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from samizdat.fetch import FetchResult, Priority
@@ -40,6 +41,9 @@ from samizdat.watch.outcomes import (
 from samizdat.watch.refusals import note_answer
 from samizdat.watch.schedule import scheduled_interval
 from samizdat.watch.step import WatchStep
+
+if TYPE_CHECKING:
+    from samizdat.config import WatchSettings
 
 log = logging.getLogger(__name__)
 
@@ -268,7 +272,7 @@ class Checker(WatchStep):
             # The confirming check met a transient failure: look again soon, not on the schedule.
             return now + timedelta(seconds=watch.retry_seconds) / watch.time_scale
         if transition.state.state is State.REMOVED:
-            return now + timedelta(hours=watch.removed_recheck_hours) / watch.time_scale
+            return now + removed_recheck_interval(watch, due.detected_at, now) / watch.time_scale
         if not looked and due.next_check_at is not None and request_class(due) is Priority.SIGNAL:
             signalled_at = due.next_check_at + AHEAD_OF_ROUTINE
             if (now - signalled_at) * watch.time_scale < timedelta(seconds=SIGNAL_RETRY_SECONDS):
@@ -311,3 +315,16 @@ def request_class(due: DueArticle) -> Priority:
     if due.next_check_at is not None and due.next_check_at <= datetime.now(UTC) - SIGNALLED:
         return Priority.SIGNAL
     return Priority.ROUTINE
+
+
+def removed_recheck_interval(watch: WatchSettings, detected_at: datetime | None, now: datetime) -> timedelta:
+    """How long a removed article waits for its next look (for a return), in schedule time:
+    ``watch.removed_recheck_hours`` at first, then as long as it has been gone, so the looks
+    come 1, 2, 4, 8 … waits after the removal, up to the pace of an old live article
+    (``watch.after_horizon_hours``). Returns come mostly soon after a removal (an appeal, a
+    review), and each look at a removed article is a request taken from a live one's check."""
+    first = timedelta(hours=watch.removed_recheck_hours)
+    if detected_at is None:
+        return first
+    gone = (now - detected_at) * watch.time_scale
+    return max(first, min(gone, timedelta(hours=max(watch.removed_recheck_hours, watch.after_horizon_hours))))
