@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -96,6 +95,8 @@ def _database(options: Mapping[str, str], environ: Mapping[str, str], cwd: Path)
         config = config if config.is_file() else None
     data_dir: Any = DEFAULT_DATA_DIR
     if config is not None:
+        import tomllib
+
         try:
             values = tomllib.loads(config.read_text("utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
