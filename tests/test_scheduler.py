@@ -27,7 +27,8 @@ async def _granted_in_order(scheduler: HostScheduler, requests: list[Priority]) 
 
 
 async def test_a_short_budget_serves_the_most_urgent_class_first():
-    """Routine checks queued before captures, polls and confirmations still go after them."""
+    """Routine checks queued before captures, polls and confirmations still go after them; a
+    confirmation and a signalled check go ahead of a poll (one turn each, about a likely removal)."""
     scheduler = HostScheduler(HostTurns(50.0), per_host_concurrency=1, aging_seconds=60)
     queued = [Priority.ROUTINE] * 4 + [Priority.CONFIRM, Priority.POLL, Priority.CAPTURE, Priority.SIGNAL]
     granted = await _granted_in_order(scheduler, queued)
@@ -35,9 +36,9 @@ async def test_a_short_budget_serves_the_most_urgent_class_first():
     assert granted == [
         Priority.ROUTINE,
         Priority.CAPTURE,
-        Priority.POLL,
         Priority.CONFIRM,
         Priority.SIGNAL,
+        Priority.POLL,
         Priority.ROUTINE,
         Priority.ROUTINE,
         Priority.ROUTINE,

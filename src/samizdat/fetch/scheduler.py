@@ -3,7 +3,7 @@
 Every fetch waits here for a place among the host's ``per_host_concurrency`` requests and
 for a turn of the host's rate (:mod:`.turns`, shared with the other processes). While a
 host's budget is short, its waiters are served by :class:`~samizdat.fetch.turns.Priority`
-(first-sight captures, polls, confirmations, signalled checks, routine checks) and, within a
+(first-sight captures, confirmations and signalled checks, polls, routine checks) and, within a
 class, in the order they came: a capture that is retried keeps its place at the head.
 
 Nothing waits for ever: a request that has waited longer than ``aging_seconds`` may go ahead

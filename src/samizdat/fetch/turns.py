@@ -38,21 +38,23 @@ class Priority(enum.IntEnum):
     """Who goes first when a host's budget is short, most urgent first.
 
     First sight (captures, then polls) can never be had later: an article removed before it is
-    captured is lost. Its images come next: the page, which holds the text and names them, is
-    stored first. Articles that captured pages link to are first sights too, but speculative
-    ones: they never hold back what the sources list. A suspected removal waits for its
-    confirmation; a signalled check (the article left its listing, its account is gone, a copy
-    was removed) is likely a removal; routine re-checks are what the schedule can thin out when
-    the budget is short. A poll not yet worth a check's turn (``watch/publishing.py``) uses
-    what is left over.
+    captured is lost. A suspected removal's confirmation and a signalled check (the article
+    left its listing, its account is gone, a copy was removed) go between the two: each is one
+    request about one article that is likely gone now, rare beside polls, and so costs a poll a
+    single turn; behind the polls of a publishing day they waited hours (issue 26: removals seen
+    by a listing at once were looked at 1–8 simulated hours later). Images come next: the page,
+    which holds the text and names them, is stored first. Articles that captured pages link to
+    are first sights too, but speculative ones: they never hold back what the sources list.
+    Routine re-checks are what the schedule can thin out when the budget is short. A poll not
+    yet worth a check's turn (``watch/publishing.py``) uses what is left over.
     """
 
     CAPTURE = 0  # first sight of a new article's page, and its retries
-    POLL = 1  # a source's poll: the first sight of what it lists
-    IMAGE = 2  # the images of a page just stored: what its capture still lacks
-    LINK = 3  # the first sight of an article a captured page links to
-    CONFIRM = 4  # the second look that confirms a suspected removal
-    SIGNAL = 5  # a check signalled by a listing, a gone account or a removed copy
+    CONFIRM = 1  # the second look that confirms a suspected removal
+    SIGNAL = 2  # a check signalled by a listing, a gone account or a removed copy
+    POLL = 3  # a source's poll: the first sight of what it lists
+    IMAGE = 4  # the images of a page just stored: what its capture still lacks
+    LINK = 5  # the first sight of an article a captured page links to
     ROUTINE = 6  # a re-check on the schedule
     SPARE = 7  # a poll not yet worth a check's turn (watch/publishing.py): only what others leave
 
