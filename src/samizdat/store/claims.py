@@ -356,7 +356,7 @@ def _make_due(connection: Connection, ids: list[int], due: datetime) -> list[str
         select(articles.c.id, articles.c.check_url)
         .where(articles.c.id.in_(ids))
         .order_by(articles.c.id)
-        .with_for_update()
+        .with_for_update(key_share=True)  # FOR NO KEY UPDATE: a check's row may still reference it
     ).all()
     for start in range(0, len(locked), 500):
         chunk = [row.id for row in locked[start : start + 500]]
