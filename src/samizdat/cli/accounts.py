@@ -1,7 +1,5 @@
 """Commands on accounts: the accounts a researcher watches, their albums and their removals."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

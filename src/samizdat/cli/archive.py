@@ -1,7 +1,5 @@
 """Commands on the archive as a whole: related posts, statistics, backups, migrations, verification."""
 
-from __future__ import annotations
-
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -96,7 +94,7 @@ def restore_command(
     )
 
 
-def _or_exit(action: str, run: Callable[[], BackupSummary]) -> BackupSummary:
+def _or_exit(action: str, run: "Callable[[], BackupSummary]") -> "BackupSummary":
     """What ``run`` returns, or the reason it refused and exit status 2."""
     from samizdat.backup import BackupError
 

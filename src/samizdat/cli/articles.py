@@ -1,7 +1,5 @@
 """Commands on articles: capture them now, parse saved pages, export and show the archive."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -70,7 +68,7 @@ def capture(
         raise typer.Exit(1)
 
 
-def _linked_summary(linked: list[CaptureOutcome]) -> str:
+def _linked_summary(linked: "list[CaptureOutcome]") -> str:
     from collections import Counter
 
     from samizdat.watch import CaptureStatus
@@ -92,8 +90,8 @@ def _linked_summary(linked: list[CaptureOutcome]) -> str:
 
 
 def _capture_all(
-    settings: Settings, urls: list[str], workers: int, *, on_linked=None
-) -> list[CaptureOutcome]:
+    settings: "Settings", urls: list[str], workers: int, *, on_linked=None
+) -> "list[CaptureOutcome]":
     import asyncio
 
     from samizdat.workers import capture_in_processes, capture_urls
@@ -264,7 +262,7 @@ def export(
             out.close()
 
 
-def _export_row(article: ExportedArticle) -> dict[str, Any]:
+def _export_row(article: "ExportedArticle") -> dict[str, Any]:
     latest = article.latest
     details = latest.details if latest else {}
     return {

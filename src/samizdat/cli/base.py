@@ -4,8 +4,6 @@ Every command module imports its heavy stages inside its commands, so that ``sam
 and a quick command start in a fraction of a second.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -52,7 +50,7 @@ class _ConsoleAtFirstUse:
         self._options = options
         self._console: Console | None = None
 
-    def made(self) -> Console:
+    def made(self) -> "Console":
         """The Console itself (for rich's own displays, which hold it as a context)."""
         if self._console is None:
             from rich.console import Console
@@ -111,15 +109,15 @@ def main(
     logs.configure(ctx.obj.log)
 
 
-def settings_of(ctx: typer.Context) -> Settings:
+def settings_of(ctx: typer.Context) -> "Settings":
     return ctx.obj
 
 
-def layers_of(ctx: typer.Context) -> Layers:
+def layers_of(ctx: typer.Context) -> "Layers":
     return ctx.meta[LAYERS]
 
 
-def store_of(ctx: typer.Context) -> Store:
+def store_of(ctx: typer.Context) -> "Store":
     """The archive's store, its connections closed when the command ends (the CLI also runs in
     other programs' processes: tests, notebooks)."""
     from samizdat.store import DatabaseURLError, open_archive
@@ -133,7 +131,7 @@ def store_of(ctx: typer.Context) -> Store:
     return store
 
 
-def outcomes_table(outcomes: list[CaptureOutcome]) -> Table:
+def outcomes_table(outcomes: "list[CaptureOutcome]") -> "Table":
     from rich.table import Table
 
     table = Table("id", "platform", "status", "title / reason", "url", show_lines=False)
@@ -145,7 +143,7 @@ def outcomes_table(outcomes: list[CaptureOutcome]) -> Table:
     return table
 
 
-def progress_bar(enabled: bool = True) -> Progress:
+def progress_bar(enabled: bool = True) -> "Progress":
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     return Progress(

@@ -1,7 +1,5 @@
 """The offline demo and the platform simulator it runs against."""
 
-from __future__ import annotations
-
 import contextlib
 from dataclasses import replace
 from pathlib import Path
@@ -208,7 +206,7 @@ def simulate(
             threading.Event().wait()
 
 
-async def _demo_discover(settings: Settings, simulator) -> list:
+async def _demo_discover(settings: "Settings", simulator) -> list:
     """From one album and one article link (as a researcher starts: an account's article), what
     the archive reaches: the album's articles, the article's account and its album, and the
     articles they link to. The simulator's articles it captured, in its order."""
@@ -251,7 +249,7 @@ async def _demo_discover(settings: Settings, simulator) -> list:
     return captured
 
 
-def _awaiting_confirmation(settings: Settings) -> int:
+def _awaiting_confirmation(settings: "Settings") -> int:
     from sqlalchemy import func, select
 
     from samizdat.store import open_archive
@@ -265,7 +263,7 @@ def _awaiting_confirmation(settings: Settings) -> int:
         store.engine.dispose()
 
 
-async def _demo_watch(settings: Settings, expected: int) -> int:
+async def _demo_watch(settings: "Settings", expected: int) -> int:
     import asyncio
     import time
 

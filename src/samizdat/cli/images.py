@@ -1,7 +1,5 @@
 """Commands on images: read the archive's images (hashes, text), show what one holds."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -2,8 +2,6 @@
 with their proofs (JSON, as the API gives them and the standalone ``verify_evidence.py``,
 served at ``/api/log/verifier.py``, reads them)."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import Annotated

@@ -1,8 +1,6 @@
 """``samizdat mirror``: the public archive as static files anyone can host, checked against the
 archive's signature (web/mirror/)."""
 
-from __future__ import annotations
-
 import base64
 import contextlib
 import json

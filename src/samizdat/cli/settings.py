@@ -1,7 +1,5 @@
 """``samizdat config``: the effective settings, and where each one came from."""
 
-from __future__ import annotations
-
 import json
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """Commands on sources: the feeds, sitemaps and URL lists articles are found in, and removal datasets."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -146,7 +144,9 @@ def source_poll(ctx: typer.Context) -> None:
         console.print(outcomes_table(captures))
 
 
-async def _poll_all(settings: Settings, rows: list[dict]) -> tuple[list[SourceReport], list[CaptureOutcome]]:
+async def _poll_all(
+    settings: "Settings", rows: list[dict]
+) -> "tuple[list[SourceReport], list[CaptureOutcome]]":
     """Every source once, through one pipeline (its per-host limits apply across sources)."""
     from samizdat.app import pipeline
     from samizdat.watch.polling import poll_sources

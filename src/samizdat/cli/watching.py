@@ -1,7 +1,5 @@
 """Commands that watch: the watcher, a worker among many, the site beside them, the queue's status."""
 
-from __future__ import annotations
-
 import json
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
@@ -254,13 +252,13 @@ def _run_watcher(ctx: typer.Context, *, once: bool, workers: int) -> None:
         raise typer.Exit(1) from None
 
 
-async def _watch_once(settings: Settings) -> None:
+async def _watch_once(settings: "Settings") -> None:
     from samizdat.app import pipeline
     from samizdat.watch.loop import watch_pass
 
     counts: dict[str, int] = {}
 
-    def report(found: CheckReport) -> None:
+    def report(found: "CheckReport") -> None:
         counts[str(found.outcome)] = counts.get(str(found.outcome), 0) + 1
         print_news(found)
 
@@ -270,7 +268,7 @@ async def _watch_once(settings: Settings) -> None:
     console.print(f"checks: {summary}")
 
 
-async def _watch_live(settings: Settings, workers: int) -> None:
+async def _watch_live(settings: "Settings", workers: int) -> None:
     import asyncio
 
     from rich.live import Live
@@ -291,7 +289,7 @@ async def _watch_live(settings: Settings, workers: int) -> None:
     )
 
 
-def _until_signalled(watcher: Watcher) -> asyncio.Task[None]:
+def _until_signalled(watcher: "Watcher") -> "asyncio.Task[None]":
     """Run ``watcher`` until SIGINT or SIGTERM (it ends the checks in flight first)."""
     import asyncio
     import signal
@@ -303,7 +301,7 @@ def _until_signalled(watcher: Watcher) -> asyncio.Task[None]:
     return asyncio.create_task(watcher.run(stop))
 
 
-def _requests_table(sent: dict[str, dict[str, int]], *, title: str) -> Table:
+def _requests_table(sent: dict[str, dict[str, int]], *, title: str) -> "Table":
     """What each host's budget went to: polls, captures, images, links, checks (most used hosts first)."""
     from rich.table import Table
 
@@ -314,7 +312,7 @@ def _requests_table(sent: dict[str, dict[str, int]], *, title: str) -> Table:
     return table
 
 
-def _status_table(watcher, settings: Settings) -> Table:
+def _status_table(watcher, settings: "Settings") -> "Table":
     from rich.table import Table
 
     status = watcher.status
@@ -382,7 +380,7 @@ def _way_figures(figures: dict[str, float]) -> str:
     return shown
 
 
-def print_news(found: CheckReport) -> None:
+def print_news(found: "CheckReport") -> None:
     from rich.text import Text
 
     if found.declared:

@@ -2,8 +2,6 @@
 new checkpoint extends the last one it cosigned, cosigns it and hands the cosignature back; a
 rollback, a fork or a rewritten history is refused, kept as evidence and alerted."""
 
-from __future__ import annotations
-
 import json
 import time
 from typing import Annotated
