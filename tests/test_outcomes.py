@@ -114,6 +114,23 @@ def test_a_removal_is_declared_only_after_a_spaced_second_check_agrees():
     assert not step(confirmed.state, Outcome.REMOVED_VIOLATION, 200).declared  # declared once
 
 
+def test_a_check_sees_alive_when_it_was_sent_and_a_removal_when_it_was_answered():
+    """The platform answers between the two: a page alive then was alive at the sending, a
+    notice proves the removal only by its arrival (declared at the sending, a removal made
+    while the request was on its way would be dated before it happened)."""
+    sent, answered = T0 + timedelta(minutes=60), T0 + timedelta(minutes=60, seconds=2)
+    alive = advance(
+        ArticleState(), Classification(Outcome.ALIVE), sent, confirmation_delay=CONFIRM, answered_at=answered
+    )
+    assert alive.state.last_seen_alive_at == sent
+    gone = advance(
+        alive.state, Classification(Outcome.NOT_FOUND), sent, confirmation_delay=CONFIRM, answered_at=answered
+    )
+    assert gone.state.suspected_at == answered
+    confirmed = step(gone.state, Outcome.NOT_FOUND, 95)
+    assert confirmed.declared and confirmed.state.detected_at == answered
+
+
 def test_transient_results_change_nothing_even_between_two_agreeing_checks():
     suspect = step(step(ArticleState(), Outcome.ALIVE, 0).state, Outcome.DELETED_BY_AUTHOR, 10).state
     assert step(suspect, Outcome.TRANSIENT, 20).state == suspect

@@ -77,11 +77,14 @@ class FetchResult:
     content: bytes  # the final body with Content-Encoding undone
     content_type: str | None
     exchanges: tuple[Exchange, ...]
-    fetched_at: datetime
+    fetched_at: datetime  # when its request was sent (WARC-Date)
     elapsed: float
     failure: FetchFailure | None = None
     error: str | None = None
     redirect_chain: tuple[str, ...] = field(default=())
+    # When its answer was in hand: what it shows held by then (a removal notice proves the
+    # removal at this instant, not at the sending, which may precede it by the round trip).
+    received_at: datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -324,6 +327,7 @@ class Fetcher:
             fetched_at=fetched_at,
             elapsed=time.monotonic() - started,
             redirect_chain=tuple(e.url for e in exchanges[:-1]),
+            received_at=datetime.now(UTC),
         )
 
     def _remember(self, url: str, egress: str) -> None:

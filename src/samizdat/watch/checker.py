@@ -111,6 +111,7 @@ class Checker(WatchStep):
             found,
             page.fetched_at,
             confirmation_delay=timedelta(seconds=self.settings.watch.confirmation_seconds / scale),
+            answered_at=page.received_at,
         )
         next_at = self._next_check(
             due, transition, page.fetched_at, looked=found.outcome is not Outcome.TRANSIENT

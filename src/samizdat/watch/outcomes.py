@@ -103,9 +103,17 @@ class Transition:
 
 
 def advance(
-    current: ArticleState, found: Classification, now: datetime, *, confirmation_delay: timedelta
+    current: ArticleState,
+    found: Classification,
+    now: datetime,
+    *,
+    confirmation_delay: timedelta,
+    answered_at: datetime | None = None,
 ) -> Transition:
-    """Apply one check's outcome to an article's state."""
+    """Apply one check's outcome to an article's state: a check sent at ``now`` whose answer
+    came at ``answered_at`` saw the article alive at ``now`` (it was removed, if at all, after
+    the platform answered) and saw a removal by ``answered_at`` (the platform may have removed
+    it while the request was on its way)."""
     outcome = found.outcome
     if outcome in (Outcome.TRANSIENT, Outcome.LINK_EXPIRED):
         return Transition(current)  # says nothing about the article itself
@@ -122,5 +130,5 @@ def advance(
             return Transition(declared, declared=True)
         return Transition(current, confirm_after=confirmation_delay - (now - current.suspected_at))
     # A first sighting, or a different removal reason than the one suspected: (re)start.
-    suspect = ArticleState(State.SUSPECT, outcome, now, current.last_seen_alive_at, None)
+    suspect = ArticleState(State.SUSPECT, outcome, answered_at or now, current.last_seen_alive_at, None)
     return Transition(suspect, confirm_after=confirmation_delay)
