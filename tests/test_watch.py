@@ -2,6 +2,7 @@
 evidence; transient failures never declared. Pages: src/samizdat/testing/pages/wechat (PROVENANCE.md)."""
 
 import asyncio
+import contextlib
 import dataclasses
 import gzip
 import itertools
@@ -70,7 +71,8 @@ async def test_a_removal_is_detected_confirmed_and_kept_as_evidence(settings, ow
         assert state.last_seen_alive_at < state.suspected_at == state.detected_at  # bracketed
         removal_checks = [c for c in state.checks if c.outcome == state.outcome]
         assert len(removal_checks) >= 2  # first sighting and the confirmation
-        assert min(c.checked_at for c in removal_checks) == state.detected_at
+        first, second = sorted(c.checked_at for c in removal_checks)[:2]
+        assert first < state.detected_at < second  # the arrival of the first sighting's notice
         evidence = read_record(settings.warc_dir, removal_checks[-1].evidence)
         assert "weui-msg" in gzip.decompress(evidence.payload).decode("utf-8")
     for state in states[2:]:
@@ -239,6 +241,40 @@ async def test_a_signalled_check_that_met_a_failure_stays_signalled_for_a_while(
     assert first.outcome == again.outcome == late.outcome == "transient" and again.article_id == article_id
     assert first.next_check_at == signalled.next_check_at  # still due at once, as a signalled check
     assert late.next_check_at > datetime.now(UTC) - timedelta(seconds=5)  # the failures' own pace now
+
+
+async def test_a_routine_check_promoted_while_it_waited_stays_signalled_after_a_failure(
+    settings, own_simulator
+):
+    """A routine check waits in its host's queue; its article leaves its listing meanwhile and
+    the poll promotes the waiting check (Fetcher.promote). Should that check meet a 503, its
+    article is next claimed as a signalled one, not sent back to the routine pace behind the
+    polls of a publishing day (issue 26: 16 simulated hours once)."""
+    from samizdat.fetch import Priority
+    from samizdat.store.claims import AHEAD_OF_ROUTINE
+    from samizdat.watch.checker import request_class
+
+    settings = fast(settings, own_simulator)
+    url = own_simulator.base + own_simulator.articles[0].path
+    async with pipeline(settings) as pipe:
+        await pipe.capturer.capture(url)
+        with pipe.store.engine.begin() as connection:
+            connection.execute(update(articles).values(next_check_at=datetime.now(UTC)))
+        (routine,) = pipe.store.claim_due(datetime.now(UTC), 1, worker="w", lease=timedelta(minutes=5))
+        assert request_class(routine) is Priority.ROUTINE
+        own_simulator.flaky_every = 1
+        scheduler, host = pipe.fetcher.scheduler, own_simulator.host.split(":")[0]
+        async with contextlib.AsyncExitStack() as busy:  # every place of the host taken
+            for _ in range(settings.fetch.per_host_concurrency):
+                await busy.enter_async_context(scheduler.slot(host, Priority.CAPTURE))
+            check = asyncio.create_task(pipe.checker.check(routine))
+            await asyncio.sleep(0.05)
+            assert pipe.fetcher.promote([url], Priority.SIGNAL) == 1
+        report = await check
+        (next_claim,) = pipe.store.claim_due(datetime.now(UTC), 1, worker="w", lease=timedelta(minutes=5))
+    assert report.outcome == "transient"
+    assert report.next_check_at <= datetime.now(UTC) - AHEAD_OF_ROUTINE / 2
+    assert request_class(next_claim) is Priority.SIGNAL
 
 
 async def test_an_unchanged_page_is_recognised_without_parsing_and_stores_nothing(settings, own_simulator):
