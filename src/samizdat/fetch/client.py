@@ -85,6 +85,9 @@ class FetchResult:
     # When its answer was in hand: what it shows held by then (a removal notice proves the
     # removal at this instant, not at the sending, which may precede it by the round trip).
     received_at: datetime | None = None
+    # The class its last request went as: higher than asked when it was promoted while it
+    # waited (a routine check whose article left its listing meanwhile goes as a signalled one).
+    sent_as: Priority | None = None
 
     @property
     def ok(self) -> bool:
@@ -299,6 +302,7 @@ class Fetcher:
         exchanges: list[Exchange] = []
         cap = max_bytes or self.settings.max_body_bytes
         deadline = _Deadline(self.settings.timeout)
+        place = _Place(priority, order, avoid_egress, url)
         try:
             final, content = await self._follow(
                 url,
@@ -306,14 +310,14 @@ class Fetcher:
                 accept,
                 cap,
                 exchanges,
-                _Place(priority, order, avoid_egress, url),
+                place,
                 deadline,
             )
         except _Failed as failed:
-            return self._failed(url, exchanges, fetched_at, started, failed.kind, str(failed))
+            return self._failed(url, exchanges, fetched_at, started, failed.kind, str(failed), place)
         except TimeoutError:
             message = f"no complete response within {self.settings.timeout:g} s (fetch.timeout)"
-            return self._failed(url, exchanges, fetched_at, started, FetchFailure.TIMEOUT, message)
+            return self._failed(url, exchanges, fetched_at, started, FetchFailure.TIMEOUT, message, place)
         if exchanges:
             fetched_at = exchanges[0].started_at  # when it was sent, not when it joined the queue
         self._remember(url, final.egress)
@@ -328,6 +332,7 @@ class Fetcher:
             elapsed=time.monotonic() - started,
             redirect_chain=tuple(e.url for e in exchanges[:-1]),
             received_at=datetime.now(UTC),
+            sent_as=place.sent_as,
         )
 
     def _remember(self, url: str, egress: str) -> None:
@@ -344,6 +349,7 @@ class Fetcher:
         started: float,
         kind: FetchFailure,
         message: str,
+        place: _Place,
     ) -> FetchResult:
         return FetchResult(
             requested_url=url,
@@ -356,6 +362,7 @@ class Fetcher:
             elapsed=time.monotonic() - started,
             failure=kind,
             error=message,
+            sent_as=place.sent_as,
         )
 
     async def _follow(
@@ -469,7 +476,8 @@ class Fetcher:
         there; a failure of the way itself (a proxy that does not answer, a local address
         gone) says so, that the request may go by another."""
         slot = self.scheduler.slot(self._key(host, way), place.priority, order=place.order, key=place.key)
-        async with slot, self._total:
+        async with slot as granted, self._total:
+            place.sent_as = granted
             way.sent[host] += 1
             started_at = datetime.now(UTC)
             async with deadline.running():
@@ -496,7 +504,7 @@ class Fetcher:
         return started_at, response, body
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Place:
     """Where a fetch's requests stand in their host's queue, and the way out they avoid."""
 
@@ -504,6 +512,7 @@ class _Place:
     order: int | None
     avoid_egress: str | None = None
     key: str | None = None  # the URL fetched, by which a waiting request is promoted
+    sent_as: Priority | None = None  # the class its last request was granted as
 
 
 class _Deadline:

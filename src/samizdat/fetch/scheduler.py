@@ -89,8 +89,9 @@ class HostScheduler:
     @contextlib.asynccontextmanager
     async def slot(
         self, host: str, priority: Priority, *, order: int | None = None, key: str | None = None
-    ) -> AsyncIterator[None]:
-        """Hold one of ``host``'s places for a request of ``priority``. ``order`` (from
+    ) -> AsyncIterator[Priority]:
+        """Hold one of ``host``'s places for a request of ``priority``; gives the class it was
+        granted as (higher when :meth:`promote` moved it up while it waited). ``order`` (from
         :meth:`ticket`) keeps an earlier place in the class: a retry goes back to the head.
         ``key`` (the URL it fetches) lets :meth:`promote` find it while it waits."""
         state = self._hosts.get(host)
@@ -115,7 +116,7 @@ class HostScheduler:
                 heapq.heapify(state.waiting)
             raise
         try:
-            yield
+            yield Priority(waiter.priority)
         finally:
             self._release(host, state)
 

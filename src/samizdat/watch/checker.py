@@ -114,7 +114,11 @@ class Checker(WatchStep):
             answered_at=page.received_at,
         )
         next_at = self._next_check(
-            due, transition, page.fetched_at, looked=found.outcome is not Outcome.TRANSIENT
+            due,
+            transition,
+            page.fetched_at,
+            looked=found.outcome is not Outcome.TRANSIENT,
+            promoted=page.sent_as is Priority.SIGNAL and request_class(due) is not Priority.SIGNAL,
         )
         state = transition.state
         if found.outcome in REMOVALS and State(due.state) is State.LIVE:
@@ -257,7 +261,7 @@ class Checker(WatchStep):
         return moved, article
 
     def _next_check(
-        self, due: DueArticle, transition: Transition, now: datetime, *, looked: bool
+        self, due: DueArticle, transition: Transition, now: datetime, *, looked: bool, promoted: bool = False
     ) -> datetime | None:
         """None: never again (past the horizon, with ``watch.after_horizon_hours`` = 0).
 
@@ -265,7 +269,9 @@ class Checker(WatchStep):
         article: it looks again a quarter of the time since its last real look later (at least
         ``watch.retry_seconds``, at most its scheduled interval), so that one failure costs the
         schedule nothing and a failure that lasts backs off to the schedule's own pace. A
-        signalled check stays signalled after a failure for ``SIGNAL_RETRY_SECONDS``."""
+        signalled check stays signalled after a failure for ``SIGNAL_RETRY_SECONDS``, and so does
+        a routine one ``promoted`` to a signalled one while it waited (its article left its
+        listing meanwhile): its signal is counted from now."""
         watch = self.settings.watch
         if transition.confirm_after is not None:
             return now + transition.confirm_after
@@ -274,6 +280,8 @@ class Checker(WatchStep):
             return now + timedelta(seconds=watch.retry_seconds) / watch.time_scale
         if transition.state.state is State.REMOVED:
             return now + removed_recheck_interval(watch, due.detected_at, now) / watch.time_scale
+        if not looked and promoted:
+            return now - AHEAD_OF_ROUTINE  # due now, and claimed as signalled (request_class)
         if not looked and due.next_check_at is not None and request_class(due) is Priority.SIGNAL:
             signalled_at = due.next_check_at + AHEAD_OF_ROUTINE
             if (now - signalled_at) * watch.time_scale < timedelta(seconds=SIGNAL_RETRY_SECONDS):
