@@ -26,12 +26,12 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, Validat
 from pydantic.dataclasses import dataclass
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, TomlConfigSettingsSource
 
+from samizdat.names import CONFIG_FILE_NAME, DATABASE_FILE_NAME, DEFAULT_DATA_DIR, ENV_PREFIX
+
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
     "(KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
 )
-CONFIG_FILE_NAME = "samizdat.toml"
-ENV_PREFIX = "SAMIZDAT_"
 ENV_SHORTHANDS = {"SAMIZDAT_TIME_SCALE": "SAMIZDAT_WATCH__TIME_SCALE"}
 DEFAULT = "default"
 
@@ -320,7 +320,7 @@ def _with_builtin_platforms(platforms: dict[str, PlatformSettings]) -> dict[str,
 @dataclass(frozen=True, config=_SECTION)
 class Settings:
     data_dir: Annotated[Path, BeforeValidator(_directory)] = setting(
-        Path("samizdat-data"), "the SQLite database and the WARC files"
+        Path(DEFAULT_DATA_DIR), "the SQLite database and the WARC files"
     )
     fetch: FetchSettings = dataclasses.field(default_factory=FetchSettings)
     pools: PoolSettings = dataclasses.field(default_factory=PoolSettings)
@@ -343,7 +343,7 @@ class Settings:
 
     @property
     def database_url(self) -> str:
-        return self.database.url or f"sqlite:///{(self.data_dir / 'samizdat.db').resolve()}"
+        return self.database.url or f"sqlite:///{(self.data_dir / DATABASE_FILE_NAME).resolve()}"
 
     @property
     def warc_dir(self) -> Path:

@@ -19,9 +19,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-CONFIG_FILE_NAME = "samizdat.toml"
-DEFAULT_DATA_DIR = "samizdat-data"
-_QUICK_VARIABLES = {"samizdat_data_dir"}
+from samizdat.names import CONFIG_FILE_NAME, DATABASE_FILE_NAME, DEFAULT_DATA_DIR, ENV_PREFIX
+
+_DATA_DIR_VARIABLE = f"{ENV_PREFIX}DATA_DIR".lower()
 _GLOBAL_OPTIONS = ("--config", "--data-dir")
 
 
@@ -82,9 +82,9 @@ def _parse(args: Sequence[str]) -> tuple[dict[str, str], int] | None:
 def _database(options: Mapping[str, str], environ: Mapping[str, str], cwd: Path) -> Path | None:
     """The SQLite file the settings name, or None when only the full settings can tell."""
     variables = {
-        name.lower(): value for name, value in environ.items() if name.lower().startswith("samizdat_")
+        name.lower(): value for name, value in environ.items() if name.lower().startswith(ENV_PREFIX.lower())
     }
-    if set(variables) - _QUICK_VARIABLES:
+    if set(variables) - {_DATA_DIR_VARIABLE}:
         return None
     if "--config" in options:
         config: Path | None = cwd / options["--config"]
@@ -105,7 +105,7 @@ def _database(options: Mapping[str, str], environ: Mapping[str, str], cwd: Path)
         if not isinstance(database, dict) or set(database) - {"url"} or database.get("url", "") != "":
             return None
         data_dir = values.get("data_dir", data_dir)
-    data_dir = options.get("--data-dir", variables.get("samizdat_data_dir", data_dir))
+    data_dir = options.get("--data-dir", variables.get(_DATA_DIR_VARIABLE, data_dir))
     if not isinstance(data_dir, str) or not data_dir.strip():
         return None
-    return (cwd / Path(data_dir).expanduser() / "samizdat.db").resolve()
+    return (cwd / Path(data_dir).expanduser() / DATABASE_FILE_NAME).resolve()

@@ -5,7 +5,7 @@ interpreter's start (docs/benchmarks.md, "Fast start").
 The queries are those of :meth:`ArticleReads.article` written out, and the rows become views
 through the same :func:`article_detail`; columns are converted by the types the schema declared
 for them (``DATETIME``, ``JSON``, ``BOOLEAN``), as SQLAlchemy converts them.
-``tests/test_startup.py`` holds both readers to equal answers on a real archive."""
+``tests/test_quick_show.py`` holds both readers to equal answers on a real archive."""
 
 from __future__ import annotations
 
