@@ -35,6 +35,7 @@ def __getattr__(name: str) -> typer.Typer:
         importlib.import_module(f"{__name__}.{module}")
     from samizdat.cli.base import app
 
+    globals()["app"] = app  # built once: later lookups find it without this hook
     return app
 
 
