@@ -59,6 +59,11 @@ BOILERPLATE = re.compile(
 LIST_ITEM_WITH_DATE = re.compile(
     r"^.{2,60}?\s*[(（\[]?\d{2,4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?[)）\]]?$"
 )
+# "Some reply【author】08-11 16:06 298字 [4321/87]": an entry of a thread's index, stamped
+# without a year and followed by counters.
+LIST_ITEM_WITH_STAMP = re.compile(
+    r"^.{2,60}?(?<!\d)\d{1,2}[-/]\d{1,2}\s+\d{1,2}:\d{2}(?::\d{2})?[^。！？，；]{0,20}$"
+)
 JUNK_ATTRIBUTE = re.compile(
     r"comment|footer|foot\b|sidebar|side\b|\bnav|menu|share|related|recommend|advert|\bads?\b"
     r"|banner|copyright|breadcrumb|toolbar|login|header|topbar|\bhot|rank|\btags?\b|popup|modal",
@@ -66,6 +71,11 @@ JUNK_ATTRIBUTE = re.compile(
 )
 CONTENT_ATTRIBUTE = re.compile(r"content|article|post|main|text|body|entry|story|detail", re.IGNORECASE)
 JUNK_WEIGHT_IN_CHOICE = 0.5
+# A post's date line: "由某某张贴 @ 2005-03-21 01:20:44", "发布时间 2005/05/17 22:11:42", "08-11 16:06".
+DATE_STAMP = re.compile(r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}|(?<!\d)\d{1,2}[-/]\d{1,2}\s+\d{1,2}:\d{2}")
+STAMP_LINE_CHARS = 100
+SENTENCE_END = re.compile(r"[。！？；，]|[.!?;,](?:\s|$)")
+POST_BODY_CHARS = 30
 
 
 @dataclass(eq=False)
@@ -87,6 +97,9 @@ class Extraction:
     container: html.HtmlElement | None
     blocks: list[Block] = field(default_factory=list)  # every block of the page, in order
     selected: list[Block] = field(default_factory=list)
+    # True when the page lists several posts and the text holds only the first (or the
+    # article above replies): a cut other extractors do not make, so the vote defers to it.
+    first_of_posts: bool = False
 
 
 def extract(tree: html.HtmlElement) -> Extraction:
@@ -112,12 +125,14 @@ def extract(tree: html.HtmlElement) -> Extraction:
         below = block.ancestors[block.ancestors.index(container) + 1 :]
         return all(pruned[element] > 0 for element in below) and block.link_density <= 0.5
 
-    selected = _without_repeats([block for block in blocks if kept(block)])
+    whole = _without_repeats([block for block in blocks if kept(block)])
+    selected = _first_post(whole, blocks, container)
+    first_of_posts = len(selected) < len(whole)
     while selected and selected[0].weight < 0:
         selected.pop(0)
     while selected and selected[-1].weight < 0:
         selected.pop()
-    return Extraction("\n".join(b.text for b in selected), container, blocks, selected)
+    return Extraction("\n".join(b.text for b in selected), container, blocks, selected, first_of_posts)
 
 
 def page_blocks(root: html.HtmlElement) -> list[Block]:
@@ -165,6 +180,59 @@ def page_blocks(root: html.HtmlElement) -> list[Block]:
     return blocks
 
 
+def _first_post(selected: list[Block], blocks: list[Block], container: html.HtmlElement) -> list[Block]:
+    """Only the first post of a page that lists several (a blog's archive, a forum thread).
+
+    Posts are sibling elements of one kind, each holding a date stamp line and a body of
+    prose. What comes before the first post (the thread's title) stays; what comes after it
+    (older posts, replies) goes. When more prose comes before the first post than in it, the
+    posts are replies below an article laid out differently, and only the article stays.
+    """
+    children: dict[html.HtmlElement, list[html.HtmlElement]] = {}
+    listed: set[html.HtmlElement] = set()
+    stamped: set[html.HtmlElement] = set()
+    body: dict[html.HtmlElement, float] = {}
+    depth: dict[html.HtmlElement, int] = {}
+    for block in blocks:
+        if container not in block.ancestors:
+            continue
+        start = block.ancestors.index(container)
+        below = block.ancestors[start:]
+        is_stamp = (
+            len(block.text) <= STAMP_LINE_CHARS
+            and bool(DATE_STAMP.search(block.text))
+            and not SENTENCE_END.search(block.text)
+        )
+        for level, element in enumerate(below):
+            depth[element] = level
+            if level and element not in listed:
+                listed.add(element)
+                children.setdefault(below[level - 1], []).append(element)
+            if is_stamp:
+                stamped.add(element)
+            if block.weight > 0:
+                body[element] = body.get(element, 0.0) + block.weight
+    for parent in sorted(children, key=depth.__getitem__):
+        kinds: dict[tuple[str, str], list[html.HtmlElement]] = {}
+        for child in children[parent]:
+            if child in stamped and body.get(child, 0.0) >= POST_BODY_CHARS:
+                kinds.setdefault((child.tag, child.get("class") or ""), []).append(child)
+        posts = next((run for run in kinds.values() if len(run) >= 2), None)
+        if posts is None:
+            continue
+        first = posts[0]
+        in_first = [block for block in selected if first in block.ancestors]
+        if not in_first:
+            continue
+        first_index = selected.index(in_first[0])
+        before = selected[:first_index]
+        prose_before = sum(block.weight for block in before if block.weight > 0)
+        if prose_before > body[first]:
+            return before
+        return before + in_first
+    return selected
+
+
 def _pruned_scores(blocks: list[Block]) -> dict[html.HtmlElement, float]:
     """Each element's best score when any child subtree that scores negative is cut off."""
     direct: dict[html.HtmlElement, float] = {}
@@ -209,7 +277,7 @@ def _weight(block: Block) -> float:
     size = len(block.text)
     if block.link_density > 0.5 or block.in_junk_container or BOILERPLATE.search(block.text):
         return -float(size)
-    if LIST_ITEM_WITH_DATE.match(block.text):
+    if LIST_ITEM_WITH_DATE.match(block.text) or LIST_ITEM_WITH_STAMP.match(block.text):
         return -0.5 * size
     punctuation = len(SENTENCE_PUNCTUATION.findall(block.text))
     if punctuation == 0 and size < 30:

@@ -4,7 +4,10 @@ The body text is a vote between three extractors — our block scorer
 (:mod:`samizdat.platforms.blocks`), readability and trafilatura — taking the candidate that
 agrees best with the other two. Each fails on different pages (table layouts, pages without
 ``<p>``, link-heavy article cells); the vote is right more often than any one of them
-(measured in ``bench/extraction_eval.py``, figures in ``docs/benchmarks.md``).
+(measured in ``bench/extraction_eval.py``, figures in ``docs/benchmarks.md``). On a page
+that lists several posts (a blog's archive, a forum thread) only the block scorer sees the
+posts apart and keeps the first; the other two take them all and would outvote it, so there
+its text stands alone.
 """
 
 from __future__ import annotations
@@ -110,7 +113,10 @@ class Generic:
         html_text = clean_markup(html_text)
         tree = parse_html(html_text)
         extraction = extract(tree)
-        text = medoid([extraction.text, _readability_text(html_text), _trafilatura_text(html_text)])
+        if extraction.first_of_posts:
+            text = extraction.text
+        else:
+            text = medoid([extraction.text, _readability_text(html_text), _trafilatura_text(html_text)])
         language = _language(tree, text)
         default_tz = CHINA_TIME if language in ("zh", "zh-cn", "zh-hans", "zh-hant") else UTC
         canonical = self._declared_canonical(tree, url)
