@@ -180,6 +180,7 @@ def run_with(args: argparse.Namespace, seed: int, database_url: str | None) -> d
                 (keep / name).write_bytes((directory / name).read_bytes())
             for database in (directory / "data").glob("*.db*"):  # the archive's own state (SQLite)
                 (keep / database.name).write_bytes(database.read_bytes())
+            (keep / "status.jsonl").write_text("".join(json.dumps(sample) + "\n" for sample in samples))
         figures = evaluate(plan, rows, requests, (ended - plan["start"]) * plan["time_scale"])
         figures["by_class"] = by_class(samples, plan["time_scale"])
         # What each class of request took, as the watcher counted them (its last heartbeat seen).
@@ -350,7 +351,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--setup-seconds", type=float, default=6.0, help="real seconds before time 0")
     parser.add_argument("--postgres", action="store_true", help="a fresh database on SAMIZDAT_TEST_POSTGRES")
-    parser.add_argument("--keep", help="keep each run's export, plan, request log and watch log here")
+    parser.add_argument("--keep", help="keep each run's export, plan, request log, watch log and status samples here")
     parser.add_argument("--samizdat-src", help="run the samizdat of this checkout (its src/)")
     args = parser.parse_args()
     totals: Counter = Counter()
