@@ -351,7 +351,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--setup-seconds", type=float, default=6.0, help="real seconds before time 0")
     parser.add_argument("--postgres", action="store_true", help="a fresh database on SAMIZDAT_TEST_POSTGRES")
-    parser.add_argument("--keep", help="keep each run's export, plan, request log, watch log and status samples here")
+    parser.add_argument(
+        "--keep", help="keep each run's export, plan, request log, watch log and status samples here"
+    )
     parser.add_argument("--samizdat-src", help="run the samizdat of this checkout (its src/)")
     args = parser.parse_args()
     totals: Counter = Counter()
