@@ -87,7 +87,9 @@ def test_the_quick_and_the_full_path_print_the_same(archive, tmp_path):
         assert quick.stdout == full.stdout
     quick = command(QUICK, "show", "999", cwd=tmp_path)
     full = command(FULL, "show", "999", cwd=tmp_path)
-    assert (quick.returncode, quick.stderr) == (full.returncode, full.stderr) == (1, "no article with id 999\n")
+    assert (
+        (quick.returncode, quick.stderr) == (full.returncode, full.stderr) == (1, "no article with id 999\n")
+    )
 
 
 def test_show_takes_the_quick_path_without_typer_pydantic_or_sqlalchemy(archive, tmp_path):
@@ -133,7 +135,12 @@ def test_settings_the_quick_path_cannot_be_sure_of_send_it_to_the_full_path(tmp_
     )
     assert _database({}, {"SAMIZDAT_FETCH__TIMEOUT": "3"}, tmp_path) is None
     assert _database({"--config": "missing.toml"}, {}, tmp_path) is None
-    for text in ('data_dir = "x"\n[database]\nurl = "postgresql://h/db"\n', "data_dir = 3\n", 'data_dir = "  "\n', "["):
+    for text in (
+        'data_dir = "x"\n[database]\nurl = "postgresql://h/db"\n',
+        "data_dir = 3\n",
+        'data_dir = "  "\n',
+        "[",
+    ):
         (tmp_path / "samizdat.toml").write_text(text, "utf-8")
         assert _database({}, {}, tmp_path) is None, text
     (tmp_path / "samizdat.toml").unlink()
