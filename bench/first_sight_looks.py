@@ -21,10 +21,9 @@ import json
 import statistics
 import sys
 from collections import Counter, defaultdict
-from datetime import datetime
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
 
+from first_sight import path_key, sim_seconds
 from samizdat.testing.simulator import Simulator
 
 WINDOW_HOURS = (24.0, 80.0)
@@ -43,7 +42,7 @@ def main() -> int:
         return (moment - start) * scale / 3600
 
     simulated = Simulator(None, copies=5, articles=args.articles, accounts=args.accounts).articles
-    by_id = {(a.biz, str(a.mid), str(a.idx)): a for a in simulated}
+    by_id = {f"{a.biz}:{a.mid}:{a.idx}": a for a in simulated}
     checks: defaultdict[str, list[float]] = defaultdict(list)
     polls: defaultdict[str, list[float]] = defaultdict(list)
     kinds: Counter[str] = Counter()
@@ -62,14 +61,13 @@ def main() -> int:
     )
     delays = []
     for path, fate in sorted(plan["articles"].items(), key=lambda item: item[1]["removed_at"] or 1e12):
-        query = parse_qs(urlsplit(unquote(path)).query)
-        key = (query["__biz"][0], query["mid"][0], query["idx"][0])
-        row = exported.get(":".join(key))
+        key = path_key(path)
+        row = exported.get(key)
         if fate["removed_at"] is None or not row or not row.get("detected_at"):
             continue
         article = by_id[key]
         removed = fate["removed_at"] / 3600
-        detected = hours(datetime.fromisoformat(row["detected_at"]).timestamp())
+        detected = sim_seconds(row["detected_at"], plan) / 3600
         looks = sorted(checks[article.token] + polls[article.feed])
         before = max((at for at in looks if at < removed), default=None)
         after = min((at for at in looks if at >= removed), default=None)

@@ -59,11 +59,13 @@ BOILERPLATE = re.compile(
 LIST_ITEM_WITH_DATE = re.compile(
     r"^.{2,60}?\s*[(（\[]?\d{2,4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?[)）\]]?$"
 )
+# Marks that end or divide a Chinese sentence: a line without them is no prose.
+SENTENCE_MARKS = "。！？；，"
+# "08-11 16:06": a month, a day and a time without a year, as forums and blogs stamp posts.
+MONTH_DAY_TIME = r"(?<!\d)\d{1,2}[-/]\d{1,2}\s+\d{1,2}:\d{2}"
 # "Some reply【author】08-11 16:06 298字 [4321/87]": an entry of a thread's index, stamped
 # without a year and followed by counters.
-LIST_ITEM_WITH_STAMP = re.compile(
-    r"^.{2,60}?(?<!\d)\d{1,2}[-/]\d{1,2}\s+\d{1,2}:\d{2}(?::\d{2})?[^。！？，；]{0,20}$"
-)
+LIST_ITEM_WITH_STAMP = re.compile(rf"^.{{2,60}}?{MONTH_DAY_TIME}(?::\d{{2}})?[^{SENTENCE_MARKS}]{{0,20}}$")
 JUNK_ATTRIBUTE = re.compile(
     r"comment|footer|foot\b|sidebar|side\b|\bnav|menu|share|related|recommend|advert|\bads?\b"
     r"|banner|copyright|breadcrumb|toolbar|login|header|topbar|\bhot|rank|\btags?\b|popup|modal",
@@ -72,9 +74,9 @@ JUNK_ATTRIBUTE = re.compile(
 CONTENT_ATTRIBUTE = re.compile(r"content|article|post|main|text|body|entry|story|detail", re.IGNORECASE)
 JUNK_WEIGHT_IN_CHOICE = 0.5
 # A post's date line: "由某某张贴 @ 2005-03-21 01:20:44", "发布时间 2005/05/17 22:11:42", "08-11 16:06".
-DATE_STAMP = re.compile(r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}|(?<!\d)\d{1,2}[-/]\d{1,2}\s+\d{1,2}:\d{2}")
+DATE_STAMP = re.compile(rf"\d{{4}}[-/.年]\d{{1,2}}[-/.月]\d{{1,2}}|{MONTH_DAY_TIME}")
 STAMP_LINE_CHARS = 100
-SENTENCE_END = re.compile(r"[。！？；，]|[.!?;,](?:\s|$)")
+SENTENCE_END = re.compile(rf"[{SENTENCE_MARKS}]|[.!?;,](?:\s|$)")
 POST_BODY_CHARS = 30
 
 
