@@ -15,6 +15,7 @@ import opencc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
 from samizdat.archive import ArchiveRef
 from samizdat.folding import fold
@@ -145,11 +146,16 @@ def test_paging_through_search_results_returns_each_once(indexed):
 
 @pytest.fixture(scope="module")
 def both(tmp_path_factory):
-    """The same archive on SQLite and on PostgreSQL (the same articles under the same ids)."""
+    """The same archive on SQLite and on PostgreSQL (the same articles under the same ids);
+    PostgreSQL's search table split into partitions of 16 articles, so that counts and pages
+    run across partitions as they do in a large archive."""
     with contextlib.ExitStack() as stack:
         sqlite = _indexed(f"sqlite:///{tmp_path_factory.mktemp('both') / 'search.db'}")
         postgres = _indexed(stack.enter_context(fresh_postgres_database()))
-        yield next(sqlite)[0], next(postgres)[0]
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("samizdat.store.search.PARTITION_ARTICLES", 16)
+            built = next(sqlite)[0], next(postgres)[0]
+        yield built
         for built in (sqlite, postgres):
             next(built, None)
 
@@ -194,6 +200,11 @@ def pages(reader, query, limit=7):
 
 def test_both_backends_answer_every_query_alike(both):
     sqlite, postgres = both
+    with postgres.engine.connect() as connection:
+        partitions = connection.scalar(
+            text("SELECT count(*) FROM pg_inherits WHERE inhparent = 'search_docs'::regclass")
+        )
+    assert partitions == (160 + 8) // 16 + 1  # up to the last id, and the next once half of it is used
     for query in shared_queries():
         assert sqlite.matching_ids(query) == postgres.matching_ids(query), query
         on_sqlite, on_postgres = pages(sqlite, query), pages(postgres, query)
@@ -223,7 +234,6 @@ def test_an_archive_indexed_before_trigrams_is_indexed_again_by_its_migration():
     with characters and bigrams only finds its three-character words from the tokens alone,
     and its folded text is kept in the row."""
     from alembic import command
-    from sqlalchemy import text
 
     from samizdat.store.migrate import alembic_config, migrate
 
@@ -242,6 +252,11 @@ def test_an_archive_indexed_before_trigrams_is_indexed_again_by_its_migration():
         migrate(engine)
         assert reader.matching_ids(word) == brute_force(by_id, word) != set()
         with engine.connect() as connection:
-            options = connection.scalar(text("SELECT reloptions FROM pg_class WHERE relname = 'search_docs'"))
-        assert "toast_tuple_target=8160" in options
+            options = connection.scalars(
+                text(
+                    "SELECT reloptions FROM pg_class JOIN pg_inherits ON inhrelid = oid "
+                    "WHERE inhparent = 'search_docs'::regclass"
+                )
+            ).all()
+        assert options and all("toast_tuple_target=8160" in o for o in options)
         engine.dispose()

@@ -53,7 +53,7 @@ from samizdat.store.schema import (
     witness_alerts,
     witnessed_logs,
 )
-from samizdat.store.search import reindex_all
+from samizdat.store.search import index_built_after, reindex_all
 
 # Foreign-key order: a row's parents are copied before it.
 COPIED = (
@@ -140,7 +140,8 @@ def copy_archive(
         writing.exec_driver_sql("ANALYZE")
         if writing.dialect.name == "postgresql":
             _advance_sequences(writing)
-        reindex_all(writing)
+        with index_built_after(writing):
+            reindex_all(writing)
         refresh_statistics(writing, search_docs)
     if compare_source:
         return [compare(source, target, table) for table in COPIED]
