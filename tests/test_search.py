@@ -260,3 +260,33 @@ def test_an_archive_indexed_before_trigrams_is_indexed_again_by_its_migration():
             ).all()
         assert options and all("toast_tuple_target=8160" in o for o in options)
         engine.dispose()
+
+
+def test_partitions_are_made_ahead_of_the_ids_without_holding_up_other_writers():
+    """PostgreSQL's search table is split by article id (migration 0028): a write past half of
+    the last partition makes the next one, and while one writer makes it (the table locked
+    until it commits) another whose ids fit goes on; one whose ids need it waits for it."""
+    from samizdat.store.search import PARTITION_ARTICLES, make_partitions
+
+    def count(connection):
+        return connection.scalar(
+            text("SELECT count(*) FROM pg_inherits WHERE inhparent = 'search_docs'::regclass")
+        )
+
+    with fresh_postgres_database() as url:
+        engine = open_store(url).engine
+        with engine.connect() as maker, engine.connect() as other:
+            assert count(maker) == 1
+            make_partitions(maker, PARTITION_ARTICLES // 2 - 1)
+            assert count(maker) == 1
+            make_partitions(maker, PARTITION_ARTICLES // 2)
+            assert count(maker) == 2
+            other.exec_driver_sql("SET statement_timeout = '2s'")  # an error if it waited
+            make_partitions(other, PARTITION_ARTICLES // 2 + 1)
+            assert count(other) == 1  # the maker's partition is not committed yet
+            other.rollback()
+            maker.commit()
+            assert count(other) == 2
+            make_partitions(other, 3 * PARTITION_ARTICLES + 10)
+            assert count(other) == 4
+        engine.dispose()

@@ -142,11 +142,19 @@ def make_partitions(connection: Connection, highest_id: int) -> None:
     once half of that is used, so that a write seldom waits for one to be made (PostgreSQL).
 
     Partitions are contiguous from id 0, so their count says which exist; making one locks
-    the table for a moment, once every :data:`PARTITION_ARTICLES` articles."""
+    the table until the transaction ends, once every :data:`PARTITION_ARTICLES` articles. A
+    partition made ahead of need is left to whichever writer takes the lock first: the others
+    go on without waiting for it."""
+    needed = highest_id // PARTITION_ARTICLES + 1
     wanted = (highest_id + PARTITION_ARTICLES // 2) // PARTITION_ARTICLES + 1
-    if _partition_count(connection) >= wanted:
+    present = _partition_count(connection)
+    if present >= wanted:
         return
-    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PARTITION_LOCK})
+    if present >= needed:
+        if not connection.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": PARTITION_LOCK}):
+            return
+    else:
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PARTITION_LOCK})
     for number in range(_partition_count(connection), wanted):
         low = number * PARTITION_ARTICLES
         connection.exec_driver_sql(
