@@ -147,8 +147,13 @@ def make_partitions(connection: Connection, highest_id: int) -> None:
     go on without waiting for it."""
     needed = highest_id // PARTITION_ARTICLES + 1
     wanted = (highest_id + PARTITION_ARTICLES // 2) // PARTITION_ARTICLES + 1
-    present = _partition_count(connection)
-    if present >= wanted:
+    partitioned, present = connection.execute(
+        text(
+            "SELECT EXISTS (SELECT FROM pg_partitioned_table WHERE partrelid = 'search_docs'::regclass), "
+            "(SELECT count(*) FROM pg_inherits WHERE inhparent = 'search_docs'::regclass)"
+        )
+    ).one()
+    if not partitioned or present >= wanted:  # one table before migration 0028 (0019 indexes with this code)
         return
     if present >= needed:
         if not connection.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": PARTITION_LOCK}):
