@@ -39,13 +39,18 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from samizdat.folding import fold
-from samizdat.store.search import make_partitions, partition_name, token_set
+from samizdat.store.search import (
+    GRAMS_INDEX_METHOD,
+    make_partitions,
+    partition_count,
+    partition_name,
+    token_set,
+)
 from site_load import REMOVALS, paragraphs
 
 CHINA = timezone(timedelta(hours=8))
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/samizdat_search_bench"
 CHUNK = 10_000
-GRAMS = "USING gin (search_grams(tokens))"  # as migrations 0025 and 0028 make it
 
 
 def ensure_database(url: str) -> None:
@@ -153,6 +158,7 @@ def fill(url: str, count: int, processes: int = 2) -> None:
     engine = open_store(url).engine  # the schema, by the migrations
     with engine.begin() as connection:
         make_partitions(connection, count)
+        partitions = partition_count(connection)
     engine.dispose()
     plain = url.replace("+psycopg", "")
     with psycopg.connect(plain, autocommit=True) as connection:
@@ -176,10 +182,7 @@ def fill(url: str, count: int, processes: int = 2) -> None:
         for table in ("articles", "versions"):
             connection.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {count})")
         loaded = time.monotonic()
-        connection.execute(f"CREATE INDEX ix_search_docs_grams ON ONLY search_docs {GRAMS}")
-        partitions = connection.execute(
-            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'search_docs'::regclass"
-        ).fetchone()[0]
+        connection.execute(f"CREATE INDEX ix_search_docs_grams ON ONLY search_docs {GRAMS_INDEX_METHOD}")
         with multiprocessing.Pool(processes) as pool:  # GIN builds on one core: a partition each
             for name, seconds in pool.imap_unordered(partial(_index_partition, plain), range(partitions)):
                 print(f"  index of {name} made in {seconds:.0f} s", flush=True)
@@ -198,7 +201,7 @@ def _index_partition(url: str, number: int) -> tuple[str, float]:
     name = partition_name(number)
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute("SET maintenance_work_mem = '1GB'")
-        connection.execute(f"CREATE INDEX {name}_search_grams_idx ON {name} {GRAMS}")
+        connection.execute(f"CREATE INDEX {name}_search_grams_idx ON {name} {GRAMS_INDEX_METHOD}")
         connection.execute(f"ALTER INDEX ix_search_docs_grams ATTACH PARTITION {name}_search_grams_idx")
     return name, time.monotonic() - began
 

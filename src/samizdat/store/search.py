@@ -131,6 +131,7 @@ REINDEX_BATCH = 500  # articles indexed together when the whole index is made ag
 PARTITION_ARTICLES = 100_000  # PostgreSQL: article ids per partition of search_docs
 # Any number that only this lock takes: two writers making the same partition wait for each other.
 PARTITION_LOCK = 0x5EA2C4
+GRAMS_INDEX_METHOD = "USING gin (search_grams(tokens))"  # the token index (migrations 0025, 0028)
 
 
 def partition_name(number: int) -> str:
@@ -147,20 +148,15 @@ def make_partitions(connection: Connection, highest_id: int) -> None:
     go on without waiting for it."""
     needed = highest_id // PARTITION_ARTICLES + 1
     wanted = (highest_id + PARTITION_ARTICLES // 2) // PARTITION_ARTICLES + 1
-    partitioned, present = connection.execute(
-        text(
-            "SELECT EXISTS (SELECT FROM pg_partitioned_table WHERE partrelid = 'search_docs'::regclass), "
-            "(SELECT count(*) FROM pg_inherits WHERE inhparent = 'search_docs'::regclass)"
-        )
-    ).one()
-    if not partitioned or present >= wanted:  # one table before migration 0028 (0019 indexes with this code)
+    present = partition_count(connection)
+    if present is None or present >= wanted:  # one table before migration 0028 (0019 indexes with this code)
         return
     if present >= needed:
         if not connection.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": PARTITION_LOCK}):
             return
     else:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PARTITION_LOCK})
-    for number in range(_partition_count(connection), wanted):
+    for number in range(partition_count(connection), wanted):
         low = number * PARTITION_ARTICLES
         connection.exec_driver_sql(
             f"CREATE TABLE {partition_name(number)} PARTITION OF search_docs "
@@ -180,15 +176,19 @@ def index_built_after(connection: Connection) -> Iterator[None]:
     connection.exec_driver_sql("DROP INDEX ix_search_docs_grams")
     yield
     connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
-    connection.exec_driver_sql(
-        "CREATE INDEX ix_search_docs_grams ON search_docs USING gin (search_grams(tokens))"
-    )
+    connection.exec_driver_sql(f"CREATE INDEX ix_search_docs_grams ON search_docs {GRAMS_INDEX_METHOD}")
 
 
-def _partition_count(connection: Connection) -> int:
-    return connection.scalar(
-        text("SELECT count(*) FROM pg_inherits WHERE inhparent = 'search_docs'::regclass")
-    )
+def partition_count(connection: Connection) -> int | None:
+    """How many partitions ``search_docs`` has (they are contiguous from id 0); None while it is
+    one table (PostgreSQL)."""
+    partitioned, count = connection.execute(
+        text(
+            "SELECT EXISTS (SELECT FROM pg_partitioned_table WHERE partrelid = 'search_docs'::regclass), "
+            "(SELECT count(*) FROM pg_inherits WHERE inhparent = 'search_docs'::regclass)"
+        )
+    ).one()
+    return count if partitioned else None
 
 
 def is_sqlite(connection: Connection) -> bool:
@@ -197,6 +197,8 @@ def is_sqlite(connection: Connection) -> bool:
 
 def index_documents(connection: Connection, documents: Sequence[SearchDoc]) -> None:
     """Make ``documents`` the searchable form of their articles, replacing what was there."""
+    if documents and not is_sqlite(connection):
+        make_partitions(connection, max(d.article_id for d in documents))
     _write(
         connection,
         [{"article_id": d.article_id} | {c: fold(getattr(d, c) or "") for c in COLUMNS} for d in documents],
@@ -227,7 +229,6 @@ def _write(connection: Connection, folded: list[dict]) -> None:
             [{"article_id": row["article_id"]} | _tokens(row) for row in folded],
         )
     else:
-        make_partitions(connection, max(ids))
         for row in folded:
             row["tokens"] = document_tokens(row)
     connection.execute(delete(search_docs).where(search_docs.c.article_id.in_(ids)))
