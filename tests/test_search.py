@@ -15,7 +15,7 @@ import opencc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from samizdat.archive import ArchiveRef
 from samizdat.folding import fold
@@ -23,7 +23,8 @@ from samizdat.platforms.base import Article
 from samizdat.platforms.wechat import PLATFORM as WECHAT
 from samizdat.read.reader import ArticleFilter, Reader
 from samizdat.store import CaptureRecord, open_store
-from samizdat.store.search import partition_count
+from samizdat.store.schema import search_docs
+from samizdat.store.search import COLUMNS, document_tokens, partition_count
 from samizdat.testing import REMOVALS
 from samizdat.testing.content import load_pages
 from tests.helpers import WECHAT as PAGES
@@ -209,6 +210,26 @@ def test_both_backends_answer_every_query_alike(both):
         on_sqlite, on_postgres = pages(sqlite, query), pages(postgres, query)
         assert on_sqlite[1] == on_postgres[1], query  # the same count on every page
         assert sorted(on_sqlite[0]) == sorted(on_postgres[0]), query  # ranked alike or not, the same articles
+
+
+def test_postgresql_keeps_each_documents_tokens_whole_and_compressed_with_lz4(both):
+    """Tokens travel as one string split by the server (migration 0029's companion): the array
+    stored is every token of the document, punctuation and both scripts included; every
+    partition, those made before the migration too, compresses them with LZ4."""
+    _, postgres = both
+    with postgres.engine.connect() as connection:
+        rows = connection.execute(select(search_docs)).all()
+        methods = connection.execute(
+            text(
+                "SELECT DISTINCT attcompression FROM pg_attribute WHERE attname = 'tokens' AND attrelid IN "
+                "(SELECT inhrelid FROM pg_inherits WHERE inhparent = 'search_docs'::regclass)"
+            )
+        ).scalars().all()
+    assert len(rows) == 160
+    for row in rows:
+        assert row.tokens == document_tokens({c: getattr(row, c) for c in COLUMNS}), row.article_id
+    assert any("。" in token for row in rows for token in row.tokens)
+    assert methods == ["l"]
 
 
 def test_both_backends_list_newest_first_alike_above_the_ranking_threshold(both, monkeypatch):

@@ -80,7 +80,7 @@ def test_migrations_are_idempotent(tmp_path, database_url):
     open_store(url).engine.dispose()
     store = open_store(url)
     with store.engine.connect() as connection:
-        assert connection.scalar(text("select version_num from alembic_version")) == "0028"
+        assert connection.scalar(text("select version_num from alembic_version")) == "0029"
         if not database_url:
             assert connection.scalar(text("pragma journal_mode")) == "wal"
     store.engine.dispose()
