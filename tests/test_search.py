@@ -212,6 +212,33 @@ def test_both_backends_answer_every_query_alike(both):
         assert sorted(on_sqlite[0]) == sorted(on_postgres[0]), query  # ranked alike or not, the same articles
 
 
+def test_both_backends_answer_filtered_searches_alike(both):
+    """A search within one account, or among removed articles only: PostgreSQL reads a phrase's
+    ranked matches once and counts them from there, with the filter applied (issue 28)."""
+    sqlite, postgres = both
+    with sqlite.engine.connect() as connection:
+        account = connection.scalar(
+            text("SELECT account FROM articles WHERE account IS NOT NULL GROUP BY account ORDER BY count(*) DESC")
+        )
+    compared = 0
+    for query in shared_queries():
+        for narrowed in ({"account": account}, {"removed_only": True}):
+            def listed(reader):
+                found, cursor = [], None
+                while True:
+                    page = reader.articles(ArticleFilter(query=query, **narrowed), limit=7, cursor=cursor)
+                    found.append(([item.id for item in page.items], page.total, page.more_than_total))
+                    if not (cursor := page.next_cursor):
+                        return found
+            on_sqlite, on_postgres = listed(sqlite), listed(postgres)
+            assert [t for _, *t in on_sqlite] == [t for _, *t in on_postgres], (query, narrowed)
+            assert sorted(i for ids, *_ in on_sqlite for i in ids) == sorted(
+                i for ids, *_ in on_postgres for i in ids
+            ), (query, narrowed)
+            compared += bool(on_sqlite[0][1])
+    assert compared >= 10  # queries that found something within the filter
+
+
 def test_postgresql_keeps_each_documents_tokens_whole_and_compressed_with_lz4(both):
     """Tokens travel as one string split by the server (migration 0029's companion): the array
     stored is every token of the document, punctuation and both scripts included; every
