@@ -192,14 +192,16 @@ async def test_a_check_that_met_a_refusal_looks_again_soon_and_a_lasting_one_bac
     async with pipeline(settings) as pipe:
         article_id = (await pipe.capturer.capture(own_simulator.base + article.path)).article_id
         own_simulator.flaky_every = 1  # every answer: 503, verification page or a body cut off
-        waits = []  # schedule seconds from each check's due time to the next one it set
+        waits = []  # schedule seconds from each check to the next one it set
+
+        def wait_after(report) -> float:
+            checked_at = max(check.checked_at for check in pipe.store.article(article_id).checks)
+            return (report.next_check_at - checked_at).total_seconds() * settings.watch.time_scale
+
         for _ in range(8):
-            due_at = datetime.now(UTC)
-            with pipe.store.engine.begin() as connection:
-                connection.execute(update(articles).values(next_check_at=due_at))
-            (report,) = await watch_pass(pipe.store, pipe.checker, 1)
+            (report,) = await check_now(pipe, 1)
             assert report.outcome == "transient"
-            waits.append((report.next_check_at - due_at).total_seconds() * settings.watch.time_scale)
+            waits.append(wait_after(report))
         own_simulator.flaky_every = 0
         (alive,) = await check_now(pipe, 1)
         state = pipe.store.article(article_id)
@@ -209,36 +211,6 @@ async def test_a_check_that_met_a_refusal_looks_again_soon_and_a_lasting_one_bac
     assert waits[0] < scheduled / 2  # the first failure: looked at again soon
     assert waits == sorted(waits)  # then further and further apart
     assert waits[-1] <= scheduled * 1.25  # never past the schedule's own interval (jittered)
-
-
-async def test_a_routine_check_that_met_a_failure_keeps_its_place_in_line(settings, own_simulator):
-    """On a busy host routine checks run hours late, claimed most overdue first. A check that met
-    a 503 did not look: its article is moved back in line by the retry wait from its own due
-    time, so it comes before the articles due after that, not behind every late check."""
-    settings = fast(settings, own_simulator)
-    scale = settings.watch.time_scale
-    first_article, second_article = own_simulator.articles[:2]
-    async with pipeline(settings) as pipe:
-        first = (await pipe.capturer.capture(own_simulator.base + first_article.path)).article_id
-        second = (await pipe.capturer.capture(own_simulator.base + second_article.path)).article_id
-        now = datetime.now(UTC)
-        hours_late = {first: 6, second: 3}
-        with pipe.store.engine.begin() as connection:
-            for article_id, hours in hours_late.items():
-                connection.execute(
-                    update(articles)
-                    .where(articles.c.id == article_id)
-                    .values(next_check_at=now - timedelta(hours=hours) / scale)
-                )
-        own_simulator.flaky_every = 1
-        (due,) = pipe.store.claim_due(datetime.now(UTC), 1, worker="w", lease=timedelta(minutes=5))
-        failed = await pipe.checker.check(due)
-        own_simulator.flaky_every = 0
-        (next_due,) = pipe.store.claim_due(datetime.now(UTC), 1, worker="w", lease=timedelta(minutes=5))
-    assert due.id == first and failed.outcome == "transient"
-    assert failed.next_check_at < now - timedelta(hours=3) / scale  # ahead of the second article
-    assert failed.next_check_at > due.next_check_at  # moved back by the wait all the same
-    assert next_due.id == first
 
 
 async def test_a_signalled_check_that_met_a_failure_stays_signalled_for_a_while(settings, own_simulator):

@@ -267,9 +267,8 @@ class Checker(WatchStep):
 
         A check that met a transient failure (a refusal, a body cut off) did not look at the
         article: it looks again a quarter of the time since its last real look later (at least
-        ``watch.retry_seconds``, at most its scheduled interval), counted from when a routine
-        check was due, so that one failure costs the schedule nothing and a failure that lasts
-        backs off to the schedule's own pace. A
+        ``watch.retry_seconds``, at most its scheduled interval), so that one failure costs the
+        schedule nothing and a failure that lasts backs off to the schedule's own pace. A
         signalled check stays signalled after a failure for ``SIGNAL_RETRY_SECONDS``, and so does
         a routine one ``promoted`` to a signalled one while it waited (its article left its
         listing meanwhile): its signal is counted from now."""
@@ -299,11 +298,6 @@ class Checker(WatchStep):
         if not looked and due.last_seen_alive_at is not None:
             unseen = (now - due.last_seen_alive_at) * watch.time_scale
             interval = min(interval, max(timedelta(seconds=watch.retry_seconds), unseen / 4))
-        if not looked and due.next_check_at is not None and request_class(due) is Priority.ROUTINE:
-            # It keeps its place in line, moved back by the wait: on a busy host routine checks
-            # run hours late, and a wait counted from now put it behind all of them (issue 26: a
-            # 503 on the first look after a removal delayed its detection by 2-3 simulated hours).
-            return min(now, due.next_check_at) + interval / watch.time_scale
         return now + interval / watch.time_scale
 
 
