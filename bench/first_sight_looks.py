@@ -6,7 +6,8 @@ For each removal the archive detected: when the article was published and remove
 look before the removal and the first after it (a check of the article, or a poll of its
 account's feed, which leaves removed articles out), and the delay to detection, in simulated
 hours; then, over simulated hours 24–80 (where most removals fall), how far apart the looks
-at each article were, checks alone and with its feed's polls, and the requests of each kind.
+at each article were, checks alone and with its feed's polls, and the requests of each kind;
+and how long a removal waited after a first request for its article that met a fault.
 The expected delay of a removal that falls at a random moment is E[gap²] / 2 E[gap].
 
 ``--articles`` and ``--accounts`` must be the run's own (`first_sight.py`'s defaults here):
@@ -46,12 +47,15 @@ def main() -> int:
     checks: defaultdict[str, list[float]] = defaultdict(list)
     polls: defaultdict[str, list[float]] = defaultdict(list)
     kinds: Counter[str] = Counter()
-    for moment, path, _served, token in map(json.loads, (args.run / "requests.jsonl").open()):
+    faulted: set[tuple[str, float]] = set()  # (article token, hour) of requests answered with a fault
+    for moment, path, served, token in map(json.loads, (args.run / "requests.jsonl").open()):
         at = hours(moment)
         if path.startswith("/account/"):
             polls[path.removeprefix("/account/").removesuffix(".xml")].append(at)
         elif token:
             checks[token].append(at)
+            if served == "fault":
+                faulted.add((token, at))
         if WINDOW_HOURS[0] <= at <= WINDOW_HOURS[1]:
             kinds["feed" if path.startswith("/account/") else "article" if token else "other"] += 1
     exported = {row["canonical_id"]: row for row in map(json.loads, (args.run / "export.jsonl").open())}
@@ -60,6 +64,7 @@ def main() -> int:
         f"{'published':>9} {'removed':>8} {'look before':>11} {'look after':>10} {'detected':>8}  delay (min)"
     )
     delays = []
+    after_fault = []  # minutes from a faulted first request after the removal to the detection
     for path, fate in sorted(plan["articles"].items(), key=lambda item: item[1]["removed_at"] or 1e12):
         key = path_key(path)
         row = exported.get(key)
@@ -72,12 +77,21 @@ def main() -> int:
         before = max((at for at in looks if at < removed), default=None)
         after = min((at for at in looks if at >= removed), default=None)
         delays.append((detected - removed) * 60)
+        first_request = min((at for at in checks[article.token] if at >= removed), default=None)
+        if (article.token, first_request) in faulted:
+            after_fault.append((detected - first_request) * 60)
         print(
             f"{fate['published_at'] / 3600:9.1f} {removed:8.1f} {_hour(before):>11} {_hour(after):>10} "
             f"{detected:8.1f}  {delays[-1]:6.0f}"
         )
     if delays:
         print(f"detected {len(delays)}, delay median {statistics.median(delays):.1f} min")
+    if after_fault:
+        print(
+            f"first request for the article after its removal answered with a fault: {len(after_fault)}, "
+            f"from it to the detection median {statistics.median(after_fault):.0f}, "
+            f"mean {statistics.fmean(after_fault):.0f} min"
+        )
     for name, gaps in (
         ("checks", _gaps(checks, simulated, None)),
         ("checks and polls", _gaps(checks, simulated, polls)),
