@@ -212,25 +212,31 @@ def test_both_backends_answer_every_query_alike(both):
         assert sorted(on_sqlite[0]) == sorted(on_postgres[0]), query  # ranked alike or not, the same articles
 
 
+def listed_pages(reader, wanted):
+    """Every page of a search, seven at a time: (ids, count, more than the count) of each."""
+    found, cursor = [], None
+    while True:
+        page = reader.articles(wanted, limit=7, cursor=cursor)
+        found.append(([item.id for item in page.items], page.total, page.more_than_total))
+        if not (cursor := page.next_cursor):
+            return found
+
+
 def test_both_backends_answer_filtered_searches_alike(both):
     """A search within one account, or among removed articles only: PostgreSQL reads a phrase's
     ranked matches once and counts them from there, with the filter applied (issue 28)."""
     sqlite, postgres = both
     with sqlite.engine.connect() as connection:
         account = connection.scalar(
-            text("SELECT account FROM articles WHERE account IS NOT NULL GROUP BY account ORDER BY count(*) DESC")
+            text(
+                "SELECT account FROM articles WHERE account IS NOT NULL GROUP BY account ORDER BY count(*) DESC"
+            )
         )
     compared = 0
     for query in shared_queries():
         for narrowed in ({"account": account}, {"removed_only": True}):
-            def listed(reader):
-                found, cursor = [], None
-                while True:
-                    page = reader.articles(ArticleFilter(query=query, **narrowed), limit=7, cursor=cursor)
-                    found.append(([item.id for item in page.items], page.total, page.more_than_total))
-                    if not (cursor := page.next_cursor):
-                        return found
-            on_sqlite, on_postgres = listed(sqlite), listed(postgres)
+            wanted = ArticleFilter(query=query, **narrowed)
+            on_sqlite, on_postgres = listed_pages(sqlite, wanted), listed_pages(postgres, wanted)
             assert [t for _, *t in on_sqlite] == [t for _, *t in on_postgres], (query, narrowed)
             assert sorted(i for ids, *_ in on_sqlite for i in ids) == sorted(
                 i for ids, *_ in on_postgres for i in ids
@@ -246,12 +252,16 @@ def test_postgresql_keeps_each_documents_tokens_whole_and_compressed_with_lz4(bo
     _, postgres = both
     with postgres.engine.connect() as connection:
         rows = connection.execute(select(search_docs)).all()
-        methods = connection.execute(
-            text(
-                "SELECT DISTINCT attcompression FROM pg_attribute WHERE attname = 'tokens' AND attrelid IN "
-                "(SELECT inhrelid FROM pg_inherits WHERE inhparent = 'search_docs'::regclass)"
+        methods = (
+            connection.execute(
+                text(
+                    "SELECT DISTINCT attcompression FROM pg_attribute WHERE attname = 'tokens' AND attrelid IN "
+                    "(SELECT inhrelid FROM pg_inherits WHERE inhparent = 'search_docs'::regclass)"
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     assert len(rows) == 160
     for row in rows:
         assert row.tokens == document_tokens({c: getattr(row, c) for c in COLUMNS}), row.article_id
