@@ -223,8 +223,8 @@ def listed_pages(reader, wanted):
 
 
 def test_both_backends_answer_filtered_searches_alike(both):
-    """A search within one account, or among removed articles only: PostgreSQL reads a phrase's
-    ranked matches once and counts them from there, with the filter applied (issue 28)."""
+    """A search within one account, or among removed articles only: the same pages, counts and
+    articles on both backends, the filter applied to the count as to the page."""
     sqlite, postgres = both
     with sqlite.engine.connect() as connection:
         account = connection.scalar(

@@ -217,12 +217,18 @@ def _write(connection: Connection, folded: list[dict]) -> None:
     if not folded:
         return
     ids = [row["article_id"] for row in folded]
-    if not is_sqlite(connection):
+    sqlite = is_sqlite(connection)
+    if sqlite:
+        _write_fts(connection, ids, folded)
+    else:
         for row in folded:
             row["tokens"] = " ".join(document_tokens(row))
-        connection.execute(delete(search_docs).where(search_docs.c.article_id.in_(ids)))
-        connection.execute(INSERT_SPLITTING_TOKENS, folded)
-        return
+    connection.execute(delete(search_docs).where(search_docs.c.article_id.in_(ids)))
+    connection.execute(insert(search_docs) if sqlite else INSERT_SPLITTING_TOKENS, folded)
+
+
+def _write_fts(connection: Connection, ids: list[int], folded: list[dict]) -> None:
+    """SQLite's FTS5 rows of ``folded``, in place of those of the same ids."""
     old = connection.execute(select(search_docs).where(search_docs.c.article_id.in_(ids))).all()
     fts_insert = text(
         f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {', '.join(COLUMNS)}) "
@@ -241,8 +247,6 @@ def _write(connection: Connection, folded: list[dict]) -> None:
         ),
         [{"article_id": row["article_id"]} | _tokens(row) for row in folded],
     )
-    connection.execute(delete(search_docs).where(search_docs.c.article_id.in_(ids)))
-    connection.execute(insert(search_docs), folded)
 
 
 def image_texts(connection: Connection, article_ids: Iterable[int]) -> dict[int, str]:
