@@ -4,11 +4,14 @@ fetch from the simulator, and a fresh PostgreSQL database. Import from here, nev
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import importlib.util
 import os
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -18,6 +21,7 @@ from sqlalchemy import create_engine, text
 from samizdat.config import FetchSettings, LinkSettings, PlatformSettings, Settings
 from samizdat.testing import WECHAT_PAGES, Simulator
 from samizdat.testing.postgres import ADMIN_URL, fresh_database
+from samizdat.watch.loop import watch_pass
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # Most tests count what a source lists and what becomes of it; the saved pages also link 17
@@ -57,6 +61,25 @@ def fast_archive_settings(data_dir: Path, simulator: Simulator, **changes) -> Se
         platforms={"wechat": PlatformSettings(hosts=("mp.weixin.qq.com", simulator.host))},
         **({"links": LISTED_ONLY} | changes),
     )
+
+
+async def watch_until(pipe, until: Callable[[list], bool], *, limit: float = 20.0) -> list:
+    """Run watch passes until ``until(reports so far)`` holds or ``limit`` seconds pass; the reports.
+
+    In the tests' fast time (a simulated hour a second) a removal is confirmed about a second
+    after it is made; the limit is for a loaded machine, where a pass may take a while, not a
+    window the test counts on: the caller asserts what it needs."""
+    reports: list = []
+    deadline = time.monotonic() + limit
+    while not until(reports) and time.monotonic() < deadline:
+        reports += await watch_pass(pipe.store, pipe.checker, 8)
+        await asyncio.sleep(0.05)
+    return reports
+
+
+def declared(count: int) -> Callable[[list], bool]:
+    """For :func:`watch_until`: ``count`` removals declared."""
+    return lambda reports: sum(1 for report in reports if report.declared) >= count
 
 
 def config_for(tmp_path, simulator, database_url=""):

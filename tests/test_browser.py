@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -23,10 +22,16 @@ from samizdat.app import pipeline
 from samizdat.config import DatabaseSettings
 from samizdat.platforms.wechat.page import script_vars
 from samizdat.testing import Simulator
-from samizdat.watch.loop import watch_pass
 from samizdat.web.app import create_app
 from samizdat.web.server import running_site
-from tests.helpers import WECHAT, fast_archive_settings, fresh_postgres_database, missing
+from tests.helpers import (
+    WECHAT,
+    declared,
+    fast_archive_settings,
+    fresh_postgres_database,
+    missing,
+    watch_until,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -130,10 +135,7 @@ def site(request, tmp_path_factory):
                 ids = [(await pipe.capturer.capture(sim.base + a.path)).article_id for a in sim.articles]
                 for article in sim.articles:
                     sim.remove(article, "deleted-by-author")
-                deadline = time.monotonic() + 3
-                while time.monotonic() < deadline:
-                    await watch_pass(pipe.store, pipe.checker, 8)
-                    await asyncio.sleep(0.05)
+                await watch_until(pipe, declared(len(sim.articles)))
                 return ids
 
         # In a thread of its own: the browser of the other backend's run may hold this
@@ -483,10 +485,7 @@ def test_an_article_removed_before_capture_shows_what_is_known_and_fits_the_scre
 
         async def confirm():
             async with pipeline(settings) as pipe:
-                deadline = time.monotonic() + 3
-                while time.monotonic() < deadline:
-                    await watch_pass(pipe.store, pipe.checker, 8)
-                    await asyncio.sleep(0.05)
+                await watch_until(pipe, declared(2))  # the two linked articles removed
 
         thread.submit(asyncio.run, confirm()).result()
         store = open_archive(settings)

@@ -3,11 +3,9 @@ rests on, sealed under signed tree heads, proved by the API and the CLI, checked
 standalone verifier (which imports nothing of samizdat) and by `samizdat verify`.
 Pages: the simulator's (src/samizdat/testing/pages/wechat/PROVENANCE.md)."""
 
-import asyncio
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from sqlalchemy import text, update
@@ -19,9 +17,8 @@ from samizdat.cli import app
 from samizdat.evidence.keys import archive_key, public_raw
 from samizdat.store.schema import log_entries
 from samizdat.verify import verify_archive
-from samizdat.watch.loop import watch_pass
 from samizdat.watch.sealing import seal
-from tests.helpers import fast_archive_settings
+from tests.helpers import declared, fast_archive_settings, watch_until
 
 VERIFIER = Path(__file__).parent.parent / "src" / "samizdat" / "evidence" / "verify_evidence.py"
 
@@ -69,10 +66,7 @@ async def build(settings, sim, captured: int):
         for article in sim.articles[:captured]:
             await pipe.capturer.capture(sim.base + article.path)
         sim.remove(sim.articles[0], "violation")
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline:
-            await watch_pass(pipe.store, pipe.checker, 8)
-            await asyncio.sleep(0.05)
+        await watch_until(pipe, declared(1))
         return pipe.store
 
 

@@ -5,7 +5,6 @@ Pages: the simulator's (src/samizdat/testing/pages/wechat/PROVENANCE.md)."""
 import asyncio
 import json
 import threading
-import time
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib.util import find_spec
@@ -20,11 +19,10 @@ from samizdat.evidence.keys import archive_key, key_document, public_raw
 from samizdat.evidence.packages import package_signer
 from samizdat.store import open_archive
 from samizdat.testing import Simulator
-from samizdat.watch.loop import watch_pass
 from samizdat.web.mirror import build_mirror, mirror_file
 from samizdat.web.mirror.pages import SEARCH_TERMS
 from samizdat.web.mirror.verify import verify_mirror
-from tests.helpers import WECHAT, fast_archive_settings
+from tests.helpers import WECHAT, declared, fast_archive_settings, watch_until
 
 pytestmark = pytest.mark.slow
 
@@ -34,10 +32,7 @@ async def capture(settings, sim, articles, remove=()):
         ids = [(await pipe.capturer.capture(sim.base + a.path)).article_id for a in articles]
         for article in remove:
             sim.remove(article, "violation")
-        deadline = time.monotonic() + (3 if remove else 0)
-        while time.monotonic() < deadline:
-            await watch_pass(pipe.store, pipe.checker, 8)
-            await asyncio.sleep(0.05)
+        await watch_until(pipe, declared(len(remove)))
         return ids
 
 

@@ -19,7 +19,7 @@ from samizdat.store.schema import articles
 from samizdat.testing import Simulator
 from samizdat.watch.loop import AlreadyWatching, WatchLock, watch, watch_pass
 from samizdat.watch.polling import poll_sources
-from tests.helpers import WECHAT
+from tests.helpers import WECHAT, declared, watch_until
 
 # One simulated hour passes in a second: a first re-check comes within a fraction of a second,
 # and a removal is confirmed 30 simulated minutes (half a second) after it was first seen.
@@ -61,10 +61,12 @@ async def test_a_removal_is_detected_confirmed_and_kept_as_evidence(settings, ow
         await run_for(pipe, 0.8)
         own_simulator.remove(articles[0], "violation")
         own_simulator.remove(articles[1], "deleted-by-author")
-        reports = await run_for(pipe, 2.5)
+        reports = await watch_until(pipe, declared(2))
+        reports += await run_for(pipe, 1.0)  # a second declaration would come in this hour
         states = [pipe.store.article(i) for i in ids]
-    declared = [r for r in reports if r.declared]
-    assert sorted(r.article_id for r in declared) == sorted(ids[:2])  # each declared exactly once
+    assert sorted(r.article_id for r in reports if r.declared) == sorted(
+        ids[:2]
+    )  # each declared exactly once
     assert (states[0].state, states[0].outcome) == ("removed", "removed_violation")
     assert (states[1].state, states[1].outcome) == ("removed", "deleted_by_author")
     for state in states[:2]:
@@ -110,8 +112,8 @@ async def test_an_article_coming_back_is_restored(settings, own_simulator):
     async with pipeline(settings) as pipe:
         article_id = (await pipe.capturer.capture(own_simulator.base + article.path)).article_id
         own_simulator.remove(article, "account-blocked")
-        declared = [r for r in await run_for(pipe, 2.5) if r.declared]
-        assert [r.article_id for r in declared] == [article_id]
+        removal = [r for r in await watch_until(pipe, declared(1)) if r.declared]
+        assert [r.article_id for r in removal] == [article_id]
         assert pipe.store.article(article_id).outcome == "account_gone"
         del own_simulator.removed[article.token]
         restored = []

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import dataclasses
 import re
-import time
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
@@ -17,10 +16,9 @@ import pytest
 from samizdat.app import pipeline
 from samizdat.config import DatabaseSettings, WebSettings
 from samizdat.testing import Simulator
-from samizdat.watch.loop import watch_pass
 from samizdat.web.app import create_app
 from samizdat.web.server import running_site
-from tests.helpers import WECHAT, fast_archive_settings, fresh_postgres_database
+from tests.helpers import WECHAT, declared, fast_archive_settings, fresh_postgres_database, watch_until
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -40,10 +38,7 @@ def archive(request, tmp_path_factory):
                 ids = [(await pipe.capturer.capture(sim.base + a.path)).article_id for a in sim.articles]
                 sim.remove(sim.articles[0], "violation")
                 sim.remove(sim.articles[1], "deleted-by-author")
-                deadline = time.monotonic() + 3
-                while time.monotonic() < deadline:
-                    await watch_pass(pipe.store, pipe.checker, 8)
-                    await asyncio.sleep(0.05)
+                await watch_until(pipe, declared(2))
                 return ids
 
         ids = asyncio.run(build())

@@ -19,6 +19,7 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=30000",
 )
+PG_CONNECT_TIMEOUT = 10  # seconds; a database.url's own connect_timeout wins
 
 
 class DatabaseURLError(ValueError):
@@ -43,6 +44,10 @@ def open_engine(url: str) -> Engine:
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
+        if "connect_timeout" not in parsed.query:
+            # libpq waits for ever on a server that takes the connection and never answers; a
+            # watcher would hang with it instead of saying the database is unreachable.
+            parsed = parsed.update_query_dict({"connect_timeout": str(PG_CONNECT_TIMEOUT)})
         return create_engine(parsed, pool_pre_ping=True)
     raise DatabaseURLError(f"database.url: unsupported database {backend!r} (use sqlite or postgresql)")
 

@@ -369,6 +369,8 @@ async def capture(request: Request, response: Response, body: UrlsIn) -> dict[st
     wanted = [url for index, url in enumerate(body.urls) if index not in refused]
     queued = iter(
         await asyncio.to_thread(request.app.state.store.request_captures, wanted, datetime.now(UTC))
+        if wanted
+        else ()
     )
     answers = []
     for index, url in enumerate(body.urls):
