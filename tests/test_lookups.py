@@ -10,6 +10,7 @@ stay on mp.weixin.qq.com (``links_elsewhere``)."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
 import ipaddress
@@ -79,6 +80,29 @@ async def test_answers_are_kept_and_literal_addresses_need_no_lookup():
     clock.now += 301
     await resolver("news.example", 443)
     assert calls == ["news.example", "news.example"]
+
+
+def test_a_lookup_that_ends_before_its_caller_listens_stops_nothing():
+    """A name answered at once (``/etc/hosts``, a local cache) may be settled before the resolver
+    registers to hear of it; the callback then runs at once, in the caller's thread. Registered
+    while the resolver held its lock, it waited for that lock for ever, and the event loop with
+    it: the admin API stopped answering (seen in CI, the SSRF test's POST timing out after 30 s)."""
+
+    class AnsweredAtOnce(Pool):
+        def submit(self, function, /, *args, **kwargs):
+            future: concurrent.futures.Future = concurrent.futures.Future()
+            future.set_result(function(*args, **kwargs))
+            return future
+
+    resolver = Resolver(AnsweredAtOnce("lookups", 1), lookup=_answers([]))
+    answered: list = []
+    caller = threading.Thread(
+        target=lambda: answered.append(asyncio.run(resolver("hosts.example", 80))), daemon=True
+    )
+    caller.start()
+    caller.join(5)
+    assert not caller.is_alive(), "the caller waits on the resolver's own lock"
+    assert [str(a) for a in answered[0]] == ["203.0.113.7"]
 
 
 async def test_a_name_that_fails_rests_a_quarter_then_longer_and_is_not_asked_meanwhile():

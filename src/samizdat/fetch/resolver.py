@@ -95,9 +95,13 @@ class Resolver:
                 left = known.until - self._clock()
                 raise LookupError(f"cannot resolve {host}: {known.error} (not asked again for {left:.3g} s)")
             job = self._pending.get(name)
+            started = job is None
             if job is None:
                 job = self._pending[name] = self.pool.submit(self._lookup, name, port)
-                job.add_done_callback(lambda done, name=name: self._settled(name, done))
+        if started:
+            # Outside the lock: a lookup that has already ended runs the callback here and now,
+            # and _settled takes the lock (held, it would wait for ever, and the loop with it).
+            job.add_done_callback(lambda done, name=name: self._settled(name, done))
         answer = asyncio.wrap_future(job)
         answer.add_done_callback(_seen)  # a failure after every caller gave up is noted in _settled
         try:
