@@ -254,7 +254,7 @@ def latency(url: str, queries: int) -> None:
     reader = Reader(store.engine)
     with store.engine.connect() as connection:
         texts = connection.scalars(
-            text("SELECT body FROM search_docs TABLESAMPLE SYSTEM (1) LIMIT 2000")
+            text("SELECT body FROM search_docs TABLESAMPLE SYSTEM (1) REPEATABLE (2) LIMIT 2000")
         ).all()
     rng = random.Random(2)
     reader.articles(ArticleFilter(query="北约"), limit=20)

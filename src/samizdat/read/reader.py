@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, or_, select
+from sqlalchemy import Engine, and_, case, func, or_, select, true
 
 from samizdat.archive import ArchiveRef
 from samizdat.archive.wacz import Page
@@ -32,7 +32,7 @@ from samizdat.store.schema import (
     version_blobs,
     versions,
 )
-from samizdat.store.search import image_texts
+from samizdat.store.search import image_texts, is_sqlite
 from samizdat.store.views import local_time, ref_from_row
 
 SNIPPET_CHARS = 70
@@ -119,6 +119,57 @@ def _sort_key():
     return func.coalesce(articles.c.detected_at, articles.c.first_captured_at)
 
 
+def _count_and_rank(
+    connection, parsed, conditions: list[Any], *, limit: int, offset: int
+) -> tuple[int, list | None]:
+    """The matches counted up to ``COUNT_CAP`` + 1, and the page at ``offset`` ranked best
+    first when there are at most ``RANKED_MAX`` of them (None: too many to rank).
+
+    SQLite counts from its FTS5 index, then ranks by BM25 over it. PostgreSQL verifies each
+    candidate of its token index against the text (``read/search.py``), which is most of a
+    search's time: one statement does it once for both, the matches held while they are
+    counted and, if few enough, ordered for the page."""
+    if is_sqlite(connection):
+        found = matches(connection, parsed, ranked=False)
+        matching = select(found.c.article_id)
+        if conditions:  # every indexed document is an article's
+            matching = matching.join(articles, articles.c.id == found.c.article_id).where(*conditions)
+        total = connection.scalar(select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery()))
+        if total > RANKED_MAX:
+            return total, None
+        hits = matches(connection, parsed)
+        return total, connection.execute(
+            select(*_LISTED)
+            .join(hits, hits.c.article_id == articles.c.id)
+            .where(*conditions)
+            .order_by(hits.c.rank, _sort_key().desc(), articles.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        ).all()
+    hits = matches(connection, parsed)
+    matching = select(hits.c.article_id, hits.c.rank)
+    if conditions:
+        matching = matching.join(articles, articles.c.id == hits.c.article_id).where(*conditions)
+    capped = matching.limit(COUNT_CAP + 1).cte("capped").prefix_with("MATERIALIZED")
+    counted = select(func.count().label("total")).select_from(capped).subquery("counted")
+    page = (
+        select(*_LISTED)
+        .join(capped, capped.c.article_id == articles.c.id)
+        .where(counted.c.total <= RANKED_MAX)
+        .order_by(capped.c.rank, _sort_key().desc(), articles.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+        .lateral("page")
+    )
+    rows = connection.execute(
+        select(counted.c.total, *page.c).select_from(counted.outerjoin(page, true()))
+    ).all()
+    total = rows[0].total
+    if total > RANKED_MAX:
+        return total, None
+    return total, [row for row in rows if row.id is not None]
+
+
 class Reader:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -159,29 +210,16 @@ class Reader:
         position = _decode_cursor(cursor) if cursor else None
         with self.engine.connect() as connection:
             plan_from_the_index(connection)
-            found = matches(connection, parsed, ranked=False)
-            matching = select(found.c.article_id)
-            if conditions:  # every indexed document is an article's
-                matching = matching.join(articles, articles.c.id == found.c.article_id).where(*conditions)
-            total = connection.scalar(
-                select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery())
-            )
-            if total <= RANKED_MAX:
-                hits = matches(connection, parsed)
-                offset = int(position[1]) if position else 0
-                rows = connection.execute(
-                    select(*_LISTED)
-                    .join(hits, hits.c.article_id == articles.c.id)
-                    .where(*conditions)
-                    .order_by(hits.c.rank, _sort_key().desc(), articles.c.id.desc())
-                    .limit(limit)
-                    .offset(offset)
-                ).all()
+            offset = int(position[1]) if position and position[0] == "offset" else 0
+            total, ranked = _count_and_rank(connection, parsed, conditions, limit=limit, offset=offset)
+            if ranked is not None:
+                rows = ranked
                 more = offset + limit < total
                 next_cursor = _encode_cursor("offset", offset + limit) if more else None
             else:
+                found = matches(connection, parsed, ranked=False)
                 query = select(*_LISTED).join(found, found.c.article_id == articles.c.id).where(*conditions)
-                before = int(position[1]) if position else None
+                before = int(position[1]) if position and position[0] == "before" else None
                 rows = newest(connection, query, found, before=before, wanted=limit + 1, matched=total)
                 next_cursor = _encode_cursor("before", rows[limit - 1].id) if len(rows) > limit else None
                 rows = rows[:limit]
