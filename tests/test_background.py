@@ -5,6 +5,8 @@ image reader works through the backlog of a real capture with nothing asked of t
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,6 +65,27 @@ def test_a_chore_uses_at_most_its_share_of_a_core_at_a_lower_priority(tmp_path, 
     # busy machine gives it little, and then its rests are short, as the step used little CPU.)
     assert done_after > done_before
     assert used <= share * 1.15 + 0.02, f"{used:.2f} of a core for a share of {share}"
+
+
+def test_a_chore_killed_while_it_rests_does_not_hold_up_the_watcher_s_stop(tmp_path):
+    """A SIGTERM to the whole process group (``systemctl stop``, ``timeout``) kills the chore's
+    process as well, mid-rest. Told to stop through a ``multiprocessing.Event``, the watcher then
+    waited for ever for the dead sleeper to wake (seen: ``samizdat watch`` still running ten
+    minutes after ``timeout`` sent its SIGTERM)."""
+    chore = Background("burn", burning, Settings(data_dir=tmp_path), share=0.05)
+    chore.start()
+    deadline = time.monotonic() + 60
+    while chore.done < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert chore.done >= 1, "the chore's process never made a step"
+    time.sleep(0.3)  # a step of 0.2 s at 5 % of a core rests almost 4 s: it is asleep now
+    os.kill(chore.pid, signal.SIGTERM)
+    stopping = threading.Thread(target=chore.stop, daemon=True)
+    started = time.monotonic()
+    stopping.start()
+    stopping.join(10)
+    assert not stopping.is_alive(), "stop() waits on a process that died"
+    assert time.monotonic() - started < 3
 
 
 def test_the_watcher_s_image_reader_reads_the_backlog_of_new_captures(tmp_path, simulator):

@@ -7,7 +7,10 @@ interpreter of its own, runs at a lower priority (``nice``), and rests after eac
 long as it takes for the CPU time the step used to be at most its ``share`` of one core over
 the step and the rest (a step slowed down by busier processes has used less, and rests less).
 It stops when told to or as soon as its parent is gone (a watcher killed with SIGKILL leaves
-no orphan behind).
+no orphan behind). It is told through a pipe whose writing end the parent closes, not a
+``multiprocessing.Event``: setting an Event waits for every process asleep on it to wake, and
+one that died asleep (a SIGTERM to the whole process group, as ``systemctl stop`` or ``timeout``
+send) never does, so the watcher hung in its stop for ever.
 
 A chore is a module-level function (the child imports it by name) that opens what its work
 needs from the settings and yields a step: a call that does a bounded piece of the work and
@@ -18,12 +21,12 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import multiprocessing.synchronize
 import os
 import signal
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from multiprocessing.connection import Connection
 from typing import Any
 
 from samizdat import logs
@@ -47,11 +50,12 @@ class Background:
     ) -> None:
         context = multiprocessing.get_context("spawn")  # no inherited threads or open connections
         self.name = name
-        self._stop = context.Event()
-        self._done = context.Value("q", 0)
+        # Only the child writes the count: no lock, which a child killed holding it would keep.
+        self._done = context.Value("q", 0, lock=False)
+        stop_reader, self._stop_writer = context.Pipe(duplex=False)
         self._process = context.Process(
             target=_work_until_stopped,
-            args=(name, chore, settings, share, niceness, self._stop, self._done, os.getpid()),
+            args=(name, chore, settings, share, niceness, stop_reader, self._done, os.getpid()),
             name=f"samizdat-{name}",
             daemon=True,
         )
@@ -69,7 +73,7 @@ class Background:
 
     def stop(self) -> None:
         """Stop it after its current step (or at once, past ``STOP_SECONDS``)."""
-        self._stop.set()
+        self._stop_writer.close()  # the child reads the end of the pipe: never blocks, dead child or not
         if self._process.pid is None:
             return
         self._process.join(STOP_SECONDS)
@@ -84,7 +88,7 @@ def _work_until_stopped(
     settings: Settings,
     share: float,
     niceness: int,
-    stop: multiprocessing.synchronize.Event,
+    stop: Connection,  # readable (at its end) once the parent says stop
     done: Any,
     parent: int,  # its pid, from the parent itself: it may be gone before this process could ask
 ) -> None:
@@ -94,7 +98,7 @@ def _work_until_stopped(
         os.nice(niceness)
 
     def wanted() -> bool:
-        return not stop.is_set() and os.getppid() == parent
+        return not stop.poll() and os.getppid() == parent
 
     with chore(settings) as step:
         while wanted():
@@ -104,10 +108,9 @@ def _work_until_stopped(
             except Exception:  # a bug in one item must not end the chore for all the others
                 log.exception("%s failed; trying again in %g s", name, IDLE_SECONDS)
                 count = 0
-            with done.get_lock():
-                done.value += count
+            done.value += count
             # The CPU time the step used (all its threads) over the step and the rest is the share.
             cpu, worked = time.process_time() - cpu_started, time.monotonic() - started
             rest_until = time.monotonic() + (IDLE_SECONDS if count == 0 else max(0.0, cpu / share - worked))
             while wanted() and (left := rest_until - time.monotonic()) > 0:
-                stop.wait(min(left, PARENT_CHECK_SECONDS))
+                stop.poll(min(left, PARENT_CHECK_SECONDS))
