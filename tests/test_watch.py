@@ -43,12 +43,7 @@ def fast(settings, simulator):
 
 
 async def run_for(pipe, seconds: float) -> list:
-    reports = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        reports += await watch_pass(pipe.store, pipe.checker, 8)
-        await asyncio.sleep(0.05)
-    return reports
+    return await watch_until(pipe, lambda _: False, limit=seconds)
 
 
 @pytest.mark.slow

@@ -119,6 +119,19 @@ def _sort_key():
     return func.coalesce(articles.c.detected_at, articles.c.first_captured_at)
 
 
+def _ranked_page(hits, conditions: list[Any], limit: int, offset: int):
+    """The listed articles of ``hits`` (article_id, rank) that meet ``conditions``: best rank
+    first, then the newest, the page at ``offset``."""
+    return (
+        select(*_LISTED)
+        .join(hits, hits.c.article_id == articles.c.id)
+        .where(*conditions)
+        .order_by(hits.c.rank, _sort_key().desc(), articles.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+
+
 def _count_and_rank(
     connection, parsed, conditions: list[Any], *, limit: int, offset: int
 ) -> tuple[int, list | None]:
@@ -137,14 +150,8 @@ def _count_and_rank(
         total = connection.scalar(select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery()))
         if total > RANKED_MAX:
             return total, None
-        hits = matches(connection, parsed)
         return total, connection.execute(
-            select(*_LISTED)
-            .join(hits, hits.c.article_id == articles.c.id)
-            .where(*conditions)
-            .order_by(hits.c.rank, _sort_key().desc(), articles.c.id.desc())
-            .limit(limit)
-            .offset(offset)
+            _ranked_page(matches(connection, parsed), conditions, limit, offset)
         ).all()
     hits = matches(connection, parsed)
     matching = select(hits.c.article_id, hits.c.rank)
@@ -152,15 +159,7 @@ def _count_and_rank(
         matching = matching.join(articles, articles.c.id == hits.c.article_id).where(*conditions)
     capped = matching.limit(COUNT_CAP + 1).cte("capped").prefix_with("MATERIALIZED")
     counted = select(func.count().label("total")).select_from(capped).subquery("counted")
-    page = (
-        select(*_LISTED)
-        .join(capped, capped.c.article_id == articles.c.id)
-        .where(counted.c.total <= RANKED_MAX)
-        .order_by(capped.c.rank, _sort_key().desc(), articles.c.id.desc())
-        .limit(limit)
-        .offset(offset)
-        .lateral("page")
-    )
+    page = _ranked_page(capped, [counted.c.total <= RANKED_MAX], limit, offset).lateral("page")
     rows = connection.execute(
         select(counted.c.total, *page.c).select_from(counted.outerjoin(page, true()))
     ).all()
