@@ -226,6 +226,47 @@ def test_the_per_host_rate_holds_across_processes():
     assert min(b - a for a, b in itertools.pairwise(taken)) >= 0.049  # whichever process took them
 
 
+def _hold_the_turns_lock(slots, ready):
+    import time as clock
+
+    with slots.locked():
+        ready.set()
+        clock.sleep(60)
+
+
+@pytest.mark.slow
+def test_a_worker_killed_while_it_holds_the_turns_lock_holds_up_no_other():
+    """A process killed inside ``take()`` (the out-of-memory killer, a SIGKILL) holds the
+    shared turns' lock: with a semaphore every other process waited for ever, and with them
+    every request; the lock is an flock now, which dies with its holder."""
+    import multiprocessing
+    import os
+    import signal
+    import threading
+    import time as clock
+
+    from samizdat.fetch.turns import HostTurns, shared_slots
+
+    context = multiprocessing.get_context("spawn")
+    slots, ready = shared_slots(context), context.Event()
+    holder = context.Process(target=_hold_the_turns_lock, args=(slots, ready), daemon=True)
+    holder.start()
+    assert ready.wait(30)
+    waited: list[float] = []
+    taker = threading.Thread(
+        target=lambda: waited.append(HostTurns(20.0, slots).take("one.example")), daemon=True
+    )
+    taker.start()
+    taker.join(0.3)
+    assert taker.is_alive()  # the lock is held: the turn waits for it
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.join(10)
+    started = clock.monotonic()
+    taker.join(5)
+    assert waited == [0.0], "take() still waits for a lock whose holder is dead"
+    assert clock.monotonic() - started < 1
+
+
 def _take_database_turns(url, rate, seconds, out):
     import time as clock
 

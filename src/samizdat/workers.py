@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import multiprocessing.synchronize
 import os
 import queue
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import timedelta
+from multiprocessing.connection import Connection
 from typing import Any
 
 from samizdat import logs
@@ -179,7 +179,9 @@ def check_in_processes(
     """
     share = shared_limits(settings, budget_parts or workers)
     context = multiprocessing.get_context("spawn")
-    stop = context.Event()
+    # Told to stop by closing this pipe: a worker killed while it looked at a shared Event
+    # would have kept the Event's lock, and the stop would have waited for it for ever.
+    stop, stop_writer = context.Pipe(duplex=False)
     reports: multiprocessing.Queue = context.Queue()
     slots = slots if slots is not None else shared_slots(context)
     processes = [
@@ -192,9 +194,10 @@ def check_in_processes(
     ]
     for process in processes:
         process.start()
+    stop.close()
     while any(p.is_alive() for p in processes) or not reports.empty():
         if should_stop():
-            stop.set()
+            stop_writer.close()
         try:
             report = reports.get(timeout=0.2)
         except queue.Empty:
@@ -208,7 +211,7 @@ def check_in_processes(
 def _check_worker(
     settings: Settings,
     slots: Any,
-    stop: multiprocessing.synchronize.Event,
+    stop: Connection,  # readable (closed) once the parent wants the worker to stop
     reports: multiprocessing.Queue,
     until_idle: bool,
     parent: int,  # its pid, from the parent itself: it may be gone before this process could ask
@@ -223,7 +226,7 @@ def _check_worker(
 
         async def relay_stop() -> None:
             # Stop when told to, or when the parent is gone (killed): never run on as an orphan.
-            while not stop.is_set() and os.getppid() == parent:
+            while not stop.poll() and os.getppid() == parent:
                 await asyncio.sleep(0.2)
             stopping.set()
 

@@ -20,11 +20,16 @@ from __future__ import annotations
 
 import ctypes
 import enum
+import fcntl
 import hashlib
 import multiprocessing
-import multiprocessing.sharedctypes
+import os
+import tempfile
+import threading
 import time
-from contextlib import AbstractContextManager, nullcontext
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 SLOTS = 4096
@@ -71,9 +76,51 @@ class Turns(Protocol):
     def back_off(self, host: str, seconds: float) -> None: ...
 
 
-def shared_slots(context: Any = None) -> multiprocessing.sharedctypes.SynchronizedArray:
+class SharedSlots:
+    """The slots in shared memory, for the processes of one machine, under a lock that ends
+    with its holder.
+
+    A ``multiprocessing`` lock is a semaphore: a worker killed while it held one (the kernel's
+    out-of-memory killer, a SIGKILL) would leave every other process waiting in :meth:`take`
+    for ever, and with them every request. The kernel releases an ``flock`` when the process
+    holding it dies. The lock file is made by the process that makes the slots (the parent)
+    and removed when they are collected there; the processes they are handed to open it."""
+
+    def __init__(self, context: Any = None) -> None:
+        self.values = (context or multiprocessing).RawArray(ctypes.c_double, SLOTS * FIELDS)
+        descriptor, self.path = tempfile.mkstemp(prefix="samizdat-turns-", suffix=".lock")
+        self._hold(descriptor)
+        weakref.finalize(self, os.unlink, self.path)
+
+    def _hold(self, descriptor: int) -> None:
+        # A forked child shares its parent's open file, and so its flock: it opens its own.
+        self._holder = os.getpid()
+        self._descriptor = descriptor
+        weakref.finalize(self, os.close, descriptor)
+        self._threads = threading.Lock()  # an flock excludes processes, not one's threads
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"values": self.values, "path": self.path}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.values, self.path = state["values"], state["path"]
+        self._hold(os.open(self.path, os.O_RDWR))
+
+    @contextmanager
+    def locked(self) -> Iterator[Any]:
+        if self._holder != os.getpid():
+            self._hold(os.open(self.path, os.O_RDWR))
+        with self._threads:
+            fcntl.flock(self._descriptor, fcntl.LOCK_EX)
+            try:
+                yield self.values
+            finally:
+                fcntl.flock(self._descriptor, fcntl.LOCK_UN)
+
+
+def shared_slots(context: Any = None) -> SharedSlots:
     """Slots to hand to worker processes (made from their multiprocessing ``context``)."""
-    return (context or multiprocessing).Array(ctypes.c_double, SLOTS * FIELDS, lock=True)
+    return SharedSlots(context)
 
 
 class HostTurns:
@@ -81,23 +128,24 @@ class HostTurns:
 
     blocking = False  # take() answers at once: call it from the event loop
 
-    def __init__(self, rate: float, slots: multiprocessing.sharedctypes.SynchronizedArray | None = None):
+    def __init__(self, rate: float, slots: SharedSlots | None = None):
         self.rate = rate
         self._shared = slots
         self._local: list[float] = [0.0] * (SLOTS * FIELDS) if slots is None else []
 
-    def _lock(self) -> AbstractContextManager:
-        return self._shared.get_lock() if self._shared is not None else nullcontext()
-
-    def _slots(self) -> Any:
-        return self._shared if self._shared is not None else self._local
+    @contextmanager
+    def _slots(self) -> Iterator[Any]:
+        if self._shared is None:
+            yield self._local
+        else:
+            with self._shared.locked() as values:
+                yield values
 
     def take(self, host: str, priority: Priority = Priority.CAPTURE, *, aged: bool = False) -> float:
         """Seconds to wait before a request to ``host`` may start (0: go now; the turn is taken)."""
         index = _slot(host) * FIELDS
         step = 1 / self.rate if self.rate > 0 else 0.0
-        with self._lock():
-            slots = self._slots()
+        with self._slots() as slots:
             now = time.monotonic()
             start, reserving, reserved_until = slots[index], slots[index + 1], slots[index + 2]
             held = step > 0 and not aged and reserved_until > now and reserving < priority
@@ -115,8 +163,7 @@ class HostTurns:
 
     def back_off(self, host: str, seconds: float) -> None:
         index = _slot(host) * FIELDS
-        with self._lock():
-            slots = self._slots()
+        with self._slots() as slots:
             slots[index] = max(slots[index], time.monotonic() + seconds)
 
 
