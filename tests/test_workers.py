@@ -12,6 +12,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -117,3 +118,51 @@ def test_workers_share_the_checks_survive_a_kill_and_keep_the_budget(backend, tm
     # The budget, as the platform saw it: article requests in any one second, all workers together.
     per_second = Counter(int(at) for at, _ in article_requests)
     assert max(per_second.values()) <= RATE + 1
+
+
+def _spawned_children(parent: int) -> list[int]:
+    """``parent``'s worker processes (not multiprocessing's resource tracker)."""
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    return [int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # an orphan that ended waits for init to reap it
+
+
+@pytest.mark.slow
+def test_the_workers_of_a_capture_killed_with_sigkill_end_with_it(tmp_path):
+    """`samizdat capture --workers 2` killed with SIGKILL: its workers stop capturing and end
+    within seconds. They went on capturing their share as orphans, beside whatever ran next
+    on the archive, and then waited for ever at their exit for someone to read their reports."""
+    from samizdat.testing.crashes import config_file
+
+    with Simulator(WECHAT, copies=20) as sim:
+        config = config_file(tmp_path, sim)
+        listing = tmp_path / "urls.txt"
+        listing.write_text("\n".join(sim.article_urls()) + "\n", encoding="utf-8")
+        command = ["capture", "--workers", "2", "--from-file", str(listing)]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "samizdat.cli", "--config", str(config), *command],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while len(workers := _spawned_children(process.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(workers) == 2, "the capture never started its two workers"
+        time.sleep(2)  # capturing
+        assert process.poll() is None, "the capture ended before it could be killed: give it more URLs"
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        killed = time.monotonic()
+        while any(_running(pid) for pid in workers) and time.monotonic() < killed + 10:
+            time.sleep(0.1)
+        left = [pid for pid in workers if _running(pid)]
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+    assert left == [], f"workers still running 10 s after their capture was killed: {left}"

@@ -12,6 +12,7 @@ than one would.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import queue
@@ -31,6 +32,7 @@ from samizdat.watch.checker import CheckReport
 
 # Below this many URLs a second process costs more to start than it saves.
 URLS_PER_EXTRA_WORKER = 100
+PARENT_CHECK_SECONDS = 0.2  # how often a worker looks whether its parent is still there
 
 
 def default_workers(url_count: int) -> int:
@@ -92,7 +94,7 @@ def capture_in_processes(
     processes = [
         context.Process(
             target=_worker,
-            args=(share, slots, [(i, urls[i]) for i in indices], results, on_linked is not None),
+            args=(share, slots, [(i, urls[i]) for i in indices], results, on_linked is not None, os.getpid()),
             daemon=True,
         )
         for indices in slices
@@ -145,6 +147,7 @@ def _worker(
     indexed_urls: list[tuple[int, str]],
     results: multiprocessing.Queue,
     follow_links: bool,
+    parent: int,  # its pid, from the parent itself: it may be gone before this process could ask
 ) -> None:
     logs.configure(settings.log)
     indices = [index for index, _ in indexed_urls]
@@ -155,9 +158,23 @@ def _worker(
     def linked(outcome: CaptureOutcome) -> None:
         results.put((None, outcome))
 
-    turns = HostTurns(settings.fetch.per_host_rate, slots)
-    urls = [url for _, url in indexed_urls]
-    asyncio.run(capture_urls(settings, urls, report, turns=turns, on_linked=linked if follow_links else None))
+    async def run() -> None:
+        turns = HostTurns(settings.fetch.per_host_rate, slots)
+        urls = [url for _, url in indexed_urls]
+        capturing = asyncio.create_task(
+            capture_urls(settings, urls, report, turns=turns, on_linked=linked if follow_links else None)
+        )
+        # A capture killed with SIGKILL takes its workers with it: an orphan would go on
+        # writing to the archive beside whatever runs next (a restart, a `verify`).
+        while not capturing.done():
+            await asyncio.wait([capturing], timeout=PARENT_CHECK_SECONDS)
+            if os.getppid() != parent:
+                capturing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await capturing
+
+    asyncio.run(run())
+    _leave_unread_reports_if_orphaned(results, parent)
 
 
 def check_in_processes(
@@ -227,7 +244,7 @@ def _check_worker(
         async def relay_stop() -> None:
             # Stop when told to, or when the parent is gone (killed): never run on as an orphan.
             while not stop.poll() and os.getppid() == parent:
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(PARENT_CHECK_SECONDS)
             stopping.set()
 
         relay = asyncio.create_task(relay_stop())
@@ -244,3 +261,13 @@ def _check_worker(
         relay.cancel()
 
     asyncio.run(run())
+    _leave_unread_reports_if_orphaned(reports, parent)
+
+
+def _leave_unread_reports_if_orphaned(reports: multiprocessing.Queue, parent: int) -> None:
+    """Exit without waiting for the reports to be read when the parent is gone. The other
+    workers hold the queue's reading end too, so its pipe never breaks: once full, the thread
+    that feeds it waits for ever, and so did the process at its exit (seen: the workers of a
+    `samizdat capture` killed with SIGKILL, still there minutes later)."""
+    if os.getppid() != parent:
+        reports.cancel_join_thread()
