@@ -39,13 +39,7 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from samizdat.folding import fold
-from samizdat.store.search import (
-    GRAMS_INDEX_METHOD,
-    make_partitions,
-    partition_count,
-    partition_name,
-    token_set,
-)
+from samizdat.store.search import build_token_index, make_partitions, token_set
 from site_load import REMOVALS, paragraphs
 
 CHINA = timezone(timedelta(hours=8))
@@ -158,7 +152,6 @@ def fill(url: str, count: int, processes: int = 2) -> None:
     engine = open_store(url).engine  # the schema, by the migrations
     with engine.begin() as connection:
         make_partitions(connection, count)
-        partitions = partition_count(connection)
     engine.dispose()
     plain = url.replace("+psycopg", "")
     with psycopg.connect(plain, autocommit=True) as connection:
@@ -182,10 +175,14 @@ def fill(url: str, count: int, processes: int = 2) -> None:
         for table in ("articles", "versions"):
             connection.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {count})")
         loaded = time.monotonic()
-        connection.execute(f"CREATE INDEX ix_search_docs_grams ON ONLY search_docs {GRAMS_INDEX_METHOD}")
-        with multiprocessing.Pool(processes) as pool:  # GIN builds on one core: a partition each
-            for name, seconds in pool.imap_unordered(partial(_index_partition, plain), range(partitions)):
-                print(f"  index of {name} made in {seconds:.0f} s", flush=True)
+        engine = create_engine(url)
+        build_token_index(
+            engine,
+            processes,
+            memory="1GB",
+            on_built=lambda name, seconds: print(f"  index of {name} made in {seconds:.0f} s", flush=True),
+        )
+        engine.dispose()
         print(f"index ix_search_docs_grams made in {time.monotonic() - loaded:.0f} s", flush=True)
         # What autovacuum does after a bulk insert, done at once: the visibility map set.
         connection.execute("VACUUM ANALYZE")
@@ -194,16 +191,6 @@ def fill(url: str, count: int, processes: int = 2) -> None:
             f"indexed and analysed in {time.monotonic() - loaded:.0f} s",
             flush=True,
         )
-
-
-def _index_partition(url: str, number: int) -> tuple[str, float]:
-    began = time.monotonic()
-    name = partition_name(number)
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute("SET maintenance_work_mem = '1GB'")
-        connection.execute(f"CREATE INDEX {name}_search_grams_idx ON {name} {GRAMS_INDEX_METHOD}")
-        connection.execute(f"ALTER INDEX ix_search_docs_grams ATTACH PARTITION {name}_search_grams_idx")
-    return name, time.monotonic() - began
 
 
 _loader: tuple[Generator, psycopg.Connection] | None = None

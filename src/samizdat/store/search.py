@@ -39,13 +39,14 @@ grows with the archive. Partitions are made ahead of the ids written (:func:`mak
 from __future__ import annotations
 
 import re
+import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from samizdat.folding import fold
 from samizdat.store.schema import articles, image_facts, latest_versions, search_docs, version_blobs, versions
@@ -165,18 +166,58 @@ def make_partitions(connection: Connection, highest_id: int) -> None:
         )
 
 
-@contextmanager
-def index_built_after(connection: Connection) -> Iterator[None]:
-    """Write many documents with PostgreSQL's token index set aside, then build it: one sorted
-    build per partition instead of an insertion per token of every document (PostgreSQL's own
-    advice for loading a table with a GIN index). SQLite is left as it is."""
-    if is_sqlite(connection):
-        yield
+def set_token_index_aside(connection: Connection) -> None:
+    """Drop PostgreSQL's token index before writing many documents; :func:`build_token_index`
+    makes it again afterwards: one sorted build per partition instead of an insertion per token
+    of every document (PostgreSQL's own advice for loading a table with a GIN index)."""
+    if not is_sqlite(connection):
+        connection.exec_driver_sql("DROP INDEX IF EXISTS ix_search_docs_grams")
+
+
+def build_token_index(
+    engine: Engine,
+    jobs: int,
+    *,
+    memory: str = "256MB",
+    on_built: Callable[[str, float], None] | None = None,
+) -> None:
+    """Build the token index set aside, ``jobs`` partitions at a time, each on a connection of
+    its own (PostgreSQL 15 builds a GIN index on one core), with ``memory`` for each build;
+    ``on_built(partition, seconds)`` as each ends. The partitioned index is valid once every
+    partition's is attached: until then no query uses it, and an interrupted build is made
+    again whole by the next call. SQLite: nothing to do."""
+    if engine.dialect.name == "sqlite":
         return
-    connection.exec_driver_sql("DROP INDEX ix_search_docs_grams")
-    yield
-    connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
-    connection.exec_driver_sql(f"CREATE INDEX ix_search_docs_grams ON search_docs {GRAMS_INDEX_METHOD}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            f"CREATE INDEX IF NOT EXISTS ix_search_docs_grams ON ONLY search_docs {GRAMS_INDEX_METHOD}"
+        )
+        missing = connection.scalars(
+            text(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = 'search_docs'::regclass AND NOT EXISTS (SELECT FROM pg_inherits x "
+                "WHERE x.inhparent = 'ix_search_docs_grams'::regclass AND x.inhrelid IN "
+                "(SELECT indexrelid FROM pg_index WHERE indrelid = c.oid)) ORDER BY c.relname"
+            )
+        ).all()
+
+    def build(partition: str) -> None:
+        began = time.monotonic()
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{memory}'")
+            connection.exec_driver_sql(f"DROP INDEX IF EXISTS {partition}_search_grams_idx")
+            connection.exec_driver_sql(
+                f"CREATE INDEX {partition}_search_grams_idx ON {partition} {GRAMS_INDEX_METHOD}"
+            )
+            connection.exec_driver_sql(
+                f"ALTER INDEX ix_search_docs_grams ATTACH PARTITION {partition}_search_grams_idx"
+            )
+        if on_built:
+            on_built(partition, time.monotonic() - began)
+
+    with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="samizdat-index") as builds:
+        for _ in builds.map(build, missing):
+            pass
 
 
 def partition_count(connection: Connection) -> int | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,7 +54,7 @@ from samizdat.store.schema import (
     witness_alerts,
     witnessed_logs,
 )
-from samizdat.store.search import index_built_after, reindex_all
+from samizdat.store.search import build_token_index, reindex_all, set_token_index_aside
 
 # Foreign-key order: a row's parents are copied before it.
 COPIED = (
@@ -110,12 +111,15 @@ def copy_archive(
     *,
     on_rows: Callable[[str, int], None] | None = None,
     compare_source: bool = True,
+    index_builds: int = os.cpu_count() or 1,
 ) -> list[TableCheck]:
     """Copy every row of ``source`` into the empty, migrated ``target``; the per-table comparison.
 
     Every table is read in one transaction (repeatable read on PostgreSQL): the copy is one
     moment of the source even while others write to it. ``compare_source`` False compares
     nothing (the source has moved on: a backup) and reports the target's own digests.
+    PostgreSQL's search index is built ``index_builds`` partitions at a time (one core each,
+    on the server).
     """
     if source.url == target.url:
         raise TransferRefused("the target is the source database")
@@ -140,8 +144,10 @@ def copy_archive(
         writing.exec_driver_sql("ANALYZE")
         if writing.dialect.name == "postgresql":
             _advance_sequences(writing)
-        with index_built_after(writing):
-            reindex_all(writing)
+        set_token_index_aside(writing)
+        reindex_all(writing)
+    build_token_index(target, index_builds)
+    with target.begin() as writing:
         refresh_statistics(writing, search_docs)
     if compare_source:
         return [compare(source, target, table) for table in COPIED]
