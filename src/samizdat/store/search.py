@@ -215,7 +215,7 @@ def build_token_index(
         if on_built:
             on_built(partition, time.monotonic() - began)
 
-    with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="samizdat-index") as builds:
+    with ThreadPoolExecutor(max(1, min(jobs, len(missing))), thread_name_prefix="samizdat-index") as builds:
         for _ in builds.map(build, missing):
             pass
 

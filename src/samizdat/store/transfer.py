@@ -111,15 +111,15 @@ def copy_archive(
     *,
     on_rows: Callable[[str, int], None] | None = None,
     compare_source: bool = True,
-    index_builds: int = os.cpu_count() or 1,
+    index_builds: int = min(4, os.cpu_count() or 1),
 ) -> list[TableCheck]:
     """Copy every row of ``source`` into the empty, migrated ``target``; the per-table comparison.
 
     Every table is read in one transaction (repeatable read on PostgreSQL): the copy is one
     moment of the source even while others write to it. ``compare_source`` False compares
     nothing (the source has moved on: a backup) and reports the target's own digests.
-    PostgreSQL's search index is built ``index_builds`` partitions at a time (one core each,
-    on the server).
+    PostgreSQL's search index is built ``index_builds`` partitions at a time (each a core and
+    256 MB of the server's, and a connection of the engine's pool).
     """
     if source.url == target.url:
         raise TransferRefused("the target is the source database")
