@@ -18,6 +18,7 @@ reservation (the scheduler grants this rarely), so that no class starves.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import enum
 import fcntl
@@ -90,7 +91,7 @@ class SharedSlots:
         self.values = (context or multiprocessing).RawArray(ctypes.c_double, SLOTS * FIELDS)
         descriptor, self.path = tempfile.mkstemp(prefix="samizdat-turns-", suffix=".lock")
         self._hold(descriptor)
-        weakref.finalize(self, os.unlink, self.path)
+        weakref.finalize(self, _remove, self.path)
 
     def _hold(self, descriptor: int) -> None:
         # A forked child shares its parent's open file, and so its flock: it opens its own.
@@ -116,6 +117,11 @@ class SharedSlots:
                 yield self.values
             finally:
                 fcntl.flock(self._descriptor, fcntl.LOCK_UN)
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):  # a temp-directory cleaner came first
+        os.unlink(path)
 
 
 def shared_slots(context: Any = None) -> SharedSlots:
