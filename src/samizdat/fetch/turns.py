@@ -18,7 +18,6 @@ reservation (the scheduler grants this rarely), so that no class starves.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import enum
 import fcntl
@@ -31,6 +30,7 @@ import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from multiprocessing.reduction import DupFd
 from typing import Any, Protocol
 
 SLOTS = 4096
@@ -83,45 +83,37 @@ class SharedSlots:
 
     A ``multiprocessing`` lock is a semaphore: a worker killed while it held one (the kernel's
     out-of-memory killer, a SIGKILL) would leave every other process waiting in :meth:`take`
-    for ever, and with them every request. The kernel releases an ``flock`` when the process
-    holding it dies. The lock file is made by the process that makes the slots (the parent)
-    and removed when they are collected there; the processes they are handed to open it."""
+    for ever, and with them every request. A POSIX record lock (``lockf``) belongs to a
+    process and the kernel releases it when that process dies. It is taken on a file removed
+    as soon as it is made, whose descriptor is handed to the processes the slots are given
+    to: nothing is left behind, however the processes end."""
 
     def __init__(self, context: Any = None) -> None:
         self.values = (context or multiprocessing).RawArray(ctypes.c_double, SLOTS * FIELDS)
-        descriptor, self.path = tempfile.mkstemp(prefix="samizdat-turns-", suffix=".lock")
+        descriptor, path = tempfile.mkstemp(prefix="samizdat-turns-", suffix=".lock")
+        os.unlink(path)
         self._hold(descriptor)
-        weakref.finalize(self, _remove, self.path)
 
     def _hold(self, descriptor: int) -> None:
-        # A forked child shares its parent's open file, and so its flock: it opens its own.
-        self._holder = os.getpid()
         self._descriptor = descriptor
         weakref.finalize(self, os.close, descriptor)
-        self._threads = threading.Lock()  # an flock excludes processes, not one's threads
+        self._threads = threading.Lock()  # a record lock excludes processes, not one's threads
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"values": self.values, "path": self.path}
+        return {"values": self.values, "descriptor": DupFd(self._descriptor)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.values, self.path = state["values"], state["path"]
-        self._hold(os.open(self.path, os.O_RDWR))
+        self.values = state["values"]
+        self._hold(state["descriptor"].detach())
 
     @contextmanager
     def locked(self) -> Iterator[Any]:
-        if self._holder != os.getpid():
-            self._hold(os.open(self.path, os.O_RDWR))
         with self._threads:
-            fcntl.flock(self._descriptor, fcntl.LOCK_EX)
+            fcntl.lockf(self._descriptor, fcntl.LOCK_EX)
             try:
                 yield self.values
             finally:
-                fcntl.flock(self._descriptor, fcntl.LOCK_UN)
-
-
-def _remove(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):  # a temp-directory cleaner came first
-        os.unlink(path)
+                fcntl.lockf(self._descriptor, fcntl.LOCK_UN)
 
 
 def shared_slots(context: Any = None) -> SharedSlots:
