@@ -166,10 +166,10 @@ def _worker(
         )
         # A capture killed with SIGKILL takes its workers with it: an orphan would go on
         # writing to the archive beside whatever runs next (a restart, a `verify`).
-        while not capturing.done():
-            await asyncio.wait([capturing], timeout=PARENT_CHECK_SECONDS)
-            if os.getppid() != parent:
-                capturing.cancel()
+        orphaned = asyncio.create_task(_until_parent_gone(parent))
+        await asyncio.wait([capturing, orphaned], return_when=asyncio.FIRST_COMPLETED)
+        orphaned.cancel()
+        capturing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await capturing
 
@@ -243,8 +243,7 @@ def _check_worker(
 
         async def relay_stop() -> None:
             # Stop when told to, or when the parent is gone (killed): never run on as an orphan.
-            while not stop.poll() and os.getppid() == parent:
-                await asyncio.sleep(PARENT_CHECK_SECONDS)
+            await _until_parent_gone(parent, stop)
             stopping.set()
 
         relay = asyncio.create_task(relay_stop())
@@ -262,6 +261,12 @@ def _check_worker(
 
     asyncio.run(run())
     _leave_unread_reports_if_orphaned(reports, parent)
+
+
+async def _until_parent_gone(parent: int, stop: Connection | None = None) -> None:
+    """Return once ``parent`` is no longer this process's parent (or ``stop`` is closed)."""
+    while os.getppid() == parent and not (stop is not None and stop.poll()):
+        await asyncio.sleep(PARENT_CHECK_SECONDS)
 
 
 def _leave_unread_reports_if_orphaned(reports: multiprocessing.Queue, parent: int) -> None:

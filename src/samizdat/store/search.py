@@ -216,8 +216,7 @@ def build_token_index(
             on_built(partition, time.monotonic() - began)
 
     with ThreadPoolExecutor(max(1, min(jobs, len(missing))), thread_name_prefix="samizdat-index") as builds:
-        for _ in builds.map(build, missing):
-            pass
+        list(builds.map(build, missing))  # each build's error, if any, raised here
 
 
 def partition_count(connection: Connection) -> int | None:
